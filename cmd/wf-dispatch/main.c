@@ -1,0 +1,1491 @@
+/*
+ * wf-dispatch: the queue manager.  It keeps an index of the waiting jobs
+ * (one scan at start, then inotify), claims the best job of each lane with
+ * free room by renaming it into active/, runs it in its own process group,
+ * enforces its timeout, and moves it to done/, failed/, cancelled/ or
+ * deferred/ (a retry).  It is the only program that moves job files, and
+ * every move is one rename.  After a crash it recovers active/: a job with a
+ * result is finalised, one without is requeued, so that none is lost and
+ * none ends in two terminal directories.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "exec.h"
+#include "home.h"
+#include "job.h"
+#include "log.h"
+#include "output.h"
+#include "sched.h"
+#include "sdnotify.h"
+#include "spool.h"
+
+#define MAX_RUNNING 1024
+#define PUMP_BUDGET 512   /* job files parsed per loop turn, at most */
+#define DRAIN_SECS 10     /* SIGTERM: how long running jobs may finish */
+
+struct run {
+	struct wf_job job;
+	char lane[16];
+	pid_t pid;
+	int outfd;
+	struct wf_output out;
+	int attempt;
+	int direct;
+	int64_t start_mono, deadline, kill_at;
+	int timed_out, cancelled, requeue;
+	int reaped, wstatus;
+};
+
+struct deferred {
+	char name[WF_NAME_MAX + 1];
+	int prio;
+	int64_t due; /* wall ms */
+};
+
+static struct {
+	const char *cfgpath;
+	struct wf_config cfg;
+	int root;
+	int ifd, sfd;
+	int wd[WF_NPRIO], wd_ctl;
+	struct wf_sched *sched;
+	struct run *running[MAX_RUNNING];
+	int nrunning;
+	struct deferred *def;
+	size_t ndef, capdef;
+	unsigned dirty; /* directories to fsync at the end of the turn */
+	char (*unlinks)[WF_NAME_MAX + 8];
+	size_t nunlinks, capunlinks;
+	int draining;
+	int64_t drain_until;
+	int pump_more;
+	unsigned long ndone, nfailed;
+	char status[256];
+} D;
+
+enum { DIR_DONE = 1, DIR_FAILED = 2, DIR_CANCELLED = 4, DIR_DEFERRED = 8,
+	DIR_QUEUE = 16 };
+
+static void
+usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: wf-dispatch [-v] [-c config]\n"
+	    "Run the wf job queue in the foreground: claim waiting jobs from\n"
+	    "$WF_HOME/queue by priority, run them within each lane's\n"
+	    "concurrency, enforce timeouts, retry with backoff, and record\n"
+	    "each outcome.  SIGHUP reloads the config; SIGTERM drains.\n"
+	    "  -c, --config FILE  config file (default: $WF_CONFIG or %s)\n"
+	    "  -v, --verbose      log every job start and end\n"
+	    "  -h, --help         this text\n"
+	    "      --version      print the version\n",
+	    wf_home_config(NULL));
+	exit(code);
+}
+
+static int
+lane_index(const char *name)
+{
+	for (int i = 0; i < D.cfg.nlanes; i++)
+		if (strcmp(D.cfg.lanes[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static int
+lane_busy(const char *name)
+{
+	int n = 0;
+
+	for (int i = 0; i < D.nrunning; i++)
+		if (strcmp(D.running[i]->lane, name) == 0)
+			n++;
+	return n;
+}
+
+static void
+dirty(unsigned d)
+{
+	D.dirty |= d;
+}
+
+static void
+later_unlink(const char *name)
+{
+	if (D.nunlinks == D.capunlinks) {
+		size_t cap = D.capunlinks ? D.capunlinks * 2 : 64;
+		void *p = reallocarray(D.unlinks, cap, sizeof(*D.unlinks));
+
+		if (p == NULL) {
+			/* Unlinking now only risks a requeue after a crash of
+			 * the machine, which at-least-once allows. */
+			char path[WF_NAME_MAX + 16];
+
+			snprintf(path, sizeof(path), "active/%s", name);
+			unlinkat(D.root, path, 0);
+			return;
+		}
+		D.unlinks = p;
+		D.capunlinks = cap;
+	}
+	snprintf(D.unlinks[D.nunlinks++], sizeof(*D.unlinks), "%s", name);
+}
+
+/*
+ * The end of a loop turn: make the terminal moves of this turn durable with
+ * one fsync per directory, and only then drop their active/ files, so that
+ * a crash of the machine can never lose both.
+ */
+static void
+commit_turn(void)
+{
+	static const struct { unsigned bit; const char *dir; } dirs[] = {
+		{ DIR_DONE, "done" }, { DIR_FAILED, "failed" },
+		{ DIR_CANCELLED, "cancelled" }, { DIR_DEFERRED, "deferred" },
+	};
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if ((D.dirty & dirs[i].bit) &&
+		    wf_spool_sync_dir(D.root, dirs[i].dir) == -1)
+			wf_log_warn("fsync %s: %s", dirs[i].dir, strerror(errno));
+	if (D.dirty & DIR_QUEUE)
+		for (int p = 1; p <= WF_NPRIO; p++) {
+			char d[64];
+
+			snprintf(d, sizeof(d), "%s/new", wf_spool_qdir(p));
+			wf_spool_sync_dir(D.root, d);
+		}
+	D.dirty = 0;
+	for (size_t i = 0; i < D.nunlinks; i++) {
+		char path[WF_NAME_MAX + 32];
+
+		snprintf(path, sizeof(path), "active/%s", D.unlinks[i]);
+		if (unlinkat(D.root, path, 0) == -1 && errno != ENOENT)
+			wf_log_warn("unlink %s: %s", path, strerror(errno));
+		snprintf(path, sizeof(path), "active/%s.result", D.unlinks[i]);
+		unlinkat(D.root, path, 0);
+		snprintf(path, sizeof(path), "active/%s.pid", D.unlinks[i]);
+		unlinkat(D.root, path, 0);
+	}
+	D.nunlinks = 0;
+}
+
+static void
+update_status(void)
+{
+	char s[256];
+	size_t waiting = 0;
+	int n;
+
+	for (int i = 0; i < D.cfg.nlanes; i++)
+		waiting += wf_sched_count(D.sched, i);
+	waiting += wf_sched_count(D.sched, WF_SCHED_UNKNOWN);
+	n = snprintf(s, sizeof(s), "STATUS=%zu waiting, %d running, %zu "
+	    "deferred, %lu done, %lu failed%s", waiting, D.nrunning, D.ndef,
+	    D.ndone, D.nfailed, D.draining ? ", draining" : "");
+	if (n < 0 || (size_t)n >= sizeof(s))
+		return;
+	if (strcmp(s, D.status) != 0) {
+		strlcpy(D.status, s, sizeof(D.status));
+		wf_sd_notify(s);
+	}
+}
+
+/* Write the job's record into dir (done, failed, cancelled, deferred). */
+static int
+write_record(struct wf_job *j, const char *dir, unsigned bit)
+{
+	char *s;
+	int rc;
+
+	if ((s = wf_job_format(j)) == NULL) {
+		wf_log_warn("%s: out of memory", j->id);
+		return -1;
+	}
+	/* The file is fsync'd now; its directory at the end of the turn. */
+	rc = wf_spool_write(D.root, "tmp", dir, j->id, s, strlen(s),
+	    WF_SYNC_FILE);
+	free(s);
+	if (rc == -1) {
+		wf_log_warn("%s: write %s/: %s", j->id, dir, strerror(errno));
+		return -1;
+	}
+	dirty(bit);
+	return 0;
+}
+
+static void
+deferred_add(const char *name, int prio, int64_t due)
+{
+	if (D.ndef == D.capdef) {
+		size_t cap = D.capdef ? D.capdef * 2 : 16;
+		void *p = reallocarray(D.def, cap, sizeof(*D.def));
+
+		if (p == NULL) {
+			wf_log_warn("%s: out of memory; it waits until the next "
+			    "start", name);
+			return;
+		}
+		D.def = p;
+		D.capdef = cap;
+	}
+	strlcpy(D.def[D.ndef].name, name, sizeof(D.def[D.ndef].name));
+	D.def[D.ndef].prio = prio;
+	D.def[D.ndef].due = due;
+	D.ndef++;
+}
+
+static void
+deferred_remove(size_t i)
+{
+	D.def[i] = D.def[--D.ndef];
+}
+
+/*
+ * A job leaves active/: to a terminal directory, or to deferred/ while it
+ * has attempts left.  The record keeps the last error either way.
+ */
+static void
+settle(struct wf_job *j, int attempt, int permanent)
+{
+	int max = j->max_attempts > 0 ? j->max_attempts : D.cfg.max_attempts;
+	char iso[WF_ISO_LEN];
+
+	j->attempt = attempt;
+	if (j->status == WF_JS_COMPLETED) {
+		if (write_record(j, "done", DIR_DONE) == 0) {
+			later_unlink(j->id);
+			D.ndone++;
+		}
+		return;
+	}
+	if (j->status == WF_JS_CANCELLED) {
+		if (write_record(j, "cancelled", DIR_CANCELLED) == 0)
+			later_unlink(j->id);
+		return;
+	}
+	if (!permanent && attempt < max && !D.draining) {
+		int delay = wf_sched_backoff(D.cfg.backoff_base,
+		    D.cfg.backoff_max, attempt);
+		int64_t due;
+
+		/* A little jitter keeps retries of one outage apart. */
+		due = wf_clock_wall_ms() + delay * 1000LL +
+		    arc4random_uniform((uint32_t)delay * 100 + 1);
+		if (j->not_before > due)
+			due = j->not_before; /* a provider's Retry-After */
+		j->not_before = due;
+		j->status = WF_JS_PENDING;
+		if (write_record(j, "deferred", DIR_DEFERRED) == 0) {
+			later_unlink(j->id);
+			deferred_add(j->id, j->priority, due);
+			wf_log_info("%s: attempt %d of %d failed (%s); retry at "
+			    "%s", j->id, attempt, max,
+			    j->error_message ? j->error_message : "?",
+			    wf_clock_iso(due, iso, sizeof(iso)));
+		}
+		return;
+	}
+	if (write_record(j, "failed", DIR_FAILED) == 0) {
+		later_unlink(j->id);
+		D.nfailed++;
+		wf_log_info("%s: %s after %d attempt%s: %s", j->id,
+		    wf_job_status_name(j->status), attempt,
+		    attempt == 1 ? "" : "s",
+		    j->error_message ? j->error_message : "?");
+	}
+}
+
+static void
+set_error(struct wf_job *j, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+set_error(struct wf_job *j, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		s = NULL;
+	va_end(ap);
+	free(j->error_message);
+	j->error_message = s;
+}
+
+/*
+ * Fold a worker's active/<id>.result into the job.  Returns 0 when there
+ * was one, -1 when the worker left none.
+ */
+static int
+read_result(struct wf_job *j, int *permanent)
+{
+	char path[NAME_MAX + 16], *buf = NULL;
+	const cJSON *it;
+	cJSON *r;
+	size_t len;
+
+	*permanent = 0;
+	snprintf(path, sizeof(path), "active/%s.result", j->id);
+	if (wf_spool_read(D.root, path, WF_JOB_MAX, &buf, &len) == -1)
+		return -1;
+	r = cJSON_ParseWithLength(buf, len);
+	free(buf);
+	if (!cJSON_IsObject(r)) {
+		cJSON_Delete(r);
+		set_error(j, "wf-agent left a malformed result");
+		j->status = WF_JS_FAILED;
+		return 0;
+	}
+	it = cJSON_GetObjectItemCaseSensitive(r, "status");
+	if (cJSON_IsString(it) && strcmp(it->valuestring, "completed") == 0)
+		j->status = WF_JS_COMPLETED;
+	else
+		j->status = WF_JS_FAILED;
+	it = cJSON_GetObjectItemCaseSensitive(r, "exit_code");
+	if (cJSON_IsNumber(it) && it->valuedouble >= 0 &&
+	    it->valuedouble <= 255)
+		j->exit_code = (int)it->valuedouble;
+	it = cJSON_GetObjectItemCaseSensitive(r, "error_message");
+	if (cJSON_IsString(it))
+		set_error(j, "%s", it->valuestring);
+	it = cJSON_GetObjectItemCaseSensitive(r, "result_data");
+	if (it != NULL) {
+		cJSON_Delete(j->result_data);
+		j->result_data = cJSON_Duplicate(it, 1);
+	}
+	it = cJSON_GetObjectItemCaseSensitive(r, "permanent");
+	*permanent = cJSON_IsTrue(it);
+	it = cJSON_GetObjectItemCaseSensitive(r, "retry_after");
+	if (cJSON_IsNumber(it) && it->valuedouble > 0 &&
+	    it->valuedouble < 86400)
+		j->not_before = wf_clock_wall_ms() +
+		    (int64_t)(it->valuedouble * 1000);
+	cJSON_Delete(r);
+	return 0;
+}
+
+static void
+finish(struct run *r)
+{
+	struct wf_job *j = &r->job;
+	int permanent = 0;
+
+	if (r->outfd != -1) {
+		wf_output_pump(&r->out, r->outfd);
+		close(r->outfd);
+		r->outfd = -1;
+	}
+	wf_output_close(&r->out);
+	j->completed_at = wf_clock_wall_ms();
+	j->duration_ms = wf_clock_mono_ms() - r->start_mono;
+	j->worker_pid = r->pid;
+	if (WIFEXITED(r->wstatus))
+		j->exit_code = WEXITSTATUS(r->wstatus);
+	if (r->requeue) {
+		/* Drained at shutdown: back to its queue as it was, for the
+		 * next start.  The rename is the commit. */
+		char src[WF_NAME_MAX + 16], dst[WF_NAME_MAX + 32];
+
+		snprintf(src, sizeof(src), "active/%s", j->id);
+		snprintf(dst, sizeof(dst), "%s/new/%s",
+		    wf_spool_qdir(j->priority), j->id);
+		if (wf_spool_move(D.root, src, dst) == -1)
+			wf_log_warn("%s: requeue: %s", j->id, strerror(errno));
+		else
+			dirty(DIR_QUEUE);
+		return;
+	}
+	if (r->cancelled) {
+		j->status = WF_JS_CANCELLED;
+		set_error(j, "cancelled while running");
+	} else if (r->timed_out) {
+		j->status = WF_JS_TIMEOUT;
+		set_error(j, "timed out after %d s", j->timeout);
+	} else if (!r->direct) {
+		if (read_result(j, &permanent) == -1) {
+			j->status = WF_JS_FAILED;
+			if (WIFSIGNALED(r->wstatus))
+				set_error(j, "wf-agent killed by signal %d "
+				    "without a result", WTERMSIG(r->wstatus));
+			else
+				set_error(j, "wf-agent exited with status %d "
+				    "without a result", WEXITSTATUS(r->wstatus));
+		}
+	} else if (WIFEXITED(r->wstatus) && WEXITSTATUS(r->wstatus) == 0) {
+		j->status = WF_JS_COMPLETED;
+	} else {
+		j->status = WF_JS_FAILED;
+		if (WIFSIGNALED(r->wstatus))
+			set_error(j, "killed by signal %d", WTERMSIG(r->wstatus));
+		else
+			set_error(j, "exit status %d", WEXITSTATUS(r->wstatus));
+	}
+	wf_log_debug("%s: %s in %lld ms", j->id, wf_job_status_name(j->status),
+	    (long long)j->duration_ms);
+	settle(j, r->attempt, permanent);
+}
+
+static void
+run_free(struct run *r)
+{
+	if (r->outfd != -1)
+		close(r->outfd);
+	wf_output_close(&r->out);
+	wf_job_free(&r->job);
+	free(r);
+}
+
+static void
+run_remove(int i)
+{
+	run_free(D.running[i]);
+	D.running[i] = D.running[--D.nrunning];
+}
+
+/* Fail a claimed job that could not start, without running it. */
+static void
+fail_now(struct wf_job *j, int attempt, int permanent, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+fail_now(struct wf_job *j, int attempt, int permanent, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		s = NULL;
+	va_end(ap);
+	free(j->error_message);
+	j->error_message = s;
+	j->status = WF_JS_FAILED;
+	j->completed_at = wf_clock_wall_ms();
+	if (j->started_at == 0)
+		j->started_at = j->completed_at;
+	settle(j, attempt, permanent);
+}
+
+/*
+ * Read and parse a job file.  -1 with a reason in why when it is not a
+ * job; ENOENT (the file is gone) is reported through *gone.
+ */
+static int
+load_job(const char *path, struct wf_job *j, char *why, size_t whylen,
+    int *gone)
+{
+	char *buf = NULL;
+	size_t len;
+	int rc;
+
+	*gone = 0;
+	wf_job_init(j);
+	if (wf_spool_read(D.root, path, WF_JOB_MAX, &buf, &len) == -1) {
+		if (errno == ENOENT)
+			*gone = 1;
+		else if (errno == ELOOP)
+			snprintf(why, whylen, "a symlink, not a job file");
+		else if (errno == EFBIG)
+			snprintf(why, whylen, "larger than %d bytes",
+			    WF_JOB_MAX);
+		else if (errno == EINVAL)
+			snprintf(why, whylen, "not a regular file");
+		else
+			snprintf(why, whylen, "read: %s", strerror(errno));
+		return -1;
+	}
+	rc = wf_job_parse(j, buf, len, why, whylen);
+	free(buf);
+	return rc;
+}
+
+/* Move a claimed file that is not a job to corrupt/ with its reason. */
+static void
+quarantine(const char *path, const char *name, const char *why)
+{
+	wf_log_warn("%s: %s; moved to corrupt/", name, why);
+	if (wf_spool_quarantine(D.root, path, name, why) == -1)
+		wf_log_warn("%s: quarantine: %s", name, strerror(errno));
+}
+
+/*
+ * active/<id>.pid: the worker's pid and start, for wf queue status, and
+ * for recovery, which kills a group a crashed dispatcher left.  Not
+ * fsync'd: after a crash of the machine no process survives anyway.
+ */
+static void
+write_pidfile(const char *id, pid_t pid, int64_t started)
+{
+	char name[WF_NAME_MAX + 8], line[64], iso[WF_ISO_LEN];
+	int n;
+
+	snprintf(name, sizeof(name), "%s.pid", id);
+	n = snprintf(line, sizeof(line), "%d %s\n", (int)pid,
+	    wf_clock_iso(started, iso, sizeof(iso)));
+	if (n > 0 && (size_t)n < sizeof(line) &&
+	    wf_spool_write(D.root, "tmp", "active", name, line, (size_t)n,
+	    0) == -1)
+		wf_log_warn("%s: %s", name, strerror(errno));
+}
+
+static int
+start_job(struct wf_job *j, int li)
+{
+	const struct wf_lane_conf *lc = &D.cfg.lanes[li];
+	struct wf_exec_spec spec;
+	const char **argv = NULL;
+	const char *agent_argv[3], *step;
+	char agent[PATH_MAX], **envp = NULL;
+	struct run *r;
+	int attempt = j->attempt + 1;
+	const cJSON *cwd;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		fail_now(j, attempt, 0, "out of memory");
+		wf_job_free(j);
+		return -1;
+	}
+	r->job = *j;
+	r->outfd = -1;
+	r->out.fd = -1;
+	r->attempt = attempt;
+	strlcpy(r->lane, lc->name, sizeof(r->lane));
+	j = &r->job;
+	memset(&spec, 0, sizeof(spec));
+	r->direct = j->type == WF_JT_COMMAND && lc->runner == WF_RUN_DIRECT;
+	if (r->direct) {
+		argv = wf_job_argv(j);
+		envp = wf_exec_env(cJSON_GetObjectItemCaseSensitive(
+		    j->request_data, "env"), j->id);
+		cwd = cJSON_GetObjectItemCaseSensitive(j->request_data, "cwd");
+		spec.cwd = cJSON_IsString(cwd) ? cwd->valuestring : NULL;
+		spec.argv = argv;
+	} else {
+		snprintf(agent, sizeof(agent), "%s/wf-agent", wf_home_bindir());
+		agent_argv[0] = agent;
+		agent_argv[1] = j->id;
+		agent_argv[2] = NULL;
+		spec.argv = agent_argv;
+		envp = wf_exec_env(NULL, j->id);
+	}
+	spec.envp = (const char *const *)envp;
+	if (spec.argv == NULL || envp == NULL) {
+		fail_now(j, attempt, 0, "out of memory");
+		goto fail;
+	}
+	if (wf_output_open(&r->out, D.root, j->id, attempt,
+	    D.cfg.output_max) == -1)
+		wf_log_warn("%s: output log: %s", j->id, strerror(errno));
+	j->started_at = wf_clock_wall_ms();
+	r->start_mono = wf_clock_mono_ms();
+	r->deadline = r->start_mono + j->timeout * 1000LL;
+	r->pid = wf_exec_start(&spec, &r->outfd, &step);
+	if (r->pid == -1) {
+		/* Cannot execute: no retry will mend that. */
+		j->exit_code = 127;
+		fail_now(j, attempt, 1, "cannot execute '%s': %s: %s",
+		    spec.argv[0], step, strerror(errno));
+		goto fail;
+	}
+	j->worker_pid = r->pid;
+	j->status = WF_JS_RUNNING;
+	D.running[D.nrunning++] = r;
+	write_pidfile(j->id, r->pid, j->started_at);
+	wf_log_debug("%s: started pid %d on %s (attempt %d)", j->id,
+	    (int)r->pid, r->lane, attempt);
+	free(argv);
+	wf_exec_env_free(envp);
+	return 0;
+fail:
+	free(argv);
+	wf_exec_env_free(envp);
+	run_free(r);
+	return -1;
+}
+
+/* A job whose twin sits in failed/ or cancelled/ is being retried: the
+ * queue file is the commit, the old record goes. */
+static void
+drop_twins(const char *id)
+{
+	static const char *const dirs[] = { "failed", "cancelled" };
+	char path[WF_NAME_MAX + 16];
+
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], id);
+		if (unlinkat(D.root, path, 0) == 0)
+			dirty(i == 0 ? DIR_FAILED : DIR_CANCELLED);
+	}
+}
+
+/*
+ * Claim one waiting file: rename it into active/ (the loser of a race gets
+ * ENOENT), parse it, and start it or settle it.  Returns 1 when a job
+ * started.
+ */
+static int
+claim(const struct wf_sched_ent *e)
+{
+	char src[NAME_MAX + 32], dst[WF_NAME_MAX + 16], why[256];
+	char id[WF_NAME_MAX + 1];
+	struct wf_job j;
+	int gone, li;
+
+	snprintf(src, sizeof(src), "%s/new/%s", wf_spool_qdir(e->level),
+	    e->name);
+	if (wf_spool_name_ok(e->name))
+		strlcpy(id, e->name, sizeof(id));
+	else if (wf_spool_name(id, sizeof(id)) == -1)
+		return 0;
+	snprintf(dst, sizeof(dst), "active/%s", id);
+	if (wf_spool_move(D.root, src, dst) == -1) {
+		if (errno != ENOENT)
+			wf_log_warn("claim %s: %s", src, strerror(errno));
+		return 0;
+	}
+	if (load_job(dst, &j, why, sizeof(why), &gone) == -1) {
+		if (!gone)
+			quarantine(dst, id, why);
+		return 0;
+	}
+	strlcpy(j.id, id, sizeof(j.id));
+	j.priority = e->level; /* the directory is the truth */
+	drop_twins(id);
+	if (j.not_before > wf_clock_wall_ms()) {
+		char d[WF_NAME_MAX + 16];
+
+		snprintf(d, sizeof(d), "deferred/%s", id);
+		if (wf_spool_move(D.root, dst, d) == 0) {
+			deferred_add(id, j.priority, j.not_before);
+			dirty(DIR_DEFERRED);
+		}
+		wf_job_free(&j);
+		return 0;
+	}
+	if ((li = lane_index(j.lane)) == -1) {
+		fail_now(&j, j.attempt + 1, 1,
+		    "lane '%s' is not configured (add [lane.%s] to wf.ini)",
+		    j.lane, j.lane);
+		wf_job_free(&j);
+		return 0;
+	}
+	return start_job(&j, li) == 0;
+}
+
+/* Parse the head of the unknown heap to learn its lane.  Returns -1 when
+ * the heap is empty. */
+static int
+pump_one(void)
+{
+	struct wf_sched_ent *e = wf_sched_pop(D.sched, WF_SCHED_UNKNOWN);
+	char path[NAME_MAX + 32], why[256];
+	struct wf_job j;
+	int gone, li;
+
+	if (e == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/new/%s", wf_spool_qdir(e->level),
+	    e->name);
+	if (load_job(path, &j, why, sizeof(why), &gone) == -1) {
+		/* Claim it anyway: claim() quarantines what is not a job. */
+		if (!gone)
+			claim(e);
+		free(e);
+		return 0;
+	}
+	li = lane_index(j.lane);
+	wf_job_free(&j);
+	if (li == -1) {
+		claim(e); /* fails it with the reason */
+		free(e);
+		return 0;
+	}
+	if (wf_sched_push(D.sched, li, e) == -1)
+		free(e); /* found again at the next start */
+	return 0;
+}
+
+/* The best head among lanes with room, and its lane; NULL when none. */
+static const struct wf_sched_ent *
+best_free_head(int *lane)
+{
+	const struct wf_sched_ent *best = NULL, *h;
+
+	for (int i = 0; i < D.cfg.nlanes; i++) {
+		if (lane_busy(D.cfg.lanes[i].name) >=
+		    D.cfg.lanes[i].concurrency)
+			continue;
+		h = wf_sched_peek(D.sched, i);
+		if (h != NULL && (best == NULL || wf_sched_before(h, best))) {
+			best = h;
+			*lane = i;
+		}
+	}
+	return best;
+}
+
+static int
+any_room(void)
+{
+	if (D.nrunning >= MAX_RUNNING)
+		return 0;
+	for (int i = 0; i < D.cfg.nlanes; i++)
+		if (lane_busy(D.cfg.lanes[i].name) < D.cfg.lanes[i].concurrency)
+			return 1;
+	return 0;
+}
+
+/*
+ * Start jobs while some lane has room.  Before each start, parse unknown
+ * jobs until none of them could beat the best startable one: so the order
+ * is exact, and a deep queue costs one parse per job started, not one per
+ * job waiting.
+ */
+static void
+dispatch(void)
+{
+	int budget = PUMP_BUDGET;
+
+	D.pump_more = 0;
+	if (D.draining)
+		return;
+	while (any_room()) {
+		const struct wf_sched_ent *u, *best;
+		struct wf_sched_ent *e;
+		int lane = -1;
+
+		while ((u = wf_sched_peek(D.sched, WF_SCHED_UNKNOWN)) != NULL) {
+			best = best_free_head(&lane);
+			if (best != NULL && wf_sched_before(best, u))
+				break;
+			if (budget-- == 0) {
+				D.pump_more = 1;
+				return;
+			}
+			pump_one();
+			if (!any_room())
+				return;
+		}
+		if (best_free_head(&lane) == NULL)
+			return;
+		e = wf_sched_pop(D.sched, lane);
+		claim(e);
+		free(e);
+	}
+}
+
+static void
+reap(void)
+{
+	int ws;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0) {
+		for (int i = 0; i < D.nrunning; i++) {
+			struct run *r = D.running[i];
+
+			if (r->pid != pid)
+				continue;
+			r->reaped = 1;
+			r->wstatus = ws;
+			/* The job ends with its leader: what it left behind
+			 * in its group goes too. */
+			wf_exec_kill(pid, SIGKILL);
+			finish(r);
+			run_remove(i);
+			break;
+		}
+	}
+}
+
+static void
+kill_run(struct run *r, int64_t now)
+{
+	if (r->kill_at != 0)
+		return;
+	wf_exec_kill(r->pid, SIGTERM);
+	r->kill_at = now + D.cfg.kill_grace * 1000LL;
+}
+
+/* Timeouts, kill grace periods and due retries; returns the poll timeout
+ * in ms until the next of them (-1: none). */
+static int
+timers(void)
+{
+	int64_t now = wf_clock_mono_ms(), next = -1, wall;
+
+	for (int i = 0; i < D.nrunning; i++) {
+		struct run *r = D.running[i];
+		int64_t t;
+
+		if (!r->timed_out && now >= r->deadline) {
+			r->timed_out = 1;
+			wf_log_info("%s: timed out after %d s; killing its "
+			    "process group", r->job.id, r->job.timeout);
+			kill_run(r, now);
+		}
+		if (r->kill_at != 0 && now >= r->kill_at) {
+			wf_exec_kill(r->pid, SIGKILL);
+			r->kill_at = INT64_MAX;
+		}
+		t = r->kill_at != 0 ? r->kill_at : r->deadline;
+		if (t != INT64_MAX && (next == -1 || t < next))
+			next = t;
+	}
+	if (D.draining && D.nrunning > 0 && now >= D.drain_until) {
+		for (int i = 0; i < D.nrunning; i++) {
+			D.running[i]->requeue = 1;
+			kill_run(D.running[i], now);
+		}
+		D.drain_until = INT64_MAX;
+	}
+	if (D.draining && D.drain_until != INT64_MAX &&
+	    (next == -1 || D.drain_until < next))
+		next = D.drain_until;
+	wall = wf_clock_wall_ms();
+	for (size_t i = 0; i < D.ndef && !D.draining;) {
+		struct deferred *d = &D.def[i];
+
+		if (wall >= d->due) {
+			char src[WF_NAME_MAX + 16], dst[WF_NAME_MAX + 32];
+
+			/* Back to its queue; inotify brings it to the index. */
+			snprintf(src, sizeof(src), "deferred/%s", d->name);
+			snprintf(dst, sizeof(dst), "%s/new/%s",
+			    wf_spool_qdir(d->prio), d->name);
+			if (wf_spool_move(D.root, src, dst) == -1 &&
+			    errno != ENOENT)
+				wf_log_warn("%s: requeue: %s", d->name,
+				    strerror(errno));
+			deferred_remove(i);
+			continue;
+		}
+		if (next == -1 || now + (d->due - wall) < next)
+			next = now + (d->due - wall);
+		i++;
+	}
+	if (next == -1)
+		return -1;
+	return next <= now ? 0 : (int)(next - now > INT32_MAX ? INT32_MAX :
+	    next - now);
+}
+
+static void
+enqueue_entry(int level, const char *name)
+{
+	int64_t t = wf_spool_name_time_us(name);
+
+	/* A foreign name without a time waits as if it arrived now. */
+	if (t < 0)
+		t = wf_clock_wall_ms() * 1000;
+	if (wf_sched_add(D.sched, WF_SCHED_UNKNOWN, level, t, name) == -1)
+		wf_log_warn("%s: out of memory; found again at the next start",
+		    name);
+}
+
+/* The one full scan of the queue: names only, no file is opened. */
+static int
+scan_queue(void)
+{
+	for (int p = 1; p <= WF_NPRIO; p++) {
+		char dpath[64];
+		struct dirent *de;
+		DIR *d;
+		int fd;
+
+		snprintf(dpath, sizeof(dpath), "%s/new", wf_spool_qdir(p));
+		fd = openat(D.root, dpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+			wf_log_warn("%s: %s", dpath, strerror(errno));
+			if (fd != -1)
+				close(fd);
+			return -1;
+		}
+		while ((de = readdir(d)) != NULL)
+			if (strcmp(de->d_name, ".") != 0 &&
+			    strcmp(de->d_name, "..") != 0)
+				enqueue_entry(p, de->d_name);
+		closedir(d);
+	}
+	return 0;
+}
+
+static int
+rebuild_index(void)
+{
+	wf_sched_free(D.sched);
+	if ((D.sched = wf_sched_new(D.cfg.nlanes, D.cfg.aging)) == NULL)
+		return -1;
+	return scan_queue();
+}
+
+static void
+ctl_cancel(const char *id)
+{
+	char path[WF_NAME_MAX + 32], dst[WF_NAME_MAX + 16], why[256];
+	struct wf_job j;
+	int gone;
+
+	for (int i = 0; i < D.nrunning; i++)
+		if (strcmp(D.running[i]->job.id, id) == 0) {
+			D.running[i]->cancelled = 1;
+			kill_run(D.running[i], wf_clock_mono_ms());
+			wf_log_info("%s: cancel: killing its process group", id);
+			return;
+		}
+	snprintf(dst, sizeof(dst), "active/%s", id);
+	for (int p = 0; p <= WF_NPRIO; p++) {
+		if (p == 0)
+			snprintf(path, sizeof(path), "deferred/%s", id);
+		else
+			snprintf(path, sizeof(path), "%s/new/%s",
+			    wf_spool_qdir(p), id);
+		if (wf_spool_move(D.root, path, dst) == -1)
+			continue;
+		if (p == 0)
+			for (size_t i = 0; i < D.ndef; i++)
+				if (strcmp(D.def[i].name, id) == 0) {
+					deferred_remove(i);
+					break;
+				}
+		if (load_job(dst, &j, why, sizeof(why), &gone) == -1) {
+			if (!gone)
+				quarantine(dst, id, why);
+			return;
+		}
+		strlcpy(j.id, id, sizeof(j.id));
+		j.status = WF_JS_CANCELLED;
+		j.completed_at = wf_clock_wall_ms();
+		set_error(&j, "cancelled while waiting");
+		settle(&j, j.attempt, 1);
+		wf_job_free(&j);
+		wf_log_info("%s: cancelled while waiting", id);
+		return;
+	}
+	wf_log_info("cancel %s: not waiting or running; nothing to do", id);
+}
+
+static void
+ctl_retry(const char *id)
+{
+	static const char *const dirs[] = { "failed", "cancelled" };
+	char path[WF_NAME_MAX + 16], qtmp[64], qnew[64], why[256], *s;
+	struct wf_job j;
+	int gone;
+
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], id);
+		if (load_job(path, &j, why, sizeof(why), &gone) == -1) {
+			if (!gone)
+				wf_log_warn("retry %s: %s", path, why);
+			continue;
+		}
+		strlcpy(j.id, id, sizeof(j.id));
+		j.attempt = 0;
+		j.not_before = 0;
+		j.status = WF_JS_PENDING;
+		j.exit_code = -1;
+		j.started_at = j.completed_at = j.duration_ms = 0;
+		j.worker_pid = 0;
+		cJSON_Delete(j.result_data);
+		j.result_data = NULL;
+		free(j.error_message);
+		j.error_message = NULL;
+		s = wf_job_format(&j);
+		snprintf(qtmp, sizeof(qtmp), "%s/tmp", wf_spool_qdir(j.priority));
+		snprintf(qnew, sizeof(qnew), "%s/new", wf_spool_qdir(j.priority));
+		/* The queue file is the commit; its old record goes when
+		 * it is claimed (drop_twins) or right now. */
+		if (s != NULL && wf_spool_write(D.root, qtmp, qnew, id, s,
+		    strlen(s), WF_SYNC_FILE | WF_SYNC_DIR) == 0) {
+			unlinkat(D.root, path, 0);
+			wf_log_info("%s: retry: back in %s", id, qnew);
+		} else
+			wf_log_warn("retry %s: %s", id, strerror(errno));
+		free(s);
+		wf_job_free(&j);
+		return;
+	}
+	wf_log_info("retry %s: not failed, timed out or cancelled", id);
+}
+
+/* Apply one request from ctl/new, then drop it. */
+static void
+ctl_one(const char *name)
+{
+	char path[NAME_MAX + 16], *buf = NULL;
+	const cJSON *op, *id;
+	cJSON *o = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "ctl/new/%s", name);
+	if (wf_spool_read(D.root, path, 4096, &buf, &len) == -1) {
+		if (errno != ENOENT)
+			quarantine(path, name, "unreadable control request");
+		return;
+	}
+	o = cJSON_ParseWithLength(buf, len);
+	op = cJSON_GetObjectItemCaseSensitive(o, "op");
+	id = cJSON_GetObjectItemCaseSensitive(o, "id");
+	if (!cJSON_IsString(op) || !cJSON_IsString(id) ||
+	    !wf_spool_name_ok(id->valuestring)) {
+		quarantine(path, name, "malformed control request");
+		goto out;
+	}
+	if (strcmp(op->valuestring, "cancel") == 0)
+		ctl_cancel(id->valuestring);
+	else if (strcmp(op->valuestring, "retry") == 0)
+		ctl_retry(id->valuestring);
+	else {
+		quarantine(path, name, "unknown control request");
+		goto out;
+	}
+	unlinkat(D.root, path, 0);
+out:
+	cJSON_Delete(o);
+	free(buf);
+}
+
+static void
+ctl_scan(void)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	fd = openat(D.root, "ctl/new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			ctl_one(de->d_name);
+	closedir(d);
+}
+
+static int
+has_twin(const char *id)
+{
+	static const char *const dirs[] = { "done", "failed", "cancelled" };
+	char path[WF_NAME_MAX + 16];
+	struct stat st;
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], id);
+		if (fstatat(D.root, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A dispatcher killed with SIGKILL takes its direct children along
+ * (PR_SET_PDEATHSIG), but not their children.  Their group outlives the
+ * leader, and Linux does not reuse a pid that still names a group, so
+ * killing the recorded group reaches only what the job left.
+ */
+static void
+kill_leftovers(const char *id)
+{
+	char path[WF_NAME_MAX + 16], *buf;
+	const char *errstr;
+	size_t len;
+	long long pid;
+
+	snprintf(path, sizeof(path), "active/%s.pid", id);
+	if (wf_spool_read(D.root, path, 64, &buf, &len) == -1)
+		return;
+	buf[strcspn(buf, " \n")] = '\0';
+	pid = strtonum(buf, 2, INT32_MAX, &errstr);
+	free(buf);
+	if (errstr == NULL && kill(-(pid_t)pid, SIGKILL) == 0)
+		wf_log_info("%s: killed what its worker left (group %lld)", id,
+		    pid);
+}
+
+/*
+ * Crash recovery of active/: the workers of the last run are gone.  A job
+ * already recorded in a terminal directory only lost its active/ file's
+ * unlink; one with a result is finalised from it; the others go back to
+ * their queue with the attempt counted, or to failed/ when spent.
+ */
+static void
+recover(void)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, n = 0;
+
+	fd = openat(D.root, "active", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char path[NAME_MAX + 16], why[256];
+		const char *name = de->d_name;
+		size_t len = strlen(name);
+		struct wf_job j;
+		int gone, permanent;
+
+		if (name[0] == '.' ||
+		    (len > 7 && strcmp(name + len - 7, ".result") == 0) ||
+		    (len > 4 && strcmp(name + len - 4, ".pid") == 0))
+			continue;
+		snprintf(path, sizeof(path), "active/%s", name);
+		if (!wf_spool_name_ok(name)) {
+			quarantine(path, "badname", "a bad name in active/");
+			continue;
+		}
+		n++;
+		kill_leftovers(name);
+		if (has_twin(name)) {
+			later_unlink(name);
+			continue;
+		}
+		if (load_job(path, &j, why, sizeof(why), &gone) == -1) {
+			if (!gone)
+				quarantine(path, name, why);
+			continue;
+		}
+		strlcpy(j.id, name, sizeof(j.id));
+		if (read_result(&j, &permanent) == 0) {
+			if (j.completed_at == 0)
+				j.completed_at = wf_clock_wall_ms();
+			settle(&j, j.attempt + 1, permanent);
+		} else {
+			int max = j.max_attempts > 0 ? j.max_attempts :
+			    D.cfg.max_attempts;
+
+			j.attempt++;
+			if (j.attempt >= max) {
+				j.status = WF_JS_FAILED;
+				set_error(&j, "interrupted: wf-dispatch stopped "
+				    "while it ran, and its attempts are spent");
+				settle(&j, j.attempt, 1);
+			} else {
+				char *s = wf_job_format(&j);
+				char qtmp[64], qnew[64];
+
+				snprintf(qtmp, sizeof(qtmp), "%s/tmp",
+				    wf_spool_qdir(j.priority));
+				snprintf(qnew, sizeof(qnew), "%s/new",
+				    wf_spool_qdir(j.priority));
+				if (s != NULL && wf_spool_write(D.root, qtmp,
+				    qnew, name, s, strlen(s),
+				    WF_SYNC_FILE) == 0) {
+					dirty(DIR_QUEUE);
+					later_unlink(name);
+				} else
+					wf_log_warn("%s: requeue: %s", name,
+					    strerror(errno));
+				free(s);
+			}
+		}
+		wf_job_free(&j);
+	}
+	closedir(d);
+	commit_turn();
+	if (n > 0)
+		wf_log_info("recovered %d job%s from active/", n,
+		    n == 1 ? "" : "s");
+}
+
+static void
+scan_deferred(void)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	fd = openat(D.root, "deferred", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char path[NAME_MAX + 16], why[256];
+		struct wf_job j;
+		int gone;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "deferred/%s", de->d_name);
+		if (!wf_spool_name_ok(de->d_name)) {
+			quarantine(path, "badname", "a bad name in deferred/");
+			continue;
+		}
+		if (load_job(path, &j, why, sizeof(why), &gone) == -1) {
+			if (!gone)
+				quarantine(path, de->d_name, why);
+			continue;
+		}
+		deferred_add(de->d_name, j.priority, j.not_before);
+		wf_job_free(&j);
+	}
+	closedir(d);
+}
+
+static int
+watch(const char *root, const char *dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", root, dir);
+	return inotify_add_watch(D.ifd, path,
+	    IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
+}
+
+static void
+read_inotify(void)
+{
+	char buf[16384]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	while ((n = read(D.ifd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+
+			p += sizeof(*ev) + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				/* Events were lost: the directories are the
+				 * truth, read them again. */
+				wf_log_info("inotify queue overflow; rescanning");
+				if (rebuild_index() == -1)
+					wf_log_warn("rescan failed");
+				ctl_scan();
+				continue;
+			}
+			if (ev->len == 0 || ev->name[0] == '.')
+				continue;
+			if (ev->wd == D.wd_ctl) {
+				ctl_one(ev->name);
+				continue;
+			}
+			for (int i = 0; i < WF_NPRIO; i++)
+				if (ev->wd == D.wd[i])
+					enqueue_entry(i + 1, ev->name);
+		}
+	}
+}
+
+static void
+read_signals(int *reload)
+{
+	struct signalfd_siginfo si;
+
+	while (read(D.sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap();
+			break;
+		case SIGHUP:
+			*reload = 1;
+			break;
+		case SIGTERM:
+		case SIGINT:
+			if (D.draining) {
+				/* A second request: do not wait any more. */
+				D.drain_until = wf_clock_mono_ms();
+				break;
+			}
+			D.draining = 1;
+			D.drain_until = wf_clock_mono_ms() + DRAIN_SECS * 1000;
+			wf_sd_notify("STOPPING=1");
+			wf_log_info("draining: %d running job%s may finish for "
+			    "%d s", D.nrunning, D.nrunning == 1 ? "" : "s",
+			    DRAIN_SECS);
+			break;
+		}
+	}
+}
+
+static void
+reload_config(void)
+{
+	struct wf_config c;
+	char err[512];
+
+	wf_config_defaults(&c);
+	if (wf_config_load(&c, D.cfgpath, 0, err, sizeof(err)) == -1) {
+		wf_log_warn("reload: %s; keeping the old config", err);
+		return;
+	}
+	D.cfg = c;
+	if (rebuild_index() == -1)
+		wf_log_warn("reload: rescan failed");
+	wf_log_info("reloaded %s", D.cfgpath);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *home, *missing;
+	char err[512];
+	sigset_t mask;
+	int c, verbose = 0;
+
+	wf_log_init("wf-dispatch", 0);
+	while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			D.cfgpath = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(0);
+			break;
+		case 'V':
+			printf("wf-dispatch %s\n", WF_VERSION);
+			return 0;
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(EX_USAGE);
+	wf_log_init("wf-dispatch", verbose);
+
+	D.cfgpath = wf_home_config(D.cfgpath);
+	wf_config_defaults(&D.cfg);
+	if (wf_config_load(&D.cfg, D.cfgpath, 0, err, sizeof(err)) == -1) {
+		wf_log_warn("%s", err);
+		return EX_CONFIG;
+	}
+	home = wf_home_dir();
+	if ((D.root = wf_spool_open(home)) == -1) {
+		wf_log_warn("%s: %s (make it with: wf init)", home,
+		    strerror(errno));
+		return EX_CONFIG;
+	}
+	if (wf_spool_check(D.root, &missing) == -1) {
+		wf_log_warn("%s/%s: missing (make the tree with: wf init)", home,
+		    missing);
+		return EX_CONFIG;
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1 ||
+	    (D.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1) {
+		wf_log_warn("signalfd: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((D.ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) == -1) {
+		wf_log_warn("inotify: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	/* Watch first, then scan: a job that lands in between is seen
+	 * twice, and the second claim loses its rename harmlessly. */
+	for (int p = 1; p <= WF_NPRIO; p++) {
+		char d[64];
+
+		snprintf(d, sizeof(d), "%s/new", wf_spool_qdir(p));
+		if ((D.wd[p - 1] = watch(home, d)) == -1) {
+			wf_log_warn("inotify %s/%s: %s", home, d,
+			    strerror(errno));
+			return EX_OSERR;
+		}
+	}
+	if ((D.wd_ctl = watch(home, "ctl/new")) == -1) {
+		wf_log_warn("inotify %s/ctl/new: %s", home, strerror(errno));
+		return EX_OSERR;
+	}
+	recover();
+	scan_deferred();
+	if (rebuild_index() == -1) {
+		wf_log_warn("%s: cannot scan the queue", home);
+		return EX_OSERR;
+	}
+	ctl_scan();
+	commit_turn();
+	wf_sd_notify("READY=1");
+	wf_log_info("ready: %s, %zu waiting", home,
+	    wf_sched_count(D.sched, WF_SCHED_UNKNOWN));
+
+	for (;;) {
+		struct pollfd pfd[2 + MAX_RUNNING];
+		int nfd = 0, timeout, reload = 0;
+
+		dispatch();
+		timeout = timers();
+		commit_turn();
+		update_status();
+		if (D.draining && D.nrunning == 0)
+			break;
+		if (D.pump_more)
+			timeout = 0;
+		pfd[nfd++] = (struct pollfd){ D.sfd, POLLIN, 0 };
+		pfd[nfd++] = (struct pollfd){ D.ifd, POLLIN, 0 };
+		for (int i = 0; i < D.nrunning; i++)
+			if (D.running[i]->outfd != -1)
+				pfd[nfd++] = (struct pollfd){
+					D.running[i]->outfd, POLLIN, 0 };
+		if (poll(pfd, nfd, timeout) == -1 && errno != EINTR) {
+			wf_log_warn("poll: %s", strerror(errno));
+			continue;
+		}
+		for (int k = 2; k < nfd; k++) {
+			if (pfd[k].revents == 0)
+				continue;
+			for (int i = 0; i < D.nrunning; i++) {
+				struct run *r = D.running[i];
+
+				if (r->outfd != pfd[k].fd)
+					continue;
+				if (wf_output_pump(&r->out, r->outfd) != 1) {
+					close(r->outfd);
+					r->outfd = -1;
+				}
+				break;
+			}
+		}
+		if (pfd[1].revents)
+			read_inotify();
+		if (pfd[0].revents)
+			read_signals(&reload);
+		if (reload)
+			reload_config();
+	}
+	commit_turn();
+	wf_log_info("stopped");
+	return 0;
+}

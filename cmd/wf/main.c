@@ -1,0 +1,113 @@
+/*
+ * wf: the front door of the suite.  It knows init, up and queue; for any
+ * other word X it runs wf-X from the suite's bin directory (git-style), so
+ * that a new program needs no change here.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "home.h"
+#include "log.h"
+#include "spool.h"
+#include "wf.h"
+
+static void
+usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: wf COMMAND [ARG...]\n"
+	    "Workflow Hub as small Unix daemons: AI agents in fixed roles\n"
+	    "behind quality gates, with a priority job queue in front of the\n"
+	    "models.\n"
+	    "\n"
+	    "  wf init [DIR]        make a runtime tree (default: $WF_HOME or\n"
+	    "                       %s)\n"
+	    "  wf up                run every daemon in the foreground\n"
+	    "  wf queue ...         status, list, show, cancel, retry, wait,\n"
+	    "                       purge (wf queue --help)\n"
+	    "  wf enqueue ...       put a job in the queue (wf-enqueue)\n"
+	    "  wf X ...             run wf-X (git-style)\n"
+	    "\n"
+	    "Environment: WF_HOME (runtime tree), WF_CONFIG (config file),\n"
+	    "WF_BINDIR (where the wf-* programs are).\n",
+	    wf_home_dir());
+	exit(code);
+}
+
+static int
+cmd_init(int argc, char *argv[])
+{
+	const char *dir;
+
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+		if (argc == 2 && (strcmp(argv[1], "-h") == 0 ||
+		    strcmp(argv[1], "--help") == 0)) {
+			printf("usage: wf init [DIR]\nMake the runtime tree at "
+			    "DIR (default: %s), private to its owner.\n",
+			    wf_home_dir());
+			return 0;
+		}
+		fprintf(stderr, "usage: wf init [DIR]\n");
+		return EX_USAGE;
+	}
+	dir = argc == 2 ? argv[1] : wf_home_dir();
+	if (wf_spool_init(dir) == -1) {
+		wf_log_warn("init %s: %s", dir, strerror(errno));
+		return errno == EACCES || errno == EPERM ? EX_NOPERM :
+		    EX_CANTCREAT;
+	}
+	printf("wf: runtime tree ready at %s\n", dir);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	char path[PATH_MAX];
+	int n;
+
+	wf_log_init("wf", 0);
+	if (argc < 2)
+		usage(EX_USAGE);
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0)
+		usage(0);
+	if (strcmp(argv[1], "--version") == 0 ||
+	    strcmp(argv[1], "version") == 0) {
+		printf("wf %s\n", WF_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "init") == 0)
+		return cmd_init(argc - 1, argv + 1);
+	if (strcmp(argv[1], "up") == 0)
+		return cmd_up(argc - 1, argv + 1);
+	if (strcmp(argv[1], "queue") == 0)
+		return cmd_queue(argc - 1, argv + 1);
+
+	/* git-style: wf X runs wf-X.  X is a plain word, never a path. */
+	if (argv[1][0] == '-' || strchr(argv[1], '/') != NULL ||
+	    strlen(argv[1]) > 32) {
+		wf_log_warn("%.40s: unknown command (see wf --help)", argv[1]);
+		return EX_USAGE;
+	}
+	n = snprintf(path, sizeof(path), "%s/wf-%s", wf_home_bindir(),
+	    argv[1]);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		wf_log_warn("%s: path too long", argv[1]);
+		return EX_USAGE;
+	}
+	argv[1] = path;
+	execv(path, argv + 1);
+	if (errno == ENOENT) {
+		wf_log_warn("%s: unknown command (no %s; see wf --help)",
+		    argv[1] + strlen(wf_home_bindir()) + 4, path);
+		return EX_USAGE;
+	}
+	wf_log_warn("%s: %s", path, strerror(errno));
+	return EX_OSERR;
+}

@@ -1,0 +1,787 @@
+/*
+ * wf queue: look at the job spool and ask wf-dispatch to change it.  Reads
+ * go to the directories, which are the truth; cancel and retry are
+ * requests through ctl/ (wf-dispatch alone moves job files); purge only
+ * deletes terminal records.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "home.h"
+#include "job.h"
+#include "log.h"
+#include "queue.h"
+#include "sched.h"
+#include "spool.h"
+#include "wf.h"
+
+#define REQUEST_WAIT_MS 10000
+
+static const char queue_usage[] =
+    "usage: wf queue status [--json]\n"
+    "       wf queue list [--status S] [--json]\n"
+    "       wf queue show ID [--json]\n"
+    "       wf queue cancel ID\n"
+    "       wf queue retry ID\n"
+    "       wf queue wait ID [--timeout SECS]\n"
+    "       wf queue purge --older-than DURATION [--dry-run]\n"
+    "status: jobs by priority, lane and status; running jobs with pid and\n"
+    "  age.  list: one line a job (S: pending, running, completed, failed,\n"
+    "  timeout, cancelled).  show: the whole record; a waiting job's\n"
+    "  position in its lane.  cancel: a waiting or running job (its\n"
+    "  process group is killed).  retry: a failed, timed-out or cancelled\n"
+    "  job back to its queue.  wait: until the job ends; exit 0 completed,\n"
+    "  1 failed, 124 timeout, 125 cancelled.  purge: delete terminal\n"
+    "  records and outputs older than DURATION (90s, 15m, 24h, 7d).\n";
+
+static int root = -1;
+
+static int
+open_root(void)
+{
+	const char *home = wf_home_dir(), *missing;
+
+	if ((root = wf_spool_open(home)) == -1) {
+		wf_log_warn("%s: %s (make it with: wf init)", home,
+		    strerror(errno));
+		return -1;
+	}
+	if (wf_spool_check(root, &missing) == -1) {
+		wf_log_warn("%s/%s: missing (make the tree with: wf init)", home,
+		    missing);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse "[ID] [--json] [--status S] ..." the same way for every verb. */
+struct qopts {
+	int json, dry_run;
+	const char *status, *older, *id;
+	long long timeout;
+};
+
+static int
+parse_opts(int argc, char *argv[], struct qopts *o, int want_id)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "status", required_argument, NULL, 's' },
+		{ "older-than", required_argument, NULL, 'o' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *errstr;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->timeout = -1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "js:o:nt:h", longopts, NULL)) !=
+	    -1) {
+		switch (c) {
+		case 'j':
+			o->json = 1;
+			break;
+		case 's':
+			if (wf_job_status_parse(optarg) < 0) {
+				wf_log_warn("--status: '%.40s' is not a status",
+				    optarg);
+				return EX_USAGE;
+			}
+			o->status = optarg;
+			break;
+		case 'o':
+			o->older = optarg;
+			break;
+		case 'n':
+			o->dry_run = 1;
+			break;
+		case 't':
+			o->timeout = strtonum(optarg, 0, 86400 * 365, &errstr);
+			if (errstr != NULL) {
+				wf_log_warn("--timeout: '%.40s' is %s", optarg,
+				    errstr);
+				return EX_USAGE;
+			}
+			break;
+		case 'h':
+			fputs(queue_usage, stdout);
+			exit(0);
+		default:
+			fputs(queue_usage, stderr);
+			return EX_USAGE;
+		}
+	}
+	if (want_id) {
+		if (argc - optind != 1) {
+			fputs(queue_usage, stderr);
+			return EX_USAGE;
+		}
+		o->id = argv[optind];
+		if (!wf_spool_name_ok(o->id)) {
+			wf_log_warn("%.80s: not a job id", o->id);
+			return EX_USAGE;
+		}
+	} else if (argc != optind) {
+		fputs(queue_usage, stderr);
+		return EX_USAGE;
+	}
+	return 0;
+}
+
+static int
+locate(const char *id, struct wf_jobref *ref)
+{
+	if (wf_queue_locate(root, id, ref) == -1) {
+		wf_log_warn("%s: no such job", id);
+		return -1;
+	}
+	return 0;
+}
+
+/* A record's status, derived from where it is. */
+static int
+load(const struct wf_jobref *ref, struct wf_job *j)
+{
+	char err[512];
+
+	if (wf_queue_load(root, ref, j, err, sizeof(err)) == -1) {
+		wf_log_warn("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+struct pidinfo {
+	int pid;
+	int64_t started; /* wall ms */
+};
+
+static int
+read_pid(const char *id, struct pidinfo *pi)
+{
+	char path[WF_NAME_MAX + 16], *buf;
+	size_t len;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "active/%s.pid", id);
+	if (wf_spool_read(root, path, 256, &buf, &len) == -1)
+		return -1;
+	{
+		char iso[WF_ISO_LEN];
+
+		if (sscanf(buf, "%d %31s", &pi->pid, iso) == 2 &&
+		    wf_clock_parse_iso(iso, &pi->started) == 0)
+			rc = 0;
+	}
+	free(buf);
+	return rc;
+}
+
+/*
+ * A waiting job's position in its lane: the waiting jobs of that lane
+ * whose aged key orders before its own, plus one.
+ */
+struct posctx {
+	const struct wf_job *me;
+	int64_t mykey;
+	int aging;
+	long ahead;
+};
+
+static int64_t
+key_of(const struct wf_jobref *ref, int aging)
+{
+	int64_t t = wf_spool_name_time_us(ref->name);
+
+	if (aging > 0)
+		return t + (int64_t)(ref->prio - 1) * aging * 1000000;
+	return ((int64_t)ref->prio << 56) + t;
+}
+
+static int
+pos_visit(const struct wf_jobref *ref, void *arg)
+{
+	struct posctx *p = arg;
+	struct wf_job j;
+	int64_t k;
+
+	if (ref->where != WF_IN_QUEUE || strcmp(ref->name, p->me->id) == 0)
+		return 0;
+	k = key_of(ref, p->aging);
+	if (k > p->mykey || (k == p->mykey &&
+	    strcmp(ref->name, p->me->id) > 0))
+		return 0;
+	if (load(ref, &j) == 0) {
+		if (strcmp(j.lane, p->me->lane) == 0)
+			p->ahead++;
+		wf_job_free(&j);
+	}
+	return 0;
+}
+
+static long
+position(const struct wf_jobref *ref, const struct wf_job *j)
+{
+	struct wf_config cfg;
+	struct posctx p;
+	char err[512];
+
+	wf_config_defaults(&cfg);
+	if (wf_config_load(&cfg, wf_home_config(NULL), 0, err,
+	    sizeof(err)) == -1)
+		wf_log_warn("%s (using the defaults)", err);
+	p.me = j;
+	p.aging = cfg.aging;
+	p.mykey = key_of(ref, cfg.aging);
+	p.ahead = 0;
+	wf_queue_walk(root, pos_visit, &p);
+	return p.ahead + 1;
+}
+
+static void
+print_record(const struct wf_jobref *ref, struct wf_job *j, int json)
+{
+	cJSON *o = wf_job_to_cjson(j);
+	struct pidinfo pi;
+	char *s;
+
+	if (o == NULL)
+		return;
+	cJSON_AddStringToObject(o, "path", ref->path);
+	if (ref->where == WF_IN_QUEUE)
+		cJSON_AddNumberToObject(o, "position", (double)position(ref, j));
+	if (ref->where == WF_IN_ACTIVE && read_pid(j->id, &pi) == 0) {
+		cJSON_ReplaceItemInObjectCaseSensitive(o, "worker_pid",
+		    cJSON_CreateNumber(pi.pid));
+		if (cJSON_GetObjectItemCaseSensitive(o, "worker_pid") == NULL)
+			cJSON_AddNumberToObject(o, "worker_pid", pi.pid);
+		cJSON_AddNumberToObject(o, "age_s",
+		    (double)((wf_clock_wall_ms() - pi.started) / 1000));
+	}
+	if (json) {
+		s = cJSON_PrintUnformatted(o);
+		if (s != NULL)
+			printf("%s\n", s);
+		free(s);
+	} else {
+		const cJSON *it;
+
+		cJSON_ArrayForEach(it, o) {
+			if (cJSON_IsString(it))
+				printf("%-14s %s\n", it->string, it->valuestring);
+			else if (cJSON_IsNull(it))
+				continue;
+			else if ((s = cJSON_PrintUnformatted(it)) != NULL) {
+				printf("%-14s %s\n", it->string, s);
+				free(s);
+			}
+		}
+	}
+	cJSON_Delete(o);
+}
+
+static int
+q_show(int argc, char *argv[])
+{
+	struct qopts o;
+	struct wf_jobref ref;
+	struct wf_job j;
+	int rc;
+
+	if ((rc = parse_opts(argc, argv, &o, 1)) != 0)
+		return rc;
+	if (open_root() == -1)
+		return EX_CONFIG;
+	if (locate(o.id, &ref) == -1)
+		return EX_NOINPUT;
+	if (load(&ref, &j) == -1)
+		return EX_DATAERR;
+	print_record(&ref, &j, o.json);
+	wf_job_free(&j);
+	return 0;
+}
+
+struct listctx {
+	const struct qopts *o;
+	struct wf_job *jobs;
+	struct wf_jobref *refs;
+	size_t n, cap;
+};
+
+static int
+list_visit(const struct wf_jobref *ref, void *arg)
+{
+	struct listctx *l = arg;
+	struct wf_job j;
+
+	if (load(ref, &j) == -1)
+		return 0;
+	if (l->o->status != NULL &&
+	    strcmp(wf_job_status_name(j.status), l->o->status) != 0) {
+		wf_job_free(&j);
+		return 0;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		void *a = reallocarray(l->jobs, cap, sizeof(*l->jobs));
+		void *b;
+
+		if (a == NULL) {
+			wf_job_free(&j);
+			return -1;
+		}
+		l->jobs = a;
+		if ((b = reallocarray(l->refs, cap, sizeof(*l->refs))) == NULL) {
+			wf_job_free(&j);
+			return -1;
+		}
+		l->refs = b;
+		l->cap = cap;
+	}
+	l->refs[l->n] = *ref;
+	l->jobs[l->n++] = j;
+	return 0;
+}
+
+static int
+by_created(const void *a, const void *b)
+{
+	const struct wf_job *x = a, *y = b;
+
+	if (x->created_at != y->created_at)
+		return x->created_at < y->created_at ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static void
+summary(const struct wf_job *j, char *buf, size_t len)
+{
+	const char **argv = wf_job_argv(j);
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (argv == NULL)
+		return;
+	for (int i = 0; argv[i] != NULL && n < len; i++) {
+		int w = snprintf(buf + n, len - n, "%s%s", i ? " " : "",
+		    argv[i]);
+
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	free(argv);
+}
+
+static int
+q_list(int argc, char *argv[])
+{
+	struct qopts o;
+	struct listctx l;
+	char iso[WF_ISO_LEN], what[48];
+	int rc;
+
+	if ((rc = parse_opts(argc, argv, &o, 0)) != 0)
+		return rc;
+	if (open_root() == -1)
+		return EX_CONFIG;
+	memset(&l, 0, sizeof(l));
+	l.o = &o;
+	if (wf_queue_walk(root, list_visit, &l) != 0) {
+		wf_log_warn("list: %s", strerror(errno));
+		return EX_IOERR;
+	}
+	/* The records sort by creation: the order people enqueued them. */
+	qsort(l.jobs, l.n, sizeof(*l.jobs), by_created);
+	if (!o.json && l.n > 0)
+		printf("%-44s %-9s %-8s %-7s %-12s %s\n", "ID", "STATUS",
+		    "PRIORITY", "LANE", "TYPE", "CREATED / COMMAND");
+	for (size_t i = 0; i < l.n; i++) {
+		struct wf_job *j = &l.jobs[i];
+
+		if (o.json) {
+			char *s = wf_job_format(j);
+
+			if (s != NULL)
+				printf("%s\n", s);
+			free(s);
+		} else {
+			summary(j, what, sizeof(what));
+			printf("%-44s %-9s %-8s %-7s %-12s %s %s\n", j->id,
+			    wf_job_status_name(j->status),
+			    wf_job_prio_name(j->priority), j->lane,
+			    wf_job_type_name(j->type),
+			    wf_clock_iso(j->created_at, iso, sizeof(iso)), what);
+		}
+		wf_job_free(j);
+	}
+	free(l.jobs);
+	free(l.refs);
+	return fflush(stdout) == 0 ? 0 : EX_IOERR;
+}
+
+struct statctx {
+	long prio[WF_NPRIO + 1];
+	long status[WF_JS_COUNT];
+	char lanes[16][WF_LANE_MAX];
+	long lane_wait[16], lane_run[16];
+	int nlanes;
+	cJSON *running;
+};
+
+static int
+lane_slot(struct statctx *s, const char *lane)
+{
+	for (int i = 0; i < s->nlanes; i++)
+		if (strcmp(s->lanes[i], lane) == 0)
+			return i;
+	if (s->nlanes == 16)
+		return 15;
+	strlcpy(s->lanes[s->nlanes], lane, WF_LANE_MAX);
+	return s->nlanes++;
+}
+
+static int
+stat_visit(const struct wf_jobref *ref, void *arg)
+{
+	struct statctx *s = arg;
+	struct wf_job j;
+	struct pidinfo pi;
+	int li;
+
+	if (ref->where == WF_IN_DONE) {
+		/* Completed records are counted, not read: there may be many. */
+		s->status[WF_JS_COMPLETED]++;
+		return 0;
+	}
+	if (load(ref, &j) == -1)
+		return 0;
+	s->status[j.status]++;
+	li = lane_slot(s, j.lane);
+	if (ref->where == WF_IN_QUEUE || ref->where == WF_IN_DEFERRED) {
+		s->prio[j.priority]++;
+		s->lane_wait[li]++;
+	}
+	if (ref->where == WF_IN_ACTIVE) {
+		cJSON *r = cJSON_CreateObject();
+
+		s->lane_run[li]++;
+		cJSON_AddStringToObject(r, "id", j.id);
+		cJSON_AddStringToObject(r, "lane", j.lane);
+		cJSON_AddStringToObject(r, "job_type", wf_job_type_name(j.type));
+		if (read_pid(j.id, &pi) == 0) {
+			cJSON_AddNumberToObject(r, "pid", pi.pid);
+			cJSON_AddNumberToObject(r, "age_s",
+			    (double)((wf_clock_wall_ms() - pi.started) / 1000));
+		}
+		cJSON_AddItemToArray(s->running, r);
+	}
+	wf_job_free(&j);
+	return 0;
+}
+
+static int
+q_status(int argc, char *argv[])
+{
+	struct qopts o;
+	struct statctx s;
+	cJSON *out, *pr, *st, *ln, *it;
+	char *txt;
+	int rc;
+
+	if ((rc = parse_opts(argc, argv, &o, 0)) != 0)
+		return rc;
+	if (open_root() == -1)
+		return EX_CONFIG;
+	memset(&s, 0, sizeof(s));
+	s.running = cJSON_CreateArray();
+	if (wf_queue_walk(root, stat_visit, &s) != 0) {
+		wf_log_warn("status: %s", strerror(errno));
+		return EX_IOERR;
+	}
+	out = cJSON_CreateObject();
+	pr = cJSON_AddObjectToObject(out, "waiting_by_priority");
+	for (int p = 1; p <= WF_NPRIO; p++)
+		cJSON_AddNumberToObject(pr, wf_job_prio_name(p), s.prio[p]);
+	st = cJSON_AddObjectToObject(out, "by_status");
+	for (int i = 0; i < WF_JS_COUNT; i++)
+		cJSON_AddNumberToObject(st, wf_job_status_name(i), s.status[i]);
+	ln = cJSON_AddObjectToObject(out, "by_lane");
+	for (int i = 0; i < s.nlanes; i++) {
+		cJSON *l = cJSON_AddObjectToObject(ln, s.lanes[i]);
+
+		cJSON_AddNumberToObject(l, "waiting", s.lane_wait[i]);
+		cJSON_AddNumberToObject(l, "running", s.lane_run[i]);
+	}
+	cJSON_AddItemToObject(out, "running", s.running);
+	if (o.json) {
+		txt = cJSON_PrintUnformatted(out);
+		if (txt != NULL)
+			printf("%s\n", txt);
+		free(txt);
+		cJSON_Delete(out);
+		return 0;
+	}
+	printf("waiting:");
+	for (int p = 1; p <= WF_NPRIO; p++)
+		printf(" %s %ld%s", wf_job_prio_name(p), s.prio[p],
+		    p < WF_NPRIO ? "," : "\n");
+	printf("status: ");
+	for (int i = 0; i < WF_JS_COUNT; i++)
+		printf(" %s %ld%s", wf_job_status_name(i), s.status[i],
+		    i < WF_JS_COUNT - 1 ? "," : "\n");
+	for (int i = 0; i < s.nlanes; i++)
+		printf("lane %-10s %ld waiting, %ld running\n", s.lanes[i],
+		    s.lane_wait[i], s.lane_run[i]);
+	cJSON_ArrayForEach(it, s.running) {
+		const cJSON *pid = cJSON_GetObjectItem(it, "pid");
+		const cJSON *age = cJSON_GetObjectItem(it, "age_s");
+
+		printf("running %s  %s  pid %d  %ds\n",
+		    cJSON_GetObjectItem(it, "id")->valuestring,
+		    cJSON_GetObjectItem(it, "lane")->valuestring,
+		    pid ? (int)pid->valuedouble : 0,
+		    age ? (int)age->valuedouble : 0);
+	}
+	cJSON_Delete(out);
+	return fflush(stdout) == 0 ? 0 : EX_IOERR;
+}
+
+/* Wait for a requested change to show in the tree. */
+static int
+await(const char *id, int (*done)(const struct wf_jobref *), int timeout_ms)
+{
+	struct wf_jobref ref;
+	int64_t until = wf_clock_mono_ms() + timeout_ms;
+
+	for (;;) {
+		int left = (int)(until - wf_clock_mono_ms());
+
+		if (wf_queue_locate(root, id, &ref) == 0 && done(&ref))
+			return 1;
+		if (left <= 0)
+			return 0;
+		/* A terminal move wakes the wait; a requeue is seen within
+		 * the slice. */
+		if (wf_queue_wait(root, id, left < 200 ? left : 200, &ref) == 1 &&
+		    done(&ref))
+			return 1;
+	}
+}
+
+static int
+is_terminal(const struct wf_jobref *r)
+{
+	return r->where >= WF_IN_DONE;
+}
+
+static int
+is_waiting(const struct wf_jobref *r)
+{
+	return r->where == WF_IN_QUEUE || r->where == WF_IN_ACTIVE ||
+	    r->where == WF_IN_DEFERRED || r->where == WF_IN_DONE;
+}
+
+static int
+q_cancel(int argc, char *argv[])
+{
+	struct qopts o;
+	struct wf_jobref ref;
+	struct wf_job j;
+	int rc;
+
+	if ((rc = parse_opts(argc, argv, &o, 1)) != 0)
+		return rc;
+	if (open_root() == -1)
+		return EX_CONFIG;
+	if (locate(o.id, &ref) == -1)
+		return EX_NOINPUT;
+	if (ref.where >= WF_IN_DONE) {
+		wf_log_warn("%s: already ended (%s); nothing to cancel", o.id,
+		    wf_queue_dirname(ref.where));
+		return EX_DATAERR;
+	}
+	if (wf_queue_request(root, "cancel", o.id) == -1) {
+		wf_log_warn("%s: cancel: %s", o.id, strerror(errno));
+		return EX_IOERR;
+	}
+	if (!await(o.id, is_terminal, REQUEST_WAIT_MS)) {
+		wf_log_warn("%s: cancel requested; wf-dispatch has not applied "
+		    "it yet (is it running?) and will when it runs", o.id);
+		return EX_TEMPFAIL;
+	}
+	if (wf_queue_locate(root, o.id, &ref) == 0 && load(&ref, &j) == 0) {
+		printf("%s %s\n", o.id, wf_job_status_name(j.status));
+		rc = j.status == WF_JS_CANCELLED ? 0 : 1;
+		wf_job_free(&j);
+		return rc;
+	}
+	return EX_IOERR;
+}
+
+static int
+q_retry(int argc, char *argv[])
+{
+	struct qopts o;
+	struct wf_jobref ref;
+	int rc;
+
+	if ((rc = parse_opts(argc, argv, &o, 1)) != 0)
+		return rc;
+	if (open_root() == -1)
+		return EX_CONFIG;
+	if (locate(o.id, &ref) == -1)
+		return EX_NOINPUT;
+	if (ref.where != WF_IN_FAILED && ref.where != WF_IN_CANCELLED) {
+		wf_log_warn("%s: not failed, timed out or cancelled; only those "
+		    "are retried", o.id);
+		return EX_DATAERR;
+	}
+	if (wf_queue_request(root, "retry", o.id) == -1) {
+		wf_log_warn("%s: retry: %s", o.id, strerror(errno));
+		return EX_IOERR;
+	}
+	if (!await(o.id, is_waiting, REQUEST_WAIT_MS)) {
+		wf_log_warn("%s: retry requested; wf-dispatch has not applied "
+		    "it yet (is it running?) and will when it runs", o.id);
+		return EX_TEMPFAIL;
+	}
+	printf("%s requeued\n", o.id);
+	return 0;
+}
+
+static int
+q_wait(int argc, char *argv[])
+{
+	struct qopts o;
+	struct wf_jobref ref;
+	struct wf_job j;
+	int rc;
+
+	if ((rc = parse_opts(argc, argv, &o, 1)) != 0)
+		return rc;
+	if (open_root() == -1)
+		return EX_CONFIG;
+	if (locate(o.id, &ref) == -1)
+		return EX_NOINPUT;
+	rc = wf_queue_wait(root, o.id,
+	    o.timeout < 0 ? -1 : (int)(o.timeout * 1000), &ref);
+	if (rc == 0) {
+		wf_log_warn("%s: still not ended after %lld s", o.id, o.timeout);
+		return EX_TEMPFAIL;
+	}
+	if (rc == -1) {
+		wf_log_warn("%s: wait: %s", o.id, strerror(errno));
+		return EX_IOERR;
+	}
+	if (load(&ref, &j) == -1)
+		return EX_DATAERR;
+	printf("%s %s\n", o.id, wf_job_status_name(j.status));
+	rc = wf_queue_exit_code(j.status);
+	wf_job_free(&j);
+	return rc;
+}
+
+static int
+q_purge(int argc, char *argv[])
+{
+	static const char *const dirs[] = { "done", "failed", "cancelled" };
+	struct qopts o;
+	int64_t secs;
+	time_t cutoff;
+	long n = 0;
+	int rc;
+
+	if ((rc = parse_opts(argc, argv, &o, 0)) != 0)
+		return rc;
+	if (o.older == NULL || wf_clock_parse_duration(o.older, &secs) == -1) {
+		wf_log_warn("purge needs --older-than DURATION (e.g. 24h, 7d)");
+		return EX_USAGE;
+	}
+	if (open_root() == -1)
+		return EX_CONFIG;
+	cutoff = time(NULL) - (time_t)secs;
+	for (size_t i = 0; i < 3; i++) {
+		struct dirent *de;
+		DIR *d;
+		int fd;
+
+		fd = openat(root, dirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+			wf_log_warn("%s: %s", dirs[i], strerror(errno));
+			return EX_IOERR;
+		}
+		while ((de = readdir(d)) != NULL) {
+			struct stat st;
+			char log[NAME_MAX + 16];
+
+			if (de->d_name[0] == '.' ||
+			    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+			    -1 || st.st_mtime >= cutoff)
+				continue;
+			n++;
+			if (o.dry_run) {
+				printf("%s/%s\n", dirs[i], de->d_name);
+				continue;
+			}
+			/* The record last: a crash leaves a record, not an
+			 * orphan log. */
+			if (wf_spool_name_ok(de->d_name)) {
+				snprintf(log, sizeof(log), "output/%s.log",
+				    de->d_name);
+				unlinkat(root, log, 0);
+			}
+			if (unlinkat(fd, de->d_name, 0) == -1)
+				wf_log_warn("%s/%s: %s", dirs[i], de->d_name,
+				    strerror(errno));
+		}
+		closedir(d);
+	}
+	printf("%s %ld job%s older than %s\n", o.dry_run ? "would purge" :
+	    "purged", n, n == 1 ? "" : "s", o.older);
+	return 0;
+}
+
+int
+cmd_queue(int argc, char *argv[])
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char *[]);
+	} verbs[] = {
+		{ "status", q_status }, { "list", q_list }, { "show", q_show },
+		{ "cancel", q_cancel }, { "retry", q_retry }, { "wait", q_wait },
+		{ "purge", q_purge },
+	};
+
+	if (argc < 2) {
+		fputs(queue_usage, stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		fputs(queue_usage, stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(argv[1], verbs[i].name) == 0)
+			return verbs[i].fn(argc - 1, argv + 1);
+	wf_log_warn("queue %.40s: unknown verb", argv[1]);
+	fputs(queue_usage, stderr);
+	return EX_USAGE;
+}

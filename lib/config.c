@@ -1,0 +1,243 @@
+/*
+ * config: wf.ini through inih.  Known sections are [queue], [up] and
+ * [lane.NAME]; any other section or key is an error with its line number,
+ * so that a typo in a config never silently does nothing.
+ */
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "spool.h"
+
+struct parse_ctx {
+	struct wf_config *c;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+static struct wf_lane_conf *
+lane_get(struct wf_config *c, const char *name)
+{
+	struct wf_lane_conf *l;
+
+	for (int i = 0; i < c->nlanes; i++)
+		if (strcmp(c->lanes[i].name, name) == 0)
+			return &c->lanes[i];
+	if (c->nlanes == WF_LANES_MAX)
+		return NULL;
+	l = &c->lanes[c->nlanes++];
+	memset(l, 0, sizeof(*l));
+	strlcpy(l->name, name, sizeof(l->name));
+	l->concurrency = 1;
+	l->runner = WF_RUN_DIRECT;
+	return l;
+}
+
+void
+wf_config_defaults(struct wf_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->aging = 300;
+	c->backoff_base = 2;
+	c->backoff_max = 300;
+	c->kill_grace = 5;
+	c->max_attempts = 3;
+	c->output_max = 1L << 20;
+	c->restart_max = 30;
+	lane_get(c, "llm")->concurrency = 1;
+	lane_get(c, "agent")->concurrency = 1;
+	lane_get(c, "vision")->concurrency = 1;
+	lane_get(c, "command")->concurrency = 4;
+}
+
+static int
+num(const char *v, long long lo, long long hi, long long *out)
+{
+	const char *errstr;
+
+	*out = strtonum(v, lo, hi, &errstr);
+	return errstr == NULL ? 0 : -1;
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *p = user;
+	struct wf_config *c = p->c;
+	long long v;
+
+#define ERR(...) do { snprintf(p->err, p->errlen, __VA_ARGS__); \
+	p->failed = 1; return 0; } while (0)
+	if (p->failed)
+		return 0;
+	if (name == NULL)
+		return 1; /* a section header alone */
+	if (strcmp(section, "queue") == 0) {
+		struct { const char *k; int *dst; long long lo, hi; } ints[] = {
+			{ "aging", &c->aging, 0, 86400 * 30 },
+			{ "backoff_base", &c->backoff_base, 1, 86400 },
+			{ "backoff_max", &c->backoff_max, 1, 86400 * 7 },
+			{ "kill_grace", &c->kill_grace, 0, 3600 },
+			{ "max_attempts", &c->max_attempts, 1, 100 },
+		};
+		for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+			if (strcmp(name, ints[i].k) != 0)
+				continue;
+			if (num(value, ints[i].lo, ints[i].hi, &v) == -1)
+				ERR("%s: '%s' is not in %lld-%lld",
+				    name, value, ints[i].lo, ints[i].hi);
+			*ints[i].dst = (int)v;
+			return 1;
+		}
+		if (strcmp(name, "output_max") == 0) {
+			if (num(value, 1024, 1LL << 34, &v) == -1)
+				ERR("output_max: '%s' is not a byte "
+				    "count (1024 or more)", value);
+			c->output_max = (long)v;
+			return 1;
+		}
+		ERR("[queue] has no key '%s'", name);
+	}
+	if (strcmp(section, "up") == 0) {
+		if (strcmp(name, "restart_max") == 0) {
+			if (num(value, 1, 3600, &v) == -1)
+				ERR("restart_max: '%s' is not in 1-3600",
+				    value);
+			c->restart_max = (int)v;
+			return 1;
+		}
+		ERR("[up] has no key '%s'", name);
+	}
+	if (strncmp(section, "lane.", 5) == 0) {
+		const char *ln = section + 5;
+		struct wf_lane_conf *l;
+		size_t n = strlen(ln);
+
+		if (n == 0 || n >= sizeof(l->name) ||
+		    strspn(ln, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+			ERR("[%s]: bad lane name", section);
+		if ((l = lane_get(c, ln)) == NULL)
+			ERR("more than %d lanes", WF_LANES_MAX);
+		if (strcmp(name, "concurrency") == 0) {
+			if (num(value, 1, 1024, &v) == -1)
+				ERR("concurrency: '%s' is not in 1-1024",
+				    value);
+			l->concurrency = (int)v;
+			return 1;
+		}
+		if (strcmp(name, "runner") == 0) {
+			if (strcmp(value, "direct") == 0)
+				l->runner = WF_RUN_DIRECT;
+			else if (strcmp(value, "agent") == 0)
+				l->runner = WF_RUN_AGENT;
+			else
+				ERR("runner: '%s' is not direct or "
+				    "agent", value);
+			return 1;
+		}
+		ERR("[%s] has no key '%s'", section, name);
+	}
+	ERR("unknown section [%s]", section);
+#undef ERR
+}
+
+static int
+accept_all(void *user, const char *section, const char *name,
+    const char *value)
+{
+	(void)user;
+	(void)section;
+	(void)name;
+	(void)value;
+	return 1;
+}
+
+int
+wf_config_parse(struct wf_config *c, const char *text, char *err,
+    size_t errlen)
+{
+	struct parse_ctx p = { c, err, errlen, 0 };
+	int rc;
+
+	/* inih reads on past an error and returns the first bad line, which
+	 * may be a syntax error before the key the handler refused.  So the
+	 * syntax is checked alone first; then the only errors are the
+	 * handler's, and the line inih returns is the one it refused. */
+	rc = ini_parse_string(text, accept_all, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "line %d: syntax error", rc);
+		return -1;
+	}
+	rc = ini_parse_string(text, handler, &p);
+	if (p.failed) {
+		char tmp[512];
+
+		snprintf(tmp, sizeof(tmp), "line %d: %s", rc, err);
+		strlcpy(err, tmp, errlen);
+		return -1;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "line %d: syntax error", rc);
+		return -1;
+	}
+	if (c->backoff_max < c->backoff_base)
+		c->backoff_max = c->backoff_base;
+	return 0;
+}
+
+int
+wf_config_load(struct wf_config *c, const char *path, int required,
+    char *err, size_t errlen)
+{
+	FILE *f;
+	char *buf = NULL;
+	size_t len;
+	int rc = -1;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT && !required)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((buf = malloc(65537)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	len = fread(buf, 1, 65537, f);
+	if (ferror(f) || len > 65536) {
+		snprintf(err, errlen, "%s: %s", path,
+		    ferror(f) ? "read error" : "larger than 64 KiB");
+		goto fail;
+	}
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len) != NULL) {
+		snprintf(err, errlen, "%s: contains a NUL byte", path);
+		goto fail;
+	}
+	if (wf_config_parse(c, buf, err, errlen) == -1) {
+		char tmp[512];
+
+		snprintf(tmp, sizeof(tmp), "%s: %s", path, err);
+		strlcpy(err, tmp, errlen);
+		goto fail;
+	}
+	rc = 0;
+fail:
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+const struct wf_lane_conf *
+wf_config_lane(const struct wf_config *c, const char *name)
+{
+	for (int i = 0; i < c->nlanes; i++)
+		if (strcmp(c->lanes[i].name, name) == 0)
+			return &c->lanes[i];
+	return NULL;
+}

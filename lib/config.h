@@ -1,0 +1,47 @@
+/*
+ * config: etc/wf.ini through inih.  The parser takes a NUL-terminated
+ * buffer so that it can be fuzzed; unknown sections and keys are refused
+ * with their line, so that a typo never passes silently.
+ */
+#ifndef WF_CONFIG_H
+#define WF_CONFIG_H
+
+#include <stddef.h>
+
+#define WF_LANES_MAX 16
+
+enum wf_runner { WF_RUN_DIRECT, WF_RUN_AGENT };
+
+struct wf_lane_conf {
+	char name[16];
+	int concurrency;
+	enum wf_runner runner; /* command jobs: exec'd by wf-dispatch itself,
+	                        * or through wf-agent */
+};
+
+struct wf_config {
+	struct wf_lane_conf lanes[WF_LANES_MAX];
+	int nlanes;
+	int aging;        /* seconds a waiting job takes to rise one level; 0 off */
+	int backoff_base; /* seconds before the first retry */
+	int backoff_max;  /* cap on the delay between retries */
+	int kill_grace;   /* seconds between SIGTERM and SIGKILL */
+	int max_attempts; /* default for jobs that do not say */
+	long output_max;  /* bytes of a job's output kept */
+	int restart_max;  /* wf up: cap of its restart back-off, seconds */
+};
+
+void wf_config_defaults(struct wf_config *c);
+/* Parse text over the defaults already in c.  -1 and a one-line reason in
+ * err on error. */
+int wf_config_parse(struct wf_config *c, const char *text, char *err,
+    size_t errlen);
+/* Load a file; a missing file leaves the defaults (ENOENT is not an error
+ * unless required). */
+int wf_config_load(struct wf_config *c, const char *path, int required,
+    char *err, size_t errlen);
+/* The lane named name, or NULL. */
+const struct wf_lane_conf *wf_config_lane(const struct wf_config *c,
+    const char *name);
+
+#endif

@@ -1,0 +1,211 @@
+/*
+ * exec: the local executor.  A job runs as a child in its own process
+ * group with PR_SET_PDEATHSIG, so that a timeout or a cancel can kill the
+ * whole group and the dispatcher's death takes its children along.  The
+ * child inherits no descriptor (all are O_CLOEXEC), a clean signal state,
+ * and an environment made only of what the job needs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "exec.h"
+
+extern char **environ;
+
+/* What the child reports through its error pipe when it cannot exec. */
+struct child_err {
+	int step;
+	int err;
+};
+
+static const char *const steps[] = {
+	"fork", "setpgid", "prctl", "open /dev/null", "dup2", "chdir", "execve",
+};
+
+static void __attribute__((noreturn))
+child_fail(int efd, int step)
+{
+	struct child_err ce = { step, errno };
+
+	(void)!write(efd, &ce, sizeof(ce));
+	_exit(127);
+}
+
+pid_t
+wf_exec_start(const struct wf_exec_spec *spec, int *outfd, const char **err)
+{
+	int op[2] = { -1, -1 }, ep[2] = { -1, -1 };
+	sigset_t all, old;
+	struct child_err ce;
+	pid_t pid, parent = getpid();
+	ssize_t r;
+	int e;
+
+	*err = steps[0];
+	if (pipe2(ep, O_CLOEXEC) == -1)
+		return -1;
+	if (!spec->devnull_out && pipe2(op, O_CLOEXEC) == -1)
+		goto fail;
+	/* Block every signal across fork so that no handler of ours runs in
+	 * the child before its dispositions are reset. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+		int nul;
+
+		close(ep[0]);
+		if (setpgid(0, 0) == -1)
+			child_fail(ep[1], 1);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+			child_fail(ep[1], 2);
+		if (getppid() != parent)
+			_exit(127); /* the parent died before prctl */
+		for (int s = 1; s < NSIG; s++)
+			if (s != SIGKILL && s != SIGSTOP)
+				signal(s, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if ((nul = open("/dev/null", O_RDWR)) == -1)
+			child_fail(ep[1], 3);
+		if (dup2(nul, 0) == -1)
+			child_fail(ep[1], 4);
+		if (dup2(spec->devnull_out ? nul : op[1], 1) == -1 ||
+		    dup2(spec->devnull_out ? nul : op[1], 2) == -1)
+			child_fail(ep[1], 4);
+		if (spec->cwd != NULL && chdir(spec->cwd) == -1)
+			child_fail(ep[1], 5);
+		/* execvp looks argv[0] up in the PATH of the job's own
+		 * environment. */
+		environ = (char **)spec->envp;
+		execvp(spec->argv[0], (char *const *)spec->argv);
+		child_fail(ep[1], 6);
+	}
+	e = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid == -1) {
+		errno = e;
+		goto fail;
+	}
+	/* Both sides set the group, so that a kill right after start finds
+	 * it whichever runs first. */
+	setpgid(pid, pid);
+	close(ep[1]);
+	ep[1] = -1;
+	do
+		r = read(ep[0], &ce, sizeof(ce));
+	while (r == -1 && errno == EINTR);
+	if (r == (ssize_t)sizeof(ce)) {
+		waitpid(pid, NULL, 0);
+		*err = steps[ce.step];
+		errno = ce.err;
+		goto fail;
+	}
+	close(ep[0]);
+	if (!spec->devnull_out) {
+		close(op[1]);
+		fcntl(op[0], F_SETFL, fcntl(op[0], F_GETFL) | O_NONBLOCK);
+		*outfd = op[0];
+	} else if (outfd != NULL)
+		*outfd = -1;
+	return pid;
+fail:
+	e = errno;
+	for (int i = 0; i < 2; i++) {
+		if (op[i] != -1)
+			close(op[i]);
+		if (ep[i] != -1)
+			close(ep[i]);
+	}
+	errno = e;
+	return -1;
+}
+
+int
+wf_exec_kill(pid_t pgid, int sig)
+{
+	if (pgid <= 1)
+		abort(); /* killing group 0 or 1 would hit the dispatcher */
+	return kill(-pgid, sig);
+}
+
+static int
+env_add(char ***vp, size_t *n, const char *k, const char *v)
+{
+	char **nv, *s;
+
+	if (asprintf(&s, "%s=%s", k, v) == -1)
+		return -1;
+	/* A later value of the same name replaces the earlier one. */
+	for (size_t i = 0; i < *n; i++) {
+		size_t kl = strlen(k);
+
+		if (strncmp((*vp)[i], k, kl) == 0 && (*vp)[i][kl] == '=') {
+			free((*vp)[i]);
+			(*vp)[i] = s;
+			return 0;
+		}
+	}
+	if ((nv = reallocarray(*vp, *n + 2, sizeof(*nv))) == NULL) {
+		free(s);
+		return -1;
+	}
+	nv[(*n)++] = s;
+	nv[*n] = NULL;
+	*vp = nv;
+	return 0;
+}
+
+char **
+wf_exec_env(const cJSON *jobenv, const char *job_id)
+{
+	static const char *const keep[] = {
+		"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ",
+		"WF_HOME", "WF_CONFIG", "WF_BINDIR", NULL,
+	};
+	const cJSON *it;
+	char **v;
+	size_t n = 0;
+
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return NULL;
+	for (int i = 0; keep[i] != NULL; i++) {
+		const char *val = getenv(keep[i]);
+
+		if (val == NULL && strcmp(keep[i], "PATH") == 0)
+			val = "/usr/local/bin:/usr/bin:/bin";
+		if (val != NULL && env_add(&v, &n, keep[i], val) == -1)
+			goto fail;
+	}
+	cJSON_ArrayForEach(it, jobenv) {
+		if (cJSON_IsString(it) &&
+		    env_add(&v, &n, it->string, it->valuestring) == -1)
+			goto fail;
+	}
+	if (job_id != NULL && env_add(&v, &n, "WF_JOB_ID", job_id) == -1)
+		goto fail;
+	return v;
+fail:
+	wf_exec_env_free(v);
+	return NULL;
+}
+
+void
+wf_exec_env_free(char **v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}

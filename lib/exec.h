@@ -1,0 +1,38 @@
+/*
+ * exec: the executor seam of wf-dispatch (start, kill; reaping is the
+ * caller's waitpid).  The local executor runs a job as a child in its own
+ * process group, with PR_SET_PDEATHSIG, a clean signal state, an
+ * environment made only of what the job needs, stdin from /dev/null and
+ * stdout+stderr into one pipe.  Another executor (a cluster's sbatch and
+ * scancel) would keep this contract.
+ */
+#ifndef WF_EXEC_H
+#define WF_EXEC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct wf_exec_spec {
+	const char *const *argv; /* argv[0] is looked up in PATH */
+	const char *const *envp; /* the child's whole environment */
+	const char *cwd;         /* NULL: stay */
+	int devnull_out;         /* 1: stdout/stderr to /dev/null, no pipe */
+};
+
+/* Start a child.  Returns its pid (also its process group) and, unless
+ * devnull_out, the read end of its output pipe in *outfd (O_CLOEXEC,
+ * non-blocking).  When exec fails the error is reported here, not later:
+ * -1 with errno set and *err naming the step ("chdir", "execve"). */
+pid_t wf_exec_start(const struct wf_exec_spec *spec, int *outfd,
+    const char **err);
+/* Signal a job's whole process group. */
+int wf_exec_kill(pid_t pgid, int sig);
+
+/* Build a job's environment: a sane PATH, HOME, LANG, the job's own
+ * variables (cJSON object of strings) and WF_JOB_ID.  Returns a
+ * NULL-terminated malloc'd array of malloc'd strings. */
+struct cJSON;
+char **wf_exec_env(const struct cJSON *jobenv, const char *job_id);
+void wf_exec_env_free(char **envp);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * queue: what the CLI does with jobs, over the spool.  It finds a job by id
+ * in whichever directory holds it, lists and counts them, and asks
+ * wf-dispatch, the only mover of job files, to cancel or retry one by a
+ * request dropped into ctl/ (the maildir protocol again).  Reading needs no
+ * daemon; a request waits in ctl/new until wf-dispatch runs.
+ */
+#ifndef WF_QUEUE_H
+#define WF_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "job.h"
+
+enum wf_where {
+	WF_IN_NONE,
+	WF_IN_QUEUE,    /* queue/<prio>/new */
+	WF_IN_ACTIVE,
+	WF_IN_DEFERRED,
+	WF_IN_DONE,
+	WF_IN_FAILED,
+	WF_IN_CANCELLED,
+};
+
+struct wf_jobref {
+	enum wf_where where;
+	int prio;                 /* for WF_IN_QUEUE */
+	char path[128];           /* relative to the root */
+	char name[WF_NAME_MAX + 1];
+};
+
+/* Directory of a place ("active", "done"...); NULL for WF_IN_QUEUE. */
+const char *wf_queue_dirname(enum wf_where w);
+/* Find the job id.  0 found, -1 not found (errno ENOENT) or bad id. */
+int wf_queue_locate(int root, const char *id, struct wf_jobref *ref);
+/* Load the record of a located job, with its status derived from where it
+ * is (the directory is the truth).  -1 and err on a bad file. */
+int wf_queue_load(int root, const struct wf_jobref *ref, struct wf_job *j,
+    char *err, size_t errlen);
+
+/* Visit every job file: the callback gets each ref; stops when it
+ * returns non-zero. */
+typedef int (*wf_queue_visit_fn)(const struct wf_jobref *ref, void *arg);
+int wf_queue_walk(int root, wf_queue_visit_fn fn, void *arg);
+
+/* Drop a request ("cancel" or "retry") for id into ctl/new, durably. */
+int wf_queue_request(int root, const char *op, const char *id);
+
+/* Wait until the job id sits in a terminal directory, or until timeout_ms
+ * passes (-1: forever).  Uses inotify on done/, failed/ and cancelled/.
+ * Returns 1 when terminal (ref filled), 0 on timeout, -1 on error. */
+int wf_queue_wait(int root, const char *id, int timeout_ms,
+    struct wf_jobref *ref);
+
+/* The exit status a waiting command reports for a job's outcome:
+ * 0 completed, 1 failed, 124 timeout (as timeout(1)), 125 cancelled. */
+int wf_queue_exit_code(enum wf_jstatus s);
+
+/* Enqueue a validated job: fill the id and created_at, write it into
+ * its priority's queue.  With sync, durable when it returns.  */
+int wf_queue_submit(int root, struct wf_job *j, int sync);
+
+#endif

@@ -1,0 +1,312 @@
+/*
+ * spool: the maildir protocol over a root directory descriptor.  A file
+ * is written whole in a tmp/ with O_EXCL|O_NOFOLLOW, fsync'd when a promise
+ * rests on it, and renamed into place: the rename is the commit, and the
+ * directory fsync makes it durable.  Nothing is rewritten in place.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+const char *const wf_spool_dirs[] = {
+	"tmp",
+	"queue",
+	"queue/1-critical", "queue/1-critical/tmp", "queue/1-critical/new",
+	"queue/2-high", "queue/2-high/tmp", "queue/2-high/new",
+	"queue/3-normal", "queue/3-normal/tmp", "queue/3-normal/new",
+	"queue/4-low", "queue/4-low/tmp", "queue/4-low/new",
+	"active", "deferred", "done", "failed", "cancelled", "output",
+	"corrupt",
+	"ctl", "ctl/tmp", "ctl/new",
+	"reports", "reports/tmp", "reports/new", "reports/cur",
+	"events", "events/tmp", "events/new", "events/cur",
+	"events/deferred", "events/dead",
+	"state", "state/projects", "state/tasks", "state/runs", "state/bugs",
+	"state/credentials", "state/environments", "state/webhooks",
+	"log",
+	NULL
+};
+
+static const char *const qdirs[WF_NPRIO] = {
+	"queue/1-critical", "queue/2-high", "queue/3-normal", "queue/4-low",
+};
+
+const char *
+wf_spool_qdir(int prio)
+{
+	if (prio < 1 || prio > WF_NPRIO)
+		abort();
+	return qdirs[prio - 1];
+}
+
+int
+wf_spool_open(const char *home)
+{
+	return open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+int
+wf_spool_init(const char *home)
+{
+	mode_t old = umask(077);
+	int rc = -1, root = -1;
+
+	if (mkdir(home, 0700) == -1 && errno != EEXIST)
+		goto fail;
+	if ((root = wf_spool_open(home)) == -1)
+		goto fail;
+	for (int i = 0; wf_spool_dirs[i] != NULL; i++)
+		if (mkdirat(root, wf_spool_dirs[i], 0700) == -1 &&
+		    errno != EEXIST)
+			goto fail;
+	rc = 0;
+fail:
+	if (root != -1) {
+		int e = errno;
+
+		close(root);
+		errno = e;
+	}
+	umask(old);
+	return rc;
+}
+
+int
+wf_spool_check(int root, const char **missing)
+{
+	struct stat st;
+
+	for (int i = 0; wf_spool_dirs[i] != NULL; i++) {
+		if (fstatat(root, wf_spool_dirs[i], &st, AT_SYMLINK_NOFOLLOW) ==
+		    -1 || !S_ISDIR(st.st_mode)) {
+			*missing = wf_spool_dirs[i];
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+wf_spool_name(char *buf, size_t len)
+{
+	static unsigned count;
+	struct timeval tv;
+	int n;
+
+	gettimeofday(&tv, NULL);
+	n = snprintf(buf, len, "%lld.M%06ldP%ldQ%uR%08x",
+	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(), count++,
+	    arc4random());
+	if (n < 0 || (size_t)n >= len || n > WF_NAME_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+bool
+wf_spool_name_ok(const char *name)
+{
+	size_t n;
+
+	if (name == NULL || name[0] == '\0' || name[0] == '.')
+		return false;
+	for (n = 0; name[n] != '\0'; n++) {
+		char c = name[n];
+
+		if (n >= WF_NAME_MAX)
+			return false;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+int64_t
+wf_spool_name_time_us(const char *name)
+{
+	int64_t sec = 0, usec = 0;
+	const char *p = name;
+	int n;
+
+	for (n = 0; *p >= '0' && *p <= '9' && n < 12; p++, n++)
+		sec = sec * 10 + (*p - '0');
+	if (n == 0 || *p != '.')
+		return -1;
+	p++;
+	if (*p == 'M') {
+		p++;
+		for (n = 0; *p >= '0' && *p <= '9' && n < 6; p++, n++)
+			usec = usec * 10 + (*p - '0');
+	}
+	return sec * 1000000 + usec;
+}
+
+int
+wf_spool_sync_dir(int root, const char *dir)
+{
+	int fd, rc;
+
+	fd = openat(root, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	rc = fsync(fd);
+	if (close(fd) == -1)
+		rc = -1;
+	return rc;
+}
+
+int
+wf_spool_write(int root, const char *tmpdir, const char *dstdir,
+    const char *name, const void *buf, size_t len, int flags)
+{
+	char tpath[256], dpath[256];
+	const char *p = buf;
+	int fd = -1, e, n;
+
+	n = snprintf(tpath, sizeof(tpath), "%s/%s", tmpdir, name);
+	if (n < 0 || (size_t)n >= sizeof(tpath))
+		goto toolong;
+	n = snprintf(dpath, sizeof(dpath), "%s/%s", dstdir, name);
+	if (n < 0 || (size_t)n >= sizeof(dpath))
+		goto toolong;
+	fd = openat(root, tpath,
+	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1)
+		return -1;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if ((flags & WF_SYNC_FILE) && fsync(fd) == -1)
+		goto fail;
+	n = close(fd);
+	fd = -1;
+	if (n == -1)
+		goto fail;
+	if (renameat(root, tpath, root, dpath) == -1)
+		goto fail;
+	if ((flags & WF_SYNC_DIR) && wf_spool_sync_dir(root, dstdir) == -1)
+		return -1; /* the file is in place; only durability is unsure */
+	return 0;
+toolong:
+	errno = ENAMETOOLONG;
+	return -1;
+fail:
+	e = errno;
+	if (fd != -1)
+		close(fd);
+	unlinkat(root, tpath, 0);
+	errno = e;
+	return -1;
+}
+
+int
+wf_spool_read(int root, const char *path, size_t max, char **bufp,
+    size_t *lenp)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	int fd, e;
+
+	fd = openat(root, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto fail;
+	}
+	if ((size_t)st.st_size > max) {
+		errno = EFBIG;
+		goto fail;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		goto fail;
+	/* Read to EOF, not to st_size: a bound, not a promise. */
+	for (;;) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size + 1 - got);
+
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (got > (size_t)st.st_size) {
+			errno = EFBIG;
+			goto fail;
+		}
+	}
+	buf[got] = '\0';
+	close(fd);
+	*bufp = buf;
+	*lenp = got;
+	return 0;
+fail:
+	e = errno;
+	free(buf);
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+int
+wf_spool_move(int root, const char *from, const char *to)
+{
+	return renameat(root, from, root, to);
+}
+
+int
+wf_spool_quarantine(int root, const char *path, const char *name,
+    const char *why)
+{
+	char dst[256], wname[WF_NAME_MAX + 32], uniq[WF_NAME_MAX + 1];
+	char line[1024];
+	int n;
+
+	/* Never replace an earlier corrupt file: it is evidence. */
+	for (int tries = 0;; tries++) {
+		n = snprintf(dst, sizeof(dst), "corrupt/%s", name);
+		if (n < 0 || (size_t)n >= sizeof(dst)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (renameat2(root, path, root, dst, RENAME_NOREPLACE) == 0)
+			break;
+		if (errno != EEXIST || tries > 0)
+			return -1;
+		if (wf_spool_name(uniq, sizeof(uniq)) == -1)
+			return -1;
+		name = uniq;
+	}
+	n = snprintf(wname, sizeof(wname), "%s.why", name);
+	if (n < 0 || (size_t)n >= sizeof(wname)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	n = snprintf(line, sizeof(line), "%s\n", why);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	return wf_spool_write(root, "tmp", "corrupt", wname, line, (size_t)n,
+	    WF_SYNC_DIR);
+}

@@ -1,0 +1,62 @@
+/*
+ * spool: the maildir protocol.  Every file is written whole under a tmp/
+ * directory with a unique name, fsync'd, and renamed into place; the
+ * rename is the commit.  Consumers claim by rename; the loser gets ENOENT.
+ * All paths are relative to the spool's root directory descriptor, so
+ * that nothing follows a symlink out of the tree.
+ */
+#ifndef WF_SPOOL_H
+#define WF_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WF_NAME_MAX 64       /* bytes in a name, without the NUL */
+#define WF_JOB_MAX (1 << 20) /* largest job file read */
+#define WF_NPRIO 4
+
+/* Flags of wf_spool_write. */
+#define WF_SYNC_FILE 0x1 /* fsync the file before the rename */
+#define WF_SYNC_DIR 0x2  /* fsync the destination directory after it */
+
+/* The directories of the runtime tree, created by wf_spool_init. */
+extern const char *const wf_spool_dirs[];
+
+/* Open the tree at home; returns a directory descriptor or -1 (errno). */
+int wf_spool_open(const char *home);
+/* Make the tree at home with private modes; -1 with errno on failure. */
+int wf_spool_init(const char *home);
+/* Check that every directory of the tree exists; names the first missing
+ * one in *missing. */
+int wf_spool_check(int root, const char **missing);
+
+/* A new unique, time-sortable name: "SECONDS.MUSECpPIDqCOUNTrRAND". */
+int wf_spool_name(char *buf, size_t len);
+/* Is name a safe id: 1..64 bytes of [A-Za-z0-9._-], no leading dot? */
+bool wf_spool_name_ok(const char *name);
+/* The time a name was made, from its leading "SECONDS.M?MICROS"; -1 when
+ * the name does not start with one. */
+int64_t wf_spool_name_time_us(const char *name);
+
+/* "queue/1-critical" ... "queue/4-low" for priorities 1..4. */
+const char *wf_spool_qdir(int prio);
+
+/* Write buf whole as tmpdir/name, then rename it to dstdir/name.  Returns
+ * 0, or -1 with errno set and nothing left behind. */
+int wf_spool_write(int root, const char *tmpdir, const char *dstdir,
+    const char *name, const void *buf, size_t len, int flags);
+/* Read a regular file of at most max bytes, never through a symlink.
+ * *buf is NUL-terminated and malloc'd.  -1 with errno: ELOOP symlink,
+ * EFBIG too large, EINVAL not a regular file. */
+int wf_spool_read(int root, const char *path, size_t max, char **buf,
+    size_t *len);
+/* rename(2) inside the tree. */
+int wf_spool_move(int root, const char *from, const char *to);
+/* fsync a directory of the tree. */
+int wf_spool_sync_dir(int root, const char *dir);
+/* Move path to corrupt/name and leave corrupt/name.why with the reason. */
+int wf_spool_quarantine(int root, const char *path, const char *name,
+    const char *why);
+
+#endif

@@ -1,0 +1,506 @@
+/*
+ * test_spool: the maildir protocol of lib/spool.c.  Unique, time-sortable
+ * names (wf_spool_name), the id check (wf_spool_name_ok), the time read
+ * back from a name (wf_spool_name_time_us), making and checking the tree
+ * (wf_spool_init, wf_spool_check), whole-file writes and bounded reads
+ * (wf_spool_write, wf_spool_read) and quarantine (wf_spool_quarantine),
+ * on a private tree made with mkdtemp and removed afterwards.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+#define NNAMES 10000
+
+struct tree {
+	char home[PATH_MAX];
+	int root;
+};
+
+static int
+rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (type == FTW_DP)
+		return rmdir(path);
+	return unlink(path);
+}
+
+static void
+rm_tree(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+make_tmpdir(char *buf, size_t len)
+{
+	const char *t = getenv("TMPDIR");
+
+	if (t == NULL || *t == '\0')
+		t = "/tmp";
+	assert_true((size_t)snprintf(buf, len, "%s/wf-test-spool.XXXXXX", t) <
+	    len);
+	assert_non_null(mkdtemp(buf));
+}
+
+static int
+tree_setup(void **state)
+{
+	struct tree *t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return -1;
+	make_tmpdir(t->home, sizeof(t->home));
+	if (wf_spool_init(t->home) == -1 ||
+	    (t->root = wf_spool_open(t->home)) == -1) {
+		rm_tree(t->home);
+		free(t);
+		return -1;
+	}
+	*state = t;
+	return 0;
+}
+
+static int
+tree_teardown(void **state)
+{
+	struct tree *t = *state;
+
+	close(t->root);
+	rm_tree(t->home);
+	free(t);
+	return 0;
+}
+
+/* Entries of a directory of the tree, without "." and "..". */
+static int
+count_entries(int root, const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, n = 0;
+
+	fd = openat(root, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd != -1);
+	assert_non_null(d = fdopendir(fd));
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+put_file(int root, const char *path, const char *text)
+{
+	int fd;
+
+	fd = openat(root, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(close(fd), 0);
+}
+
+static void
+assert_file_is(int root, const char *path, const char *text)
+{
+	char *buf = NULL;
+	size_t len = 0;
+
+	assert_int_equal(wf_spool_read(root, path, 4096, &buf, &len), 0);
+	assert_int_equal(len, strlen(text));
+	assert_string_equal(buf, text);
+	free(buf);
+}
+
+static int64_t
+now_us(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+test_name_unique_sorted(void **state)
+{
+	char **names, **sorted;
+	int64_t *t;
+
+	(void)state;
+	assert_non_null(names = calloc(NNAMES, sizeof(*names)));
+	assert_non_null(sorted = calloc(NNAMES, sizeof(*sorted)));
+	assert_non_null(t = calloc(NNAMES, sizeof(*t)));
+	for (int i = 0; i < NNAMES; i++) {
+		int64_t before, after;
+
+		assert_non_null(names[i] = malloc(WF_NAME_MAX + 1));
+		before = now_us();
+		assert_int_equal(wf_spool_name(names[i], WF_NAME_MAX + 1), 0);
+		after = now_us();
+		assert_true(strlen(names[i]) <= WF_NAME_MAX);
+		assert_true(wf_spool_name_ok(names[i]));
+		t[i] = wf_spool_name_time_us(names[i]);
+		assert_true(t[i] > 0);
+		/* The time in the name is the time it was made. */
+		assert_true(t[i] > before - 1000000 && t[i] < after + 1000000);
+		if (i > 0) {
+			assert_true(t[i] >= t[i - 1]);
+			/* A later time sorts later. */
+			if (t[i] > t[i - 1])
+				assert_true(strcmp(names[i - 1], names[i]) < 0);
+		}
+		sorted[i] = names[i];
+	}
+	/* All distinct, and name order is time order over the whole set. */
+	qsort(sorted, NNAMES, sizeof(*sorted), cmp_str);
+	for (int i = 1; i < NNAMES; i++) {
+		assert_true(strcmp(sorted[i - 1], sorted[i]) != 0);
+		assert_true(wf_spool_name_time_us(sorted[i - 1]) <=
+		    wf_spool_name_time_us(sorted[i]));
+	}
+	for (int i = 0; i < NNAMES; i++)
+		free(names[i]);
+	free(names);
+	free(sorted);
+	free(t);
+}
+
+static void
+test_name_short_buffer(void **state)
+{
+	char buf[8];
+
+	(void)state;
+	errno = 0;
+	assert_int_equal(wf_spool_name(buf, sizeof(buf)), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
+}
+
+static void
+test_name_ok(void **state)
+{
+	static const char *const good[] = {
+		"1795589301.M852664P32186Q7R3fa9", "a", "job-1_x.y", "A.b-C_9",
+		"-x", "a..b",
+	};
+	static const char *const bad[] = {
+		"", ".hidden", ".", "..", "a/b", "/a", "a b", " a", "a\n",
+		"a\nb", "caf\xc3\xa9", "\xc3\xa9", "a\tb", "a:b", "a*", "a\\b",
+	};
+	char name[WF_NAME_MAX + 2];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(wf_spool_name_ok(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(wf_spool_name_ok(bad[i]));
+	/* 64 bytes is the limit. */
+	memset(name, 'x', WF_NAME_MAX);
+	name[WF_NAME_MAX] = '\0';
+	assert_true(wf_spool_name_ok(name));
+	name[WF_NAME_MAX] = 'x';
+	name[WF_NAME_MAX + 1] = '\0';
+	assert_false(wf_spool_name_ok(name));
+}
+
+static void
+test_name_time_us(void **state)
+{
+	(void)state;
+	assert_int_equal(wf_spool_name_time_us("1795589301.M852664P1"),
+	    INT64_C(1795589301852664));
+	assert_int_equal(wf_spool_name_time_us(
+	    "1795589301.M852664P32186Q7R3fa9"), INT64_C(1795589301852664));
+	assert_int_equal(wf_spool_name_time_us("1795589301.M000001P1"),
+	    INT64_C(1795589301000001));
+	assert_int_equal(wf_spool_name_time_us("123.foo"), INT64_C(123000000));
+	assert_int_equal(wf_spool_name_time_us("abc"), -1);
+	assert_int_equal(wf_spool_name_time_us(""), -1);
+	assert_int_equal(wf_spool_name_time_us(".M852664"), -1);
+	assert_int_equal(wf_spool_name_time_us("123"), -1);
+	assert_int_equal(wf_spool_name_time_us("123-M1"), -1);
+}
+
+static void
+test_qdir(void **state)
+{
+	(void)state;
+	assert_string_equal(wf_spool_qdir(1), "queue/1-critical");
+	assert_string_equal(wf_spool_qdir(2), "queue/2-high");
+	assert_string_equal(wf_spool_qdir(3), "queue/3-normal");
+	assert_string_equal(wf_spool_qdir(4), "queue/4-low");
+}
+
+static void
+check_tree(const char *home)
+{
+	const char *missing = NULL;
+	struct stat st;
+	int root;
+
+	assert_true((root = wf_spool_open(home)) != -1);
+	assert_int_equal(wf_spool_check(root, &missing), 0);
+	for (int i = 0; wf_spool_dirs[i] != NULL; i++) {
+		assert_int_equal(fstatat(root, wf_spool_dirs[i], &st,
+		    AT_SYMLINK_NOFOLLOW), 0);
+		assert_true(S_ISDIR(st.st_mode));
+		assert_int_equal(st.st_mode & 07777, 0700);
+	}
+	close(root);
+}
+
+static void
+test_init_check(void **state)
+{
+	char dir[PATH_MAX], home[PATH_MAX + 16];
+	const char *missing = NULL;
+	mode_t old;
+	int root;
+
+	(void)state;
+	make_tmpdir(dir, sizeof(dir));
+	/* A permissive umask must not leak into the tree, and init must
+	 * give it back. */
+	old = umask(022);
+	/* The mkdtemp directory itself. */
+	assert_int_equal(wf_spool_init(dir), 0);
+	assert_int_equal(umask(022), 022);
+	check_tree(dir);
+	/* Again on an existing tree: idempotent. */
+	assert_int_equal(wf_spool_init(dir), 0);
+	check_tree(dir);
+	/* A home that does not exist yet. */
+	snprintf(home, sizeof(home), "%s/home", dir);
+	assert_int_equal(wf_spool_init(home), 0);
+	assert_int_equal(umask(old), 022);
+	check_tree(home);
+
+	/* wf_spool_check names the first directory missing. */
+	assert_true((root = wf_spool_open(home)) != -1);
+	assert_int_equal(unlinkat(root, "events/dead", AT_REMOVEDIR), 0);
+	assert_int_equal(wf_spool_check(root, &missing), -1);
+	assert_non_null(missing);
+	assert_string_equal(missing, "events/dead");
+	/* A symlink is not a directory of the tree. */
+	assert_int_equal(symlinkat("done", root, "events/dead"), 0);
+	missing = NULL;
+	assert_int_equal(wf_spool_check(root, &missing), -1);
+	assert_string_equal(missing, "events/dead");
+	close(root);
+	rm_tree(dir);
+}
+
+static void
+test_write_read(void **state)
+{
+	struct tree *t = *state;
+	static const char data[] = "{\"job_type\":\"llm_complete\"}\n\0tail";
+	char name[WF_NAME_MAX + 1], path[256], *buf = NULL;
+	size_t len = 0;
+
+	assert_int_equal(wf_spool_name(name, sizeof(name)), 0);
+	assert_int_equal(wf_spool_write(t->root, "queue/3-normal/tmp",
+	    "queue/3-normal/new", name, data, sizeof(data) - 1,
+	    WF_SYNC_FILE | WF_SYNC_DIR), 0);
+	assert_int_equal(count_entries(t->root, "queue/3-normal/tmp"), 0);
+	assert_int_equal(count_entries(t->root, "queue/3-normal/new"), 1);
+	snprintf(path, sizeof(path), "queue/3-normal/new/%s", name);
+	assert_int_equal(wf_spool_read(t->root, path, WF_JOB_MAX, &buf, &len),
+	    0);
+	assert_int_equal(len, sizeof(data) - 1);
+	assert_memory_equal(buf, data, len);
+	assert_int_equal(buf[len], '\0');
+	free(buf);
+
+	/* Empty file, no flags. */
+	assert_int_equal(wf_spool_write(t->root, "tmp", "done", "empty", "",
+	    0, 0), 0);
+	buf = NULL;
+	assert_int_equal(wf_spool_read(t->root, "done/empty", 0, &buf, &len),
+	    0);
+	assert_int_equal(len, 0);
+	assert_string_equal(buf, "");
+	free(buf);
+	assert_int_equal(count_entries(t->root, "tmp"), 0);
+
+	/* Exactly max bytes is allowed. */
+	buf = NULL;
+	assert_int_equal(wf_spool_read(t->root, path, sizeof(data) - 1, &buf,
+	    &len), 0);
+	assert_int_equal(len, sizeof(data) - 1);
+	free(buf);
+}
+
+static void
+test_read_refuses(void **state)
+{
+	struct tree *t = *state;
+	char *buf = NULL;
+	size_t len = 0;
+
+	put_file(t->root, "done/big", "0123456789");
+	assert_int_equal(symlinkat("big", t->root, "done/link"), 0);
+	assert_int_equal(mkfifoat(t->root, "done/fifo", 0600), 0);
+
+	errno = 0;
+	assert_int_equal(wf_spool_read(t->root, "done/link", 4096, &buf, &len),
+	    -1);
+	assert_int_equal(errno, ELOOP);
+	assert_null(buf);
+
+	errno = 0;
+	assert_int_equal(wf_spool_read(t->root, "done/big", 9, &buf, &len),
+	    -1);
+	assert_int_equal(errno, EFBIG);
+	assert_null(buf);
+
+	errno = 0;
+	assert_int_equal(wf_spool_read(t->root, "done", 4096, &buf, &len), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_null(buf);
+
+	/* A FIFO is not a regular file either, and must not block. */
+	errno = 0;
+	assert_int_equal(wf_spool_read(t->root, "done/fifo", 4096, &buf, &len),
+	    -1);
+	assert_int_equal(errno, EINVAL);
+	assert_null(buf);
+
+	errno = 0;
+	assert_int_equal(wf_spool_read(t->root, "done/none", 4096, &buf, &len),
+	    -1);
+	assert_int_equal(errno, ENOENT);
+	assert_null(buf);
+
+	/* The file itself is fine. */
+	assert_file_is(t->root, "done/big", "0123456789");
+}
+
+static void
+test_write_missing_dst(void **state)
+{
+	struct tree *t = *state;
+
+	errno = 0;
+	assert_int_equal(wf_spool_write(t->root, "tmp", "no-such-dir", "job1",
+	    "data", 4, WF_SYNC_FILE), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(count_entries(t->root, "tmp"), 0);
+	/* A missing tmp dir fails too, and leaves nothing anywhere. */
+	errno = 0;
+	assert_int_equal(wf_spool_write(t->root, "no-such-tmp", "done", "job2",
+	    "data", 4, 0), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(count_entries(t->root, "done"), 0);
+}
+
+static void
+test_quarantine(void **state)
+{
+	struct tree *t = *state;
+	const char *name = "1795589301.M852664P32186Q7R3fa9";
+	char path[PATH_MAX], other[PATH_MAX], why[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int fd, found = 0;
+
+	snprintf(path, sizeof(path), "active/%s", name);
+	put_file(t->root, path, "first");
+	assert_int_equal(wf_spool_quarantine(t->root, path, name,
+	    "not JSON: first"), 0);
+	assert_int_equal(faccessat(t->root, path, F_OK, AT_SYMLINK_NOFOLLOW),
+	    -1);
+	snprintf(other, sizeof(other), "corrupt/%s", name);
+	assert_file_is(t->root, other, "first");
+	snprintf(why, sizeof(why), "corrupt/%s.why", name);
+	assert_file_is(t->root, why, "not JSON: first\n");
+	assert_int_equal(count_entries(t->root, "corrupt"), 2);
+
+	/* A second corrupt file of the same name keeps the first. */
+	put_file(t->root, path, "second");
+	assert_int_equal(wf_spool_quarantine(t->root, path, name,
+	    "not JSON: second"), 0);
+	assert_int_equal(faccessat(t->root, path, F_OK, AT_SYMLINK_NOFOLLOW),
+	    -1);
+	assert_file_is(t->root, other, "first");
+	assert_file_is(t->root, why, "not JSON: first\n");
+	assert_int_equal(count_entries(t->root, "corrupt"), 4);
+	assert_int_equal(count_entries(t->root, "tmp"), 0);
+
+	/* The second is there under another name, with its reason. */
+	fd = openat(t->root, "corrupt", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd != -1);
+	assert_non_null(d = fdopendir(fd));
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || strcmp(de->d_name, name) == 0 ||
+		    (n > 4 && strcmp(de->d_name + n - 4, ".why") == 0))
+			continue;
+		snprintf(other, sizeof(other), "corrupt/%s", de->d_name);
+		assert_file_is(t->root, other, "second");
+		snprintf(why, sizeof(why), "corrupt/%s.why", de->d_name);
+		assert_file_is(t->root, why, "not JSON: second\n");
+		found++;
+	}
+	closedir(d);
+	assert_int_equal(found, 1);
+
+	/* Nothing to move: an error, and no stray reason left. */
+	errno = 0;
+	assert_int_equal(wf_spool_quarantine(t->root, "active/none", "none",
+	    "x"), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(count_entries(t->root, "corrupt"), 4);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_name_unique_sorted),
+		cmocka_unit_test(test_name_short_buffer),
+		cmocka_unit_test(test_name_ok),
+		cmocka_unit_test(test_name_time_us),
+		cmocka_unit_test(test_qdir),
+		cmocka_unit_test(test_init_check),
+		cmocka_unit_test_setup_teardown(test_write_read, tree_setup,
+		    tree_teardown),
+		cmocka_unit_test_setup_teardown(test_read_refuses, tree_setup,
+		    tree_teardown),
+		cmocka_unit_test_setup_teardown(test_write_missing_dst,
+		    tree_setup, tree_teardown),
+		cmocka_unit_test_setup_teardown(test_quarantine, tree_setup,
+		    tree_teardown),
+	};
+
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
