@@ -41,16 +41,13 @@ child_fail(int efd, int step)
 }
 
 pid_t
-wf_exec_start(const struct wf_exec_spec *spec, int *outfd, const char **err)
+wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 {
 	int op[2] = { -1, -1 }, ep[2] = { -1, -1 };
 	sigset_t all, old;
-	struct child_err ce;
 	pid_t pid, parent = getpid();
-	ssize_t r;
 	int e;
 
-	*err = steps[0];
 	if (pipe2(ep, O_CLOEXEC) == -1)
 		return -1;
 	if (!spec->devnull_out && pipe2(op, O_CLOEXEC) == -1)
@@ -101,17 +98,7 @@ wf_exec_start(const struct wf_exec_spec *spec, int *outfd, const char **err)
 	 * it whichever runs first. */
 	setpgid(pid, pid);
 	close(ep[1]);
-	ep[1] = -1;
-	do
-		r = read(ep[0], &ce, sizeof(ce));
-	while (r == -1 && errno == EINTR);
-	if (r == (ssize_t)sizeof(ce)) {
-		waitpid(pid, NULL, 0);
-		*err = steps[ce.step];
-		errno = ce.err;
-		goto fail;
-	}
-	close(ep[0]);
+	*errfd = ep[0];
 	if (!spec->devnull_out) {
 		close(op[1]);
 		fcntl(op[0], F_SETFL, fcntl(op[0], F_GETFL) | O_NONBLOCK);
@@ -129,6 +116,25 @@ fail:
 	}
 	errno = e;
 	return -1;
+}
+
+int
+wf_exec_failed(int errfd, const char **step, int *err)
+{
+	struct child_err ce;
+	ssize_t r;
+
+	/* The child has exited: its end is closed, so this never blocks. */
+	do
+		r = read(errfd, &ce, sizeof(ce));
+	while (r == -1 && errno == EINTR);
+	close(errfd);
+	if (r != (ssize_t)sizeof(ce) || ce.step < 0 ||
+	    ce.step >= (int)(sizeof(steps) / sizeof(steps[0])))
+		return 0;
+	*step = steps[ce.step];
+	*err = ce.err;
+	return 1;
 }
 
 int

@@ -21,10 +21,14 @@ struct wf_exec_spec {
 
 /* Start a child.  Returns its pid (also its process group) and, unless
  * devnull_out, the read end of its output pipe in *outfd (O_CLOEXEC,
- * non-blocking).  When exec fails the error is reported here, not later:
- * -1 with errno set and *err naming the step ("chdir", "execve"). */
-pid_t wf_exec_start(const struct wf_exec_spec *spec, int *outfd,
-    const char **err);
+ * non-blocking).  The parent does not wait for the exec: *errfd is the
+ * read end of a pipe on which the child reports a failed set-up or exec,
+ * read with wf_exec_failed once the child has exited.  -1 with errno when
+ * no child could be made. */
+pid_t wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd);
+/* After the child exited: did its set-up or exec fail?  1 with *step
+ * ("chdir", "execve"...) and *err (an errno), else 0.  Closes errfd. */
+int wf_exec_failed(int errfd, const char **step, int *err);
 /* Signal a job's whole process group. */
 int wf_exec_kill(pid_t pgid, int sig);
 

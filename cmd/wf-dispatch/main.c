@@ -45,10 +45,11 @@ struct run {
 	struct wf_job job;
 	char lane[16];
 	pid_t pid;
-	int outfd;
+	int outfd, errfd;
 	struct wf_output out;
 	int attempt;
 	int direct;
+	char argv0[64];
 	int64_t start_mono, deadline, kill_at;
 	int timed_out, cancelled, requeue;
 	int reaped, wstatus;
@@ -137,7 +138,7 @@ later_unlink(const char *name)
 		if (p == NULL) {
 			/* Unlinking now only risks a requeue after a crash of
 			 * the machine, which at-least-once allows. */
-			char path[WF_NAME_MAX + 16];
+			char path[NAME_MAX + 32];
 
 			snprintf(path, sizeof(path), "active/%s", name);
 			unlinkat(D.root, path, 0);
@@ -150,40 +151,30 @@ later_unlink(const char *name)
 }
 
 /*
- * The end of a loop turn: make the terminal moves of this turn durable with
- * one fsync per directory, and only then drop their active/ files, so that
- * a crash of the machine can never lose both.
+ * The end of a loop turn: make the records written in this turn durable
+ * with one syncfs (their data and the directory entries at once), and only
+ * then drop their active/ files, so that a crash of the machine can never
+ * lose both.  One sync per turn, not per job, and after the turn's new jobs
+ * have started, so that the disk waits while they run.
  */
 static void
 commit_turn(void)
 {
-	static const struct { unsigned bit; const char *dir; } dirs[] = {
-		{ DIR_DONE, "done" }, { DIR_FAILED, "failed" },
-		{ DIR_CANCELLED, "cancelled" }, { DIR_DEFERRED, "deferred" },
-	};
-
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		if ((D.dirty & dirs[i].bit) &&
-		    wf_spool_sync_dir(D.root, dirs[i].dir) == -1)
-			wf_log_warn("fsync %s: %s", dirs[i].dir, strerror(errno));
-	if (D.dirty & DIR_QUEUE)
-		for (int p = 1; p <= WF_NPRIO; p++) {
-			char d[64];
-
-			snprintf(d, sizeof(d), "%s/new", wf_spool_qdir(p));
-			wf_spool_sync_dir(D.root, d);
-		}
+	if (D.dirty != 0 && syncfs(D.root) == -1)
+		wf_log_warn("syncfs: %s", strerror(errno));
 	D.dirty = 0;
 	for (size_t i = 0; i < D.nunlinks; i++) {
-		char path[WF_NAME_MAX + 32];
+		static const char *const sfx[] = { "", ".result", ".pid" };
 
-		snprintf(path, sizeof(path), "active/%s", D.unlinks[i]);
-		if (unlinkat(D.root, path, 0) == -1 && errno != ENOENT)
-			wf_log_warn("unlink %s: %s", path, strerror(errno));
-		snprintf(path, sizeof(path), "active/%s.result", D.unlinks[i]);
-		unlinkat(D.root, path, 0);
-		snprintf(path, sizeof(path), "active/%s.pid", D.unlinks[i]);
-		unlinkat(D.root, path, 0);
+		for (size_t k = 0; k < 3; k++) {
+			char path[NAME_MAX + 32];
+
+			snprintf(path, sizeof(path), "active/%s%s",
+			    D.unlinks[i], sfx[k]);
+			if (unlinkat(D.root, path, 0) == -1 && errno != ENOENT)
+				wf_log_warn("unlink %s: %s", path,
+				    strerror(errno));
+		}
 	}
 	D.nunlinks = 0;
 }
@@ -220,9 +211,9 @@ write_record(struct wf_job *j, const char *dir, unsigned bit)
 		wf_log_warn("%s: out of memory", j->id);
 		return -1;
 	}
-	/* The file is fsync'd now; its directory at the end of the turn. */
-	rc = wf_spool_write(D.root, "tmp", dir, j->id, s, strlen(s),
-	    WF_SYNC_FILE);
+	/* Not synced here: the end of the turn syncs all of its records at
+	 * once, after the next jobs have started. */
+	rc = wf_spool_write(D.root, "tmp", dir, j->id, s, strlen(s), 0);
 	free(s);
 	if (rc == -1) {
 		wf_log_warn("%s: write %s/: %s", j->id, dir, strerror(errno));
@@ -388,7 +379,8 @@ static void
 finish(struct run *r)
 {
 	struct wf_job *j = &r->job;
-	int permanent = 0;
+	const char *step;
+	int permanent = 0, e;
 
 	if (r->outfd != -1) {
 		wf_output_pump(&r->out, r->outfd);
@@ -401,10 +393,14 @@ finish(struct run *r)
 	j->worker_pid = r->pid;
 	if (WIFEXITED(r->wstatus))
 		j->exit_code = WEXITSTATUS(r->wstatus);
+	if (r->errfd != -1 && (r->requeue || r->cancelled || r->timed_out)) {
+		close(r->errfd);
+		r->errfd = -1;
+	}
 	if (r->requeue) {
 		/* Drained at shutdown: back to its queue as it was, for the
 		 * next start.  The rename is the commit. */
-		char src[WF_NAME_MAX + 16], dst[WF_NAME_MAX + 32];
+		char src[NAME_MAX + 32], dst[NAME_MAX + 32];
 
 		snprintf(src, sizeof(src), "active/%s", j->id);
 		snprintf(dst, sizeof(dst), "%s/new/%s",
@@ -421,6 +417,13 @@ finish(struct run *r)
 	} else if (r->timed_out) {
 		j->status = WF_JS_TIMEOUT;
 		set_error(j, "timed out after %d s", j->timeout);
+	} else if (r->errfd != -1 && wf_exec_failed(r->errfd, &step, &e)) {
+		/* Cannot execute: no retry will mend that. */
+		j->status = WF_JS_FAILED;
+		j->exit_code = 127;
+		permanent = 1;
+		set_error(j, "cannot execute '%s': %s: %s", r->argv0, step,
+		    strerror(e));
 	} else if (!r->direct) {
 		if (read_result(j, &permanent) == -1) {
 			j->status = WF_JS_FAILED;
@@ -450,6 +453,8 @@ run_free(struct run *r)
 {
 	if (r->outfd != -1)
 		close(r->outfd);
+	if (r->errfd != -1)
+		close(r->errfd);
 	wf_output_close(&r->out);
 	wf_job_free(&r->job);
 	free(r);
@@ -554,7 +559,7 @@ start_job(struct wf_job *j, int li)
 	const struct wf_lane_conf *lc = &D.cfg.lanes[li];
 	struct wf_exec_spec spec;
 	const char **argv = NULL;
-	const char *agent_argv[3], *step;
+	const char *agent_argv[3];
 	char agent[PATH_MAX], **envp = NULL;
 	struct run *r;
 	int attempt = j->attempt + 1;
@@ -566,7 +571,7 @@ start_job(struct wf_job *j, int li)
 		return -1;
 	}
 	r->job = *j;
-	r->outfd = -1;
+	r->outfd = r->errfd = -1;
 	r->out.fd = -1;
 	r->attempt = attempt;
 	strlcpy(r->lane, lc->name, sizeof(r->lane));
@@ -599,16 +604,15 @@ start_job(struct wf_job *j, int li)
 	j->started_at = wf_clock_wall_ms();
 	r->start_mono = wf_clock_mono_ms();
 	r->deadline = r->start_mono + j->timeout * 1000LL;
-	r->pid = wf_exec_start(&spec, &r->outfd, &step);
+	r->pid = wf_exec_start(&spec, &r->outfd, &r->errfd);
 	if (r->pid == -1) {
-		/* Cannot execute: no retry will mend that. */
-		j->exit_code = 127;
-		fail_now(j, attempt, 1, "cannot execute '%s': %s: %s",
-		    spec.argv[0], step, strerror(errno));
+		fail_now(j, attempt, 0, "cannot start '%s': %s", spec.argv[0],
+		    strerror(errno));
 		goto fail;
 	}
 	j->worker_pid = r->pid;
 	j->status = WF_JS_RUNNING;
+	strlcpy(r->argv0, spec.argv[0], sizeof(r->argv0));
 	D.running[D.nrunning++] = r;
 	write_pidfile(j->id, r->pid, j->started_at);
 	wf_log_debug("%s: started pid %d on %s (attempt %d)", j->id,
@@ -629,7 +633,7 @@ static void
 drop_twins(const char *id)
 {
 	static const char *const dirs[] = { "failed", "cancelled" };
-	char path[WF_NAME_MAX + 16];
+	char path[NAME_MAX + 32];
 
 	for (size_t i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dirs[i], id);
@@ -646,7 +650,7 @@ drop_twins(const char *id)
 static int
 claim(const struct wf_sched_ent *e)
 {
-	char src[NAME_MAX + 32], dst[WF_NAME_MAX + 16], why[256];
+	char src[NAME_MAX + 32], dst[NAME_MAX + 32], why[256];
 	char id[WF_NAME_MAX + 1];
 	struct wf_job j;
 	int gone, li;
@@ -672,7 +676,7 @@ claim(const struct wf_sched_ent *e)
 	j.priority = e->level; /* the directory is the truth */
 	drop_twins(id);
 	if (j.not_before > wf_clock_wall_ms()) {
-		char d[WF_NAME_MAX + 16];
+		char d[NAME_MAX + 32];
 
 		snprintf(d, sizeof(d), "deferred/%s", id);
 		if (wf_spool_move(D.root, dst, d) == 0) {
@@ -867,7 +871,7 @@ timers(void)
 		struct deferred *d = &D.def[i];
 
 		if (wall >= d->due) {
-			char src[WF_NAME_MAX + 16], dst[WF_NAME_MAX + 32];
+			char src[NAME_MAX + 32], dst[NAME_MAX + 32];
 
 			/* Back to its queue; inotify brings it to the index. */
 			snprintf(src, sizeof(src), "deferred/%s", d->name);
@@ -942,7 +946,7 @@ rebuild_index(void)
 static void
 ctl_cancel(const char *id)
 {
-	char path[WF_NAME_MAX + 32], dst[WF_NAME_MAX + 16], why[256];
+	char path[NAME_MAX + 32], dst[NAME_MAX + 32], why[256];
 	struct wf_job j;
 	int gone;
 
@@ -989,7 +993,7 @@ static void
 ctl_retry(const char *id)
 {
 	static const char *const dirs[] = { "failed", "cancelled" };
-	char path[WF_NAME_MAX + 16], qtmp[64], qnew[64], why[256], *s;
+	char path[NAME_MAX + 32], qtmp[64], qnew[64], why[256], *s;
 	struct wf_job j;
 	int gone;
 
@@ -1089,7 +1093,7 @@ static int
 has_twin(const char *id)
 {
 	static const char *const dirs[] = { "done", "failed", "cancelled" };
-	char path[WF_NAME_MAX + 16];
+	char path[NAME_MAX + 32];
 	struct stat st;
 
 	for (size_t i = 0; i < 3; i++) {
@@ -1109,7 +1113,7 @@ has_twin(const char *id)
 static void
 kill_leftovers(const char *id)
 {
-	char path[WF_NAME_MAX + 16], *buf;
+	char path[NAME_MAX + 32], *buf;
 	const char *errstr;
 	size_t len;
 	long long pid;
