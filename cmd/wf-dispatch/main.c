@@ -306,6 +306,17 @@ settle(struct wf_job *j, int attempt, int permanent)
 }
 
 static void
+vset_error(struct wf_job *j, const char *fmt, va_list ap)
+{
+	char *s;
+
+	if (vasprintf(&s, fmt, ap) == -1)
+		s = NULL;
+	free(j->error_message);
+	j->error_message = s;
+}
+
+static void
 set_error(struct wf_job *j, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -313,14 +324,10 @@ static void
 set_error(struct wf_job *j, const char *fmt, ...)
 {
 	va_list ap;
-	char *s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) == -1)
-		s = NULL;
+	vset_error(j, fmt, ap);
 	va_end(ap);
-	free(j->error_message);
-	j->error_message = s;
 }
 
 /*
@@ -476,14 +483,10 @@ static void
 fail_now(struct wf_job *j, int attempt, int permanent, const char *fmt, ...)
 {
 	va_list ap;
-	char *s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) == -1)
-		s = NULL;
+	vset_error(j, fmt, ap);
 	va_end(ap);
-	free(j->error_message);
-	j->error_message = s;
 	j->status = WF_JS_FAILED;
 	j->completed_at = wf_clock_wall_ms();
 	if (j->started_at == 0)
