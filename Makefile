@@ -43,7 +43,7 @@ endif
 
 LIBSRC = $(wildcard lib/*.c)
 LIBOBJ = $(LIBSRC:lib/%.c=$(O)/lib/%.o)
-PROGS = wf wf-enqueue wf-dispatch wf-agent
+PROGS = wf wf-enqueue wf-dispatch wf-agent wf-gate
 BINS = $(PROGS:%=$(B)/%)
 UNITSRC = $(wildcard tests/unit/*.c)
 UNITS = $(UNITSRC:tests/unit/%.c=$(B)/tests/%)
@@ -72,10 +72,12 @@ $(BINS): $(B)/%: $(O)/libwf.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(O)/libwf.a $(PKG_LIBS) -lm
 
-$(B)/wf: $(O)/cmd/wf/main.o $(O)/cmd/wf/queue.o $(O)/cmd/wf/up.o
+WFSRC = $(wildcard cmd/wf/*.c)
+$(B)/wf: $(WFSRC:%.c=$(O)/%.o)
 $(B)/wf-enqueue: $(O)/cmd/wf-enqueue/main.o
 $(B)/wf-dispatch: $(O)/cmd/wf-dispatch/main.o
 $(B)/wf-agent: $(O)/cmd/wf-agent/main.o
+$(B)/wf-gate: $(O)/cmd/wf-gate/main.o
 
 $(UNITS): $(B)/tests/%: $(O)/tests/%.o $(O)/libwf.a
 	@mkdir -p $(@D)

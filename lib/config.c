@@ -48,6 +48,7 @@ wf_config_defaults(struct wf_config *c)
 	c->max_attempts = 3;
 	c->output_max = 1L << 20;
 	c->restart_max = 30;
+	wf_pipeline_defaults(&c->pipeline);
 	lane_get(c, "llm")->concurrency = 1;
 	lane_get(c, "agent")->concurrency = 1;
 	lane_get(c, "vision")->concurrency = 1;
@@ -111,6 +112,45 @@ handler(void *user, const char *section, const char *name, const char *value)
 			return 1;
 		}
 		ERR("[up] has no key '%s'", name);
+	}
+	if (strcmp(section, "pipeline") == 0) {
+		struct wf_pipeline_conf *pc = &c->pipeline;
+
+		if (strcmp(name, "max_iter") == 0) {
+			if (num(value, 1, 100, &v) == -1)
+				ERR("max_iter: '%s' is not in 1-100", value);
+			pc->max_iter = (int)v;
+		} else if (strcmp(name, "auto_retry") == 0 ||
+		    strcmp(name, "tdd") == 0) {
+			int b;
+
+			if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)
+				b = 1;
+			else if (strcmp(value, "false") == 0 ||
+			    strcmp(value, "no") == 0)
+				b = 0;
+			else
+				ERR("%s: '%s' is not true or false", name, value);
+			if (name[0] == 'a')
+				pc->auto_retry = b;
+			else
+				pc->tdd = b;
+		} else if (strcmp(name, "sec_block") == 0) {
+			if ((pc->sec_block = wf_pipeline_severity(value)) < 1)
+				ERR("sec_block: '%s' is not critical, high, "
+				    "medium or low", value);
+		} else if (strcmp(name, "agent_priority") == 0) {
+			if (num(value, 1, 4, &v) == -1)
+				ERR("agent_priority: '%s' is not in 1-4", value);
+			pc->agent_priority = (int)v;
+		} else if (strcmp(name, "roles_dir") == 0) {
+			if (value[0] != '/')
+				ERR("roles_dir: '%s' is not an absolute path",
+				    value);
+			strlcpy(c->roles_dir, value, sizeof(c->roles_dir));
+		} else
+			ERR("[pipeline] has no key '%s'", name);
+		return 1;
 	}
 	if (strncmp(section, "lane.", 5) == 0) {
 		const char *ln = section + 5;
@@ -198,6 +238,13 @@ wf_config_load(struct wf_config *c, const char *path, int required,
 	size_t len;
 	int rc = -1;
 
+	if (c->roles_dir[0] == '\0') {
+		const char *slash = strrchr(path, '/');
+
+		if (slash != NULL)
+			snprintf(c->roles_dir, sizeof(c->roles_dir), "%.*s/roles",
+			    (int)(slash - path), path);
+	}
 	if ((f = fopen(path, "re")) == NULL) {
 		if (errno == ENOENT && !required)
 			return 0;

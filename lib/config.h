@@ -6,7 +6,10 @@
 #ifndef WF_CONFIG_H
 #define WF_CONFIG_H
 
+#include <limits.h>
 #include <stddef.h>
+
+#include "pipeline.h"
 
 #define WF_LANES_MAX 16
 
@@ -29,6 +32,8 @@ struct wf_config {
 	int max_attempts; /* default for jobs that do not say */
 	long output_max;  /* bytes of a job's output kept */
 	int restart_max;  /* wf up: cap of its restart back-off, seconds */
+	struct wf_pipeline_conf pipeline;
+	char roles_dir[PATH_MAX]; /* etc/roles beside the config by default */
 };
 
 void wf_config_defaults(struct wf_config *c);
@@ -36,7 +41,8 @@ void wf_config_defaults(struct wf_config *c);
  * err on error. */
 int wf_config_parse(struct wf_config *c, const char *text, char *err,
     size_t errlen);
-/* Load a file; a missing file leaves the defaults (ENOENT is not an error
+/* Load a file (and set roles_dir beside it unless the file says); a
+ * missing file leaves the defaults (ENOENT is not an error
  * unless required). */
 int wf_config_load(struct wf_config *c, const char *path, int required,
     char *err, size_t errlen);

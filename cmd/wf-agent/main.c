@@ -6,6 +6,7 @@
  * wf-dispatch's job, which finalises from the result even after a crash.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,12 +16,22 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "clock.h"
+#include "config.h"
 #include "exec.h"
 #include "home.h"
 #include "job.h"
 #include "log.h"
+#include "pipeline.h"
+#include "role.h"
 #include "spool.h"
+#include "store.h"
+#include "testcount.h"
+
+#define CAPTURE_MAX (1 << 20)
+
+static struct wf_config cfg;
 
 static void
 usage(int code)
@@ -30,9 +41,11 @@ usage(int code)
 	    "Run the job ID, which must sit in $WF_HOME/active/, and write its\n"
 	    "outcome to active/ID.result.  wf-dispatch runs it; by hand it is\n"
 	    "a way to re-run a claimed job in the foreground.\n"
-	    "Job types: command (this build); llm_complete, llm_chat,\n"
-	    "llm_query, vision_analyze and agent_run are not built yet and\n"
-	    "fail with a clear error.\n"
+	    "Job types: command; agent_run with a role whose backend is\n"
+	    "command (the role's program runs in the project's repository\n"
+	    "and its report goes to reports/new for wf-gate).  llm_complete,\n"
+	    "llm_chat, llm_query, vision_analyze and the llm and goose\n"
+	    "backends are not built yet and fail with a clear error.\n"
 	    "Exit status: 0 the job completed, 1 it failed, 65 the job file is\n"
 	    "bad, 75 the result could not be written.\n");
 	exit(code);
@@ -109,6 +122,212 @@ out:
 	return rc;
 }
 
+static const char *
+jstr(const cJSON *o, const char *k)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+/* The last line of out that is a JSON object with a "status": the
+ * report a role's program prints. */
+static cJSON *
+find_report(char *out, size_t len)
+{
+	char *end = out + len;
+
+	while (end > out) {
+		char *start = end;
+		cJSON *o;
+
+		while (start > out && start[-1] != '\n')
+			start--;
+		if (*start == '{') {
+			o = cJSON_ParseWithLength(start, (size_t)(end - start));
+			if (cJSON_IsObject(o) &&
+			    cJSON_IsString(cJSON_GetObjectItem(o, "status")))
+				return o;
+			cJSON_Delete(o);
+		}
+		end = start > out ? start - 1 : out;
+	}
+	return NULL;
+}
+
+/*
+ * Run a role's program in the project's repository, tee its stdout into
+ * our own (the job's log) while keeping up to CAPTURE_MAX of it, and
+ * return its wait status.
+ */
+static int
+run_role_command(const struct wf_role *role, const cJSON *run,
+    const cJSON *project, char **outp, size_t *lenp, int *ws)
+{
+	const char *repo = jstr(project, "repo_path");
+	const char *tc = jstr(project, "test_command");
+	char runid[32], pid[32], iter[32], **envp;
+	cJSON *env = cJSON_CreateObject();
+	char *buf = malloc(CAPTURE_MAX + 1);
+	size_t len = 0;
+	int p[2];
+	pid_t c;
+
+	snprintf(runid, sizeof(runid), "%d",
+	    (int)cJSON_GetObjectItem(run, "id")->valuedouble);
+	snprintf(pid, sizeof(pid), "%d",
+	    (int)cJSON_GetObjectItem(run, "project_id")->valuedouble);
+	snprintf(iter, sizeof(iter), "%d", cJSON_IsNumber(cJSON_GetObjectItem(
+	    run, "iteration")) ? (int)cJSON_GetObjectItem(run,
+	    "iteration")->valuedouble : 1);
+	cJSON_AddStringToObject(env, "WF_RUN_ID", runid);
+	cJSON_AddStringToObject(env, "WF_PROJECT_ID", pid);
+	cJSON_AddStringToObject(env, "WF_ROLE", role->name);
+	cJSON_AddStringToObject(env, "WF_ITERATION", iter);
+	cJSON_AddStringToObject(env, "WF_REPO_PATH", repo ? repo : "");
+	cJSON_AddStringToObject(env, "WF_TEST_COMMAND", tc ? tc : "");
+	envp = wf_exec_env(env, NULL);
+	cJSON_Delete(env);
+	if (buf == NULL || envp == NULL || pipe2(p, O_CLOEXEC) == -1) {
+		free(buf);
+		wf_exec_env_free(envp);
+		return -1;
+	}
+	if ((c = fork()) == 0) {
+		extern char **environ;
+
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		dup2(p[1], 1);
+		if (repo != NULL && chdir(repo) == -1) {
+			fprintf(stderr, "wf-agent: chdir %s: %s\n", repo,
+			    strerror(errno));
+			_exit(126);
+		}
+		environ = envp;
+		execl("/bin/sh", "sh", "-c", role->command, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	child = c;
+	for (;;) {
+		char chunk[8192];
+		ssize_t r = read(p[0], chunk, sizeof(chunk));
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		(void)!write(STDOUT_FILENO, chunk, (size_t)r);
+		if (len + (size_t)r <= CAPTURE_MAX) {
+			memcpy(buf + len, chunk, (size_t)r);
+			len += (size_t)r;
+		}
+	}
+	close(p[0]);
+	while (c > 0 && waitpid(c, ws, 0) == -1 && errno == EINTR)
+		;
+	child = 0;
+	wf_exec_env_free(envp);
+	buf[len] = '\0';
+	*outp = buf;
+	*lenp = len;
+	return c > 0 ? 0 : -1;
+}
+
+/* agent_run: one role of one run.  The outcome of the job is whether the
+ * role ran; what it found is its report, which wf-gate applies. */
+static int
+run_agent(int root, struct wf_job *j, cJSON *res)
+{
+	const cJSON *rd = j->request_data;
+	const cJSON *rid = cJSON_GetObjectItem(rd, "run_id");
+	const char *rname = jstr(rd, "role");
+	cJSON *run = NULL, *project = NULL, *report = NULL, *details;
+	struct wf_role role;
+	struct wf_testcount tc;
+	char err[1024], repid[WF_NAME_MAX + 1], *out = NULL;
+	size_t len = 0;
+	int ws = 0, rc = -1;
+
+	if (!cJSON_IsNumber(rid) || rname == NULL) {
+		cJSON_AddStringToObject(res, "error_message",
+		    "agent_run needs request_data.run_id and .role");
+		cJSON_AddTrueToObject(res, "permanent");
+		return -1;
+	}
+	if (wf_store_get(root, &wf_kind_run, (int64_t)rid->valuedouble, &run,
+	    err, sizeof(err)) == -1 ||
+	    wf_store_get(root, &wf_kind_project, (int64_t)cJSON_GetObjectItem(
+	    run, "project_id")->valuedouble, &project, err, sizeof(err)) == -1 ||
+	    wf_role_load(cfg.roles_dir, rname, &role, err, sizeof(err)) == -1) {
+		cJSON_AddStringToObject(res, "error_message", err);
+		cJSON_AddTrueToObject(res, "permanent");
+		goto out;
+	}
+	if (role.backend != WF_BE_COMMAND) {
+		snprintf(err, sizeof(err), "role %s: the %s backend is not built "
+		    "yet; give the role backend = command", rname,
+		    role.backend == WF_BE_LLM ? "llm" : "goose");
+		cJSON_AddStringToObject(res, "error_message", err);
+		cJSON_AddTrueToObject(res, "permanent");
+		goto out;
+	}
+	if (run_role_command(&role, run, project, &out, &len, &ws) == -1) {
+		cJSON_AddStringToObject(res, "error_message",
+		    "cannot run the role's command");
+		goto out;
+	}
+	if ((report = find_report(out, len)) == NULL) {
+		/* No report printed: the exit status and the counts in the
+		 * output speak for it. */
+		report = cJSON_CreateObject();
+		cJSON_AddStringToObject(report, "status",
+		    WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? "pass" : "fail");
+		snprintf(err, sizeof(err), "%s's command exited %d", rname,
+		    WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws));
+		cJSON_AddStringToObject(report, "summary", err);
+	}
+	details = cJSON_GetObjectItem(report, "details");
+	if (!cJSON_IsObject(details)) {
+		cJSON_DeleteItemFromObject(report, "details");
+		details = cJSON_AddObjectToObject(report, "details");
+	}
+	if (strcmp(rname, "qa") == 0 &&
+	    cJSON_GetObjectItem(details, "tests_run") == NULL &&
+	    wf_testcount_parse(out, len, &tc) == 0) {
+		cJSON_AddNumberToObject(details, "tests_run", tc.run);
+		cJSON_AddNumberToObject(details, "tests_passed", tc.passed);
+		cJSON_AddNumberToObject(details, "tests_failed", tc.failed);
+		cJSON_AddStringToObject(details, "format", tc.format);
+	}
+	cJSON_DeleteItemFromObject(report, "run_id");
+	cJSON_DeleteItemFromObject(report, "role");
+	cJSON_AddNumberToObject(report, "run_id", rid->valuedouble);
+	cJSON_AddStringToObject(report, "role", rname);
+	if (wf_pipeline_submit_report(root, report, repid, sizeof(repid)) == -1) {
+		snprintf(err, sizeof(err), "drop the report: %s", strerror(errno));
+		cJSON_AddStringToObject(res, "error_message", err);
+		goto out;
+	}
+	{
+		cJSON *rdat = cJSON_AddObjectToObject(res, "result_data");
+
+		cJSON_AddStringToObject(rdat, "report_id", repid);
+		cJSON_AddStringToObject(rdat, "report_status",
+		    jstr(report, "status"));
+		cJSON_AddNumberToObject(rdat, "exit_code",
+		    WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws));
+	}
+	rc = 0;
+out:
+	free(out);
+	cJSON_Delete(report);
+	cJSON_Delete(run);
+	cJSON_Delete(project);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -124,13 +343,15 @@ main(int argc, char *argv[])
 	struct wf_job j;
 	cJSON *res = NULL;
 	size_t len;
+	const char *cfgpath = NULL;
 	int c, root, rc, code = EX_SOFTWARE;
 
 	wf_log_init("wf-agent", 0);
 	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			break; /* no setting of this build concerns the agent */
+			cfgpath = optarg;
+			break;
 		case 'h':
 			usage(0);
 			break;
@@ -144,6 +365,12 @@ main(int argc, char *argv[])
 	if (argc - optind != 1)
 		usage(EX_USAGE);
 	id = argv[optind];
+	wf_config_defaults(&cfg);
+	if (wf_config_load(&cfg, wf_home_config(cfgpath), 0, err,
+	    sizeof(err)) == -1) {
+		wf_log_warn("%s", err);
+		return EX_CONFIG;
+	}
 	if (!wf_spool_name_ok(id)) {
 		wf_log_warn("%.80s: not a job id", id);
 		return EX_USAGE;
@@ -174,6 +401,10 @@ main(int argc, char *argv[])
 	switch (j.type) {
 	case WF_JT_COMMAND:
 		rc = run_command(&j, res);
+		break;
+	case WF_JT_AGENT_RUN:
+		wf_audit_set_actor("wf-agent");
+		rc = run_agent(root, &j, res);
 		break;
 	default:
 		snprintf(err, sizeof(err), "job_type '%s' is not supported by "

@@ -31,6 +31,10 @@ usage(int code)
 	    "  wf queue ...         status, list, show, cancel, retry, wait,\n"
 	    "                       purge (wf queue --help)\n"
 	    "  wf enqueue ...       put a job in the queue (wf-enqueue)\n"
+	    "  wf project|task|bug|env create|list|show|update|delete ...\n"
+	    "  wf run create|list|show|report|advance|retry|reset-to-dev|\n"
+	    "         approve-deploy|set-state|pm|dev|qa|sec ...\n"
+	    "  wf pipeline --project-id N [--task ID] [--detach]\n"
 	    "  wf X ...             run wf-X (git-style)\n"
 	    "\n"
 	    "Environment: WF_HOME (runtime tree), WF_CONFIG (config file),\n"
@@ -88,6 +92,15 @@ main(int argc, char *argv[])
 		return cmd_up(argc - 1, argv + 1);
 	if (strcmp(argv[1], "queue") == 0)
 		return cmd_queue(argc - 1, argv + 1);
+	if (strcmp(argv[1], "project") == 0 || strcmp(argv[1], "task") == 0 ||
+	    strcmp(argv[1], "bug") == 0)
+		return cmd_entity(argv[1], argc - 1, argv + 1);
+	if (strcmp(argv[1], "env") == 0)
+		return cmd_entity("environment", argc - 1, argv + 1);
+	if (strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "pipeline") == 0)
+		return cmd_pipeline(argc - 1, argv + 1);
 
 	/* git-style: wf X runs wf-X.  X is a plain word, never a path. */
 	if (argv[1][0] == '-' || strchr(argv[1], '/') != NULL ||

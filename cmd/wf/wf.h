@@ -6,5 +6,10 @@
 
 int cmd_queue(int argc, char *argv[]);
 int cmd_up(int argc, char *argv[]);
+/* wf project|task|bug|env: the entities of the store (entity.c). */
+int cmd_entity(const char *kind, int argc, char *argv[]);
+/* wf run ... and wf pipeline (run.c). */
+int cmd_run(int argc, char *argv[]);
+int cmd_pipeline(int argc, char *argv[]);
 
 #endif

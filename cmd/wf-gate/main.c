@@ -1,0 +1,502 @@
+/*
+ * wf-gate: applies agent reports to their runs.  It consumes reports/new
+ * by the maildir protocol: each report is checked, applied through
+ * lib/pipeline (the only writer of runs), and then moved to reports/cur.
+ * A report that is not valid goes to corrupt/ with its reason and an audit
+ * line.  Applying is idempotent (a run remembers the reports it took), so
+ * a gate killed between applying and moving applies nothing twice when it
+ * comes back.  Gates trust evidence: a QA pass of a project that has a
+ * test command is believed only once the gate has run that command itself,
+ * as a command job, and counted its tests.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "clock.h"
+#include "config.h"
+#include "home.h"
+#include "job.h"
+#include "log.h"
+#include "pipeline.h"
+#include "queue.h"
+#include "sdnotify.h"
+#include "spool.h"
+#include "store.h"
+#include "testcount.h"
+
+#define PENDING_MAX 256
+
+/* A QA pass waiting for the gate's own run of the tests. */
+struct pending {
+	char report[WF_NAME_MAX + 1];
+	char job[WF_NAME_MAX + 1];
+};
+
+static struct {
+	const char *cfgpath;
+	struct wf_config cfg;
+	int root, ifd, sfd;
+	int wd_new, wd_term[3];
+	struct pending pend[PENDING_MAX];
+	int npend;
+	unsigned long applied, rejected;
+} G;
+
+static void
+usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: wf-gate [-v] [-c config]\n"
+	    "Apply the agents' reports in $WF_HOME/reports/new to their runs,\n"
+	    "enforcing the gates: QA's pass needs tests that ran and passed\n"
+	    "(re-run by the gate when the project has a test command); SEC's\n"
+	    "pass needs no finding at or above [pipeline] sec_block.  Invalid\n"
+	    "reports go to corrupt/.  SIGHUP reloads the config.\n"
+	    "  -c, --config FILE  config file (default: $WF_CONFIG or %s)\n"
+	    "  -v, --verbose      log every report\n",
+	    wf_home_config(NULL));
+	exit(code);
+}
+
+static void
+reject(const char *name, const char *why)
+{
+	char path[NAME_MAX + 16], cname[NAME_MAX + 16];
+	cJSON *d = cJSON_CreateObject();
+
+	snprintf(path, sizeof(path), "reports/new/%s", name);
+	snprintf(cname, sizeof(cname), "report-%s", name);
+	wf_log_warn("report %s: %s; moved to corrupt/", name, why);
+	if (wf_spool_quarantine(G.root, path, cname, why) == -1)
+		wf_log_warn("report %s: quarantine: %s", name, strerror(errno));
+	cJSON_AddStringToObject(d, "report", name);
+	cJSON_AddStringToObject(d, "reason", why);
+	wf_audit_append(G.root, "report.rejected", "report", 0, d);
+	cJSON_Delete(d);
+	G.rejected++;
+}
+
+static void
+done_with(const char *name)
+{
+	char src[NAME_MAX + 16], dst[NAME_MAX + 16];
+
+	snprintf(src, sizeof(src), "reports/new/%s", name);
+	snprintf(dst, sizeof(dst), "reports/cur/%s", name);
+	if (wf_spool_move(G.root, src, dst) == -1 && errno != ENOENT)
+		wf_log_warn("report %s: %s", name, strerror(errno));
+}
+
+static void
+apply(const char *name, const cJSON *report, const cJSON *gate)
+{
+	const cJSON *rid = cJSON_GetObjectItem(report, "run_id");
+	char err[512];
+	int applied;
+
+	if (wf_pipeline_report(G.root, &G.cfg.pipeline,
+	    (int64_t)rid->valuedouble, report, name, gate, &applied, err,
+	    sizeof(err)) == -1) {
+		reject(name, err);
+		return;
+	}
+	if (applied) {
+		G.applied++;
+		wf_log_debug("report %s applied to run %d", name,
+		    (int)rid->valuedouble);
+	} else
+		wf_log_info("report %s was applied before; not again", name);
+	done_with(name);
+}
+
+static int
+is_pending(const char *report)
+{
+	for (int i = 0; i < G.npend; i++)
+		if (strcmp(G.pend[i].report, report) == 0)
+			return 1;
+	return 0;
+}
+
+/* Enqueue the project's test command as the gate's own evidence. */
+static int
+verify(const char *name, const cJSON *project, int64_t run_id)
+{
+	const cJSON *tc = cJSON_GetObjectItem(project, "test_command");
+	const cJSON *repo = cJSON_GetObjectItem(project, "repo_path");
+	struct wf_job j;
+	char err[256];
+	cJSON *argv;
+
+	if (G.npend == PENDING_MAX)
+		return -1;
+	wf_job_init(&j);
+	j.type = WF_JT_COMMAND;
+	j.priority = 2;
+	j.max_attempts = 1;
+	j.run_id = run_id;
+	j.request_data = cJSON_CreateObject();
+	argv = cJSON_AddArrayToObject(j.request_data, "argv");
+	cJSON_AddItemToArray(argv, cJSON_CreateString("/bin/sh"));
+	cJSON_AddItemToArray(argv, cJSON_CreateString("-c"));
+	cJSON_AddItemToArray(argv, cJSON_CreateString(tc->valuestring));
+	if (cJSON_IsString(repo) && repo->valuestring[0] == '/')
+		cJSON_AddStringToObject(j.request_data, "cwd", repo->valuestring);
+	if (wf_job_validate(&j, err, sizeof(err)) == -1 ||
+	    wf_queue_submit(G.root, &j, 1) == -1) {
+		wf_log_warn("report %s: cannot enqueue the test command: %s",
+		    name, err);
+		wf_job_free(&j);
+		return -1;
+	}
+	strlcpy(G.pend[G.npend].report, name, sizeof(G.pend[0].report));
+	strlcpy(G.pend[G.npend].job, j.id, sizeof(G.pend[0].job));
+	G.npend++;
+	wf_log_info("report %s: QA says pass; running the tests (job %s)",
+	    name, j.id);
+	wf_job_free(&j);
+	return 0;
+}
+
+static cJSON *
+read_report(const char *name, char *why, size_t whylen)
+{
+	char path[NAME_MAX + 16], *buf;
+	cJSON *r = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "reports/new/%s", name);
+	if (wf_spool_read(G.root, path, 1 << 20, &buf, &len) == -1) {
+		if (errno == ENOENT)
+			why[0] = '\0';
+		else
+			snprintf(why, whylen, "%s", errno == ELOOP ?
+			    "a symlink, not a report" : errno == EFBIG ?
+			    "larger than 1 MiB" : strerror(errno));
+		return NULL;
+	}
+	if (wf_pipeline_report_parse(buf, len, &r, why, whylen) == 0 &&
+	    !cJSON_IsNumber(cJSON_GetObjectItem(r, "run_id"))) {
+		snprintf(why, whylen, "report: run_id is missing");
+		cJSON_Delete(r);
+		r = NULL;
+	}
+	free(buf);
+	return r;
+}
+
+static void
+process(const char *name)
+{
+	cJSON *r, *run = NULL, *project = NULL;
+	const cJSON *role, *st, *tc;
+	char why[512];
+
+	if (name[0] == '.' || is_pending(name))
+		return;
+	if (!wf_spool_name_ok(name)) {
+		reject(name, "a bad name in reports/new");
+		return;
+	}
+	if ((r = read_report(name, why, sizeof(why))) == NULL) {
+		if (why[0] != '\0')
+			reject(name, why);
+		return;
+	}
+	role = cJSON_GetObjectItem(r, "role");
+	st = cJSON_GetObjectItem(r, "status");
+	if (strcmp(role->valuestring, "qa") == 0 &&
+	    strcmp(st->valuestring, "pass") == 0 &&
+	    wf_store_get(G.root, &wf_kind_run, (int64_t)cJSON_GetObjectItem(r,
+	    "run_id")->valuedouble, &run, why, sizeof(why)) == 0 &&
+	    wf_store_get(G.root, &wf_kind_project, (int64_t)cJSON_GetObjectItem(
+	    run, "project_id")->valuedouble, &project, why, sizeof(why)) == 0 &&
+	    cJSON_IsString(tc = cJSON_GetObjectItem(project, "test_command")) &&
+	    tc->valuestring[0] != '\0' &&
+	    cJSON_IsString(cJSON_GetObjectItem(run, "state")) &&
+	    strcmp(cJSON_GetObjectItem(run, "state")->valuestring, "QA") == 0) {
+		if (verify(name, project, (int64_t)cJSON_GetObjectItem(run,
+		    "id")->valuedouble) == 0)
+			goto out;
+	}
+	apply(name, r, NULL);
+out:
+	cJSON_Delete(r);
+	cJSON_Delete(run);
+	cJSON_Delete(project);
+}
+
+/*
+ * The gate's test job ended: count its tests and decide.  The agent's
+ * report and the gate's evidence are both kept in the run.
+ */
+static void
+verified(int i, const struct wf_jobref *ref)
+{
+	struct pending p = G.pend[i];
+	struct wf_testcount tc;
+	struct wf_job j;
+	char err[512], log[WF_NAME_MAX + 16], *out = NULL, sum[256];
+	cJSON *r, *gate, *eff, *d;
+	size_t len = 0;
+	int ok;
+
+	G.pend[i] = G.pend[--G.npend];
+	if ((r = read_report(p.report, err, sizeof(err))) == NULL)
+		return;
+	if (wf_queue_load(G.root, ref, &j, err, sizeof(err)) == -1) {
+		wf_log_warn("gate job %s: %s", p.job, err);
+		cJSON_Delete(r);
+		return;
+	}
+	snprintf(log, sizeof(log), "output/%s.log", p.job);
+	if (wf_spool_read(G.root, log, 64 << 20, &out, &len) == -1)
+		len = 0;
+	if (wf_testcount_parse(out != NULL ? out : "", len, &tc) == -1)
+		memset(&tc, 0, sizeof(tc));
+	free(out);
+	ok = j.status == WF_JS_COMPLETED && tc.format != NULL && tc.run >= 1 &&
+	    tc.failed == 0;
+	gate = cJSON_CreateObject();
+	cJSON_AddStringToObject(gate, "role", "qa");
+	cJSON_AddStringToObject(gate, "job_id", p.job);
+	cJSON_AddStringToObject(gate, "job_status",
+	    wf_job_status_name(j.status));
+	if (j.exit_code >= 0)
+		cJSON_AddNumberToObject(gate, "exit_code", j.exit_code);
+	cJSON_AddNumberToObject(gate, "tests_run", tc.run);
+	cJSON_AddNumberToObject(gate, "tests_passed", tc.passed);
+	cJSON_AddNumberToObject(gate, "tests_failed", tc.failed);
+	cJSON_AddStringToObject(gate, "format", tc.format ? tc.format : "none");
+	cJSON_AddStringToObject(gate, "agent_said", "pass");
+	cJSON_AddItemToObject(gate, "agent_report", cJSON_Duplicate(r, 1));
+	cJSON_AddBoolToObject(gate, "agrees", ok);
+	/* The report the pipeline decides on carries the gate's counts. */
+	eff = cJSON_Duplicate(r, 1);
+	cJSON_DeleteItemFromObject(eff, "details");
+	d = cJSON_AddObjectToObject(eff, "details");
+	cJSON_AddNumberToObject(d, "tests_run", tc.run);
+	cJSON_AddNumberToObject(d, "tests_passed", tc.passed);
+	cJSON_AddNumberToObject(d, "tests_failed", tc.failed);
+	cJSON_AddStringToObject(d, "verified_by", "wf-gate");
+	if (!ok) {
+		cJSON_ReplaceItemInObject(eff, "status", cJSON_CreateString("fail"));
+		snprintf(sum, sizeof(sum), "QA gate: the agent said pass, but the "
+		    "project's tests say %s (%ld run, %ld failed, job %s)",
+		    tc.format == NULL ? "nothing countable" :
+		    j.status != WF_JS_COMPLETED ? "fail" : "otherwise", tc.run,
+		    tc.failed, wf_job_status_name(j.status));
+		wf_log_info("report %s: %s", p.report, sum);
+	} else
+		snprintf(sum, sizeof(sum), "%s (verified by wf-gate: %ld tests "
+		    "ran, none failed)", cJSON_IsString(cJSON_GetObjectItem(r,
+		    "summary")) ? cJSON_GetObjectItem(r, "summary")->valuestring :
+		    "qa passed", tc.run);
+	cJSON_DeleteItemFromObject(eff, "summary");
+	cJSON_AddStringToObject(eff, "summary", sum);
+	apply(p.report, eff, gate);
+	cJSON_Delete(eff);
+	cJSON_Delete(gate);
+	cJSON_Delete(r);
+	wf_job_free(&j);
+}
+
+static void
+job_ended(const char *name)
+{
+	struct wf_jobref ref;
+
+	for (int i = 0; i < G.npend; i++)
+		if (strcmp(G.pend[i].job, name) == 0) {
+			if (wf_queue_locate(G.root, name, &ref) == 0 &&
+			    ref.where >= WF_IN_DONE)
+				verified(i, &ref);
+			return;
+		}
+}
+
+static void
+scan_new(void)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	fd = openat(G.root, "reports/new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			process(de->d_name);
+	closedir(d);
+	/* Gate jobs that ended while we did not watch. */
+	for (int i = G.npend - 1; i >= 0; i--)
+		job_ended(G.pend[i].job);
+}
+
+static void
+status(void)
+{
+	char s[160];
+
+	snprintf(s, sizeof(s), "STATUS=%lu applied, %lu rejected, %d awaiting "
+	    "the gate's test run", G.applied, G.rejected, G.npend);
+	wf_sd_notify(s);
+}
+
+static int
+watch(const char *home, const char *dir, uint32_t mask)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", home, dir);
+	return inotify_add_watch(G.ifd, path, mask | IN_ONLYDIR);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const term[] = { "done", "failed", "cancelled" };
+	const char *home, *missing;
+	char err[512];
+	sigset_t mask;
+	int c, verbose = 0, stop = 0;
+
+	wf_log_init("wf-gate", 0);
+	while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			G.cfgpath = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(0);
+			break;
+		case 'V':
+			printf("wf-gate %s\n", WF_VERSION);
+			return 0;
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(EX_USAGE);
+	wf_log_init("wf-gate", verbose);
+	wf_audit_set_actor("wf-gate");
+
+	G.cfgpath = wf_home_config(G.cfgpath);
+	wf_config_defaults(&G.cfg);
+	if (wf_config_load(&G.cfg, G.cfgpath, 0, err, sizeof(err)) == -1) {
+		wf_log_warn("%s", err);
+		return EX_CONFIG;
+	}
+	home = wf_home_dir();
+	if ((G.root = wf_spool_open(home)) == -1) {
+		wf_log_warn("%s: %s (make it with: wf init)", home,
+		    strerror(errno));
+		return EX_CONFIG;
+	}
+	if (wf_spool_check(G.root, &missing) == -1) {
+		wf_log_warn("%s/%s: missing (make the tree with: wf init)", home,
+		    missing);
+		return EX_CONFIG;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((G.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1 ||
+	    (G.ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) == -1) {
+		wf_log_warn("signalfd/inotify: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	if ((G.wd_new = watch(home, "reports/new",
+	    IN_MOVED_TO | IN_CLOSE_WRITE)) == -1) {
+		wf_log_warn("inotify %s/reports/new: %s", home, strerror(errno));
+		return EX_OSERR;
+	}
+	for (int i = 0; i < 3; i++)
+		if ((G.wd_term[i] = watch(home, term[i], IN_MOVED_TO)) == -1) {
+			wf_log_warn("inotify %s/%s: %s", home, term[i],
+			    strerror(errno));
+			return EX_OSERR;
+		}
+	scan_new();
+	wf_sd_notify("READY=1");
+	wf_log_info("ready: %s", home);
+
+	while (!stop) {
+		char buf[16384]
+		    __attribute__((aligned(__alignof__(struct inotify_event))));
+		struct pollfd pfd[2] = { { G.sfd, POLLIN, 0 },
+			{ G.ifd, POLLIN, 0 } };
+		struct signalfd_siginfo si;
+		ssize_t n;
+
+		status();
+		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+			continue;
+		while (read(G.sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			if (si.ssi_signo == SIGHUP) {
+				struct wf_config nc;
+
+				wf_config_defaults(&nc);
+				if (wf_config_load(&nc, G.cfgpath, 0, err,
+				    sizeof(err)) == -1)
+					wf_log_warn("reload: %s; keeping the old "
+					    "config", err);
+				else {
+					G.cfg = nc;
+					wf_log_info("reloaded %s", G.cfgpath);
+				}
+			} else
+				stop = 1;
+		}
+		while ((n = read(G.ifd, buf, sizeof(buf))) > 0) {
+			for (char *p = buf; p < buf + n;) {
+				struct inotify_event *ev =
+				    (struct inotify_event *)p;
+
+				p += sizeof(*ev) + ev->len;
+				if (ev->mask & IN_Q_OVERFLOW) {
+					scan_new();
+					continue;
+				}
+				if (ev->len == 0)
+					continue;
+				if (ev->wd == G.wd_new)
+					process(ev->name);
+				else
+					job_ended(ev->name);
+			}
+		}
+	}
+	wf_log_info("stopped");
+	return 0;
+}

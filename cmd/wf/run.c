@@ -1,0 +1,608 @@
+/*
+ * wf run, wf pipeline: runs through the pipeline.  Every change goes
+ * through lib/pipeline, the only writer of runs; a report is dropped into
+ * reports/new for wf-gate, like any agent's.  wf pipeline follows a run
+ * by watching its file (inotify on state/runs), one line per stage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "home.h"
+#include "log.h"
+#include "pipeline.h"
+#include "spool.h"
+#include "store.h"
+#include "wf.h"
+
+static const char run_usage[] =
+    "usage: wf run create --project-id N [--task-id ID] [--name NAME] [--json]\n"
+    "       wf run list [--project-id N] [--json]\n"
+    "       wf run show N [--json]\n"
+    "       wf run report N --role R --status pass|fail|pending\n"
+    "                     [--summary TEXT] [--details JSON]   (or JSON on stdin)\n"
+    "       wf run advance N\n"
+    "       wf run retry N\n"
+    "       wf run reset-to-dev N [--tasks]\n"
+    "       wf run approve-deploy N\n"
+    "       wf run set-state N STATE --force [--why TEXT]\n"
+    "       wf run pm|dev|qa|sec --run-id N\n"
+    "States: PM DEV QA SEC READY_FOR_COMMIT MERGED READY_FOR_DEPLOY\n"
+    "DEPLOYED, and QA_FAILED SEC_FAILED.  report drops a report for wf-gate,\n"
+    "which applies it; advance leaves a state whose role passed (or\n"
+    "READY_FOR_COMMIT, MERGED); retry and reset-to-dev send a failed run\n"
+    "back to DEV (--tasks turns the findings into tasks); approve-deploy\n"
+    "is a human's, recorded under your login name; set-state --force is\n"
+    "audited.  pm|dev|qa|sec enqueue that role's agent job now.\n";
+
+static int root = -1;
+static struct wf_config cfg;
+
+static int
+setup(void)
+{
+	const char *home = wf_home_dir(), *missing;
+	char err[512];
+
+	wf_config_defaults(&cfg);
+	if (wf_config_load(&cfg, wf_home_config(NULL), 0, err,
+	    sizeof(err)) == -1) {
+		wf_log_warn("%s", err);
+		return EX_CONFIG;
+	}
+	if ((root = wf_spool_open(home)) == -1) {
+		wf_log_warn("%s: %s (make it with: wf init)", home,
+		    strerror(errno));
+		return EX_CONFIG;
+	}
+	if (wf_spool_check(root, &missing) == -1) {
+		wf_log_warn("%s/%s: missing (make the tree with: wf init)", home,
+		    missing);
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+static int
+parse_id(const char *s, int64_t *id)
+{
+	const char *errstr;
+
+	*id = strtonum(s, 1, INT64_C(1) << 50, &errstr);
+	if (errstr != NULL) {
+		wf_log_warn("'%.40s' is not an id", s);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+jstr(const cJSON *o, const char *k)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+static int64_t
+jint(const cJSON *o, const char *k)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsNumber(it) ? (int64_t)it->valuedouble : 0;
+}
+
+static void
+print_json(const cJSON *o)
+{
+	char *s = cJSON_PrintUnformatted(o);
+
+	if (s != NULL)
+		printf("%s\n", s);
+	free(s);
+}
+
+static void
+print_run(const cJSON *run, int json)
+{
+	const cJSON *it;
+
+	if (json) {
+		print_json(run);
+		return;
+	}
+	cJSON_ArrayForEach(it, run) {
+		char *s;
+
+		if (cJSON_IsNull(it) || strcmp(it->string, "history") == 0 ||
+		    strcmp(it->string, "reports") == 0)
+			continue;
+		if (cJSON_IsString(it))
+			printf("%-18s %s\n", it->string, it->valuestring);
+		else if ((s = cJSON_PrintUnformatted(it)) != NULL) {
+			printf("%-18s %s\n", it->string, s);
+			free(s);
+		}
+	}
+	it = cJSON_GetObjectItem(run, "history");
+	if (cJSON_GetArraySize(it) > 0)
+		printf("history:\n");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(run, "history")) {
+		printf("  %s  %-16s -> %-16s %s\n", jstr(it, "at"),
+		    jstr(it, "from"), jstr(it, "to"),
+		    jstr(it, "why") ? jstr(it, "why") : "");
+	}
+}
+
+/* Options shared by the verbs: an id first, then flags. */
+struct ropts {
+	int64_t project_id, task_id, run_id;
+	const char *name, *role, *status, *summary, *details, *why;
+	int json, tasks, force, detach;
+	long long timeout;
+};
+
+static int
+ropts_parse(int argc, char *argv[], struct ropts *o)
+{
+	static const struct option longopts[] = {
+		{ "project-id", required_argument, NULL, 'P' },
+		{ "task-id", required_argument, NULL, 'T' },
+		{ "task", required_argument, NULL, 'T' },
+		{ "run-id", required_argument, NULL, 'R' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "status", required_argument, NULL, 's' },
+		{ "summary", required_argument, NULL, 'S' },
+		{ "details", required_argument, NULL, 'd' },
+		{ "why", required_argument, NULL, 'w' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "tasks", no_argument, NULL, 't' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "detach", no_argument, NULL, 'D' },
+		{ "timeout", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *errstr;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'P':
+			if (parse_id(optarg, &o->project_id) == -1)
+				return EX_USAGE;
+			break;
+		case 'T':
+			if (parse_id(optarg, &o->task_id) == -1)
+				return EX_USAGE;
+			break;
+		case 'R':
+			if (parse_id(optarg, &o->run_id) == -1)
+				return EX_USAGE;
+			break;
+		case 'n': o->name = optarg; break;
+		case 'r': o->role = optarg; break;
+		case 's': o->status = optarg; break;
+		case 'S': o->summary = optarg; break;
+		case 'd': o->details = optarg; break;
+		case 'w': o->why = optarg; break;
+		case 'j': o->json = 1; break;
+		case 't': o->tasks = 1; break;
+		case 'f': o->force = 1; break;
+		case 'D': o->detach = 1; break;
+		case 'o':
+			o->timeout = strtonum(optarg, 1, 86400 * 7, &errstr);
+			if (errstr != NULL) {
+				wf_log_warn("--timeout: '%.40s' is %s", optarg,
+				    errstr);
+				return EX_USAGE;
+			}
+			break;
+		case 'h':
+			fputs(run_usage, stdout);
+			exit(0);
+		default:
+			fputs(run_usage, stderr);
+			return EX_USAGE;
+		}
+	}
+	return 0;
+}
+
+/* The run id: the first operand. */
+static int
+operand_id(int argc, char *argv[], struct ropts *o)
+{
+	if (o->run_id > 0 && optind == argc)
+		return 0;
+	if (argc - optind < 1) {
+		fputs(run_usage, stderr);
+		return EX_USAGE;
+	}
+	return parse_id(argv[optind++], &o->run_id) == -1 ? EX_USAGE : 0;
+}
+
+static int
+fail_code(const char *err)
+{
+	wf_log_warn("%s", err);
+	return strstr(err, "no such") != NULL ? EX_NOINPUT : EX_DATAERR;
+}
+
+static int
+r_create(struct ropts *o)
+{
+	char err[512];
+	int64_t id;
+	cJSON *run;
+
+	if (o->project_id == 0) {
+		wf_log_warn("run create needs --project-id");
+		return EX_USAGE;
+	}
+	if (wf_pipeline_create(root, &cfg.pipeline, o->project_id, o->task_id,
+	    o->name, &id, err, sizeof(err)) == -1)
+		return fail_code(err);
+	if (o->json && wf_store_get(root, &wf_kind_run, id, &run, err,
+	    sizeof(err)) == 0) {
+		print_json(run);
+		cJSON_Delete(run);
+	} else
+		printf("%lld\n", (long long)id);
+	return 0;
+}
+
+static int
+r_list(struct ropts *o)
+{
+	cJSON *all = wf_store_list(root, &wf_kind_run, o->project_id), *it;
+
+	if (o->json) {
+		print_json(all);
+		cJSON_Delete(all);
+		return 0;
+	}
+	if (cJSON_GetArraySize(all) > 0)
+		printf("%-5s %-7s %-18s %-4s %-6s %s\n", "ID", "PROJECT", "STATE",
+		    "ITER", "HUMAN", "NAME");
+	cJSON_ArrayForEach(it, all) {
+		printf("%-5lld %-7lld %-18s %-4lld %-6s %s\n",
+		    (long long)jint(it, "id"), (long long)jint(it, "project_id"),
+		    jstr(it, "state") ? jstr(it, "state") : "?",
+		    (long long)jint(it, "iteration"),
+		    cJSON_IsTrue(cJSON_GetObjectItem(it, "waiting_for_human")) ?
+		    "wait" : "", jstr(it, "name") ? jstr(it, "name") : "");
+	}
+	cJSON_Delete(all);
+	return 0;
+}
+
+static int
+r_show(struct ropts *o)
+{
+	char err[512];
+	cJSON *run;
+
+	if (wf_store_get(root, &wf_kind_run, o->run_id, &run, err,
+	    sizeof(err)) == -1)
+		return fail_code(err);
+	print_run(run, o->json);
+	cJSON_Delete(run);
+	return 0;
+}
+
+static int
+r_report(struct ropts *o)
+{
+	char err[512], id[WF_NAME_MAX + 1], *buf = NULL, *s;
+	cJSON *rep = NULL, *chk = NULL;
+	int rc = EX_DATAERR;
+
+	if (o->role == NULL && o->status == NULL && !isatty(STDIN_FILENO)) {
+		size_t cap = 1 << 20, len = 0;
+		ssize_t r;
+
+		if ((buf = malloc(cap + 1)) == NULL)
+			return EX_OSERR;
+		while ((r = read(STDIN_FILENO, buf + len, cap - len)) > 0)
+			len += (size_t)r;
+		buf[len] = '\0';
+		rep = cJSON_ParseWithLength(buf, len);
+		free(buf);
+		if (!cJSON_IsObject(rep)) {
+			wf_log_warn("stdin: not a JSON report");
+			goto out;
+		}
+	} else {
+		if (o->role == NULL || o->status == NULL) {
+			wf_log_warn("report needs --role and --status (or a JSON "
+			    "report on stdin)");
+			return EX_USAGE;
+		}
+		rep = cJSON_CreateObject();
+		cJSON_AddStringToObject(rep, "role", o->role);
+		cJSON_AddStringToObject(rep, "status", o->status);
+		if (o->summary != NULL)
+			cJSON_AddStringToObject(rep, "summary", o->summary);
+		if (o->details != NULL) {
+			cJSON *d = cJSON_Parse(o->details);
+
+			if (!cJSON_IsObject(d)) {
+				cJSON_Delete(d);
+				wf_log_warn("--details: not a JSON object");
+				goto out;
+			}
+			cJSON_AddItemToObject(rep, "details", d);
+		}
+	}
+	cJSON_DeleteItemFromObject(rep, "run_id");
+	cJSON_AddNumberToObject(rep, "run_id", (double)o->run_id);
+	/* Check it here too, so that the user hears of a bad report now,
+	 * not only in wf-gate's log. */
+	if ((s = cJSON_PrintUnformatted(rep)) == NULL)
+		goto out;
+	if (wf_pipeline_report_parse(s, strlen(s), &chk, err,
+	    sizeof(err)) == -1) {
+		free(s);
+		wf_log_warn("%s", err);
+		goto out;
+	}
+	free(s);
+	if (wf_pipeline_submit_report(root, rep, id, sizeof(id)) == -1) {
+		wf_log_warn("reports/new: %s", strerror(errno));
+		rc = EX_IOERR;
+		goto out;
+	}
+	printf("%s\n", id);
+	rc = 0;
+out:
+	cJSON_Delete(chk);
+	cJSON_Delete(rep);
+	return rc;
+}
+
+static int
+r_role(const char *role, struct ropts *o)
+{
+	char err[512], id[WF_NAME_MAX + 1];
+
+	if (o->run_id == 0) {
+		wf_log_warn("run %s needs --run-id N", role);
+		return EX_USAGE;
+	}
+	if (wf_pipeline_run_role(root, &cfg.pipeline, o->run_id, role, id,
+	    sizeof(id), err, sizeof(err)) == -1)
+		return fail_code(err);
+	printf("%s\n", id);
+	return 0;
+}
+
+int
+cmd_run(int argc, char *argv[])
+{
+	struct ropts o;
+	const char *verb;
+	char err[512];
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "--help") == 0) {
+		fputs(run_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EX_USAGE : 0;
+	}
+	verb = argv[1];
+	if ((rc = ropts_parse(argc - 1, argv + 1, &o)) != 0)
+		return rc;
+	argc--;
+	argv++;
+	if ((rc = setup()) != 0)
+		return rc;
+	if (strcmp(verb, "create") == 0)
+		return r_create(&o);
+	if (strcmp(verb, "list") == 0)
+		return r_list(&o);
+	if (strcmp(verb, "pm") == 0 || strcmp(verb, "dev") == 0 ||
+	    strcmp(verb, "qa") == 0 || strcmp(verb, "sec") == 0)
+		return r_role(verb, &o);
+	if (strcmp(verb, "set-state") == 0) {
+		const char *state;
+
+		if ((rc = operand_id(argc, argv, &o)) != 0)
+			return rc;
+		if (optind >= argc) {
+			wf_log_warn("set-state needs a STATE");
+			return EX_USAGE;
+		}
+		state = argv[optind];
+		if (!o.force) {
+			wf_log_warn("set-state skips the gates: say --force");
+			return EX_USAGE;
+		}
+		if (wf_pipeline_set_state(root, &cfg.pipeline, o.run_id, state,
+		    o.why, err, sizeof(err)) == -1)
+			return fail_code(err);
+		printf("run %lld: %s\n", (long long)o.run_id, state);
+		return 0;
+	}
+	if ((rc = operand_id(argc, argv, &o)) != 0)
+		return rc;
+	if (optind != argc) {
+		fputs(run_usage, stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(verb, "show") == 0)
+		return r_show(&o);
+	if (strcmp(verb, "report") == 0)
+		return r_report(&o);
+	if (strcmp(verb, "advance") == 0)
+		rc = wf_pipeline_advance(root, &cfg.pipeline, o.run_id, err,
+		    sizeof(err));
+	else if (strcmp(verb, "retry") == 0)
+		rc = wf_pipeline_retry(root, &cfg.pipeline, o.run_id, err,
+		    sizeof(err));
+	else if (strcmp(verb, "reset-to-dev") == 0)
+		rc = wf_pipeline_reset_to_dev(root, &cfg.pipeline, o.run_id,
+		    o.tasks, err, sizeof(err));
+	else if (strcmp(verb, "approve-deploy") == 0)
+		rc = wf_pipeline_approve_deploy(root, &cfg.pipeline, o.run_id,
+		    err, sizeof(err));
+	else {
+		wf_log_warn("run %.40s: unknown verb", verb);
+		fputs(run_usage, stderr);
+		return EX_USAGE;
+	}
+	if (rc == -1)
+		return fail_code(err);
+	{
+		cJSON *run;
+
+		if (wf_store_get(root, &wf_kind_run, o.run_id, &run, err,
+		    sizeof(err)) == 0) {
+			printf("run %lld: %s\n", (long long)o.run_id,
+			    jstr(run, "state"));
+			cJSON_Delete(run);
+		}
+	}
+	return 0;
+}
+
+/*
+ * wf pipeline: create a run and follow it.  One line per stage left,
+ * with its outcome and duration; the exit status says how it stopped:
+ * 0 waiting for a human's approval (or deployed), 1 stopped on a
+ * failure, 75 the --timeout passed.
+ */
+static void
+stage_line(const cJSON *run, const cJSON *h, const char *since)
+{
+	int64_t a = 0, b = 0;
+	const char *from = jstr(h, "from"), *to = jstr(h, "to");
+	const cJSON *res = NULL;
+	const char *role = strcmp(from, "PM") == 0 ? "pm" :
+	    strcmp(from, "DEV") == 0 ? "dev" : strcmp(from, "QA") == 0 ? "qa" :
+	    strcmp(from, "SEC") == 0 ? "security" : NULL;
+
+	if (since != NULL)
+		wf_clock_parse_iso(since, &a);
+	wf_clock_parse_iso(jstr(h, "at"), &b);
+	if (role != NULL)
+		res = cJSON_GetObjectItem(cJSON_GetObjectItem(run, "results"),
+		    role);
+	printf("%-16s -> %-16s %7.2fs  %s\n", from, to,
+	    a > 0 ? (double)(b - a) / 1000 : 0.0,
+	    jstr(h, "why") ? jstr(h, "why") : "");
+	if (res != NULL && jstr(res, "summary") != NULL)
+		printf("    %s\n", jstr(res, "summary"));
+	fflush(stdout);
+}
+
+int
+cmd_pipeline(int argc, char *argv[])
+{
+	struct ropts o;
+	char err[512], path[PATH_MAX], cur[32];
+	int64_t id, deadline;
+	const char *last_at;
+	int rc, seen = 0, ifd;
+
+	if ((rc = ropts_parse(argc, argv, &o)) != 0)
+		return rc;
+	if (o.project_id == 0 || optind != argc) {
+		fprintf(stderr, "usage: wf pipeline --project-id N [--task-id ID] "
+		    "[--name NAME] [--detach] [--timeout SECS]\n");
+		return EX_USAGE;
+	}
+	if ((rc = setup()) != 0)
+		return rc;
+	if ((ifd = inotify_init1(IN_CLOEXEC)) == -1) {
+		wf_log_warn("inotify: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	snprintf(path, sizeof(path), "%s/state/runs", wf_home_dir());
+	if (inotify_add_watch(ifd, path, IN_MOVED_TO) == -1) {
+		wf_log_warn("inotify %s: %s", path, strerror(errno));
+		return EX_OSERR;
+	}
+	if (wf_pipeline_create(root, &cfg.pipeline, o.project_id, o.task_id,
+	    o.name, &id, err, sizeof(err)) == -1)
+		return fail_code(err);
+	printf("run %lld created for project %lld\n", (long long)id,
+	    (long long)o.project_id);
+	fflush(stdout);
+	if (o.detach)
+		return 0;
+	deadline = o.timeout > 0 ? wf_clock_mono_ms() + o.timeout * 1000 : -1;
+	last_at = NULL;
+	for (;;) {
+		char buf[4096]
+		    __attribute__((aligned(__alignof__(struct inotify_event))));
+		struct pollfd pfd = { ifd, POLLIN, 0 };
+		const cJSON *h, *e;
+		const char *state;
+		cJSON *run;
+		int i = 0, wait_ms = -1;
+
+		/* The file is the truth; an event only says: look again. */
+		if (wf_store_get(root, &wf_kind_run, id, &run, err,
+		    sizeof(err)) == -1)
+			return fail_code(err);
+		h = cJSON_GetObjectItem(run, "history");
+		last_at = jstr(run, "created_at");
+		cJSON_ArrayForEach(e, h) {
+			if (i++ >= seen)
+				stage_line(run, e, last_at);
+			last_at = jstr(e, "at");
+		}
+		seen = i;
+		state = jstr(run, "state") ? jstr(run, "state") : "?";
+		strlcpy(cur, state, sizeof(cur));
+		if (strcmp(state, "DEPLOYED") == 0 ||
+		    strcmp(state, "READY_FOR_DEPLOY") == 0 ||
+		    strcmp(state, "READY_FOR_COMMIT") == 0 ||
+		    cJSON_IsTrue(cJSON_GetObjectItem(run, "waiting_for_human"))) {
+			int failed = cJSON_IsTrue(cJSON_GetObjectItem(run,
+			    "waiting_for_human"));
+
+			printf("run %lld: %s, tokens %lld in / %lld out\n",
+			    (long long)id, state, (long long)jint(run,
+			    "tokens_in"), (long long)jint(run, "tokens_out"));
+			if (failed)
+				printf("stopped: %s\n", jstr(run,
+				    "waiting_reason") ? jstr(run,
+				    "waiting_reason") : "waiting for a human");
+			else if (strcmp(state, "READY_FOR_COMMIT") == 0)
+				printf("waiting for a human: wf run advance %lld "
+				    "to merge\n", (long long)id);
+			else if (strcmp(state, "READY_FOR_DEPLOY") == 0)
+				printf("waiting for a human: wf run "
+				    "approve-deploy %lld\n", (long long)id);
+			cJSON_Delete(run);
+			return failed ? 1 : 0;
+		}
+		cJSON_Delete(run);
+		if (deadline >= 0) {
+			int64_t left = deadline - wf_clock_mono_ms();
+
+			if (left <= 0) {
+				wf_log_warn("run %lld: still %s after %lld s",
+				    (long long)id, cur, o.timeout);
+				return EX_TEMPFAIL;
+			}
+			wait_ms = (int)left;
+		}
+		if (poll(&pfd, 1, wait_ms) > 0)
+			(void)!read(ifd, buf, sizeof(buf));
+	}
+}

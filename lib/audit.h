@@ -1,0 +1,22 @@
+/*
+ * audit: the append-only trail, log/audit.jsonl, one JSON object a line
+ * ({timestamp, actor, action, entity_type, entity_id, details}) written
+ * with a single O_APPEND write so that lines of concurrent writers never
+ * mix.  The actor is the OS user for the CLI, a daemon's name, or a role.
+ */
+#ifndef WF_AUDIT_H
+#define WF_AUDIT_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+/* The actor of this process: set by daemons ("wf-gate"); by default the
+ * login name of the real uid. */
+void wf_audit_set_actor(const char *actor);
+const char *wf_audit_actor(void);
+/* Append one line; details may be NULL (it is not consumed). */
+int wf_audit_append(int root, const char *action, const char *entity_type,
+    int64_t entity_id, const cJSON *details);
+
+#endif

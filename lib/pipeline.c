@@ -1,0 +1,982 @@
+/*
+ * pipeline: the run state machine.  Each transition runs inside
+ * transition(), which holds the runs' lock across read, check, write,
+ * audit, event and enqueue, so that two callers never both move one run,
+ * and a refused transition changes nothing.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "clock.h"
+#include "event.h"
+#include "job.h"
+#include "pipeline.h"
+#include "queue.h"
+#include "spool.h"
+#include "store.h"
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void
+wf_pipeline_defaults(struct wf_pipeline_conf *c)
+{
+	const char *v = getenv("WORKFLOW_MAX_ITER");
+	const char *errstr;
+	long long n;
+
+	memset(c, 0, sizeof(*c));
+	c->max_iter = 3;
+	if (v != NULL) {
+		n = strtonum(v, 1, 100, &errstr);
+		if (errstr == NULL)
+			c->max_iter = (int)n;
+	}
+	c->auto_retry = 1;
+	c->sec_block = 2; /* high */
+	c->tdd = 1;
+	c->agent_priority = 2;
+}
+
+int
+wf_pipeline_severity(const char *s)
+{
+	static const struct { const char *name; int level; } sev[] = {
+		{ "critical", 1 }, { "high", 2 }, { "medium", 3 },
+		{ "moderate", 3 }, { "low", 4 }, { "info", 5 },
+		{ "informational", 5 },
+	};
+
+	for (size_t i = 0; s != NULL && i < sizeof(sev) / sizeof(sev[0]); i++)
+		if (strcasecmp(s, sev[i].name) == 0)
+			return sev[i].level;
+	return -1;
+}
+
+/* The role that works in a state, or NULL. */
+static const char *
+state_role(const char *state)
+{
+	if (strcmp(state, "PM") == 0)
+		return "pm";
+	if (strcmp(state, "DEV") == 0)
+		return "dev";
+	if (strcmp(state, "QA") == 0)
+		return "qa";
+	if (strcmp(state, "SEC") == 0)
+		return "security";
+	return NULL;
+}
+
+/* The state a role's pass leads to. */
+static const char *
+next_state(const char *state)
+{
+	static const char *const order[][2] = {
+		{ "PM", "DEV" }, { "DEV", "QA" }, { "QA", "SEC" },
+		{ "SEC", "READY_FOR_COMMIT" }, { "READY_FOR_COMMIT", "MERGED" },
+		{ "MERGED", "READY_FOR_DEPLOY" },
+	};
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (strcmp(order[i][0], state) == 0)
+			return order[i][1];
+	return NULL;
+}
+
+static const char *
+norm_role(const char *r)
+{
+	if (strcmp(r, "sec") == 0)
+		return "security";
+	return r;
+}
+
+int
+wf_pipeline_report_parse(const char *buf, size_t len, cJSON **out,
+    char *err, size_t errlen)
+{
+	static const char *const roles[] = { "pm", "dev", "qa", "security",
+		"sec", "docs", NULL };
+	const cJSON *it;
+	cJSON *o;
+	int ok = 0;
+
+	*out = NULL;
+	if (len > (1 << 20))
+		return fail(err, errlen, "report larger than 1 MiB");
+	o = cJSON_ParseWithLength(buf, len);
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return fail(err, errlen, "report: not a JSON object");
+	}
+	cJSON_ArrayForEach(it, o) {
+		if (strcmp(it->string, "run_id") != 0 &&
+		    strcmp(it->string, "role") != 0 &&
+		    strcmp(it->string, "status") != 0 &&
+		    strcmp(it->string, "summary") != 0 &&
+		    strcmp(it->string, "details") != 0 &&
+		    strcmp(it->string, "tokens_in") != 0 &&
+		    strcmp(it->string, "tokens_out") != 0) {
+			fail(err, errlen, "report: unknown field '%.64s'",
+			    it->string);
+			goto bad;
+		}
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "role");
+	for (int i = 0; cJSON_IsString(it) && roles[i] != NULL; i++)
+		if (strcmp(it->valuestring, roles[i]) == 0)
+			ok = 1;
+	if (!ok) {
+		fail(err, errlen, "report: role must be pm|dev|qa|security|docs");
+		goto bad;
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "status");
+	if (!cJSON_IsString(it) || (strcmp(it->valuestring, "pass") != 0 &&
+	    strcmp(it->valuestring, "fail") != 0 &&
+	    strcmp(it->valuestring, "pending") != 0)) {
+		fail(err, errlen, "report: status must be pass|fail|pending");
+		goto bad;
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "summary");
+	if (it != NULL && !cJSON_IsString(it)) {
+		fail(err, errlen, "report: summary must be a string");
+		goto bad;
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "details");
+	if (it != NULL && !cJSON_IsObject(it) && !cJSON_IsNull(it)) {
+		fail(err, errlen, "report: details must be an object");
+		goto bad;
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "run_id");
+	if (it != NULL && (!cJSON_IsNumber(it) || it->valuedouble < 1)) {
+		fail(err, errlen, "report: run_id must be a run id");
+		goto bad;
+	}
+	*out = o;
+	return 0;
+bad:
+	cJSON_Delete(o);
+	return -1;
+}
+
+static int
+num_field(const cJSON *o, const char *k, double *v)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (!cJSON_IsNumber(it))
+		return -1;
+	*v = it->valuedouble;
+	return 0;
+}
+
+int
+wf_pipeline_gate(const struct wf_pipeline_conf *c, const cJSON *report,
+    char *why, size_t whylen)
+{
+	const cJSON *role = cJSON_GetObjectItem(report, "role");
+	const cJSON *st = cJSON_GetObjectItem(report, "status");
+	const cJSON *d = cJSON_GetObjectItem(report, "details");
+	double run, failed, passed;
+
+	if (!cJSON_IsString(st) || strcmp(st->valuestring, "pass") != 0)
+		return 0;
+	if (strcmp(role->valuestring, "qa") == 0) {
+		if (num_field(d, "tests_run", &run) == -1 || run < 1)
+			return fail(why, whylen, "QA gate: a pass needs evidence: "
+			    "details.tests_run >= 1");
+		if (num_field(d, "tests_failed", &failed) == -1) {
+			if (num_field(d, "tests_passed", &passed) == -1)
+				return fail(why, whylen, "QA gate: a pass needs "
+				    "details.tests_failed (or tests_passed)");
+			failed = run - passed;
+		}
+		if (failed != 0)
+			return fail(why, whylen, "QA gate: %g of %g tests "
+			    "failed", failed, run);
+		return 0;
+	}
+	if (strcmp(norm_role(role->valuestring), "security") == 0) {
+		const cJSON *fs = cJSON_GetObjectItem(d, "findings"), *f;
+		int worst = 99, n = 0;
+
+		cJSON_ArrayForEach(f, fs) {
+			const cJSON *sv = cJSON_GetObjectItem(f, "severity");
+			int lv = wf_pipeline_severity(cJSON_IsString(sv) ?
+			    sv->valuestring : NULL);
+
+			if (lv == -1)
+				lv = 3; /* unknown counts as medium */
+			if (lv <= c->sec_block)
+				n++;
+			if (lv < worst)
+				worst = lv;
+		}
+		if (n > 0)
+			return fail(why, whylen, "SEC gate: %d finding%s at or "
+			    "above the blocking severity", n, n == 1 ? "" : "s");
+	}
+	return 0;
+}
+
+/* What a transition function does to a run, inside the lock. */
+struct step {
+	const char *to;         /* the new state; NULL: no change of state */
+	const char *why;        /* for history and audit */
+	const char *action;     /* audit action */
+	int enqueue;            /* enqueue the new state's role */
+	int emitted;
+};
+
+static int
+set_str(cJSON *o, const char *k, const char *v)
+{
+	cJSON *n = v != NULL ? cJSON_CreateString(v) : cJSON_CreateNull();
+
+	if (cJSON_GetObjectItemCaseSensitive(o, k) != NULL)
+		return cJSON_ReplaceItemInObjectCaseSensitive(o, k, n) ? 0 : -1;
+	return cJSON_AddItemToObject(o, k, n) ? 0 : -1;
+}
+
+static int
+set_num(cJSON *o, const char *k, double v)
+{
+	cJSON *n = cJSON_CreateNumber(v);
+
+	if (cJSON_GetObjectItemCaseSensitive(o, k) != NULL)
+		return cJSON_ReplaceItemInObjectCaseSensitive(o, k, n) ? 0 : -1;
+	return cJSON_AddItemToObject(o, k, n) ? 0 : -1;
+}
+
+static int
+set_item(cJSON *o, const char *k, cJSON *n)
+{
+	if (cJSON_GetObjectItemCaseSensitive(o, k) != NULL)
+		return cJSON_ReplaceItemInObjectCaseSensitive(o, k, n) ? 0 : -1;
+	return cJSON_AddItemToObject(o, k, n) ? 0 : -1;
+}
+
+static const char *
+get_str(const cJSON *o, const char *k)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+static int64_t
+get_int(const cJSON *o, const char *k)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsNumber(it) ? (int64_t)it->valuedouble : 0;
+}
+
+static int
+enqueue_role(int root, const struct wf_pipeline_conf *c, const cJSON *run,
+    const char *role, char *job_id, size_t idlen, char *err, size_t errlen)
+{
+	struct wf_job j;
+	char e2[256];
+	int rc;
+
+	wf_job_init(&j);
+	j.type = WF_JT_AGENT_RUN;
+	j.priority = c->agent_priority;
+	j.run_id = get_int(run, "id");
+	j.project_id = get_int(run, "project_id");
+	j.task_id = get_int(run, "task_id");
+	j.request_data = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j.request_data, "run_id", (double)j.run_id);
+	cJSON_AddStringToObject(j.request_data, "role", role);
+	cJSON_AddNumberToObject(j.request_data, "iteration",
+	    (double)get_int(run, "iteration"));
+	if (wf_job_validate(&j, e2, sizeof(e2)) == -1) {
+		wf_job_free(&j);
+		return fail(err, errlen, "agent job: %s", e2);
+	}
+	rc = wf_queue_submit(root, &j, 1);
+	if (rc == 0 && job_id != NULL)
+		strlcpy(job_id, j.id, idlen);
+	if (rc == -1)
+		fail(err, errlen, "enqueue the %s job: %s", role,
+		    strerror(errno));
+	wf_job_free(&j);
+	return rc;
+}
+
+/*
+ * What a transition tells the world (audit lines, events) waits here until
+ * the run file is written: a refused or failed write tells nothing.
+ */
+static cJSON *notes;
+
+static void
+note(const char *audit_action, const char *event, int64_t run_id,
+    cJSON *payload)
+{
+	cJSON *n = cJSON_CreateObject();
+
+	if (notes == NULL)
+		notes = cJSON_CreateArray();
+	if (audit_action != NULL)
+		cJSON_AddStringToObject(n, "audit", audit_action);
+	if (event != NULL)
+		cJSON_AddStringToObject(n, "event", event);
+	cJSON_AddNumberToObject(n, "id", (double)run_id);
+	cJSON_AddItemToObject(n, "payload", payload);
+	cJSON_AddItemToArray(notes, n);
+}
+
+static void
+notes_flush(int root, int send)
+{
+	const cJSON *n;
+
+	cJSON_ArrayForEach(n, notes) {
+		const char *a = get_str(n, "audit"), *e = get_str(n, "event");
+		cJSON *p = cJSON_GetObjectItem(n, "payload");
+
+		if (!send)
+			continue;
+		if (a != NULL)
+			wf_audit_append(root, a, "run", get_int(n, "id"), p);
+		if (e != NULL)
+			wf_event_emit(root, e, cJSON_Duplicate(p, 1));
+	}
+	cJSON_Delete(notes);
+	notes = NULL;
+}
+
+/* Record a move in the run, and note it for the audit trail and the
+ * events. */
+static void
+moved(int root, cJSON *run, const char *from_state, const char *to,
+    const char *why, const char *report_id)
+{
+	char iso[WF_ISO_LEN], from[32];
+	cJSON *h = cJSON_GetObjectItemCaseSensitive(run, "history"), *e, *p;
+	int64_t id = get_int(run, "id");
+	const char *role = state_role(to);
+
+	(void)root;
+	/* from_state may point into the run's own "state", replaced below. */
+	strlcpy(from, from_state, sizeof(from));
+	if (!cJSON_IsArray(h)) {
+		h = cJSON_CreateArray();
+		set_item(run, "history", h);
+	}
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "at",
+	    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)));
+	cJSON_AddStringToObject(e, "from", from);
+	cJSON_AddStringToObject(e, "to", to);
+	cJSON_AddStringToObject(e, "actor", wf_audit_actor());
+	if (why != NULL)
+		cJSON_AddStringToObject(e, "why", why);
+	if (report_id != NULL)
+		cJSON_AddStringToObject(e, "report_id", report_id);
+	cJSON_AddItemToArray(h, e);
+	set_str(run, "state", to);
+
+	p = cJSON_CreateObject();
+	cJSON_AddNumberToObject(p, "run_id", (double)id);
+	cJSON_AddNumberToObject(p, "project_id",
+	    (double)get_int(run, "project_id"));
+	cJSON_AddStringToObject(p, "from_state", from);
+	cJSON_AddStringToObject(p, "to_state", to);
+	if (role != NULL)
+		cJSON_AddStringToObject(p, "next_agent", role);
+	else
+		cJSON_AddNullToObject(p, "next_agent");
+	if (why != NULL)
+		cJSON_AddStringToObject(p, "reason", why);
+	if (strcmp(to, "READY_FOR_DEPLOY") == 0)
+		note(NULL, "run.ready_for_deploy", id, cJSON_Duplicate(p, 1));
+	note("run.state_changed", "run.state_changed", id, p);
+}
+
+static void
+wait_human(cJSON *run, const char *reason)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(run, "waiting_for_human");
+	cJSON_AddTrueToObject(run, "waiting_for_human");
+	set_str(run, "waiting_reason", reason);
+}
+
+static void
+clear_wait(cJSON *run)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(run, "waiting_for_human");
+	cJSON_AddFalseToObject(run, "waiting_for_human");
+	cJSON_DeleteItemFromObjectCaseSensitive(run, "waiting_reason");
+}
+
+/* A step changes the run and returns 1, leaves it as it is and returns
+ * 0, or refuses with -1 and a reason. */
+typedef int (*step_fn)(int root, const struct wf_pipeline_conf *c,
+    cJSON *run, void *arg, char *err, size_t errlen);
+
+/*
+ * The frame of every transition: lock, read, let fn change the run (it
+ * calls moved() for each state it passes), write, enqueue the role of the
+ * state the run ends in, unlock.  When fn refuses, nothing is written.
+ */
+static int
+transition(int root, const struct wf_pipeline_conf *c, int64_t run_id,
+    step_fn fn, void *arg, char *err, size_t errlen)
+{
+	cJSON *run = NULL;
+	char before[32] = "", jid[WF_NAME_MAX + 1];
+	const char *after, *role;
+	int lk, rc = -1, changed;
+
+	if ((lk = wf_store_lock(root, &wf_kind_run)) == -1)
+		return fail(err, errlen, "runs: lock: %s", strerror(errno));
+	if (wf_store_get_locked(root, &wf_kind_run, run_id, &run, err,
+	    errlen) == -1)
+		goto out;
+	if (get_str(run, "state") != NULL)
+		strlcpy(before, get_str(run, "state"), sizeof(before));
+	notes_flush(root, 0);
+	if ((changed = fn(root, c, run, arg, err, errlen)) == -1)
+		goto out;
+	if (changed == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (wf_store_put_locked(root, &wf_kind_run, run_id, run, err,
+	    errlen) == -1)
+		goto out;
+	notes_flush(root, 1);
+	after = get_str(run, "state");
+	role = after != NULL ? state_role(after) : NULL;
+	/* Entering a role's state starts its agent. */
+	if (role != NULL && strcmp(before, after) != 0 &&
+	    enqueue_role(root, c, run, role, jid, sizeof(jid), err,
+	    errlen) == -1)
+		goto out;
+	rc = 0;
+out:
+	notes_flush(root, 0);
+	wf_store_unlock(lk);
+	cJSON_Delete(run);
+	return rc;
+}
+
+/* The retry rule after a QA or SEC failure: back to DEV while iterations
+ * remain (automatically when configured), else a human decides. */
+static void
+after_failure(const struct wf_pipeline_conf *c, int root, cJSON *run,
+    const char *failed_state)
+{
+	int64_t it = get_int(run, "iteration");
+	int64_t max = get_int(run, "max_iter");
+	char why[160];
+
+	if (max <= 0)
+		max = c->max_iter;
+	if (c->auto_retry && it < max) {
+		set_num(run, "iteration", (double)(it + 1));
+		snprintf(why, sizeof(why), "automatic retry %lld of %lld",
+		    (long long)it + 1, (long long)max);
+		moved(root, run, failed_state, "DEV", why, NULL);
+		return;
+	}
+	snprintf(why, sizeof(why), "%s after %lld iteration%s (max_iter %lld): "
+	    "a human decides (wf run retry, wf run reset-to-dev)",
+	    failed_state, (long long)it, it == 1 ? "" : "s", (long long)max);
+	wait_human(run, why);
+}
+
+struct create_arg {
+	int64_t project_id, task_id;
+	const char *name;
+};
+
+int
+wf_pipeline_create(int root, const struct wf_pipeline_conf *c,
+    int64_t project_id, int64_t task_id, const char *name, int64_t *run_id,
+    char *err, size_t errlen)
+{
+	char jid[WF_NAME_MAX + 1], iso[WF_ISO_LEN], nm[96];
+	cJSON *f = cJSON_CreateObject(), *p, *run;
+	int lk;
+
+	cJSON_AddNumberToObject(f, "project_id", (double)project_id);
+	if (task_id > 0)
+		cJSON_AddNumberToObject(f, "task_id", (double)task_id);
+	if (name == NULL) {
+		snprintf(nm, sizeof(nm), "Run %s",
+		    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)));
+		name = nm;
+	}
+	cJSON_AddStringToObject(f, "name", name);
+	cJSON_AddNumberToObject(f, "max_iter", c->max_iter);
+	if (wf_store_create(root, &wf_kind_run, f, 1, run_id, err,
+	    errlen) == -1)
+		return -1;
+	p = cJSON_CreateObject();
+	cJSON_AddNumberToObject(p, "run_id", (double)*run_id);
+	cJSON_AddNumberToObject(p, "project_id", (double)project_id);
+	cJSON_AddStringToObject(p, "state", "PM");
+	wf_audit_append(root, "run.created", "run", *run_id, p);
+	wf_event_emit(root, "run.created", p);
+	if ((lk = wf_store_lock(root, &wf_kind_run)) == -1)
+		return fail(err, errlen, "runs: lock: %s", strerror(errno));
+	if (wf_store_get_locked(root, &wf_kind_run, *run_id, &run, err,
+	    errlen) == -1) {
+		wf_store_unlock(lk);
+		return -1;
+	}
+	if (enqueue_role(root, c, run, "pm", jid, sizeof(jid), err,
+	    errlen) == -1) {
+		cJSON_Delete(run);
+		wf_store_unlock(lk);
+		return -1;
+	}
+	cJSON_Delete(run);
+	wf_store_unlock(lk);
+	return 0;
+}
+
+struct report_arg {
+	const cJSON *report;
+	const char *report_id;
+	const cJSON *gate;
+	int applied;
+};
+
+static int
+applied_before(const cJSON *run, const char *report_id)
+{
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(run, "reports"), *e;
+
+	cJSON_ArrayForEach(e, h) {
+		if (cJSON_IsString(e) && strcmp(e->valuestring, report_id) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+step_report(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    void *argp, char *err, size_t errlen)
+{
+	struct report_arg *a = argp;
+	const char *state = get_str(run, "state");
+	const char *role = norm_role(get_str(a->report, "role"));
+	const char *status = get_str(a->report, "status");
+	const char *want = state != NULL ? state_role(state) : NULL;
+	cJSON *results, *ids, *p;
+	char why[256], gatewhy[256];
+	int64_t id = get_int(run, "id");
+	int pass;
+
+	if (a->report_id != NULL && applied_before(run, a->report_id)) {
+		a->applied = 0;
+		return 0; /* nothing changes, nothing is written */
+	}
+	if (strcmp(role, "docs") != 0 &&
+	    (want == NULL || strcmp(want, role) != 0))
+		return fail(err, errlen, "run %lld is in %s: a %s report is not "
+		    "expected%s%s", (long long)id, state ? state : "?", role,
+		    want ? "; it waits for " : "", want ? want : "");
+	results = cJSON_GetObjectItemCaseSensitive(run, "results");
+	if (!cJSON_IsObject(results)) {
+		results = cJSON_CreateObject();
+		set_item(run, "results", results);
+	}
+	set_item(results, role, cJSON_Duplicate(a->report, 1));
+	if (a->gate != NULL)
+		set_item(run, "gate", cJSON_Duplicate(a->gate, 1));
+	{
+		double in = 0, out = 0;
+
+		num_field(a->report, "tokens_in", &in);
+		num_field(a->report, "tokens_out", &out);
+		set_num(run, "tokens_in", (double)get_int(run, "tokens_in") + in);
+		set_num(run, "tokens_out",
+		    (double)get_int(run, "tokens_out") + out);
+	}
+	if (a->report_id != NULL) {
+		ids = cJSON_GetObjectItemCaseSensitive(run, "reports");
+		if (!cJSON_IsArray(ids)) {
+			ids = cJSON_CreateArray();
+			set_item(run, "reports", ids);
+		}
+		cJSON_AddItemToArray(ids, cJSON_CreateString(a->report_id));
+	}
+	a->applied = 1;
+	p = cJSON_CreateObject();
+	cJSON_AddNumberToObject(p, "run_id", (double)id);
+	cJSON_AddStringToObject(p, "role", role);
+	cJSON_AddStringToObject(p, "status", status);
+	if (get_str(a->report, "summary") != NULL)
+		cJSON_AddStringToObject(p, "summary",
+		    get_str(a->report, "summary"));
+	note("run.report_submitted", "run.report_submitted", id, p);
+	if (strcmp(role, "docs") == 0 || strcmp(status, "pending") == 0)
+		return 1;
+
+	pass = strcmp(status, "pass") == 0;
+	if (pass && wf_pipeline_gate(c, a->report, gatewhy,
+	    sizeof(gatewhy)) == -1) {
+		pass = 0;
+		status = "fail";
+		p = cJSON_CreateObject();
+		cJSON_AddNumberToObject(p, "run_id", (double)id);
+		cJSON_AddStringToObject(p, "role", role);
+		cJSON_AddStringToObject(p, "reason", gatewhy);
+		note("run.gate_failed", "run.gate_failed", id, p);
+		snprintf(why, sizeof(why), "%s", gatewhy);
+	} else
+		snprintf(why, sizeof(why), "%s reported %s", role, status);
+	clear_wait(run);
+	if (pass) {
+		moved(root, run, state, next_state(state), why, a->report_id);
+		return 1;
+	}
+	if (strcmp(state, "QA") == 0 || strcmp(state, "SEC") == 0) {
+		const char *failed = strcmp(state, "QA") == 0 ? "QA_FAILED" :
+		    "SEC_FAILED";
+
+		moved(root, run, state, failed, why, a->report_id);
+		after_failure(c, root, run, failed);
+		return 1;
+	}
+	/* PM or DEV failed: nothing to retry by rule; a human looks. */
+	snprintf(gatewhy, sizeof(gatewhy), "%s reported fail: a human decides "
+	    "(wf run %s --run-id %lld to run it again)", role,
+	    strcmp(role, "pm") == 0 ? "pm" : "dev", (long long)id);
+	wait_human(run, gatewhy);
+	return 1;
+}
+
+int
+wf_pipeline_report(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, const cJSON *report, const char *report_id,
+    const cJSON *gate, int *applied, char *err, size_t errlen)
+{
+	struct report_arg a = { report, report_id, gate, 0 };
+	int rc;
+
+	rc = transition(root, c, run_id, step_report, &a, err, errlen);
+	if (applied != NULL)
+		*applied = a.applied;
+	return rc;
+}
+
+static int
+step_advance(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    void *arg, char *err, size_t errlen)
+{
+	const char *state = get_str(run, "state"), *role, *next;
+	const cJSON *res;
+	char why[256];
+
+	(void)arg;
+	if (state == NULL)
+		return fail(err, errlen, "run has no state");
+	if (strcmp(state, "READY_FOR_DEPLOY") == 0)
+		return fail(err, errlen, "run is READY_FOR_DEPLOY: only a human's "
+		    "approve-deploy moves it on");
+	if (strcmp(state, "QA_FAILED") == 0 || strcmp(state, "SEC_FAILED") == 0)
+		return fail(err, errlen, "run is %s: use retry or reset-to-dev",
+		    state);
+	if ((next = next_state(state)) == NULL)
+		return fail(err, errlen, "run is %s: no state follows", state);
+	if ((role = state_role(state)) != NULL) {
+		/* Leaving a role's state needs that role's pass, through its
+		 * gate. */
+		res = cJSON_GetObjectItem(cJSON_GetObjectItem(run, "results"),
+		    role);
+		if (res == NULL || get_str(res, "status") == NULL ||
+		    strcmp(get_str(res, "status"), "pass") != 0)
+			return fail(err, errlen, "run is %s: it needs a passing "
+			    "%s report first", state, role);
+		if (wf_pipeline_gate(c, res, why, sizeof(why)) == -1)
+			return fail(err, errlen, "%s", why);
+	}
+	clear_wait(run);
+	moved(root, run, state, next, "advanced by hand", NULL);
+	return 1;
+}
+
+int
+wf_pipeline_advance(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, char *err, size_t errlen)
+{
+	return transition(root, c, run_id, step_advance, NULL, err, errlen);
+}
+
+static int
+step_retry(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    void *arg, char *err, size_t errlen)
+{
+	const char *state = get_str(run, "state");
+	int64_t it = get_int(run, "iteration");
+
+	(void)c;
+	(void)arg;
+	if (state == NULL || (strcmp(state, "QA_FAILED") != 0 &&
+	    strcmp(state, "SEC_FAILED") != 0))
+		return fail(err, errlen, "run is %s: only QA_FAILED or "
+		    "SEC_FAILED is retried", state ? state : "?");
+	set_num(run, "iteration", (double)(it + 1));
+	clear_wait(run);
+	moved(root, run, state, "DEV", "retried by hand", NULL);
+	return 1;
+}
+
+int
+wf_pipeline_retry(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, char *err, size_t errlen)
+{
+	return transition(root, c, run_id, step_retry, NULL, err, errlen);
+}
+
+/* Findings of the failed report become tasks, the seed's way: severity
+ * gives priority. */
+static int
+findings_to_tasks(int root, cJSON *run, const cJSON *report, char *err,
+    size_t errlen)
+{
+	const cJSON *d = cJSON_GetObjectItem(report, "details"), *fs, *f;
+	int64_t pid = get_int(run, "project_id"), rid = get_int(run, "id");
+	int n = 0;
+
+	fs = cJSON_GetObjectItem(d, "findings");
+	if (!cJSON_IsArray(fs))
+		fs = cJSON_GetObjectItem(d, "failures");
+	cJSON_ArrayForEach(f, fs) {
+		const char *title = cJSON_IsString(f) ? f->valuestring :
+		    get_str(f, "title") ? get_str(f, "title") :
+		    get_str(f, "description") ? get_str(f, "description") :
+		    get_str(f, "message") ? get_str(f, "message") : "finding";
+		int sev = wf_pipeline_severity(get_str(f, "severity"));
+		cJSON *t = cJSON_CreateObject();
+		char tid[48], tt[200];
+		int64_t id;
+
+		snprintf(tid, sizeof(tid), "R%lld-I%lld-F%d", (long long)rid,
+		    (long long)get_int(run, "iteration"), ++n);
+		snprintf(tt, sizeof(tt), "%s", title);
+		cJSON_AddNumberToObject(t, "project_id", (double)pid);
+		cJSON_AddStringToObject(t, "task_id", tid);
+		cJSON_AddStringToObject(t, "title", tt);
+		if (get_str(f, "description") != NULL)
+			cJSON_AddStringToObject(t, "description",
+			    get_str(f, "description"));
+		cJSON_AddNumberToObject(t, "priority", sev > 0 ? sev : 3);
+		cJSON_AddNumberToObject(t, "run_id", (double)rid);
+		if (wf_store_create(root, &wf_kind_task, t, 0, &id, err,
+		    errlen) == -1)
+			return -1;
+		wf_audit_append(root, "task.created", "task", id, NULL);
+	}
+	return n;
+}
+
+struct reset_arg {
+	int make_tasks;
+};
+
+static int
+step_reset(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    void *argp, char *err, size_t errlen)
+{
+	struct reset_arg *a = argp;
+	const char *state = get_str(run, "state");
+	const cJSON *res;
+	char why[96];
+	int n = 0;
+
+	(void)c;
+	if (state == NULL || (strcmp(state, "QA_FAILED") != 0 &&
+	    strcmp(state, "SEC_FAILED") != 0))
+		return fail(err, errlen, "run is %s: reset-to-dev works from "
+		    "QA_FAILED or SEC_FAILED", state ? state : "?");
+	res = cJSON_GetObjectItem(cJSON_GetObjectItem(run, "results"),
+	    strcmp(state, "QA_FAILED") == 0 ? "qa" : "security");
+	if (a->make_tasks && res != NULL &&
+	    (n = findings_to_tasks(root, run, res, err, errlen)) == -1)
+		return -1;
+	set_num(run, "iteration", (double)(get_int(run, "iteration") + 1));
+	clear_wait(run);
+	if (a->make_tasks)
+		snprintf(why, sizeof(why), "reset to DEV, %d task%s from the "
+		    "findings", n, n == 1 ? "" : "s");
+	else
+		snprintf(why, sizeof(why), "reset to DEV");
+	moved(root, run, state, "DEV", why, NULL);
+	return 1;
+}
+
+int
+wf_pipeline_reset_to_dev(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, int make_tasks, char *err, size_t errlen)
+{
+	struct reset_arg a = { make_tasks };
+
+	return transition(root, c, run_id, step_reset, &a, err, errlen);
+}
+
+static int
+step_approve(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    void *arg, char *err, size_t errlen)
+{
+	const char *state = get_str(run, "state");
+	char iso[WF_ISO_LEN], why[128];
+
+	(void)c;
+	(void)arg;
+	if (state == NULL || strcmp(state, "READY_FOR_DEPLOY") != 0)
+		return fail(err, errlen, "run is %s: approve-deploy needs "
+		    "READY_FOR_DEPLOY", state ? state : "?");
+	/* The approver is who ran this, by uid: never a field a caller
+	 * can type. */
+	set_str(run, "approved_by", wf_audit_actor());
+	set_str(run, "approved_at",
+	    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)));
+	snprintf(why, sizeof(why), "deploy approved by %s", wf_audit_actor());
+	clear_wait(run);
+	moved(root, run, state, "DEPLOYED", why, NULL);
+	return 1;
+}
+
+int
+wf_pipeline_approve_deploy(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, char *err, size_t errlen)
+{
+	return transition(root, c, run_id, step_approve, NULL, err, errlen);
+}
+
+struct force_arg {
+	const char *state, *why;
+};
+
+static int
+step_force(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    void *argp, char *err, size_t errlen)
+{
+	struct force_arg *a = argp;
+	const struct wf_field *f = wf_store_field(&wf_kind_run, "state");
+	const char *state = get_str(run, "state");
+	char why[256];
+	int ok = 0;
+
+	(void)c;
+	for (int i = 0; f->enums[i] != NULL; i++)
+		if (strcmp(f->enums[i], a->state) == 0)
+			ok = 1;
+	if (!ok)
+		return fail(err, errlen, "'%.32s' is not a run state", a->state);
+	if (strcmp(a->state, "DEPLOYED") == 0)
+		return fail(err, errlen, "DEPLOYED is reached only through "
+		    "approve-deploy");
+	snprintf(why, sizeof(why), "forced by %s%s%s", wf_audit_actor(),
+	    a->why ? ": " : "", a->why ? a->why : "");
+	clear_wait(run);
+	{
+		cJSON *d = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(d, "from_state", state ? state : "?");
+		cJSON_AddStringToObject(d, "to_state", a->state);
+		if (a->why != NULL)
+			cJSON_AddStringToObject(d, "why", a->why);
+		note("run.state_forced", NULL, get_int(run, "id"), d);
+	}
+	moved(root, run, state ? state : "?", a->state, why, NULL);
+	return 1;
+}
+
+int
+wf_pipeline_set_state(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, const char *state, const char *why, char *err,
+    size_t errlen)
+{
+	struct force_arg a = { state, why };
+
+	return transition(root, c, run_id, step_force, &a, err, errlen);
+}
+
+int
+wf_pipeline_run_role(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, const char *role, char *job_id, size_t idlen, char *err,
+    size_t errlen)
+{
+	cJSON *run;
+	const char *r = norm_role(role);
+	int rc;
+
+	if (strcmp(r, "pm") != 0 && strcmp(r, "dev") != 0 &&
+	    strcmp(r, "qa") != 0 && strcmp(r, "security") != 0)
+		return fail(err, errlen, "%.16s: not a role (pm|dev|qa|sec)",
+		    role);
+	if (wf_store_get(root, &wf_kind_run, run_id, &run, err, errlen) == -1)
+		return -1;
+	rc = enqueue_role(root, c, run, r, job_id, idlen, err, errlen);
+	cJSON_Delete(run);
+	return rc;
+}
+
+int
+wf_pipeline_add_tokens(int root, int64_t run_id, int64_t in, int64_t out)
+{
+	cJSON *run;
+	char err[256];
+	int lk, rc = -1;
+
+	if ((lk = wf_store_lock(root, &wf_kind_run)) == -1)
+		return -1;
+	if (wf_store_get_locked(root, &wf_kind_run, run_id, &run, err,
+	    sizeof(err)) == 0) {
+		set_num(run, "tokens_in", (double)(get_int(run, "tokens_in") + in));
+		set_num(run, "tokens_out",
+		    (double)(get_int(run, "tokens_out") + out));
+		rc = wf_store_put_locked(root, &wf_kind_run, run_id, run, err,
+		    sizeof(err));
+		cJSON_Delete(run);
+	}
+	wf_store_unlock(lk);
+	return rc;
+}
+
+int
+wf_pipeline_submit_report(int root, const cJSON *report, char *id,
+    size_t idlen)
+{
+	char name[WF_NAME_MAX + 1], *s;
+	int rc;
+
+	if (wf_spool_name(name, sizeof(name)) == -1)
+		return -1;
+	if ((s = cJSON_PrintUnformatted(report)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	rc = wf_spool_write(root, "reports/tmp", "reports/new", name, s,
+	    strlen(s), WF_SYNC_FILE | WF_SYNC_DIR);
+	free(s);
+	if (rc == 0 && id != NULL)
+		strlcpy(id, name, idlen);
+	return rc;
+}

@@ -1,0 +1,79 @@
+/*
+ * pipeline: the run state machine of Workflow Hub and its gates.
+ *
+ *   PM -> DEV -> QA -> SEC -> READY_FOR_COMMIT -> MERGED -> READY_FOR_DEPLOY
+ *      -> DEPLOYED, with QA_FAILED and SEC_FAILED, which go back to DEV.
+ *
+ * Every transition is one function here, done under the runs' lock, and
+ * has three effects: the new run file (atomic replace), an audit line and
+ * an event; entering PM, DEV, QA or SEC also enqueues that role's
+ * agent_run job.  The CLI, wf-gate and wf-httpd all call these; nothing
+ * else writes a run.  An illegal transition is refused with its reason and
+ * changes nothing.
+ */
+#ifndef WF_PIPELINE_H
+#define WF_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+struct wf_pipeline_conf {
+	int max_iter;         /* automatic retries before a human decides */
+	int auto_retry;       /* retry a failed QA/SEC by itself */
+	int sec_block;        /* a finding at or above this severity fails
+	                       * SEC: 1 critical .. 4 low */
+	int tdd;              /* PM ends with QA writing failing tests */
+	int agent_priority;   /* the queue priority of agent jobs */
+};
+
+void wf_pipeline_defaults(struct wf_pipeline_conf *c);
+
+/* Severity names to 1 (critical) .. 4 (low); -1 when unknown. */
+int wf_pipeline_severity(const char *s);
+
+/* Check a report {"role","status","summary","details"} (buffer and length,
+ * so that it can be fuzzed).  On success *out is the parsed object. */
+int wf_pipeline_report_parse(const char *buf, size_t len, cJSON **out,
+    char *err, size_t errlen);
+
+/* Gates, on a report alone: does a QA pass carry evidence (tests_run >= 1,
+ * tests_failed == 0)?  Does a SEC pass hold no finding at or above
+ * sec_block?  0 passes; -1 with the reason. */
+int wf_pipeline_gate(const struct wf_pipeline_conf *c, const cJSON *report,
+    char *why, size_t whylen);
+
+/* The transitions.  Each returns 0, or -1 with a one-line reason. */
+int wf_pipeline_create(int root, const struct wf_pipeline_conf *c,
+    int64_t project_id, int64_t task_id, const char *name, int64_t *run_id,
+    char *err, size_t errlen);
+/* Apply a checked report.  report_id makes it idempotent: a report
+ * already applied to the run is a no-op (*applied = 0). */
+int wf_pipeline_report(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, const cJSON *report, const char *report_id,
+    const cJSON *gate, int *applied, char *err, size_t errlen);
+int wf_pipeline_advance(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, char *err, size_t errlen);
+int wf_pipeline_retry(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, char *err, size_t errlen);
+int wf_pipeline_reset_to_dev(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, int make_tasks, char *err, size_t errlen);
+int wf_pipeline_approve_deploy(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, char *err, size_t errlen);
+int wf_pipeline_set_state(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, const char *state, const char *why, char *err,
+    size_t errlen);
+/* Enqueue the agent job of a role now (wf run pm|dev|qa|sec). */
+int wf_pipeline_run_role(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, const char *role, char *job_id, size_t idlen, char *err,
+    size_t errlen);
+/* Drop a report into reports/new (the maildir protocol) for wf-gate;
+ * durable when it returns.  id (may be NULL) gets its name. */
+int wf_pipeline_submit_report(int root, const cJSON *report, char *id,
+    size_t idlen);
+
+/* Add tokens a job used to the run's totals. */
+int wf_pipeline_add_tokens(int root, int64_t run_id, int64_t in, int64_t out);
+
+#endif

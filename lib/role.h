@@ -1,0 +1,29 @@
+/*
+ * role: a role of the pipeline (pm, dev, qa, security) as configured in
+ * <roles_dir>/<role>.ini, not in C: its backend, its command or prompt,
+ * the paths it owns.
+ */
+#ifndef WF_ROLE_H
+#define WF_ROLE_H
+
+#include <stddef.h>
+
+enum wf_backend { WF_BE_COMMAND, WF_BE_LLM, WF_BE_GOOSE };
+
+#define WF_ROLE_OWNS_MAX 16
+
+struct wf_role {
+	char name[16];
+	enum wf_backend backend;
+	char command[4096]; /* command: a /bin/sh command line */
+	char prompt[256];   /* llm, goose: the prompt template's file */
+	int timeout;
+	char owns[WF_ROLE_OWNS_MAX][256];
+	int nowns;
+};
+
+/* Load dir/<name>.ini.  -1 and a one-line reason in err. */
+int wf_role_load(const char *dir, const char *name, struct wf_role *r,
+    char *err, size_t errlen);
+
+#endif
