@@ -1,0 +1,439 @@
+#!/usr/bin/env bats
+# pipeline: runs through the real wf-dispatch, wf-gate and wf-agent with
+# command-backed roles (no model): PM -> DEV -> QA -> SEC -> READY_FOR_COMMIT
+# -> MERGED -> READY_FOR_DEPLOY -> DEPLOYED, the failures and retries, the
+# gates' own evidence, bad reports, and wf-gate killed mid-way.
+#
+# The project is a git-less directory whose test script prints TAP; the
+# flag file tests_fail in it makes the tests fail.
+
+load helpers
+
+setup() {
+	wf_setup
+	GATE_PID=
+	REPO="$BATS_TEST_TMPDIR/repo"
+	ROLES="$BATS_TEST_TMPDIR/roles"
+	mkdir -p "$REPO" "$ROLES"
+	cp "$BATS_TEST_DIRNAME/fixtures/run_tests.sh" "$REPO/run_tests.sh"
+	role pm "printf '{\"status\":\"pass\",\"summary\":\"spec written\",\"tokens_in\":10,\"tokens_out\":4}\\n'"
+	role dev "echo dev at work in \$PWD && printf '{\"status\":\"pass\",\"summary\":\"code written\"}\\n'"
+	role qa 'sh -c "$WF_TEST_COMMAND"'
+	role security "printf '{\"status\":\"pass\",\"summary\":\"clean\",\"details\":{\"findings\":[]}}\\n'"
+	pipeline_config false 3
+	PROJ=$("$B/wf" project create --name demo --repo-path "$REPO" \
+	    --test-command 'sh run_tests.sh')
+	[ -n "$PROJ" ]
+}
+
+teardown() {
+	local rc=0
+	# a daemon that died during the test fails it
+	daemons_ok || rc=1
+	stop_gate
+	stop_dispatch
+	kill_strays
+	sanitizer_check || rc=1
+	# wf-agent's stderr is in its job's log
+	if grep -rEl 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' \
+	    "$WF_HOME/output" >&2 2>/dev/null; then
+		rc=1
+	fi
+	return $rc
+}
+
+# role NAME COMMAND: a command-backed role in the test's roles dir
+role() {
+	printf '[role]\nbackend = command\ncommand = %s\ntimeout = 60\n' "$2" \
+	    >"$ROLES/$1.ini"
+}
+
+# pipeline_config AUTO_RETRY MAX_ITER
+pipeline_config() {
+	wf_config '[queue]' 'backoff_base = 1' \
+	    '[pipeline]' "roles_dir = $ROLES" "auto_retry = $1" \
+	    "max_iter = $2" 'sec_block = high'
+}
+
+# start_gate: run wf-gate in the background, wait until it is ready (a
+# new "ready:" line in its log: it may be a restart)
+start_gate() {
+	local log="$BATS_TEST_TMPDIR/gate.log" n
+	n=$(grep -c 'ready:' "$log" 2>/dev/null) || n=0
+	"$B/wf-gate" -v >>"$log" 2>&1 3>&- &
+	GATE_PID=$!
+	for _ in $(seq 1 400); do
+		[ "$(grep -c 'ready:' "$log" 2>/dev/null)" -gt "$n" ] && return 0
+		alive "$GATE_PID" || break
+		sleep 0.025
+	done
+	echo "wf-gate did not start" >&2
+	cat "$log" >&2
+	return 1
+}
+
+# stop_gate [-SIGNAL]: stop wf-gate (SIGTERM by default) and reap it
+stop_gate() {
+	[ -n "$GATE_PID" ] || return 0
+	kill "${1:--TERM}" "$GATE_PID" 2>/dev/null || true
+	wait_until 5 gone "$GATE_PID" || kill -KILL "$GATE_PID" 2>/dev/null || true
+	wait "$GATE_PID" 2>/dev/null || true
+	GATE_PID=
+}
+
+start_all() {
+	start_dispatch
+	start_gate
+}
+
+# fetch RUN: read the run's record (wf run show --json) and flatten it with
+# one jq into $RUN, one line each: "PATH=VALUE" for every scalar
+# (.results.qa.status=pass, .history.0.from=PM), "PATH#=N" for the length
+# of every array, "moves FROM TO=N" for the moves in its history.  (A jq
+# per field is too slow.)
+fetch() {
+	RUN=$("$B/wf" run show "$1" --json | jq -r '
+	    (paths(type | . != "object" and . != "array") as $p | "." + ($p | map(tostring) | join(".")) +
+		"=" + (getpath($p) | tostring)),
+	    (paths(type == "array") as $p | "." + ($p | map(tostring) | join(".")) +
+		"#=" + (getpath($p) | length | tostring)),
+	    (.history | group_by(.from + " " + .to)[] |
+		"moves \(.[0].from) \(.[0].to)=\(length)")')
+	[ -n "$RUN" ]
+}
+
+# q PATH: the fetched run's value at PATH; null when it has none
+q() {
+	local line
+	while IFS= read -r line; do
+		if [[ $line == "$1="* ]]; then
+			printf '%s\n' "${line#"$1="}"
+			return 0
+		fi
+	done <<<"$RUN"
+	echo null
+}
+
+# moves FROM TO: entries of the fetched run's history from -> to
+moves() {
+	local n
+	n=$(q "moves $1 $2")
+	[ "$n" = null ] && n=0
+	echo "$n"
+}
+
+# daemons_ok: the daemons this test started still run
+daemons_ok() {
+	local ok=0
+	if [ -n "$GATE_PID" ] && ! alive "$GATE_PID"; then
+		echo "wf-gate (pid $GATE_PID) died" >&2
+		ok=1
+	fi
+	if [ -n "$DISPATCH_PID" ] && ! alive "$DISPATCH_PID"; then
+		echo "wf-dispatch (pid $DISPATCH_PID) died" >&2
+		ok=1
+	fi
+	return $ok
+}
+
+# wait_for SECS CMD...: poll until CMD succeeds, at most SECS seconds;
+# give up at once when a daemon died
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		if [ "$SECONDS" -ge "$end" ] || ! daemons_ok; then
+			echo "gave up waiting for: $*" >&2
+			dump
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# pipeline ARG...: wf pipeline ARG..., stopped (status 99) when a daemon
+# dies under it
+pipeline() {
+	local out="$BATS_TEST_TMPDIR/pipeline.out" p rc
+	"$B/wf" pipeline "$@" >"$out" 2>&1 3>&- &
+	p=$!
+	while alive "$p"; do
+		if ! daemons_ok; then
+			kill "$p" 2>/dev/null
+			wait "$p" 2>/dev/null
+			cat "$out"
+			dump 2>&1
+			return 99
+		fi
+		sleep 0.1
+	done
+	wait "$p"
+	rc=$?
+	cat "$out"
+	return $rc
+}
+
+# state_is RUN STATE (read from the run's file: this is polled)
+state_is() {
+	[ "$(jget "$WF_HOME/state/runs/$1.json" state)" = "$2" ]
+}
+
+# wait_state RUN STATE [SECS]
+wait_state() {
+	wait_for "$(slow "${3:-20}")" state_is "$1" "$2"
+}
+
+dump() {
+	{
+		echo "--- runs"
+		"$B/wf" run list 2>&1
+		for f in "$WF_HOME"/state/runs/*.json; do
+			[ -e "$f" ] && jq -c '{id, state, iteration, waiting_for_human, waiting_reason, history: [.history[] | "\(.from)->\(.to): \(.why)"]}' "$f"
+		done
+		echo "--- gate.log"
+		cat "$BATS_TEST_TMPDIR/gate.log" 2>/dev/null
+		echo "--- dispatch.log"
+		cat "$BATS_TEST_TMPDIR/dispatch.log" 2>/dev/null
+	} >&2
+}
+
+# the run id from wf pipeline's first line
+run_id_of() {
+	sed -n 's/^run \([0-9][0-9]*\) created for project.*/\1/p' <<<"$1" | head -n 1
+}
+
+@test "a run goes from PM to DEPLOYED: gates, two advances and a human's approval" {
+	start_all
+	run pipeline --project-id "$PROJ" --timeout "$(slow 60)"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	rid=$(run_id_of "$output")
+	[ -n "$rid" ]
+	[[ "$output" == *"run $rid: READY_FOR_COMMIT"* ]]
+	[[ "$output" == *"wf run advance $rid"* ]]
+	state_is "$rid" READY_FOR_COMMIT
+	fetch "$rid"
+	# every role's step is recorded once, and QA's pass was verified by
+	# the gate running the project's tests itself
+	[ "$(moves PM DEV)" -eq 1 ]
+	[ "$(moves DEV QA)" -eq 1 ]
+	[ "$(moves QA SEC)" -eq 1 ]
+	[ "$(moves SEC READY_FOR_COMMIT)" -eq 1 ]
+	[ "$(q .results.qa.details.verified_by)" = wf-gate ]
+	[ "$(q .results.qa.details.tests_run)" -eq 2 ]
+	[ "$(q .results.qa.details.tests_failed)" -eq 0 ]
+	[ "$(q .iteration)" -eq 1 ]
+	[ "$(q .tokens_in)" -eq 10 ]
+	[ "$(q .tokens_out)" -eq 4 ]
+	# the dev role ran in the project's repository
+	grep -rqs "dev at work in $REPO" "$WF_HOME/output"
+
+	run "$B/wf" run advance "$rid"
+	[ "$status" -eq 0 ]
+	[ "$output" = "run $rid: MERGED" ]
+	run "$B/wf" run advance "$rid"
+	[ "$status" -eq 0 ]
+	[ "$output" = "run $rid: READY_FOR_DEPLOY" ]
+	grep -qs '"event":"run.ready_for_deploy"' "$WF_HOME"/events/new/*
+	# no one advances past READY_FOR_DEPLOY
+	run "$B/wf" run advance "$rid"
+	[ "$status" -ne 0 ]
+	state_is "$rid" READY_FOR_DEPLOY
+	run "$B/wf" run approve-deploy "$rid"
+	[ "$status" -eq 0 ]
+	[ "$output" = "run $rid: DEPLOYED" ]
+	fetch "$rid"
+	[ "$(q .approved_by)" = "$(id -un)" ]
+	[ "$(q .approved_at)" != null ]
+	[ "$(q .history#)" -eq 7 ]
+	# once more is refused
+	run "$B/wf" run approve-deploy "$rid"
+	[ "$status" -ne 0 ]
+}
+
+@test "QA fails with auto_retry off: QA_FAILED; the tests are fixed, wf run retry, and it passes" {
+	touch "$REPO/tests_fail"
+	start_all
+	run pipeline --project-id "$PROJ" --timeout "$(slow 20)"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	rid=$(run_id_of "$output")
+	[[ "$output" == *"run $rid: QA_FAILED"* ]]
+	[[ "$output" == *"stopped:"* ]]
+	state_is "$rid" QA_FAILED
+	fetch "$rid"
+	[ "$(q .waiting_for_human)" = true ]
+	[ "$(q .results.qa.status)" = fail ]
+	[ "$(q .results.qa.details.tests_failed)" -eq 1 ]
+	[ "$(moves QA_FAILED DEV)" -eq 0 ]
+
+	rm "$REPO/tests_fail"
+	run "$B/wf" run retry "$rid"
+	[ "$status" -eq 0 ]
+	[ "$output" = "run $rid: DEV" ]
+	wait_state "$rid" READY_FOR_COMMIT
+	fetch "$rid"
+	[ "$(q .iteration)" -eq 2 ]
+	[ "$(q .waiting_for_human)" = false ]
+	[ "$(moves QA_FAILED DEV)" -eq 1 ]
+	[ "$(moves QA SEC)" -eq 1 ]
+	[ "$(moves SEC READY_FOR_COMMIT)" -eq 1 ]
+	# retry is for failed runs only
+	run "$B/wf" run retry "$rid"
+	[ "$status" -ne 0 ]
+}
+
+@test "SEC's pass with a high finding is refused by the gate: SEC_FAILED" {
+	role security "printf '{\"status\":\"pass\",\"summary\":\"one issue\",\"details\":{\"findings\":[{\"severity\":\"high\",\"title\":\"x\"}]}}\\n'"
+	start_all
+	run pipeline --project-id "$PROJ" --timeout "$(slow 20)"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	rid=$(run_id_of "$output")
+	state_is "$rid" SEC_FAILED
+	fetch "$rid"
+	[ "$(moves SEC SEC_FAILED)" -eq 1 ]
+	[[ "$(q ".history.$(($(q .history#) - 1)).why")" == *"SEC gate"* ]]
+	# the agent's words are kept; the gate's verdict is in the history
+	[ "$(q .results.security.status)" = pass ]
+	[ "$(q .results.security.details.findings.0.title)" = x ]
+	grep -q '"action":"run.gate_failed"' "$WF_HOME/log/audit.jsonl"
+	# reset-to-dev --tasks turns the finding into a task
+	run "$B/wf" run reset-to-dev "$rid" --tasks
+	[ "$status" -eq 0 ]
+	fetch "$rid"
+	[ "$(q .iteration)" -eq 2 ]
+	run "$B/wf" task list --project-id "$PROJ" --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.[0].title' <<<"$output")" = x ]
+	[ "$(jq -r '.[0].priority' <<<"$output")" -eq 2 ]
+	# and the run goes round again, failing SEC the same way
+	wait_state "$rid" SEC_FAILED
+	fetch "$rid"
+	[ "$(moves SEC SEC_FAILED)" -eq 2 ]
+}
+
+@test "max_iter 2 with auto_retry: tests that always fail stop the run in QA_FAILED for a human" {
+	pipeline_config true 2
+	touch "$REPO/tests_fail"
+	start_all
+	run pipeline --project-id "$PROJ" --timeout "$(slow 30)"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	rid=$(run_id_of "$output")
+	[[ "$output" == *"stopped:"*"max_iter 2"* ]]
+	state_is "$rid" QA_FAILED
+	fetch "$rid"
+	[ "$(q .waiting_for_human)" = true ]
+	[[ "$(q .waiting_reason)" == *max_iter* ]]
+	[ "$(q .iteration)" -eq 2 ]
+	[ "$(moves QA QA_FAILED)" -eq 2 ]
+	[ "$(moves QA_FAILED DEV)" -eq 1 ]
+	# and it stays there: no agent job is left for it
+	sleep 0.5
+	state_is "$rid" QA_FAILED
+	[ "$(count queue/2-high/new)" -eq 0 ]
+}
+
+@test "the gate refuses QA's pass when the project's own tests fail, and keeps both" {
+	role qa "printf '{\"status\":\"pass\",\"summary\":\"all good\",\"details\":{\"tests_run\":5,\"tests_failed\":0}}\\n'"
+	touch "$REPO/tests_fail"
+	start_all
+	run pipeline --project-id "$PROJ" --timeout "$(slow 20)"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	rid=$(run_id_of "$output")
+	state_is "$rid" QA_FAILED
+	fetch "$rid"
+	[ "$(q .gate.agrees)" = false ]
+	[ "$(q .gate.agent_said)" = pass ]
+	[ "$(q .gate.agent_report.status)" = pass ]
+	[ "$(q .gate.agent_report.details.tests_run)" -eq 5 ]
+	[ "$(q .gate.tests_run)" -eq 2 ]
+	[ "$(q .gate.tests_failed)" -eq 1 ]
+	[ "$(q .gate.job_status)" = failed ]
+	# the report the run decided on is the gate's
+	[ "$(q .results.qa.status)" = fail ]
+	[ "$(q .results.qa.details.verified_by)" = wf-gate ]
+	[ "$(q .results.qa.details.tests_failed)" -eq 1 ]
+	# the gate's test run is a command job of its own, in failed/
+	gjob=$(q .gate.job_id)
+	[ -f "$WF_HOME/failed/$gjob" ]
+}
+
+@test "malformed reports go to corrupt/ with a reason and an audit line; wf-gate keeps serving" {
+	start_gate
+	rid=$("$B/wf" run create --project-id "$PROJ")
+	[ -n "$rid" ]
+	drop() {
+		printf '%s' "$2" >"$WF_HOME/reports/tmp/$1"
+		mv "$WF_HOME/reports/tmp/$1" "$WF_HOME/reports/new/$1"
+	}
+	drop bad1 'this is not json'
+	drop bad2 "{\"run_id\":$rid,\"role\":\"pm\",\"status\":\"pass\",\"evil\":1}"
+	drop bad3 "{\"run_id\":$rid,\"role\":\"qa\",\"status\":\"pass\",\"details\":{\"tests_run\":1,\"tests_failed\":0}}"
+	drop bad4 '{"role":"pm","status":"pass"}'
+	for r in bad1 bad2 bad3 bad4; do
+		wait_for "$(slow 10)" test -f "$WF_HOME/corrupt/report-$r.why"
+		[ -f "$WF_HOME/corrupt/report-$r" ]
+		[ ! -e "$WF_HOME/reports/new/$r" ]
+		[ ! -e "$WF_HOME/reports/cur/$r" ]
+		grep -q "\"action\":\"report.rejected\".*\"report\":\"$r\"" "$WF_HOME/log/audit.jsonl"
+	done
+	grep -q 'not a JSON object' "$WF_HOME/corrupt/report-bad1.why"
+	grep -q "unknown field 'evil'" "$WF_HOME/corrupt/report-bad2.why"
+	grep -q 'not expected' "$WF_HOME/corrupt/report-bad3.why"
+	grep -q 'run_id' "$WF_HOME/corrupt/report-bad4.why"
+	# nothing of them reached the run
+	state_is "$rid" PM
+	fetch "$rid"
+	[ "$(q .reports#)" -eq 0 ]
+	alive "$GATE_PID"
+	# a valid report afterwards is applied
+	run "$B/wf" run report "$rid" --role pm --status pass --summary ok
+	[ "$status" -eq 0 ]
+	rep=$output
+	wait_state "$rid" DEV 10
+	wait_for "$(slow 5)" test -f "$WF_HOME/reports/cur/$rep"
+	fetch "$rid"
+	[ "$(q .reports.0)" = "$rep" ]
+}
+
+@test "wf-gate killed with -9: a report that arrived meanwhile is applied once after restart, and a replay changes nothing" {
+	start_gate
+	rid=$("$B/wf" run create --project-id "$PROJ")
+	"$B/wf" run report "$rid" --role pm --status pass >/dev/null
+	wait_state "$rid" DEV 10
+
+	stop_gate -KILL
+	run "$B/wf" run report "$rid" --role dev --status pass
+	[ "$status" -eq 0 ]
+	rep=$output
+	[ -f "$WF_HOME/reports/new/$rep" ]
+	sleep 0.2
+	state_is "$rid" DEV
+	start_gate
+	wait_state "$rid" QA 10
+	wait_for "$(slow 5)" test -f "$WF_HOME/reports/cur/$rep"
+	[ ! -e "$WF_HOME/reports/new/$rep" ]
+	fetch "$rid"
+	[ "$(moves DEV QA)" -eq 1 ]
+	[ "$(grep -c "^\.reports\.[0-9]*=$rep\$" <<<"$RUN")" -eq 1 ]
+
+	# a crash between applying and moving: the report is back in new/
+	stop_gate -KILL
+	fetch "$rid"
+	hist=$(grep '^\.history' <<<"$RUN")
+	[ -n "$hist" ]
+	mv "$WF_HOME/reports/cur/$rep" "$WF_HOME/reports/new/$rep"
+	start_gate
+	wait_for "$(slow 10)" test -f "$WF_HOME/reports/cur/$rep"
+	[ ! -e "$WF_HOME/reports/new/$rep" ]
+	fetch "$rid"
+	[ "$(grep '^\.history' <<<"$RUN")" = "$hist" ]
+	[ "$(q .state)" = QA ]
+	[ "$(moves DEV QA)" -eq 1 ]
+	[ "$(q .reports#)" -eq 2 ]
+	grep -q "report $rep was applied before" "$BATS_TEST_TMPDIR/gate.log"
+	[ "$(count corrupt)" -eq 0 ]
+}
