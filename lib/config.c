@@ -49,10 +49,30 @@ wf_config_defaults(struct wf_config *c)
 	c->output_max = 1L << 20;
 	c->restart_max = 30;
 	wf_pipeline_defaults(&c->pipeline);
-	lane_get(c, "llm")->concurrency = 1;
-	lane_get(c, "agent")->concurrency = 1;
-	lane_get(c, "vision")->concurrency = 1;
+	lane_get(c, "llm")->prestart = 1;
+	lane_get(c, "agent")->prestart = 1;
+	lane_get(c, "vision")->prestart = 1;
 	lane_get(c, "command")->concurrency = 4;
+}
+
+/* [llm] keys and the variables they stand for. */
+static const char *const llm_keys[8][2] = {
+	{ "provider", "WF_LLM_PROVIDER" },
+	{ "base_url", "WF_LLM_BASE_URL" },
+	{ "model", "WF_LLM_MODEL" },
+	{ "vision_model", "VISION_MODEL" },
+	{ "timeout", "WF_LLM_TIMEOUT" },
+	{ "num_ctx", "WF_LLM_NUM_CTX" },
+	{ "max_tokens", "WF_LLM_MAX_TOKENS" },
+	{ "api_key_env", NULL }, /* reserved: the key comes from the vault */
+};
+
+void
+wf_config_llm_env(const struct wf_config *c)
+{
+	for (int i = 0; i < 8; i++)
+		if (llm_keys[i][1] != NULL && c->llm[i][0] != '\0')
+			setenv(llm_keys[i][1], c->llm[i], 0);
 }
 
 static int
@@ -113,6 +133,16 @@ handler(void *user, const char *section, const char *name, const char *value)
 		}
 		ERR("[up] has no key '%s'", name);
 	}
+	if (strcmp(section, "llm") == 0) {
+		for (int i = 0; i < 7; i++)
+			if (strcmp(name, llm_keys[i][0]) == 0) {
+				if (strlcpy(c->llm[i], value, sizeof(c->llm[i])) >=
+				    sizeof(c->llm[i]))
+					ERR("%s: longer than 255 bytes", name);
+				return 1;
+			}
+		ERR("[llm] has no key '%s'", name);
+	}
 	if (strcmp(section, "pipeline") == 0) {
 		struct wf_pipeline_conf *pc = &c->pipeline;
 
@@ -167,6 +197,15 @@ handler(void *user, const char *section, const char *name, const char *value)
 				ERR("concurrency: '%s' is not in 1-1024",
 				    value);
 			l->concurrency = (int)v;
+			return 1;
+		}
+		if (strcmp(name, "prestart") == 0) {
+			if (strcmp(value, "true") == 0)
+				l->prestart = 1;
+			else if (strcmp(value, "false") == 0)
+				l->prestart = 0;
+			else
+				ERR("prestart: '%s' is not true or false", value);
 			return 1;
 		}
 		if (strcmp(name, "runner") == 0) {

@@ -20,6 +20,8 @@ struct wf_lane_conf {
 	int concurrency;
 	enum wf_runner runner; /* command jobs: exec'd by wf-dispatch itself,
 	                        * or through wf-agent */
+	int prestart;          /* keep a wf-agent started, waiting for the
+	                        * lane's next job id */
 };
 
 struct wf_config {
@@ -33,6 +35,9 @@ struct wf_config {
 	long output_max;  /* bytes of a job's output kept */
 	int restart_max;  /* wf up: cap of its restart back-off, seconds */
 	struct wf_pipeline_conf pipeline;
+	/* [llm]: defaults for the environment variables the model calls
+	 * read (an exported variable wins); see wf_config_llm_env. */
+	char llm[8][256];
 	char roles_dir[PATH_MAX]; /* etc/roles beside the config by default */
 };
 
@@ -46,6 +51,11 @@ int wf_config_parse(struct wf_config *c, const char *text, char *err,
  * unless required). */
 int wf_config_load(struct wf_config *c, const char *path, int required,
     char *err, size_t errlen);
+/* Export the [llm] settings as the defaults of their environment
+ * variables (WF_LLM_PROVIDER, WF_LLM_BASE_URL, ...), never overriding
+ * one already set. */
+void wf_config_llm_env(const struct wf_config *c);
+
 /* The lane named name, or NULL. */
 const struct wf_lane_conf *wf_config_lane(const struct wf_config *c,
     const char *name);

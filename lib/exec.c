@@ -43,7 +43,7 @@ child_fail(int efd, int step)
 pid_t
 wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 {
-	int op[2] = { -1, -1 }, ep[2] = { -1, -1 };
+	int op[2] = { -1, -1 }, ep[2] = { -1, -1 }, ip[2] = { -1, -1 };
 	sigset_t all, old;
 	pid_t pid, parent = getpid();
 	int e;
@@ -51,6 +51,8 @@ wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 	if (pipe2(ep, O_CLOEXEC) == -1)
 		return -1;
 	if (!spec->devnull_out && pipe2(op, O_CLOEXEC) == -1)
+		goto fail;
+	if (spec->infd != NULL && pipe2(ip, O_CLOEXEC) == -1)
 		goto fail;
 	/* Block every signal across fork so that no handler of ours runs in
 	 * the child before its dispositions are reset. */
@@ -75,7 +77,7 @@ wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if ((nul = open("/dev/null", O_RDWR)) == -1)
 			child_fail(ep[1], 3);
-		if (dup2(nul, 0) == -1)
+		if (dup2(spec->infd != NULL ? ip[0] : nul, 0) == -1)
 			child_fail(ep[1], 4);
 		if (dup2(spec->devnull_out ? nul : op[1], 1) == -1 ||
 		    dup2(spec->devnull_out ? nul : op[1], 2) == -1)
@@ -99,6 +101,10 @@ wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 	setpgid(pid, pid);
 	close(ep[1]);
 	*errfd = ep[0];
+	if (spec->infd != NULL) {
+		close(ip[0]);
+		*spec->infd = ip[1];
+	}
 	if (!spec->devnull_out) {
 		close(op[1]);
 		fcntl(op[0], F_SETFL, fcntl(op[0], F_GETFL) | O_NONBLOCK);
@@ -113,6 +119,8 @@ fail:
 			close(op[i]);
 		if (ep[i] != -1)
 			close(ep[i]);
+		if (ip[i] != -1)
+			close(ip[i]);
 	}
 	errno = e;
 	return -1;
@@ -204,6 +212,30 @@ wf_exec_env(const cJSON *jobenv, const char *job_id)
 fail:
 	wf_exec_env_free(v);
 	return NULL;
+}
+
+char **
+wf_exec_env_agent(const char *job_id)
+{
+	static const char *const model_vars[] = {
+		"OLLAMA_HOST", "GOOSE_MODEL", "GOOSE_PROVIDER", "VISION_MODEL",
+		"WORKFLOW_MAX_ITER", "WF_LLM_PROVIDER", "WF_LLM_BASE_URL",
+		"WF_LLM_MODEL", "WF_LLM_TIMEOUT", "WF_LLM_NUM_CTX",
+		"WF_LLM_MAX_TOKENS", "WF_LLM_API_KEY", "OPENAI_API_KEY",
+		"OPENAI_BASE_URL", NULL,
+	};
+	cJSON *extra = cJSON_CreateObject();
+	char **v;
+
+	for (int i = 0; model_vars[i] != NULL; i++) {
+		const char *val = getenv(model_vars[i]);
+
+		if (val != NULL)
+			cJSON_AddStringToObject(extra, model_vars[i], val);
+	}
+	v = wf_exec_env(extra, job_id);
+	cJSON_Delete(extra);
+	return v;
 }
 
 void

@@ -17,6 +17,9 @@ struct wf_exec_spec {
 	const char *const *envp; /* the child's whole environment */
 	const char *cwd;         /* NULL: stay */
 	int devnull_out;         /* 1: stdout/stderr to /dev/null, no pipe */
+	int *infd;               /* non-NULL: stdin is a pipe whose write end
+	                          * is returned here (a pre-started worker
+	                          * reads its job id from it) */
 };
 
 /* Start a child.  Returns its pid (also its process group) and, unless
@@ -37,6 +40,10 @@ int wf_exec_kill(pid_t pgid, int sig);
  * NULL-terminated malloc'd array of malloc'd strings. */
 struct cJSON;
 char **wf_exec_env(const struct cJSON *jobenv, const char *job_id);
+/* The same for wf-agent, which also gets the variables the model calls
+ * read (OLLAMA_HOST, GOOSE_MODEL, VISION_MODEL, WF_LLM_*, the API key),
+ * and nothing else of ours: a command job never sees them. */
+char **wf_exec_env_agent(const char *job_id);
 void wf_exec_env_free(char **envp);
 
 #endif

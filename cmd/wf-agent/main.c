@@ -22,6 +22,7 @@
 #include "exec.h"
 #include "home.h"
 #include "job.h"
+#include "llm.h"
 #include "log.h"
 #include "pipeline.h"
 #include "role.h"
@@ -38,14 +39,20 @@ usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 	    "usage: wf-agent [-c config] ID\n"
+	    "       wf-agent [-c config] --stdin\n"
 	    "Run the job ID, which must sit in $WF_HOME/active/, and write its\n"
 	    "outcome to active/ID.result.  wf-dispatch runs it; by hand it is\n"
-	    "a way to re-run a claimed job in the foreground.\n"
-	    "Job types: command; agent_run with a role whose backend is\n"
-	    "command (the role's program runs in the project's repository\n"
-	    "and its report goes to reports/new for wf-gate).  llm_complete,\n"
-	    "llm_chat, llm_query, vision_analyze and the llm and goose\n"
-	    "backends are not built yet and fail with a clear error.\n"
+	    "a way to re-run a claimed job in the foreground.  With --stdin it\n"
+	    "starts, loads what it needs, and then waits for the id on its\n"
+	    "standard input: wf-dispatch keeps one such worker ready on a\n"
+	    "model lane, so that the model never waits for a process start.\n"
+	    "Job types: command; llm_complete, llm_chat, llm_query and\n"
+	    "vision_analyze (one call to the configured provider: [llm] in\n"
+	    "wf.ini, or OLLAMA_HOST, GOOSE_MODEL, VISION_MODEL, WF_LLM_*);\n"
+	    "agent_run with a role whose backend is command (the role's\n"
+	    "program runs in the project's repository and its report goes\n"
+	    "to reports/new for wf-gate).  The llm and goose backends of\n"
+	    "roles are not built yet and fail with a clear error.\n"
 	    "Exit status: 0 the job completed, 1 it failed, 65 the job file is\n"
 	    "bad, 75 the result could not be written.\n");
 	exit(code);
@@ -235,6 +242,46 @@ run_role_command(const struct wf_role *role, const cJSON *run,
 	return c > 0 ? 0 : -1;
 }
 
+/*
+ * llm_complete, llm_chat, llm_query, vision_analyze: one call to the
+ * configured provider.  The result records the model, the token counts
+ * the server reported and the latency; a run's tokens add up on the run.
+ */
+static int
+run_llm(int root, struct wf_job *j, cJSON *res)
+{
+	struct wf_llm_conf conf;
+	struct wf_llm_opts opts;
+	struct wf_llm_result r;
+	cJSON *msgs = NULL;
+	char err[1024];
+	int rc = -1;
+
+	wf_llm_result_init(&r);
+	wf_config_llm_env(&cfg);
+	if (wf_llm_conf_from_env(&conf, err, sizeof(err)) == -1 ||
+	    wf_llm_request_from_job(wf_job_type_name(j->type), j->request_data,
+	    &msgs, &opts, err, sizeof(err)) == -1) {
+		cJSON_AddStringToObject(res, "error_message", err);
+		cJSON_AddTrueToObject(res, "permanent");
+		goto out;
+	}
+	/* The provider's own deadline falls inside the job's. */
+	if (conf.timeout >= j->timeout)
+		conf.timeout = j->timeout > 2 ? j->timeout - 1 : 1;
+	err[0] = '\0';
+	rc = wf_llm_call(&conf, msgs, &opts, &r, err, sizeof(err));
+	wf_llm_outcome(&r, conf.provider, err, res);
+	if (j->run_id > 0 && (r.prompt_tokens > 0 || r.completion_tokens > 0))
+		wf_pipeline_add_tokens(root, j->run_id,
+		    r.prompt_tokens > 0 ? r.prompt_tokens : 0,
+		    r.completion_tokens > 0 ? r.completion_tokens : 0);
+out:
+	wf_llm_result_free(&r);
+	cJSON_Delete(msgs);
+	return rc;
+}
+
 /* agent_run: one role of one run.  The outcome of the job is whether the
  * role ran; what it found is its report, which wf-gate applies. */
 static int
@@ -333,6 +380,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "stdin", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -344,13 +392,17 @@ main(int argc, char *argv[])
 	cJSON *res = NULL;
 	size_t len;
 	const char *cfgpath = NULL;
-	int c, root, rc, code = EX_SOFTWARE;
+	char idbuf[WF_NAME_MAX + 2];
+	int c, root, rc, code = EX_SOFTWARE, from_stdin = 0;
 
 	wf_log_init("wf-agent", 0);
 	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			cfgpath = optarg;
+			break;
+		case 's':
+			from_stdin = 1;
 			break;
 		case 'h':
 			usage(0);
@@ -362,15 +414,40 @@ main(int argc, char *argv[])
 			usage(EX_USAGE);
 		}
 	}
-	if (argc - optind != 1)
+	if (argc - optind != (from_stdin ? 0 : 1))
 		usage(EX_USAGE);
-	id = argv[optind];
 	wf_config_defaults(&cfg);
 	if (wf_config_load(&cfg, wf_home_config(cfgpath), 0, err,
 	    sizeof(err)) == -1) {
 		wf_log_warn("%s", err);
 		return EX_CONFIG;
 	}
+	if (wf_llm_init() == -1) {
+		wf_log_warn("libcurl: cannot initialise");
+		return EX_SOFTWARE;
+	}
+	atexit(wf_llm_cleanup);
+	if (from_stdin) {
+		/* Ready before the id comes: everything above is done. */
+		ssize_t n = 0, r;
+
+		while (n < (ssize_t)sizeof(idbuf) - 1 &&
+		    (r = read(STDIN_FILENO, idbuf + n, 1)) != 0) {
+			if (r == -1) {
+				if (errno == EINTR)
+					continue;
+				return EX_IOERR;
+			}
+			if (idbuf[n] == '\n')
+				break;
+			n++;
+		}
+		if (n == 0)
+			return 0; /* closed without a job: not needed */
+		idbuf[n] = '\0';
+		id = idbuf;
+	} else
+		id = argv[optind];
 	if (!wf_spool_name_ok(id)) {
 		wf_log_warn("%.80s: not a job id", id);
 		return EX_USAGE;
@@ -405,6 +482,12 @@ main(int argc, char *argv[])
 	case WF_JT_AGENT_RUN:
 		wf_audit_set_actor("wf-agent");
 		rc = run_agent(root, &j, res);
+		break;
+	case WF_JT_LLM_COMPLETE:
+	case WF_JT_LLM_CHAT:
+	case WF_JT_LLM_QUERY:
+	case WF_JT_VISION_ANALYZE:
+		rc = run_llm(root, &j, res);
 		break;
 	default:
 		snprintf(err, sizeof(err), "job_type '%s' is not supported by "

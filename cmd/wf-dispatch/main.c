@@ -55,6 +55,13 @@ struct run {
 	int reaped, wstatus;
 };
 
+/* A wf-agent started ahead, waiting on its stdin for a job id. */
+struct spare {
+	pid_t pid;
+	int infd, outfd, errfd;
+	int64_t started, hold_until; /* mono ms */
+};
+
 struct deferred {
 	char name[WF_NAME_MAX + 1];
 	int prio;
@@ -69,6 +76,7 @@ static struct {
 	int wd[WF_NPRIO], wd_ctl;
 	struct wf_sched *sched;
 	struct run *running[MAX_RUNNING];
+	struct spare spares[WF_LANES_MAX];
 	int nrunning;
 	struct deferred *def;
 	size_t ndef, capdef;
@@ -335,14 +343,14 @@ set_error(struct wf_job *j, const char *fmt, ...)
  * was one, -1 when the worker left none.
  */
 static int
-read_result(struct wf_job *j, int *permanent)
+read_result(struct wf_job *j, int *permanent, int *server_deferred)
 {
 	char path[NAME_MAX + 16], *buf = NULL;
 	const cJSON *it;
 	cJSON *r;
 	size_t len;
 
-	*permanent = 0;
+	*permanent = *server_deferred = 0;
 	snprintf(path, sizeof(path), "active/%s.result", j->id);
 	if (wf_spool_read(D.root, path, WF_JOB_MAX, &buf, &len) == -1)
 		return -1;
@@ -375,9 +383,11 @@ read_result(struct wf_job *j, int *permanent)
 	*permanent = cJSON_IsTrue(it);
 	it = cJSON_GetObjectItemCaseSensitive(r, "retry_after");
 	if (cJSON_IsNumber(it) && it->valuedouble > 0 &&
-	    it->valuedouble < 86400)
+	    it->valuedouble < 86400) {
 		j->not_before = wf_clock_wall_ms() +
 		    (int64_t)(it->valuedouble * 1000);
+		*server_deferred = 1;
+	}
 	cJSON_Delete(r);
 	return 0;
 }
@@ -387,7 +397,7 @@ finish(struct run *r)
 {
 	struct wf_job *j = &r->job;
 	const char *step;
-	int permanent = 0, e;
+	int permanent = 0, server_deferred = 0, e;
 
 	if (r->outfd != -1) {
 		wf_output_pump(&r->out, r->outfd);
@@ -432,7 +442,7 @@ finish(struct run *r)
 		set_error(j, "cannot execute '%s': %s: %s", r->argv0, step,
 		    strerror(e));
 	} else if (!r->direct) {
-		if (read_result(j, &permanent) == -1) {
+		if (read_result(j, &permanent, &server_deferred) == -1) {
 			j->status = WF_JS_FAILED;
 			if (WIFSIGNALED(r->wstatus))
 				set_error(j, "wf-agent killed by signal %d "
@@ -452,7 +462,9 @@ finish(struct run *r)
 	}
 	wf_log_debug("%s: %s in %lld ms", j->id, wf_job_status_name(j->status),
 	    (long long)j->duration_ms);
-	settle(j, r->attempt, permanent);
+	/* A provider that asked us to come back later (429, 503 with
+	 * Retry-After) defers the job without spending an attempt. */
+	settle(j, server_deferred ? r->attempt - 1 : r->attempt, permanent);
 }
 
 static void
@@ -536,6 +548,105 @@ quarantine(const char *path, const char *name, const char *why)
 		wf_log_warn("%s: quarantine: %s", name, strerror(errno));
 }
 
+static void
+agent_path(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/wf-agent", wf_home_bindir());
+}
+
+static void
+spare_close(struct spare *sp)
+{
+	if (sp->infd != -1)
+		close(sp->infd);
+	if (sp->outfd != -1)
+		close(sp->outfd);
+	if (sp->errfd != -1)
+		close(sp->errfd);
+	sp->pid = 0;
+	sp->infd = sp->outfd = sp->errfd = -1;
+}
+
+/*
+ * Keep one wf-agent started on each lane that says prestart, so that a
+ * model never waits on a process start between two jobs.
+ */
+static void
+spares_fill(void)
+{
+	int64_t now = wf_clock_mono_ms();
+
+	for (int i = 0; i < D.cfg.nlanes && !D.draining; i++) {
+		struct spare *sp = &D.spares[i];
+		struct wf_exec_spec spec;
+		const char *argv[3];
+		char agent[PATH_MAX], **envp;
+
+		if (!D.cfg.lanes[i].prestart || sp->pid > 0 ||
+		    now < sp->hold_until)
+			continue;
+		agent_path(agent, sizeof(agent));
+		argv[0] = agent;
+		argv[1] = "--stdin";
+		argv[2] = NULL;
+		if ((envp = wf_exec_env_agent(NULL)) == NULL)
+			continue;
+		memset(&spec, 0, sizeof(spec));
+		spec.argv = argv;
+		spec.envp = (const char *const *)envp;
+		spec.infd = &sp->infd;
+		sp->pid = wf_exec_start(&spec, &sp->outfd, &sp->errfd);
+		wf_exec_env_free(envp);
+		if (sp->pid == -1) {
+			sp->pid = 0;
+			sp->hold_until = now + 5000;
+			continue;
+		}
+		sp->started = now;
+	}
+}
+
+/* A spare died before it got a job: do not restart it in a loop. */
+static int
+spare_reaped(pid_t pid)
+{
+	for (int i = 0; i < WF_LANES_MAX; i++) {
+		struct spare *sp = &D.spares[i];
+
+		if (sp->pid != pid)
+			continue;
+		if (wf_clock_mono_ms() - sp->started < 1000 && !D.draining) {
+			wf_log_warn("the ready wf-agent of lane %s exited at once; "
+			    "starting workers per job for 5 s",
+			    i < D.cfg.nlanes ? D.cfg.lanes[i].name : "?");
+			sp->hold_until = wf_clock_mono_ms() + 5000;
+		}
+		spare_close(sp);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+spares_alive(void)
+{
+	for (int i = 0; i < WF_LANES_MAX; i++)
+		if (D.spares[i].pid > 0)
+			return 1;
+	return 0;
+}
+
+static void
+spares_stop(void)
+{
+	/* Closing its stdin tells a spare it is not needed. */
+	for (int i = 0; i < WF_LANES_MAX; i++)
+		if (D.spares[i].pid > 0 && D.spares[i].infd != -1) {
+			close(D.spares[i].infd);
+			D.spares[i].infd = -1;
+		}
+}
+
 /*
  * active/<id>.pid: the worker's pid and start, for wf queue status, and
  * for recovery, which kills a group a crashed dispatcher left.  Not
@@ -588,13 +699,45 @@ start_job(struct wf_job *j, int li)
 		cwd = cJSON_GetObjectItemCaseSensitive(j->request_data, "cwd");
 		spec.cwd = cJSON_IsString(cwd) ? cwd->valuestring : NULL;
 		spec.argv = argv;
-	} else {
-		snprintf(agent, sizeof(agent), "%s/wf-agent", wf_home_bindir());
+	} else if (D.spares[li].pid > 0 && D.spares[li].infd != -1) {
+		struct spare *sp = &D.spares[li];
+		char line[WF_NAME_MAX + 2];
+		int n = snprintf(line, sizeof(line), "%s\n", j->id);
+
+		/* Hand the job to the ready worker. */
+		if (write(sp->infd, line, (size_t)n) == n) {
+			close(sp->infd);
+			r->pid = sp->pid;
+			r->outfd = sp->outfd;
+			r->errfd = sp->errfd;
+			sp->infd = sp->outfd = sp->errfd = -1;
+			sp->pid = 0;
+			if (wf_output_open(&r->out, D.root, j->id, attempt,
+			    D.cfg.output_max) == -1)
+				wf_log_warn("%s: output log: %s", j->id,
+				    strerror(errno));
+			j->started_at = wf_clock_wall_ms();
+			r->start_mono = wf_clock_mono_ms();
+			r->deadline = r->start_mono + j->timeout * 1000LL;
+			strlcpy(r->argv0, "wf-agent", sizeof(r->argv0));
+			goto started;
+		}
+		/* It died meanwhile: start one for this job. */
+		wf_exec_kill(sp->pid, SIGKILL);
+		spare_close(sp);
+		agent_path(agent, sizeof(agent));
 		agent_argv[0] = agent;
 		agent_argv[1] = j->id;
 		agent_argv[2] = NULL;
 		spec.argv = agent_argv;
-		envp = wf_exec_env(NULL, j->id);
+		envp = wf_exec_env_agent(j->id);
+	} else {
+		agent_path(agent, sizeof(agent));
+		agent_argv[0] = agent;
+		agent_argv[1] = j->id;
+		agent_argv[2] = NULL;
+		spec.argv = agent_argv;
+		envp = wf_exec_env_agent(j->id);
 	}
 	spec.envp = (const char *const *)envp;
 	if (spec.argv == NULL || envp == NULL) {
@@ -613,9 +756,10 @@ start_job(struct wf_job *j, int li)
 		    strerror(errno));
 		goto fail;
 	}
+	strlcpy(r->argv0, spec.argv[0], sizeof(r->argv0));
+started:
 	j->worker_pid = r->pid;
 	j->status = WF_JS_RUNNING;
-	strlcpy(r->argv0, spec.argv[0], sizeof(r->argv0));
 	D.running[D.nrunning++] = r;
 	write_pidfile(j->id, r->pid, j->started_at);
 	wf_log_debug("%s: started pid %d on %s (attempt %d)", j->id,
@@ -808,6 +952,8 @@ reap(void)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0) {
+		if (spare_reaped(pid))
+			continue;
 		for (int i = 0; i < D.nrunning; i++) {
 			struct run *r = D.running[i];
 
@@ -1156,7 +1302,7 @@ recover(void)
 		const char *name = de->d_name;
 		size_t len = strlen(name);
 		struct wf_job j;
-		int gone, permanent;
+		int gone, permanent, deferred;
 
 		if (name[0] == '.' ||
 		    (len > 7 && strcmp(name + len - 7, ".result") == 0) ||
@@ -1179,7 +1325,7 @@ recover(void)
 			continue;
 		}
 		strlcpy(j.id, name, sizeof(j.id));
-		if (read_result(&j, &permanent) == 0) {
+		if (read_result(&j, &permanent, &deferred) == 0) {
 			if (j.completed_at == 0)
 				j.completed_at = wf_clock_wall_ms();
 			settle(&j, j.attempt + 1, permanent);
@@ -1323,6 +1469,7 @@ read_signals(int *reload)
 			}
 			D.draining = 1;
 			D.drain_until = wf_clock_mono_ms() + DRAIN_SECS * 1000;
+			spares_stop();
 			wf_sd_notify("STOPPING=1");
 			wf_log_info("draining: %d running job%s may finish for "
 			    "%d s", D.nrunning, D.nrunning == 1 ? "" : "s",
@@ -1344,6 +1491,7 @@ reload_config(void)
 		return;
 	}
 	D.cfg = c;
+	spares_stop(); /* they exit; new ones start with the new config */
 	if (rebuild_index() == -1)
 		wf_log_warn("reload: rescan failed");
 	wf_log_info("reloaded %s", D.cfgpath);
@@ -1386,6 +1534,8 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage(EX_USAGE);
 	wf_log_init("wf-dispatch", verbose);
+	for (int i = 0; i < WF_LANES_MAX; i++)
+		D.spares[i].infd = D.spares[i].outfd = D.spares[i].errfd = -1;
 
 	D.cfgpath = wf_home_config(D.cfgpath);
 	wf_config_defaults(&D.cfg);
@@ -1453,10 +1603,11 @@ main(int argc, char *argv[])
 		int nfd = 0, timeout, reload = 0;
 
 		dispatch();
+		spares_fill();
 		timeout = timers();
 		commit_turn();
 		update_status();
-		if (D.draining && D.nrunning == 0)
+		if (D.draining && D.nrunning == 0 && !spares_alive())
 			break;
 		if (D.pump_more)
 			timeout = 0;
