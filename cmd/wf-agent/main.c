@@ -5,8 +5,11 @@
  * rename) before it exits.  It never moves the job file: that is
  * wf-dispatch's job, which finalises from the result even after a crash.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +28,7 @@
 #include "llm.h"
 #include "log.h"
 #include "pipeline.h"
+#include "repo.h"
 #include "role.h"
 #include "spool.h"
 #include "store.h"
@@ -282,6 +286,380 @@ out:
 	return rc;
 }
 
+/* Append text to a growing buffer, bounded. */
+struct sbuf {
+	char *p;
+	size_t n, cap;
+};
+
+static void
+sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *np;
+
+		while (cap < b->n + n + 1)
+			cap *= 2;
+		if (cap > (8u << 20) || (np = realloc(b->p, cap)) == NULL)
+			return; /* a prompt past 8 MiB is cut */
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+}
+
+static void
+sb_json(struct sbuf *b, const cJSON *o)
+{
+	char *s = o != NULL ? cJSON_Print(o) : NULL;
+
+	if (s != NULL) {
+		sb_add(b, s, strlen(s));
+		free(s);
+	}
+}
+
+/* The spec files (the .md files of _spec/), at most 64 KiB. */
+static void
+sb_spec(struct sbuf *b, const char *repo)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	size_t total = 0;
+	DIR *d;
+
+	if (repo == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s/_spec", repo);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && total < 65536) {
+		size_t n = strlen(de->d_name);
+		char fpath[PATH_MAX], chunk[8192];
+		ssize_t r;
+		int fd;
+
+		if (n < 4 || strcmp(de->d_name + n - 3, ".md") != 0)
+			continue;
+		if (snprintf(fpath, sizeof(fpath), "%s/%s", path, de->d_name) >=
+		    (int)sizeof(fpath))
+			continue;
+		if ((fd = open(fpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+			continue;
+		sb_add(b, "--- _spec/", 10);
+		sb_add(b, de->d_name, n);
+		sb_add(b, " ---\n", 5);
+		while (total < 65536 &&
+		    (r = read(fd, chunk, sizeof(chunk))) > 0) {
+			sb_add(b, chunk, (size_t)r);
+			total += (size_t)r;
+		}
+		close(fd);
+	}
+	closedir(d);
+}
+
+/*
+ * Fill a role's prompt template: {{role}}, {{project}}, {{task}},
+ * {{spec}}, {{reports}}, {{findings}}, {{iteration}}, {{test_command}}.
+ */
+static char *
+render(const char *tpl, const char *role, const cJSON *run,
+    const cJSON *project, const cJSON *task)
+{
+	const char *repo = jstr(project, "repo_path"), *p = tpl;
+	const cJSON *results = cJSON_GetObjectItem(run, "results");
+	struct sbuf b = { NULL, 0, 0 };
+
+	sb_add(&b, "", 0);
+	while (*p != '\0') {
+		const char *open = strstr(p, "{{"), *close;
+		char key[32];
+
+		if (open == NULL || (close = strstr(open, "}}")) == NULL ||
+		    close - open - 2 >= (ptrdiff_t)sizeof(key)) {
+			sb_add(&b, p, strlen(p));
+			break;
+		}
+		sb_add(&b, p, (size_t)(open - p));
+		snprintf(key, sizeof(key), "%.*s", (int)(close - open - 2),
+		    open + 2);
+		p = close + 2;
+		if (strcmp(key, "role") == 0)
+			sb_add(&b, role, strlen(role));
+		else if (strcmp(key, "project") == 0)
+			sb_json(&b, project);
+		else if (strcmp(key, "task") == 0)
+			sb_json(&b, task);
+		else if (strcmp(key, "spec") == 0)
+			sb_spec(&b, repo);
+		else if (strcmp(key, "reports") == 0)
+			sb_json(&b, results);
+		else if (strcmp(key, "findings") == 0) {
+			const cJSON *f;
+
+			f = cJSON_GetObjectItem(cJSON_GetObjectItem(
+			    cJSON_GetObjectItem(results, "security"), "details"),
+			    "findings");
+			sb_json(&b, f);
+			f = cJSON_GetObjectItem(cJSON_GetObjectItem(
+			    cJSON_GetObjectItem(results, "qa"), "details"),
+			    "failures");
+			sb_json(&b, f);
+		} else if (strcmp(key, "iteration") == 0) {
+			char it[24];
+
+			snprintf(it, sizeof(it), "%d", cJSON_IsNumber(
+			    cJSON_GetObjectItem(run, "iteration")) ?
+			    (int)cJSON_GetObjectItem(run,
+			    "iteration")->valuedouble : 1);
+			sb_add(&b, it, strlen(it));
+		} else if (strcmp(key, "test_command") == 0) {
+			const char *tc = jstr(project, "test_command");
+
+			if (tc != NULL)
+				sb_add(&b, tc, strlen(tc));
+		} else {
+			sb_add(&b, "{{", 2);
+			sb_add(&b, key, strlen(key));
+			sb_add(&b, "}}", 2);
+		}
+	}
+	return b.p;
+}
+
+/* The report in a model's reply: the last JSON object in it that has a
+ * "status" (fenced or not). */
+static cJSON *
+reply_report(const char *reply)
+{
+	size_t n = strlen(reply);
+	int tries = 0;
+
+	for (size_t i = n; i > 0 && tries < 256; i--) {
+		const char *end;
+		cJSON *o;
+
+		if (reply[i - 1] != '{')
+			continue;
+		tries++;
+		o = cJSON_ParseWithOpts(reply + i - 1, &end, 0);
+		if (cJSON_IsObject(o) &&
+		    cJSON_IsString(cJSON_GetObjectItem(o, "status")))
+			return o;
+		cJSON_Delete(o);
+	}
+	return NULL;
+}
+
+/* PM's reply creates tasks: details.tasks [{task_id,title,...}]. */
+static void
+pm_tasks(int root, const cJSON *run, cJSON *details)
+{
+	const cJSON *tasks = cJSON_GetObjectItem(details, "tasks"), *t;
+	cJSON *made = cJSON_CreateArray();
+	int n = 0;
+
+	cJSON_ArrayForEach(t, tasks) {
+		cJSON *f = cJSON_CreateObject();
+		char err[256], tid[32];
+		int64_t id;
+
+		snprintf(tid, sizeof(tid), "T%d", ++n);
+		cJSON_AddNumberToObject(f, "project_id",
+		    cJSON_GetObjectItem(run, "project_id")->valuedouble);
+		cJSON_AddStringToObject(f, "task_id", jstr(t, "task_id") ?
+		    jstr(t, "task_id") : tid);
+		cJSON_AddStringToObject(f, "title", jstr(t, "title") ?
+		    jstr(t, "title") : "untitled");
+		if (jstr(t, "description") != NULL)
+			cJSON_AddStringToObject(f, "description",
+			    jstr(t, "description"));
+		if (cJSON_IsArray(cJSON_GetObjectItem(t, "acceptance_criteria")))
+			cJSON_AddItemToObject(f, "acceptance_criteria",
+			    cJSON_Duplicate(cJSON_GetObjectItem(t,
+			    "acceptance_criteria"), 1));
+		cJSON_AddNumberToObject(f, "run_id",
+		    cJSON_GetObjectItem(run, "id")->valuedouble);
+		if (wf_store_create(root, &wf_kind_task, f, 0, &id, err,
+		    sizeof(err)) == 0) {
+			cJSON_AddItemToArray(made, cJSON_CreateNumber((double)id));
+			wf_audit_append(root, "task.created", "task", id, NULL);
+		} else
+			wf_log_warn("PM task: %s", err);
+	}
+	cJSON_AddItemToObject(details, "tasks_created", made);
+}
+
+/*
+ * DEV's reply carries whole files as ```file:PATH blocks.  They are
+ * written inside the repository only, and committed on wf/run-N.  A path
+ * that is refused fails the report, with the paths and reasons.
+ */
+static void
+dev_files(const cJSON *run, const char *repo, const char *reply,
+    cJSON *report)
+{
+	cJSON *details = cJSON_GetObjectItem(report, "details");
+	cJSON *written = cJSON_CreateArray(), *refused = cJSON_CreateArray();
+	struct wf_repo_block *bl;
+	const char **paths;
+	char err[512], branch[64], msg[128], gitdir[PATH_MAX];
+	int n, k = 0;
+
+	n = wf_repo_blocks(reply, strlen(reply), &bl);
+	if (n <= 0 || repo == NULL) {
+		cJSON_Delete(written);
+		cJSON_Delete(refused);
+		return;
+	}
+	paths = calloc((size_t)n + 1, sizeof(*paths));
+	for (int i = 0; i < n && paths != NULL; i++) {
+		if (wf_repo_write(repo, bl[i].path, bl[i].data, bl[i].len, err,
+		    sizeof(err)) == -1) {
+			cJSON *r = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(r, "path", bl[i].path);
+			cJSON_AddStringToObject(r, "reason", err);
+			cJSON_AddItemToArray(refused, r);
+			wf_log_warn("refused: %s", err);
+			continue;
+		}
+		paths[k++] = bl[i].path;
+		cJSON_AddItemToArray(written, cJSON_CreateString(bl[i].path));
+	}
+	cJSON_AddItemToObject(details, "files_written", written);
+	if (cJSON_GetArraySize(refused) > 0) {
+		cJSON_AddItemToObject(details, "files_refused", refused);
+		cJSON_ReplaceItemInObject(report, "status",
+		    cJSON_CreateString("fail"));
+		cJSON_DeleteItemFromObject(report, "summary");
+		cJSON_AddStringToObject(report, "summary", "DEV's reply tried "
+		    "to write outside the repository; refused");
+	} else
+		cJSON_Delete(refused);
+	snprintf(gitdir, sizeof(gitdir), "%s/.git", repo);
+	if (k > 0 && paths != NULL && access(gitdir, F_OK) == 0) {
+		int rid = (int)cJSON_GetObjectItem(run, "id")->valuedouble;
+
+		snprintf(branch, sizeof(branch), "wf/run-%d", rid);
+		snprintf(msg, sizeof(msg), "wf run %d: dev", rid);
+		if (wf_repo_commit(repo, branch, paths, msg, err,
+		    sizeof(err)) == -1)
+			cJSON_AddStringToObject(details, "commit_error", err);
+		else
+			cJSON_AddStringToObject(details, "branch", branch);
+	}
+	free(paths);
+	wf_repo_blocks_free(bl, n);
+}
+
+/* The llm backend of a role: the rendered prompt to the model, its reply's
+ * report (and PM's tasks, DEV's files) back. */
+static int
+run_role_llm(int root, const struct wf_role *role, struct wf_job *j,
+    const cJSON *run, const cJSON *project, cJSON **reportp, cJSON *res)
+{
+	struct wf_llm_conf conf;
+	struct wf_llm_opts opts;
+	struct wf_llm_result r;
+	cJSON *msgs = NULL, *m, *task = NULL, *report = NULL, *details;
+	char err[1024], path[PATH_MAX], *tpl = NULL, *prompt = NULL;
+	const cJSON *tid = cJSON_GetObjectItem(run, "task_id");
+	size_t len;
+	int rc = -1, n;
+
+	wf_llm_result_init(&r);
+	if (role->prompt[0] == '\0')
+		n = snprintf(path, sizeof(path), "%s/%s.prompt", cfg.roles_dir,
+		    role->name);
+	else if (role->prompt[0] == '/')
+		n = snprintf(path, sizeof(path), "%s", role->prompt);
+	else
+		n = snprintf(path, sizeof(path), "%s/%s", cfg.roles_dir,
+		    role->prompt);
+	if (n < 0 || n >= (int)sizeof(path)) {
+		cJSON_AddStringToObject(res, "error_message",
+		    "the prompt's path is too long");
+		cJSON_AddTrueToObject(res, "permanent");
+		goto out;
+	}
+	{
+		int dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd == -1 || wf_spool_read(dfd, path + 1, 1 << 20, &tpl,
+		    &len) == -1) {
+			snprintf(err, sizeof(err), "%.900s: %s", path,
+			    strerror(errno));
+			if (dfd != -1)
+				close(dfd);
+			cJSON_AddStringToObject(res, "error_message", err);
+			cJSON_AddTrueToObject(res, "permanent");
+			goto out;
+		}
+		close(dfd);
+	}
+	if (cJSON_IsNumber(tid))
+		wf_store_get(root, &wf_kind_task, (int64_t)tid->valuedouble,
+		    &task, err, sizeof(err));
+	prompt = render(tpl, role->name, run, project, task);
+	wf_config_llm_env(&cfg);
+	if (prompt == NULL ||
+	    wf_llm_conf_from_env(&conf, err, sizeof(err)) == -1) {
+		cJSON_AddStringToObject(res, "error_message",
+		    prompt == NULL ? "out of memory" : err);
+		cJSON_AddTrueToObject(res, "permanent");
+		goto out;
+	}
+	if (conf.timeout >= j->timeout)
+		conf.timeout = j->timeout > 2 ? j->timeout - 1 : 1;
+	wf_llm_opts_init(&opts);
+	msgs = cJSON_CreateArray();
+	m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "role", "user");
+	cJSON_AddStringToObject(m, "content", prompt);
+	cJSON_AddItemToArray(msgs, m);
+	err[0] = '\0';
+	if (wf_llm_call(&conf, msgs, &opts, &r, err, sizeof(err)) == -1) {
+		wf_llm_outcome(&r, conf.provider, err, res);
+		goto out;
+	}
+	if ((report = reply_report(r.content)) == NULL) {
+		report = cJSON_CreateObject();
+		cJSON_AddStringToObject(report, "status", "fail");
+		cJSON_AddStringToObject(report, "summary", "the model's reply "
+		    "held no report JSON with a status");
+	}
+	details = cJSON_GetObjectItem(report, "details");
+	if (!cJSON_IsObject(details)) {
+		cJSON_DeleteItemFromObject(report, "details");
+		details = cJSON_AddObjectToObject(report, "details");
+	}
+	if (strcmp(role->name, "pm") == 0)
+		pm_tasks(root, run, details);
+	if (strcmp(role->name, "dev") == 0)
+		dev_files(run, jstr(project, "repo_path"), r.content, report);
+	cJSON_DeleteItemFromObject(report, "tokens_in");
+	cJSON_DeleteItemFromObject(report, "tokens_out");
+	cJSON_AddNumberToObject(report, "tokens_in",
+	    (double)(r.prompt_tokens > 0 ? r.prompt_tokens : 0));
+	cJSON_AddNumberToObject(report, "tokens_out",
+	    (double)(r.completion_tokens > 0 ? r.completion_tokens : 0));
+	cJSON_AddStringToObject(details, "model", r.model);
+	*reportp = report;
+	rc = 0;
+out:
+	wf_llm_result_free(&r);
+	cJSON_Delete(msgs);
+	cJSON_Delete(task);
+	free(tpl);
+	free(prompt);
+	return rc;
+}
+
 /* agent_run: one role of one run.  The outcome of the job is whether the
  * role ran; what it found is its report, which wf-gate applies. */
 static int
@@ -312,20 +690,24 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 		cJSON_AddTrueToObject(res, "permanent");
 		goto out;
 	}
-	if (role.backend != WF_BE_COMMAND) {
-		snprintf(err, sizeof(err), "role %s: the %s backend is not built "
-		    "yet; give the role backend = command", rname,
-		    role.backend == WF_BE_LLM ? "llm" : "goose");
+	if (role.backend == WF_BE_GOOSE) {
+		snprintf(err, sizeof(err), "role %s: the goose backend is not "
+		    "built yet; give the role backend = llm or command", rname);
 		cJSON_AddStringToObject(res, "error_message", err);
 		cJSON_AddTrueToObject(res, "permanent");
 		goto out;
 	}
-	if (run_role_command(&role, run, project, &out, &len, &ws) == -1) {
+	if (role.backend == WF_BE_LLM) {
+		if (run_role_llm(root, &role, j, run, project, &report,
+		    res) == -1)
+			goto out;
+	} else if (run_role_command(&role, run, project, &out, &len,
+	    &ws) == -1) {
 		cJSON_AddStringToObject(res, "error_message",
 		    "cannot run the role's command");
 		goto out;
 	}
-	if ((report = find_report(out, len)) == NULL) {
+	if (report == NULL && (report = find_report(out, len)) == NULL) {
 		/* No report printed: the exit status and the counts in the
 		 * output speak for it. */
 		report = cJSON_CreateObject();
@@ -340,7 +722,7 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 		cJSON_DeleteItemFromObject(report, "details");
 		details = cJSON_AddObjectToObject(report, "details");
 	}
-	if (strcmp(rname, "qa") == 0 &&
+	if (strcmp(rname, "qa") == 0 && out != NULL &&
 	    cJSON_GetObjectItem(details, "tests_run") == NULL &&
 	    wf_testcount_parse(out, len, &tc) == 0) {
 		cJSON_AddNumberToObject(details, "tests_run", tc.run);

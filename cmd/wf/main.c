@@ -35,6 +35,7 @@ usage(int code)
 	    "  wf run create|list|show|report|advance|retry|reset-to-dev|\n"
 	    "         approve-deploy|set-state|pm|dev|qa|sec ...\n"
 	    "  wf pipeline --project-id N [--task ID] [--detach]\n"
+	    "  wf discover PATH [--create|--update] [--name N] [--json]\n"
 	    "  wf X ...             run wf-X (git-style)\n"
 	    "\n"
 	    "Environment: WF_HOME (runtime tree), WF_CONFIG (config file),\n"
@@ -101,6 +102,8 @@ main(int argc, char *argv[])
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "pipeline") == 0)
 		return cmd_pipeline(argc - 1, argv + 1);
+	if (strcmp(argv[1], "discover") == 0)
+		return cmd_discover(argc - 1, argv + 1);
 
 	/* git-style: wf X runs wf-X.  X is a plain word, never a path. */
 	if (argv[1][0] == '-' || strchr(argv[1], '/') != NULL ||

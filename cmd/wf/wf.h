@@ -11,5 +11,7 @@ int cmd_entity(const char *kind, int argc, char *argv[]);
 /* wf run ... and wf pipeline (run.c). */
 int cmd_run(int argc, char *argv[]);
 int cmd_pipeline(int argc, char *argv[]);
+/* wf discover PATH [--create] (discover.c). */
+int cmd_discover(int argc, char *argv[]);
 
 #endif

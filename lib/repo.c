@@ -1,0 +1,302 @@
+/*
+ * repo: safe writes into a project's repository and commits on the run's
+ * branch.  The path is walked from the repository's descriptor one
+ * component at a time with O_NOFOLLOW, so that a symlink planted anywhere
+ * on the way cannot send a write outside; the file itself is written in
+ * the same directory under a temporary name and renamed into place.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "repo.h"
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+wf_repo_path_ok(const char *rel, char *why, size_t whylen)
+{
+	const char *p = rel, *slash;
+	size_t n = strlen(rel);
+
+	if (n == 0 || n > 1024)
+		return fail(why, whylen, "'%.64s': empty or too long", rel);
+	if (rel[0] == '/')
+		return fail(why, whylen, "'%.64s': an absolute path", rel);
+	for (;;) {
+		size_t cl;
+
+		slash = strchr(p, '/');
+		cl = slash != NULL ? (size_t)(slash - p) : strlen(p);
+		if (cl == 0)
+			return fail(why, whylen, "'%.64s': an empty component",
+			    rel);
+		if ((cl == 1 && p[0] == '.') ||
+		    (cl == 2 && p[0] == '.' && p[1] == '.'))
+			return fail(why, whylen, "'%.64s': a '.' or '..' "
+			    "component", rel);
+		if (cl == 4 && strncmp(p, ".git", 4) == 0)
+			return fail(why, whylen, "'%.64s': inside .git", rel);
+		if (slash == NULL)
+			break;
+		p = slash + 1;
+	}
+	return 0;
+}
+
+int
+wf_repo_write(const char *repo, const char *rel, const char *data,
+    size_t len, char *err, size_t errlen)
+{
+	char buf[1100], tmp[64], *comp, *next;
+	int dfd = -1, fd = -1, rc = -1;
+	struct stat st;
+
+	if (wf_repo_path_ok(rel, err, errlen) == -1)
+		return -1;
+	if (len > WF_REPO_FILE_MAX)
+		return fail(err, errlen, "%s: larger than %d bytes", rel,
+		    WF_REPO_FILE_MAX);
+	if ((dfd = open(repo, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return fail(err, errlen, "%s: %s", repo, strerror(errno));
+	strlcpy(buf, rel, sizeof(buf));
+	comp = buf;
+	while ((next = strchr(comp, '/')) != NULL) {
+		int nfd;
+
+		*next = '\0';
+		if (mkdirat(dfd, comp, 0755) == -1 && errno != EEXIST) {
+			fail(err, errlen, "%s: mkdir %s: %s", rel, comp,
+			    strerror(errno));
+			goto out;
+		}
+		nfd = openat(dfd, comp,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd == -1) {
+			fail(err, errlen, "%s: %s: %s", rel, comp,
+			    errno == ELOOP || errno == ENOTDIR ?
+			    "a symlink or not a directory; refused" :
+			    strerror(errno));
+			goto out;
+		}
+		close(dfd);
+		dfd = nfd;
+		comp = next + 1;
+	}
+	if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISREG(st.st_mode)) {
+		fail(err, errlen, "%s: exists and is not a regular file "
+		    "(a symlink?); refused", rel);
+		goto out;
+	}
+	snprintf(tmp, sizeof(tmp), ".wf-tmp.%ld", (long)getpid());
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0644);
+	if (fd == -1) {
+		fail(err, errlen, "%s: %s", rel, strerror(errno));
+		goto out;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, data + off, len - off);
+
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			fail(err, errlen, "%s: %s", rel, strerror(errno));
+			unlinkat(dfd, tmp, 0);
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		fail(err, errlen, "%s: %s", rel, strerror(errno));
+		unlinkat(dfd, tmp, 0);
+		goto out;
+	}
+	fd = -1;
+	if (renameat(dfd, tmp, dfd, comp) == -1) {
+		fail(err, errlen, "%s: %s", rel, strerror(errno));
+		unlinkat(dfd, tmp, 0);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (dfd != -1)
+		close(dfd);
+	return rc;
+}
+
+/* Run git with argv in repo; its output goes to our stderr, the last
+ * line of it into err on failure. */
+static int
+git(const char *repo, const char *const *argv, char *err, size_t errlen)
+{
+	const char *full[32];
+	int p[2], ws, n = 0;
+	char out[4096];
+	size_t len = 0;
+	pid_t pid;
+
+	full[n++] = "git";
+	full[n++] = "-C";
+	full[n++] = repo;
+	for (int i = 0; argv[i] != NULL && n < 30; i++)
+		full[n++] = argv[i];
+	full[n] = NULL;
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return fail(err, errlen, "pipe: %s", strerror(errno));
+	if ((pid = fork()) == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execvp("git", (char *const *)full);
+		_exit(127);
+	}
+	close(p[1]);
+	for (;;) {
+		ssize_t r = read(p[0], out + len, sizeof(out) - 1 - len);
+
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		if (len == sizeof(out) - 1)
+			len = 0; /* keep the tail */
+	}
+	close(p[0]);
+	out[len] = '\0';
+	if (pid == -1 || waitpid(pid, &ws, 0) == -1)
+		return fail(err, errlen, "git: cannot run");
+	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+		char *last;
+
+		while (len > 0 && out[len - 1] == '\n')
+			out[--len] = '\0';
+		last = strrchr(out, '\n');
+		return fail(err, errlen, "git %s: %s", argv[0],
+		    last != NULL ? last + 1 : out[0] ? out : "failed");
+	}
+	return 0;
+}
+
+int
+wf_repo_commit(const char *repo, const char *branch,
+    const char *const *paths, const char *message, char *err, size_t errlen)
+{
+	const char *co[] = { "checkout", "-q", "-B", branch, NULL };
+	const char *add[1030];
+	const char *ci[] = { "-c", "user.name=wf-agent", "-c",
+		"user.email=wf-agent@localhost", "commit", "-q", "-m", message,
+		"--allow-empty", NULL };
+	int n = 0;
+
+	if (git(repo, co, err, errlen) == -1)
+		return -1;
+	add[n++] = "add";
+	add[n++] = "--";
+	for (int i = 0; paths[i] != NULL && n < 1028; i++)
+		add[n++] = paths[i];
+	add[n] = NULL;
+	if (n > 2 && git(repo, add, err, errlen) == -1)
+		return -1;
+	return git(repo, ci, err, errlen);
+}
+
+int
+wf_repo_blocks(const char *reply, size_t len, struct wf_repo_block **out)
+{
+	const char *p = reply, *end = reply + len;
+	struct wf_repo_block *v = NULL;
+	int n = 0, cap = 0;
+
+	*out = NULL;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *line = p, *body, *q;
+		size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		p = nl ? nl + 1 : end;
+		if (ll < 9 || memcmp(line, "```file:", 8) != 0)
+			continue;
+		body = p;
+		/* The block ends at a line that is only ``` */
+		for (q = p; q < end;) {
+			const char *qn = memchr(q, '\n', (size_t)(end - q));
+			size_t ql = qn ? (size_t)(qn - q) : (size_t)(end - q);
+
+			if (ql >= 3 && memcmp(q, "```", 3) == 0 &&
+			    (ql == 3 || (ql == 4 && q[3] == '\r')))
+				break;
+			q = qn ? qn + 1 : end;
+		}
+		if (q >= end)
+			break; /* unterminated: not a file */
+		if (n == cap) {
+			int nc = cap ? cap * 2 : 8;
+			void *nv = reallocarray(v, (size_t)nc, sizeof(*v));
+
+			if (nv == NULL || nc > 512)
+				goto fail;
+			v = nv;
+			cap = nc;
+		}
+		{
+			size_t pl = ll - 8;
+
+			while (pl > 0 && (line[8 + pl - 1] == '\r' ||
+			    line[8 + pl - 1] == ' '))
+				pl--;
+			v[n].path = strndup(line + 8, pl);
+			v[n].len = (size_t)(q - body);
+			v[n].data = malloc(v[n].len + 1);
+			if (v[n].path == NULL || v[n].data == NULL) {
+				free(v[n].path);
+				free(v[n].data);
+				goto fail;
+			}
+			memcpy(v[n].data, body, v[n].len);
+			v[n].data[v[n].len] = '\0';
+			n++;
+		}
+		{
+			const char *qn = memchr(q, '\n', (size_t)(end - q));
+
+			p = qn ? qn + 1 : end;
+		}
+	}
+	*out = v;
+	return n;
+fail:
+	wf_repo_blocks_free(v, n);
+	return -1;
+}
+
+void
+wf_repo_blocks_free(struct wf_repo_block *b, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(b[i].path);
+		free(b[i].data);
+	}
+	free(b);
+}
