@@ -100,6 +100,16 @@ demo: all
 bench: all
 	WF_BIN=$(CURDIR)/$(B) bench/queue.sh
 
+# libFuzzer over every parser of outside bytes (not part of check).
+FUZZ_SECS ?= 60
+fuzz:
+	@mkdir -p build/fuzz
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
+		-D_GNU_SOURCE -Ilib $(PKG_CFLAGS) -o build/fuzz/fuzz_parsers \
+		tests/fuzz/fuzz_parsers.c $(LIBSRC) $(PKG_LIBS) -lm
+	build/fuzz/fuzz_parsers -max_total_time=$(FUZZ_SECS) -max_len=65536 \
+		build/fuzz/corpus tests/fuzz/seeds 2>&1 | tail -5
+
 install:
 	$(MAKE) B=build/inst/bin O=build/inst/obj \
 		WF_DEFAULT_HOME=$(SPOOLDIR) \
@@ -119,7 +129,7 @@ format:
 clean:
 	rm -rf obj obj-san bin bin-san build
 
-.PHONY: all check deps demo bench install uninstall format clean tests
+.PHONY: all check deps demo bench fuzz install uninstall format clean tests
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
