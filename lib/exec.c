@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,6 @@
 
 #include "exec.h"
 
-extern char **environ;
 
 /* What the child reports through its error pipe when it cannot exec. */
 struct child_err {
@@ -40,6 +40,50 @@ child_fail(int efd, int step)
 	_exit(127);
 }
 
+/*
+ * execvp with the PATH of the job's environment, on the stack only: the
+ * child of vfork shares our memory and must not touch the heap or our
+ * globals (execvp would read our own environ).
+ */
+static void
+exec_path(const char *file, char *const argv[], char *const envp[])
+{
+	const char *path = "/usr/local/bin:/usr/bin:/bin", *p, *end;
+	char buf[PATH_MAX];
+	int saved = ENOENT;
+
+	if (strchr(file, '/') != NULL) {
+		execve(file, argv, envp);
+		return;
+	}
+	for (int i = 0; envp[i] != NULL; i++)
+		if (strncmp(envp[i], "PATH=", 5) == 0)
+			path = envp[i] + 5;
+	for (p = path;; p = end + 1) {
+		size_t dl, fl = strlen(file);
+
+		end = strchr(p, ':');
+		if (end == NULL)
+			end = p + strlen(p);
+		dl = (size_t)(end - p);
+		if (dl == 0) {
+			buf[0] = '.';
+			dl = 1;
+		} else if (dl < sizeof(buf))
+			memcpy(buf, p, dl);
+		if (dl + 1 + fl < sizeof(buf)) {
+			buf[dl] = '/';
+			memcpy(buf + dl + 1, file, fl + 1);
+			execve(buf, argv, envp);
+			if (errno != ENOENT && errno != ENOTDIR)
+				saved = errno;
+		}
+		if (*end == '\0')
+			break;
+	}
+	errno = saved;
+}
+
 pid_t
 wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 {
@@ -58,7 +102,10 @@ wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 	 * the child before its dispositions are reset. */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = fork();
+	/* vfork: no copy of our page tables, no copy-on-write faults after;
+	 * we wait (suspended) only until the child execs or _exits.  The
+	 * child below only makes system calls. */
+	pid = vfork();
 	if (pid == 0) {
 		sigset_t none;
 		int nul;
@@ -84,10 +131,8 @@ wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 			child_fail(ep[1], 4);
 		if (spec->cwd != NULL && chdir(spec->cwd) == -1)
 			child_fail(ep[1], 5);
-		/* execvp looks argv[0] up in the PATH of the job's own
-		 * environment. */
-		environ = (char **)spec->envp;
-		execvp(spec->argv[0], (char *const *)spec->argv);
+		exec_path(spec->argv[0], (char *const *)spec->argv,
+		    (char *const *)spec->envp);
 		child_fail(ep[1], 6);
 	}
 	e = errno;

@@ -199,6 +199,8 @@ wf_spool_write(int root, const char *tmpdir, const char *dstdir,
 	fd = -1;
 	if (n == -1)
 		goto fail;
+	if (flags & WF_NO_RENAME)
+		return 0;
 	if (renameat(root, tpath, root, dpath) == -1)
 		goto fail;
 	if ((flags & WF_SYNC_DIR) && wf_spool_sync_dir(root, dstdir) == -1)

@@ -19,6 +19,7 @@
 /* Flags of wf_spool_write. */
 #define WF_SYNC_FILE 0x1 /* fsync the file before the rename */
 #define WF_SYNC_DIR 0x2  /* fsync the destination directory after it */
+#define WF_NO_RENAME 0x4 /* leave it in tmpdir: the caller renames it */
 
 /* The directories of the runtime tree, created by wf_spool_init. */
 extern const char *const wf_spool_dirs[];

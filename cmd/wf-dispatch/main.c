@@ -396,8 +396,8 @@ static void
 finish(struct run *r)
 {
 	struct wf_job *j = &r->job;
-	const char *step;
-	int permanent = 0, server_deferred = 0, e;
+	const char *step = NULL;
+	int permanent = 0, server_deferred = 0, e = 0, exec_failed = 0;
 
 	if (r->outfd != -1) {
 		wf_output_pump(&r->out, r->outfd);
@@ -410,8 +410,9 @@ finish(struct run *r)
 	j->worker_pid = r->pid;
 	if (WIFEXITED(r->wstatus))
 		j->exit_code = WEXITSTATUS(r->wstatus);
-	if (r->errfd != -1 && (r->requeue || r->cancelled || r->timed_out)) {
-		close(r->errfd);
+	if (r->errfd != -1) {
+		/* wf_exec_failed reads and closes the pipe: once. */
+		exec_failed = wf_exec_failed(r->errfd, &step, &e);
 		r->errfd = -1;
 	}
 	if (r->requeue) {
@@ -434,7 +435,7 @@ finish(struct run *r)
 	} else if (r->timed_out) {
 		j->status = WF_JS_TIMEOUT;
 		set_error(j, "timed out after %d s", j->timeout);
-	} else if (r->errfd != -1 && wf_exec_failed(r->errfd, &step, &e)) {
+	} else if (exec_failed) {
 		/* Cannot execute: no retry will mend that. */
 		j->status = WF_JS_FAILED;
 		j->exit_code = 127;

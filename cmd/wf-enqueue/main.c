@@ -176,10 +176,13 @@ make_job(const char *text, size_t len, const struct flags *f,
 	cJSON_Delete(o);
 	if (rc == 0 && j->type == WF_JT_COMMAND &&
 	    cJSON_GetObjectItemCaseSensitive(j->request_data, "cwd") == NULL) {
-		char cwd[PATH_MAX];
+		static char cwd[PATH_MAX];
 
-		/* A command runs where it was enqueued, as with nq. */
-		if (getcwd(cwd, sizeof(cwd)) != NULL)
+		/* A command runs where it was enqueued, as with nq.  One
+		 * getcwd for a whole batch. */
+		if (cwd[0] == '\0' && getcwd(cwd, sizeof(cwd)) == NULL)
+			cwd[0] = '\0';
+		if (cwd[0] != '\0')
 			cJSON_AddStringToObject(j->request_data, "cwd", cwd);
 	}
 	return rc;
@@ -320,7 +323,7 @@ batch(int root, const struct flags *f)
 		    wf_spool_qdir(j->priority));
 		/* Write into tmp/ only: the rename comes after the sync. */
 		if (wf_spool_write(root, tpath, tpath, j->id, s, strlen(s),
-		    0) == -1) {
+		    WF_NO_RENAME) == -1) {
 			wf_log_warn("write %s/%s: %s", tpath, j->id,
 			    strerror(errno));
 			code = exit_for_errno(errno);
