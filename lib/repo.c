@@ -69,6 +69,7 @@ wf_repo_write(const char *repo, const char *rel, const char *data,
 {
 	char buf[1100], tmp[64], *comp, *next;
 	int dfd = -1, fd = -1, rc = -1;
+	mode_t mode;
 	struct stat st;
 
 	if (wf_repo_path_ok(rel, err, errlen) == -1)
@@ -102,16 +103,19 @@ wf_repo_write(const char *repo, const char *rel, const char *data,
 		dfd = nfd;
 		comp = next + 1;
 	}
-	if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    !S_ISREG(st.st_mode)) {
-		fail(err, errlen, "%s: exists and is not a regular file "
-		    "(a symlink?); refused", rel);
-		goto out;
+	mode = 0644;
+	if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			fail(err, errlen, "%s: exists and is not a regular "
+			    "file (a symlink?); refused", rel);
+			goto out;
+		}
+		mode = st.st_mode & 07777; /* a script stays executable */
 	}
 	snprintf(tmp, sizeof(tmp), ".wf-tmp.%ld", (long)getpid());
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 	    O_CLOEXEC, 0644);
-	if (fd == -1) {
+	if (fd == -1 || fchmod(fd, mode) == -1) {
 		fail(err, errlen, "%s: %s", rel, strerror(errno));
 		goto out;
 	}

@@ -1,14 +1,28 @@
 /*
  * sched: binary min-heaps of waiting jobs, one per lane plus one for jobs
  * not parsed yet, ordered by an aged key (see sched.h), then by arrival.
- * Entries hold only a name, its level and its key: a queue of 100 000 jobs
- * costs a few MB, and no job file is read until it nears the head.
+ * Entries hold only a name, its level and its key, packed into 64 KiB
+ * slabs: about 32 bytes a job with wf's own names, so that a queue of
+ * 100 000 jobs costs some 4 MB, and no job file is read until it nears
+ * the head.
  */
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sched.h"
+
+#define SLAB 65536
+
+/* The head of a slab; entries follow it.  A slab is freed when its last
+ * entry is released and it is not the one being filled. */
+struct slab {
+	uint32_t live;
+	uint32_t used;
+};
 
 struct heap {
 	struct wf_sched_ent **v;
@@ -20,7 +34,53 @@ struct wf_sched {
 	int aging;
 	uint32_t seq;
 	struct heap *h; /* nlanes + 1: the last is the unknown lane */
+	struct slab *cur;
 };
+
+static struct slab *
+slab_of(const struct wf_sched_ent *e)
+{
+	return (struct slab *)((uintptr_t)e & ~(uintptr_t)(SLAB - 1));
+}
+
+static struct wf_sched_ent *
+slab_alloc(struct wf_sched *s, size_t size)
+{
+	struct wf_sched_ent *e;
+
+	size = (size + 7) & ~(size_t)7;
+	if (size > SLAB - sizeof(struct slab))
+		return NULL;
+	if (s->cur == NULL || s->cur->used + size > SLAB) {
+		struct slab *sl = aligned_alloc(SLAB, SLAB);
+
+		if (sl == NULL)
+			return NULL;
+		if (s->cur != NULL && s->cur->live == 0)
+			free(s->cur);
+		sl->live = 0;
+		sl->used = sizeof(struct slab);
+		s->cur = sl;
+	}
+	e = (struct wf_sched_ent *)((char *)s->cur + s->cur->used);
+	s->cur->used += (uint32_t)size;
+	s->cur->live++;
+	return e;
+}
+
+void
+wf_sched_release(struct wf_sched *s, struct wf_sched_ent *e)
+{
+	struct slab *sl;
+
+	if (e == NULL)
+		return;
+	sl = slab_of(e);
+	if (sl->live == 0)
+		abort(); /* a double release */
+	if (--sl->live == 0 && sl != s->cur)
+		free(sl);
+}
 
 static struct heap *
 heap_of(const struct wf_sched *s, int lane)
@@ -55,19 +115,41 @@ wf_sched_free(struct wf_sched *s)
 		return;
 	for (int i = 0; i <= s->nlanes; i++) {
 		for (size_t k = 0; k < s->h[i].n; k++)
-			free(s->h[i].v[k]);
+			wf_sched_release(s, s->h[i].v[k]);
 		free(s->h[i].v);
+	}
+	if (s->cur != NULL) {
+		if (s->cur->live != 0)
+			abort(); /* an entry popped and never released */
+		free(s->cur);
 	}
 	free(s->h);
 	free(s);
 }
 
-void
-wf_sched_set_aging(struct wf_sched *s, int aging)
+/* The time a key stands for. */
+static int64_t
+key_time(const struct wf_sched *s, const struct wf_sched_ent *e)
 {
-	/* Keys already made keep their aging; new ones use the new value.
-	 * The dispatcher rebuilds its index on a change, so this is rare. */
-	s->aging = aging;
+	if (s->aging > 0)
+		return e->key - (int64_t)(e->level - 1) * s->aging * 1000000;
+	return e->key - ((int64_t)e->level << 56);
+}
+
+const char *
+wf_sched_name(const struct wf_sched *s, const struct wf_sched_ent *e,
+    char *buf, size_t len)
+{
+	int64_t t;
+
+	if (!e->compact) {
+		snprintf(buf, len, "%s", e->name);
+		return buf;
+	}
+	t = key_time(s, e);
+	snprintf(buf, len, "%lld.M%06lld%s", (long long)(t / 1000000),
+	    (long long)(t % 1000000), e->name);
+	return buf;
 }
 
 int
@@ -138,14 +220,24 @@ wf_sched_add(struct wf_sched *s, int lane, int level, int64_t t_us,
     const char *name)
 {
 	struct wf_sched_ent *e;
-	size_t n = strlen(name);
+	char prefix[48];
+	size_t n = strlen(name), pl = 0;
+	int w;
 
-	if (level < 1 || level > 4) {
+	if (level < 1 || level > 4 || t_us < 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	if ((e = malloc(sizeof(*e) + n + 1)) == NULL)
+	/* wf's own names start with their time, which the key keeps. */
+	w = snprintf(prefix, sizeof(prefix), "%lld.M%06lld",
+	    (long long)(t_us / 1000000), (long long)(t_us % 1000000));
+	if (w > 0 && (size_t)w < n && strncmp(name, prefix, (size_t)w) == 0)
+		pl = (size_t)w;
+	if ((e = slab_alloc(s, offsetof(struct wf_sched_ent, name) + n - pl +
+	    1)) == NULL) {
+		errno = ENOMEM;
 		return -1;
+	}
 	/* Aged key: a job's level costs `aging` seconds of waiting each, so
 	 * comparing keys compares priorities aged to the same moment. */
 	if (s->aging > 0)
@@ -154,9 +246,10 @@ wf_sched_add(struct wf_sched *s, int lane, int level, int64_t t_us,
 		e->key = ((int64_t)level << 56) + t_us;
 	e->seq = s->seq++;
 	e->level = (uint8_t)level;
-	memcpy(e->name, name, n + 1);
+	e->compact = pl > 0;
+	memcpy(e->name, name + pl, n - pl + 1);
 	if (wf_sched_push(s, lane, e) == -1) {
-		free(e);
+		wf_sched_release(s, e);
 		return -1;
 	}
 	return 0;

@@ -15,26 +15,36 @@
 
 #define WF_SCHED_UNKNOWN (-1) /* lane index of a job not parsed yet */
 
+/*
+ * An entry lives in a slab of the index (64 KiB blocks, no malloc per
+ * job).  A name of wf's own form, "SECONDS.MMICROS" and a suffix, keeps
+ * only its suffix: the time is in the key.  wf_sched_name gives the name.
+ */
 struct wf_sched_ent {
 	int64_t key;
 	uint32_t seq;
 	uint8_t level;
-	char name[]; /* the file's name in queue/<level>/new */
+	uint8_t compact; /* name holds the suffix after the time */
+	char name[];     /* the file's name in queue/<level>/new */
 };
 
 struct wf_sched;
 
 struct wf_sched *wf_sched_new(int nlanes, int aging);
 void wf_sched_free(struct wf_sched *s);
-void wf_sched_set_aging(struct wf_sched *s, int aging);
 /* Add a waiting job; lane is an index or WF_SCHED_UNKNOWN.  t_us is its
  * enqueue time. */
 int wf_sched_add(struct wf_sched *s, int lane, int level, int64_t t_us,
     const char *name);
 /* The best entry of a lane (or of the unknown heap), or NULL. */
 const struct wf_sched_ent *wf_sched_peek(const struct wf_sched *s, int lane);
-/* Remove and return it; the caller frees it with free(). */
+/* Remove and return it; the caller gives it back with wf_sched_release
+ * (or puts it back with wf_sched_push). */
 struct wf_sched_ent *wf_sched_pop(struct wf_sched *s, int lane);
+void wf_sched_release(struct wf_sched *s, struct wf_sched_ent *e);
+/* The entry's file name, whole, in buf; returns buf. */
+const char *wf_sched_name(const struct wf_sched *s,
+    const struct wf_sched_ent *e, char *buf, size_t len);
 /* Put back an entry taken with wf_sched_pop, into lane. */
 int wf_sched_push(struct wf_sched *s, int lane, struct wf_sched_ent *e);
 size_t wf_sched_count(const struct wf_sched *s, int lane);

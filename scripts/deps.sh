@@ -5,13 +5,21 @@
 set -eu
 
 PKGS="build-essential pkg-config libcjson-dev libinih-dev libcurl4-openssl-dev
-libsodium-dev libbsd-dev libcmocka-dev bats perl python3 git"
+libsodium-dev libbsd-dev libcmocka-dev bats perl python3 git jq"
 
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 		missing="$missing $p"
 done
+# The real-engine test serves a model with node-llama-cpp, which needs
+# Node.js 20 or later (Debian 12's own is 18); it comes from the npm
+# registry when the test first runs.  Say so now rather than later.
+if ! node -e 'process.exit(+process.versions.node.split(".")[0] < 20)' \
+    2>/dev/null; then
+	echo "deps: Node.js >= 20 is not installed: tests/e2e/engine.bats" \
+	    "will fail (install nodejs 20 from NodeSource or the like)" >&2
+fi
 [ -z "$missing" ] && { echo "deps: all installed"; exit 0; }
 
 SUDO=

@@ -799,14 +799,14 @@ static int
 claim(const struct wf_sched_ent *e)
 {
 	char src[NAME_MAX + 32], dst[NAME_MAX + 32], why[256];
-	char id[WF_NAME_MAX + 1];
+	char id[WF_NAME_MAX + 1], name[NAME_MAX + 1];
 	struct wf_job j;
 	int gone, li;
 
-	snprintf(src, sizeof(src), "%s/new/%s", wf_spool_qdir(e->level),
-	    e->name);
-	if (wf_spool_name_ok(e->name))
-		strlcpy(id, e->name, sizeof(id));
+	wf_sched_name(D.sched, e, name, sizeof(name));
+	snprintf(src, sizeof(src), "%s/new/%s", wf_spool_qdir(e->level), name);
+	if (wf_spool_name_ok(name))
+		strlcpy(id, name, sizeof(id));
 	else if (wf_spool_name(id, sizeof(id)) == -1)
 		return 0;
 	snprintf(dst, sizeof(dst), "active/%s", id);
@@ -850,30 +850,30 @@ static int
 pump_one(void)
 {
 	struct wf_sched_ent *e = wf_sched_pop(D.sched, WF_SCHED_UNKNOWN);
-	char path[NAME_MAX + 32], why[256];
+	char path[NAME_MAX + 32], why[256], name[NAME_MAX + 1];
 	struct wf_job j;
 	int gone, li;
 
 	if (e == NULL)
 		return -1;
-	snprintf(path, sizeof(path), "%s/new/%s", wf_spool_qdir(e->level),
-	    e->name);
+	wf_sched_name(D.sched, e, name, sizeof(name));
+	snprintf(path, sizeof(path), "%s/new/%s", wf_spool_qdir(e->level), name);
 	if (load_job(path, &j, why, sizeof(why), &gone) == -1) {
 		/* Claim it anyway: claim() quarantines what is not a job. */
 		if (!gone)
 			claim(e);
-		free(e);
+		wf_sched_release(D.sched, e);
 		return 0;
 	}
 	li = lane_index(j.lane);
 	wf_job_free(&j);
 	if (li == -1) {
 		claim(e); /* fails it with the reason */
-		free(e);
+		wf_sched_release(D.sched, e);
 		return 0;
 	}
 	if (wf_sched_push(D.sched, li, e) == -1)
-		free(e); /* found again at the next start */
+		wf_sched_release(D.sched, e); /* found again at the next start */
 	return 0;
 }
 
@@ -942,7 +942,7 @@ dispatch(void)
 			return;
 		e = wf_sched_pop(D.sched, lane);
 		claim(e);
-		free(e);
+		wf_sched_release(D.sched, e);
 	}
 }
 
@@ -1411,7 +1411,29 @@ watch(const char *root, const char *dir)
 
 	snprintf(path, sizeof(path), "%s/%s", root, dir);
 	return inotify_add_watch(D.ifd, path,
-	    IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
+	    IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_ONLYDIR);
+}
+
+/*
+ * A file in new/ counts when it is whole: renamed in (IN_MOVED_TO), linked
+ * in by a classic maildir writer (IN_CREATE of a file that already has its
+ * bytes), or closed by a writer that skipped tmp/ (IN_CLOSE_WRITE).  A
+ * symlink made in place is taken too, so that it goes to corrupt/.  An
+ * empty file just created is still being written: its close will come.
+ */
+static int
+arrived(int level, const struct inotify_event *ev)
+{
+	char path[NAME_MAX + 32];
+	struct stat st;
+
+	if (!(ev->mask & IN_CREATE))
+		return 1;
+	snprintf(path, sizeof(path), "%s/new/%s", wf_spool_qdir(level),
+	    ev->name);
+	if (fstatat(D.root, path, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	return S_ISLNK(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size > 0);
 }
 
 static void
@@ -1438,11 +1460,13 @@ read_inotify(void)
 			if (ev->len == 0 || ev->name[0] == '.')
 				continue;
 			if (ev->wd == D.wd_ctl) {
-				ctl_one(ev->name);
+				/* Requests arrive renamed in, or closed. */
+				if (!(ev->mask & IN_CREATE))
+					ctl_one(ev->name);
 				continue;
 			}
 			for (int i = 0; i < WF_NPRIO; i++)
-				if (ev->wd == D.wd[i])
+				if (ev->wd == D.wd[i] && arrived(i + 1, ev))
 					enqueue_entry(i + 1, ev->name);
 		}
 	}

@@ -40,27 +40,27 @@ slow() {
 
 # alive PID: the process exists and is not a zombie.
 alive() {
-	local s
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	local s=
+	{ read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
 	[ -n "$s" ] || return 1
 	s=${s##*) }
 	[ "${s%% *}" != Z ]
 }
 
-# now_ms: the wall clock in ms (bash 5, no fork)
+# now_ms: the wall clock in ms (bash 5's EPOCHREALTIME: no date(1))
 now_ms() {
 	local t=${EPOCHREALTIME/[.,]/}
 	echo $((t / 1000))
 }
 
-# wait_until SECS COMMAND...: poll COMMAND every 50 ms until it succeeds;
-# fails after SECS seconds.
+# wait_until SECS COMMAND...: poll COMMAND every $WAIT_STEP seconds (50 ms)
+# until it succeeds; fails after SECS seconds.
 wait_until() {
 	local until=$(($(now_ms) + $1 * 1000))
 	shift
 	until "$@"; do
 		[ "$(now_ms)" -lt "$until" ] || return 1
-		sleep 0.05
+		sleep "${WAIT_STEP:-0.05}"
 	done
 }
 
@@ -149,9 +149,14 @@ wf_teardown() {
 	sanitizer_check
 }
 
-# count DIR: files in a spool directory
+# count DIR: files in a spool directory (regular files, not symlinks).
+# Builtins only: it is polled.
 count() {
-	find "$WF_HOME/$1" -maxdepth 1 -type f | wc -l
+	local f n=0
+	for f in "$WF_HOME/$1"/* "$WF_HOME/$1"/.[!.]*; do
+		[ -f "$f" ] && [ ! -L "$f" ] && n=$((n + 1))
+	done
+	echo "$n"
 }
 
 # count_ge DIR N: DIR holds at least N files (for wait_until)
@@ -181,9 +186,10 @@ settled() {
 	[ "$(where "$1" | wc -l)" -eq 1 ]
 }
 
-# ended ID DIR: the job ended in DIR, and is nowhere else
+# ended ID DIR: the job ended in DIR, and is nowhere else.  (wf-dispatch
+# drops the active/ file after a syncfs, which a busy disk can slow down.)
 ended() {
-	wait_until 5 settled "$1" || { where "$1" >&2; return 1; }
+	wait_until "$(slow 10)" settled "$1" || { where "$1" >&2; return 1; }
 	[ "$(where "$1")" = "$2" ] || { where "$1" >&2; return 1; }
 }
 

@@ -38,7 +38,7 @@ expect(struct wf_sched *s, int lane, const char *name)
 	assert_non_null(e = wf_sched_pop(s, lane));
 	assert_ptr_equal(e, p);
 	assert_string_equal(e->name, name);
-	free(e);
+	wf_sched_release(s, e);
 }
 
 static void
@@ -117,7 +117,7 @@ test_same_time(void **state)
 			if (i > 0)
 				assert_true(e->seq > last);
 			last = e->seq;
-			free(e);
+			wf_sched_release(s, e);
 		}
 		assert_null(wf_sched_peek(s, 0));
 		wf_sched_free(s);
@@ -241,8 +241,8 @@ test_before(void **state)
 	assert_true(wf_sched_before(a, b));
 	assert_false(wf_sched_before(b, a));
 	assert_false(wf_sched_before(a, a));
-	free(a);
-	free(b);
+	wf_sched_release(s, a);
+	wf_sched_release(s, b);
 	wf_sched_free(s);
 }
 
@@ -325,7 +325,7 @@ stress(int aging, unsigned seed)
 				    "expected %s", aging, op, lane, e->name,
 				    name);
 			assert_int_equal(e->level, r[best].level);
-			free(e);
+			wf_sched_release(s, e);
 			r[best] = r[--n];
 		}
 	}
@@ -345,7 +345,7 @@ stress(int aging, unsigned seed)
 			assert_true(best < n);
 			snprintf(name, sizeof(name), "%d", r[best].id);
 			assert_string_equal(e->name, name);
-			free(e);
+			wf_sched_release(s, e);
 			r[best] = r[--n];
 		}
 	}
@@ -384,6 +384,87 @@ test_backoff(void **state)
 	assert_int_equal(wf_sched_backoff(86400, 604800, 4), 604800);
 }
 
+/* wf's own names keep only their suffix in memory; the whole name
+ * comes back, with aging on or off, and foreign names are kept whole. */
+static void
+test_compact_names(void **state)
+{
+	static const char *const names[] = {
+		"1795593151.M616889P15252Q0R7b094e2a",
+		"1795593151.M000001P1Q22R00000000",
+		"1795593151.M616889",      /* nothing after the time: whole */
+		"1795593151.M61688P1",     /* not six digits: whole */
+		"safecat.1795593151.host", /* foreign: whole */
+	};
+	static const int64_t times[] = {
+		INT64_C(1795593151616889), INT64_C(1795593151000001),
+		INT64_C(1795593151616889), INT64_C(1795593151616880),
+		INT64_C(1795593151000000),
+	};
+	char buf[128];
+
+	(void)state;
+	for (int aging = 0; aging <= 300; aging += 300) {
+		struct wf_sched *s = wf_sched_new(1, aging);
+		struct wf_sched_ent *e;
+
+		for (size_t i = 0; i < 5; i++)
+			assert_int_equal(wf_sched_add(s, 0, 1 + (int)(i % 4),
+			    times[i], names[i]), 0);
+		for (size_t i = 0; i < 5; i++) {
+			int found = 0;
+
+			assert_non_null(e = wf_sched_pop(s, 0));
+			wf_sched_name(s, e, buf, sizeof(buf));
+			for (size_t k = 0; k < 5; k++)
+				if (strcmp(buf, names[k]) == 0)
+					found = 1;
+			assert_true(found);
+			if (strcmp(buf, names[0]) == 0)
+				assert_true(e->compact);
+			if (strcmp(buf, names[4]) == 0)
+				assert_false(e->compact);
+			wf_sched_release(s, e);
+		}
+		wf_sched_free(s);
+	}
+}
+
+/* Many entries: slabs are filled, emptied and freed, and the names come
+ * back intact (ASan sees any overrun of a slab). */
+static void
+test_slabs(void **state)
+{
+	struct wf_sched *s = wf_sched_new(1, 300);
+	struct wf_sched_ent *e;
+	char name[64], buf[64];
+
+	(void)state;
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 20000; i++) {
+			int64_t t = INT64_C(1795593151000000) + i;
+
+			snprintf(name, sizeof(name), "%lld.M%06lldP%dQ%dRabc",
+			    (long long)(t / 1000000), (long long)(t % 1000000),
+			    round, i);
+			assert_int_equal(wf_sched_add(s, 0, 3, t, name), 0);
+		}
+		for (int i = 0; i < 20000; i++) {
+			int64_t t = INT64_C(1795593151000000) + i;
+
+			snprintf(name, sizeof(name), "%lld.M%06lldP%dQ%dRabc",
+			    (long long)(t / 1000000), (long long)(t % 1000000),
+			    round, i);
+			assert_non_null(e = wf_sched_pop(s, 0));
+			assert_string_equal(wf_sched_name(s, e, buf, sizeof(buf)),
+			    name);
+			wf_sched_release(s, e);
+		}
+	}
+	assert_null(wf_sched_pop(s, 0));
+	wf_sched_free(s);
+}
+
 int
 main(void)
 {
@@ -395,6 +476,8 @@ main(void)
 		cmocka_unit_test(test_before),
 		cmocka_unit_test(test_stress),
 		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_compact_names),
+		cmocka_unit_test(test_slabs),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

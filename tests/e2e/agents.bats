@@ -1,0 +1,678 @@
+#!/usr/bin/env bats
+# agents: the model-backed agents end to end, through the real wf-dispatch,
+# wf-gate and wf-agent, against the fake LLM server (tests/helpers/
+# fake_llm.py) on 127.0.0.1:
+#  - a small git repo with a failing test goes PM -> DEV -> QA -> SEC ->
+#    DEPLOYED: PM's reply makes tasks, DEV's reply fixes the code on the
+#    run's branch, QA's command runs the real tests; the run's token totals
+#    are what the fake server sent;
+#  - DEV's reply writing ../x, /etc/x and through a symlink is refused;
+#  - llm_complete and llm_chat jobs through the queue, OpenAI and Ollama;
+#  - the faults: 429 with Retry-After, a refused connection, 400, garbage.
+
+load helpers
+
+FIX=$BATS_TEST_DIRNAME/fixtures/agents
+
+setup() {
+	wf_setup
+	GATE_PID='' FAKE_PID='' ETC_X=''
+	# the model comes from wf.ini alone: nothing of the caller's
+	# environment may point the agent elsewhere
+	unset WF_LLM_PROVIDER WF_LLM_BASE_URL WF_LLM_MODEL WF_LLM_API_KEY \
+	    WF_LLM_TIMEOUT WF_LLM_NUM_CTX WF_LLM_MAX_TOKENS OLLAMA_HOST \
+	    GOOSE_MODEL OPENAI_API_KEY VISION_MODEL WORKFLOW_MAX_ITER \
+	    http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+	export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+	ROLES="$BATS_TEST_TMPDIR/roles"
+	REPO="$BATS_TEST_TMPDIR/repo"
+	SCRIPT="$BATS_TEST_TMPDIR/script.json"
+	FAKELOG="$BATS_TEST_TMPDIR/fake.jsonl"
+	mkdir -p "$ROLES"
+	echo '{}' >"$SCRIPT"
+}
+
+teardown() {
+	local rc=0
+	daemons_ok || rc=1
+	stop_gate
+	stop_dispatch
+	stop_fake
+	kill_strays
+	if [ "$ETC_X" = absent ] && [ -e /etc/x ]; then
+		echo "/etc/x was written by the test: removed" >&2
+		rm -f /etc/x
+		rc=1
+	fi
+	# the fake server itself must not have failed
+	if grep -s Traceback "$BATS_TEST_TMPDIR/fake.err" >&2; then
+		cat "$BATS_TEST_TMPDIR/fake.err" >&2
+		rc=1
+	fi
+	sanitizer_check || rc=1
+	# wf-agent's stderr is in its job's log
+	if grep -rEl 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' \
+	    "$WF_HOME/output" >&2 2>/dev/null; then
+		rc=1
+	fi
+	return $rc
+}
+
+# start_fake: the fake LLM server on 127.0.0.1, port in $PORT; it reads
+# $SCRIPT (again whenever it changes) and logs to $FAKELOG
+start_fake() {
+	local pf="$BATS_TEST_TMPDIR/fake.port"
+	rm -f "$pf"
+	"$PY" "$BATS_TEST_DIRNAME/../helpers/fake_llm.py" --port 0 \
+	    --portfile "$pf" --script "$SCRIPT" --log "$FAKELOG" \
+	    2>>"$BATS_TEST_TMPDIR/fake.err" 3>&- &
+	FAKE_PID=$!
+	wait_until 10 test -s "$pf" || {
+		echo "the fake LLM server did not start" >&2
+		cat "$BATS_TEST_TMPDIR/fake.err" >&2
+		return 1
+	}
+	PORT=$(<"$pf")
+}
+
+stop_fake() {
+	[ -n "$FAKE_PID" ] || return 0
+	kill -TERM "$FAKE_PID" 2>/dev/null || true
+	wait "$FAKE_PID" 2>/dev/null || true
+	FAKE_PID=
+}
+
+# config PROVIDER PORT [LINE...]: wf.ini for the fake at 127.0.0.1:PORT
+config() {
+	local provider=$1 port=$2
+	shift 2
+	wf_config '[queue]' 'backoff_base = 1' 'backoff_max = 2' "$@" \
+	    '[llm]' "provider = $provider" "base_url = http://127.0.0.1:$port" \
+	    'model = fake' 'timeout = 20' \
+	    '[pipeline]' "roles_dir = $ROLES" 'auto_retry = false' \
+	    'max_iter = 3'
+}
+
+start_gate() {
+	local log="$BATS_TEST_TMPDIR/gate.log" n
+	n=$(grep -c 'ready:' "$log" 2>/dev/null) || n=0
+	"$B/wf-gate" -v >>"$log" 2>&1 3>&- &
+	GATE_PID=$!
+	for _ in $(seq 1 400); do
+		[ "$(grep -c 'ready:' "$log" 2>/dev/null)" -gt "$n" ] && return 0
+		alive "$GATE_PID" || break
+		sleep 0.025
+	done
+	echo "wf-gate did not start" >&2
+	cat "$log" >&2
+	return 1
+}
+
+stop_gate() {
+	[ -n "$GATE_PID" ] || return 0
+	kill -TERM "$GATE_PID" 2>/dev/null || true
+	wait_until 5 gone "$GATE_PID" || kill -KILL "$GATE_PID" 2>/dev/null || true
+	wait "$GATE_PID" 2>/dev/null || true
+	GATE_PID=
+}
+
+daemons_ok() {
+	local ok=0
+	if [ -n "$GATE_PID" ] && ! alive "$GATE_PID"; then
+		echo "wf-gate (pid $GATE_PID) died" >&2
+		ok=1
+	fi
+	if [ -n "$DISPATCH_PID" ] && ! alive "$DISPATCH_PID"; then
+		echo "wf-dispatch (pid $DISPATCH_PID) died" >&2
+		ok=1
+	fi
+	return $ok
+}
+
+# roles: the shipped roles (etc/roles: pm and dev with backend = llm and
+# their prompts, qa running the project's tests, security passing)
+roles() {
+	cp "$BATS_TEST_DIRNAME"/../../etc/roles/*.ini \
+	    "$BATS_TEST_DIRNAME"/../../etc/roles/*.prompt "$ROLES/"
+	grep -q '^backend = llm' "$ROLES/pm.ini"
+	grep -q '^backend = llm' "$ROLES/dev.ini"
+	grep -q '^command = sh -c "$WF_TEST_COMMAND"' "$ROLES/qa.ini"
+	grep -q '^backend = command' "$ROLES/security.ini"
+}
+
+# make_repo: a git repo (main) with calc.sh, whose add is a subtraction,
+# and its TAP tests, which fail until that is fixed
+make_repo() {
+	mkdir -p "$REPO"
+	cp "$FIX/calc.sh" "$FIX/test_calc.sh" "$REPO/"
+	git -C "$REPO" init -q -b main
+	git -C "$REPO" add calc.sh test_calc.sh
+	git -C "$REPO" -c user.name=t -c user.email=t@localhost \
+	    commit -q -m 'calc with a bug'
+	(cd "$REPO" && sh test_calc.sh >/dev/null) && return 1
+	PROJ=$("$B/wf" project create --name calc --repo-path "$REPO" \
+	    --test-command 'sh test_calc.sh')
+	[ -n "$PROJ" ]
+}
+
+# the fake's reply text for PM: two tasks and the report
+PM_REPLY='The bug is in add. Two tasks:
+
+{"status":"pass","summary":"two tasks for calc","details":{"tasks":[{"task_id":"CALC-1","title":"add adds its operands","description":"calc.sh add subtracts","acceptance_criteria":["calc add 2 3 prints 5"]},{"task_id":"CALC-2","title":"keep mul working","acceptance_criteria":["calc mul 2 3 prints 6"]}]}}'
+
+# script_pipeline DEV_REPLY: PM's and DEV's replies, triggered by the
+# shipped prompts' first words
+script_pipeline() {
+	jq -n --arg pm "$PM_REPLY" --arg dev "$1" '{
+	    "You are the PM": {content: $pm, prompt_tokens: 211,
+		completion_tokens: 57, model: "fake-pm"},
+	    "You are the DEV": {content: $dev, prompt_tokens: 388,
+		completion_tokens: 143, model: "fake-dev"}}' >"$SCRIPT"
+}
+
+# flat: the JSON on stdin flattened to one line a value, "PATH=VALUE"
+# for every scalar (.results.qa.status=pass, .0.body.model=fake), "PATH#=N"
+# for the length of every array, "moves FROM TO=N" for the moves in a
+# run's history: one jq for a record (a jq per field is too slow)
+flat() {
+	jq -r '
+	    (paths(type | . != "object" and . != "array") as $p | "." + ($p | map(tostring) | join(".")) +
+		"=" + (getpath($p) | tostring)),
+	    (paths(type == "array") as $p | "." + ($p | map(tostring) | join(".")) +
+		"#=" + (getpath($p) | length | tostring)),
+	    (if type == "array" then ".#=\(length)" else empty end),
+	    (if type == "object" and (.history | type) == "array" then
+		(.history | group_by(.from + " " + .to)[] |
+		"moves \(.[0].from) \(.[0].to)=\(length)") else empty end)'
+}
+
+# fetch RUN: the run record, flattened into $RUN
+fetch() {
+	RUN=$("$B/wf" run show "$1" --json | flat)
+	[ -n "$RUN" ]
+}
+
+# rec ID DIR: a job's record in DIR, flattened into $RUN
+rec() {
+	RUN=$(flat <"$WF_HOME/$2/$1")
+	[ -n "$RUN" ]
+}
+
+# reqs: what the fake server answered, its log as one array, flattened
+# into $REQ (.0.path=/v1/chat/completions, .#=2)
+reqs() {
+	REQ=$(jq -s . "$FAKELOG" | flat)
+	[ -n "$REQ" ]
+}
+
+# lookup LINES PATH: the value at PATH in flattened LINES; null when
+# there is none
+lookup() {
+	local line
+	while IFS= read -r line; do
+		if [[ $line == "$2="* ]]; then
+			printf '%s\n' "${line#"$2="}"
+			return 0
+		fi
+	done <<<"$1"
+	echo null
+}
+
+# q PATH: in the fetched record; r PATH: in the fake's log
+q() { lookup "$RUN" "$1"; }
+r() { lookup "$REQ" "$1"; }
+
+# moves FROM TO: entries of the fetched run's history from -> to
+moves() {
+	local n
+	n=$(q "moves $1 $2")
+	[ "$n" = null ] && n=0
+	echo "$n"
+}
+
+# pipeline ARG...: wf pipeline, stopped (status 99) if a daemon dies
+pipeline() {
+	local out="$BATS_TEST_TMPDIR/pipeline.out" p rc
+	"$B/wf" pipeline "$@" >"$out" 2>&1 3>&- &
+	p=$!
+	while alive "$p"; do
+		if ! daemons_ok; then
+			kill "$p" 2>/dev/null
+			wait "$p" 2>/dev/null
+			cat "$out"
+			return 99
+		fi
+		sleep 0.1
+	done
+	wait "$p"
+	rc=$?
+	cat "$out"
+	return $rc
+}
+
+# the run id from wf pipeline's first line
+run_id_of() {
+	sed -n 's/^run \([0-9][0-9]*\) created for project.*/\1/p' <<<"$1" | head -n 1
+}
+
+dump() {
+	{
+		echo "--- runs"
+		for f in "$WF_HOME"/state/runs/*.json; do
+			[ -e "$f" ] && jq -c . "$f"
+		done
+		echo "--- fake.jsonl"
+		jq -c '{path, trigger, status, fault, prompt_tokens, completion_tokens}' "$FAKELOG" 2>/dev/null
+		echo "--- failed/"
+		cat "$WF_HOME"/failed/* 2>/dev/null
+		echo "--- output/"
+		tail -n 20 "$WF_HOME"/output/* 2>/dev/null
+		echo "--- gate.log"
+		cat "$BATS_TEST_TMPDIR/gate.log" 2>/dev/null
+		echo "--- dispatch.log"
+		cat "$BATS_TEST_TMPDIR/dispatch.log" 2>/dev/null
+	} >&2
+}
+
+@test "a git repo with a failing test goes to DEPLOYED: PM's tasks, DEV's fix on wf/run-N, the real tests, token totals" {
+	roles
+	make_repo
+	script_pipeline "$(printf 'add subtracted; it adds now.\n\n```file:calc.sh\n%s\n```\n\n{"status":"pass","summary":"calc add adds","details":{}}\n' "$(cat "$FIX/calc_fixed.sh")")"
+	start_fake
+	config openai "$PORT"
+	start_dispatch
+	start_gate
+	main0=$(git -C "$REPO" rev-parse main)
+
+	run pipeline --project-id "$PROJ" --timeout "$(slow 90)"
+	echo "$output"
+	[ "$status" -eq 0 ] || { dump; false; }
+	rid=$(run_id_of "$output")
+	[ -n "$rid" ]
+	[[ "$output" == *"run $rid: READY_FOR_COMMIT"* ]]
+	fetch "$rid"
+	[ "$(moves PM DEV)" -eq 1 ]
+	[ "$(moves DEV QA)" -eq 1 ]
+	[ "$(moves QA SEC)" -eq 1 ]
+	[ "$(moves SEC READY_FOR_COMMIT)" -eq 1 ]
+	[ "$(q .iteration)" -eq 1 ]
+
+	# the model was asked twice, with the shipped prompts rendered: the
+	# project, its test command; DEV sees PM's report
+	reqs
+	[ "$(r .#)" -eq 2 ]
+	[ "$(r .0.trigger)" = "You are the PM" ]
+	[ "$(r .1.trigger)" = "You are the DEV" ]
+	[ "$(r .0.path)" = /v1/chat/completions ]
+	[ "$(r .1.path)" = /v1/chat/completions ]
+	[ "$(r .0.body.model)" = fake ]
+	[ "$(r .1.body.model)" = fake ]
+	dev_prompt=$(jq -rs '.[1].body.messages[-1].content' "$FAKELOG")
+	[[ "$dev_prompt" == *"\"repo_path\":"*"$REPO"* ]]
+	[[ "$dev_prompt" == *"(sh test_calc.sh)"* ]]
+	[[ "$dev_prompt" == *"two tasks for calc"* ]]
+	[[ "$dev_prompt" != *"{{"* ]]
+
+	# PM's reply made the tasks, linked to the project and the run
+	run "$B/wf" task list --project-id "$PROJ" --json
+	[ "$status" -eq 0 ]
+	echo "$output"
+	T=$(flat <<<"$output")
+	[ "$(lookup "$T" .#)" -eq 2 ]
+	[ "$(lookup "$T" .0.task_id)" = CALC-1 ]
+	[ "$(lookup "$T" .1.task_id)" = CALC-2 ]
+	[ "$(lookup "$T" .0.title)" = "add adds its operands" ]
+	[ "$(lookup "$T" .1.title)" = "keep mul working" ]
+	[ "$(lookup "$T" .0.description)" = "calc.sh add subtracts" ]
+	[ "$(lookup "$T" .0.acceptance_criteria.0)" = "calc add 2 3 prints 5" ]
+	[ "$(lookup "$T" .1.acceptance_criteria.0)" = "calc mul 2 3 prints 6" ]
+	[ "$(lookup "$T" .0.project_id)" -eq "$PROJ" ]
+	[ "$(lookup "$T" .0.run_id)" -eq "$rid" ]
+	[ "$(lookup "$T" .1.run_id)" -eq "$rid" ]
+	[ "$(q .results.pm.details.tasks_created#)" -eq 2 ]
+	[ "$(q .results.pm.details.tasks_created.0)" = "$(lookup "$T" .0.id)" ]
+	[ "$(q .results.pm.details.tasks_created.1)" = "$(lookup "$T" .1.id)" ]
+	[ "$(q .results.pm.details.model)" = fake-pm ]
+
+	# DEV's file is written and committed on wf/run-N, main untouched
+	[ "$(q .results.dev.status)" = pass ]
+	[ "$(q .results.dev.details.files_written#)" -eq 1 ]
+	[ "$(q .results.dev.details.files_written.0)" = calc.sh ]
+	[ "$(q .results.dev.details.branch)" = "wf/run-$rid" ]
+	[ "$(q .results.dev.details.model)" = fake-dev ]
+	[ "$(q .results.dev.details.commit_error)" = null ]
+	git -C "$REPO" rev-parse -q --verify "refs/heads/wf/run-$rid" >/dev/null
+	[ "$(git -C "$REPO" log -1 --format=%s "wf/run-$rid")" = "wf run $rid: dev" ]
+	[ "$(git -C "$REPO" rev-parse "wf/run-$rid^")" = "$main0" ]
+	[ "$(git -C "$REPO" rev-parse main)" = "$main0" ]
+	[ "$(git -C "$REPO" diff --name-only main "wf/run-$rid")" = calc.sh ]
+	git -C "$REPO" show "wf/run-$rid:calc.sh" | cmp - "$FIX/calc_fixed.sh"
+	git -C "$REPO" show main:calc.sh | cmp - "$FIX/calc.sh"
+	[ -z "$(git -C "$REPO" status --porcelain)" ]
+
+	# QA's command ran the real tests, and the gate ran them again
+	[ "$(q .results.qa.status)" = pass ]
+	[ "$(q .results.qa.details.tests_run)" -eq 3 ]
+	[ "$(q .results.qa.details.tests_failed)" -eq 0 ]
+	[ "$(q .results.qa.details.verified_by)" = wf-gate ]
+	[ "$(q .results.security.status)" = pass ]
+
+	# the run's tokens are the sums of what the fake server sent
+	sum_in=$(($(r .0.prompt_tokens) + $(r .1.prompt_tokens)))
+	sum_out=$(($(r .0.completion_tokens) + $(r .1.completion_tokens)))
+	[ "$sum_in" -eq $((211 + 388)) ]
+	[ "$sum_out" -eq $((57 + 143)) ]
+	[ "$(q .tokens_in)" -eq "$sum_in" ]
+	[ "$(q .tokens_out)" -eq "$sum_out" ]
+	[ "$(q .results.pm.tokens_in)" -eq 211 ]
+	[ "$(q .results.dev.tokens_out)" -eq 143 ]
+
+	run "$B/wf" run advance "$rid"
+	[ "$status" -eq 0 ]
+	[ "$output" = "run $rid: MERGED" ]
+	run "$B/wf" run advance "$rid"
+	[ "$status" -eq 0 ]
+	[ "$output" = "run $rid: READY_FOR_DEPLOY" ]
+	run "$B/wf" run approve-deploy "$rid"
+	[ "$status" -eq 0 ]
+	[ "$output" = "run $rid: DEPLOYED" ]
+	fetch "$rid"
+	[ "$(q .state)" = DEPLOYED ]
+	[ "$(q .approved_by)" = "$(id -un)" ]
+	# nothing more was asked of the model, and the totals stand
+	reqs
+	[ "$(r .#)" -eq 2 ]
+	[ "$(q .tokens_in)" -eq "$sum_in" ]
+	[ "$(q .tokens_out)" -eq "$sum_out" ]
+}
+
+@test "DEV's reply writing ../x, /etc/x and through a symlink is refused and reported; nothing is written outside" {
+	# /etc/x: absent (and removed by teardown if the test made it), or
+	# a file of this machine that must stay as it is
+	if [ -e /etc/x ] || [ -L /etc/x ]; then
+		ETC_X=$(stat -c '%i %s %Y' /etc/x; sha256sum </etc/x)
+	else
+		ETC_X=absent
+	fi
+	[ ! -e "$BATS_TEST_TMPDIR/x" ]
+	roles
+	make_repo
+	OUT="$BATS_TEST_TMPDIR/outside"
+	mkdir -p "$OUT"
+	ln -s "$OUT" "$REPO/link"
+	git -C "$REPO" add link
+	git -C "$REPO" -c user.name=t -c user.email=t@localhost commit -q -m link
+	head0=$(git -C "$REPO" rev-parse HEAD)
+	script_pipeline "$(printf 'Here:\n```file:../x\nup\n```\n```file:/etc/x\nabsolute\n```\n```file:link/evil\nthrough the link\n```\n{"status":"pass","summary":"done","details":{}}\n')"
+	start_fake
+	config openai "$PORT"
+	start_dispatch
+	start_gate
+
+	run pipeline --project-id "$PROJ" --timeout "$(slow 60)"
+	echo "$output"
+	rid=$(run_id_of "$output")
+	[ -n "$rid" ] || { dump; false; }
+	fetch "$rid"
+	[ "$(q .state)" = DEV ] || { dump; false; }
+	[ "$(q .waiting_for_human)" = true ]
+	[[ "$(q .waiting_reason)" == *"dev reported fail"* ]]
+	[ "$(moves DEV QA)" -eq 0 ]
+
+	# nothing outside the repository
+	[ ! -e "$BATS_TEST_TMPDIR/x" ]
+	if [ "$ETC_X" = absent ]; then
+		[ ! -e /etc/x ]
+		[ ! -L /etc/x ]
+	else
+		[ "$(stat -c '%i %s %Y' /etc/x; sha256sum </etc/x)" = "$ETC_X" ]
+	fi
+	[ ! -e "$OUT/evil" ]
+	[ -z "$(ls -A "$OUT")" ]
+	[ -L "$REPO/link" ]
+	# and nothing inside either: no commit, no branch, no stray file
+	[ "$(git -C "$REPO" rev-parse HEAD)" = "$head0" ]
+	[ -z "$(git -C "$REPO" branch --list "wf/run-$rid")" ]
+	[ -z "$(git -C "$REPO" status --porcelain --ignored)" ]
+
+	# the report: a fail, with the three paths and why
+	[ "$(q .results.dev.status)" = fail ]
+	[[ "$(q .results.dev.summary)" == *refused* ]]
+	[ "$(q .results.dev.details.files_written#)" -eq 0 ]
+	[ "$(q .results.dev.details.files_refused#)" -eq 3 ]
+	[ "$(q .results.dev.details.files_refused.0.path)" = ../x ]
+	[ "$(q .results.dev.details.files_refused.1.path)" = /etc/x ]
+	[ "$(q .results.dev.details.files_refused.2.path)" = link/evil ]
+	[[ "$(q .results.dev.details.files_refused.0.reason)" == *"'..'"* ]]
+	[[ "$(q .results.dev.details.files_refused.1.reason)" == *"absolute path"* ]]
+	[[ "$(q .results.dev.details.files_refused.2.reason)" == *"symlink"* ]]
+	# the model's tokens still count
+	[ "$(q .tokens_in)" -eq $((211 + 388)) ]
+	[ "$(q .tokens_out)" -eq $((57 + 143)) ]
+}
+
+# dev_reported: DEV's report waits in reports/new (no gate takes it)
+dev_reported() {
+	grep -qs '"role":"dev"' "$WF_HOME"/reports/new/*
+}
+
+@test "DEV's reply rewriting an executable file keeps it executable on wf/run-N" {
+	roles
+	make_repo
+	chmod 755 "$REPO/calc.sh"
+	git -C "$REPO" add calc.sh
+	git -C "$REPO" -c user.name=t -c user.email=t@localhost commit -q -m 'calc.sh is a program'
+	script_pipeline "$(printf '```file:calc.sh\n%s\n```\n{"status":"pass","summary":"calc add adds","details":{}}\n' "$(cat "$FIX/calc_fixed.sh")")"
+	start_fake
+	config openai "$PORT"
+	start_dispatch
+	# no gate: the run stays in PM (whose job runs too), and DEV's job,
+	# enqueued by hand, writes and commits the file
+	rid=$("$B/wf" run create --project-id "$PROJ")
+	"$B/wf" run dev --run-id "$rid" >/dev/null
+	# its report is dropped once the files are committed
+	wait_until "$(slow 20)" dev_reported || { dump; false; }
+	[ "$(git -C "$REPO" log -1 --format=%s "wf/run-$rid")" = "wf run $rid: dev" ]
+	git -C "$REPO" show "wf/run-$rid:calc.sh" | cmp - "$FIX/calc_fixed.sh"
+	git -C "$REPO" diff --summary main "wf/run-$rid"
+	[ "$(git -C "$REPO" ls-tree "wf/run-$rid" calc.sh | cut -d' ' -f1)" = 100755 ]
+	[ -x "$REPO/calc.sh" ]
+	[ "$("$REPO/calc.sh" add 2 3)" = 5 ]
+}
+
+# job_done ID: wait for ID to end in done/ (dump on failure)
+job_done() {
+	wait_job "$1" || { dump; false; }
+	ended "$1" "done"
+}
+
+@test "llm_complete and llm_chat through the queue, OpenAI shape: the reply, model, the server's token counts, latency" {
+	jq -n '{
+	    "complete me": {content: "completed text", prompt_tokens: 17,
+		completion_tokens: 5, model: "fake-openai", delay_ms: 60},
+	    "chat with me": {content: "chatted text", prompt_tokens: 29,
+		completion_tokens: 8}}' >"$SCRIPT"
+	start_fake
+	config openai "$PORT"
+	start_dispatch
+
+	a=$(enqueue -t llm_complete -d '{"prompt":"please complete me","max_tokens":12}')
+	b=$(enqueue -t llm_chat -d '{"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hello"},{"role":"assistant","content":"hi"},{"role":"user","content":"chat with me"}],"temperature":0}')
+	job_done "$a"
+	job_done "$b"
+
+	rec "$a" "done"
+	[ "$(q .status)" = completed ]
+	[ "$(q .attempt)" -eq 1 ]
+	[ "$(q .result_data.content)" = "completed text" ]
+	[ "$(q .result_data.model)" = fake-openai ]
+	[ "$(q .result_data.provider)" = openai ]
+	[ "$(q .result_data.usage.prompt_tokens)" -eq 17 ]
+	[ "$(q .result_data.usage.completion_tokens)" -eq 5 ]
+	[ "$(q .result_data.usage.total_tokens)" -eq 22 ]
+	[ "$(q .result_data.finish_reason)" = stop ]
+	# the fake waited 60 ms before its reply
+	[ "$(q .result_data.latency_ms)" -ge 60 ]
+	[ "$(q .result_data.latency_ms)" -lt 20000 ]
+
+	rec "$b" "done"
+	[ "$(q .result_data.content)" = "chatted text" ]
+	[ "$(q .result_data.model)" = fake ]
+	[ "$(q .result_data.usage.prompt_tokens)" -eq 29 ]
+	[ "$(q .result_data.usage.completion_tokens)" -eq 8 ]
+	[ "$(q .result_data.latency_ms)" -ge 0 ]
+
+	# what the server got: the OpenAI path and body
+	reqs
+	[ "$(r .#)" -eq 2 ]
+	[ "$(r .0.path)" = /v1/chat/completions ]
+	[ "$(r .0.body.model)" = fake ]
+	[ "$(r .0.body.max_tokens)" -eq 12 ]
+	[ "$(r .0.body.messages#)" -eq 1 ]
+	[ "$(r .0.body.messages.0.role)" = user ]
+	[ "$(r .0.body.messages.0.content)" = "please complete me" ]
+	[ "$(r .0.prompt_tokens)" -eq 17 ]
+	[ "$(r .0.completion_tokens)" -eq 5 ]
+	[ "$(r .1.body.messages#)" -eq 4 ]
+	[ "$(r .1.body.messages.0.role)" = system ]
+	[ "$(r .1.body.messages.0.content)" = "be brief" ]
+	[ "$(r .1.body.messages.2.role)" = assistant ]
+	[ "$(r .1.body.messages.3.content)" = "chat with me" ]
+	[ "$(r .1.body.temperature)" = 0 ]
+}
+
+@test "llm_complete and llm_chat through the queue, Ollama shape: stream false, num_ctx, prompt_eval_count and eval_count" {
+	jq -n '{
+	    "complete me": {content: "ollama completed", prompt_tokens: 23,
+		completion_tokens: 6, model: "fake-ollama", delay_ms: 60},
+	    "chat with me": {content: "ollama chatted", prompt_tokens: 41,
+		completion_tokens: 9}}' >"$SCRIPT"
+	start_fake
+	config ollama "$PORT"
+	start_dispatch
+
+	a=$(enqueue -t llm_complete -d '{"prompt":"please complete me","system":"you complete"}')
+	b=$(enqueue -t llm_chat -d '{"messages":[{"role":"user","content":"chat with me"}]}')
+	job_done "$a"
+	job_done "$b"
+
+	rec "$a" "done"
+	[ "$(q .result_data.content)" = "ollama completed" ]
+	[ "$(q .result_data.model)" = fake-ollama ]
+	[ "$(q .result_data.provider)" = ollama ]
+	[ "$(q .result_data.usage.prompt_tokens)" -eq 23 ]
+	[ "$(q .result_data.usage.completion_tokens)" -eq 6 ]
+	[ "$(q .result_data.latency_ms)" -ge 60 ]
+	rec "$b" "done"
+	[ "$(q .result_data.content)" = "ollama chatted" ]
+	[ "$(q .result_data.usage.prompt_tokens)" -eq 41 ]
+	[ "$(q .result_data.usage.completion_tokens)" -eq 9 ]
+
+	reqs
+	[ "$(r .#)" -eq 2 ]
+	[ "$(r .0.path)" = /api/chat ]
+	[ "$(r .1.path)" = /api/chat ]
+	[ "$(r .0.body.stream)" = false ]
+	[ "$(r .0.body.model)" = fake ]
+	[ "$(r .0.body.options.num_ctx)" -gt 0 ]
+	[ "$(r .0.body.messages#)" -eq 2 ]
+	[ "$(r .0.body.messages.0.role)" = system ]
+	[ "$(r .0.body.messages.0.content)" = "you complete" ]
+	[ "$(r .0.body.messages.1.content)" = "please complete me" ]
+	[ "$(r .0.prompt_tokens)" -eq 23 ]
+	[ "$(r .1.completion_tokens)" -eq 9 ]
+}
+
+@test "a 429 with Retry-After 2 defers the job without spending an attempt; it completes once the server answers" {
+	jq -n '{"slow down": [
+	    {fault: "429", retry_after: 2, message: "rate limited"},
+	    {content: "after the wait", prompt_tokens: 7, completion_tokens: 2}]}' >"$SCRIPT"
+	start_fake
+	config openai "$PORT"
+	start_dispatch
+
+	# one attempt only: a 429 that spent it would fail the job
+	t0=$(now_ms)
+	id=$(enqueue -t llm_complete -m 1 -d '{"prompt":"slow down please"}')
+	wait_until "$(slow 10)" test -f "$WF_HOME/deferred/$id" || { dump; false; }
+	rec "$id" deferred
+	[ "$(q .status)" = pending ]
+	[ "$(q .attempt)" -eq 0 ]
+	[[ "$(q .error_message)" == *429* ]]
+	[[ "$(q .error_message)" == *"rate limited"* ]]
+	nb=$(jq -r .not_before "$WF_HOME/deferred/$id")
+	echo "not_before: $nb"
+	if [[ $nb =~ ^[0-9]+$ ]]; then
+		nb_ms=$nb
+	else
+		nb_ms=$(($(date -d "$nb" +%s%3N)))
+	fi
+	# the 429's reply time at the server, in ms
+	reqs
+	[ "$(r .#)" -eq 1 ]
+	[ "$(r .0.status)" -eq 429 ]
+	t429=$(($(r .0.t_reply_ns) / 1000000))
+	echo "429 at $t429, not_before $nb_ms: $((nb_ms - t429)) ms later"
+	[ "$((nb_ms - t429))" -ge 1900 ]
+	[ "$((nb_ms - t429))" -le 3500 ]
+	[ "$((nb_ms - t0))" -le "$(slow 4)000" ]
+
+	job_done "$id"
+	rec "$id" "done"
+	[ "$(q .result_data.content)" = "after the wait" ]
+	[ "$(q .result_data.usage.prompt_tokens)" -eq 7 ]
+	[ "$(q .attempt)" -eq 1 ]
+	# the second request came no sooner than the server asked
+	reqs
+	[ "$(r .#)" -eq 2 ]
+	t2=$(($(r .1.t_arrival_ns) / 1000000))
+	echo "second request $((t2 - t429)) ms after the 429"
+	[ "$((t2 - t429))" -ge 1900 ]
+}
+
+@test "a refused connection fails after max_attempts with a clear error; a 400 fails at once; garbage fails with a clear error" {
+	# a port nothing listens on
+	dead=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+	config openai "$dead"
+	start_dispatch
+	id=$(enqueue -t llm_complete -m 2 -d '{"prompt":"anyone there"}')
+	wait_job "$id" && false
+	ended "$id" failed
+	rec "$id" failed
+	echo "$RUN"
+	[ "$(q .status)" = failed ]
+	[ "$(q .attempt)" -eq 2 ]
+	[ "$(q .error_message)" != null ]
+	[[ "$(q .error_message)" == *"cannot connect"* ]]
+	[[ "$(q .error_message)" == *"127.0.0.1 port $dead"* ]]
+	grep -q "$id: attempt 1 of 2 failed" "$BATS_TEST_TMPDIR/dispatch.log"
+	stop_dispatch
+
+	jq -n '{
+	    "bad request": {fault: "400", message: "no such model: fake"},
+	    "garbage please": {fault: "garbage"}}' >"$SCRIPT"
+	start_fake
+	config openai "$PORT"
+	start_dispatch
+	b=$(enqueue -t llm_complete -m 3 -d '{"prompt":"a bad request"}')
+	g=$(enqueue -t llm_complete -m 3 -d '{"prompt":"garbage please"}')
+	wait_job "$b" && false
+	wait_job "$g" && false
+	ended "$b" failed
+	ended "$g" failed
+
+	rec "$b" failed
+	echo "$RUN"
+	[ "$(q .attempt)" -eq 1 ]
+	[[ "$(q .error_message)" == *400* ]]
+	[[ "$(q .error_message)" == *"no such model: fake"* ]]
+
+	rec "$g" failed
+	echo "$RUN"
+	[ "$(q .attempt)" -eq 1 ]
+	[[ "$(q .error_message)" == *"not JSON"* ]]
+	[[ "$(q .error_message)" == *"502 Bad Gateway"* ]]
+	# the server was asked once for each
+	reqs
+	[ "$(r .#)" -eq 2 ]
+}

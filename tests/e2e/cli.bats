@@ -1,0 +1,193 @@
+#!/usr/bin/env bats
+# cli: the wf front door: wf init (private modes), wf queue status/list/
+# show (JSON that parses; a waiting job's position), retry, wait, purge,
+# git-style wf X, unknown commands, and --help of every program.
+
+load helpers
+
+setup() { wf_setup; }
+teardown() { wf_teardown; }
+
+@test "wf init DIR makes the whole tree, every directory mode 0700" {
+	d="$BATS_TEST_TMPDIR/tree"
+	run sh -c "umask 000 && '$B/wf' init '$d'"
+	[ "$status" -eq 0 ]
+	for p in queue/1-critical/tmp queue/1-critical/new queue/2-high/tmp \
+	    queue/2-high/new queue/3-normal/tmp queue/3-normal/new \
+	    queue/4-low/tmp queue/4-low/new active deferred done failed \
+	    cancelled output corrupt ctl/tmp ctl/new; do
+		[ -d "$d/$p" ] || { echo "no $p" >&2; false; }
+	done
+	[ "$(stat -c %a "$d")" = 700 ]
+	run find "$d" -type d ! -perm 0700
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	# Again on the same tree: nothing to do, still fine.
+	run "$B/wf" init "$d"
+	[ "$status" -eq 0 ]
+}
+
+@test "wf queue status --json and list --json print JSON that parses" {
+	low=$(enqueue -p low -- true)
+	high=$(enqueue -p high -- sh -c 'exit 0')
+	run "$B/wf" queue status --json
+	[ "$status" -eq 0 ]
+	json_ok <<<"$output"
+	[[ "$output" == *'"low":1'* ]]
+	[[ "$output" == *'"high":1'* ]]
+	[[ "$output" == *'"pending":2'* ]]
+
+	run "$B/wf" queue list --json
+	[ "$status" -eq 0 ]
+	# One record a line (JSON lines), in the order they were enqueued.
+	[ "${#lines[@]}" -eq 2 ]
+	printf '%s\n' "${lines[@]}" | json_ok --lines
+	[[ "${lines[0]}" == *"\"id\":\"$low\""* ]]
+	[[ "${lines[1]}" == *"\"id\":\"$high\""* ]]
+
+	start_dispatch
+	wait_job "$low"
+	wait_job "$high"
+	run "$B/wf" queue status --json
+	[ "$status" -eq 0 ]
+	json_ok <<<"$output"
+	[[ "$output" == *'"completed":2'* ]]
+	run "$B/wf" queue list --status completed --json
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	printf '%s\n' "${lines[@]}" | json_ok --lines
+	# None matches: no output, and no error.
+	run --separate-stderr "$B/wf" queue list --status failed --json
+	echo "list --status failed: $status, stderr: $stderr"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+}
+
+# position ID: a waiting job's position, from wf queue show --json
+position() {
+	local s
+	s=$("$B/wf" queue show --json "$1") || return 1
+	[[ $s =~ \"position\":([0-9]+) ]] || return 1
+	echo "${BASH_REMATCH[1]}"
+}
+
+@test "wf queue show: a waiting job's position in its lane" {
+	a=$(enqueue -p low -- true)
+	b=$(enqueue -p low -- true)
+	c=$(enqueue -p low -- true)
+	[ "$(position "$a")" -eq 1 ]
+	[ "$(position "$b")" -eq 2 ]
+	[ "$(position "$c")" -eq 3 ]
+	# A NORMAL job goes ahead of every LOW one.
+	n=$(enqueue -p normal -- true)
+	[ "$(position "$n")" -eq 1 ]
+	[ "$(position "$a")" -eq 2 ]
+	[ "$(position "$c")" -eq 4 ]
+	run "$B/wf" queue show "$b"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"status"*"pending"* ]]
+	# Nothing runs them: a bounded wait gives up with 75.
+	run "$B/wf" queue wait --timeout 1 "$a"
+	[ "$status" -eq 75 ]
+	run --separate-stderr "$B/wf" queue show 1700000000.M000001.nosuchjob
+	[ "$status" -ne 0 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+}
+
+@test "wf queue retry puts a failed job back, and it runs again" {
+	start_dispatch
+	runs="$BATS_TEST_TMPDIR/runs"
+	ok="$BATS_TEST_TMPDIR/ok"
+	id=$(enqueue -m 1 -- sh -c 'echo run >>"$1"; test -e "$2"' sh "$runs" "$ok")
+	run wait_job "$id"
+	[ "$status" -eq 1 ]
+	ended "$id" failed
+	# Only a failed, timed-out or cancelled job is retried.
+	done_id=$(enqueue -- true)
+	wait_job "$done_id"
+	run "$B/wf" queue retry "$done_id"
+	[ "$status" -eq 65 ]
+
+	touch "$ok"
+	run "$B/wf" queue retry "$id"
+	[ "$status" -eq 0 ]
+	run wait_job "$id"
+	[ "$status" -eq 0 ]
+	ended "$id" done
+	[ "$(wc -l <"$runs")" -eq 2 ]
+	[ "$(jget "$WF_HOME/done/$id" attempt)" -eq 1 ]
+	[ "$(grep -c -- '--- wf: attempt' "$WF_HOME/output/$id.log")" -eq 2 ]
+}
+
+@test "wf queue purge --older-than removes old terminal records and their logs" {
+	start_dispatch
+	old_ok=$(enqueue -- echo old)
+	old_bad=$(enqueue -m 1 -- false)
+	wait_job "$old_ok" || true
+	wait_job "$old_bad" || true
+	ended "$old_ok" done
+	ended "$old_bad" failed
+	[ -f "$WF_HOME/output/$old_ok.log" ]
+	# Record times are whole seconds: the old ones end up more than 3 s
+	# old, the new one less than 2 s (a margin for a slow ASan build).
+	sleep 3
+	new=$(enqueue -- echo new)
+	wait_job "$new"
+	ended "$new" done
+
+	run "$B/wf" queue purge --older-than 2s --dry-run
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"done/$old_ok"* ]]
+	[[ "$output" == *"failed/$old_bad"* ]]
+	[[ "$output" != *"$new"* ]]
+	[ -f "$WF_HOME/done/$old_ok" ]
+
+	run "$B/wf" queue purge --older-than 2s
+	[ "$status" -eq 0 ]
+	[ -z "$(where "$old_ok")" ]
+	[ -z "$(where "$old_bad")" ]
+	[ ! -e "$WF_HOME/output/$old_ok.log" ]
+	[ ! -e "$WF_HOME/output/$old_bad.log" ]
+	[ -f "$WF_HOME/done/$new" ]
+	[ -f "$WF_HOME/output/$new.log" ]
+	run "$B/wf" queue purge
+	[ "$status" -eq 64 ]
+}
+
+@test "wf X runs wf-X (git-style); an unknown command exits 64" {
+	run --separate-stderr "$B/wf" nosuchcmd
+	[ "$status" -eq 64 ]
+	[ -z "$output" ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	run --separate-stderr "$B/wf" queue nosuchverb
+	[ "$status" -eq 64 ]
+
+	run "$B/wf" enqueue -- true
+	[ "$status" -eq 0 ]
+	id=$output
+	[ -f "$WF_HOME/queue/3-normal/new/$id" ]
+	[ "$(jget "$WF_HOME/queue/3-normal/new/$id" job_type)" = command ]
+	grep -q '"argv":\["true"\]' "$WF_HOME/queue/3-normal/new/$id"
+}
+
+@test "--help of every program exits 0 and prints its usage on stdout" {
+	for cmd in "wf --help" "wf init --help" "wf up --help" "wf queue --help" \
+	    "wf-enqueue --help" "wf-dispatch --help" "wf-agent --help"; do
+		set -- $cmd
+		p=$1
+		shift
+		run --separate-stderr "$B/$p" "$@"
+		echo "$cmd: $status" >&2
+		[ "$status" -eq 0 ]
+		[[ "$output" == *usage:* ]]
+		[ -z "$stderr" ]
+	done
+	# And any other wf-* program built.
+	for p in "$B"/wf-*; do
+		run --separate-stderr "$p" --help
+		echo "$p --help: $status" >&2
+		[ "$status" -eq 0 ]
+		[[ "$output" == *usage:* ]]
+	done
+}

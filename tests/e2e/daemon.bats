@@ -1,0 +1,113 @@
+#!/usr/bin/env bats
+# daemon: wf-dispatch as a service: SIGHUP reloads the config (a lane's
+# concurrency changes under load), a bad config stops it at start with the
+# line number, READY=1 and STATUS= go to $NOTIFY_SOCKET, and SIGTERM stops
+# it promptly when idle and after its running jobs when busy.
+
+load helpers
+
+setup() { wf_setup; }
+teardown() { wf_teardown; }
+
+# marks: how many of the held jobs have started
+marks() {
+	find "$BATS_TEST_TMPDIR/marks" -name 'run.*' | wc -l
+}
+marks_ge() { [ "$(marks)" -ge "$1" ]; }
+
+@test "SIGHUP reloads the config: a lane goes from 1 to 3 at once" {
+	wf_config '[lane.command]' 'concurrency = 1'
+	d="$BATS_TEST_TMPDIR/marks"
+	mkdir "$d"
+	ids=()
+	# Each job marks its start, then holds its slot until released
+	# (15 s at most).
+	for i in 1 2 3 4; do
+		ids+=("$(enqueue -- sh -c 'touch "$1/run.$2"; i=0
+			while [ ! -e "$1/release" ] && [ $i -lt 300 ]; do
+				sleep 0.05; i=$((i + 1)); done' sh "$d" "$i")")
+	done
+	start_dispatch
+	wait_until "$(slow 10)" test -e "$d/run.1"
+	# One slot: nobody else starts while the first holds it.
+	sleep 0.5
+	[ "$(marks)" -eq 1 ]
+
+	wf_config '[lane.command]' 'concurrency = 3'
+	kill -HUP "$DISPATCH_PID"
+	wait_until "$(slow 10)" marks_ge 3
+	grep -q 'reloaded' "$BATS_TEST_TMPDIR/dispatch.log"
+	# Three slots, not four.
+	sleep 0.5
+	[ "$(marks)" -eq 3 ]
+	run "$B/wf" queue status --json
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"command":{"waiting":1,"running":3}'* ]]
+
+	touch "$d/release"
+	for id in "${ids[@]}"; do
+		run wait_job "$id"
+		[ "$status" -eq 0 ]
+	done
+	[ "$(marks)" -eq 4 ]
+}
+
+@test "SIGHUP with a bad config keeps the old one and keeps serving" {
+	start_dispatch
+	wf_config '[queue]' 'no_such_key = 1'
+	kill -HUP "$DISPATCH_PID"
+	wait_until 5 grep -q 'keeping the old config' "$BATS_TEST_TMPDIR/dispatch.log"
+	grep -q 'line 2' "$BATS_TEST_TMPDIR/dispatch.log"
+	run "$B/wf-enqueue" --wait -- true
+	[ "$status" -eq 0 ]
+	alive "$DISPATCH_PID"
+}
+
+@test "a config with an unknown key stops wf-dispatch at start: exit 78, with the line" {
+	wf_config '; a typo on line 4' '[queue]' 'aging = 10' 'agin = 10'
+	run --separate-stderr timeout 10 "$B/wf-dispatch"
+	[ "$status" -eq 78 ]
+	[[ "$stderr" == *"line 4"* ]]
+	[[ "$stderr" == *"agin"* ]]
+	# An unknown section too.
+	wf_config '[queue]' 'aging = 10' '' '[nosuchsection]' 'x = 1'
+	run --separate-stderr timeout 10 "$B/wf-dispatch"
+	[ "$status" -eq 78 ]
+	[[ "$stderr" == *"line 5"* ]]
+	[[ "$stderr" == *"nosuchsection"* ]]
+}
+
+@test "READY=1 goes to \$NOTIFY_SOCKET; SIGTERM with nothing running exits 0 at once" {
+	sock="$BATS_TEST_TMPDIR/notify.sock"
+	out="$BATS_TEST_TMPDIR/notify.out"
+	"$PY" "$BATS_TEST_DIRNAME/../helpers/notify_recv.py" "$sock" "$out" \
+	    >/dev/null 2>&1 3>&- &
+	wait_until 10 test -S "$sock"
+	NOTIFY_SOCKET=$sock start_dispatch
+	wait_until 5 grep -qx 'READY=1' "$out"
+	wait_until 5 grep -q '^STATUS=0 waiting, 0 running' "$out"
+
+	t0=$(now_ms)
+	kill -TERM "$DISPATCH_PID"
+	wait_until 5 gone "$DISPATCH_PID"
+	rc=0
+	wait "$DISPATCH_PID" || rc=$?
+	DISPATCH_PID=
+	[ "$rc" -eq 0 ]
+	echo "stopped in $(($(now_ms) - t0)) ms"
+	[ $(($(now_ms) - t0)) -lt 2000 ]
+	wait_until 5 grep -qx 'STOPPING=1' "$out"
+}
+
+@test "SIGTERM while a job runs: the job finishes, then wf-dispatch exits 0" {
+	start_dispatch
+	id=$(enqueue -- sh -c 'touch "$1"; sleep 0.5' sh "$BATS_TEST_TMPDIR/started")
+	wait_until "$(slow 10)" test -e "$BATS_TEST_TMPDIR/started"
+	kill -TERM "$DISPATCH_PID"
+	wait_until "$(slow 8)" gone "$DISPATCH_PID"
+	rc=0
+	wait "$DISPATCH_PID" || rc=$?
+	DISPATCH_PID=
+	[ "$rc" -eq 0 ]
+	ended "$id" done
+}

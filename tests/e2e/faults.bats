@@ -1,0 +1,160 @@
+#!/usr/bin/env bats
+# faults: wf-dispatch killed with SIGKILL while jobs run, and its recovery
+# of active/ (a job with a result is finalised, not re-run); input that is
+# not a job (malformed, oversized, unknown field, symlink, bad name) goes to
+# corrupt/ with its reason while the daemon keeps serving.
+
+load helpers
+
+setup() { wf_setup; }
+teardown() { wf_teardown; }
+
+@test "kill -9 of wf-dispatch while jobs run: after a restart every job ends exactly once" {
+	wf_config '[lane.command]' 'concurrency = 4'
+	for i in $(seq 1 20); do
+		echo '{"job_type":"command","request_data":{"argv":["sleep","0.3"]}}'
+	done >"$BATS_TEST_TMPDIR/jobs"
+	mapfile -t ids < <("$B/wf-enqueue" --batch <"$BATS_TEST_TMPDIR/jobs")
+	[ "${#ids[@]}" -eq 20 ]
+	start_dispatch
+	# Some jobs are running: kill the daemon under them.
+	wait_until "$(slow 10)" count_ge active 1
+	kill -KILL "$DISPATCH_PID"
+	wait "$DISPATCH_PID" || true
+	DISPATCH_PID=
+	[ "$(find "$WF_HOME/active" -maxdepth 1 -type f ! -name '*.pid' ! -name '*.result' | wc -l)" -ge 1 ]
+
+	start_dispatch
+	for id in "${ids[@]}"; do
+		run wait_job "$id" "$(slow 30)"
+		[ "$status" -eq 0 ]
+	done
+	for id in "${ids[@]}"; do
+		ended "$id" done
+	done
+	[ "$(count done)" -eq 20 ]
+	[ "$(count failed)" -eq 0 ]
+	[ "$(count cancelled)" -eq 0 ]
+	[ "$(count deferred)" -eq 0 ]
+	[ -z "$(queued)" ]
+	[ -z "$(ls -A "$WF_HOME/active")" ]
+	# The jobs the kill interrupted ran again, their attempt counted.
+	[ "$(grep -l '"attempt":2' "$WF_HOME"/done/* | wc -l)" -ge 1 ]
+	grep -q 'recovered [0-9]* job' "$BATS_TEST_TMPDIR/dispatch.log"
+}
+
+@test "recovery finalises a job from its active/ID.result without running it" {
+	id=1700000000.M000001.recovered
+	ran="$BATS_TEST_TMPDIR/ran"
+	printf '{"job_type":"command","request_data":{"argv":["touch","%s"]}}' "$ran" \
+	    >"$WF_HOME/active/$id"
+	printf '{"status":"completed","exit_code":0}' >"$WF_HOME/active/$id.result"
+	start_dispatch
+	run wait_job "$id" 10
+	[ "$status" -eq 0 ]
+	ended "$id" done
+	[ "$(jget "$WF_HOME/done/$id" status)" = completed ]
+	[ "$(jget "$WF_HOME/done/$id" exit_code)" -eq 0 ]
+	[ ! -e "$ran" ]
+	[ -z "$(ls -A "$WF_HOME/active")" ]
+	[ -z "$(queued)" ]
+}
+
+# drop NAME: stdin into queue/3-normal/new/NAME by the maildir protocol
+drop() {
+	cat >"$WF_HOME/queue/3-normal/tmp/$1"
+	mv "$WF_HOME/queue/3-normal/tmp/$1" "$WF_HOME/queue/3-normal/new/$1"
+}
+
+@test "what is not a job goes to corrupt/ with its reason; the daemon keeps serving" {
+	start_dispatch
+	printf '{"job_type":"command","request_data":' | drop bad-json
+	{
+		printf '{"job_type":"command","request_data":{"argv":["echo","'
+		head -c 1200000 /dev/zero | tr '\0' A
+		printf '"]}}'
+	} | drop big-job
+	printf '{"job_type":"command","request_data":{"argv":["true"]},"colour":"red"}' |
+	    drop unknown-field
+	# A symlink to a real job elsewhere (renamed into new/, as the
+	# protocol says): moved, its target untouched.
+	real="$BATS_TEST_TMPDIR/real-job.json"
+	printf '{"job_type":"command","request_data":{"argv":["touch","%s"]}}' \
+	    "$BATS_TEST_TMPDIR/symlink-ran" >"$real"
+	cp "$real" "$real.orig"
+	ln -s "$real" "$WF_HOME/queue/3-normal/tmp/sym-job"
+	mv "$WF_HOME/queue/3-normal/tmp/sym-job" "$WF_HOME/queue/3-normal/new/sym-job"
+	# A name that starts as a valid one but is not: wf gives it an id of
+	# its own when it claims it (README), and a file that is not a job
+	# then goes to corrupt/ under that id.
+	printf 'this is not json' | drop '1700000000.M000001 bad name!'
+
+	wait_until "$(slow 10)" count_ge corrupt 9
+	wait_until 2 test -L "$WF_HOME/corrupt/sym-job"
+	[ "$(find "$WF_HOME/corrupt" -name '*.why' | wc -l)" -eq 5 ]
+	[ "$(find "$WF_HOME/corrupt" ! -name '*.why' ! -type d | wc -l)" -eq 5 ]
+	c="$WF_HOME/corrupt"
+	grep -qi 'malformed json' "$c/bad-json.why"
+	grep -q 'larger than' "$c/big-job.why"
+	grep -q 'colour: unknown field' "$c/unknown-field.why"
+	grep -qi 'symlink' "$c/sym-job.why"
+	[ -L "$c/sym-job" ]
+	[ "$(readlink "$c/sym-job")" = "$real" ]
+	cmp "$real" "$real.orig"
+	[ ! -e "$BATS_TEST_TMPDIR/symlink-ran" ]
+	# The bad name: out of the queue, in corrupt/ under a valid name.
+	badwhy=$(cd "$c" && ls *.why | grep -vx -e bad-json.why -e big-job.why \
+	    -e unknown-field.why -e sym-job.why)
+	[ -n "$badwhy" ]
+	grep -qi 'malformed json' "$c/$badwhy"
+	cmp <(printf 'this is not json') "$c/${badwhy%.why}"
+	[ -z "$(queued)" ]
+	[ -z "$(ls -A "$WF_HOME/active")" ]
+
+	run "$B/wf-enqueue" --wait -- echo still serving
+	[ "$status" -eq 0 ]
+	grep -q 'still serving' "$WF_HOME/output/$output.log"
+	alive "$DISPATCH_PID"
+}
+
+@test "a job dropped under a bad name runs under an id of wf's own" {
+	start_dispatch
+	ran="$BATS_TEST_TMPDIR/badname-ran"
+	printf '{"job_type":"command","request_data":{"argv":["touch","%s"]}}' "$ran" |
+	    drop '1700000000.M000002 bad name!'
+	wait_until "$(slow 10)" count_ge done 1
+	[ -e "$ran" ]
+	id=$(ls "$WF_HOME/done")
+	[[ "$id" =~ ^[A-Za-z0-9._-]+$ ]]
+	ended "$id" done
+	[ -z "$(queued)" ]
+	[ "$(count corrupt)" -eq 0 ]
+}
+
+@test "a symlink made in place in new/ while the daemon runs goes to corrupt/" {
+	start_dispatch
+	real="$BATS_TEST_TMPDIR/real-job.json"
+	printf '{"job_type":"command","request_data":{"argv":["touch","%s"]}}' \
+	    "$BATS_TEST_TMPDIR/symlink-ran" >"$real"
+	cp "$real" "$real.orig"
+	ln -s "$real" "$WF_HOME/queue/3-normal/new/sym-job"
+	# inotify: it is seen at once, or never (3 s is plenty, even under ASan).
+	wait_until 3 test -e "$WF_HOME/corrupt/sym-job.why"
+	grep -qi 'symlink' "$WF_HOME/corrupt/sym-job.why"
+	[ -L "$WF_HOME/corrupt/sym-job" ]
+	cmp "$real" "$real.orig"
+	[ ! -e "$BATS_TEST_TMPDIR/symlink-ran" ]
+	[ -z "$(queued)" ]
+}
+
+@test "a job delivered the classic maildir way (link into new/, unlink tmp/) runs" {
+	start_dispatch
+	q="$WF_HOME/queue/3-normal"
+	id=$(date +%s).M$$.linked
+	printf '{"job_type":"command","request_data":{"argv":["true"]}}' >"$q/tmp/$id"
+	ln "$q/tmp/$id" "$q/new/$id"
+	rm "$q/tmp/$id"
+	run wait_job "$id" 5
+	[ "$status" -eq 0 ]
+	ended "$id" done
+}
