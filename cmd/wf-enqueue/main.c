@@ -416,7 +416,7 @@ main(int argc, char *argv[])
 	const char *home, *missing;
 	char err[512], *in = NULL;
 	size_t inlen = 0;
-	int c, root, code;
+	int c, root, code, rc;
 
 	wf_log_init("wf-enqueue", 0);
 	memset(&f, 0, sizeof(f));
@@ -506,13 +506,13 @@ main(int argc, char *argv[])
 		return EX_USAGE;
 	}
 	if (f.cwd != NULL) {
-		char abs[PATH_MAX];
+		static char abs[PATH_MAX];
 
 		if (realpath(f.cwd, abs) == NULL) {
 			wf_log_warn("--cwd %s: %s", f.cwd, strerror(errno));
 			return EX_DATAERR;
 		}
-		f.cwd = strdup(abs);
+		f.cwd = abs;
 	}
 
 	home = wf_home_dir();
@@ -548,14 +548,20 @@ main(int argc, char *argv[])
 			}
 		}
 	}
-	if (make_job(in, inlen, &f, &j, err, sizeof(err)) == -1) {
+	rc = make_job(in, inlen, &f, &j, err, sizeof(err));
+	free(in);
+	if (rc == -1) {
 		wf_log_warn("%s", err);
+		cJSON_Delete(f.env);
 		return EX_DATAERR;
 	}
-	free(in);
 	if (wf_queue_submit(root, &j, 1) == -1) {
-		wf_log_warn("%s: %s", home, strerror(errno));
-		return exit_for_errno(errno);
+		int e = errno;
+
+		wf_log_warn("%s: %s", home, strerror(e));
+		wf_job_free(&j);
+		cJSON_Delete(f.env);
+		return exit_for_errno(e);
 	}
 	print_job(&j, f.json);
 	if (fflush(stdout) == EOF)

@@ -408,7 +408,8 @@ q_list(int argc, char *argv[])
 		return EX_IOERR;
 	}
 	/* The records sort by creation: the order people enqueued them. */
-	qsort(l.jobs, l.n, sizeof(*l.jobs), by_created);
+	if (l.n > 0)
+		qsort(l.jobs, l.n, sizeof(*l.jobs), by_created);
 	if (!o.json && l.n > 0)
 		printf("%-44s %-9s %-8s %-7s %-12s %s\n", "ID", "STATUS",
 		    "PRIORITY", "LANE", "TYPE", "CREATED / COMMAND");
