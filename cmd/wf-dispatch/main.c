@@ -1421,6 +1421,30 @@ watch(const char *root, const char *dir)
  * symlink made in place is taken too, so that it goes to corrupt/.  An
  * empty file just created is still being written: its close will come.
  */
+/*
+ * Is someone still writing the file?  A read lease is refused (EAGAIN)
+ * while any process holds it open for writing; then its close will come.
+ * Where leases are not ours to take (another owner), a file with bytes
+ * in it is taken as whole.
+ */
+static int
+being_written(const char *path, const struct stat *st)
+{
+	int fd, busy;
+
+	fd = openat(D.root, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return 1;
+	if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+		fcntl(fd, F_SETLEASE, F_UNLCK);
+		busy = 0;
+	} else
+		busy = errno == EAGAIN || st->st_size == 0;
+	close(fd);
+	return busy;
+}
+
 static int
 arrived(int level, const struct inotify_event *ev)
 {
@@ -1433,7 +1457,11 @@ arrived(int level, const struct inotify_event *ev)
 	    ev->name);
 	if (fstatat(D.root, path, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return 0;
-	return S_ISLNK(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size > 0);
+	if (S_ISLNK(st.st_mode))
+		return 1;
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	return !being_written(path, &st);
 }
 
 static void
@@ -1591,6 +1619,8 @@ main(int argc, char *argv[])
 		return EX_OSERR;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* A lease break (being_written) must not kill us. */
+	signal(SIGIO, SIG_IGN);
 	if ((D.ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) == -1) {
 		wf_log_warn("inotify: %s", strerror(errno));
 		return EX_OSERR;

@@ -58,7 +58,7 @@ marks_ge() { [ "$(marks)" -ge "$1" ]; }
 	kill -HUP "$DISPATCH_PID"
 	wait_until 5 grep -q 'keeping the old config' "$BATS_TEST_TMPDIR/dispatch.log"
 	grep -q 'line 2' "$BATS_TEST_TMPDIR/dispatch.log"
-	run "$B/wf-enqueue" --wait -- true
+	run enqueue_wait -- true
 	[ "$status" -eq 0 ]
 	alive "$DISPATCH_PID"
 }

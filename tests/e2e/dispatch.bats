@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # dispatch: wf-dispatch running jobs: lane concurrency limits, timeouts
-# that kill the whole process group, retries with backoff, cancel of a
-# waiting and of a running job, a worker that cannot be executed.
+# that kill the whole process group (SIGKILL after kill_grace for one that
+# ignores SIGTERM), retries with backoff, cancel of a waiting, a running and
+# a deferred job, a worker that cannot be executed, a command job's cwd and
+# environment, and the cap on a job's output.
 
 load helpers
 
@@ -177,7 +179,7 @@ teardown() { wf_teardown; }
 @test "a command job runs in its cwd with its env, and nothing else of the caller's" {
 	start_dispatch
 	mkdir "$BATS_TEST_TMPDIR/work dir"
-	WF_TEST_SECRET=leak run "$B/wf-enqueue" --wait -C "$BATS_TEST_TMPDIR/work dir" \
+	WF_TEST_SECRET=leak run enqueue_wait -C "$BATS_TEST_TMPDIR/work dir" \
 	    -e GREETING='hello there' -- sh -c 'pwd; echo "g=$GREETING"; echo "s=${WF_TEST_SECRET:-}"; echo "id=$WF_JOB_ID"'
 	echo "wf-enqueue: $status: $output"
 	[ "$status" -eq 0 ]
@@ -192,7 +194,7 @@ teardown() { wf_teardown; }
 @test "a job's output is capped at output_max, and the cut is marked" {
 	wf_config '[queue]' 'output_max = 4096'
 	start_dispatch
-	run "$B/wf-enqueue" --wait -- sh -c 'i=0; while [ $i -lt 2000 ]; do echo "line $i of a chatty job"; i=$((i + 1)); done'
+	run enqueue_wait -- sh -c 'i=0; while [ $i -lt 2000 ]; do echo "line $i of a chatty job"; i=$((i + 1)); done'
 	[ "$status" -eq 0 ]
 	log="$WF_HOME/output/$output.log"
 	# The header, 4096 bytes of output, and the note of the cut.

@@ -115,13 +115,13 @@ refused() {
 @test "wf-enqueue --wait exits 0 completed, 1 failed, 124 timed out" {
 	wf_config '[queue]' 'kill_grace = 1'
 	start_dispatch
-	run "$B/wf-enqueue" --wait -- true
+	run enqueue_wait -- true
 	[ "$status" -eq 0 ]
 	ended "$output" done
-	run "$B/wf-enqueue" --wait -m 1 -- false
+	run enqueue_wait -m 1 -- false
 	[ "$status" -eq 1 ]
 	ended "$output" failed
-	run "$B/wf-enqueue" --wait -m 1 -T 1 -- sleep 30
+	run enqueue_wait -m 1 -T 1 -- sleep 30
 	[ "$status" -eq 124 ]
 	ended "$output" failed
 	[ "$(jget "$WF_HOME/failed/$output" status)" = timeout ]

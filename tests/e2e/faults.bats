@@ -2,7 +2,9 @@
 # faults: wf-dispatch killed with SIGKILL while jobs run, and its recovery
 # of active/ (a job with a result is finalised, not re-run); input that is
 # not a job (malformed, oversized, unknown field, symlink, bad name) goes to
-# corrupt/ with its reason while the daemon keeps serving.
+# corrupt/ with its reason while the daemon keeps serving; files that reach
+# new/ other than by rename (a symlink or a hard link made in place, a
+# writer that skips tmp/) are neither missed nor taken half-written.
 
 load helpers
 
@@ -111,7 +113,7 @@ drop() {
 	[ -z "$(queued)" ]
 	[ -z "$(ls -A "$WF_HOME/active")" ]
 
-	run "$B/wf-enqueue" --wait -- echo still serving
+	run enqueue_wait -- echo still serving
 	[ "$status" -eq 0 ]
 	grep -q 'still serving' "$WF_HOME/output/$output.log"
 	alive "$DISPATCH_PID"
@@ -157,4 +159,23 @@ drop() {
 	run wait_job "$id" 5
 	[ "$status" -eq 0 ]
 	ended "$id" done
+}
+
+@test "a job written straight into new/ (no tmp/) is taken once closed, not half-written" {
+	start_dispatch
+	f="$WF_HOME/queue/3-normal/new/$(date +%s).M$$.direct"
+	# The daemon is busy (stopped) while the writer opens the file and
+	# writes its first half: it must wait for the close.
+	kill -STOP "$DISPATCH_PID"
+	exec 5>"$f"
+	printf '{"job_type":"command",' >&5
+	kill -CONT "$DISPATCH_PID"
+	sleep 0.3
+	printf '"request_data":{"argv":["true"]}}' >&5
+	exec 5>&-
+	id=${f##*/}
+	run wait_job "$id" "$(slow 10)"
+	[ "$status" -eq 0 ]
+	ended "$id" done
+	[ "$(count corrupt)" -eq 0 ]
 }

@@ -230,6 +230,13 @@ enqueue() {
 	echo "$id"
 }
 
+# enqueue_wait ARG...: wf-enqueue --wait, bounded: a job that never ends
+# fails the test with 137 (SIGKILL) instead of hanging the suite (124 is
+# wf-enqueue's own "the job timed out").
+enqueue_wait() {
+	timeout -s KILL "$(slow 60)" "$B/wf-enqueue" --wait "$@"
+}
+
 # wait_job ID [SECS]: wf queue wait with a bound; its exit status
 wait_job() {
 	"$B/wf" queue wait --timeout "${2:-$(slow 20)}" "$1" >/dev/null

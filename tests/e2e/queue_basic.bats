@@ -9,7 +9,7 @@ teardown() { wf_teardown; }
 
 @test "a command job completes, with its output captured" {
 	start_dispatch
-	run "$B/wf-enqueue" --wait -- sh -c 'echo hello from a job'
+	run enqueue_wait -- sh -c 'echo hello from a job'
 	[ "$status" -eq 0 ]
 	id=$output
 	[ -f "$WF_HOME/done/$id" ]

@@ -46,7 +46,7 @@ new_child() {
 	wait_until "$(slow 10)" readies 1
 	d1=$(dispatch_child)
 	[ -n "$d1" ]
-	run "$B/wf-enqueue" --wait -- echo first
+	run enqueue_wait -- echo first
 	[ "$status" -eq 0 ]
 
 	kill -KILL "$d1"
@@ -55,7 +55,7 @@ new_child() {
 	wait_until "$(slow 10)" readies 2
 	grep -q 'died' "$BATS_TEST_TMPDIR/up.log"
 	alive "$UP_PID"
-	run "$B/wf-enqueue" --wait -- echo second
+	run enqueue_wait -- echo second
 	[ "$status" -eq 0 ]
 	ended "$output" done
 
