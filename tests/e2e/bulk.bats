@@ -25,7 +25,7 @@ teardown() { wf_teardown; }
 	for id in "${lines[@]}"; do
 		[ -f "$WF_HOME/done/$id" ] || { echo "$id not done" >&2; false; }
 	done
-	wait_until 5 test -z "$(ls -A "$WF_HOME/active")"
+	wait_until "$(slow 10)" active_empty
 	[ -z "$(queued)" ]
 	[ "$(count deferred)" -eq 0 ]
 }

@@ -113,7 +113,7 @@ teardown() { wf_teardown; }
 	[ "$status" -eq 125 ]
 	# The lane is free and nothing waits: the cancelled job did not run
 	# after all.
-	[ "$(count active)" -eq 0 ]
+	wait_until "$(slow 10)" active_empty
 	[ ! -e "$ran2" ]
 }
 

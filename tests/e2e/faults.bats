@@ -39,7 +39,7 @@ teardown() { wf_teardown; }
 	[ "$(count cancelled)" -eq 0 ]
 	[ "$(count deferred)" -eq 0 ]
 	[ -z "$(queued)" ]
-	[ -z "$(ls -A "$WF_HOME/active")" ]
+	wait_until "$(slow 10)" active_empty
 	# The jobs the kill interrupted ran again, their attempt counted.
 	[ "$(grep -l '"attempt":2' "$WF_HOME"/done/* | wc -l)" -ge 1 ]
 	grep -q 'recovered [0-9]* job' "$BATS_TEST_TMPDIR/dispatch.log"
@@ -58,7 +58,7 @@ teardown() { wf_teardown; }
 	[ "$(jget "$WF_HOME/done/$id" status)" = completed ]
 	[ "$(jget "$WF_HOME/done/$id" exit_code)" -eq 0 ]
 	[ ! -e "$ran" ]
-	[ -z "$(ls -A "$WF_HOME/active")" ]
+	wait_until "$(slow 10)" active_empty
 	[ -z "$(queued)" ]
 }
 
@@ -111,7 +111,7 @@ drop() {
 	grep -qi 'malformed json' "$c/$badwhy"
 	cmp <(printf 'this is not json') "$c/${badwhy%.why}"
 	[ -z "$(queued)" ]
-	[ -z "$(ls -A "$WF_HOME/active")" ]
+	wait_until "$(slow 10)" active_empty
 
 	run enqueue_wait -- echo still serving
 	[ "$status" -eq 0 ]

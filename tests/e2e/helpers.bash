@@ -241,3 +241,10 @@ enqueue_wait() {
 wait_job() {
 	"$B/wf" queue wait --timeout "${2:-$(slow 20)}" "$1" >/dev/null
 }
+
+# active_empty: nothing left in active/.  A job's record lands in done/
+# before its active/ file goes (at the end of the dispatcher's turn, after
+# the sync), so a test waits for this rather than checking it at once.
+active_empty() {
+	[ -z "$(ls -A "$WF_HOME/active")" ]
+}
