@@ -238,12 +238,7 @@ wf_sched_add(struct wf_sched *s, int lane, int level, int64_t t_us,
 		errno = ENOMEM;
 		return -1;
 	}
-	/* Aged key: a job's level costs `aging` seconds of waiting each, so
-	 * comparing keys compares priorities aged to the same moment. */
-	if (s->aging > 0)
-		e->key = t_us + (int64_t)(level - 1) * s->aging * 1000000;
-	else
-		e->key = ((int64_t)level << 56) + t_us;
+	e->key = wf_sched_key(level, t_us, s->aging);
 	e->seq = s->seq++;
 	e->level = (uint8_t)level;
 	e->compact = pl > 0;
@@ -253,6 +248,17 @@ wf_sched_add(struct wf_sched *s, int lane, int level, int64_t t_us,
 		return -1;
 	}
 	return 0;
+}
+
+int64_t
+wf_sched_key(int level, int64_t t_us, int aging)
+{
+	/* A job's level costs `aging` seconds of waiting each, so comparing
+	 * keys compares priorities aged to the same moment.  Without aging,
+	 * the level alone decides first. */
+	if (aging > 0)
+		return t_us + (int64_t)(level - 1) * aging * 1000000;
+	return ((int64_t)level << 56) + t_us;
 }
 
 const struct wf_sched_ent *

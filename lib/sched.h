@@ -48,6 +48,9 @@ const char *wf_sched_name(const struct wf_sched *s,
 /* Put back an entry taken with wf_sched_pop, into lane. */
 int wf_sched_push(struct wf_sched *s, int lane, struct wf_sched_ent *e);
 size_t wf_sched_count(const struct wf_sched *s, int lane);
+/* The aged key of a job of level enqueued at t_us (the order of the
+ * index; wf queue show uses it to tell a job's place in line). */
+int64_t wf_sched_key(int level, int64_t t_us, int aging);
 /* Does a order before b? */
 int wf_sched_before(const struct wf_sched_ent *a, const struct wf_sched_ent *b);
 

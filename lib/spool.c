@@ -13,6 +13,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "spool.h"
 
 const char *const wf_spool_dirs[] = {
@@ -91,6 +92,26 @@ wf_spool_check(int root, const char **missing)
 		}
 	}
 	return 0;
+}
+
+int
+wf_spool_attach(const char *home)
+{
+	const char *missing;
+	int root;
+
+	if ((root = wf_spool_open(home)) == -1) {
+		wf_log_warn("%s: %s (make it with: wf init)", home,
+		    strerror(errno));
+		return -1;
+	}
+	if (wf_spool_check(root, &missing) == -1) {
+		wf_log_warn("%s/%s: missing (make the tree with: wf init)", home,
+		    missing);
+		close(root);
+		return -1;
+	}
+	return root;
 }
 
 int

@@ -31,6 +31,10 @@ int wf_spool_init(const char *home);
 /* Check that every directory of the tree exists; names the first missing
  * one in *missing. */
 int wf_spool_check(int root, const char **missing);
+/* Open the tree at home and check it, as every program does before it
+ * starts: on failure, one line saying what is wrong (and that wf init
+ * makes the tree) on stderr, and -1. */
+int wf_spool_attach(const char *home);
 
 /* A new unique, time-sortable name: "SECONDS.MUSECpPIDqCOUNTrRAND". */
 int wf_spool_name(char *buf, size_t len);

@@ -746,3 +746,24 @@ wf_store_list(int root, const struct wf_kind *k, int64_t project_id)
 	free(v);
 	return arr;
 }
+
+cJSON *
+wf_store_changes(const cJSON *patch, const cJSON *before, const cJSON *after)
+{
+	cJSON *d = cJSON_CreateObject(), *c;
+	const cJSON *it, *b, *a;
+
+	cJSON_ArrayForEach(it, patch) {
+		b = cJSON_GetObjectItemCaseSensitive(before, it->string);
+		a = cJSON_GetObjectItemCaseSensitive(after, it->string);
+		if (a != NULL && b != NULL && cJSON_Compare(a, b, 1))
+			continue;
+		if ((c = cJSON_AddObjectToObject(d, it->string)) == NULL)
+			continue;
+		cJSON_AddItemToObject(c, "from", b != NULL ?
+		    cJSON_Duplicate(b, 1) : cJSON_CreateNull());
+		cJSON_AddItemToObject(c, "to", a != NULL ?
+		    cJSON_Duplicate(a, 1) : cJSON_CreateNull());
+	}
+	return d;
+}

@@ -90,6 +90,10 @@ int wf_store_get_locked(int root, const struct wf_kind *k, int64_t id,
     cJSON **out, char *err, size_t errlen);
 int wf_store_delete(int root, const struct wf_kind *k, int64_t id,
     char *err, size_t errlen);
+/* What an update changed, for the audit trail: {field: {"from": old,
+ * "to": new}} for each field of patch whose value differs. */
+cJSON *wf_store_changes(const cJSON *patch, const cJSON *before,
+    const cJSON *after);
 /* Every entity of a kind, sorted by id, as a cJSON array; with
  * project_id > 0, only those of that project. */
 cJSON *wf_store_list(int root, const struct wf_kind *k, int64_t project_id);

@@ -1560,7 +1560,7 @@ main(int argc, char *argv[])
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *home, *missing;
+	const char *home;
 	char err[512];
 	sigset_t mask;
 	int c, verbose = 0;
@@ -1597,16 +1597,8 @@ main(int argc, char *argv[])
 		return EX_CONFIG;
 	}
 	home = wf_home_dir();
-	if ((D.root = wf_spool_open(home)) == -1) {
-		wf_log_warn("%s: %s (make it with: wf init)", home,
-		    strerror(errno));
+	if ((D.root = wf_spool_attach(home)) == -1)
 		return EX_CONFIG;
-	}
-	if (wf_spool_check(D.root, &missing) == -1) {
-		wf_log_warn("%s/%s: missing (make the tree with: wf init)", home,
-		    missing);
-		return EX_CONFIG;
-	}
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);

@@ -413,7 +413,7 @@ main(int argc, char *argv[])
 	struct flags f;
 	struct wf_job j;
 	struct wf_jobref ref;
-	const char *home, *missing;
+	const char *home;
 	char err[512], *in = NULL;
 	size_t inlen = 0;
 	int c, root, code, rc;
@@ -516,16 +516,8 @@ main(int argc, char *argv[])
 	}
 
 	home = wf_home_dir();
-	if ((root = wf_spool_open(home)) == -1) {
-		wf_log_warn("%s: %s (make it with: wf init)", home,
-		    strerror(errno));
+	if ((root = wf_spool_attach(home)) == -1)
 		return EX_CONFIG;
-	}
-	if (wf_spool_check(root, &missing) == -1) {
-		wf_log_warn("%s/%s: missing (make the tree with: wf init)", home,
-		    missing);
-		return EX_CONFIG;
-	}
 	if (f.batch)
 		return batch(root, &f);
 

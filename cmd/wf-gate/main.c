@@ -380,7 +380,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const term[] = { "done", "failed", "cancelled" };
-	const char *home, *missing;
+	const char *home;
 	char err[512];
 	sigset_t mask;
 	int c, verbose = 0, stop = 0;
@@ -416,16 +416,8 @@ main(int argc, char *argv[])
 		return EX_CONFIG;
 	}
 	home = wf_home_dir();
-	if ((G.root = wf_spool_open(home)) == -1) {
-		wf_log_warn("%s: %s (make it with: wf init)", home,
-		    strerror(errno));
+	if ((G.root = wf_spool_attach(home)) == -1)
 		return EX_CONFIG;
-	}
-	if (wf_spool_check(G.root, &missing) == -1) {
-		wf_log_warn("%s/%s: missing (make the tree with: wf init)", home,
-		    missing);
-		return EX_CONFIG;
-	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);

@@ -182,18 +182,10 @@ parse(int argc, char *argv[], struct opts *o)
 static int
 open_root(void)
 {
-	const char *home = wf_home_dir(), *missing;
+	const char *home = wf_home_dir();
 
-	if ((root = wf_spool_open(home)) == -1) {
-		wf_log_warn("%s: %s (make it with: wf init)", home,
-		    strerror(errno));
+	if ((root = wf_spool_attach(home)) == -1)
 		return EX_CONFIG;
-	}
-	if (wf_spool_check(root, &missing) == -1) {
-		wf_log_warn("%s/%s: missing (make the tree with: wf init)",
-		    home, missing);
-		return EX_CONFIG;
-	}
 	return 0;
 }
 
@@ -353,28 +345,6 @@ find_project(const char *path)
 	return NULL;
 }
 
-/* What an update changed: {field: {"from": old, "to": new}}. */
-static cJSON *
-changes(const cJSON *patch, const cJSON *before, const cJSON *after)
-{
-	cJSON *d = cJSON_CreateObject(), *c;
-	const cJSON *it, *b, *a;
-
-	cJSON_ArrayForEach(it, patch) {
-		b = cJSON_GetObjectItemCaseSensitive(before, it->string);
-		a = cJSON_GetObjectItemCaseSensitive(after, it->string);
-		if (a != NULL && b != NULL && cJSON_Compare(a, b, 1))
-			continue;
-		if ((c = cJSON_AddObjectToObject(d, it->string)) == NULL)
-			continue;
-		cJSON_AddItemToObject(c, "from", b != NULL ?
-		    cJSON_Duplicate(b, 1) : cJSON_CreateNull());
-		cJSON_AddItemToObject(c, "to", a != NULL ?
-		    cJSON_Duplicate(a, 1) : cJSON_CreateNull());
-	}
-	return d;
-}
-
 /* Set the fields found on an existing project; *changed: whether any
  * differed. */
 static int
@@ -391,7 +361,7 @@ update_project(const struct opts *o, const cJSON *before, cJSON *fields,
 	if (o->name == NULL)
 		cJSON_DeleteItemFromObjectCaseSensitive(patch, "name");
 	/* Nothing new: nothing written. */
-	d = changes(patch, before, patch);
+	d = wf_store_changes(patch, before, patch);
 	if (cJSON_GetArraySize(d) == 0) {
 		cJSON_Delete(d);
 		cJSON_Delete(patch);
@@ -408,7 +378,7 @@ update_project(const struct opts *o, const cJSON *before, cJSON *fields,
 		cJSON_Delete(patch);
 		return store_failed(err);
 	}
-	d = changes(patch, before, after);
+	d = wf_store_changes(patch, before, after);
 	if (cJSON_GetArraySize(d) > 0) {
 		*changed = 1;
 		audit("project.updated", id, d);

@@ -161,18 +161,10 @@ kind_bit(void)
 static int
 open_root(void)
 {
-	const char *home = wf_home_dir(), *missing;
+	const char *home = wf_home_dir();
 
-	if ((root = wf_spool_open(home)) == -1) {
-		wf_log_warn("%s: %s (make it with: wf init)", home,
-		    strerror(errno));
+	if ((root = wf_spool_attach(home)) == -1)
 		return -1;
-	}
-	if (wf_spool_check(root, &missing) == -1) {
-		wf_log_warn("%s/%s: missing (make the tree with: wf init)",
-		    home, missing);
-		return -1;
-	}
 	return 0;
 }
 
@@ -1110,28 +1102,6 @@ e_show(struct opts *o)
 	return flush_out();
 }
 
-/* What an update changed: {field: {"from": old, "to": new}}. */
-static cJSON *
-changes(const cJSON *patch, const cJSON *before, const cJSON *after)
-{
-	cJSON *d = cJSON_CreateObject(), *c;
-	const cJSON *it, *b, *a;
-
-	cJSON_ArrayForEach(it, patch) {
-		b = cJSON_GetObjectItemCaseSensitive(before, it->string);
-		a = cJSON_GetObjectItemCaseSensitive(after, it->string);
-		if (a != NULL && b != NULL && cJSON_Compare(a, b, 1))
-			continue;
-		if ((c = cJSON_AddObjectToObject(d, it->string)) == NULL)
-			continue;
-		cJSON_AddItemToObject(c, "from", b != NULL ?
-		    cJSON_Duplicate(b, 1) : cJSON_CreateNull());
-		cJSON_AddItemToObject(c, "to", a != NULL ?
-		    cJSON_Duplicate(a, 1) : cJSON_CreateNull());
-	}
-	return d;
-}
-
 static int
 e_update(struct opts *o)
 {
@@ -1156,7 +1126,7 @@ e_update(struct opts *o)
 	}
 	if ((rc = fetch(kind, o->id, &after)) != 0)
 		goto out;
-	d = changes(patch, before, after);
+	d = wf_store_changes(patch, before, after);
 	audit("updated", o->id, d);
 	cJSON_Delete(d);
 	if (o->json)

@@ -51,18 +51,10 @@ static int root = -1;
 static int
 open_root(void)
 {
-	const char *home = wf_home_dir(), *missing;
+	const char *home = wf_home_dir();
 
-	if ((root = wf_spool_open(home)) == -1) {
-		wf_log_warn("%s: %s (make it with: wf init)", home,
-		    strerror(errno));
+	if ((root = wf_spool_attach(home)) == -1)
 		return -1;
-	}
-	if (wf_spool_check(root, &missing) == -1) {
-		wf_log_warn("%s/%s: missing (make the tree with: wf init)", home,
-		    missing);
-		return -1;
-	}
 	return 0;
 }
 
@@ -207,11 +199,7 @@ struct posctx {
 static int64_t
 key_of(const struct wf_jobref *ref, int aging)
 {
-	int64_t t = wf_spool_name_time_us(ref->name);
-
-	if (aging > 0)
-		return t + (int64_t)(ref->prio - 1) * aging * 1000000;
-	return ((int64_t)ref->prio << 56) + t;
+	return wf_sched_key(ref->prio, wf_spool_name_time_us(ref->name), aging);
 }
 
 static int

@@ -50,7 +50,7 @@ static struct wf_config cfg;
 static int
 setup(void)
 {
-	const char *home = wf_home_dir(), *missing;
+	const char *home = wf_home_dir();
 	char err[512];
 
 	wf_config_defaults(&cfg);
@@ -59,16 +59,8 @@ setup(void)
 		wf_log_warn("%s", err);
 		return EX_CONFIG;
 	}
-	if ((root = wf_spool_open(home)) == -1) {
-		wf_log_warn("%s: %s (make it with: wf init)", home,
-		    strerror(errno));
+	if ((root = wf_spool_attach(home)) == -1)
 		return EX_CONFIG;
-	}
-	if (wf_spool_check(root, &missing) == -1) {
-		wf_log_warn("%s/%s: missing (make the tree with: wf init)", home,
-		    missing);
-		return EX_CONFIG;
-	}
 	return 0;
 }
 
