@@ -31,7 +31,7 @@ const char *const wf_spool_dirs[] = {
 	"events/deferred", "events/dead",
 	"state", "state/projects", "state/tasks", "state/runs", "state/bugs",
 	"state/credentials", "state/environments", "state/webhooks",
-	"log",
+	"log", "keys",
 	NULL
 };
 

@@ -14,6 +14,7 @@
 #include "home.h"
 #include "log.h"
 #include "spool.h"
+#include "vault.h"
 #include "wf.h"
 
 static void
@@ -47,7 +48,9 @@ usage(int code)
 static int
 cmd_init(int argc, char *argv[])
 {
+	char err[256];
 	const char *dir;
+	int root = -1;
 
 	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
 		if (argc == 2 && (strcmp(argv[1], "-h") == 0 ||
@@ -66,6 +69,17 @@ cmd_init(int argc, char *argv[])
 		return errno == EACCES || errno == EPERM ? EX_NOPERM :
 		    EX_CANTCREAT;
 	}
+	if ((root = wf_spool_open(dir)) == -1 ||
+	    wf_vault_init(root, err, sizeof err) == -1) {
+		if (root == -1)
+			snprintf(err, sizeof err, "%s: %s", dir,
+			    strerror(errno));
+		wf_log_warn("init %s", err);
+		if (root != -1)
+			close(root);
+		return EX_CANTCREAT;
+	}
+	close(root);
 	printf("wf: runtime tree ready at %s\n", dir);
 	return 0;
 }
