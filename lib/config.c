@@ -284,6 +284,8 @@ wf_config_load(struct wf_config *c, const char *path, int required,
 			snprintf(c->roles_dir, sizeof(c->roles_dir), "%.*s/roles",
 			    (int)(slash - path), path);
 	}
+	strlcpy(c->pipeline.roles_dir, c->roles_dir,
+	    sizeof(c->pipeline.roles_dir));
 	if ((f = fopen(path, "re")) == NULL) {
 		if (errno == ENOENT && !required)
 			return 0;
@@ -312,6 +314,8 @@ wf_config_load(struct wf_config *c, const char *path, int required,
 		strlcpy(err, tmp, errlen);
 		goto fail;
 	}
+	strlcpy(c->pipeline.roles_dir, c->roles_dir,
+	    sizeof(c->pipeline.roles_dir));
 	rc = 0;
 fail:
 	free(buf);

@@ -16,6 +16,8 @@
 #include "job.h"
 #include "pipeline.h"
 #include "queue.h"
+#include "repo.h"
+#include "role.h"
 #include "spool.h"
 #include "store.h"
 
@@ -291,7 +293,8 @@ get_int(const cJSON *o, const char *k)
 
 static int
 enqueue_role(int root, const struct wf_pipeline_conf *c, const cJSON *run,
-    const char *role, char *job_id, size_t idlen, char *err, size_t errlen)
+    const char *role, const char *phase, char *job_id, size_t idlen,
+    char *err, size_t errlen)
 {
 	struct wf_job j;
 	char e2[256];
@@ -308,6 +311,8 @@ enqueue_role(int root, const struct wf_pipeline_conf *c, const cJSON *run,
 	cJSON_AddStringToObject(j.request_data, "role", role);
 	cJSON_AddNumberToObject(j.request_data, "iteration",
 	    (double)get_int(run, "iteration"));
+	if (phase != NULL)
+		cJSON_AddStringToObject(j.request_data, "phase", phase);
 	if (wf_job_validate(&j, e2, sizeof(e2)) == -1) {
 		wf_job_free(&j);
 		return fail(err, errlen, "agent job: %s", e2);
@@ -429,6 +434,47 @@ clear_wait(cJSON *run)
 	cJSON_DeleteItemFromObjectCaseSensitive(run, "waiting_reason");
 }
 
+/*
+ * A step that keeps the run in its state but starts a role again (a
+ * refused commit, QA writing tests under tdd) says so here; transition()
+ * enqueues it.
+ */
+static struct {
+	char role[16];
+	char phase[16];
+	int keep_base; /* the same work again: its base stays */
+} again;
+
+static void
+start_again(const char *role, const char *phase)
+{
+	again.keep_base = 0;
+	strlcpy(again.role, role, sizeof(again.role));
+	strlcpy(again.phase, phase != NULL ? phase : "", sizeof(again.phase));
+}
+
+/*
+ * A role starts: note the commit it starts from, so that the gate can
+ * tell which paths its work touched.  No git repository, no base.
+ */
+static void
+stage_begin(int root, cJSON *run)
+{
+	cJSON *project = NULL;
+	const char *repo;
+	char sha[64], err[256];
+
+	cJSON_DeleteItemFromObjectCaseSensitive(run, "stage_base");
+	if (wf_store_get(root, &wf_kind_project, get_int(run, "project_id"),
+	    &project, err, sizeof(err)) == -1)
+		return;
+	repo = get_str(project, "repo_path");
+	if (wf_repo_is_git(repo) &&
+	    wf_repo_head(repo, sha, sizeof(sha), err, sizeof(err)) == 0)
+		set_str(run, "stage_base", sha);
+	cJSON_Delete(project);
+}
+
 /* A step changes the run and returns 1, leaves it as it is and returns
  * 0, or refuses with -1 and a reason. */
 typedef int (*step_fn)(int root, const struct wf_pipeline_conf *c,
@@ -446,6 +492,7 @@ transition(int root, const struct wf_pipeline_conf *c, int64_t run_id,
 	cJSON *run = NULL;
 	char before[32] = "", jid[WF_NAME_MAX + 1];
 	const char *after, *role;
+
 	int lk, rc = -1, changed;
 
 	if ((lk = wf_store_lock(root, &wf_kind_run)) == -1)
@@ -456,21 +503,28 @@ transition(int root, const struct wf_pipeline_conf *c, int64_t run_id,
 	if (get_str(run, "state") != NULL)
 		strlcpy(before, get_str(run, "state"), sizeof(before));
 	notes_flush(root, 0);
+	again.role[0] = '\0';
 	if ((changed = fn(root, c, run, arg, err, errlen)) == -1)
 		goto out;
 	if (changed == 0) {
 		rc = 0;
 		goto out;
 	}
+	after = get_str(run, "state");
+	role = after != NULL ? state_role(after) : NULL;
+	/* Entering a role's state starts its agent. */
+	if (role != NULL && strcmp(before, after) != 0) {
+		cJSON_DeleteItemFromObjectCaseSensitive(run, "phase");
+		start_again(role, NULL);
+	}
+	if (again.role[0] != '\0' && !again.keep_base)
+		stage_begin(root, run);
 	if (wf_store_put_locked(root, &wf_kind_run, run_id, run, err,
 	    errlen) == -1)
 		goto out;
 	notes_flush(root, 1);
-	after = get_str(run, "state");
-	role = after != NULL ? state_role(after) : NULL;
-	/* Entering a role's state starts its agent. */
-	if (role != NULL && strcmp(before, after) != 0 &&
-	    enqueue_role(root, c, run, role, jid, sizeof(jid), err,
+	if (again.role[0] != '\0' && enqueue_role(root, c, run, again.role,
+	    again.phase[0] != '\0' ? again.phase : NULL, jid, sizeof(jid), err,
 	    errlen) == -1)
 		goto out;
 	rc = 0;
@@ -546,7 +600,9 @@ wf_pipeline_create(int root, const struct wf_pipeline_conf *c,
 		wf_store_unlock(lk);
 		return -1;
 	}
-	if (enqueue_role(root, c, run, "pm", jid, sizeof(jid), err,
+	stage_begin(root, run);
+	if (wf_store_put_locked(root, &wf_kind_run, *run_id, run, err,
+	    errlen) == -1 || enqueue_role(root, c, run, "pm", NULL, jid, sizeof(jid), err,
 	    errlen) == -1) {
 		cJSON_Delete(run);
 		wf_store_unlock(lk);
@@ -557,12 +613,94 @@ wf_pipeline_create(int root, const struct wf_pipeline_conf *c,
 	return 0;
 }
 
+/* Under tdd, the PM state has a phase in which QA writes tests. */
+static int
+in_tdd(const cJSON *run)
+{
+	const char *st = get_str(run, "state"), *ph = get_str(run, "phase");
+
+	return st != NULL && ph != NULL && strcmp(st, "PM") == 0 &&
+	    strcmp(ph, "tdd") == 0;
+}
+
+/* The role whose report the run waits for. */
+static const char *
+expected_role(const cJSON *run)
+{
+	const char *st = get_str(run, "state");
+
+	if (in_tdd(run))
+		return "qa";
+	return st != NULL ? state_role(st) : NULL;
+}
+
+/* Can the gate check tests first: a git repository and a test command? */
+static int
+tdd_possible(int root, const struct wf_pipeline_conf *c, const cJSON *run)
+{
+	struct wf_role qa;
+	cJSON *project = NULL;
+	char err[256];
+	const char *tc;
+	int ok;
+
+	if (wf_store_get(root, &wf_kind_project, get_int(run, "project_id"),
+	    &project, err, sizeof(err)) == -1)
+		return 0;
+	tc = get_str(project, "test_command");
+	ok = tc != NULL && tc[0] != '\0' &&
+	    wf_repo_is_git(get_str(project, "repo_path"));
+	cJSON_Delete(project);
+	/* A QA that only runs the tests cannot write them first. */
+	if (ok && (wf_role_load(c->roles_dir, "qa", &qa, err,
+	    sizeof(err)) == -1 || (qa.backend == WF_BE_COMMAND &&
+	    qa.tdd_command[0] == '\0')))
+		ok = 0;
+	return ok;
+}
+
+/*
+ * The gate refused a role's work: the role starts again with the finding
+ * in its results, while iterations remain; then a human decides.  The
+ * state stays the seed's.
+ */
+static void
+start_over(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    const char *role, const char *phase, const char *why,
+    const char *report_id)
+{
+	int64_t it = get_int(run, "iteration"), max = get_int(run, "max_iter");
+	const char *state = get_str(run, "state");
+	char st[32], w[512];
+
+	if (max <= 0)
+		max = c->max_iter;
+	strlcpy(st, state != NULL ? state : "?", sizeof(st));
+	if (it < max) {
+		set_num(run, "iteration", (double)(it + 1));
+		snprintf(w, sizeof(w), "%s; %s starts again (iteration %lld of "
+		    "%lld)", why, role, (long long)it + 1, (long long)max);
+		moved(root, run, st, st, w, report_id);
+		start_again(role, phase);
+		/* What it touched before still counts until it is undone. */
+		again.keep_base = 1;
+		return;
+	}
+	snprintf(w, sizeof(w), "%s; after %lld iteration%s (max_iter %lld) a "
+	    "human decides", why, (long long)it, it == 1 ? "" : "s",
+	    (long long)max);
+	wait_human(run, w);
+}
+
 struct report_arg {
 	const cJSON *report;
 	const char *report_id;
 	const cJSON *gate;
 	int applied;
 };
+
+static int tdd_report(int, const struct wf_pipeline_conf *, cJSON *,
+    struct report_arg *, int);
 
 static int
 applied_before(const cJSON *run, const char *report_id)
@@ -584,7 +722,7 @@ step_report(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	const char *state = get_str(run, "state");
 	const char *role = norm_role(get_str(a->report, "role"));
 	const char *status = get_str(a->report, "status");
-	const char *want = state != NULL ? state_role(state) : NULL;
+	const char *want = expected_role(run);
 	cJSON *results, *ids, *p;
 	char why[256], gatewhy[256];
 	int64_t id = get_int(run, "id");
@@ -604,7 +742,8 @@ step_report(int root, const struct wf_pipeline_conf *c, cJSON *run,
 		results = cJSON_CreateObject();
 		set_item(run, "results", results);
 	}
-	set_item(results, role, cJSON_Duplicate(a->report, 1));
+	set_item(results, in_tdd(run) ? "qa_tdd" : role,
+	    cJSON_Duplicate(a->report, 1));
 	if (a->gate != NULL)
 		set_item(run, "gate", cJSON_Duplicate(a->gate, 1));
 	{
@@ -637,6 +776,19 @@ step_report(int root, const struct wf_pipeline_conf *c, cJSON *run,
 		return 1;
 
 	pass = strcmp(status, "pass") == 0;
+	if (in_tdd(run))
+		return tdd_report(root, c, run, a, pass);
+	if (pass && strcmp(state, "PM") == 0 && c->tdd && tdd_possible(root,
+	    c, run)) {
+		/* Test first: PM's pass ends with QA writing failing tests;
+		 * DEV starts when the gate has seen them fail. */
+		clear_wait(run);
+		set_str(run, "phase", "tdd");
+		moved(root, run, state, "PM", "pm passed; QA writes the failing "
+		    "tests first (tdd)", a->report_id);
+		start_again("qa", "tdd");
+		return 1;
+	}
 	if (pass && wf_pipeline_gate(c, a->report, gatewhy,
 	    sizeof(gatewhy)) == -1) {
 		pass = 0;
@@ -682,6 +834,135 @@ wf_pipeline_report(int root, const struct wf_pipeline_conf *c,
 	if (applied != NULL)
 		*applied = a.applied;
 	return rc;
+}
+
+/*
+ * QA's report under tdd.  Its pass counts only with the gate's evidence
+ * that the tests it wrote fail (details.tests_failed >= 1, the gate's own
+ * run); then their paths are kept and DEV starts.
+ */
+static int
+tdd_report(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    struct report_arg *a, int pass)
+{
+	const cJSON *d = cJSON_GetObjectItem(a->report, "details");
+	const cJSON *paths = cJSON_GetObjectItem(a->gate, "changed_paths");
+	double failed = 0, nrun = 0;
+	char why[256];
+	cJSON *p;
+
+	num_field(d, "tests_failed", &failed);
+	num_field(d, "tests_run", &nrun);
+	clear_wait(run);
+	if (pass && failed >= 1 && cJSON_GetArraySize(paths) > 0) {
+		set_item(run, "tdd_tests", cJSON_Duplicate(paths, 1));
+		cJSON_DeleteItemFromObjectCaseSensitive(run, "phase");
+		snprintf(why, sizeof(why), "QA wrote %d test file%s; %g of %g "
+		    "tests fail as they should before DEV",
+		    cJSON_GetArraySize(paths),
+		    cJSON_GetArraySize(paths) == 1 ? "" : "s", failed, nrun);
+		moved(root, run, "PM", "DEV", why, a->report_id);
+		return 1;
+	}
+	if (!pass)
+		snprintf(why, sizeof(why), "QA could not write the tests "
+		    "(tdd): %.160s", get_str(a->report, "summary") ?
+		    get_str(a->report, "summary") : "it reported fail");
+	else if (cJSON_GetArraySize(paths) == 0)
+		snprintf(why, sizeof(why), "tdd gate: QA's pass committed no "
+		    "test");
+	else
+		snprintf(why, sizeof(why), "tdd gate: the new tests do not fail "
+		    "(%g run, %g failed): they test nothing DEV must do", nrun,
+		    failed);
+	p = cJSON_CreateObject();
+	cJSON_AddNumberToObject(p, "run_id", (double)get_int(run, "id"));
+	cJSON_AddStringToObject(p, "role", "qa");
+	cJSON_AddStringToObject(p, "reason", why);
+	note("run.gate_failed", "run.gate_failed", get_int(run, "id"), p);
+	start_over(root, c, run, "qa", "tdd", why, a->report_id);
+	return 1;
+}
+
+struct refuse_arg {
+	const cJSON *report, *gate;
+	const char *report_id, *why;
+	int applied;
+};
+
+static int
+step_refuse(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    void *argp, char *err, size_t errlen)
+{
+	struct refuse_arg *a = argp;
+	const char *role = norm_role(get_str(a->report, "role"));
+	const char *want = expected_role(run), *phase = get_str(run, "phase");
+	cJSON *results, *r, *ids, *p;
+	char ph[16];
+
+	if (a->report_id != NULL && applied_before(run, a->report_id))
+		return 0;
+	if (want == NULL || strcmp(want, role) != 0)
+		return fail(err, errlen, "run %lld is in %s: a %s report is not "
+		    "expected", (long long)get_int(run, "id"),
+		    get_str(run, "state") ? get_str(run, "state") : "?", role);
+	strlcpy(ph, phase != NULL ? phase : "", sizeof(ph));
+	results = cJSON_GetObjectItemCaseSensitive(run, "results");
+	if (!cJSON_IsObject(results)) {
+		results = cJSON_CreateObject();
+		set_item(run, "results", results);
+	}
+	r = cJSON_Duplicate(a->report, 1);
+	set_str(r, "status", "fail");
+	set_str(r, "summary", a->why);
+	set_str(r, "refused_by", "wf-gate");
+	set_item(results, in_tdd(run) ? "qa_tdd" : role, r);
+	if (a->gate != NULL)
+		set_item(run, "gate", cJSON_Duplicate(a->gate, 1));
+	if (a->report_id != NULL) {
+		ids = cJSON_GetObjectItemCaseSensitive(run, "reports");
+		if (!cJSON_IsArray(ids)) {
+			ids = cJSON_CreateArray();
+			set_item(run, "reports", ids);
+		}
+		cJSON_AddItemToArray(ids, cJSON_CreateString(a->report_id));
+	}
+	a->applied = 1;
+	p = cJSON_CreateObject();
+	cJSON_AddNumberToObject(p, "run_id", (double)get_int(run, "id"));
+	cJSON_AddStringToObject(p, "role", role);
+	cJSON_AddStringToObject(p, "reason", a->why);
+	if (cJSON_GetObjectItem(a->gate, "offending_paths") != NULL)
+		cJSON_AddItemToObject(p, "offending_paths", cJSON_Duplicate(
+		    cJSON_GetObjectItem(a->gate, "offending_paths"), 1));
+	note("run.gate_failed", "run.gate_failed", get_int(run, "id"), p);
+	clear_wait(run);
+	start_over(root, c, run, role, ph[0] != '\0' ? ph : NULL, a->why,
+	    a->report_id);
+	return 1;
+}
+
+int
+wf_pipeline_refuse(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, const cJSON *report, const char *report_id,
+    const cJSON *gate, const char *why, int *applied, char *err,
+    size_t errlen)
+{
+	struct refuse_arg a = { report, gate, report_id, why, 0 };
+	int rc;
+
+	rc = transition(root, c, run_id, step_refuse, &a, err, errlen);
+	if (applied != NULL)
+		*applied = a.applied;
+	return rc;
+}
+
+int
+wf_pipeline_expects(const cJSON *run, const char **role, const char **phase)
+{
+	*role = expected_role(run);
+	*phase = get_str(run, "phase");
+	return *role != NULL ? 0 : -1;
 }
 
 static int
@@ -933,7 +1214,8 @@ wf_pipeline_run_role(int root, const struct wf_pipeline_conf *c,
 		    role);
 	if (wf_store_get(root, &wf_kind_run, run_id, &run, err, errlen) == -1)
 		return -1;
-	rc = enqueue_role(root, c, run, r, job_id, idlen, err, errlen);
+	rc = enqueue_role(root, c, run, r, get_str(run, "phase"), job_id, idlen,
+	    err, errlen);
 	cJSON_Delete(run);
 	return rc;
 }

@@ -26,6 +26,7 @@ struct wf_pipeline_conf {
 	                       * SEC: 1 critical .. 4 low */
 	int tdd;              /* PM ends with QA writing failing tests */
 	int agent_priority;   /* the queue priority of agent jobs */
+	char roles_dir[4096]; /* the roles' configs: may QA write tests? */
 };
 
 void wf_pipeline_defaults(struct wf_pipeline_conf *c);
@@ -53,6 +54,19 @@ int wf_pipeline_create(int root, const struct wf_pipeline_conf *c,
 int wf_pipeline_report(int root, const struct wf_pipeline_conf *c,
     int64_t run_id, const cJSON *report, const char *report_id,
     const cJSON *gate, int *applied, char *err, size_t errlen);
+/* The gate refused a role's work (why, with what it saw in gate, e.g.
+ * offending_paths): record it, and start the role again with the finding
+ * while iterations remain; then a human decides.  Idempotent like
+ * wf_pipeline_report. */
+int wf_pipeline_refuse(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, const cJSON *report, const char *report_id,
+    const cJSON *gate, const char *why, int *applied, char *err,
+    size_t errlen);
+/* The role whose report a run waits for, and the phase of its state
+ * ("tdd" while QA writes the failing tests; NULL otherwise).  -1 when it
+ * waits for no role. */
+int wf_pipeline_expects(const cJSON *run, const char **role,
+    const char **phase);
 int wf_pipeline_advance(int root, const struct wf_pipeline_conf *c,
     int64_t run_id, char *err, size_t errlen);
 int wf_pipeline_retry(int root, const struct wf_pipeline_conf *c,

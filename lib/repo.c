@@ -203,6 +203,185 @@ git(const char *repo, const char *const *argv, char *err, size_t errlen)
 	return 0;
 }
 
+/* Run git with argv in repo and keep its stdout (at most max bytes) in
+ * *outp; stderr goes to ours. */
+static int
+git_out(const char *repo, const char *const *argv, size_t max, char **outp,
+    size_t *lenp, char *err, size_t errlen)
+{
+	const char *full[32];
+	char *buf = NULL;
+	size_t len = 0;
+	int p[2] = { -1, -1 }, ws, n = 0, rc = -1;
+	pid_t pid = -1;
+
+	full[n++] = "git";
+	full[n++] = "-C";
+	full[n++] = repo;
+	for (int i = 0; argv[i] != NULL && n < 30; i++)
+		full[n++] = argv[i];
+	full[n] = NULL;
+	if ((buf = malloc(max + 1)) == NULL || pipe2(p, O_CLOEXEC) == -1) {
+		fail(err, errlen, "git: %s", strerror(errno));
+		goto fail;
+	}
+	if ((pid = fork()) == 0) {
+		dup2(p[1], 1);
+		execvp("git", (char *const *)full);
+		_exit(127);
+	}
+	close(p[1]);
+	p[1] = -1;
+	for (;;) {
+		ssize_t r = read(p[0], buf + len, max - len);
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		if (len == max) {
+			fail(err, errlen, "git %s: more than %zu bytes of "
+			    "output", argv[0], max);
+			goto fail;
+		}
+	}
+	close(p[0]);
+	p[0] = -1;
+	while (pid > 0 && waitpid(pid, &ws, 0) == -1 && errno == EINTR)
+		;
+	if (pid == -1) {
+		fail(err, errlen, "git: cannot run");
+		goto fail;
+	}
+	pid = -1;
+	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+		fail(err, errlen, "git %s: exit %d", argv[0],
+		    WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws));
+		goto fail;
+	}
+	buf[len] = '\0';
+	*outp = buf;
+	*lenp = len;
+	buf = NULL;
+	rc = 0;
+fail:
+	if (p[0] != -1)
+		close(p[0]);
+	if (p[1] != -1)
+		close(p[1]);
+	if (pid > 0)
+		while (waitpid(pid, &ws, 0) == -1 && errno == EINTR)
+			;
+	free(buf);
+	return rc;
+}
+
+int
+wf_repo_branch(const char *repo, const char *branch, char *err,
+    size_t errlen)
+{
+	const char *sw[] = { "checkout", "-q", branch, "--", NULL };
+	const char *mk[] = { "checkout", "-q", "-b", branch, NULL };
+	const char *has[] = { "rev-parse", "-q", "--verify", NULL, NULL };
+	char ref[300], *out;
+	size_t len;
+
+	if (snprintf(ref, sizeof(ref), "refs/heads/%s", branch) >=
+	    (int)sizeof(ref))
+		return fail(err, errlen, "branch name too long");
+	has[3] = ref;
+	if (git_out(repo, has, 256, &out, &len, err, errlen) == 0) {
+		free(out);
+		return git(repo, sw, err, errlen);
+	}
+	return git(repo, mk, err, errlen);
+}
+
+int
+wf_repo_is_git(const char *repo)
+{
+	char path[4096];
+	struct stat st;
+
+	if (repo == NULL || repo[0] != '/' ||
+	    snprintf(path, sizeof(path), "%s/.git", repo) >= (int)sizeof(path))
+		return 0;
+	return stat(path, &st) == 0;
+}
+
+int
+wf_repo_head(const char *repo, char *sha, size_t shalen, char *err,
+    size_t errlen)
+{
+	const char *argv[] = { "rev-parse", "--verify", "-q", "HEAD", NULL };
+	char *out;
+	size_t len;
+
+	if (git_out(repo, argv, 256, &out, &len, err, errlen) == -1)
+		return -1;
+	while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == ' '))
+		out[--len] = '\0';
+	if (len < 40 || len >= shalen || strspn(out, "0123456789abcdef") !=
+	    len) {
+		free(out);
+		return fail(err, errlen, "git rev-parse: not a commit");
+	}
+	memcpy(sha, out, len + 1);
+	free(out);
+	return 0;
+}
+
+void
+wf_repo_paths_free(char **paths)
+{
+	for (size_t i = 0; paths != NULL && paths[i] != NULL; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+int
+wf_repo_changed(const char *repo, const char *base, char ***paths,
+    char *err, size_t errlen)
+{
+	const char *argv[] = { "-c", "core.quotepath=off", "diff",
+		"--name-only", "-z", "--no-renames", base, "--", NULL };
+	char *out = NULL, **v = NULL;
+	size_t len, n = 0, i;
+	int rc = -1;
+
+	*paths = NULL;
+	if (base == NULL || strspn(base, "0123456789abcdef") != strlen(base) ||
+	    strlen(base) < 40)
+		return fail(err, errlen, "not a commit id: %.64s",
+		    base ? base : "(none)");
+	if (git_out(repo, argv, 4 << 20, &out, &len, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < len; i++)
+		if (out[i] == '\0')
+			n++;
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL) {
+		fail(err, errlen, "out of memory");
+		goto fail;
+	}
+	n = 0;
+	for (i = 0; i < len; i += strlen(out + i) + 1) {
+		if (out[i] == '\0')
+			continue;
+		if ((v[n++] = strdup(out + i)) == NULL) {
+			fail(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	*paths = v;
+	v = NULL;
+	rc = (int)n;
+fail:
+	wf_repo_paths_free(v);
+	free(out);
+	return rc;
+}
+
 int
 wf_repo_commit(const char *repo, const char *branch,
     const char *const *paths, const char *message, char *err, size_t errlen)

@@ -24,6 +24,25 @@ int wf_repo_write(const char *repo, const char *rel, const char *data,
 int wf_repo_commit(const char *repo, const char *branch,
     const char *const *paths, const char *message, char *err, size_t errlen);
 
+/* Put the work tree on branch: switch to it, or make it from HEAD when
+ * there is none yet.  Every role of a run works on wf/run-N, never on the
+ * branch the user had out. */
+int wf_repo_branch(const char *repo, const char *branch, char *err,
+    size_t errlen);
+/* Is repo a git work tree (repo/.git exists)? */
+int wf_repo_is_git(const char *repo);
+/* The commit HEAD names, into sha (at least 41 bytes). */
+int wf_repo_head(const char *repo, char *sha, size_t shalen, char *err,
+    size_t errlen);
+/* The paths that differ between commit base and the work tree: commits
+ * since base and uncommitted changes to tracked files (git diff
+ * --name-only base).  Untracked files are no one's commit and are left
+ * out.  *paths is a malloc'd NULL-terminated vector of malloc'd strings;
+ * returns their number, or -1 and the reason. */
+int wf_repo_changed(const char *repo, const char *base, char ***paths,
+    char *err, size_t errlen);
+void wf_repo_paths_free(char **paths);
+
 /* A fenced block of a reply: ```file:PATH ... ``` */
 struct wf_repo_block {
 	char *path;

@@ -3,6 +3,7 @@
  * prompt, timeout, owns; anything else is an error with its line.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,16 @@ handler(void *user, const char *section, const char *name, const char *value)
 		if (strlcpy(r->prompt, value, sizeof(r->prompt)) >=
 		    sizeof(r->prompt))
 			ERR("prompt: too long");
+	} else if (strcmp(name, "tdd_command") == 0) {
+		if (strlcpy(r->tdd_command, value, sizeof(r->tdd_command)) >=
+		    sizeof(r->tdd_command))
+			ERR("tdd_command: longer than %zu bytes",
+			    sizeof(r->tdd_command) - 1);
+	} else if (strcmp(name, "tdd_prompt") == 0) {
+		if (strlcpy(r->tdd_prompt, value, sizeof(r->tdd_prompt)) >=
+		    sizeof(r->tdd_prompt))
+			ERR("tdd_prompt: longer than %zu bytes",
+			    sizeof(r->tdd_prompt) - 1);
 	} else if (strcmp(name, "timeout") == 0) {
 		r->timeout = (int)strtonum(value, 1, 7 * 86400, &errstr);
 		if (errstr != NULL)
@@ -103,4 +114,49 @@ wf_role_load(const char *dir, const char *name, struct wf_role *r,
 		return -1;
 	}
 	return 0;
+}
+
+/* Does one owns entry, other than "*", cover path? */
+static int
+covers(const char *pat, const char *path)
+{
+	size_t n = strlen(pat);
+	const char *base;
+
+	if (n > 0 && pat[n - 1] == '/')
+		return strncmp(path, pat, n) == 0;
+	if (strchr(pat, '/') != NULL)
+		return fnmatch(pat, path, FNM_PATHNAME) == 0;
+	base = strrchr(path, '/');
+	return fnmatch(pat, base != NULL ? base + 1 : path, 0) == 0;
+}
+
+int
+wf_role_owns(const struct wf_role *r, const char *path)
+{
+	for (int i = 0; i < r->nowns; i++)
+		if (strcmp(r->owns[i], "*") != 0 && covers(r->owns[i], path))
+			return 1;
+	return 0;
+}
+
+int
+wf_role_may_touch(const struct wf_role *all, int n, const struct wf_role *r,
+    const char *path, const char **owner)
+{
+	int rest = 0;
+
+	*owner = NULL;
+	if (wf_role_owns(r, path))
+		return 1;
+	for (int i = 0; i < r->nowns; i++)
+		if (strcmp(r->owns[i], "*") == 0)
+			rest = 1;
+	for (int i = 0; i < n; i++)
+		if (strcmp(all[i].name, r->name) != 0 &&
+		    wf_role_owns(&all[i], path)) {
+			*owner = all[i].name;
+			return 0;
+		}
+	return rest;
 }

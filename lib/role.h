@@ -17,10 +17,24 @@ struct wf_role {
 	enum wf_backend backend;
 	char command[4096]; /* command: a /bin/sh command line */
 	char prompt[256];   /* llm, goose: the prompt template's file */
+	char tdd_command[4096]; /* QA under tdd: writes the failing tests */
+	char tdd_prompt[256];
 	int timeout;
 	char owns[WF_ROLE_OWNS_MAX][256];
 	int nowns;
 };
+
+/*
+ * Ownership: each entry of owns is a directory ("tests/"), a glob matched
+ * against the path, or against its last component when it has no slash
+ * ("test_*.py"), or "*": every path that no other role owns.  A role with
+ * no owns (SEC) may touch nothing.
+ */
+int wf_role_owns(const struct wf_role *r, const char *path);
+/* May r touch path, given all the roles?  1 yes; 0 no, and *owner names
+ * the role that owns it (NULL when none does). */
+int wf_role_may_touch(const struct wf_role *all, int n,
+    const struct wf_role *r, const char *path, const char **owner);
 
 /* Load dir/<name>.ini.  -1 and a one-line reason in err. */
 int wf_role_load(const char *dir, const char *name, struct wf_role *r,

@@ -117,6 +117,12 @@ static const struct wf_field run_fields[] = {
 	{ "history", WF_F_JSON, WF_FF_READONLY, NULL, NULL, "[]", NULL },
 	{ "reports", WF_F_JSON, WF_FF_READONLY, NULL, NULL, "[]",
 	    "ids of the reports applied, so none applies twice" },
+	{ "phase", WF_F_STR, WF_FF_READONLY, NULL, NULL, NULL,
+	    "inside a state: \"tdd\" while QA writes the failing tests" },
+	{ "stage_base", WF_F_STR, WF_FF_READONLY, NULL, NULL, NULL,
+	    "the commit the current role started from" },
+	{ "tdd_tests", WF_F_JSON, WF_FF_READONLY, NULL, NULL, NULL,
+	    "the failing tests QA wrote before DEV started" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
 };
 

@@ -197,6 +197,8 @@ run_role_command(const struct wf_role *role, const cJSON *run,
 	cJSON_AddStringToObject(env, "WF_ITERATION", iter);
 	cJSON_AddStringToObject(env, "WF_REPO_PATH", repo ? repo : "");
 	cJSON_AddStringToObject(env, "WF_TEST_COMMAND", tc ? tc : "");
+	if (getenv("WF_PHASE") != NULL)
+		cJSON_AddStringToObject(env, "WF_PHASE", getenv("WF_PHASE"));
 	envp = wf_exec_env(env, NULL);
 	cJSON_Delete(env);
 	if (buf == NULL || envp == NULL || pipe2(p, O_CLOEXEC) == -1) {
@@ -689,6 +691,28 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 		cJSON_AddStringToObject(res, "error_message", err);
 		cJSON_AddTrueToObject(res, "permanent");
 		goto out;
+	}
+	/* Every role of a run works on the run's branch. */
+	if (wf_repo_is_git(jstr(project, "repo_path"))) {
+		char branch[64];
+
+		snprintf(branch, sizeof(branch), "wf/run-%lld",
+		    (long long)rid->valuedouble);
+		if (wf_repo_branch(jstr(project, "repo_path"), branch, err,
+		    sizeof(err)) == -1) {
+			cJSON_AddStringToObject(res, "error_message", err);
+			goto out;
+		}
+	}
+	/* Under tdd, QA's first job writes the failing tests. */
+	if (jstr(rd, "phase") != NULL && strcmp(jstr(rd, "phase"), "tdd") == 0) {
+		if (role.tdd_command[0] != '\0')
+			strlcpy(role.command, role.tdd_command,
+			    sizeof(role.command));
+		if (role.tdd_prompt[0] != '\0')
+			strlcpy(role.prompt, role.tdd_prompt,
+			    sizeof(role.prompt));
+		setenv("WF_PHASE", "tdd", 1);
 	}
 	if (role.backend == WF_BE_GOOSE) {
 		snprintf(err, sizeof(err), "role %s: the goose backend is not "

@@ -32,6 +32,8 @@
 #include "log.h"
 #include "pipeline.h"
 #include "queue.h"
+#include "repo.h"
+#include "role.h"
 #include "sdnotify.h"
 #include "spool.h"
 #include "store.h"
@@ -43,6 +45,8 @@
 struct pending {
 	char report[WF_NAME_MAX + 1];
 	char job[WF_NAME_MAX + 1];
+	int tdd;        /* the tests must fail: QA wrote them first */
+	cJSON *changed; /* the paths QA's work touched */
 };
 
 static struct {
@@ -63,7 +67,9 @@ usage(int code)
 	    "Apply the agents' reports in $WF_HOME/reports/new to their runs,\n"
 	    "enforcing the gates: QA's pass needs tests that ran and passed\n"
 	    "(re-run by the gate when the project has a test command); SEC's\n"
-	    "pass needs no finding at or above [pipeline] sec_block.  Invalid\n"
+	    "pass needs no finding at or above [pipeline] sec_block; a role's\n"
+	    "commits may touch only the paths it owns (etc/roles/*.ini owns);\n"
+	    "under tdd, QA's new tests must fail before DEV starts.  Invalid\n"
 	    "reports go to corrupt/.  SIGHUP reloads the config.\n"
 	    "  -c, --config FILE  config file (default: $WF_CONFIG or %s)\n"
 	    "  -v, --verbose      log every report\n",
@@ -133,7 +139,8 @@ is_pending(const char *report)
 
 /* Enqueue the project's test command as the gate's own evidence. */
 static int
-verify(const char *name, const cJSON *project, int64_t run_id)
+verify(const char *name, const cJSON *project, int64_t run_id, int tdd,
+    const cJSON *changed)
 {
 	const cJSON *tc = cJSON_GetObjectItem(project, "test_command");
 	const cJSON *repo = cJSON_GetObjectItem(project, "repo_path");
@@ -164,9 +171,12 @@ verify(const char *name, const cJSON *project, int64_t run_id)
 	}
 	strlcpy(G.pend[G.npend].report, name, sizeof(G.pend[0].report));
 	strlcpy(G.pend[G.npend].job, j.id, sizeof(G.pend[0].job));
+	G.pend[G.npend].tdd = tdd;
+	G.pend[G.npend].changed = changed != NULL ?
+	    cJSON_Duplicate(changed, 1) : NULL;
 	G.npend++;
-	wf_log_info("report %s: QA says pass; running the tests (job %s)",
-	    name, j.id);
+	wf_log_info("report %s: QA says pass%s; running the tests (job %s)",
+	    name, tdd ? " (tdd: they must fail)" : "", j.id);
 	wf_job_free(&j);
 	return 0;
 }
@@ -198,12 +208,106 @@ read_report(const char *name, char *why, size_t whylen)
 	return r;
 }
 
+/*
+ * Which paths did the role's work touch since its stage began, and which
+ * of them does it not own?  NULL when there is nothing to check (no git
+ * repository, no base, roles that do not load); else an object with
+ * changed_paths and offending_paths ([{path, owner}]).
+ */
+static cJSON *
+ownership(const cJSON *run, const cJSON *project, const char *role)
+{
+	static const char *const names[] = { "pm", "dev", "qa", "security" };
+	struct wf_role all[4], *me = NULL;
+	const cJSON *base = cJSON_GetObjectItem(run, "stage_base");
+	const cJSON *repo = cJSON_GetObjectItem(project, "repo_path");
+	char err[512], **paths = NULL;
+	cJSON *o = NULL, *ch, *off;
+	int n;
+
+	if (!cJSON_IsString(base) || !cJSON_IsString(repo) ||
+	    !wf_repo_is_git(repo->valuestring))
+		return NULL;
+	for (int i = 0; i < 4; i++) {
+		if (wf_role_load(G.cfg.roles_dir, names[i], &all[i], err,
+		    sizeof(err)) == -1) {
+			wf_log_warn("ownership not checked: %s", err);
+			return NULL;
+		}
+		if (strcmp(names[i], role) == 0)
+			me = &all[i];
+	}
+	if (me == NULL)
+		return NULL;
+	if ((n = wf_repo_changed(repo->valuestring, base->valuestring, &paths,
+	    err, sizeof(err))) == -1) {
+		wf_log_warn("ownership not checked: %s", err);
+		return NULL;
+	}
+	o = cJSON_CreateObject();
+	ch = cJSON_AddArrayToObject(o, "changed_paths");
+	off = cJSON_AddArrayToObject(o, "offending_paths");
+	for (int i = 0; i < n; i++) {
+		const char *owner;
+
+		cJSON_AddItemToArray(ch, cJSON_CreateString(paths[i]));
+		if (!wf_role_may_touch(all, 4, me, paths[i], &owner)) {
+			cJSON *e = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(e, "path", paths[i]);
+			if (owner != NULL)
+				cJSON_AddStringToObject(e, "owner", owner);
+			else
+				cJSON_AddNullToObject(e, "owner");
+			cJSON_AddItemToArray(off, e);
+		}
+	}
+	cJSON_AddStringToObject(o, "base", base->valuestring);
+	cJSON_AddStringToObject(o, "role", role);
+	wf_repo_paths_free(paths);
+	return o;
+}
+
+/* A role touched what it does not own: the run goes back to it. */
+static void
+refuse(const char *name, const cJSON *report, const cJSON *gate)
+{
+	const cJSON *off = cJSON_GetObjectItem(gate, "offending_paths"), *e;
+	const cJSON *rid = cJSON_GetObjectItem(report, "run_id");
+	const char *role = cJSON_GetObjectItem(report, "role")->valuestring;
+	char why[512], err[512];
+	size_t n;
+	int applied;
+
+	n = (size_t)snprintf(why, sizeof(why), "ownership gate: %s touched "
+	    "paths it does not own:", role);
+	cJSON_ArrayForEach(e, off) {
+		const cJSON *p = cJSON_GetObjectItem(e, "path");
+		const cJSON *w = cJSON_GetObjectItem(e, "owner");
+
+		if (n < sizeof(why))
+			n += (size_t)snprintf(why + n, sizeof(why) - n,
+			    " %s (%s's)", p->valuestring, cJSON_IsString(w) ?
+			    w->valuestring : "no role");
+	}
+	if (wf_pipeline_refuse(G.root, &G.cfg.pipeline,
+	    (int64_t)rid->valuedouble, report, name, gate, why, &applied, err,
+	    sizeof(err)) == -1) {
+		reject(name, err);
+		return;
+	}
+	wf_log_info("report %s: %s", name, why);
+	done_with(name);
+}
+
 static void
 process(const char *name)
 {
-	cJSON *r, *run = NULL, *project = NULL;
+	cJSON *r, *run = NULL, *project = NULL, *own = NULL;
 	const cJSON *role, *st, *tc;
+	const char *want, *phase;
 	char why[512];
+	int tdd;
 
 	if (name[0] == '.' || is_pending(name))
 		return;
@@ -218,22 +322,36 @@ process(const char *name)
 	}
 	role = cJSON_GetObjectItem(r, "role");
 	st = cJSON_GetObjectItem(r, "status");
-	if (strcmp(role->valuestring, "qa") == 0 &&
-	    strcmp(st->valuestring, "pass") == 0 &&
-	    wf_store_get(G.root, &wf_kind_run, (int64_t)cJSON_GetObjectItem(r,
-	    "run_id")->valuedouble, &run, why, sizeof(why)) == 0 &&
+	if (wf_store_get(G.root, &wf_kind_run, (int64_t)cJSON_GetObjectItem(r,
+	    "run_id")->valuedouble, &run, why, sizeof(why)) == -1 ||
 	    wf_store_get(G.root, &wf_kind_project, (int64_t)cJSON_GetObjectItem(
-	    run, "project_id")->valuedouble, &project, why, sizeof(why)) == 0 &&
+	    run, "project_id")->valuedouble, &project, why, sizeof(why)) == -1 ||
+	    wf_pipeline_expects(run, &want, &phase) == -1 ||
+	    strcmp(want, strcmp(role->valuestring, "sec") == 0 ? "security" :
+	    role->valuestring) != 0 || strcmp(st->valuestring, "pending") == 0)
+		goto apply; /* the pipeline says what is wrong, if anything */
+	tdd = phase != NULL && strcmp(phase, "tdd") == 0;
+	own = ownership(run, project, want);
+	if (own != NULL && cJSON_GetArraySize(cJSON_GetObjectItem(own,
+	    "offending_paths")) > 0) {
+		refuse(name, r, own);
+		goto out;
+	}
+	if (strcmp(want, "qa") == 0 && strcmp(st->valuestring, "pass") == 0 &&
 	    cJSON_IsString(tc = cJSON_GetObjectItem(project, "test_command")) &&
-	    tc->valuestring[0] != '\0' &&
-	    cJSON_IsString(cJSON_GetObjectItem(run, "state")) &&
-	    strcmp(cJSON_GetObjectItem(run, "state")->valuestring, "QA") == 0) {
+	    tc->valuestring[0] != '\0') {
+		if (tdd && cJSON_GetArraySize(cJSON_GetObjectItem(own,
+		    "changed_paths")) == 0)
+			goto apply; /* no test written: the pipeline refuses */
 		if (verify(name, project, (int64_t)cJSON_GetObjectItem(run,
-		    "id")->valuedouble) == 0)
+		    "id")->valuedouble, tdd, cJSON_GetObjectItem(own,
+		    "changed_paths")) == 0)
 			goto out;
 	}
-	apply(name, r, NULL);
+apply:
+	apply(name, r, own);
 out:
+	cJSON_Delete(own);
 	cJSON_Delete(r);
 	cJSON_Delete(run);
 	cJSON_Delete(project);
@@ -255,10 +373,13 @@ verified(int i, const struct wf_jobref *ref)
 	int ok;
 
 	G.pend[i] = G.pend[--G.npend];
-	if ((r = read_report(p.report, err, sizeof(err))) == NULL)
+	if ((r = read_report(p.report, err, sizeof(err))) == NULL) {
+		cJSON_Delete(p.changed);
 		return;
+	}
 	if (wf_queue_load(G.root, ref, &j, err, sizeof(err)) == -1) {
 		wf_log_warn("gate job %s: %s", p.job, err);
+		cJSON_Delete(p.changed);
 		cJSON_Delete(r);
 		return;
 	}
@@ -268,8 +389,11 @@ verified(int i, const struct wf_jobref *ref)
 	if (wf_testcount_parse(out != NULL ? out : "", len, &tc) == -1)
 		memset(&tc, 0, sizeof(tc));
 	free(out);
-	ok = j.status == WF_JS_COMPLETED && tc.format != NULL && tc.run >= 1 &&
-	    tc.failed == 0;
+	if (p.tdd)
+		ok = tc.format != NULL && tc.failed >= 1;
+	else
+		ok = j.status == WF_JS_COMPLETED && tc.format != NULL &&
+		    tc.run >= 1 && tc.failed == 0;
 	gate = cJSON_CreateObject();
 	cJSON_AddStringToObject(gate, "role", "qa");
 	cJSON_AddStringToObject(gate, "job_id", p.job);
@@ -284,6 +408,10 @@ verified(int i, const struct wf_jobref *ref)
 	cJSON_AddStringToObject(gate, "agent_said", "pass");
 	cJSON_AddItemToObject(gate, "agent_report", cJSON_Duplicate(r, 1));
 	cJSON_AddBoolToObject(gate, "agrees", ok);
+	if (p.tdd)
+		cJSON_AddTrueToObject(gate, "tdd");
+	if (p.changed != NULL)
+		cJSON_AddItemToObject(gate, "changed_paths", p.changed);
 	/* The report the pipeline decides on carries the gate's counts. */
 	eff = cJSON_Duplicate(r, 1);
 	cJSON_DeleteItemFromObject(eff, "details");
@@ -292,7 +420,13 @@ verified(int i, const struct wf_jobref *ref)
 	cJSON_AddNumberToObject(d, "tests_passed", tc.passed);
 	cJSON_AddNumberToObject(d, "tests_failed", tc.failed);
 	cJSON_AddStringToObject(d, "verified_by", "wf-gate");
-	if (!ok) {
+	if (p.tdd) {
+		/* The pipeline decides on the counts: the tests must fail. */
+		snprintf(sum, sizeof(sum), "tdd: QA's tests, run by wf-gate: "
+		    "%ld run, %ld failed (%s)", tc.run, tc.failed,
+		    ok ? "they fail, as they must before DEV" :
+		    "they must fail before DEV");
+	} else if (!ok) {
 		cJSON_ReplaceItemInObject(eff, "status", cJSON_CreateString("fail"));
 		snprintf(sum, sizeof(sum), "QA gate: the agent said pass, but the "
 		    "project's tests say %s (%ld run, %ld failed, job %s)",

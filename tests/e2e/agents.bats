@@ -274,8 +274,17 @@ dump() {
 	} >&2
 }
 
-@test "a git repo with a failing test goes to DEPLOYED: PM's tasks, DEV's fix on wf/run-N, the real tests, token totals" {
+# qa_tdd: QA writes its failing test first (tdd), a fourth case of
+# test_calc.sh, committed on the run's branch
+qa_tdd() {
+	cat >>"$ROLES/qa.ini" <<'EOF'
+tdd_command = sed -i -e 's/^echo 1..3/echo 1..4/' -e 's/^check 3 0 add 0 0$/&\ncheck 4 7 add 3 4/' test_calc.sh && git -c user.name=qa -c user.email=qa@localhost commit -qam 'qa: add 3 4, first'
+EOF
+}
+
+@test "a git repo with a failing test goes to DEPLOYED: QA's failing test first, PM's tasks, DEV's fix on wf/run-N, the real tests, token totals" {
 	roles
+	qa_tdd
 	make_repo
 	script_pipeline "$(printf 'add subtracted; it adds now.\n\n```file:calc.sh\n%s\n```\n\n{"status":"pass","summary":"calc add adds","details":{}}\n' "$(cat "$FIX/calc_fixed.sh")")"
 	start_fake
@@ -291,11 +300,21 @@ dump() {
 	[ -n "$rid" ]
 	[[ "$output" == *"run $rid: READY_FOR_COMMIT"* ]]
 	fetch "$rid"
+	[ "$(moves PM PM)" -eq 1 ]
 	[ "$(moves PM DEV)" -eq 1 ]
 	[ "$(moves DEV QA)" -eq 1 ]
 	[ "$(moves QA SEC)" -eq 1 ]
 	[ "$(moves SEC READY_FOR_COMMIT)" -eq 1 ]
 	[ "$(q .iteration)" -eq 1 ]
+
+	# tdd: QA's new test was seen to fail by the gate before DEV started
+	[ "$(q .tdd_tests#)" -eq 1 ]
+	[ "$(q .tdd_tests.0)" = test_calc.sh ]
+	[ "$(q .results.qa_tdd.status)" = pass ]
+	[ "$(q .results.qa_tdd.details.tests_run)" -eq 4 ]
+	[ "$(q .results.qa_tdd.details.tests_failed)" -eq 2 ]
+	[ "$(q .results.qa_tdd.details.verified_by)" = wf-gate ]
+	[ "$(q .phase)" = null ]
 
 	# the model was asked twice, with the shipped prompts rendered: the
 	# project, its test command; DEV sees PM's report
@@ -343,16 +362,18 @@ dump() {
 	[ "$(q .results.dev.details.commit_error)" = null ]
 	git -C "$REPO" rev-parse -q --verify "refs/heads/wf/run-$rid" >/dev/null
 	[ "$(git -C "$REPO" log -1 --format=%s "wf/run-$rid")" = "wf run $rid: dev" ]
-	[ "$(git -C "$REPO" rev-parse "wf/run-$rid^")" = "$main0" ]
+	[ "$(git -C "$REPO" log -1 --format=%s "wf/run-$rid^")" = "qa: add 3 4, first" ]
+	[ "$(git -C "$REPO" rev-parse "wf/run-$rid~2")" = "$main0" ]
 	[ "$(git -C "$REPO" rev-parse main)" = "$main0" ]
-	[ "$(git -C "$REPO" diff --name-only main "wf/run-$rid")" = calc.sh ]
+	[ "$(git -C "$REPO" diff --name-only "wf/run-$rid^" "wf/run-$rid")" = calc.sh ]
+	[ "$(git -C "$REPO" diff --name-only main "wf/run-$rid" | tr '\n' ' ')" = "calc.sh test_calc.sh " ]
 	git -C "$REPO" show "wf/run-$rid:calc.sh" | cmp - "$FIX/calc_fixed.sh"
 	git -C "$REPO" show main:calc.sh | cmp - "$FIX/calc.sh"
 	[ -z "$(git -C "$REPO" status --porcelain)" ]
 
 	# QA's command ran the real tests, and the gate ran them again
 	[ "$(q .results.qa.status)" = pass ]
-	[ "$(q .results.qa.details.tests_run)" -eq 3 ]
+	[ "$(q .results.qa.details.tests_run)" -eq 4 ]
 	[ "$(q .results.qa.details.tests_failed)" -eq 0 ]
 	[ "$(q .results.qa.details.verified_by)" = wf-gate ]
 	[ "$(q .results.security.status)" = pass ]
@@ -430,9 +451,11 @@ dump() {
 	[ ! -e "$OUT/evil" ]
 	[ -z "$(ls -A "$OUT")" ]
 	[ -L "$REPO/link" ]
-	# and nothing inside either: no commit, no branch, no stray file
+	# and nothing inside either: no commit (the run's branch is where
+	# the roles work, and it is where main was), no stray file
 	[ "$(git -C "$REPO" rev-parse HEAD)" = "$head0" ]
-	[ -z "$(git -C "$REPO" branch --list "wf/run-$rid")" ]
+	[ "$(git -C "$REPO" rev-parse "wf/run-$rid")" = "$head0" ]
+	[ "$(git -C "$REPO" rev-parse main)" = "$head0" ]
 	[ -z "$(git -C "$REPO" status --porcelain --ignored)" ]
 
 	# the report: a fail, with the three paths and why
@@ -449,6 +472,74 @@ dump() {
 	# the model's tokens still count
 	[ "$(q .tokens_in)" -eq $((211 + 388)) ]
 	[ "$(q .tokens_out)" -eq $((57 + 143)) ]
+}
+
+@test "the gate refuses a DEV commit that edits QA's test and PM's _spec/, with the offending paths; DEV starts again, then a human decides" {
+	roles
+	make_repo
+	# DEV fixes calc.sh, but also weakens the test and writes a spec
+	weak=$(sed 's/^check 1 5 add 2 3$/: skipped/' "$FIX/test_calc.sh")
+	script_pipeline "$(printf '```file:calc.sh\n%s\n```\n```file:test_calc.sh\n%s\n```\n```file:_spec/notes.md\nmine\n```\n{"status":"pass","summary":"done","details":{}}\n' "$(cat "$FIX/calc_fixed.sh")" "$weak")"
+	start_fake
+	config openai "$PORT"
+	start_dispatch
+	start_gate
+
+	run pipeline --project-id "$PROJ" --timeout "$(slow 90)"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	rid=$(run_id_of "$output")
+	[ -n "$rid" ] || { dump; false; }
+	fetch "$rid"
+	[ "$(q .state)" = DEV ] || { dump; false; }
+	[ "$(moves DEV QA)" -eq 0 ]
+	# refused twice, DEV started again each time; then a human decides
+	[ "$(moves DEV DEV)" -eq 2 ]
+	[ "$(q .iteration)" -eq 3 ]
+	[ "$(q .waiting_for_human)" = true ]
+	[[ "$(q .waiting_reason)" == *"ownership gate: dev touched paths it does not own: _spec/notes.md (pm's) test_calc.sh (qa's)"* ]]
+	[ "$(q .results.dev.status)" = fail ]
+	[ "$(q .results.dev.refused_by)" = wf-gate ]
+	[ "$(q .gate.offending_paths#)" -eq 2 ]
+	[ "$(q .gate.offending_paths.0.path)" = _spec/notes.md ]
+	[ "$(q .gate.offending_paths.0.owner)" = pm ]
+	[ "$(q .gate.offending_paths.1.path)" = test_calc.sh ]
+	[ "$(q .gate.offending_paths.1.owner)" = qa ]
+	# calc.sh was DEV's to touch
+	[ "$(q .gate.changed_paths#)" -eq 3 ]
+	# the model was asked for DEV three times; QA never ran
+	reqs
+	[ "$(r .#)" -eq 4 ]
+	[ "$(r .3.trigger)" = "You are the DEV" ]
+	! grep -l '"role":"qa"' "$WF_HOME"/reports/cur/* 2>/dev/null
+	# the refusal is an event, with the paths
+	grep -h '"run.gate_failed"' "$WF_HOME"/events/new/* | grep -q '"offending_paths"'
+}
+
+@test "tdd: QA's pass that commits no test is refused; DEV never starts" {
+	roles
+	echo 'tdd_command = true' >>"$ROLES/qa.ini"
+	make_repo
+	script_pipeline "$(printf '```file:calc.sh\n%s\n```\n{"status":"pass","summary":"done","details":{}}\n' "$(cat "$FIX/calc_fixed.sh")")"
+	start_fake
+	config openai "$PORT"
+	start_dispatch
+	start_gate
+
+	run pipeline --project-id "$PROJ" --timeout "$(slow 90)"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	rid=$(run_id_of "$output")
+	fetch "$rid"
+	[ "$(q .state)" = PM ] || { dump; false; }
+	[ "$(q .phase)" = tdd ]
+	[ "$(moves PM DEV)" -eq 0 ]
+	[ "$(q .waiting_for_human)" = true ]
+	[[ "$(q .waiting_reason)" == *"tdd gate: QA's pass committed no test"* ]]
+	[ "$(q .tdd_tests)" = null ]
+	reqs
+	[ "$(r .#)" -eq 1 ]
+	[ "$(r .0.trigger)" = "You are the PM" ]
 }
 
 # dev_reported: DEV's report waits in reports/new (no gate takes it)

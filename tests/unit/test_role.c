@@ -1,0 +1,115 @@
+/*
+ * test_role: role configs and path ownership (lib/role.c).  The shipped
+ * roles load; a directory entry owns what is under it, a glob without a
+ * slash matches a path's last component, "*" owns what no other role
+ * owns, and a role with no owns (SEC) may touch nothing.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "role.h"
+
+static struct wf_role all[4];
+
+static int
+load(void **state)
+{
+	static const char *const names[] = { "pm", "dev", "qa", "security" };
+	char err[512];
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		if (wf_role_load("etc/roles", names[i], &all[i], err,
+			sizeof(err)) == -1) {
+			fprintf(stderr, "%s\n", err);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+may(int who, const char *path, const char **owner)
+{
+	return wf_role_may_touch(all, 4, &all[who], path, owner);
+}
+
+static void
+shipped_roles(void **state)
+{
+	const char *o;
+
+	(void)state;
+	/* DEV: the code, not the tests, not the spec. */
+	assert_int_equal(may(1, "calc.sh", &o), 1);
+	assert_int_equal(may(1, "src/lib/a.c", &o), 1);
+	assert_int_equal(may(1, "tests/test_a.py", &o), 0);
+	assert_string_equal(o, "qa");
+	assert_int_equal(may(1, "pkg/x_test.go", &o), 0);
+	assert_string_equal(o, "qa");
+	assert_int_equal(may(1, "test_calc.sh", &o), 0);
+	assert_int_equal(may(1, "_spec/brief.md", &o), 0);
+	assert_string_equal(o, "pm");
+	/* "tests/" is a directory: "testsuite.c" is not under it. */
+	assert_int_equal(may(1, "testsuite.c", &o), 1);
+	/* QA: its tests only. */
+	assert_int_equal(may(2, "tests/a/b.sh", &o), 1);
+	assert_int_equal(may(2, "web/app.spec.ts", &o), 1);
+	assert_int_equal(may(2, "calc.sh", &o), 0);
+	assert_null(o);
+	/* PM: _spec/ only. */
+	assert_int_equal(may(0, "_spec/a.md", &o), 1);
+	assert_int_equal(may(0, "README.md", &o), 0);
+	/* SEC: nothing. */
+	assert_int_equal(may(3, "README.md", &o), 0);
+	assert_int_equal(may(3, "tests/x", &o), 0);
+	assert_string_equal(o, "qa");
+}
+
+static void
+tdd_keys(void **state)
+{
+	struct wf_role r;
+	char err[512];
+	FILE *f;
+
+	(void)state;
+	f = fopen("obj-role-test.ini", "w");
+	assert_non_null(f);
+	fputs("[role]\nbackend = command\ncommand = true\n"
+	      "tdd_command = touch tests/new\nowns = tests/, *\n",
+	    f);
+	fclose(f);
+	assert_int_equal(
+	    wf_role_load(".", "obj-role-test", &r, err, sizeof(err)), 0);
+	assert_string_equal(r.tdd_command, "touch tests/new");
+	assert_int_equal(r.nowns, 2);
+	assert_true(wf_role_owns(&r, "tests/x"));
+	assert_false(wf_role_owns(&r, "x")); /* "*" is no one's in particular */
+	remove("obj-role-test.ini");
+	f = fopen("obj-role-test.ini", "w");
+	assert_non_null(f);
+	fputs("[role]\nbackend = command\ncommand = true\nowner = me\n", f);
+	fclose(f);
+	assert_int_equal(
+	    wf_role_load(".", "obj-role-test", &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "owner"));
+	remove("obj-role-test.ini");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(shipped_roles),
+		cmocka_unit_test(tdd_keys),
+	};
+
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	return cmocka_run_group_tests(tests, load, NULL);
+}
