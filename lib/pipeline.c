@@ -1220,6 +1220,89 @@ wf_pipeline_run_role(int root, const struct wf_pipeline_conf *c,
 	return rc;
 }
 
+static int
+step_budget(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    void *arg, char *err, size_t errlen)
+{
+	int64_t budget = *(int64_t *)arg;
+	int64_t used = get_int(run, "tokens_in") + get_int(run, "tokens_out");
+	const char *wr = get_str(run, "waiting_reason");
+	cJSON *d = cJSON_CreateObject();
+
+	(void)root;
+	(void)c;
+	if (budget < 0) {
+		cJSON_Delete(d);
+		return fail(err, errlen, "a budget is 0 (none) or more tokens");
+	}
+	set_num(run, "token_budget", (double)budget);
+	if (wr != NULL && strstr(wr, "token budget") != NULL &&
+	    (budget == 0 || used < budget))
+		clear_wait(run);
+	cJSON_AddNumberToObject(d, "token_budget", (double)budget);
+	cJSON_AddNumberToObject(d, "tokens_used", (double)used);
+	note("run.budget_set", NULL, get_int(run, "id"), d);
+	return 1;
+}
+
+int
+wf_pipeline_budget(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, int64_t budget, char *err, size_t errlen)
+{
+	return transition(root, c, run_id, step_budget, &budget, err, errlen);
+}
+
+int
+wf_pipeline_over_budget(int root, int64_t run_id, char *why, size_t whylen)
+{
+	cJSON *run;
+	char err[256];
+	int64_t budget, used;
+
+	if (wf_store_get(root, &wf_kind_run, run_id, &run, err,
+	    sizeof(err)) == -1)
+		return -1;
+	budget = get_int(run, "token_budget");
+	used = get_int(run, "tokens_in") + get_int(run, "tokens_out");
+	cJSON_Delete(run);
+	if (budget <= 0 || used < budget)
+		return 0;
+	snprintf(why, whylen, "run %lld is over its token budget (%lld of "
+	    "%lld tokens): a human decides (wf run budget %lld TOKENS, then "
+	    "wf queue retry)", (long long)run_id, (long long)used,
+	    (long long)budget, (long long)run_id);
+	return 1;
+}
+
+static int
+step_hold(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    void *arg, char *err, size_t errlen)
+{
+	const char *why = arg, *wr = get_str(run, "waiting_reason");
+	cJSON *p;
+
+	(void)root;
+	(void)c;
+	(void)err;
+	(void)errlen;
+	if (wr != NULL && strcmp(wr, why) == 0)
+		return 0;
+	wait_human(run, why);
+	p = cJSON_CreateObject();
+	cJSON_AddNumberToObject(p, "run_id", (double)get_int(run, "id"));
+	cJSON_AddStringToObject(p, "reason", why);
+	note("run.held", "run.gate_failed", get_int(run, "id"), p);
+	return 1;
+}
+
+int
+wf_pipeline_hold(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, const char *why, char *err, size_t errlen)
+{
+	return transition(root, c, run_id, step_hold, (void *)why, err,
+	    errlen);
+}
+
 int
 wf_pipeline_add_tokens(int root, int64_t run_id, int64_t in, int64_t out)
 {

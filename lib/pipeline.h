@@ -87,6 +87,19 @@ int wf_pipeline_run_role(int root, const struct wf_pipeline_conf *c,
 int wf_pipeline_submit_report(int root, const cJSON *report, char *id,
     size_t idlen);
 
+/* Set a run's token budget (0: none).  A run held for its budget whose
+ * new budget is above what it used stops waiting. */
+int wf_pipeline_budget(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, int64_t budget, char *err, size_t errlen);
+/* Is the run over its budget?  1 yes, with the reason in why; 0 no or no
+ * budget; -1 no such run. */
+int wf_pipeline_over_budget(int root, int64_t run_id, char *why,
+    size_t whylen);
+/* Hold a run for a human (the dispatcher, for the budget): the state
+ * stays, waiting_for_human says why. */
+int wf_pipeline_hold(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, const char *why, char *err, size_t errlen);
+
 /* Add tokens a job used to the run's totals. */
 int wf_pipeline_add_tokens(int root, int64_t run_id, int64_t in, int64_t out);
 

@@ -26,6 +26,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "clock.h"
 #include "config.h"
 #include "exec.h"
@@ -33,6 +34,7 @@
 #include "job.h"
 #include "log.h"
 #include "output.h"
+#include "pipeline.h"
 #include "sched.h"
 #include "sdnotify.h"
 #include "spool.h"
@@ -841,6 +843,19 @@ claim(const struct wf_sched_ent *e)
 		wf_job_free(&j);
 		return 0;
 	}
+	/* A run over its token budget starts nothing more: a human
+	 * decides (wf run budget), then retries the job. */
+	if (j.run_id > 0 && wf_pipeline_over_budget(D.root, j.run_id, why,
+	    sizeof(why)) == 1) {
+		char err[256];
+
+		if (wf_pipeline_hold(D.root, &D.cfg.pipeline, j.run_id, why,
+		    err, sizeof(err)) == -1)
+			wf_log_warn("run %lld: %s", (long long)j.run_id, err);
+		fail_now(&j, j.attempt + 1, 1, "%s", why);
+		wf_job_free(&j);
+		return 0;
+	}
 	return start_job(&j, li) == 0;
 }
 
@@ -1566,6 +1581,7 @@ main(int argc, char *argv[])
 	int c, verbose = 0;
 
 	wf_log_init("wf-dispatch", 0);
+	wf_audit_set_actor("wf-dispatch");
 	while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

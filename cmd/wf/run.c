@@ -25,7 +25,8 @@
 #include "wf.h"
 
 static const char run_usage[] =
-    "usage: wf run create --project-id N [--task-id ID] [--name NAME] [--json]\n"
+    "usage: wf run create --project-id N [--task-id ID] [--name NAME]\n"
+    "                     [--token-budget TOKENS] [--json]\n"
     "       wf run list [--project-id N] [--json]\n"
     "       wf run show N [--json]\n"
     "       wf run report N --role R --status pass|fail|pending\n"
@@ -35,6 +36,7 @@ static const char run_usage[] =
     "       wf run reset-to-dev N [--tasks]\n"
     "       wf run approve-deploy N\n"
     "       wf run set-state N STATE --force [--why TEXT]\n"
+    "       wf run budget N TOKENS\n"
     "       wf run pm|dev|qa|sec --run-id N\n"
     "States: PM DEV QA SEC READY_FOR_COMMIT MERGED READY_FOR_DEPLOY\n"
     "DEPLOYED, and QA_FAILED SEC_FAILED.  report drops a report for wf-gate,\n"
@@ -42,7 +44,21 @@ static const char run_usage[] =
     "READY_FOR_COMMIT, MERGED); retry and reset-to-dev send a failed run\n"
     "back to DEV (--tasks turns the findings into tasks); approve-deploy\n"
     "is a human's, recorded under your login name; set-state --force is\n"
-    "audited.  pm|dev|qa|sec enqueue that role's agent job now.\n";
+    "audited.  pm|dev|qa|sec enqueue that role's agent job now.  A run\n"
+    "with a token budget starts no job once its tokens reach it: it waits\n"
+    "for a human, who raises it with budget (0: none) and retries the job\n"
+    "(wf queue retry).\n";
+
+static const char pipeline_usage[] =
+    "usage: wf pipeline --project-id N [--task-id ID] [--name NAME]\n"
+    "                   [--token-budget TOKENS] [--detach] [--timeout SECS]\n"
+    "Create a run and follow it as the daemons move it: one line per stage\n"
+    "with its outcome, duration and tokens.  Exit 0 when the run waits for\n"
+    "a human's approval (or is deployed), 1 when it stopped on a failure or\n"
+    "waits for a human for another reason, 75 when --timeout passed.\n"
+    "--detach prints the run's id and returns at once.\n";
+
+static const char *usage_text = run_usage;
 
 static int root = -1;
 static struct wf_config cfg;
@@ -140,7 +156,7 @@ struct ropts {
 	int64_t project_id, task_id, run_id;
 	const char *name, *role, *status, *summary, *details, *why;
 	int json, tasks, force, detach;
-	long long timeout;
+	long long timeout, budget;
 };
 
 static int
@@ -162,6 +178,7 @@ ropts_parse(int argc, char *argv[], struct ropts *o)
 		{ "force", no_argument, NULL, 'f' },
 		{ "detach", no_argument, NULL, 'D' },
 		{ "timeout", required_argument, NULL, 'o' },
+		{ "token-budget", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -202,11 +219,20 @@ ropts_parse(int argc, char *argv[], struct ropts *o)
 				return EX_USAGE;
 			}
 			break;
+		case 'B':
+			o->budget = strtonum(optarg, 0, 1000000000000LL,
+			    &errstr);
+			if (errstr != NULL) {
+				wf_log_warn("--token-budget: '%.40s' is %s",
+				    optarg, errstr);
+				return EX_USAGE;
+			}
+			break;
 		case 'h':
-			fputs(run_usage, stdout);
+			fputs(usage_text, stdout);
 			exit(0);
 		default:
-			fputs(run_usage, stderr);
+			fputs(usage_text, stderr);
 			return EX_USAGE;
 		}
 	}
@@ -246,6 +272,9 @@ r_create(struct ropts *o)
 	}
 	if (wf_pipeline_create(root, &cfg.pipeline, o->project_id, o->task_id,
 	    o->name, &id, err, sizeof(err)) == -1)
+		return fail_code(err);
+	if (o->budget > 0 && wf_pipeline_budget(root, &cfg.pipeline, id,
+	    o->budget, err, sizeof(err)) == -1)
 		return fail_code(err);
 	if (o->json && wf_store_get(root, &wf_kind_run, id, &run, err,
 	    sizeof(err)) == 0) {
@@ -428,6 +457,28 @@ cmd_run(int argc, char *argv[])
 		printf("run %lld: %s\n", (long long)o.run_id, state);
 		return 0;
 	}
+	if (strcmp(verb, "budget") == 0) {
+		const char *errstr;
+		long long b;
+
+		if ((rc = operand_id(argc, argv, &o)) != 0)
+			return rc;
+		if (optind + 1 != argc) {
+			wf_log_warn("budget needs TOKENS (0: no budget)");
+			return EX_USAGE;
+		}
+		b = strtonum(argv[optind], 0, 1000000000000LL, &errstr);
+		if (errstr != NULL) {
+			wf_log_warn("budget: '%.40s' is %s", argv[optind],
+			    errstr);
+			return EX_USAGE;
+		}
+		if (wf_pipeline_budget(root, &cfg.pipeline, o.run_id, b, err,
+		    sizeof(err)) == -1)
+			return fail_code(err);
+		printf("run %lld: token budget %lld\n", (long long)o.run_id, b);
+		return 0;
+	}
 	if ((rc = operand_id(argc, argv, &o)) != 0)
 		return rc;
 	if (optind != argc) {
@@ -509,11 +560,11 @@ cmd_pipeline(int argc, char *argv[])
 	const char *last_at;
 	int rc, seen = 0, ifd;
 
+	usage_text = pipeline_usage;
 	if ((rc = ropts_parse(argc, argv, &o)) != 0)
 		return rc;
 	if (o.project_id == 0 || optind != argc) {
-		fprintf(stderr, "usage: wf pipeline --project-id N [--task-id ID] "
-		    "[--name NAME] [--detach] [--timeout SECS]\n");
+		fputs(pipeline_usage, stderr);
 		return EX_USAGE;
 	}
 	if ((rc = setup()) != 0)
@@ -529,6 +580,9 @@ cmd_pipeline(int argc, char *argv[])
 	}
 	if (wf_pipeline_create(root, &cfg.pipeline, o.project_id, o.task_id,
 	    o.name, &id, err, sizeof(err)) == -1)
+		return fail_code(err);
+	if (o.budget > 0 && wf_pipeline_budget(root, &cfg.pipeline, id,
+	    o.budget, err, sizeof(err)) == -1)
 		return fail_code(err);
 	printf("run %lld created for project %lld\n", (long long)id,
 	    (long long)o.project_id);

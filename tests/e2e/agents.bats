@@ -542,6 +542,48 @@ EOF
 	[ "$(r .0.trigger)" = "You are the PM" ]
 }
 
+@test "a run over its token budget starts no more jobs and waits for a human; a raised budget and a retry carry it on" {
+	roles
+	make_repo
+	script_pipeline "$(printf '```file:calc.sh\n%s\n```\n{"status":"pass","summary":"calc add adds","details":{}}\n' "$(cat "$FIX/calc_fixed.sh")")"
+	start_fake
+	config openai "$PORT"
+	start_dispatch
+	start_gate
+
+	# PM spends 268 tokens, under 300: DEV starts and spends 531 more;
+	# QA's job is refused at the door
+	run pipeline --project-id "$PROJ" --token-budget 300 --timeout "$(slow 60)"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	rid=$(run_id_of "$output")
+	fetch "$rid"
+	[ "$(q .state)" = QA ] || { dump; false; }
+	[ "$(q .token_budget)" -eq 300 ]
+	[ "$(q .waiting_for_human)" = true ]
+	[[ "$(q .waiting_reason)" == *"over its token budget (799 of 300 tokens)"* ]]
+	[[ "$output" == *"over its token budget"* ]]
+	job=$(grep -l '"role":"qa"' "$WF_HOME"/failed/* | head -n 1)
+	[ -n "$job" ]
+	grep -q 'over its token budget' "$job"
+	[ -z "$(ls "$WF_HOME"/reports/new)" ]
+	! grep -l '"role":"qa"' "$WF_HOME"/reports/cur/*
+	grep -q '"action":"run.held"' "$WF_HOME/log/audit.jsonl"
+
+	run "$B/wf" run budget "$rid" 5000
+	[ "$status" -eq 0 ]
+	fetch "$rid"
+	[ "$(q .waiting_for_human)" = false ]
+	"$B/wf" queue retry "$(basename "$job")"
+	wait_until "$(slow 30)" grep -qs READY_FOR_COMMIT "$WF_HOME/state/runs/$rid.json" || { dump; false; }
+	fetch "$rid"
+	[ "$(q .results.qa.status)" = pass ]
+	reqs
+	[ "$(r .#)" -eq 2 ]
+	run "$B/wf" run budget "$rid" lots
+	[ "$status" -eq 64 ]
+}
+
 # dev_reported: DEV's report waits in reports/new (no gate takes it)
 dev_reported() {
 	grep -qs '"role":"dev"' "$WF_HOME"/reports/new/*
