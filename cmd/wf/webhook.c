@@ -257,7 +257,7 @@ parse(const struct verb *v, int argc, char *argv[], struct opts *o)
 
 	optind = 1;
 	opterr = 0;
-	while (rc == 0 && (c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+	while (rc == 0 && (c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case O_NAME:
 		case O_URL:
