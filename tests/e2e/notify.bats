@@ -93,7 +93,8 @@ print(eval(sys.argv[2]))' "$R/out.jsonl" "$1"
 	[[ "${lines[1]}" == "secret: whsec_"* ]]
 	printf '%s\n' "${lines[1]#secret: }" >"$R/secret"
 	# Sealed at rest: the secret is nowhere in the store.
-	! grep -rqF "${lines[1]#secret: }" "$WF_HOME/state"
+	run grep -rqF "${lines[1]#secret: }" "$WF_HOME/state"
+	[ "$status" -eq 1 ]
 	run "$B/wf" webhook show 1 --json
 	[ "$status" -eq 0 ]
 	[[ "$output" != *whsec_* ]]
@@ -233,8 +234,12 @@ print(eval(sys.argv[2]))' "$R/out.jsonl" "$1"
 	grep -q '"hook":"10-save".*"exit":0' "$WF_HOME/log/deliveries.jsonl"
 	[ ! -e "$R/plain.ran" ]
 	[ ! -e "$R/dot.ran" ]
-	! grep -q '"hook":"20-plain"' "$WF_HOME/log/deliveries.jsonl"
-	# Killed within the timeout (2 s), not after its 30 s.
+	run grep -q '"hook":"20-plain"' "$WF_HOME/log/deliveries.jsonl"
+	[ "$status" -eq 1 ]
+	# Killed at its timeout (2 s), not after its 30 s.
+	ms=$(grep '"hook":"40-hang"' "$WF_HOME/log/deliveries.jsonl" |
+	    sed 's/.*"latency_ms":\([0-9]*\).*/\1/')
+	[ "$ms" -ge 1900 ] && [ "$ms" -lt 10000 ]
 	[ "$(count events/deferred)" -eq 0 ]
 }
 
