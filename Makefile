@@ -43,7 +43,7 @@ endif
 
 LIBSRC = $(wildcard lib/*.c)
 LIBOBJ = $(LIBSRC:lib/%.c=$(O)/lib/%.o)
-PROGS = wf wf-enqueue wf-dispatch wf-agent wf-gate
+PROGS = wf wf-enqueue wf-dispatch wf-agent wf-gate wf-notify
 BINS = $(PROGS:%=$(B)/%)
 UNITSRC = $(wildcard tests/unit/*.c)
 UNITS = $(UNITSRC:tests/unit/%.c=$(B)/tests/%)
@@ -78,6 +78,7 @@ $(B)/wf-enqueue: $(O)/cmd/wf-enqueue/main.o
 $(B)/wf-dispatch: $(O)/cmd/wf-dispatch/main.o
 $(B)/wf-agent: $(O)/cmd/wf-agent/main.o
 $(B)/wf-gate: $(O)/cmd/wf-gate/main.o
+$(B)/wf-notify: $(O)/cmd/wf-notify/main.o
 
 $(UNITS): $(B)/tests/%: $(O)/tests/%.o $(O)/libwf.a
 	@mkdir -p $(@D)

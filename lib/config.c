@@ -1,6 +1,6 @@
 /*
- * config: wf.ini through inih.  Known sections are [queue], [up] and
- * [lane.NAME]; any other section or key is an error with its line number,
+ * config: wf.ini through inih.  Known sections are [queue], [up],
+ * [llm], [pipeline], [notify] and [lane.NAME]; any other section or key is an error with its line number,
  * so that a typo in a config never silently does nothing.
  */
 #include <errno.h>
@@ -49,6 +49,11 @@ wf_config_defaults(struct wf_config *c)
 	c->output_max = 1L << 20;
 	c->restart_max = 30;
 	wf_pipeline_defaults(&c->pipeline);
+	c->notify.timeout = 10;
+	c->notify.max_attempts = 5;
+	c->notify.backoff_base_ms = 5000;
+	c->notify.backoff_max_ms = 3600 * 1000;
+	c->notify.hook_timeout = 30;
 	lane_get(c, "llm")->prestart = 1;
 	lane_get(c, "agent")->prestart = 1;
 	lane_get(c, "vision")->prestart = 1;
@@ -82,6 +87,68 @@ num(const char *v, long long lo, long long hi, long long *out)
 
 	*out = strtonum(v, lo, hi, &errstr);
 	return errstr == NULL ? 0 : -1;
+}
+
+/* "250ms", "2s", "2" (seconds), "5m", "1h" into milliseconds. */
+static int
+duration_ms(const char *v, long long lo, long long hi, long long *out)
+{
+	char digits[32];
+	size_t n = strspn(v, "0123456789");
+	long long mul;
+
+	if (n == 0 || n >= sizeof(digits))
+		return -1;
+	if (v[n] == '\0' || strcmp(v + n, "s") == 0)
+		mul = 1000;
+	else if (strcmp(v + n, "ms") == 0)
+		mul = 1;
+	else if (strcmp(v + n, "m") == 0)
+		mul = 60000;
+	else if (strcmp(v + n, "h") == 0)
+		mul = 3600000;
+	else
+		return -1;
+	memcpy(digits, v, n);
+	digits[n] = '\0';
+	if (num(digits, 0, hi / mul + 1, out) == -1)
+		return -1;
+	*out *= mul;
+	return *out < lo || *out > hi ? -1 : 0;
+}
+
+/* [notify]: wf-notify's delivery and hooks. */
+static int
+notify_key(struct parse_ctx *p, const char *name, const char *value)
+{
+	struct wf_notify_conf *n = &p->c->notify;
+	long long v;
+
+#define ERR(...) do { snprintf(p->err, p->errlen, __VA_ARGS__); \
+	p->failed = 1; return 0; } while (0)
+	if (strcmp(name, "timeout") == 0 || strcmp(name, "hook_timeout") == 0) {
+		if (num(value, 1, 3600, &v) == -1)
+			ERR("%s: '%s' is not in 1-3600", name, value);
+		*(name[0] == 't' ? &n->timeout : &n->hook_timeout) = (int)v;
+	} else if (strcmp(name, "max_attempts") == 0) {
+		if (num(value, 1, 100, &v) == -1)
+			ERR("max_attempts: '%s' is not in 1-100", value);
+		n->max_attempts = (int)v;
+	} else if (strcmp(name, "backoff_base") == 0 ||
+	    strcmp(name, "backoff_max") == 0) {
+		if (duration_ms(value, 1, 7LL * 86400 * 1000, &v) == -1)
+			ERR("%s: '%s' is not a duration (250ms, 5s, 1h) of "
+			    "at most 7 days", name, value);
+		*(name[8] == 'b' ? &n->backoff_base_ms : &n->backoff_max_ms) =
+		    (long)v;
+	} else if (strcmp(name, "hooks_dir") == 0) {
+		if (value[0] != '/')
+			ERR("hooks_dir: '%s' is not an absolute path", value);
+		strlcpy(n->hooks_dir, value, sizeof(n->hooks_dir));
+	} else
+		ERR("[notify] has no key '%s'", name);
+	return 1;
+#undef ERR
 }
 
 static int
@@ -182,6 +249,8 @@ handler(void *user, const char *section, const char *name, const char *value)
 			ERR("[pipeline] has no key '%s'", name);
 		return 1;
 	}
+	if (strcmp(section, "notify") == 0)
+		return notify_key(p, name, value);
 	if (strncmp(section, "lane.", 5) == 0) {
 		const char *ln = section + 5;
 		struct wf_lane_conf *l;
@@ -265,6 +334,8 @@ wf_config_parse(struct wf_config *c, const char *text, char *err,
 	}
 	if (c->backoff_max < c->backoff_base)
 		c->backoff_max = c->backoff_base;
+	if (c->notify.backoff_max_ms < c->notify.backoff_base_ms)
+		c->notify.backoff_max_ms = c->notify.backoff_base_ms;
 	return 0;
 }
 
@@ -286,6 +357,14 @@ wf_config_load(struct wf_config *c, const char *path, int required,
 	}
 	strlcpy(c->pipeline.roles_dir, c->roles_dir,
 	    sizeof(c->pipeline.roles_dir));
+	if (c->notify.hooks_dir[0] == '\0') {
+		const char *slash = strrchr(path, '/');
+
+		if (slash != NULL)
+			snprintf(c->notify.hooks_dir,
+			    sizeof(c->notify.hooks_dir), "%.*s/hooks.d",
+			    (int)(slash - path), path);
+	}
 	if ((f = fopen(path, "re")) == NULL) {
 		if (errno == ENOENT && !required)
 			return 0;

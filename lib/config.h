@@ -39,6 +39,15 @@ struct wf_config {
 	 * read (an exported variable wins); see wf_config_llm_env. */
 	char llm[8][256];
 	char roles_dir[PATH_MAX]; /* etc/roles beside the config by default */
+	struct wf_notify_conf {
+		int timeout;          /* s: an attempt of a webhook that
+		                       * does not say */
+		int max_attempts;     /* of a webhook that does not say */
+		long backoff_base_ms; /* before the first retry, doubling */
+		long backoff_max_ms;
+		int hook_timeout;     /* s: a hook is killed after this */
+		char hooks_dir[PATH_MAX]; /* hooks.d beside the config */
+	} notify;
 };
 
 void wf_config_defaults(struct wf_config *c);

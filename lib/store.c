@@ -168,6 +168,34 @@ static const struct wf_field env_fields[] = {
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
 };
 
+static const struct wf_field webhook_fields[] = {
+	COMMON,
+	{ "name", WF_F_STR, WF_FF_REQUIRED | WF_FF_UNIQUE, NULL, NULL, NULL,
+	    "a unique name" },
+	{ "url", WF_F_STR, WF_FF_REQUIRED, NULL, NULL, NULL,
+	    "the http:// or https:// address events are POSTed to" },
+	{ "events", WF_F_STRLIST, 0, NULL, NULL, "[\"*\"]",
+	    "globs of the event names it gets (run.*, bug.created)" },
+	{ "active", WF_F_BOOL, 0, NULL, NULL, "true",
+	    "false: it gets nothing" },
+	{ "secret", WF_F_JSON, WF_FF_READONLY, NULL, NULL, NULL,
+	    "the signing secret, sealed by the vault" },
+	{ "timeout", WF_F_INT, 0, NULL, NULL, NULL,
+	    "seconds an attempt may take ([notify] timeout)" },
+	{ "max_attempts", WF_F_INT, 0, NULL, NULL, NULL,
+	    "attempts before a delivery is dead ([notify] max_attempts)" },
+	{ "project_id", WF_F_REF, 0, NULL, "project", NULL,
+	    "the project it belongs to" },
+	{ "description", WF_F_TEXT, 0, NULL, NULL, NULL, "what it is for" },
+	{ "last_status", WF_F_INT, WF_FF_READONLY, NULL, NULL, NULL,
+	    "the HTTP status of its last attempt (0: none came)" },
+	{ "last_delivery_at", WF_F_TIME, WF_FF_READONLY, NULL, NULL, NULL,
+	    NULL },
+	{ "disabled_reason", WF_F_STR, WF_FF_READONLY, NULL, NULL, NULL,
+	    "why wf turned it off (a 410)" },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 const struct wf_kind wf_kind_project = { "project", "state/projects",
 	project_fields };
 const struct wf_kind wf_kind_task = { "task", "state/tasks", task_fields };
@@ -175,10 +203,12 @@ const struct wf_kind wf_kind_run = { "run", "state/runs", run_fields };
 const struct wf_kind wf_kind_bug = { "bug", "state/bugs", bug_fields };
 const struct wf_kind wf_kind_environment = { "environment",
 	"state/environments", env_fields };
+const struct wf_kind wf_kind_webhook = { "webhook", "state/webhooks",
+	webhook_fields };
 
 static const struct wf_kind *const kinds[] = {
 	&wf_kind_project, &wf_kind_task, &wf_kind_run, &wf_kind_bug,
-	&wf_kind_environment, NULL,
+	&wf_kind_environment, &wf_kind_webhook, NULL,
 };
 
 const struct wf_kind *

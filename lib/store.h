@@ -56,6 +56,7 @@ struct wf_kind {
 
 extern const struct wf_kind wf_kind_project, wf_kind_task, wf_kind_run,
     wf_kind_bug, wf_kind_environment;
+extern const struct wf_kind wf_kind_webhook;
 
 /* The kind named name ("project", "task"...), or NULL. */
 const struct wf_kind *wf_store_kind(const char *name);

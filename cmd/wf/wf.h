@@ -13,5 +13,7 @@ int cmd_run(int argc, char *argv[]);
 int cmd_pipeline(int argc, char *argv[]);
 /* wf discover PATH [--create] (discover.c). */
 int cmd_discover(int argc, char *argv[]);
+/* wf webhook ... (webhook.c). */
+int cmd_webhook(int argc, char *argv[]);
 
 #endif

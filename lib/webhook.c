@@ -1,0 +1,283 @@
+/*
+ * webhook: matching, signing, the retry schedule and the delivery files
+ * of wf-notify.  Crypto, base64 and randomness are libsodium's.  A
+ * delivery file changes only by a whole new file renamed over it, so a
+ * reader sees the old state or the new one; the attempt log takes one
+ * O_APPEND write a line, so concurrent writers never mix their lines.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "spool.h"
+#include "webhook.h"
+
+#define B64 sodium_base64_VARIANT_ORIGINAL
+#define DAY_MS (INT64_C(86400) * 1000)
+
+bool
+wf_webhook_glob(const char *pattern, const char *event)
+{
+	char alias[WF_NAME_MAX * 2 + 1];
+	size_t i;
+
+	if (fnmatch(pattern, event, 0) == 0)
+		return true;
+	for (i = 0; event[i] != '\0' && i < sizeof(alias) - 1; i++)
+		alias[i] = event[i] == '.' ? '_' : event[i];
+	alias[i] = '\0';
+	return event[i] == '\0' && fnmatch(pattern, alias, 0) == 0;
+}
+
+bool
+wf_webhook_match(const cJSON *events, const char *event)
+{
+	const cJSON *it;
+
+	if (events == NULL || cJSON_IsNull(events) ||
+	    (cJSON_IsArray(events) && cJSON_GetArraySize(events) == 0))
+		return true;
+	cJSON_ArrayForEach(it, events)
+	{
+		if (cJSON_IsString(it) &&
+		    wf_webhook_glob(it->valuestring, event))
+			return true;
+	}
+	return false;
+}
+
+bool
+wf_webhook_pattern_ok(const char *p)
+{
+	size_t n = strlen(p);
+
+	return n > 0 && n <= 128 &&
+	    strspn(p,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"0123456789._*?-") == n;
+}
+
+int
+wf_webhook_url_ok(const char *url, char *err, size_t errlen)
+{
+	const char *host;
+	size_t n = strlen(url);
+
+	if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else {
+		snprintf(err, errlen,
+		    "url: '%.64s' is not an http:// or "
+		    "https:// URL",
+		    url);
+		return -1;
+	}
+	if (n > WF_WEBHOOK_URL_MAX) {
+		snprintf(err, errlen, "url: longer than %d bytes",
+		    WF_WEBHOOK_URL_MAX);
+		return -1;
+	}
+	for (const char *p = url; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			snprintf(err, errlen,
+			    "url: contains a space or a "
+			    "control character");
+			return -1;
+		}
+	if (*host == '\0' || *host == '/' || *host == ':' || *host == '?' ||
+	    *host == '#') {
+		snprintf(err, errlen, "url: '%.64s' has no host", url);
+		return -1;
+	}
+	return 0;
+}
+
+int
+wf_webhook_secret_new(char *buf, size_t len)
+{
+	unsigned char raw[32];
+
+	if (sodium_init() < 0 ||
+	    len < 6 + sodium_base64_ENCODED_LEN(sizeof(raw), B64))
+		return -1;
+	randombytes_buf(raw, sizeof(raw));
+	memcpy(buf, "whsec_", 6);
+	sodium_bin2base64(buf + 6, len - 6, raw, sizeof(raw), B64);
+	sodium_memzero(raw, sizeof(raw));
+	return 0;
+}
+
+static void
+hmac(const unsigned char *key, size_t keylen, const void *a, size_t alen,
+    const void *b, size_t blen, unsigned char out[32])
+{
+	crypto_auth_hmacsha256_state st;
+
+	crypto_auth_hmacsha256_init(&st, key, keylen);
+	crypto_auth_hmacsha256_update(&st, a, alen);
+	if (b != NULL)
+		crypto_auth_hmacsha256_update(&st, b, blen);
+	crypto_auth_hmacsha256_final(&st, out);
+	sodium_memzero(&st, sizeof(st));
+}
+
+int
+wf_webhook_sign(const char *secret, size_t secretlen, const char *msgid,
+    int64_t ts, const char *body, size_t bodylen, char *std, char *hex)
+{
+	unsigned char key[WF_WEBHOOK_SECRET_MAX], mac[32];
+	const unsigned char *k = (const unsigned char *)secret;
+	size_t klen = secretlen;
+	char head[WF_NAME_MAX * 2 + 32];
+	int n;
+
+	if (sodium_init() < 0 || secretlen > WF_WEBHOOK_SECRET_MAX)
+		return -1;
+	/* Standard Webhooks: the key is the secret's decoded bytes. */
+	if (secretlen > 6 && memcmp(secret, "whsec_", 6) == 0 &&
+	    sodium_base642bin(key, sizeof(key), secret + 6, secretlen - 6, NULL,
+		&klen, NULL, B64) == 0 &&
+	    klen > 0)
+		k = key;
+	else
+		klen = secretlen;
+	n = snprintf(head, sizeof(head), "%s.%lld.", msgid, (long long)ts);
+	if (n < 0 || (size_t)n >= sizeof(head)) {
+		sodium_memzero(key, sizeof(key));
+		return -1;
+	}
+	hmac(k, klen, head, (size_t)n, body, bodylen, mac);
+	sodium_memzero(key, sizeof(key));
+	memcpy(std, "v1,", 3);
+	sodium_bin2base64(
+	    std + 3, WF_WEBHOOK_SIG_MAX - 3, mac, sizeof(mac), B64);
+	/* The seed's: the body alone, keyed with the string as given. */
+	hmac((const unsigned char *)secret, secretlen, body, bodylen, NULL, 0,
+	    mac);
+	sodium_bin2hex(hex, WF_WEBHOOK_SIG_MAX, mac, sizeof(mac));
+	sodium_memzero(mac, sizeof(mac));
+	return 0;
+}
+
+int64_t
+wf_webhook_delay_ms(int attempt, int64_t base_ms, int64_t max_ms,
+    int64_t retry_after_s, uint32_t rnd)
+{
+	int64_t d = base_ms > 0 ? base_ms : 1;
+
+	for (int i = 1; i < attempt && d < max_ms; i++)
+		d *= 2;
+	if (d > max_ms)
+		d = max_ms;
+	/* Equal jitter: at least half the delay, so that the schedule still
+	 * backs off, and the rest spread so that receivers that failed
+	 * together are not all retried at once. */
+	d = d / 2 + (int64_t)(rnd % (uint32_t)(d / 2 + 1));
+	if (retry_after_s > 0) {
+		int64_t ra =
+		    retry_after_s > 86400 ? DAY_MS : retry_after_s * 1000;
+
+		if (ra > d)
+			d = ra;
+	}
+	return d;
+}
+
+int
+wf_webhook_put(int root, const char *dir, const cJSON *d, int flags)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(d, "id");
+	char *s;
+	int rc;
+
+	if (!cJSON_IsString(id) || !wf_spool_name_ok(id->valuestring)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((s = cJSON_PrintUnformatted(d)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	rc = wf_spool_write(
+	    root, "events/tmp", dir, id->valuestring, s, strlen(s), flags);
+	free(s);
+	return rc;
+}
+
+cJSON *
+wf_webhook_get(
+    int root, const char *dir, const char *id, char *err, size_t errlen)
+{
+	char path[WF_NAME_MAX + 32], *buf;
+	const cJSON *v;
+	cJSON *d;
+	size_t len;
+
+	if (!wf_spool_name_ok(id)) {
+		snprintf(err, errlen, "%.64s: not a delivery id", id);
+		errno = EINVAL;
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, id);
+	if (wf_spool_read(
+		root, path, WF_WEBHOOK_BODY_MAX + 65536, &buf, &len) == -1) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", path,
+		    e == ENOENT ? "no such delivery" : strerror(e));
+		errno = e;
+		return NULL;
+	}
+	d = cJSON_ParseWithLength(buf, len);
+	free(buf);
+	if (!cJSON_IsObject(d) ||
+	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(d, "body")) ||
+	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(d, "event")) ||
+	    !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(d, "next_at")) ||
+	    !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(d, "attempt")) ||
+	    !(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "hooks")) ||
+		cJSON_IsNumber(
+		    cJSON_GetObjectItemCaseSensitive(d, "webhook_id")))) {
+		snprintf(err, errlen, "%s: not a delivery", path);
+		cJSON_Delete(d);
+		errno = EINVAL;
+		return NULL;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(d, "id");
+	if (!cJSON_IsString(v) || strcmp(v->valuestring, id) != 0) {
+		cJSON_DeleteItemFromObjectCaseSensitive(d, "id");
+		cJSON_AddStringToObject(d, "id", id);
+	}
+	return d;
+}
+
+int
+wf_webhook_log(int root, const cJSON *line)
+{
+	char *s;
+	size_t n;
+	ssize_t w;
+	int fd, rc = -1;
+
+	if ((s = cJSON_PrintUnformatted(line)) == NULL)
+		return -1;
+	n = strlen(s);
+	s[n] = '\n'; /* over the NUL: one write, one line */
+	fd = openat(root, WF_WEBHOOK_LOG,
+	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd != -1) {
+		w = write(fd, s, n + 1);
+		rc = w == (ssize_t)(n + 1) ? 0 : -1;
+		close(fd);
+	}
+	free(s);
+	return rc;
+}
