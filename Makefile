@@ -2,7 +2,8 @@
 #   make            build every program into bin/
 #   make check      build and run the tests (prove: C units and bats e2e)
 #   make check SANITIZE=1   the same under ASan and UBSan
-#   make install PREFIX=/usr/local DESTDIR=...
+#   make install PREFIX=/usr/local DESTDIR=...   (and uninstall)
+#   make security   systemd-analyze's exposure score of each unit
 #   make demo       run a batch of jobs through the daemons on ./spool
 #   make deps       install the Debian packages the build and tests need
 
@@ -11,6 +12,11 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SYSCONFDIR ?= /etc
 SPOOLDIR ?= /var/spool/wf
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
 # An uninstalled build runs from the checkout: its spool/, etc/ and bin/.
 WF_DEFAULT_HOME ?= $(CURDIR)/spool
@@ -111,18 +117,90 @@ fuzz:
 	build/fuzz/fuzz_parsers -max_total_time=$(FUZZ_SECS) -max_len=65536 \
 		build/fuzz/corpus tests/fuzz/seeds 2>&1 | tail -5
 
-install:
-	$(MAKE) B=build/inst/bin O=build/inst/obj \
+# install: the programs built with the installed paths baked in (in their
+# own object dir), man pages, systemd units, sysusers.d and tmpfiles.d
+# entries, bash completion, and the default config.  A config file that
+# is there already is never overwritten: when it differs from the new
+# default, that goes beside it as FILE.new.
+UNITS_SVC = wf-dispatch.service wf-gate.service wf-notify.service
+MANPAGES = $(wildcard man/*.[1-8])
+CONFFILES = wf.ini $(patsubst etc/%,%,$(wildcard etc/roles/*))
+# Every program the suite has had or will have, for uninstall (rm -f).
+ALLPROGS = $(sort $(PROGS) wf-notify wf-httpd)
+SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SPOOLDIR@|$(SPOOLDIR)|g' \
+	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
+# The programs for install are built in INSTB, anew when the paths baked
+# into them change; the units, sysusers.d and tmpfiles.d files for these
+# paths are made in UNITB.
+INSTB ?= build/inst
+UNITB ?= build/systemd
+INSTPATHS = $(SPOOLDIR):$(SYSCONFDIR):$(BINDIR)
+
+systemd-units:
+	@mkdir -p $(UNITB)
+	for u in $(UNITS_SVC); do \
+		sed -e '/^@HARDENING@$$/{r systemd/hardening.conf' -e 'd;}' \
+		    systemd/$$u.in | $(SUBST) >$(UNITB)/$$u || exit 1; \
+	done
+	$(SUBST) systemd/wf.target >$(UNITB)/wf.target
+	$(SUBST) systemd/wf.sysusers >$(UNITB)/wf.sysusers
+	$(SUBST) systemd/wf.tmpfiles >$(UNITB)/wf.tmpfiles
+
+install: systemd-units
+	@echo '$(INSTPATHS)' | cmp -s - $(INSTB)/paths 2>/dev/null || \
+		{ rm -rf $(INSTB) && mkdir -p $(INSTB) && \
+		echo '$(INSTPATHS)' >$(INSTB)/paths; }
+	$(MAKE) B=$(INSTB)/bin O=$(INSTB)/obj \
 		WF_DEFAULT_HOME=$(SPOOLDIR) \
 		WF_DEFAULT_CONFIG=$(SYSCONFDIR)/wf/wf.ini \
 		WF_DEFAULT_BINDIR=$(BINDIR) all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/wf
-	install -m 0755 $(PROGS:%=build/inst/bin/%) $(DESTDIR)$(BINDIR)
-	test -e $(DESTDIR)$(SYSCONFDIR)/wf/wf.ini || \
-		install -m 0644 etc/wf.ini $(DESTDIR)$(SYSCONFDIR)/wf/wf.ini
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/wf/roles \
+		$(DESTDIR)$(SYSCONFDIR)/wf/hooks.d $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 $(INSTB)/bin/wf $(INSTB)/bin/wf-* $(DESTDIR)$(BINDIR)
+	for m in $(MANPAGES); do \
+		d=$(DESTDIR)$(MANDIR)/man$${m##*.}; \
+		install -d $$d && install -m 0644 $$m $$d || exit 1; \
+	done
+	install -m 0644 $(UNITS_SVC:%=$(UNITB)/%) $(UNITB)/wf.target \
+		$(DESTDIR)$(UNITDIR)
+	install -m 0644 $(UNITB)/wf.sysusers $(DESTDIR)$(SYSUSERSDIR)/wf.conf
+	install -m 0644 $(UNITB)/wf.tmpfiles $(DESTDIR)$(TMPFILESDIR)/wf.conf
+	install -m 0644 contrib/wf.bash-completion $(DESTDIR)$(BASHCOMPDIR)/wf
+	for f in $(CONFFILES); do \
+		t=$(DESTDIR)$(SYSCONFDIR)/wf/$$f; \
+		if [ ! -e $$t ]; then install -m 0644 etc/$$f $$t; \
+		elif ! cmp -s etc/$$f $$t; then install -m 0644 etc/$$f $$t.new; \
+		    echo "install: $$t is edited; the new default is $$t.new"; \
+		fi || exit 1; \
+	done
 
+# uninstall: what install put, but a config file that was edited.
 uninstall:
-	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%)
+	rm -f $(ALLPROGS:%=$(DESTDIR)$(BINDIR)/%)
+	for m in $(MANPAGES); do \
+		rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/}; done
+	rm -f $(UNITS_SVC:%=$(DESTDIR)$(UNITDIR)/%) $(DESTDIR)$(UNITDIR)/wf.target
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/wf.conf $(DESTDIR)$(TMPFILESDIR)/wf.conf
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/wf
+	for f in $(CONFFILES); do \
+		t=$(DESTDIR)$(SYSCONFDIR)/wf/$$f; rm -f $$t.new; \
+		if cmp -s etc/$$f $$t; then rm -f $$t; \
+		elif [ -e $$t ]; then echo "uninstall: $$t is edited: kept"; fi; \
+	done
+	rmdir $(DESTDIR)$(SYSCONFDIR)/wf/roles $(DESTDIR)$(SYSCONFDIR)/wf/hooks.d \
+		$(DESTDIR)$(SYSCONFDIR)/wf 2>/dev/null || true
+
+# The exposure score of each daemon's unit (systemd-analyze security,
+# offline: no running systemd needed).  Not part of check.
+security: systemd-units
+	@for u in $(UNITS_SVC); do \
+		systemd-analyze security --offline=true --no-pager \
+		    $(UNITB)/$$u 2>/dev/null | sed -n \
+		    's/.*exposure level for \(.*\): \([0-9.]*\) \([A-Z]*\).*/\1 \2 \3/p'; \
+	done
 
 format:
 	clang-format -i lib/*.[ch] cmd/*/*.c tests/unit/*.c
@@ -130,7 +208,8 @@ format:
 clean:
 	rm -rf obj obj-san bin bin-san build
 
-.PHONY: all check deps demo bench fuzz install uninstall format clean tests
+.PHONY: all check deps demo bench fuzz install uninstall format clean tests \
+	systemd-units security
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
