@@ -299,6 +299,28 @@ wf_repo_branch(const char *repo, const char *branch, char *err,
 }
 
 int
+wf_repo_commit_all(const char *repo, const char *branch,
+    const char *message, char *err, size_t errlen)
+{
+	const char *add[] = { "add", "-A", NULL };
+	const char *st[] = { "status", "--porcelain", NULL };
+	const char *ci[] = { "-c", "user.name=wf-agent", "-c",
+		"user.email=wf-agent@localhost", "commit", "-q", "-m", message,
+		NULL };
+	char *out;
+	size_t len;
+
+	if (wf_repo_branch(repo, branch, err, errlen) == -1 ||
+	    git(repo, add, err, errlen) == -1 ||
+	    git_out(repo, st, 1 << 20, &out, &len, err, errlen) == -1)
+		return -1;
+	free(out);
+	if (len == 0)
+		return 0;
+	return git(repo, ci, err, errlen);
+}
+
+int
 wf_repo_is_git(const char *repo)
 {
 	char path[4096];

@@ -24,6 +24,11 @@ int wf_repo_write(const char *repo, const char *rel, const char *data,
 int wf_repo_commit(const char *repo, const char *branch,
     const char *const *paths, const char *message, char *err, size_t errlen);
 
+/* Commit every change of the work tree (git add -A: new, changed and
+ * deleted files, .gitignore kept) on branch; nothing when nothing
+ * changed. */
+int wf_repo_commit_all(const char *repo, const char *branch,
+    const char *message, char *err, size_t errlen);
 /* Put the work tree on branch: switch to it, or make it from HEAD when
  * there is none yet.  Every role of a run works on wf/run-N, never on the
  * branch the user had out. */

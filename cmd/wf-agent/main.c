@@ -53,10 +53,12 @@ usage(int code)
 	    "Job types: command; llm_complete, llm_chat, llm_query and\n"
 	    "vision_analyze (one call to the configured provider: [llm] in\n"
 	    "wf.ini, or OLLAMA_HOST, GOOSE_MODEL, VISION_MODEL, WF_LLM_*);\n"
-	    "agent_run with a role whose backend is command (the role's\n"
-	    "program runs in the project's repository and its report goes\n"
-	    "to reports/new for wf-gate).  The llm and goose backends of\n"
-	    "roles are not built yet and fail with a clear error.\n"
+	    "agent_run, one role of a run (etc/roles/ROLE.ini) through its\n"
+	    "backend: command (the role's program, in the project's\n"
+	    "repository), llm (the rendered prompt to the provider; PM's\n"
+	    "tasks and DEV's files are taken from the reply) or goose (goose\n"
+	    "run --no-session -i PROMPTFILE with GOOSE_MODE=auto); the report\n"
+	    "goes to reports/new for wf-gate.\n"
 	    "Exit status: 0 the job completed, 1 it failed, 65 the job file is\n"
 	    "bad, 75 the result could not be written.\n");
 	exit(code);
@@ -172,8 +174,9 @@ find_report(char *out, size_t len)
  * return its wait status.
  */
 static int
-run_role_command(const struct wf_role *role, const cJSON *run,
-    const cJSON *project, char **outp, size_t *lenp, int *ws)
+run_role_command(const struct wf_role *role, const char *cmdline,
+    const cJSON *extra, const cJSON *run, const cJSON *project, char **outp,
+    size_t *lenp, int *ws)
 {
 	const char *repo = jstr(project, "repo_path");
 	const char *tc = jstr(project, "test_command");
@@ -199,6 +202,9 @@ run_role_command(const struct wf_role *role, const cJSON *run,
 	cJSON_AddStringToObject(env, "WF_TEST_COMMAND", tc ? tc : "");
 	if (getenv("WF_PHASE") != NULL)
 		cJSON_AddStringToObject(env, "WF_PHASE", getenv("WF_PHASE"));
+	for (const cJSON *e = extra != NULL ? extra->child : NULL; e != NULL;
+	    e = e->next)
+		cJSON_AddStringToObject(env, e->string, e->valuestring);
 	envp = wf_exec_env(env, NULL);
 	cJSON_Delete(env);
 	if (buf == NULL || envp == NULL || pipe2(p, O_CLOEXEC) == -1) {
@@ -218,7 +224,7 @@ run_role_command(const struct wf_role *role, const cJSON *run,
 			_exit(126);
 		}
 		environ = envp;
-		execl("/bin/sh", "sh", "-c", role->command, (char *)NULL);
+		execl("/bin/sh", "sh", "-c", cmdline, (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -559,22 +565,19 @@ dev_files(const cJSON *run, const char *repo, const char *reply,
 	wf_repo_blocks_free(bl, n);
 }
 
-/* The llm backend of a role: the rendered prompt to the model, its reply's
- * report (and PM's tasks, DEV's files) back. */
-static int
-run_role_llm(int root, const struct wf_role *role, struct wf_job *j,
-    const cJSON *run, const cJSON *project, cJSON **reportp, cJSON *res)
+/* A role's prompt: its template (prompt =, or <role>.prompt in the roles'
+ * directory) rendered with the run's context.  NULL, with the job's error,
+ * when it cannot be had. */
+static char *
+role_prompt(int root, const struct wf_role *role, const cJSON *run,
+    const cJSON *project, cJSON *res)
 {
-	struct wf_llm_conf conf;
-	struct wf_llm_opts opts;
-	struct wf_llm_result r;
-	cJSON *msgs = NULL, *m, *task = NULL, *report = NULL, *details;
 	char err[1024], path[PATH_MAX], *tpl = NULL, *prompt = NULL;
 	const cJSON *tid = cJSON_GetObjectItem(run, "task_id");
+	cJSON *task = NULL;
 	size_t len;
-	int rc = -1, n;
+	int n, dfd;
 
-	wf_llm_result_init(&r);
 	if (role->prompt[0] == '\0')
 		n = snprintf(path, sizeof(path), "%s/%s.prompt", cfg.roles_dir,
 		    role->name);
@@ -587,32 +590,50 @@ run_role_llm(int root, const struct wf_role *role, struct wf_job *j,
 		cJSON_AddStringToObject(res, "error_message",
 		    "the prompt's path is too long");
 		cJSON_AddTrueToObject(res, "permanent");
-		goto out;
+		return NULL;
 	}
-	{
-		int dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (dfd == -1 || wf_spool_read(dfd, path + 1, 1 << 20, &tpl,
-		    &len) == -1) {
-			snprintf(err, sizeof(err), "%.900s: %s", path,
-			    strerror(errno));
-			if (dfd != -1)
-				close(dfd);
-			cJSON_AddStringToObject(res, "error_message", err);
-			cJSON_AddTrueToObject(res, "permanent");
-			goto out;
-		}
-		close(dfd);
+	dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1 || wf_spool_read(dfd, path + 1, 1 << 20, &tpl,
+	    &len) == -1) {
+		snprintf(err, sizeof(err), "%.900s: %s", path, strerror(errno));
+		if (dfd != -1)
+			close(dfd);
+		cJSON_AddStringToObject(res, "error_message", err);
+		cJSON_AddTrueToObject(res, "permanent");
+		return NULL;
 	}
+	close(dfd);
 	if (cJSON_IsNumber(tid))
 		wf_store_get(root, &wf_kind_task, (int64_t)tid->valuedouble,
 		    &task, err, sizeof(err));
-	prompt = render(tpl, role->name, run, project, task);
+	if ((prompt = render(tpl, role->name, run, project, task)) == NULL) {
+		cJSON_AddStringToObject(res, "error_message", "out of memory");
+		cJSON_AddTrueToObject(res, "permanent");
+	}
+	cJSON_Delete(task);
+	free(tpl);
+	return prompt;
+}
+
+/* The llm backend of a role: the rendered prompt to the model, its reply's
+ * report (and PM's tasks, DEV's files) back. */
+static int
+run_role_llm(int root, const struct wf_role *role, struct wf_job *j,
+    const cJSON *run, const cJSON *project, cJSON **reportp, cJSON *res)
+{
+	struct wf_llm_conf conf;
+	struct wf_llm_opts opts;
+	struct wf_llm_result r;
+	cJSON *msgs = NULL, *m, *report = NULL, *details;
+	char err[1024], *prompt = NULL;
+	int rc = -1;
+
+	wf_llm_result_init(&r);
+	if ((prompt = role_prompt(root, role, run, project, res)) == NULL)
+		goto out;
 	wf_config_llm_env(&cfg);
-	if (prompt == NULL ||
-	    wf_llm_conf_from_env(&conf, err, sizeof(err)) == -1) {
-		cJSON_AddStringToObject(res, "error_message",
-		    prompt == NULL ? "out of memory" : err);
+	if (wf_llm_conf_from_env(&conf, err, sizeof(err)) == -1) {
+		cJSON_AddStringToObject(res, "error_message", err);
 		cJSON_AddTrueToObject(res, "permanent");
 		goto out;
 	}
@@ -656,8 +677,100 @@ run_role_llm(int root, const struct wf_role *role, struct wf_job *j,
 out:
 	wf_llm_result_free(&r);
 	cJSON_Delete(msgs);
-	cJSON_Delete(task);
-	free(tpl);
+	free(prompt);
+	return rc;
+}
+
+/* Set name in env to the agent's own value of it, else to dflt. */
+static void
+pass_env(cJSON *env, const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || v[0] == '\0')
+		v = dflt;
+	if (v != NULL && v[0] != '\0')
+		cJSON_AddStringToObject(env, name, v);
+}
+
+/*
+ * The goose backend: the rendered prompt in a private file of the spool,
+ * and `goose run --no-session -i FILE` in the repository with
+ * GOOSE_MODE=auto and the settings goose reads (GOOSE_PROVIDER,
+ * GOOSE_MODEL, OLLAMA_HOST: the agent's own, else the [llm] config).
+ * Goose edits the files itself; what it changed is committed on the run's
+ * branch, so that the gate sees it as the role's work.  Its output is the
+ * job's log, and the report is read from it as for a command.
+ */
+static int
+run_role_goose(int root, const struct wf_role *role, const cJSON *run,
+    const cJSON *project, char **outp, size_t *lenp, int *ws, cJSON *res)
+{
+	struct wf_llm_conf conf;
+	char name[WF_NAME_MAX + 1], file[WF_NAME_MAX + 16], path[PATH_MAX];
+	char cmd[sizeof(role->command) + PATH_MAX + 64], err[512], msg[96];
+	const char *repo = jstr(project, "repo_path");
+	char *prompt;
+	cJSON *env = NULL;
+	int rc = -1, written = 0;
+
+	if ((prompt = role_prompt(root, role, run, project, res)) == NULL)
+		return -1;
+	if (wf_spool_name(name, sizeof(name)) == -1 ||
+	    snprintf(file, sizeof(file), "tmp/%s", name) >= (int)sizeof(file) ||
+	    snprintf(path, sizeof(path), "%s/%s", wf_home_dir(), file) >=
+	    (int)sizeof(path) ||
+	    wf_spool_write(root, "tmp", "tmp", name, prompt, strlen(prompt),
+	    WF_NO_RENAME) == -1) {
+		snprintf(err, sizeof(err), "goose: write the prompt: %s",
+		    strerror(errno));
+		cJSON_AddStringToObject(res, "error_message", err);
+		goto out;
+	}
+	written = 1;
+	if (snprintf(cmd, sizeof(cmd), "exec %s run --no-session -i %s",
+	    role->command[0] != '\0' ? role->command : "goose", path) >=
+	    (int)sizeof(cmd)) {
+		cJSON_AddStringToObject(res, "error_message",
+		    "goose: the command line is too long");
+		goto out;
+	}
+	wf_config_llm_env(&cfg);
+	if (wf_llm_conf_from_env(&conf, err, sizeof(err)) == -1) {
+		cJSON_AddStringToObject(res, "error_message", err);
+		cJSON_AddTrueToObject(res, "permanent");
+		goto out;
+	}
+	env = cJSON_CreateObject();
+	cJSON_AddStringToObject(env, "GOOSE_MODE", "auto");
+	pass_env(env, "GOOSE_PROVIDER",
+	    conf.provider == WF_LLM_OPENAI ? "openai" : "ollama");
+	pass_env(env, "GOOSE_MODEL", conf.model);
+	pass_env(env, "OLLAMA_HOST", conf.base_url);
+	if (conf.provider == WF_LLM_OPENAI)
+		pass_env(env, "OPENAI_HOST", conf.base_url);
+	if (run_role_command(role, cmd, env, run, project, outp, lenp,
+	    ws) == -1) {
+		cJSON_AddStringToObject(res, "error_message",
+		    "goose: cannot run it");
+		goto out;
+	}
+	if (wf_repo_is_git(repo)) {
+		int rid = (int)cJSON_GetObjectItem(run, "id")->valuedouble;
+		char branch[64];
+
+		snprintf(branch, sizeof(branch), "wf/run-%d", rid);
+		snprintf(msg, sizeof(msg), "wf run %d: %s (goose)", rid,
+		    role->name);
+		if (wf_repo_commit_all(repo, branch, msg, err,
+		    sizeof(err)) == -1)
+			wf_log_warn("goose: commit: %s", err);
+	}
+	rc = 0;
+out:
+	if (written)
+		unlinkat(root, file, 0);
+	cJSON_Delete(env);
 	free(prompt);
 	return rc;
 }
@@ -714,19 +827,16 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 			    sizeof(role.prompt));
 		setenv("WF_PHASE", "tdd", 1);
 	}
-	if (role.backend == WF_BE_GOOSE) {
-		snprintf(err, sizeof(err), "role %s: the goose backend is not "
-		    "built yet; give the role backend = llm or command", rname);
-		cJSON_AddStringToObject(res, "error_message", err);
-		cJSON_AddTrueToObject(res, "permanent");
-		goto out;
-	}
 	if (role.backend == WF_BE_LLM) {
 		if (run_role_llm(root, &role, j, run, project, &report,
 		    res) == -1)
 			goto out;
-	} else if (run_role_command(&role, run, project, &out, &len,
-	    &ws) == -1) {
+	} else if (role.backend == WF_BE_GOOSE) {
+		if (run_role_goose(root, &role, run, project, &out, &len, &ws,
+		    res) == -1)
+			goto out;
+	} else if (run_role_command(&role, role.command, NULL, run, project,
+	    &out, &len, &ws) == -1) {
 		cJSON_AddStringToObject(res, "error_message",
 		    "cannot run the role's command");
 		goto out;

@@ -584,6 +584,51 @@ EOF
 	[ "$status" -eq 64 ]
 }
 
+@test "goose backend: DEV runs goose run --no-session -i PROMPT in the repo with GOOSE_MODE=auto and the model settings; its edits are committed on wf/run-N" {
+	roles
+	make_repo
+	GLOG="$BATS_TEST_TMPDIR/goose.log"
+	cat >"$ROLES/dev.ini" <<EOF
+[role]
+backend = goose
+command = $BATS_TEST_DIRNAME/../helpers/fake_goose --log $GLOG --fix $FIX/calc_fixed.sh
+prompt = dev.prompt
+owns = *
+EOF
+	script_pipeline unused
+	start_fake
+	config ollama "$PORT"
+	start_dispatch
+	start_gate
+
+	run pipeline --project-id "$PROJ" --timeout "$(slow 60)"
+	echo "$output"
+	[ "$status" -eq 0 ] || { dump; cat "$GLOG"; false; }
+	rid=$(run_id_of "$output")
+	fetch "$rid"
+	[ "$(q .state)" = READY_FOR_COMMIT ]
+	[ "$(q .results.dev.summary)" = "goose fixed calc add" ]
+	[ "$(q .results.qa.details.tests_failed)" -eq 0 ]
+	cat "$GLOG"
+	grep -qx "argv: run --no-session -i $WF_HOME/tmp/[^ ]*" "$GLOG"
+	grep -qx "cwd: $REPO" "$GLOG"
+	grep -qx 'GOOSE_MODE=auto' "$GLOG"
+	grep -qx 'GOOSE_PROVIDER=ollama' "$GLOG"
+	grep -qx 'GOOSE_MODEL=fake' "$GLOG"
+	grep -qx "OLLAMA_HOST=http://127.0.0.1:$PORT" "$GLOG"
+	grep -q '^prompt: You are the DEV' "$GLOG"
+	# the prompt file is gone; goose's edit is a commit on the run's branch
+	[ -z "$(ls "$WF_HOME/tmp")" ]
+	[ "$(git -C "$REPO" log -1 --format=%s "wf/run-$rid")" = "wf run $rid: dev (goose)" ]
+	git -C "$REPO" show "wf/run-$rid:calc.sh" | cmp - "$FIX/calc_fixed.sh"
+	[ "$(git -C "$REPO" rev-parse main)" = "$(git -C "$REPO" rev-parse "wf/run-$rid^")" ]
+	# goose's output is the job's log
+	grep -q 'starting session' "$WF_HOME"/output/*.log
+	# only PM asked the model server itself
+	reqs
+	[ "$(r .#)" -eq 1 ]
+}
+
 # dev_reported: DEV's report waits in reports/new (no gate takes it)
 dev_reported() {
 	grep -qs '"role":"dev"' "$WF_HOME"/reports/new/*
