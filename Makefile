@@ -106,6 +106,11 @@ demo: all
 
 bench: all
 	WF_BIN=$(CURDIR)/$(B) bench/queue.sh
+	WF_BIN=$(CURDIR)/$(B) bench/llm-lane.sh
+
+# The llm lane alone: 100 llm_complete jobs against a fake 50 ms model.
+bench-llm: all
+	WF_BIN=$(CURDIR)/$(B) bench/llm-lane.sh
 
 # libFuzzer over every parser of outside bytes (not part of check).
 FUZZ_SECS ?= 60
@@ -208,8 +213,8 @@ format:
 clean:
 	rm -rf obj obj-san bin bin-san build
 
-.PHONY: all check deps demo bench fuzz install uninstall format clean tests \
-	systemd-units security
+.PHONY: all check deps demo bench bench-llm fuzz install uninstall format \
+	clean tests systemd-units security
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
