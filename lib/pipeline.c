@@ -115,7 +115,7 @@ wf_pipeline_report_parse(const char *buf, size_t len, cJSON **out,
     char *err, size_t errlen)
 {
 	static const char *const roles[] = { "pm", "dev", "qa", "security",
-		"sec", "docs", NULL };
+		"sec", "docs", "deploy", NULL };
 	const cJSON *it;
 	cJSON *o;
 	int ok = 0;
@@ -146,7 +146,8 @@ wf_pipeline_report_parse(const char *buf, size_t len, cJSON **out,
 		if (strcmp(it->valuestring, roles[i]) == 0)
 			ok = 1;
 	if (!ok) {
-		fail(err, errlen, "report: role must be pm|dev|qa|security|docs");
+		fail(err, errlen, "report: role must be "
+		    "pm|dev|qa|security|docs|deploy");
 		goto bad;
 	}
 	it = cJSON_GetObjectItemCaseSensitive(o, "status");
@@ -327,6 +328,37 @@ enqueue_role(int root, const struct wf_pipeline_conf *c, const cJSON *run,
 	return rc;
 }
 
+/* The deploy job of an approved run: high priority, one attempt (a
+ * deploy is not retried behind a human's back). */
+static int
+enqueue_deploy(int root, const cJSON *run, int64_t env_id, char *err,
+    size_t errlen)
+{
+	struct wf_job j;
+	char e2[256];
+	int rc;
+
+	wf_job_init(&j);
+	j.type = WF_JT_DEPLOY;
+	j.priority = 2;
+	j.max_attempts = 1;
+	j.run_id = get_int(run, "id");
+	j.project_id = get_int(run, "project_id");
+	j.request_data = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j.request_data, "run_id", (double)j.run_id);
+	cJSON_AddNumberToObject(j.request_data, "environment_id",
+	    (double)env_id);
+	if (wf_job_validate(&j, e2, sizeof(e2)) == -1) {
+		wf_job_free(&j);
+		return fail(err, errlen, "deploy job: %s", e2);
+	}
+	rc = wf_queue_submit(root, &j, 1);
+	if (rc == -1)
+		fail(err, errlen, "enqueue the deploy job: %s", strerror(errno));
+	wf_job_free(&j);
+	return rc;
+}
+
 /*
  * What a transition tells the world (audit lines, events) waits here until
  * the run file is written: a refused or failed write tells nothing.
@@ -443,6 +475,7 @@ static struct {
 	char role[16];
 	char phase[16];
 	int keep_base; /* the same work again: its base stays */
+	int64_t deploy_env; /* approved: the deploy job to this environment */
 } again;
 
 static void
@@ -504,6 +537,7 @@ transition(int root, const struct wf_pipeline_conf *c, int64_t run_id,
 		strlcpy(before, get_str(run, "state"), sizeof(before));
 	notes_flush(root, 0);
 	again.role[0] = '\0';
+	again.deploy_env = 0;
 	if ((changed = fn(root, c, run, arg, err, errlen)) == -1)
 		goto out;
 	if (changed == 0) {
@@ -526,6 +560,9 @@ transition(int root, const struct wf_pipeline_conf *c, int64_t run_id,
 	if (again.role[0] != '\0' && enqueue_role(root, c, run, again.role,
 	    again.phase[0] != '\0' ? again.phase : NULL, jid, sizeof(jid), err,
 	    errlen) == -1)
+		goto out;
+	if (again.deploy_env > 0 && enqueue_deploy(root, run, again.deploy_env,
+	    err, errlen) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -631,6 +668,8 @@ expected_role(const cJSON *run)
 
 	if (in_tdd(run))
 		return "qa";
+	if (st != NULL && strcmp(st, "TESTING") == 0)
+		return "deploy";
 	return st != NULL ? state_role(st) : NULL;
 }
 
@@ -701,6 +740,7 @@ struct report_arg {
 
 static int tdd_report(int, const struct wf_pipeline_conf *, cJSON *,
     struct report_arg *, int);
+static int deploy_report(int, cJSON *, struct report_arg *, int);
 
 static int
 applied_before(const cJSON *run, const char *report_id)
@@ -778,6 +818,8 @@ step_report(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	pass = strcmp(status, "pass") == 0;
 	if (in_tdd(run))
 		return tdd_report(root, c, run, a, pass);
+	if (strcmp(role, "deploy") == 0)
+		return deploy_report(root, run, a, pass);
 	if (pass && strcmp(state, "PM") == 0 && c->tdd && tdd_possible(root,
 	    c, run)) {
 		/* Test first: PM's pass ends with QA writing failing tests;
@@ -1125,29 +1167,89 @@ step_approve(int root, const struct wf_pipeline_conf *c, cJSON *run,
     void *arg, char *err, size_t errlen)
 {
 	const char *state = get_str(run, "state");
-	char iso[WF_ISO_LEN], why[128];
+	int64_t env_id = *(int64_t *)arg;
+	char iso[WF_ISO_LEN], why[160];
+	cJSON *env = NULL;
 
 	(void)c;
-	(void)arg;
-	if (state == NULL || strcmp(state, "READY_FOR_DEPLOY") != 0)
+	if (state == NULL || (strcmp(state, "READY_FOR_DEPLOY") != 0 &&
+	    (env_id == 0 || strcmp(state, "DEPLOY_FAILED") != 0)))
 		return fail(err, errlen, "run is %s: approve-deploy needs "
-		    "READY_FOR_DEPLOY", state ? state : "?");
+		    "READY_FOR_DEPLOY%s", state ? state : "?",
+		    env_id ? " (or DEPLOY_FAILED)" : "");
+	if (env_id > 0) {
+		if (wf_store_get(root, &wf_kind_environment, env_id, &env, err,
+		    errlen) == -1)
+			return -1;
+		if (get_int(env, "project_id") != get_int(run, "project_id")) {
+			cJSON_Delete(env);
+			return fail(err, errlen, "environment %lld is not of the "
+			    "run's project", (long long)env_id);
+		}
+		if (get_str(env, "deploy_command") == NULL) {
+			cJSON_Delete(env);
+			return fail(err, errlen, "environment %lld has no "
+			    "deploy_command", (long long)env_id);
+		}
+		cJSON_Delete(env);
+	}
 	/* The approver is who ran this, by uid: never a field a caller
 	 * can type. */
 	set_str(run, "approved_by", wf_audit_actor());
 	set_str(run, "approved_at",
 	    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)));
-	snprintf(why, sizeof(why), "deploy approved by %s", wf_audit_actor());
 	clear_wait(run);
+	if (env_id > 0) {
+		/* The deploy job decides: TESTING until it reports. */
+		set_num(run, "deploy_environment_id", (double)env_id);
+		snprintf(why, sizeof(why), "deploy to environment %lld approved "
+		    "by %s", (long long)env_id, wf_audit_actor());
+		moved(root, run, state, "TESTING", why, NULL);
+		again.deploy_env = env_id;
+		return 1;
+	}
+	snprintf(why, sizeof(why), "deploy approved by %s", wf_audit_actor());
 	moved(root, run, state, "DEPLOYED", why, NULL);
 	return 1;
 }
 
 int
 wf_pipeline_approve_deploy(int root, const struct wf_pipeline_conf *c,
-    int64_t run_id, char *err, size_t errlen)
+    int64_t run_id, int64_t env_id, char *err, size_t errlen)
 {
-	return transition(root, c, run_id, step_approve, NULL, err, errlen);
+	return transition(root, c, run_id, step_approve, &env_id, err, errlen);
+}
+
+/* The deploy job's report: DEPLOYED, with the environment's
+ * last_deploy_at; or DEPLOY_FAILED, and a human decides. */
+static int
+deploy_report(int root, cJSON *run, struct report_arg *a, int pass)
+{
+	int64_t env = get_int(run, "deploy_environment_id");
+	char why[320], iso[WF_ISO_LEN], err[256];
+	cJSON *patch;
+
+	if (pass) {
+		patch = cJSON_CreateObject();
+		cJSON_AddStringToObject(patch, "last_deploy_at",
+		    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)));
+		if (env > 0 && wf_store_update(root, &wf_kind_environment, env,
+		    patch, 1, err, sizeof(err)) == -1)
+			cJSON_AddStringToObject(run, "deploy_note", err);
+		cJSON_Delete(patch);
+		moved(root, run, "TESTING", "DEPLOYED", "deploy, health check "
+		    "and tests passed", a->report_id);
+		return 1;
+	}
+	snprintf(why, sizeof(why), "deploy failed: %.200s%s: a human decides "
+	    "(wf run approve-deploy %lld --env ID to try again)",
+	    get_str(a->report, "summary") ? get_str(a->report, "summary") :
+	    "the deploy job said so", cJSON_IsTrue(cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(a->report, "details"), "rolled_back")) ?
+	    "; rolled back" : "", (long long)get_int(run, "id"));
+	moved(root, run, "TESTING", "DEPLOY_FAILED", why, a->report_id);
+	wait_human(run, why);
+	return 1;
 }
 
 struct force_arg {

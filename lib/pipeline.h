@@ -73,8 +73,12 @@ int wf_pipeline_retry(int root, const struct wf_pipeline_conf *c,
     int64_t run_id, char *err, size_t errlen);
 int wf_pipeline_reset_to_dev(int root, const struct wf_pipeline_conf *c,
     int64_t run_id, int make_tasks, char *err, size_t errlen);
+/* A human approves: without an environment the run is DEPLOYED; with one
+ * (env_id > 0) it goes to TESTING and a deploy job runs the environment's
+ * deploy, health check and tests, whose report makes it DEPLOYED or
+ * DEPLOY_FAILED (rolled back; a human decides). */
 int wf_pipeline_approve_deploy(int root, const struct wf_pipeline_conf *c,
-    int64_t run_id, char *err, size_t errlen);
+    int64_t run_id, int64_t env_id, char *err, size_t errlen);
 int wf_pipeline_set_state(int root, const struct wf_pipeline_conf *c,
     int64_t run_id, const char *state, const char *why, char *err,
     size_t errlen);

@@ -117,6 +117,9 @@ static const struct wf_field run_fields[] = {
 	{ "history", WF_F_JSON, WF_FF_READONLY, NULL, NULL, "[]", NULL },
 	{ "reports", WF_F_JSON, WF_FF_READONLY, NULL, NULL, "[]",
 	    "ids of the reports applied, so none applies twice" },
+	{ "deploy_environment_id", WF_F_INT, WF_FF_READONLY, NULL, NULL, NULL,
+	    "the environment of the approved deploy" },
+	{ "deploy_note", WF_F_STR, WF_FF_READONLY, NULL, NULL, NULL, NULL },
 	{ "phase", WF_F_STR, WF_FF_READONLY, NULL, NULL, NULL,
 	    "inside a state: \"tdd\" while QA writes the failing tests" },
 	{ "stage_base", WF_F_STR, WF_FF_READONLY, NULL, NULL, NULL,
@@ -164,6 +167,8 @@ static const struct wf_field env_fields[] = {
 	    "the tests run against it after a deploy" },
 	{ "rollback_command", WF_F_STR, 0, NULL, NULL, NULL,
 	    "how to undo a deploy" },
+	{ "health_check_timeout", WF_F_INT, 0, NULL, NULL, NULL,
+	    "seconds the health URL has to answer 2xx (default 60)" },
 	{ "last_deploy_at", WF_F_TIME, WF_FF_READONLY, NULL, NULL, NULL, NULL },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
 };

@@ -22,6 +22,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "config.h"
+#include "deploy.h"
 #include "exec.h"
 #include "home.h"
 #include "job.h"
@@ -775,6 +776,82 @@ out:
 	return rc;
 }
 
+/*
+ * deploy: an approved run's deploy to one environment (request_data
+ * run_id, environment_id): its steps, each audited, and a report with
+ * role "deploy" for wf-gate, which moves the run to DEPLOYED or
+ * DEPLOY_FAILED.  The job completes when the steps ran, whatever they
+ * found: the report carries the verdict.
+ */
+static int
+run_deploy(int root, struct wf_job *j, cJSON *res)
+{
+	const cJSON *rd = j->request_data, *st;
+	const cJSON *rid = cJSON_GetObjectItem(rd, "run_id");
+	const cJSON *eid = cJSON_GetObjectItem(rd, "environment_id");
+	cJSON *run = NULL, *project = NULL, *env = NULL, *report, *details,
+	    *steps;
+	char err[512], why[512], repid[WF_NAME_MAX + 1];
+	const char *repo;
+	int ok, rolled = 0, rc = -1;
+
+	if (!cJSON_IsNumber(rid) || !cJSON_IsNumber(eid)) {
+		cJSON_AddStringToObject(res, "error_message",
+		    "deploy needs request_data.run_id and .environment_id");
+		cJSON_AddTrueToObject(res, "permanent");
+		return -1;
+	}
+	if (wf_store_get(root, &wf_kind_run, (int64_t)rid->valuedouble, &run,
+	    err, sizeof(err)) == -1 ||
+	    wf_store_get(root, &wf_kind_project, (int64_t)cJSON_GetObjectItem(
+	    run, "project_id")->valuedouble, &project, err, sizeof(err)) == -1 ||
+	    wf_store_get(root, &wf_kind_environment, (int64_t)eid->valuedouble,
+	    &env, err, sizeof(err)) == -1) {
+		cJSON_AddStringToObject(res, "error_message", err);
+		cJSON_AddTrueToObject(res, "permanent");
+		goto out;
+	}
+	repo = jstr(project, "repo_path");
+	report = cJSON_CreateObject();
+	details = cJSON_AddObjectToObject(report, "details");
+	steps = cJSON_AddArrayToObject(details, "steps");
+	ok = wf_deploy_run(env, repo != NULL && repo[0] == '/' ? repo : NULL,
+	    steps, &rolled, why, sizeof(why));
+	cJSON_ArrayForEach(st, steps) {
+		cJSON *d = cJSON_Duplicate(st, 1);
+
+		cJSON_AddNumberToObject(d, "run_id", rid->valuedouble);
+		wf_audit_append(root, "deploy.step", "environment",
+		    (int64_t)eid->valuedouble, d);
+		cJSON_Delete(d);
+	}
+	cJSON_AddNumberToObject(report, "run_id", rid->valuedouble);
+	cJSON_AddStringToObject(report, "role", "deploy");
+	cJSON_AddStringToObject(report, "status", ok == 1 ? "pass" : "fail");
+	cJSON_AddStringToObject(report, "summary", why);
+	cJSON_AddNumberToObject(details, "environment_id", eid->valuedouble);
+	cJSON_AddBoolToObject(details, "rolled_back", rolled);
+	rc = wf_pipeline_submit_report(root, report, repid, sizeof(repid));
+	if (rc == -1) {
+		snprintf(err, sizeof(err), "drop the report: %s",
+		    strerror(errno));
+		cJSON_AddStringToObject(res, "error_message", err);
+	} else {
+		cJSON *rdat = cJSON_AddObjectToObject(res, "result_data");
+
+		cJSON_AddStringToObject(rdat, "report_id", repid);
+		cJSON_AddStringToObject(rdat, "report_status",
+		    ok == 1 ? "pass" : "fail");
+		cJSON_AddStringToObject(rdat, "summary", why);
+	}
+	cJSON_Delete(report);
+out:
+	cJSON_Delete(run);
+	cJSON_Delete(project);
+	cJSON_Delete(env);
+	return rc;
+}
+
 /* agent_run: one role of one run.  The outcome of the job is whether the
  * role ran; what it found is its report, which wf-gate applies. */
 static int
@@ -1004,6 +1081,10 @@ main(int argc, char *argv[])
 	case WF_JT_LLM_QUERY:
 	case WF_JT_VISION_ANALYZE:
 		rc = run_llm(root, &j, res);
+		break;
+	case WF_JT_DEPLOY:
+		wf_audit_set_actor("wf-agent");
+		rc = run_deploy(root, &j, res);
 		break;
 	default:
 		snprintf(err, sizeof(err), "job_type '%s' is not supported by "

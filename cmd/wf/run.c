@@ -34,7 +34,7 @@ static const char run_usage[] =
     "       wf run advance N\n"
     "       wf run retry N\n"
     "       wf run reset-to-dev N [--tasks]\n"
-    "       wf run approve-deploy N\n"
+    "       wf run approve-deploy N [--env NAME|ID]\n"
     "       wf run set-state N STATE --force [--why TEXT]\n"
     "       wf run budget N TOKENS\n"
     "       wf run pm|dev|qa|sec --run-id N\n"
@@ -43,7 +43,10 @@ static const char run_usage[] =
     "which applies it; advance leaves a state whose role passed (or\n"
     "READY_FOR_COMMIT, MERGED); retry and reset-to-dev send a failed run\n"
     "back to DEV (--tasks turns the findings into tasks); approve-deploy\n"
-    "is a human's, recorded under your login name; set-state --force is\n"
+    "is a human's, recorded under your login name (with --env, the run\n"
+    "goes to TESTING while a deploy job runs the environment's deploy\n"
+    "command, health check and tests, then DEPLOYED, or DEPLOY_FAILED\n"
+    "after its rollback command); set-state --force is\n"
     "audited.  pm|dev|qa|sec enqueue that role's agent job now.  A run\n"
     "with a token budget starts no job once its tokens reach it: it waits\n"
     "for a human, who raises it with budget (0: none) and retries the job\n"
@@ -154,7 +157,7 @@ print_run(const cJSON *run, int json)
 /* Options shared by the verbs: an id first, then flags. */
 struct ropts {
 	int64_t project_id, task_id, run_id;
-	const char *name, *role, *status, *summary, *details, *why;
+	const char *name, *role, *status, *summary, *details, *why, *env;
 	int json, tasks, force, detach;
 	long long timeout, budget;
 };
@@ -179,6 +182,7 @@ ropts_parse(int argc, char *argv[], struct ropts *o)
 		{ "detach", no_argument, NULL, 'D' },
 		{ "timeout", required_argument, NULL, 'o' },
 		{ "token-budget", required_argument, NULL, 'B' },
+		{ "env", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -219,6 +223,7 @@ ropts_parse(int argc, char *argv[], struct ropts *o)
 				return EX_USAGE;
 			}
 			break;
+		case 'E': o->env = optarg; break;
 		case 'B':
 			o->budget = strtonum(optarg, 0, 1000000000000LL,
 			    &errstr);
@@ -257,6 +262,37 @@ fail_code(const char *err)
 {
 	wf_log_warn("%s", err);
 	return strstr(err, "no such") != NULL ? EX_NOINPUT : EX_DATAERR;
+}
+
+/* The environment NAME (or ID) of the run's project. */
+static int64_t
+env_of_run(int64_t run_id, const char *name, char *err, size_t errlen)
+{
+	const cJSON *e;
+	cJSON *run, *list;
+	int64_t pid, id = -1;
+
+	if (wf_store_get(root, &wf_kind_run, run_id, &run, err, errlen) == -1)
+		return -1;
+	pid = (int64_t)cJSON_GetObjectItem(run, "project_id")->valuedouble;
+	cJSON_Delete(run);
+	list = wf_store_list(root, &wf_kind_environment, pid);
+	cJSON_ArrayForEach(e, list) {
+		const cJSON *n = cJSON_GetObjectItem(e, "name");
+		const cJSON *i = cJSON_GetObjectItem(e, "id");
+		char num[32];
+
+		snprintf(num, sizeof(num), "%lld", cJSON_IsNumber(i) ?
+		    (long long)i->valuedouble : -1LL);
+		if ((cJSON_IsString(n) && strcmp(n->valuestring, name) == 0) ||
+		    strcmp(num, name) == 0)
+			id = (int64_t)i->valuedouble;
+	}
+	cJSON_Delete(list);
+	if (id == -1)
+		snprintf(err, errlen, "no such environment '%.64s' in project "
+		    "%lld", name, (long long)pid);
+	return id;
 }
 
 static int
@@ -498,9 +534,15 @@ cmd_run(int argc, char *argv[])
 	else if (strcmp(verb, "reset-to-dev") == 0)
 		rc = wf_pipeline_reset_to_dev(root, &cfg.pipeline, o.run_id,
 		    o.tasks, err, sizeof(err));
-	else if (strcmp(verb, "approve-deploy") == 0)
+	else if (strcmp(verb, "approve-deploy") == 0) {
+		int64_t env = 0;
+
+		if (o.env != NULL && (env = env_of_run(o.run_id, o.env, err,
+		    sizeof(err))) == -1)
+			return fail_code(err);
 		rc = wf_pipeline_approve_deploy(root, &cfg.pipeline, o.run_id,
-		    err, sizeof(err));
+		    env, err, sizeof(err));
+	}
 	else {
 		wf_log_warn("run %.40s: unknown verb", verb);
 		fputs(run_usage, stderr);

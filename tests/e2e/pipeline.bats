@@ -30,6 +30,7 @@ teardown() {
 	local rc=0
 	# a daemon that died during the test fails it
 	daemons_ok || rc=1
+	[ -z "${HTTP_PID:-}" ] || kill "$HTTP_PID" 2>/dev/null || true
 	stop_gate
 	stop_dispatch
 	kill_strays
@@ -436,4 +437,85 @@ run_id_of() {
 	[ "$(q .reports#)" -eq 2 ]
 	grep -q "report $rep was applied before" "$BATS_TEST_TMPDIR/gate.log"
 	[ "$(count corrupt)" -eq 0 ]
+}
+
+# health_server: a static HTTP server on 127.0.0.1 serving $BATS_TEST_TMPDIR/www
+# (www/ok exists: /ok answers 200, /missing 404); its port in $HPORT
+health_server() {
+	local out="$BATS_TEST_TMPDIR/http.out"
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	echo up >"$BATS_TEST_TMPDIR/www/ok"
+	python3 -u -m http.server --bind 127.0.0.1 --directory \
+	    "$BATS_TEST_TMPDIR/www" 0 >"$out" 2>&1 3>&- &
+	HTTP_PID=$!
+	wait_until 10 grep -q 'port [0-9]' "$out"
+	HPORT=$(sed -n 's/.* port \([0-9][0-9]*\).*/\1/p' "$out" | head -n 1)
+	[ -n "$HPORT" ]
+}
+
+# ready_run: a run forced to READY_FOR_DEPLOY (the stages are tested above)
+ready_run() {
+	rid=$("$B/wf" run create --project-id "$PROJ")
+	"$B/wf" run set-state "$rid" READY_FOR_DEPLOY --force --why test >/dev/null
+}
+
+@test "deploy behind approval: TESTING while the deploy job runs deploy, health check and tests; then DEPLOYED, last_deploy_at, every step audited" {
+	health_server
+	M="$BATS_TEST_TMPDIR/marks"
+	mkdir -p "$M"
+	run -0 "$B/wf" env create --project-id "$PROJ" --name staging \
+	    --deploy-command "touch $M/deployed && echo deploying" \
+	    --health-check-url "http://127.0.0.1:$HPORT/ok" \
+	    --test-command "touch $M/tested" --rollback-command "touch $M/rolled"
+	ready_run
+	start_dispatch
+	start_gate
+	run "$B/wf" run approve-deploy "$rid" --env nosuch
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"no such environment 'nosuch'"* ]]
+	run -0 "$B/wf" run approve-deploy "$rid" --env staging
+	[ "$output" = "run $rid: TESTING" ]
+	wait_until "$(slow 30)" grep -qs '"state":"DEPLOYED"' "$WF_HOME/state/runs/$rid.json"
+	kill "$HTTP_PID"
+	run -0 "$B/wf" run show "$rid" --json
+	[ "$(jq -r .approved_by <<<"$output")" = "$(id -un)" ]
+	[ "$(jq -r .results.deploy.status <<<"$output")" = pass ]
+	[ "$(jq -r '.results.deploy.details.steps | map(.step) | join(",")' <<<"$output")" = deploy,health_check,test ]
+	[ "$(jq -r '.results.deploy.details.steps[1].http_status' <<<"$output")" = 200 ]
+	[ -e "$M/deployed" ] && [ -e "$M/tested" ] && [ ! -e "$M/rolled" ]
+	run -0 "$B/wf" env show 1 --json
+	[ "$(jq -r .last_deploy_at <<<"$output")" != null ]
+	[ "$(grep -c '"action":"deploy.step"' "$WF_HOME/log/audit.jsonl")" -eq 3 ]
+	grep -q 'deploying' "$WF_HOME"/output/*.log
+	# DEPLOYED is never reached by force
+	run "$B/wf" run set-state "$rid" DEPLOYED --force
+	[ "$status" -ne 0 ]
+}
+
+@test "deploy with a failing health check: rolled back, DEPLOY_FAILED, waiting for a human, never DEPLOYED" {
+	health_server
+	M="$BATS_TEST_TMPDIR/marks"
+	mkdir -p "$M"
+	run -0 "$B/wf" env create --project-id "$PROJ" --name prod \
+	    --deploy-command "touch $M/deployed" \
+	    --health-check-url "http://127.0.0.1:$HPORT/missing" \
+	    --health-check-timeout 2 \
+	    --test-command "touch $M/tested" --rollback-command "touch $M/rolled"
+	ready_run
+	start_dispatch
+	start_gate
+	run -0 "$B/wf" run approve-deploy "$rid" --env prod
+	wait_until "$(slow 30)" grep -qs '"state":"DEPLOY_FAILED"' "$WF_HOME/state/runs/$rid.json"
+	kill "$HTTP_PID"
+	run -0 "$B/wf" run show "$rid" --json
+	[ "$(jq -r .waiting_for_human <<<"$output")" = true ]
+	[[ "$(jq -r .waiting_reason <<<"$output")" == *"answered 404"*"rolled back"* ]]
+	[ "$(jq -r '.results.deploy.details.steps | map(.step) | join(",")' <<<"$output")" = deploy,health_check,rollback ]
+	[ "$(jq -r '.history | map(.to) | index("DEPLOYED")' <<<"$output")" = null ]
+	[ -e "$M/deployed" ] && [ -e "$M/rolled" ] && [ ! -e "$M/tested" ]
+	run -0 "$B/wf" env show 1 --json
+	[ "$(jq -r .last_deploy_at <<<"$output")" = null ]
+	# a human may try again from DEPLOY_FAILED, and only with an environment
+	run "$B/wf" run approve-deploy "$rid"
+	[ "$status" -ne 0 ]
 }

@@ -901,7 +901,7 @@ test_advance_to_deploy(void **state)
 	assert_non_null(strstr(err, "approve-deploy"));
 	snap_same(f, id, &s);
 
-	assert_int_equal(wf_pipeline_approve_deploy(f->root, &f->c, id, err,
+	assert_int_equal(wf_pipeline_approve_deploy(f->root, &f->c, id, 0, err,
 	    sizeof(err)), 0);
 	r = get_run(f, id);
 	assert_string_equal(jstr(r, "state"), "DEPLOYED");
@@ -920,7 +920,7 @@ test_advance_to_deploy(void **state)
 	snap_take(f, id, &s);
 	assert_int_equal(wf_pipeline_advance(f->root, &f->c, id, err,
 	    sizeof(err)), -1);
-	assert_int_equal(wf_pipeline_approve_deploy(f->root, &f->c, id, err,
+	assert_int_equal(wf_pipeline_approve_deploy(f->root, &f->c, id, 0, err,
 	    sizeof(err)), -1);
 	snap_same(f, id, &s);
 }
@@ -999,7 +999,7 @@ test_approve_refused_elsewhere(void **state)
 		    NULL, err, sizeof(err)), 0);
 		snap_take(f, id, &s);
 		err[0] = '\0';
-		assert_int_equal(wf_pipeline_approve_deploy(f->root, &f->c, id,
+		assert_int_equal(wf_pipeline_approve_deploy(f->root, &f->c, id, 0,
 		    err, sizeof(err)), -1);
 		assert_non_null(strstr(err, "READY_FOR_DEPLOY"));
 		assert_non_null(strstr(err, st[i]));
