@@ -1162,7 +1162,8 @@ static int
 referenced(int64_t id)
 {
 	static const char *const names[] = {
-		"project", "task", "run", "bug", "environment", NULL,
+		"project", "task", "run", "bug", "environment", "credential",
+		NULL,
 	};
 	char what[256] = "", one[64];
 

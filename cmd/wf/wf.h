@@ -13,5 +13,8 @@ int cmd_run(int argc, char *argv[]);
 int cmd_pipeline(int argc, char *argv[]);
 /* wf discover PATH [--create] (discover.c). */
 int cmd_discover(int argc, char *argv[]);
+/* wf cred ... (cred.c) and wf log (log.c). */
+int cmd_cred(int argc, char *argv[]);
+int cmd_log(int argc, char *argv[]);
 
 #endif
