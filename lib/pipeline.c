@@ -859,6 +859,16 @@ step_approve(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	snprintf(why, sizeof(why), "deploy approved by %s", wf_audit_actor());
 	clear_wait(run);
 	moved(root, run, state, "DEPLOYED", why, NULL);
+	/* The approval is a line of its own, beside the transition. */
+	{
+		cJSON *p = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(p, "run_id", (double)get_int(run, "id"));
+		cJSON_AddNumberToObject(p, "project_id",
+		    (double)get_int(run, "project_id"));
+		cJSON_AddStringToObject(p, "approved_by", wf_audit_actor());
+		note("run.deploy_approved", NULL, get_int(run, "id"), p);
+	}
 	return 1;
 }
 
