@@ -25,10 +25,9 @@
 #include "store.h"
 
 #define ENTITY_MAX (1 << 20) /* as lib/store */
-#define KINDS_MAX 32         /* directories of state/ a rotation locks */
+#define KINDS_MAX 32 /* directories of state/ a rotation locks */
 
-static int
-verr(char *err, size_t errlen, int e, const char *fmt, ...)
+static int verr(char *err, size_t errlen, int e, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static int
@@ -53,8 +52,7 @@ wipe(cJSON *v)
 		return;
 	if (cJSON_IsString(v) && v->valuestring != NULL)
 		sodium_memzero(v->valuestring, strlen(v->valuestring));
-	cJSON_ArrayForEach(it, v)
-		wipe(it);
+	cJSON_ArrayForEach(it, v) wipe(it);
 }
 
 static void
@@ -84,8 +82,8 @@ wf_cred_create(int root, cJSON *fields, const char *secret, size_t len,
 	cJSON *sealed = NULL, *obj, *names, *it;
 	int lk = -1, rc = -1;
 
-	if (wf_store_check(&wf_kind_credential, fields, 0, 0, err,
-	    errlen) == -1)
+	if (wf_store_check(&wf_kind_credential, fields, 0, 0, err, errlen) ==
+	    -1)
 		goto fail;
 	if (len == 0) {
 		verr(err, errlen, EINVAL, "credential: the secret is empty");
@@ -93,10 +91,11 @@ wf_cred_create(int root, cJSON *fields, const char *secret, size_t len,
 	}
 	if ((obj = as_fields(secret, len)) != NULL) {
 		names = cJSON_AddArrayToObject(fields, "secret_fields");
-		cJSON_ArrayForEach(it, obj) {
+		cJSON_ArrayForEach(it, obj)
+		{
 			if (cJSON_IsString(it))
-				cJSON_AddItemToArray(names,
-				    cJSON_CreateString(it->string));
+				cJSON_AddItemToArray(
+				    names, cJSON_CreateString(it->string));
 		}
 		wipe_delete(obj);
 	}
@@ -113,8 +112,8 @@ wf_cred_create(int root, cJSON *fields, const char *secret, size_t len,
 	cJSON_AddItemToObject(fields, "secret", sealed);
 	/* The caller's fields were checked above as untrusted; trusted now
 	 * only for what wf added. */
-	rc = wf_store_create(root, &wf_kind_credential, fields, 1, id, err,
-	    errlen);
+	rc = wf_store_create(
+	    root, &wf_kind_credential, fields, 1, id, err, errlen);
 	fields = NULL;
 fail:
 	wf_vault_unlock(lk);
@@ -135,15 +134,17 @@ wf_cred_find(int root, const char *ref, int64_t project_id, int64_t *id,
 	if (errstr == NULL) {
 		const cJSON *pid;
 
-		if (wf_store_get(root, &wf_kind_credential, n, &rec, err,
-		    errlen) == -1)
+		if (wf_store_get(
+			root, &wf_kind_credential, n, &rec, err, errlen) == -1)
 			return -1;
 		pid = cJSON_GetObjectItemCaseSensitive(rec, "project_id");
-		if (project_id > 0 && (!cJSON_IsNumber(pid) ||
-		    (int64_t)pid->valuedouble != project_id))
-			rc = verr(err, errlen, EINVAL, "credential %lld "
-			    "belongs to another project than %lld", n,
-			    (long long)project_id);
+		if (project_id > 0 &&
+		    (!cJSON_IsNumber(pid) ||
+			(int64_t)pid->valuedouble != project_id))
+			rc = verr(err, errlen, EINVAL,
+			    "credential %lld "
+			    "belongs to another project than %lld",
+			    n, (long long)project_id);
 		else {
 			*id = n;
 			rc = 0;
@@ -152,7 +153,8 @@ wf_cred_find(int root, const char *ref, int64_t project_id, int64_t *id,
 		return rc;
 	}
 	all = wf_store_list(root, &wf_kind_credential, project_id);
-	cJSON_ArrayForEach(it, all) {
+	cJSON_ArrayForEach(it, all)
+	{
 		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(it, "name");
 		const cJSON *iv = cJSON_GetObjectItemCaseSensitive(it, "id");
 
@@ -165,15 +167,17 @@ wf_cred_find(int root, const char *ref, int64_t project_id, int64_t *id,
 	}
 	cJSON_Delete(all);
 	if (rc == -1)
-		verr(err, errlen, ENOENT, "no credential named '%.64s' in "
-		    "project %lld", ref, (long long)project_id);
+		verr(err, errlen, ENOENT,
+		    "no credential named '%.64s' in "
+		    "project %lld",
+		    ref, (long long)project_id);
 	return rc;
 }
 
 /* One field of an opened secret, into guarded memory. */
 static int
-pick_field(char **secret, size_t *len, const char *field, int64_t id,
-    char *err, size_t errlen)
+pick_field(char **secret, size_t *len, const char *field, int64_t id, char *err,
+    size_t errlen)
 {
 	cJSON *o = as_fields(*secret, *len);
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
@@ -182,14 +186,17 @@ pick_field(char **secret, size_t *len, const char *field, int64_t id,
 	int rc = -1;
 
 	if (o == NULL) {
-		verr(err, errlen, EINVAL, "credential %lld: its secret is not "
-		    "a JSON object: it has no field '%.64s'", (long long)id,
-		    field);
+		verr(err, errlen, EINVAL,
+		    "credential %lld: its secret is not "
+		    "a JSON object: it has no field '%.64s'",
+		    (long long)id, field);
 		goto fail;
 	}
 	if (!cJSON_IsString(v)) {
-		verr(err, errlen, EINVAL, "credential %lld: no string field "
-		    "'%.64s' in its secret", (long long)id, field);
+		verr(err, errlen, EINVAL,
+		    "credential %lld: no string field "
+		    "'%.64s' in its secret",
+		    (long long)id, field);
 		goto fail;
 	}
 	n = strlen(v->valuestring);
@@ -220,15 +227,16 @@ wf_cred_read(int root, int64_t id, const char *field, const cJSON *details,
 	/* Shared from the read to the open: the key the value names cannot
 	 * be dropped in between. */
 	if ((lk = wf_vault_lock(root, 0)) == -1)
-		return verr(err, errlen, errno, "keys/.lock: %s",
-		    strerror(errno));
-	if (wf_store_get(root, &wf_kind_credential, id, &rec, err,
-	    errlen) == 0 && wf_vault_open(root, cJSON_GetObjectItemCaseSensitive(
-	    rec, "secret"), &s, &len, err, errlen) == -1) {
+		return verr(
+		    err, errlen, errno, "keys/.lock: %s", strerror(errno));
+	if (wf_store_get(root, &wf_kind_credential, id, &rec, err, errlen) ==
+		0 &&
+	    wf_vault_open(root, cJSON_GetObjectItemCaseSensitive(rec, "secret"),
+		&s, &len, err, errlen) == -1) {
 		char e2[512];
 
-		snprintf(e2, sizeof e2, "credential %lld: %s", (long long)id,
-		    err);
+		snprintf(
+		    e2, sizeof e2, "credential %lld: %s", (long long)id, err);
 		verr(err, errlen, EINVAL, "%s", e2);
 	}
 	wf_vault_unlock(lk);
@@ -237,14 +245,16 @@ wf_cred_read(int root, int64_t id, const char *field, const cJSON *details,
 	if (field != NULL && *field != '\0' &&
 	    pick_field(&s, &len, field, id, err, errlen) == -1)
 		goto fail;
-	d = details != NULL ? cJSON_Duplicate(details, 1) :
-	    cJSON_CreateObject();
+	d = details != NULL ? cJSON_Duplicate(details, 1)
+			    : cJSON_CreateObject();
 	if (field != NULL && *field != '\0')
 		cJSON_AddStringToObject(d, "field", field);
-	if (wf_audit_append(root, "credential.read", "credential", id,
-	    d) == -1) {
-		verr(err, errlen, errno, "log/audit.jsonl: %s (a read of a "
-		    "secret is audited or refused)", strerror(errno));
+	if (wf_audit_append(root, "credential.read", "credential", id, d) ==
+	    -1) {
+		verr(err, errlen, errno,
+		    "log/audit.jsonl: %s (a read of a "
+		    "secret is audited or refused)",
+		    strerror(errno));
 		goto fail;
 	}
 	*out = s;
@@ -280,7 +290,7 @@ is_sealed(const cJSON *v)
 
 struct walk {
 	int root;
-	const char *cur;         /* the current key's id */
+	const char *cur; /* the current key's id */
 	struct wf_cred_rotation *r;
 	char (*kids)[WF_VAULT_KIDLEN + 1]; /* the keys still named */
 	size_t nkids;
@@ -297,8 +307,7 @@ named(struct walk *w, const char *kid)
 	for (size_t i = 0; i < w->nkids; i++)
 		if (strcmp(w->kids[i], kid) == 0)
 			return;
-	if ((p = reallocarray(w->kids, w->nkids + 1, sizeof(*w->kids))) ==
-	    NULL)
+	if ((p = reallocarray(w->kids, w->nkids + 1, sizeof(*w->kids))) == NULL)
 		return; /* then the key is not dropped: safe */
 	w->kids = p;
 	strlcpy(w->kids[w->nkids++], kid, sizeof(*w->kids));
@@ -325,8 +334,8 @@ reseal(struct walk *w, cJSON *v)
 	while (v->child != NULL)
 		cJSON_Delete(cJSON_DetachItemViaPointer(v, v->child));
 	while ((it = n->child) != NULL)
-		cJSON_AddItemToObject(v, it->string,
-		    cJSON_DetachItemViaPointer(n, it));
+		cJSON_AddItemToObject(
+		    v, it->string, cJSON_DetachItemViaPointer(n, it));
 	cJSON_Delete(n);
 	w->r->resealed++;
 	return 1;
@@ -344,8 +353,7 @@ walk_value(struct walk *w, cJSON *v)
 			return 0;
 		return reseal(w, v);
 	}
-	cJSON_ArrayForEach(it, v)
-		n += walk_value(w, it);
+	cJSON_ArrayForEach(it, v) n += walk_value(w, it);
 	return n;
 }
 
@@ -357,7 +365,7 @@ replace(int root, const char *dir, const char *name, const char *text)
 
 	if (wf_spool_name(tname, sizeof tname) == -1 ||
 	    wf_spool_write(root, "tmp", "tmp", tname, text, strlen(text),
-	    WF_SYNC_FILE | WF_NO_RENAME) == -1)
+		WF_SYNC_FILE | WF_NO_RENAME) == -1)
 		return -1;
 	snprintf(tpath, sizeof tpath, "tmp/%s", tname);
 	snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -383,7 +391,8 @@ walk_dir(struct walk *w, const char *dir)
 	int fd, rc = 0;
 
 	if ((fd = openat(w->root, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1 || (d = fdopendir(fd)) == NULL) {
+		-1 ||
+	    (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			close(fd);
 		return 0;
@@ -426,7 +435,7 @@ lock_dir(int root, const char *dir)
 
 	snprintf(path, sizeof path, "%s/.lock", dir);
 	if ((fd = openat(root, path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600)) == -1)
+		 0600)) == -1)
 		return -1;
 	while (flock(fd, LOCK_EX) == -1)
 		if (errno != EINTR) {
@@ -454,7 +463,8 @@ kind_dirs(int root, char *dirs[KINDS_MAX], int *n)
 
 	*n = 0;
 	if ((fd = openat(root, "state", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1 || (d = fdopendir(fd)) == NULL) {
+		-1 ||
+	    (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			close(fd);
 		return -1;
@@ -462,7 +472,8 @@ kind_dirs(int root, char *dirs[KINDS_MAX], int *n)
 	while ((de = readdir(d)) != NULL && *n < KINDS_MAX) {
 		if (de->d_name[0] == '.' ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
-		    -1 || !S_ISDIR(st.st_mode))
+			-1 ||
+		    !S_ISDIR(st.st_mode))
 			continue;
 		if (asprintf(&dirs[*n], "state/%s", de->d_name) == -1)
 			break;
@@ -482,8 +493,9 @@ drop_unnamed(struct walk *w)
 	DIR *d;
 	int fd;
 
-	if ((fd = openat(w->root, "keys", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1 || (d = fdopendir(fd)) == NULL) {
+	if ((fd = openat(
+		 w->root, "keys", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			close(fd);
 		return;
@@ -494,16 +506,15 @@ drop_unnamed(struct walk *w)
 
 		for (size_t i = 0; !keep && i < w->nkids; i++)
 			keep = strcmp(w->kids[i], de->d_name) == 0;
-		if (!keep && wf_vault_drop(w->root, de->d_name, e2,
-		    sizeof e2) == 0)
+		if (!keep &&
+		    wf_vault_drop(w->root, de->d_name, e2, sizeof e2) == 0)
 			w->r->dropped++;
 	}
 	closedir(d);
 }
 
 int
-wf_cred_rotate(int root, struct wf_cred_rotation *r, char *err,
-    size_t errlen)
+wf_cred_rotate(int root, struct wf_cred_rotation *r, char *err, size_t errlen)
 {
 	struct walk w = { root, r->newkid, r, NULL, 0, err, errlen, "" };
 	char *dirs[KINDS_MAX];
@@ -514,8 +525,8 @@ wf_cred_rotate(int root, struct wf_cred_rotation *r, char *err,
 	/* Exclusive: a writer holding a value sealed under the old key
 	 * writes it before the new key is current. */
 	if ((lk = wf_vault_lock(root, 1)) == -1)
-		return verr(err, errlen, errno, "keys/.lock: %s",
-		    strerror(errno));
+		return verr(
+		    err, errlen, errno, "keys/.lock: %s", strerror(errno));
 	rc = wf_vault_rotate(root, r->oldkid, r->newkid, err, errlen);
 	wf_vault_unlock(lk);
 	if (rc == -1)

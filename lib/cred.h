@@ -35,9 +35,8 @@ int wf_cred_find(int root, const char *ref, int64_t project_id, int64_t *id,
  * consumed; may be NULL) under this process's actor.  *out is guarded
  * memory for wf_vault_free.  -1 with err: no such credential, no such
  * field, a value that does not open (tampered, wrong key), no audit. */
-int wf_cred_read(int root, int64_t id, const char *field,
-    const cJSON *details, char **out, size_t *outlen, char *err,
-    size_t errlen);
+int wf_cred_read(int root, int64_t id, const char *field, const cJSON *details,
+    char **out, size_t *outlen, char *err, size_t errlen);
 
 /* A record fit to print: the credential without its sealed secret. */
 void wf_cred_redact(cJSON *rec);
@@ -45,15 +44,15 @@ void wf_cred_redact(cJSON *rec);
 struct wf_cred_rotation {
 	char oldkid[WF_VAULT_KIDLEN + 1], newkid[WF_VAULT_KIDLEN + 1];
 	int resealed; /* values re-sealed under the new key */
-	int failed;   /* values that did not open: their keys are kept */
-	int dropped;  /* keys removed */
+	int failed; /* values that did not open: their keys are kept */
+	int dropped; /* keys removed */
 };
 
 /* Make a new key current, re-seal every sealed value of state/ that names
  * another key, and drop every key that nothing names any longer.  With
  * values that did not open, -1 with err naming the first, after doing all
  * the rest (their keys stay). */
-int wf_cred_rotate(int root, struct wf_cred_rotation *r, char *err,
-    size_t errlen);
+int wf_cred_rotate(
+    int root, struct wf_cred_rotation *r, char *err, size_t errlen);
 
 #endif

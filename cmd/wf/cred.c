@@ -76,8 +76,19 @@ static const char usage_text[] =
     "does not open (tampered, or sealed under another key); 66 no such\n"
     "credential; 74 I/O error; 78 no runtime tree.\n";
 
-enum { O_PROJECT = 256, O_NAME, O_TYPE, O_SERVICE, O_USER, O_DESC,
-	O_SECRET_FILE, O_JSON, O_REVEAL, O_FIELD, O_ARGV_SECRET };
+enum {
+	O_PROJECT = 256,
+	O_NAME,
+	O_TYPE,
+	O_SERVICE,
+	O_USER,
+	O_DESC,
+	O_SECRET_FILE,
+	O_JSON,
+	O_REVEAL,
+	O_FIELD,
+	O_ARGV_SECRET
+};
 
 static const struct option longopts[] = {
 	{ "project", required_argument, NULL, O_PROJECT },
@@ -122,8 +133,8 @@ parse_id(const char *s, int64_t *id)
 
 	*id = strtonum(s, 1, ID_MAX, &errstr);
 	if (errstr != NULL) {
-		wf_log_warn("'%.40s': not a credential id (a positive integer)",
-		    s);
+		wf_log_warn(
+		    "'%.40s': not a credential id (a positive integer)", s);
 		return -1;
 	}
 	return 0;
@@ -216,8 +227,8 @@ read_all(int fd, const char *what, char **out, size_t *len)
 		n += (size_t)r;
 	}
 	if (n > WF_VAULT_MAX) {
-		wf_log_warn("%s: the secret is over %d bytes", what,
-		    WF_VAULT_MAX);
+		wf_log_warn(
+		    "%s: the secret is over %d bytes", what, WF_VAULT_MAX);
 		sodium_free(buf);
 		return EX_DATAERR;
 	}
@@ -281,7 +292,7 @@ read_secret(const struct opts *o, char **out, size_t *len)
 	}
 	if (*len == 0) {
 		wf_log_warn("cred add: the secret is empty (give it on stdin "
-		    "or with --secret-file)");
+			    "or with --secret-file)");
 		sodium_free(*out);
 		*out = NULL;
 		return EX_DATAERR;
@@ -298,7 +309,8 @@ audit(const char *action, int64_t id, const cJSON *details)
 {
 	if (wf_audit_append(root, action, "credential", id, details) == -1)
 		wf_log_warn("log/audit.jsonl: %s (credential %lld: its audit "
-		    "line is missing)", strerror(errno), (long long)id);
+			    "line is missing)",
+		    strerror(errno), (long long)id);
 }
 
 static int
@@ -306,8 +318,8 @@ fetch(int64_t id, cJSON **rec)
 {
 	char err[ERRLEN];
 
-	if (wf_store_get(root, &wf_kind_credential, id, rec, err,
-	    sizeof err) == -1)
+	if (wf_store_get(root, &wf_kind_credential, id, rec, err, sizeof err) ==
+	    -1)
 		return failed(err);
 	wf_cred_redact(*rec);
 	return 0;
@@ -324,7 +336,7 @@ c_add(struct opts *o)
 
 	if (o->project == 0 || o->name == NULL || o->type == NULL) {
 		wf_log_warn("cred add: --project, --name and --type are "
-		    "needed");
+			    "needed");
 		return usage_error();
 	}
 	if ((fields = cJSON_CreateObject()) == NULL)
@@ -339,8 +351,8 @@ c_add(struct opts *o)
 	if (o->desc != NULL)
 		cJSON_AddStringToObject(fields, "description", o->desc);
 	/* The fields first: a refusal costs the user no typing. */
-	if (wf_store_check(&wf_kind_credential, fields, 0, 0, err,
-	    sizeof err) == -1) {
+	if (wf_store_check(
+		&wf_kind_credential, fields, 0, 0, err, sizeof err) == -1) {
 		cJSON_Delete(fields);
 		return failed(err);
 	}
@@ -367,17 +379,26 @@ static int
 c_list(struct opts *o)
 {
 	static const char *const cols[] = {
-		"id", "project_id", "name", "credential_type", "service",
-		"username", NULL,
+		"id",
+		"project_id",
+		"name",
+		"credential_type",
+		"service",
+		"username",
+		NULL,
 	};
 	static const char *const heads[] = {
-		"ID", "PROJECT", "NAME", "TYPE", "SERVICE", "USERNAME",
+		"ID",
+		"PROJECT",
+		"NAME",
+		"TYPE",
+		"SERVICE",
+		"USERNAME",
 	};
 	cJSON *all = wf_store_list(root, &wf_kind_credential, o->project), *it;
 	int w[6];
 
-	cJSON_ArrayForEach(it, all)
-		wf_cred_redact(it);
+	cJSON_ArrayForEach(it, all) wf_cred_redact(it);
 	if (o->json) {
 		print_json(all);
 		cJSON_Delete(all);
@@ -385,13 +406,15 @@ c_list(struct opts *o)
 	}
 	for (int i = 0; cols[i] != NULL; i++) {
 		w[i] = (int)strlen(heads[i]);
-		cJSON_ArrayForEach(it, all) {
+		cJSON_ArrayForEach(it, all)
+		{
 			char *s = cJSON_PrintUnformatted(
 			    cJSON_GetObjectItemCaseSensitive(it, cols[i]));
-			const cJSON *v = cJSON_GetObjectItemCaseSensitive(it,
-			    cols[i]);
-			int n = cJSON_IsString(v) ? (int)strlen(v->valuestring) :
-			    s != NULL ? (int)strlen(s) : 1;
+			const cJSON *v =
+			    cJSON_GetObjectItemCaseSensitive(it, cols[i]);
+			int n = cJSON_IsString(v) ? (int)strlen(v->valuestring)
+			    : s != NULL		  ? (int)strlen(s)
+						  : 1;
 
 			if (n > w[i])
 				w[i] = n;
@@ -402,19 +425,25 @@ c_list(struct opts *o)
 		for (int i = 0; cols[i] != NULL; i++)
 			printf("%-*s%s", cols[i + 1] ? w[i] : 0, heads[i],
 			    cols[i + 1] ? "  " : "\n");
-		cJSON_ArrayForEach(it, all) {
+		cJSON_ArrayForEach(it, all)
+		{
 			for (int i = 0; cols[i] != NULL; i++) {
-				const cJSON *v = cJSON_GetObjectItemCaseSensitive(
-				    it, cols[i]);
-				char *s = cJSON_IsString(v) ? NULL :
-				    cJSON_PrintUnformatted(v);
-				const char *t = cJSON_IsString(v) ?
-				    v->valuestring : s != NULL ? s : "-";
+				const cJSON *v =
+				    cJSON_GetObjectItemCaseSensitive(
+					it, cols[i]);
+				char *s = cJSON_IsString(v)
+				    ? NULL
+				    : cJSON_PrintUnformatted(v);
+				const char *t = cJSON_IsString(v)
+				    ? v->valuestring
+				    : s != NULL ? s
+						: "-";
 				int n = (int)strlen(t);
 
 				put_clean(v);
 				if (cols[i + 1] != NULL)
-					printf("%*s", w[i] - (n ? n : 1) + 2, "");
+					printf(
+					    "%*s", w[i] - (n ? n : 1) + 2, "");
 				free(s);
 			}
 			putchar('\n');
@@ -436,7 +465,8 @@ c_show(struct opts *o)
 	if (o->json)
 		print_json(rec);
 	else
-		cJSON_ArrayForEach(it, rec) {
+		cJSON_ArrayForEach(it, rec)
+		{
 			printf("%-*s ", KEY_WIDTH, it->string);
 			put_clean(it);
 			putchar('\n');
@@ -455,7 +485,7 @@ c_get(struct opts *o)
 
 	if (!o->reveal) {
 		wf_log_warn("cred get: the secret is printed only with "
-		    "--reveal (wf cred show prints the rest)");
+			    "--reveal (wf cred show prints the rest)");
 		return usage_error();
 	}
 	if ((d = cJSON_CreateObject()) == NULL)
@@ -481,8 +511,8 @@ c_rm(struct opts *o)
 
 	if ((rc = fetch(o->id, &rec)) != 0)
 		return rc;
-	if (wf_store_delete(root, &wf_kind_credential, o->id, err,
-	    sizeof err) == -1)
+	if (wf_store_delete(
+		root, &wf_kind_credential, o->id, err, sizeof err) == -1)
 		rc = failed(err);
 	else
 		audit("credential.deleted", o->id, rec);
@@ -514,17 +544,19 @@ c_rotate(struct opts *o)
 	if (rc == -1) {
 		if (r.failed > 0)
 			wf_log_warn("rotate-key: %d value%s did not open, and "
-			    "%s kept the key%s they name: %s", r.failed,
-			    r.failed == 1 ? "" : "s", r.failed == 1 ? "it" :
-			    "they", r.failed == 1 ? "" : "s", err);
+				    "%s kept the key%s they name: %s",
+			    r.failed, r.failed == 1 ? "" : "s",
+			    r.failed == 1 ? "it" : "they",
+			    r.failed == 1 ? "" : "s", err);
 		else
 			wf_log_warn("rotate-key: %s", err);
 		return r.failed > 0 ? EX_DATAERR : EX_IOERR;
 	}
 	if (!o->json)
 		printf("key %s is current; %d value%s re-sealed; %d old key%s "
-		    "removed\n", r.newkid, r.resealed, r.resealed == 1 ? "" :
-		    "s", r.dropped, r.dropped == 1 ? "" : "s");
+		       "removed\n",
+		    r.newkid, r.resealed, r.resealed == 1 ? "" : "s", r.dropped,
+		    r.dropped == 1 ? "" : "s");
 	return flush_out();
 }
 
@@ -547,35 +579,16 @@ static int
 take(struct opts *o, int c)
 {
 	switch (c) {
-	case O_PROJECT:
-		return parse_id(optarg, &o->project);
-	case O_NAME:
-		o->name = optarg;
-		break;
-	case O_TYPE:
-		o->type = optarg;
-		break;
-	case O_SERVICE:
-		o->service = optarg;
-		break;
-	case O_USER:
-		o->user = optarg;
-		break;
-	case O_DESC:
-		o->desc = optarg;
-		break;
-	case O_SECRET_FILE:
-		o->secret_file = optarg;
-		break;
-	case O_JSON:
-		o->json = 1;
-		break;
-	case O_REVEAL:
-		o->reveal = 1;
-		break;
-	case O_FIELD:
-		o->field = optarg;
-		break;
+	case O_PROJECT: return parse_id(optarg, &o->project);
+	case O_NAME: o->name = optarg; break;
+	case O_TYPE: o->type = optarg; break;
+	case O_SERVICE: o->service = optarg; break;
+	case O_USER: o->user = optarg; break;
+	case O_DESC: o->desc = optarg; break;
+	case O_SECRET_FILE: o->secret_file = optarg; break;
+	case O_JSON: o->json = 1; break;
+	case O_REVEAL: o->reveal = 1; break;
+	case O_FIELD: o->field = optarg; break;
 	}
 	return 0;
 }
@@ -614,17 +627,18 @@ cmd_cred(int argc, char *argv[])
 			return 0;
 		}
 		if (c == O_ARGV_SECRET) {
-			wf_log_warn("cred %s: %s: a secret is never taken from "
+			wf_log_warn(
+			    "cred %s: %s: a secret is never taken from "
 			    "the command line (ps shows it to every user); "
-			    "give it on stdin or with --secret-file", v->name,
-			    argv[optind - 1]);
+			    "give it on stdin or with --secret-file",
+			    v->name, argv[optind - 1]);
 			return EX_USAGE;
 		}
 		if (c == '?' || c == ':' || c < O_PROJECT ||
 		    strchr(v->flags, c - O_PROJECT + 1) == NULL) {
 			wf_log_warn("cred %s: %.60s: %s", v->name,
-			    argv[optind - 1], c == ':' ? "needs a value" :
-			    "unknown flag");
+			    argv[optind - 1],
+			    c == ':' ? "needs a value" : "unknown flag");
 			return usage_error();
 		}
 		if (take(&o, c) == -1)
@@ -633,13 +647,14 @@ cmd_cred(int argc, char *argv[])
 	if (argc - optind != v->nargs) {
 		if (argc - optind > v->nargs && v->nargs == 0 &&
 		    strcmp(v->name, "add") == 0)
-			wf_log_warn("cred add: '%.40s': unexpected argument (a "
+			wf_log_warn(
+			    "cred add: '%.40s': unexpected argument (a "
 			    "secret is never taken from the command line: give "
 			    "it on stdin or with --secret-file)",
 			    argv[optind]);
 		else
-			wf_log_warn("cred %s: %s", v->name, v->nargs ?
-			    "needs one ID" : "takes no argument");
+			wf_log_warn("cred %s: %s", v->name,
+			    v->nargs ? "needs one ID" : "takes no argument");
 		return usage_error();
 	}
 	if (v->nargs == 1 && parse_id(argv[optind], &o.id) == -1)

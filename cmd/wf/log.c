@@ -114,8 +114,9 @@ wanted(const cJSON *o)
 	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(o, "timestamp");
 	int64_t ms;
 
-	if (F.since > 0 && (!cJSON_IsString(ts) ||
-	    wf_clock_parse_iso(ts->valuestring, &ms) == -1 || ms < F.since))
+	if (F.since > 0 &&
+	    (!cJSON_IsString(ts) ||
+		wf_clock_parse_iso(ts->valuestring, &ms) == -1 || ms < F.since))
 		return 0;
 	if (F.run > 0 && !related(o, "run", F.run, "run_id"))
 		return 0;
@@ -153,7 +154,8 @@ summary(const cJSON *d)
 	char buf[SUMMARY_MAX * 2] = "", one[SUMMARY_MAX];
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, d) {
+	cJSON_ArrayForEach(it, d)
+	{
 		if (cJSON_IsString(it))
 			snprintf(one, sizeof one, "%s=%s", it->string,
 			    it->valuestring);
@@ -224,7 +226,7 @@ struct reader {
 	int fd;
 	ino_t ino;
 	char *buf;
-	size_t len;   /* bytes held */
+	size_t len; /* bytes held */
 	int skipping; /* inside a line over LINE_MAX_ */
 	long lineno;
 };
@@ -259,7 +261,8 @@ drain(struct reader *r, int at_eof)
 		if (r->len > LINE_MAX_) {
 			if (!r->skipping)
 				wf_log_warn(AUDIT ":%ld: longer than %d bytes; "
-				    "skipped", r->lineno + 1, LINE_MAX_);
+						  "skipped",
+				    r->lineno + 1, LINE_MAX_);
 			r->skipping = 1;
 			r->len = 0;
 		}
@@ -321,8 +324,8 @@ follow(int root, struct reader *r)
 	int ifd, wd, rc = 0;
 
 	if ((ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
-	    (wd = inotify_add_watch(ifd, "log", IN_MODIFY | IN_CREATE |
-	    IN_MOVED_TO | IN_CLOSE_WRITE)) == -1) {
+	    (wd = inotify_add_watch(ifd, "log",
+		 IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE)) == -1) {
 		wf_log_warn("inotify: %s", strerror(errno));
 		if (ifd != -1)
 			close(ifd);
@@ -380,7 +383,8 @@ parse_since(const char *s)
 	if (wf_clock_parse_iso(s, &F.since) == 0)
 		return 0;
 	wf_log_warn("--since: '%.40s' is neither a time (2026-11-24T19:30:00Z) "
-	    "nor a span (30m, 1h, 2d)", s);
+		    "nor a span (30m, 1h, 2d)",
+	    s);
 	return -1;
 }
 
@@ -434,8 +438,8 @@ cmd_log(int argc, char *argv[])
 		case O_ENTITY:
 			if ((colon = strchr(optarg, ':')) == NULL ||
 			    colon == optarg || colon[1] == '\0') {
-				wf_log_warn("--entity: '%.40s' is not TYPE:ID",
-				    optarg);
+				wf_log_warn(
+				    "--entity: '%.40s' is not TYPE:ID", optarg);
 				return EX_USAGE;
 			}
 			*colon = '\0';
@@ -446,15 +450,9 @@ cmd_log(int argc, char *argv[])
 			if (parse_since(optarg) == -1)
 				return EX_USAGE;
 			break;
-		case 'f':
-			F.follow = 1;
-			break;
-		case O_JSON:
-			F.json = 1;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
+		case 'f': F.follow = 1; break;
+		case O_JSON: F.json = 1; break;
+		case 'h': fputs(usage_text, stdout); return 0;
 		default:
 			wf_log_warn("log: %.60s: %s", argv[optind - 1],
 			    c == ':' ? "needs a value" : "unknown flag");

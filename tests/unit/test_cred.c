@@ -53,8 +53,8 @@ project(struct tree *tr, const char *name)
 	int64_t id = 0;
 
 	cJSON_AddStringToObject(f, "name", name);
-	if (wf_store_create(tr->root, &wf_kind_project, f, 0, &id, err,
-	    sizeof err) == -1)
+	if (wf_store_create(
+		tr->root, &wf_kind_project, f, 0, &id, err, sizeof err) == -1)
 		return 0;
 	return id;
 }
@@ -102,7 +102,8 @@ cred(struct tree *tr, int64_t proj, const char *name, const char *secret)
 	cJSON_AddStringToObject(f, "name", name);
 	cJSON_AddStringToObject(f, "credential_type", "other");
 	assert_int_equal(wf_cred_create(tr->root, f, secret, strlen(secret),
-	    &id, err, sizeof err), 0);
+			     &id, err, sizeof err),
+	    0);
 	return id;
 }
 
@@ -161,32 +162,38 @@ read_fields(void **state)
 	text = slurp(tr, "state/credentials/1.json");
 	assert_non_null(text);
 	assert_null(strstr(text, "s3cr3t-pw"));
-	assert_non_null(strstr(text, "\"secret_fields\":[\"username\","
+	assert_non_null(strstr(text,
+	    "\"secret_fields\":[\"username\","
 	    "\"password\"]"));
 	free(text);
 	assert_int_equal(wf_store_get(tr->root, &wf_kind_credential, id, &rec,
-	    err, sizeof err), 0);
+			     err, sizeof err),
+	    0);
 	wf_cred_redact(rec);
 	assert_null(cJSON_GetObjectItem(rec, "secret"));
 	cJSON_Delete(rec);
 
 	cJSON_AddStringToObject(d, "why", "test");
-	assert_int_equal(wf_cred_read(tr->root, id, NULL, d, &out, &len, err,
-	    sizeof err), 0);
+	assert_int_equal(
+	    wf_cred_read(tr->root, id, NULL, d, &out, &len, err, sizeof err),
+	    0);
 	assert_int_equal(len, strlen(secret));
 	assert_string_equal(out, secret);
 	wf_vault_free(out);
 	assert_int_equal(wf_cred_read(tr->root, id, "password", d, &out, &len,
-	    err, sizeof err), 0);
+			     err, sizeof err),
+	    0);
 	assert_string_equal(out, "s3cr3t-pw");
 	assert_int_equal(len, 9);
 	wf_vault_free(out);
-	assert_int_equal(wf_cred_read(tr->root, id, "nope", d, &out, &len,
-	    err, sizeof err), -1);
+	assert_int_equal(
+	    wf_cred_read(tr->root, id, "nope", d, &out, &len, err, sizeof err),
+	    -1);
 	assert_null(out);
 	assert_non_null(strstr(err, "nope"));
-	assert_int_equal(wf_cred_read(tr->root, 99, NULL, d, &out, &len, err,
-	    sizeof err), -1);
+	assert_int_equal(
+	    wf_cred_read(tr->root, 99, NULL, d, &out, &len, err, sizeof err),
+	    -1);
 	assert_int_equal(errno, ENOENT);
 	/* Two reads, two lines; the failed ones left none; no secret. */
 	audit = slurp(tr, "log/audit.jsonl");
@@ -212,21 +219,24 @@ find(void **state)
 	int64_t id;
 	char num[32];
 
-	assert_int_equal(wf_cred_find(tr->root, "github", tr->proj, &id, err,
-	    sizeof err), 0);
+	assert_int_equal(
+	    wf_cred_find(tr->root, "github", tr->proj, &id, err, sizeof err),
+	    0);
 	assert_int_equal(id, a);
-	assert_int_equal(wf_cred_find(tr->root, "github", tr->proj2, &id, err,
-	    sizeof err), 0);
+	assert_int_equal(
+	    wf_cred_find(tr->root, "github", tr->proj2, &id, err, sizeof err),
+	    0);
 	assert_int_equal(id, b);
 	snprintf(num, sizeof num, "%lld", (long long)b);
 	/* Another project's credential is not this run's to read. */
-	assert_int_equal(wf_cred_find(tr->root, num, tr->proj, &id, err,
-	    sizeof err), -1);
+	assert_int_equal(
+	    wf_cred_find(tr->root, num, tr->proj, &id, err, sizeof err), -1);
 	assert_int_equal(errno, EINVAL);
-	assert_int_equal(wf_cred_find(tr->root, num, tr->proj2, &id, err,
-	    sizeof err), 0);
-	assert_int_equal(wf_cred_find(tr->root, "gitlab", tr->proj, &id, err,
-	    sizeof err), -1);
+	assert_int_equal(
+	    wf_cred_find(tr->root, num, tr->proj2, &id, err, sizeof err), 0);
+	assert_int_equal(
+	    wf_cred_find(tr->root, "gitlab", tr->proj, &id, err, sizeof err),
+	    -1);
 	assert_int_equal(errno, ENOENT);
 }
 
@@ -271,21 +281,24 @@ rotate_everywhere(void **state)
 	text = slurp(tr, "state/widgets/7.json");
 	doc = cJSON_Parse(text);
 	free(text);
-	sealed = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(
-	    doc, "list"), 0), "s");
+	sealed = cJSON_GetObjectItem(
+	    cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "list"), 0), "s");
 	assert_string_equal(wf_vault_kid(sealed), r.newkid);
-	assert_int_equal(wf_vault_open(tr->root, sealed, &out, &len, err,
-	    sizeof err), 0);
+	assert_int_equal(
+	    wf_vault_open(tr->root, sealed, &out, &len, err, sizeof err), 0);
 	assert_string_equal(out, "beta");
 	wf_vault_free(out);
-	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(doc,
-	    "lookalike"), "kid")->valuestring, oldk);
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "lookalike"), "kid")
+		->valuestring,
+	    oldk);
 	cJSON_Delete(doc);
 	text = slurp(tr, "state/widgets/8.json");
 	assert_string_equal(text, "not json");
 	free(text);
-	assert_int_equal(wf_cred_read(tr->root, id, NULL, NULL, &out, &len,
-	    err, sizeof err), 0);
+	assert_int_equal(
+	    wf_cred_read(tr->root, id, NULL, NULL, &out, &len, err, sizeof err),
+	    0);
 	assert_string_equal(out, "alpha");
 	wf_vault_free(out);
 }
@@ -318,7 +331,8 @@ rotate_tampered(void **state)
 	free(text);
 	free(before);
 	assert_int_equal(wf_cred_read(tr->root, good, NULL, NULL, &out, &len,
-	    err, sizeof err), 0);
+			     err, sizeof err),
+	    0);
 	assert_string_equal(out, "fine");
 	wf_vault_free(out);
 }
@@ -349,7 +363,8 @@ role_env(void **state)
 	snprintf(path, sizeof path, "%s/dev.ini", dir);
 	f = fopen(path, "w");
 	fputs("[role]\nbackend = command\ncommand = true\n"
-	    "env = GITHUB_TOKEN:cred:github\nenv = DB_PASSWORD:cred:3.password\n",
+	      "env = GITHUB_TOKEN:cred:github\nenv = "
+	      "DB_PASSWORD:cred:3.password\n",
 	    f);
 	fclose(f);
 	assert_int_equal(wf_role_load(dir, "dev", &r, err, sizeof err), 0);
@@ -365,8 +380,8 @@ role_env(void **state)
 		fprintf(f, "[role]\nbackend = command\ncommand = true\n%s\n",
 		    bad[i].line);
 		fclose(f);
-		assert_int_equal(wf_role_load(dir, "dev", &r, err, sizeof err),
-		    -1);
+		assert_int_equal(
+		    wf_role_load(dir, "dev", &r, err, sizeof err), -1);
 		if (strstr(err, bad[i].why) == NULL)
 			fail_msg("'%s': '%s' does not say '%s'", bad[i].line,
 			    err, bad[i].why);
@@ -379,10 +394,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(read_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(find, setup, teardown),
-		cmocka_unit_test_setup_teardown(rotate_everywhere, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(rotate_tampered, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    rotate_everywhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    rotate_tampered, setup, teardown),
 		cmocka_unit_test_setup_teardown(role_env, setup, teardown),
 	};
 
