@@ -294,6 +294,8 @@ keys() {
 	done
 	start_dispatch
 	for id in $(cat "$BATS_TEST_TMPDIR/ids"); do
+		# (a job still waiting is "settled" too: wait for its end)
+		wait_until "$(slow 20)" test -e "$WF_HOME/failed/$id"
 		ended "$id" failed
 	done
 	set -- $(cat "$BATS_TEST_TMPDIR/ids")

@@ -74,6 +74,7 @@ actions() {
 	id=$(enqueue --run-id 1 -- true)
 	other=$(enqueue -- false)
 	start_dispatch
+	wait_job "$id"
 	ended "$id" done
 	wait_job "$other" || true
 	wait_until "$(slow 10)" grep -q "\"entity_id\":\"$other\"" "$A"
