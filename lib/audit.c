@@ -38,9 +38,9 @@ wf_audit_actor(void)
 	return actor;
 }
 
-int
-wf_audit_append(int root, const char *action, const char *entity_type,
-    int64_t entity_id, const cJSON *details)
+static int
+append(int root, const char *action, const char *entity_type,
+    int64_t entity_id, const char *entity_name, const cJSON *details)
 {
 	char iso[WF_ISO_LEN], *line = NULL;
 	cJSON *o;
@@ -55,7 +55,9 @@ wf_audit_append(int root, const char *action, const char *entity_type,
 	cJSON_AddStringToObject(o, "actor", wf_audit_actor());
 	cJSON_AddStringToObject(o, "action", action);
 	cJSON_AddStringToObject(o, "entity_type", entity_type);
-	if (entity_id > 0)
+	if (entity_name != NULL)
+		cJSON_AddStringToObject(o, "entity_id", entity_name);
+	else if (entity_id > 0)
 		cJSON_AddNumberToObject(o, "entity_id", (double)entity_id);
 	else
 		cJSON_AddNullToObject(o, "entity_id");
@@ -80,4 +82,18 @@ out:
 	free(line);
 	cJSON_Delete(o);
 	return rc;
+}
+
+int
+wf_audit_append(int root, const char *action, const char *entity_type,
+    int64_t entity_id, const cJSON *details)
+{
+	return append(root, action, entity_type, entity_id, NULL, details);
+}
+
+int
+wf_audit_append_named(int root, const char *action, const char *entity_type,
+    const char *entity_id, const cJSON *details)
+{
+	return append(root, action, entity_type, 0, entity_id, details);
 }

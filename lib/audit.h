@@ -18,5 +18,9 @@ const char *wf_audit_actor(void);
 /* Append one line; details may be NULL (it is not consumed). */
 int wf_audit_append(int root, const char *action, const char *entity_type,
     int64_t entity_id, const cJSON *details);
+/* The same for an entity whose id is a name (a job): entity_id is that
+ * string. */
+int wf_audit_append_named(int root, const char *action,
+    const char *entity_type, const char *entity_id, const cJSON *details);
 
 #endif

@@ -1199,6 +1199,19 @@ step_approve(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	set_str(run, "approved_at",
 	    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)));
 	clear_wait(run);
+	/* The approval is a line of its own, beside the transition. */
+	{
+		cJSON *p = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(p, "run_id", (double)get_int(run, "id"));
+		cJSON_AddNumberToObject(p, "project_id",
+		    (double)get_int(run, "project_id"));
+		cJSON_AddStringToObject(p, "approved_by", wf_audit_actor());
+		if (env_id > 0)
+			cJSON_AddNumberToObject(p, "environment_id",
+			    (double)env_id);
+		note("run.deploy_approved", NULL, get_int(run, "id"), p);
+	}
 	if (env_id > 0) {
 		/* The deploy job decides: TESTING until it reports. */
 		set_num(run, "deploy_environment_id", (double)env_id);

@@ -1,6 +1,7 @@
 /*
  * role: parse a role's ini file with inih.  [role] backend, command,
- * prompt, timeout, owns; anything else is an error with its line.
+ * prompt, timeout, owns, env (one mapping a line, several allowed);
+ * anything else is an error with its line.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -10,6 +11,48 @@
 #include <string.h>
 
 #include "role.h"
+
+/* NAME:cred:REF[.FIELD]; NAME a variable name that is not wf's own. */
+static int
+parse_env(const char *value, struct wf_role_env *e, char *err, size_t errlen)
+{
+	const char *p = strchr(value, ':'), *ref, *dot;
+	size_t n;
+
+	if (p == NULL || strncmp(p, ":cred:", 6) != 0) {
+		snprintf(err, errlen, "env: '%.80s' is not NAME:cred:REF", value);
+		return -1;
+	}
+	n = (size_t)(p - value);
+	if (n == 0 || n >= sizeof(e->var) ||
+	    strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_") != n || (value[0] >= '0' && value[0] <= '9')) {
+		snprintf(err, errlen, "env: '%.*s' is not a variable name",
+		    (int)(n > 64 ? 64 : n), value);
+		return -1;
+	}
+	if (strncmp(value, "WF_", 3) == 0 || (n == 4 &&
+	    strncmp(value, "PATH", 4) == 0) || strncmp(value, "LD_", 3) == 0) {
+		snprintf(err, errlen, "env: %.*s is wf's or the loader's, not "
+		    "a credential's", (int)n, value);
+		return -1;
+	}
+	memcpy(e->var, value, n);
+	e->var[n] = '\0';
+	ref = p + 6;
+	dot = strchr(ref, '.');
+	n = dot != NULL ? (size_t)(dot - ref) : strlen(ref);
+	if (n == 0 || n >= sizeof(e->ref) || (dot != NULL && (dot[1] == '\0' ||
+	    strlen(dot + 1) >= sizeof(e->field)))) {
+		snprintf(err, errlen, "env: '%.80s': REF[.FIELD] is empty or "
+		    "too long", value);
+		return -1;
+	}
+	memcpy(e->ref, ref, n);
+	e->ref[n] = '\0';
+	strlcpy(e->field, dot != NULL ? dot + 1 : "", sizeof(e->field));
+	return 0;
+}
 
 struct ctx {
 	struct wf_role *r;
@@ -76,6 +119,17 @@ handler(void *user, const char *section, const char *name, const char *value)
 				ERR("owns: more than %d paths", WF_ROLE_OWNS_MAX);
 			strlcpy(r->owns[r->nowns++], tok, sizeof(r->owns[0]));
 		}
+	} else if (strcmp(name, "env") == 0) {
+		if (r->nenv == WF_ROLE_ENV_MAX)
+			ERR("env: more than %d mappings", WF_ROLE_ENV_MAX);
+		if (parse_env(value, &r->env[r->nenv], c->err, c->errlen) == -1) {
+			c->failed = 1;
+			return 0;
+		}
+		for (int i = 0; i < r->nenv; i++)
+			if (strcmp(r->env[i].var, r->env[r->nenv].var) == 0)
+				ERR("env: %s is mapped twice", r->env[i].var);
+		r->nenv++;
 	} else
 		ERR("[role] has no key '%s'", name);
 	return 1;

@@ -11,6 +11,16 @@
 enum wf_backend { WF_BE_COMMAND, WF_BE_LLM, WF_BE_GOOSE };
 
 #define WF_ROLE_OWNS_MAX 16
+#define WF_ROLE_ENV_MAX 16
+
+/* env = NAME:cred:REF[.FIELD]: the credential REF (an id, or a name in the
+ * run's project) opened at run time into the agent's variable NAME; with
+ * .FIELD, that string field of a secret that is a JSON object. */
+struct wf_role_env {
+	char var[64];
+	char ref[128];
+	char field[64];
+};
 
 struct wf_role {
 	char name[16];
@@ -22,6 +32,8 @@ struct wf_role {
 	int timeout;
 	char owns[WF_ROLE_OWNS_MAX][256];
 	int nowns;
+	struct wf_role_env env[WF_ROLE_ENV_MAX];
+	int nenv;
 };
 
 /*

@@ -31,6 +31,10 @@ static const char *const env_types[] = {
 	"local", "development", "staging", "production", "testing", "ci_cd",
 	"other", NULL,
 };
+static const char *const cred_types[] = {
+	"api_key", "token", "basic_auth", "ssh_key", "database", "oauth",
+	"certificate", "other", NULL,
+};
 static const char *const run_states[] = {
 	"PM", "DEV", "QA", "SEC", "READY_FOR_COMMIT", "MERGED",
 	"READY_FOR_DEPLOY", "TESTING", "DEPLOYED", "QA_FAILED", "SEC_FAILED",
@@ -201,6 +205,28 @@ static const struct wf_field webhook_fields[] = {
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
 };
 
+/* The secret itself is a sealed value (lib/vault), set only by wf cred:
+ * read-only, so that no caller can type one in. */
+static const struct wf_field cred_fields[] = {
+	COMMON,
+	{ "project_id", WF_F_REF, WF_FF_REQUIRED, NULL, "project", NULL,
+	    "the project it belongs to" },
+	{ "name", WF_F_STR, WF_FF_REQUIRED | WF_FF_UNIQUE, NULL, NULL, NULL,
+	    "a name unique in its project, such as github" },
+	{ "credential_type", WF_F_ENUM, WF_FF_REQUIRED, cred_types, NULL, NULL,
+	    "what kind of secret it is" },
+	{ "service", WF_F_STR, 0, NULL, NULL, NULL,
+	    "the service it opens, such as github.com" },
+	{ "description", WF_F_TEXT, 0, NULL, NULL, NULL, "what it is for" },
+	{ "username", WF_F_STR, 0, NULL, NULL, NULL,
+	    "the user it logs in as (not secret)" },
+	{ "secret_fields", WF_F_STRLIST, WF_FF_READONLY, NULL, NULL, NULL,
+	    "the fields of a secret that is a JSON object" },
+	{ "secret", WF_F_JSON, WF_FF_READONLY, NULL, NULL, NULL,
+	    "the secret, sealed" },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 const struct wf_kind wf_kind_project = { "project", "state/projects",
 	project_fields };
 const struct wf_kind wf_kind_task = { "task", "state/tasks", task_fields };
@@ -210,10 +236,12 @@ const struct wf_kind wf_kind_environment = { "environment",
 	"state/environments", env_fields };
 const struct wf_kind wf_kind_webhook = { "webhook", "state/webhooks",
 	webhook_fields };
+const struct wf_kind wf_kind_credential = { "credential",
+	"state/credentials", cred_fields };
 
 static const struct wf_kind *const kinds[] = {
 	&wf_kind_project, &wf_kind_task, &wf_kind_run, &wf_kind_bug,
-	&wf_kind_environment, &wf_kind_webhook, NULL,
+	&wf_kind_environment, &wf_kind_webhook, &wf_kind_credential, NULL,
 };
 
 const struct wf_kind *

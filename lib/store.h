@@ -1,6 +1,6 @@
 /*
  * store: the entities of Workflow Hub (projects, tasks, runs, bugs,
- * environments) as flat JSON files, state/<kind>s/<id>.json.  Each kind
+ * environments, credentials) as flat JSON files, state/<kind>s/<id>.json.  Each kind
  * has a schema: a field table that says each field's type, whether it is
  * required, read-only, unique, or one of a set of values.  Writes replace a
  * file whole (tmp/ then rename); read-modify-write happens under a flock of
@@ -55,7 +55,7 @@ struct wf_kind {
 };
 
 extern const struct wf_kind wf_kind_project, wf_kind_task, wf_kind_run,
-    wf_kind_bug, wf_kind_environment;
+    wf_kind_bug, wf_kind_environment, wf_kind_credential;
 extern const struct wf_kind wf_kind_webhook;
 
 /* The kind named name ("project", "task"...), or NULL. */

@@ -4,6 +4,7 @@
  * so that a crash leaves either the old current key or the new one, never
  * half a key.  A key file that anyone but its owner may read is refused.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -321,4 +322,31 @@ wf_vault_drop(int root, const char *kid, char *err, size_t errlen)
 		return verr(err, errlen, "vault: remove key %s: %s", kid,
 		    strerror(errno));
 	return wf_spool_sync_dir(root, KEYDIR);
+}
+
+int
+wf_vault_lock(int root, int exclusive)
+{
+	int fd;
+
+	/* keys/.lock is never replaced: a flock on it means what it says. */
+	if (mkdirat(root, KEYDIR, 0700) == -1 && errno != EEXIST)
+		return -1;
+	fd = openat(root, KEYDIR "/.lock",
+	    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1)
+		return -1;
+	while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) == -1)
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	return fd;
+}
+
+void
+wf_vault_unlock(int fd)
+{
+	if (fd != -1)
+		close(fd);
 }

@@ -40,5 +40,13 @@ int wf_vault_rotate(
     int root, char *oldkid, char *newkid, char *err, size_t errlen);
 /* Remove a key that is not current. */
 int wf_vault_drop(int root, const char *kid, char *err, size_t errlen);
+/* The vault's lock, keys/.lock.  Held shared from a seal to the write of
+ * the value, and from the read of a value to its open; held exclusive by
+ * a rotation while it makes a key current and while it drops one, so that
+ * no value is written under a key that is going, and none is read for a
+ * key dropped between the read and the open.  Returns a descriptor for
+ * wf_vault_unlock, or -1 with errno. */
+int wf_vault_lock(int root, int exclusive);
+void wf_vault_unlock(int fd);
 
 #endif

@@ -19,10 +19,13 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "audit.h"
 #include "clock.h"
 #include "config.h"
 #include "deploy.h"
+#include "cred.h"
 #include "exec.h"
 #include "home.h"
 #include "job.h"
@@ -170,18 +173,133 @@ find_report(char *out, size_t len)
 }
 
 /*
+ * A role's credentials (env = NAME:cred:REF[.FIELD]), opened for one run
+ * into "NAME=secret" strings of guarded memory.  They go into the agent's
+ * environment and nowhere else: not the job, its result, its log, an
+ * event or the audit line of the read.
+ */
+struct secrets {
+	char *kv[WF_ROLE_ENV_MAX];
+	int n;
+};
+
+static void
+secrets_free(struct secrets *s)
+{
+	for (int i = 0; i < s->n; i++)
+		sodium_free(s->kv[i]);
+	s->n = 0;
+}
+
+static int
+secrets_open(int root, const struct wf_role *role, const cJSON *run,
+    const struct wf_job *j, struct secrets *s, char *err, size_t errlen)
+{
+	const cJSON *pid = cJSON_GetObjectItem(run, "project_id");
+	const cJSON *rid = cJSON_GetObjectItem(run, "id");
+	char e2[768], *sec;
+	size_t len, vl;
+	int64_t id;
+	cJSON *d;
+	int rc;
+
+	s->n = 0;
+	if (role->nenv > 0 && sodium_init() < 0) {
+		snprintf(err, errlen, "libsodium cannot start");
+		return -1;
+	}
+	for (int i = 0; i < role->nenv; i++) {
+		const struct wf_role_env *e = &role->env[i];
+
+		if (wf_cred_find(root, e->ref, cJSON_IsNumber(pid) ?
+		    (int64_t)pid->valuedouble : 0, &id, e2, sizeof e2) == -1)
+			goto fail;
+		d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "role", role->name);
+		cJSON_AddNumberToObject(d, "run_id", cJSON_IsNumber(rid) ?
+		    rid->valuedouble : 0);
+		cJSON_AddNumberToObject(d, "project_id", cJSON_IsNumber(pid) ?
+		    pid->valuedouble : 0);
+		cJSON_AddStringToObject(d, "job_id", j->id);
+		cJSON_AddStringToObject(d, "env", e->var);
+		/* The role reads it: the role is the actor. */
+		wf_audit_set_actor(role->name);
+		rc = wf_cred_read(root, id, e->field, d, &sec, &len, e2,
+		    sizeof e2);
+		wf_audit_set_actor("wf-agent");
+		cJSON_Delete(d);
+		if (rc == -1)
+			goto fail;
+		if (memchr(sec, '\0', len) != NULL) {
+			wf_vault_free(sec);
+			snprintf(e2, sizeof e2, "credential %lld holds a NUL "
+			    "byte: it cannot be an environment variable",
+			    (long long)id);
+			goto fail;
+		}
+		vl = strlen(e->var);
+		if ((s->kv[s->n] = sodium_malloc(vl + len + 2)) == NULL) {
+			wf_vault_free(sec);
+			snprintf(e2, sizeof e2, "out of memory");
+			goto fail;
+		}
+		memcpy(s->kv[s->n], e->var, vl);
+		s->kv[s->n][vl] = '=';
+		memcpy(s->kv[s->n] + vl + 1, sec, len + 1);
+		s->n++;
+		wf_vault_free(sec);
+		continue;
+fail:
+		snprintf(err, errlen, "role %s: env %s: %s", role->name,
+		    e->var, e2);
+		secrets_free(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* envp with the secrets added (a secret's name replaces the same name);
+ * the array is the caller's to free, its strings are not. */
+static char **
+secrets_env(char **envp, const struct secrets *s)
+{
+	size_t n = 0, k = 0;
+	char **all;
+
+	while (envp[n] != NULL)
+		n++;
+	if ((all = calloc(n + (size_t)s->n + 1, sizeof(*all))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		int shadowed = 0;
+
+		for (int m = 0; m < s->n && !shadowed; m++) {
+			size_t vl = strcspn(s->kv[m], "=");
+
+			shadowed = strncmp(envp[i], s->kv[m], vl + 1) == 0;
+		}
+		if (!shadowed)
+			all[k++] = envp[i];
+	}
+	for (int m = 0; m < s->n; m++)
+		all[k++] = s->kv[m];
+	return all;
+}
+
+/*
  * Run a role's program in the project's repository, tee its stdout into
  * our own (the job's log) while keeping up to CAPTURE_MAX of it, and
  * return its wait status.
  */
 static int
 run_role_command(const struct wf_role *role, const char *cmdline,
-    const cJSON *extra, const cJSON *run, const cJSON *project, char **outp,
+    const cJSON *extra, const cJSON *run, const cJSON *project,
+    const struct secrets *sec, char **outp,
     size_t *lenp, int *ws)
 {
 	const char *repo = jstr(project, "repo_path");
 	const char *tc = jstr(project, "test_command");
-	char runid[32], pid[32], iter[32], **envp;
+	char runid[32], pid[32], iter[32], **envp, **all = NULL;
 	cJSON *env = cJSON_CreateObject();
 	char *buf = malloc(CAPTURE_MAX + 1);
 	size_t len = 0;
@@ -208,8 +326,11 @@ run_role_command(const struct wf_role *role, const char *cmdline,
 		cJSON_AddStringToObject(env, e->string, e->valuestring);
 	envp = wf_exec_env(env, NULL);
 	cJSON_Delete(env);
-	if (buf == NULL || envp == NULL || pipe2(p, O_CLOEXEC) == -1) {
+	if (envp != NULL)
+		all = secrets_env(envp, sec);
+	if (buf == NULL || all == NULL || pipe2(p, O_CLOEXEC) == -1) {
 		free(buf);
+		free(all);
 		wf_exec_env_free(envp);
 		return -1;
 	}
@@ -224,7 +345,7 @@ run_role_command(const struct wf_role *role, const char *cmdline,
 			    strerror(errno));
 			_exit(126);
 		}
-		environ = envp;
+		environ = all;
 		execl("/bin/sh", "sh", "-c", cmdline, (char *)NULL);
 		_exit(127);
 	}
@@ -248,6 +369,7 @@ run_role_command(const struct wf_role *role, const char *cmdline,
 	while (c > 0 && waitpid(c, ws, 0) == -1 && errno == EINTR)
 		;
 	child = 0;
+	free(all);
 	wf_exec_env_free(envp);
 	buf[len] = '\0';
 	*outp = buf;
@@ -705,7 +827,8 @@ pass_env(cJSON *env, const char *name, const char *dflt)
  */
 static int
 run_role_goose(int root, const struct wf_role *role, const cJSON *run,
-    const cJSON *project, char **outp, size_t *lenp, int *ws, cJSON *res)
+    const cJSON *project, const struct secrets *sec, char **outp,
+    size_t *lenp, int *ws, cJSON *res)
 {
 	struct wf_llm_conf conf;
 	char name[WF_NAME_MAX + 1], file[WF_NAME_MAX + 16], path[PATH_MAX];
@@ -750,7 +873,7 @@ run_role_goose(int root, const struct wf_role *role, const cJSON *run,
 	pass_env(env, "OLLAMA_HOST", conf.base_url);
 	if (conf.provider == WF_LLM_OPENAI)
 		pass_env(env, "OPENAI_HOST", conf.base_url);
-	if (run_role_command(role, cmd, env, run, project, outp, lenp,
+	if (run_role_command(role, cmd, env, run, project, sec, outp, lenp,
 	    ws) == -1) {
 		cJSON_AddStringToObject(res, "error_message",
 		    "goose: cannot run it");
@@ -863,6 +986,7 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 	cJSON *run = NULL, *project = NULL, *report = NULL, *details;
 	struct wf_role role;
 	struct wf_testcount tc;
+	struct secrets sec = { { NULL }, 0 };
 	char err[1024], repid[WF_NAME_MAX + 1], *out = NULL;
 	size_t len = 0;
 	int ws = 0, rc = -1;
@@ -904,16 +1028,29 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 			    sizeof(role.prompt));
 		setenv("WF_PHASE", "tdd", 1);
 	}
+	if (secrets_open(root, &role, run, j, &sec, err, sizeof(err)) == -1) {
+		cJSON_AddStringToObject(res, "error_message", err);
+		cJSON_AddTrueToObject(res, "permanent");
+		goto out;
+	}
 	if (role.backend == WF_BE_LLM) {
+		/* No child: the provider's variables are read from ours. */
+		for (int i = 0; i < sec.n; i++) {
+			char *eq = strchr(sec.kv[i], '=');
+
+			*eq = '\0';
+			setenv(sec.kv[i], eq + 1, 1);
+			*eq = '=';
+		}
 		if (run_role_llm(root, &role, j, run, project, &report,
 		    res) == -1)
 			goto out;
 	} else if (role.backend == WF_BE_GOOSE) {
-		if (run_role_goose(root, &role, run, project, &out, &len, &ws,
-		    res) == -1)
+		if (run_role_goose(root, &role, run, project, &sec, &out, &len,
+		    &ws, res) == -1)
 			goto out;
 	} else if (run_role_command(&role, role.command, NULL, run, project,
-	    &out, &len, &ws) == -1) {
+	    &sec, &out, &len, &ws) == -1) {
 		cJSON_AddStringToObject(res, "error_message",
 		    "cannot run the role's command");
 		goto out;
@@ -961,6 +1098,7 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 	}
 	rc = 0;
 out:
+	secrets_free(&sec);
 	free(out);
 	cJSON_Delete(report);
 	cJSON_Delete(run);

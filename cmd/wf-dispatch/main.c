@@ -260,6 +260,33 @@ deferred_remove(size_t i)
 	D.def[i] = D.def[--D.ndef];
 }
 
+/* A job's end is a line of the audit trail (a retry is not an end). */
+static void
+audit_end(const struct wf_job *j)
+{
+	char action[32];
+	cJSON *d = cJSON_CreateObject();
+
+	snprintf(action, sizeof(action), "job.%s",
+	    wf_job_status_name(j->status));
+	cJSON_AddStringToObject(d, "job_type", wf_job_type_name(j->type));
+	cJSON_AddStringToObject(d, "lane", j->lane);
+	cJSON_AddNumberToObject(d, "attempt", j->attempt);
+	if (j->exit_code != -1)
+		cJSON_AddNumberToObject(d, "exit_code", j->exit_code);
+	if (j->run_id > 0)
+		cJSON_AddNumberToObject(d, "run_id", (double)j->run_id);
+	if (j->project_id > 0)
+		cJSON_AddNumberToObject(d, "project_id", (double)j->project_id);
+	if (j->task_id > 0)
+		cJSON_AddNumberToObject(d, "task_id", (double)j->task_id);
+	if (j->error_message != NULL)
+		cJSON_AddStringToObject(d, "error_message", j->error_message);
+	if (wf_audit_append_named(D.root, action, "job", j->id, d) == -1)
+		wf_log_warn("%s: log/audit.jsonl: %s", j->id, strerror(errno));
+	cJSON_Delete(d);
+}
+
 /*
  * A job leaves active/: to a terminal directory, or to deferred/ while it
  * has attempts left.  The record keeps the last error either way.
@@ -275,12 +302,15 @@ settle(struct wf_job *j, int attempt, int permanent)
 		if (write_record(j, "done", DIR_DONE) == 0) {
 			later_unlink(j->id);
 			D.ndone++;
+			audit_end(j);
 		}
 		return;
 	}
 	if (j->status == WF_JS_CANCELLED) {
-		if (write_record(j, "cancelled", DIR_CANCELLED) == 0)
+		if (write_record(j, "cancelled", DIR_CANCELLED) == 0) {
 			later_unlink(j->id);
+			audit_end(j);
+		}
 		return;
 	}
 	if (!permanent && attempt < max && !D.draining) {
@@ -308,6 +338,7 @@ settle(struct wf_job *j, int attempt, int permanent)
 	if (write_record(j, "failed", DIR_FAILED) == 0) {
 		later_unlink(j->id);
 		D.nfailed++;
+		audit_end(j);
 		wf_log_info("%s: %s after %d attempt%s: %s", j->id,
 		    wf_job_status_name(j->status), attempt,
 		    attempt == 1 ? "" : "s",
@@ -1603,6 +1634,7 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage(EX_USAGE);
 	wf_log_init("wf-dispatch", verbose);
+	wf_audit_set_actor("wf-dispatch");
 	for (int i = 0; i < WF_LANES_MAX; i++)
 		D.spares[i].infd = D.spares[i].outfd = D.spares[i].errfd = -1;
 

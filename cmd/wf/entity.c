@@ -1163,6 +1163,7 @@ referenced(int64_t id)
 {
 	static const char *const names[] = {
 		"project", "task", "run", "bug", "environment", "webhook",
+		"credential",
 		NULL,
 	};
 	char what[256] = "", one[64];

@@ -39,6 +39,8 @@ usage(int code)
 	    "  wf discover PATH [--create|--update] [--name N] [--json]\n"
 	    "  wf webhook create|list|show|update|rm|test|deliveries|\n"
 	    "         redeliver ...\n"
+	    "  wf cred add|list|show|get|rm|rotate-key ...   the vault\n"
+	    "  wf log [--run N|--project N|--entity T:N] [--since T] [-f]\n"
 	    "  wf X ...             run wf-X (git-style)\n"
 	    "\n"
 	    "Environment: WF_HOME (runtime tree), WF_CONFIG (config file),\n"
@@ -122,6 +124,10 @@ main(int argc, char *argv[])
 		return cmd_discover(argc - 1, argv + 1);
 	if (strcmp(argv[1], "webhook") == 0)
 		return cmd_webhook(argc - 1, argv + 1);
+	if (strcmp(argv[1], "cred") == 0)
+		return cmd_cred(argc - 1, argv + 1);
+	if (strcmp(argv[1], "log") == 0)
+		return cmd_log(argc - 1, argv + 1);
 
 	/* git-style: wf X runs wf-X.  X is a plain word, never a path. */
 	if (argv[1][0] == '-' || strchr(argv[1], '/') != NULL ||

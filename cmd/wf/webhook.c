@@ -468,7 +468,7 @@ w_create(struct opts *o)
 	char err[ERRLEN], secret[WF_WEBHOOK_SECRET_MAX + 1];
 	cJSON *f = o->fields, *rec = NULL, *copy = NULL;
 	int64_t id;
-	int rc, made;
+	int rc, made, vl = -1;
 
 	o->fields = NULL; /* consumed by the store */
 	if ((rc = check_fields(f)) != 0 ||
@@ -476,6 +476,8 @@ w_create(struct opts *o)
 		    -1 &&
 		(rc = store_failed(err)) != 0))
 		goto out;
+	/* A key rotation must not slip between the seal and the write. */
+	vl = wf_vault_lock(root, 0);
 	if ((rc = seal(f, o->secret_file, secret, sizeof(secret), &made)) != 0)
 		goto out;
 	copy = cJSON_Duplicate(f, 1);
@@ -486,6 +488,8 @@ w_create(struct opts *o)
 		goto out;
 	}
 	f = NULL;
+	wf_vault_unlock(vl);
+	vl = -1;
 	audit("webhook.created", id, copy);
 	if (o->json) {
 		if (wf_store_get(root, &wf_kind_webhook, id, &rec, err,
@@ -504,6 +508,7 @@ w_create(struct opts *o)
 	}
 	rc = flush_out();
 out:
+	wf_vault_unlock(vl);
 	sodium_memzero(secret, sizeof(secret));
 	cJSON_Delete(f);
 	cJSON_Delete(copy);
@@ -603,7 +608,7 @@ w_update(struct opts *o)
 	char err[ERRLEN], secret[WF_WEBHOOK_SECRET_MAX + 1] = "";
 	cJSON *rec = NULL, *f = o->fields;
 	int64_t id;
-	int rc, made = 0;
+	int rc, made = 0, vl = -1;
 
 	if ((rc = parse_id(o->args[0], &id)) != 0)
 		return rc;
@@ -617,6 +622,7 @@ w_update(struct opts *o)
 		rc = store_failed(err);
 		goto out;
 	}
+	vl = wf_vault_lock(root, 0);
 	if ((o->secret_file != NULL || o->new_secret) &&
 	    (rc = seal(f, o->secret_file, secret, sizeof(secret), &made)) != 0)
 		goto out;
@@ -627,6 +633,8 @@ w_update(struct opts *o)
 		rc = store_failed(err);
 		goto out;
 	}
+	wf_vault_unlock(vl);
+	vl = -1;
 	audit("webhook.updated", id, f);
 	if (o->json) {
 		if (wf_store_get(root, &wf_kind_webhook, id, &rec, err,
@@ -645,6 +653,7 @@ w_update(struct opts *o)
 	}
 	rc = flush_out();
 out:
+	wf_vault_unlock(vl);
 	sodium_memzero(secret, sizeof(secret));
 	cJSON_Delete(rec);
 	return rc;

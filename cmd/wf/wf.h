@@ -15,5 +15,8 @@ int cmd_pipeline(int argc, char *argv[]);
 int cmd_discover(int argc, char *argv[]);
 /* wf webhook ... (webhook.c). */
 int cmd_webhook(int argc, char *argv[]);
+/* wf cred ... (cred.c) and wf log (log.c). */
+int cmd_cred(int argc, char *argv[]);
+int cmd_log(int argc, char *argv[]);
 
 #endif
