@@ -59,7 +59,22 @@ struct ctx {
 	char *err;
 	size_t errlen;
 	int failed;
+	char last[32]; /* the key of the line before */
 };
+
+/*
+ * inih reads lines of at most 199 bytes, and hands an indented line on to
+ * the key above it: a long command continues that way, joined with a
+ * space.
+ */
+static int
+set_long(char *dst, size_t size, const char *value, int more)
+{
+	if (more && dst[0] != '\0')
+		return strlcat(dst, " ", size) < size &&
+		    strlcat(dst, value, size) < size ? 0 : -1;
+	return strlcpy(dst, value, size) < size ? 0 : -1;
+}
 
 static int
 handler(void *user, const char *section, const char *name, const char *value)
@@ -70,10 +85,14 @@ handler(void *user, const char *section, const char *name, const char *value)
 
 #define ERR(...) do { snprintf(c->err, c->errlen, __VA_ARGS__); \
 	c->failed = 1; return 0; } while (0)
+	int more;
+
 	if (c->failed)
 		return 0;
 	if (strcmp(section, "role") != 0)
 		ERR("unknown section [%s]", section);
+	more = strcmp(c->last, name) == 0;
+	strlcpy(c->last, name, sizeof(c->last));
 	if (strcmp(name, "backend") == 0) {
 		if (strcmp(value, "command") == 0)
 			r->backend = WF_BE_COMMAND;
@@ -84,16 +103,16 @@ handler(void *user, const char *section, const char *name, const char *value)
 		else
 			ERR("backend: '%s' is not command, llm or goose", value);
 	} else if (strcmp(name, "command") == 0) {
-		if (strlcpy(r->command, value, sizeof(r->command)) >=
-		    sizeof(r->command))
-			ERR("command: longer than %zu bytes", sizeof(r->command));
+		if (set_long(r->command, sizeof(r->command), value, more) == -1)
+			ERR("command: longer than %zu bytes",
+			    sizeof(r->command) - 1);
 	} else if (strcmp(name, "prompt") == 0) {
 		if (strlcpy(r->prompt, value, sizeof(r->prompt)) >=
 		    sizeof(r->prompt))
 			ERR("prompt: too long");
 	} else if (strcmp(name, "tdd_command") == 0) {
-		if (strlcpy(r->tdd_command, value, sizeof(r->tdd_command)) >=
-		    sizeof(r->tdd_command))
+		if (set_long(r->tdd_command, sizeof(r->tdd_command), value,
+		    more) == -1)
 			ERR("tdd_command: longer than %zu bytes",
 			    sizeof(r->tdd_command) - 1);
 	} else if (strcmp(name, "tdd_prompt") == 0) {
@@ -140,7 +159,7 @@ int
 wf_role_load(const char *dir, const char *name, struct wf_role *r,
     char *err, size_t errlen)
 {
-	struct ctx c = { r, err, errlen, 0 };
+	struct ctx c = { r, err, errlen, 0, "" };
 	char path[1024], tmp[2048];
 	int rc;
 
@@ -159,7 +178,8 @@ wf_role_load(const char *dir, const char *name, struct wf_role *r,
 	}
 	if (rc != 0 || c.failed) {
 		snprintf(tmp, sizeof(tmp), "%.900s: line %d: %.900s", path, rc,
-		    c.failed ? err : "syntax error");
+		    c.failed ? err : "syntax error (a line holds at most 199 "
+		    "bytes: continue a long value on indented lines)");
 		strlcpy(err, tmp, errlen);
 		return -1;
 	}

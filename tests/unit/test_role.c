@@ -94,6 +94,15 @@ tdd_keys(void **state)
 	remove("obj-role-test.ini");
 	f = fopen("obj-role-test.ini", "w");
 	assert_non_null(f);
+	/* A long command continues on indented lines. */
+	fputs("[role]\nbackend = command\ncommand = printf one\n"
+	    "  two\n  three\nowns = tests/\n", f);
+	fclose(f);
+	assert_int_equal(wf_role_load(".", "obj-role-test", &r, err,
+	    sizeof(err)), 0);
+	assert_string_equal(r.command, "printf one two three");
+	f = fopen("obj-role-test.ini", "w");
+	assert_non_null(f);
 	fputs("[role]\nbackend = command\ncommand = true\nowner = me\n", f);
 	fclose(f);
 	assert_int_equal(
