@@ -15,5 +15,7 @@ int cmd_pipeline(int argc, char *argv[]);
 int cmd_discover(int argc, char *argv[]);
 /* wf webhook ... (webhook.c). */
 int cmd_webhook(int argc, char *argv[]);
+/* wf board [--project-id N] [--json] (board.c). */
+int cmd_board(int argc, char *argv[]);
 
 #endif
