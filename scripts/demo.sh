@@ -161,15 +161,20 @@ say "project $proj: calc, a git repo at $R whose tests fail:"
 up=$!
 say "daemons up (wf up; log: $D/up.log); the pipeline, stage by stage:"
 out="$D/pipeline.out"
-prc=0
-"$B/wf" pipeline --project-id "$proj" --name fix-calc --timeout "$timeout" \
-    >"$out" 2>&1 || prc=$?
-sed 's/^/   /' "$out"
+# live, one line a stage; its exit status through a file (no pipefail in sh)
+{
+	prc=0
+	"$B/wf" pipeline --project-id "$proj" --name fix-calc \
+	    --timeout "$timeout" 2>&1 || prc=$?
+	echo "$prc" >"$D/pipeline.rc"
+} | tee "$out" | sed 's/^/   /'
+prc=$(cat "$D/pipeline.rc")
 rid=$(sed -n 's/^run \([0-9][0-9]*\) created for project.*/\1/p' "$out" | head -n 1)
 [ -n "$rid" ] || die "wf pipeline made no run (exit $prc)"
 state=$("$B/wf" run show "$rid" --json | sed -n 's/.*"state":"\([A-Z_]*\)".*/\1/p')
-[ "$prc" -eq 0 ] && [ "$state" = READY_FOR_COMMIT ] ||
+if [ "$prc" -ne 0 ] || [ "$state" != READY_FOR_COMMIT ]; then
 	die "run $rid stopped at $state (wf pipeline exit $prc), not READY_FOR_COMMIT: see wf run show $rid, $D/up.log"
+fi
 
 say "DEV's fix is on branch wf/run-$rid:"
 git -C "$R" log --oneline "main..wf/run-$rid" | sed 's/^/   /'
