@@ -95,10 +95,16 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 say "wf demo in $D"
-auth=${WF_LLM_API_KEY:-${OPENAI_API_KEY:-}}
-if code=$(curl -s -o /dev/null -w '%{http_code}' --connect-timeout 2 -m 3 \
-    ${auth:+-H "Authorization: Bearer $auth"} "$probe" 2>/dev/null) &&
-    [ "$code" = 200 ]; then
+# probe: the HTTP status of the model list, in 3 s at most; a key goes to
+# curl on stdin, never on its command line
+probe() {
+	auth=${WF_LLM_API_KEY:-${OPENAI_API_KEY:-}}
+	if [ -n "$auth" ]; then
+		printf 'header = "Authorization: Bearer %s"\n' "$auth"
+	fi | curl -s -o /dev/null -w '%{http_code}' --connect-timeout 2 -m 3 \
+	    -K - "$probe" 2>/dev/null
+}
+if code=$(probe) && [ "$code" = 200 ]; then
 	say "model: $model ($provider) at $base answered; the agents use it"
 	timeout=${WF_DEMO_TIMEOUT:-900}
 	export WF_LLM_PROVIDER="$provider" WF_LLM_BASE_URL="$base" \

@@ -5,7 +5,7 @@
 #    the local stand-in, reaches READY_FOR_DEPLOY, merges the fix and shows
 #    the board; nothing it started is left running;
 #  - with a model that answers (the stand-in started by the test, as a
-#    configured model), it uses that one and says so;
+#    configured model), it uses that one, with its key, and says so;
 #  - a run that does not get there is a non-zero exit with the reason.
 
 load helpers
@@ -102,7 +102,8 @@ state_of() {
 	wait_until 10 test -s "$pf"
 	port=$(<"$pf")
 	run env WF_LLM_PROVIDER=openai WF_LLM_BASE_URL="http://127.0.0.1:$port" \
-	    WF_LLM_MODEL=the-real-one WF_BIN="$B" "$DEMO"
+	    WF_LLM_MODEL=the-real-one WF_LLM_API_KEY=sk-demo-key WF_BIN="$B" \
+	    "$DEMO"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"model: the-real-one (openai) at http://127.0.0.1:$port answered; the agents use it"* ]]
@@ -112,6 +113,8 @@ state_of() {
 	[ "$(jq -rs 'map(select(.path == "/v1/chat/completions")) | length' "$BATS_TEST_TMPDIR/model.jsonl")" -eq 2 ]
 	[ "$(jq -rs 'map(select(.path == "/v1/models")) | length' "$BATS_TEST_TMPDIR/model.jsonl")" -eq 1 ]
 	[ "$(jq -rs 'map(.body.model // empty) | unique | join(",")' "$BATS_TEST_TMPDIR/model.jsonl")" = the-real-one ]
+	# the key went with every request, the probe's too
+	[ "$(jq -rs 'map(.authorization) | unique | join(",")' "$BATS_TEST_TMPDIR/model.jsonl")" = "Bearer sk-demo-key" ]
 	[ "$(state_of 1)" = READY_FOR_DEPLOY ]
 	nothing_left
 }
