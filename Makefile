@@ -4,7 +4,8 @@
 #   make check SANITIZE=1   the same under ASan and UBSan
 #   make install PREFIX=/usr/local DESTDIR=...   (and uninstall)
 #   make security   systemd-analyze's exposure score of each unit
-#   make demo       run a batch of jobs through the daemons on ./spool
+#   make demo       a sample project through the whole pipeline
+#   make demo-queue run a batch of jobs through the daemons on ./spool
 #   make deps       install the Debian packages the build and tests need
 
 VERSION = 0.1.0
@@ -103,6 +104,9 @@ deps:
 
 demo: all
 	WF_BIN=$(CURDIR)/$(B) scripts/demo.sh
+
+demo-queue: all
+	WF_BIN=$(CURDIR)/$(B) scripts/demo-queue.sh
 
 bench: all
 	WF_BIN=$(CURDIR)/$(B) bench/queue.sh
@@ -213,7 +217,7 @@ format:
 clean:
 	rm -rf obj obj-san bin bin-san build
 
-.PHONY: all check deps demo bench bench-llm fuzz install uninstall format \
+.PHONY: all check deps demo demo-queue bench bench-llm fuzz install uninstall format \
 	clean tests systemd-units security
 .SECONDARY:
 

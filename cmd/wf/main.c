@@ -36,6 +36,8 @@ usage(int code)
 	    "  wf run create|list|show|report|advance|retry|reset-to-dev|\n"
 	    "         approve-deploy|set-state|pm|dev|qa|sec ...\n"
 	    "  wf pipeline --project-id N [--task ID] [--detach]\n"
+	    "  wf board [--project-id N] [--json]\n"
+	    "                       tasks, runs, bugs and the queue at a glance\n"
 	    "  wf discover PATH [--create|--update] [--name N] [--json]\n"
 	    "  wf webhook create|list|show|update|rm|test|deliveries|\n"
 	    "         redeliver ...\n"
@@ -128,6 +130,8 @@ main(int argc, char *argv[])
 		return cmd_cred(argc - 1, argv + 1);
 	if (strcmp(argv[1], "log") == 0)
 		return cmd_log(argc - 1, argv + 1);
+	if (strcmp(argv[1], "board") == 0)
+		return cmd_board(argc - 1, argv + 1);
 
 	/* git-style: wf X runs wf-X.  X is a plain word, never a path. */
 	if (argv[1][0] == '-' || strchr(argv[1], '/') != NULL ||

@@ -18,5 +18,7 @@ int cmd_webhook(int argc, char *argv[]);
 /* wf cred ... (cred.c) and wf log (log.c). */
 int cmd_cred(int argc, char *argv[]);
 int cmd_log(int argc, char *argv[]);
+/* wf board [--project-id N] [--json] (board.c). */
+int cmd_board(int argc, char *argv[]);
 
 #endif

@@ -1,0 +1,414 @@
+/*
+ * wf board: the store as a text Kanban board.  Tasks in columns by
+ * status, runs grouped by state (id, name, iteration, tokens, and why one
+ * waits for a human), the bugs still open and the queue's counts, in 100
+ * columns; --json gives the same as one object.  It only reads: the
+ * store's files and the spool's directories.
+ */
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "home.h"
+#include "log.h"
+#include "queue.h"
+#include "spool.h"
+#include "store.h"
+#include "wf.h"
+
+#define WIDTH 100 /* the board's columns */
+#define NTASKCOL 5
+#define CELL (WIDTH / NTASKCOL) /* a task column, its gap included */
+
+static const char board_usage[] =
+    "usage: wf board [--project-id N] [--json]\n"
+    "The store at a glance: tasks in columns by status (backlog,\n"
+    "in_progress, blocked, done, failed); runs by state with their id,\n"
+    "name, iteration, tokens (in/out) and why one waits for a human; the\n"
+    "open bugs; the queue's jobs waiting, running and failed.  With\n"
+    "--project-id, only that project's tasks, runs and bugs (the queue is\n"
+    "the whole spool's).  --json: one JSON object with the same data.\n";
+
+static const char *const task_cols[NTASKCOL] = {
+	"backlog",
+	"in_progress",
+	"blocked",
+	"done",
+	"failed",
+};
+
+/* The run states, in the pipeline's order, failures last. */
+static const char *const run_states[] = {
+	"PM",
+	"DEV",
+	"QA",
+	"SEC",
+	"READY_FOR_COMMIT",
+	"MERGED",
+	"READY_FOR_DEPLOY",
+	"TESTING",
+	"DEPLOYED",
+	"QA_FAILED",
+	"SEC_FAILED",
+	"DEPLOY_FAILED",
+	NULL,
+};
+
+static const char *const bug_states[] = {
+	"open",
+	"in_progress",
+	"resolved",
+	"closed",
+	NULL,
+};
+
+static const char *
+jstr(const cJSON *o, const char *k)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+static long long
+jint(const cJSON *o, const char *k)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsNumber(it) ? (long long)it->valuedouble : 0;
+}
+
+/* Copy s into buf, at most max bytes, never cutting a UTF-8 sequence, and
+ * with control characters as spaces; "~" marks a cut. */
+static void
+clip(char *buf, size_t max, const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n > max) {
+		n = max > 0 ? max - 1 : 0;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	for (i = 0; i < n; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
+	if (n < strlen(s) && max > 0)
+		buf[i++] = '~';
+	buf[i] = '\0';
+}
+
+struct qcount {
+	long waiting, running, failed, done, cancelled;
+};
+
+static int
+q_visit(const struct wf_jobref *ref, void *arg)
+{
+	struct qcount *q = arg;
+
+	switch (ref->where) {
+	case WF_IN_QUEUE:
+	case WF_IN_DEFERRED: q->waiting++; break;
+	case WF_IN_ACTIVE: q->running++; break;
+	case WF_IN_FAILED: q->failed++; break;
+	case WF_IN_DONE: q->done++; break;
+	case WF_IN_CANCELLED: q->cancelled++; break;
+	default: break;
+	}
+	return 0;
+}
+
+/* The board's data as one object. */
+static cJSON *
+collect(int root, int64_t project_id, const cJSON *project)
+{
+	cJSON *out = cJSON_CreateObject(), *tasks, *runs, *bugs, *q, *all, *it;
+	struct qcount qc;
+	long nbug[4] = { 0 };
+
+	if (project != NULL) {
+		cJSON *p = cJSON_AddObjectToObject(out, "project");
+
+		cJSON_AddNumberToObject(p, "id", (double)project_id);
+		cJSON_AddStringToObject(p, "name",
+		    jstr(project, "name") ? jstr(project, "name") : "");
+	} else
+		cJSON_AddNullToObject(out, "project");
+
+	tasks = cJSON_AddObjectToObject(out, "tasks");
+	for (int i = 0; i < NTASKCOL; i++)
+		cJSON_AddArrayToObject(tasks, task_cols[i]);
+	all = wf_store_list(root, &wf_kind_task, project_id);
+	cJSON_ArrayForEach(it, all)
+	{
+		const char *st = jstr(it, "status");
+		cJSON *col, *t;
+
+		if (st == NULL ||
+		    (col = cJSON_GetObjectItem(tasks, st)) == NULL)
+			continue;
+		t = cJSON_CreateObject();
+		cJSON_AddNumberToObject(t, "id", (double)jint(it, "id"));
+		cJSON_AddNumberToObject(
+		    t, "project_id", (double)jint(it, "project_id"));
+		cJSON_AddStringToObject(t, "task_id",
+		    jstr(it, "task_id") ? jstr(it, "task_id") : "");
+		cJSON_AddStringToObject(
+		    t, "title", jstr(it, "title") ? jstr(it, "title") : "");
+		cJSON_AddNumberToObject(
+		    t, "priority", (double)jint(it, "priority"));
+		cJSON_AddItemToArray(col, t);
+	}
+	cJSON_Delete(all);
+
+	runs = cJSON_AddObjectToObject(out, "runs");
+	for (int i = 0; run_states[i] != NULL; i++)
+		cJSON_AddArrayToObject(runs, run_states[i]);
+	all = wf_store_list(root, &wf_kind_run, project_id);
+	cJSON_ArrayForEach(it, all)
+	{
+		const char *st = jstr(it, "state"), *why;
+		cJSON *col, *r;
+		int waiting;
+
+		if (st == NULL || (col = cJSON_GetObjectItem(runs, st)) == NULL)
+			continue;
+		waiting =
+		    cJSON_IsTrue(cJSON_GetObjectItem(it, "waiting_for_human"));
+		why = jstr(it, "waiting_reason");
+		r = cJSON_CreateObject();
+		cJSON_AddNumberToObject(r, "id", (double)jint(it, "id"));
+		cJSON_AddNumberToObject(
+		    r, "project_id", (double)jint(it, "project_id"));
+		if (jstr(it, "name") != NULL)
+			cJSON_AddStringToObject(r, "name", jstr(it, "name"));
+		else
+			cJSON_AddNullToObject(r, "name");
+		cJSON_AddNumberToObject(
+		    r, "iteration", (double)jint(it, "iteration"));
+		cJSON_AddNumberToObject(
+		    r, "tokens_in", (double)jint(it, "tokens_in"));
+		cJSON_AddNumberToObject(
+		    r, "tokens_out", (double)jint(it, "tokens_out"));
+		cJSON_AddBoolToObject(r, "waiting_for_human", waiting);
+		if (waiting && why != NULL)
+			cJSON_AddStringToObject(r, "waiting_reason", why);
+		else
+			cJSON_AddNullToObject(r, "waiting_reason");
+		cJSON_AddItemToArray(col, r);
+	}
+	cJSON_Delete(all);
+
+	all = wf_store_list(root, &wf_kind_bug, project_id);
+	cJSON_ArrayForEach(it, all)
+	{
+		const char *st = jstr(it, "status");
+
+		for (int i = 0; st != NULL && bug_states[i] != NULL; i++)
+			if (strcmp(st, bug_states[i]) == 0)
+				nbug[i]++;
+	}
+	cJSON_Delete(all);
+	bugs = cJSON_AddObjectToObject(out, "bugs");
+	for (int i = 0; bug_states[i] != NULL; i++)
+		cJSON_AddNumberToObject(bugs, bug_states[i], nbug[i]);
+
+	memset(&qc, 0, sizeof(qc));
+	wf_queue_walk(root, q_visit, &qc);
+	q = cJSON_AddObjectToObject(out, "queue");
+	cJSON_AddNumberToObject(q, "waiting", qc.waiting);
+	cJSON_AddNumberToObject(q, "running", qc.running);
+	cJSON_AddNumberToObject(q, "failed", qc.failed);
+	cJSON_AddNumberToObject(q, "completed", qc.done);
+	cJSON_AddNumberToObject(q, "cancelled", qc.cancelled);
+	return out;
+}
+
+static void
+rule(void)
+{
+	for (int i = 0; i < WIDTH; i++)
+		putchar('-');
+	putchar('\n');
+}
+
+static void
+print_tasks(const cJSON *tasks)
+{
+	const cJSON *col[NTASKCOL];
+	char cell[CELL + 8], head[CELL + 8];
+	int rows = 0, n;
+
+	for (int i = 0; i < NTASKCOL; i++) {
+		col[i] = cJSON_GetObjectItem(tasks, task_cols[i]);
+		if ((n = cJSON_GetArraySize(col[i])) > rows)
+			rows = n;
+	}
+	printf("TASKS\n");
+	for (int i = 0; i < NTASKCOL; i++) {
+		snprintf(head, sizeof(head), "%s (%d)", task_cols[i],
+		    cJSON_GetArraySize(col[i]));
+		printf("%-*s", i < NTASKCOL - 1 ? CELL : 0, head);
+	}
+	putchar('\n');
+	for (int r = 0; r < rows; r++) {
+		int last = 0;
+
+		for (int i = 0; i < NTASKCOL; i++)
+			if (cJSON_GetArrayItem(col[i], r) != NULL)
+				last = i;
+		for (int i = 0; i <= last; i++) {
+			const cJSON *t = cJSON_GetArrayItem(col[i], r);
+			char text[256];
+			int chars = 0;
+
+			cell[0] = '\0';
+			if (t != NULL) {
+				snprintf(text, sizeof(text), "%s %s",
+				    jstr(t, "task_id"), jstr(t, "title"));
+				clip(cell, CELL - 1, text);
+			}
+			/* pad by characters, not bytes */
+			for (const char *k = cell; *k != '\0'; k++)
+				if (((unsigned char)*k & 0xc0) != 0x80)
+					chars++;
+			printf("%s%*s", cell, i < last ? CELL - chars : 0, "");
+		}
+		putchar('\n');
+	}
+	if (rows == 0)
+		printf("(no tasks)\n");
+}
+
+static void
+print_runs(const cJSON *runs)
+{
+	const cJSON *col, *r;
+	char line[WIDTH + 1], name[40], why[WIDTH];
+	int any = 0;
+
+	printf("RUNS\n");
+	cJSON_ArrayForEach(col, runs)
+	{
+		int n = cJSON_GetArraySize(col);
+
+		if (n == 0)
+			continue;
+		any = 1;
+		printf("%s (%d)\n", col->string, n);
+		cJSON_ArrayForEach(r, col)
+		{
+			const char *w = jstr(r, "waiting_reason");
+
+			clip(name, 24, jstr(r, "name") ? jstr(r, "name") : "-");
+			snprintf(line, sizeof(line),
+			    "  #%-4lld %-24s p%-3lld iter %-2lld tokens "
+			    "%lld/%lld",
+			    jint(r, "id"), name, jint(r, "project_id"),
+			    jint(r, "iteration"), jint(r, "tokens_in"),
+			    jint(r, "tokens_out"));
+			printf("%s\n", line);
+			if (cJSON_IsTrue(
+				cJSON_GetObjectItem(r, "waiting_for_human"))) {
+				clip(why, WIDTH - 33,
+				    w != NULL ? w : "(no reason given)");
+				printf(
+				    "        waiting for a human: %s\n", why);
+			}
+		}
+	}
+	if (!any)
+		printf("(no runs)\n");
+}
+
+static void
+print_board(const cJSON *b)
+{
+	const cJSON *p = cJSON_GetObjectItem(b, "project");
+	const cJSON *bugs = cJSON_GetObjectItem(b, "bugs");
+	const cJSON *q = cJSON_GetObjectItem(b, "queue");
+	char name[64];
+
+	if (cJSON_IsObject(p)) {
+		clip(name, 60, jstr(p, "name"));
+		printf("wf board: project %lld (%s)\n", jint(p, "id"), name);
+	} else
+		printf("wf board: all projects\n");
+	rule();
+	print_tasks(cJSON_GetObjectItem(b, "tasks"));
+	rule();
+	print_runs(cJSON_GetObjectItem(b, "runs"));
+	rule();
+	printf("BUGS   %lld open, %lld in_progress, %lld resolved, "
+	       "%lld closed\n",
+	    jint(bugs, "open"), jint(bugs, "in_progress"),
+	    jint(bugs, "resolved"), jint(bugs, "closed"));
+	printf("QUEUE  %lld waiting, %lld running, %lld failed, "
+	       "%lld completed, %lld cancelled\n",
+	    jint(q, "waiting"), jint(q, "running"), jint(q, "failed"),
+	    jint(q, "completed"), jint(q, "cancelled"));
+}
+
+int
+cmd_board(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "project-id", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char err[512];
+	const char *errstr;
+	cJSON *project = NULL, *b;
+	int64_t project_id = 0;
+	int c, json = 0, root;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:jh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			project_id =
+			    strtonum(optarg, 1, INT64_C(1) << 50, &errstr);
+			if (errstr != NULL) {
+				wf_log_warn("--project-id: '%.40s' is %s",
+				    optarg, errstr);
+				return EX_USAGE;
+			}
+			break;
+		case 'j': json = 1; break;
+		case 'h': fputs(board_usage, stdout); return 0;
+		default: fputs(board_usage, stderr); return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fputs(board_usage, stderr);
+		return EX_USAGE;
+	}
+	if ((root = wf_spool_attach(wf_home_dir())) == -1)
+		return EX_CONFIG;
+	if (project_id > 0 &&
+	    wf_store_get(root, &wf_kind_project, project_id, &project, err,
+		sizeof(err)) == -1) {
+		wf_log_warn("%s", err);
+		close(root);
+		return EX_NOINPUT;
+	}
+	b = collect(root, project_id, project);
+	cJSON_Delete(project);
+	close(root);
+	if (json) {
+		char *s = cJSON_PrintUnformatted(b);
+
+		if (s != NULL)
+			printf("%s\n", s);
+		free(s);
+	} else
+		print_board(b);
+	cJSON_Delete(b);
+	return fflush(stdout) == 0 ? 0 : EX_IOERR;
+}
