@@ -88,6 +88,7 @@ pid_t
 wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 {
 	int op[2] = { -1, -1 }, ep[2] = { -1, -1 }, ip[2] = { -1, -1 };
+	int rp[2] = { -1, -1 };
 	sigset_t all, old;
 	pid_t pid, parent = getpid();
 	int e;
@@ -97,6 +98,8 @@ wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 	if (!spec->devnull_out && pipe2(op, O_CLOEXEC) == -1)
 		goto fail;
 	if (spec->infd != NULL && pipe2(ip, O_CLOEXEC) == -1)
+		goto fail;
+	if (spec->relfd != NULL && pipe2(rp, O_CLOEXEC) == -1)
 		goto fail;
 	/* Block every signal across fork so that no handler of ours runs in
 	 * the child before its dispositions are reset. */
@@ -108,13 +111,13 @@ wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 	pid = vfork();
 	if (pid == 0) {
 		sigset_t none;
-		int nul;
+		int nul, efd = ep[1];
 
 		close(ep[0]);
 		if (setpgid(0, 0) == -1)
-			child_fail(ep[1], 1);
+			child_fail(efd, 1);
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
-			child_fail(ep[1], 2);
+			child_fail(efd, 2);
 		if (getppid() != parent)
 			_exit(127); /* the parent died before prctl */
 		for (int s = 1; s < NSIG; s++)
@@ -123,17 +126,28 @@ wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if ((nul = open("/dev/null", O_RDWR)) == -1)
-			child_fail(ep[1], 3);
+			child_fail(efd, 3);
 		if (dup2(spec->infd != NULL ? ip[0] : nul, 0) == -1)
-			child_fail(ep[1], 4);
+			child_fail(efd, 4);
 		if (dup2(spec->devnull_out ? nul : op[1], 1) == -1 ||
 		    dup2(spec->devnull_out ? nul : op[1], 2) == -1)
-			child_fail(ep[1], 4);
+			child_fail(efd, 4);
+		if (spec->relfd != NULL) {
+			/* fd 3 is the release pipe; the error pipe must not be
+			 * in its way. */
+			if (efd == 3 && (efd = fcntl(3, F_DUPFD_CLOEXEC, 4)) == -1)
+				_exit(127);
+			if (rp[1] == 3) {
+				if (fcntl(3, F_SETFD, 0) == -1)
+					child_fail(efd, 4);
+			} else if (dup2(rp[1], 3) == -1)
+				child_fail(efd, 4);
+		}
 		if (spec->cwd != NULL && chdir(spec->cwd) == -1)
-			child_fail(ep[1], 5);
+			child_fail(efd, 5);
 		exec_path(spec->argv[0], (char *const *)spec->argv,
 		    (char *const *)spec->envp);
-		child_fail(ep[1], 6);
+		child_fail(efd, 6);
 	}
 	e = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -149,6 +163,11 @@ wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 	if (spec->infd != NULL) {
 		close(ip[0]);
 		*spec->infd = ip[1];
+	}
+	if (spec->relfd != NULL) {
+		close(rp[1]);
+		fcntl(rp[0], F_SETFL, fcntl(rp[0], F_GETFL) | O_NONBLOCK);
+		*spec->relfd = rp[0];
 	}
 	if (!spec->devnull_out) {
 		close(op[1]);
@@ -166,6 +185,8 @@ fail:
 			close(ep[i]);
 		if (ip[i] != -1)
 			close(ip[i]);
+		if (rp[i] != -1)
+			close(rp[i]);
 	}
 	errno = e;
 	return -1;
@@ -223,6 +244,16 @@ env_add(char ***vp, size_t *n, const char *k, const char *v)
 	nv[*n] = NULL;
 	*vp = nv;
 	return 0;
+}
+
+int
+wf_exec_env_put(char ***envp, const char *name, const char *value)
+{
+	size_t n = 0;
+
+	while ((*envp)[n] != NULL)
+		n++;
+	return env_add(envp, &n, name, value);
 }
 
 char **

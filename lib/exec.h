@@ -20,6 +20,10 @@ struct wf_exec_spec {
 	int *infd;               /* non-NULL: stdin is a pipe whose write end
 	                          * is returned here (a pre-started worker
 	                          * reads its job id from it) */
+	int *relfd;              /* non-NULL: the child's fd 3 is a pipe whose
+	                          * read end (non-blocking) is returned here:
+	                          * wf-agent writes to it when it no longer
+	                          * holds its lane's resource (the model) */
 };
 
 /* Start a child.  Returns its pid (also its process group) and, unless
@@ -45,5 +49,7 @@ char **wf_exec_env(const struct cJSON *jobenv, const char *job_id);
  * and nothing else of ours: a command job never sees them. */
 char **wf_exec_env_agent(const char *job_id);
 void wf_exec_env_free(char **envp);
+/* Set one variable in an environment made by the above. */
+int wf_exec_env_put(char ***envp, const char *name, const char *value);
 
 #endif

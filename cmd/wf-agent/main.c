@@ -69,6 +69,22 @@ usage(int code)
 }
 
 static pid_t child;
+static int relfd = -1;
+
+/*
+ * Tell wf-dispatch that the model is free (a byte on the release pipe it
+ * gave us as fd 3): the lane's next job may start while this one still
+ * writes its result.  Once only.
+ */
+static void
+release_lane(void)
+{
+	if (relfd == -1)
+		return;
+	(void)!write(relfd, "r", 1);
+	close(relfd);
+	relfd = -1;
+}
 
 static void
 forward(int sig)
@@ -406,6 +422,7 @@ run_llm(int root, struct wf_job *j, cJSON *res)
 		conf.timeout = j->timeout > 2 ? j->timeout - 1 : 1;
 	err[0] = '\0';
 	rc = wf_llm_call(&conf, msgs, &opts, &r, err, sizeof(err));
+	release_lane();
 	wf_llm_outcome(&r, conf.provider, err, res);
 	if (j->run_id > 0 && (r.prompt_tokens > 0 || r.completion_tokens > 0))
 		wf_pipeline_add_tokens(root, j->run_id,
@@ -749,7 +766,7 @@ run_role_llm(int root, const struct wf_role *role, struct wf_job *j,
 	struct wf_llm_result r;
 	cJSON *msgs = NULL, *m, *report = NULL, *details;
 	char err[1024], *prompt = NULL;
-	int rc = -1;
+	int rc = -1, called;
 
 	wf_llm_result_init(&r);
 	if ((prompt = role_prompt(root, role, run, project, res)) == NULL)
@@ -769,7 +786,9 @@ run_role_llm(int root, const struct wf_role *role, struct wf_job *j,
 	cJSON_AddStringToObject(m, "content", prompt);
 	cJSON_AddItemToArray(msgs, m);
 	err[0] = '\0';
-	if (wf_llm_call(&conf, msgs, &opts, &r, err, sizeof(err)) == -1) {
+	called = wf_llm_call(&conf, msgs, &opts, &r, err, sizeof(err));
+	release_lane();
+	if (called == -1) {
 		wf_llm_outcome(&r, conf.provider, err, res);
 		goto out;
 	}
@@ -1127,6 +1146,13 @@ main(int argc, char *argv[])
 	int c, root, rc, code = EX_SOFTWARE, from_stdin = 0;
 
 	wf_log_init("wf-agent", 0);
+	/* The release pipe is ours alone: no child of ours may hold it
+	 * open. */
+	if (getenv("WF_RELEASE_FD") != NULL &&
+	    strcmp(getenv("WF_RELEASE_FD"), "3") == 0 &&
+	    fcntl(3, F_SETFD, FD_CLOEXEC) == 0)
+		relfd = 3;
+	unsetenv("WF_RELEASE_FD");
 	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

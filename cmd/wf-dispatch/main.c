@@ -48,6 +48,7 @@ struct run {
 	char lane[16];
 	pid_t pid;
 	int outfd, errfd;
+	int relfd, released; /* wf-agent said the lane's model is free */
 	struct wf_output out;
 	int attempt;
 	int direct;
@@ -60,7 +61,7 @@ struct run {
 /* A wf-agent started ahead, waiting on its stdin for a job id. */
 struct spare {
 	pid_t pid;
-	int infd, outfd, errfd;
+	int infd, outfd, errfd, relfd;
 	int64_t started, hold_until; /* mono ms */
 };
 
@@ -126,8 +127,11 @@ lane_busy(const char *name)
 {
 	int n = 0;
 
+	/* A job whose agent released the model no longer holds the lane:
+	 * the next one may start while it writes its result. */
 	for (int i = 0; i < D.nrunning; i++)
-		if (strcmp(D.running[i]->lane, name) == 0)
+		if (strcmp(D.running[i]->lane, name) == 0 &&
+		    !D.running[i]->released)
 			n++;
 	return n;
 }
@@ -501,6 +505,27 @@ finish(struct run *r)
 	settle(j, server_deferred ? r->attempt - 1 : r->attempt, permanent);
 }
 
+/* The agent wrote to its release pipe: the lane is free for the next
+ * job.  An end of file without a byte releases nothing (the agent exited
+ * or closed it: the reap frees the lane). */
+static void
+released(struct run *r)
+{
+	char b[16];
+	ssize_t n;
+
+	while ((n = read(r->relfd, b, sizeof(b))) == -1 && errno == EINTR)
+		;
+	if (n == -1 && errno == EAGAIN)
+		return;
+	close(r->relfd);
+	r->relfd = -1;
+	if (n > 0) {
+		r->released = 1;
+		wf_log_debug("%s: released its lane %s", r->job.id, r->lane);
+	}
+}
+
 static void
 run_free(struct run *r)
 {
@@ -508,6 +533,8 @@ run_free(struct run *r)
 		close(r->outfd);
 	if (r->errfd != -1)
 		close(r->errfd);
+	if (r->relfd != -1)
+		close(r->relfd);
 	wf_output_close(&r->out);
 	wf_job_free(&r->job);
 	free(r);
@@ -597,8 +624,10 @@ spare_close(struct spare *sp)
 		close(sp->outfd);
 	if (sp->errfd != -1)
 		close(sp->errfd);
+	if (sp->relfd != -1)
+		close(sp->relfd);
 	sp->pid = 0;
-	sp->infd = sp->outfd = sp->errfd = -1;
+	sp->infd = sp->outfd = sp->errfd = sp->relfd = -1;
 }
 
 /*
@@ -625,10 +654,15 @@ spares_fill(void)
 		argv[2] = NULL;
 		if ((envp = wf_exec_env_agent(NULL)) == NULL)
 			continue;
+		if (wf_exec_env_put(&envp, "WF_RELEASE_FD", "3") == -1) {
+			wf_exec_env_free(envp);
+			continue;
+		}
 		memset(&spec, 0, sizeof(spec));
 		spec.argv = argv;
 		spec.envp = (const char *const *)envp;
 		spec.infd = &sp->infd;
+		spec.relfd = &sp->relfd;
 		sp->pid = wf_exec_start(&spec, &sp->outfd, &sp->errfd);
 		wf_exec_env_free(envp);
 		if (sp->pid == -1) {
@@ -719,7 +753,7 @@ start_job(struct wf_job *j, int li)
 		return -1;
 	}
 	r->job = *j;
-	r->outfd = r->errfd = -1;
+	r->outfd = r->errfd = r->relfd = -1;
 	r->out.fd = -1;
 	r->attempt = attempt;
 	strlcpy(r->lane, lc->name, sizeof(r->lane));
@@ -744,7 +778,8 @@ start_job(struct wf_job *j, int li)
 			r->pid = sp->pid;
 			r->outfd = sp->outfd;
 			r->errfd = sp->errfd;
-			sp->infd = sp->outfd = sp->errfd = -1;
+			r->relfd = sp->relfd;
+			sp->infd = sp->outfd = sp->errfd = sp->relfd = -1;
 			sp->pid = 0;
 			if (wf_output_open(&r->out, D.root, j->id, attempt,
 			    D.cfg.output_max) == -1)
@@ -765,6 +800,7 @@ start_job(struct wf_job *j, int li)
 		agent_argv[2] = NULL;
 		spec.argv = agent_argv;
 		envp = wf_exec_env_agent(j->id);
+		spec.relfd = &r->relfd;
 	} else {
 		agent_path(agent, sizeof(agent));
 		agent_argv[0] = agent;
@@ -772,6 +808,12 @@ start_job(struct wf_job *j, int li)
 		agent_argv[2] = NULL;
 		spec.argv = agent_argv;
 		envp = wf_exec_env_agent(j->id);
+		spec.relfd = &r->relfd;
+	}
+	if (spec.relfd != NULL && envp != NULL &&
+	    wf_exec_env_put(&envp, "WF_RELEASE_FD", "3") == -1) {
+		wf_exec_env_free(envp);
+		envp = NULL;
 	}
 	spec.envp = (const char *const *)envp;
 	if (spec.argv == NULL || envp == NULL) {
@@ -1636,7 +1678,8 @@ main(int argc, char *argv[])
 	wf_log_init("wf-dispatch", verbose);
 	wf_audit_set_actor("wf-dispatch");
 	for (int i = 0; i < WF_LANES_MAX; i++)
-		D.spares[i].infd = D.spares[i].outfd = D.spares[i].errfd = -1;
+		D.spares[i].infd = D.spares[i].outfd = D.spares[i].errfd =
+		    D.spares[i].relfd = -1;
 
 	D.cfgpath = wf_home_config(D.cfgpath);
 	wf_config_defaults(&D.cfg);
@@ -1694,7 +1737,7 @@ main(int argc, char *argv[])
 	    wf_sched_count(D.sched, WF_SCHED_UNKNOWN));
 
 	for (;;) {
-		struct pollfd pfd[2 + MAX_RUNNING];
+		struct pollfd pfd[2 + 2 * MAX_RUNNING];
 		int nfd = 0, timeout, reload = 0;
 
 		dispatch();
@@ -1708,10 +1751,14 @@ main(int argc, char *argv[])
 			timeout = 0;
 		pfd[nfd++] = (struct pollfd){ D.sfd, POLLIN, 0 };
 		pfd[nfd++] = (struct pollfd){ D.ifd, POLLIN, 0 };
-		for (int i = 0; i < D.nrunning; i++)
+		for (int i = 0; i < D.nrunning; i++) {
 			if (D.running[i]->outfd != -1)
 				pfd[nfd++] = (struct pollfd){
 					D.running[i]->outfd, POLLIN, 0 };
+			if (D.running[i]->relfd != -1)
+				pfd[nfd++] = (struct pollfd){
+					D.running[i]->relfd, POLLIN, 0 };
+		}
 		if (poll(pfd, nfd, timeout) == -1 && errno != EINTR) {
 			wf_log_warn("poll: %s", strerror(errno));
 			continue;
@@ -1722,6 +1769,10 @@ main(int argc, char *argv[])
 			for (int i = 0; i < D.nrunning; i++) {
 				struct run *r = D.running[i];
 
+				if (r->relfd == pfd[k].fd) {
+					released(r);
+					break;
+				}
 				if (r->outfd != pfd[k].fd)
 					continue;
 				if (wf_output_pump(&r->out, r->outfd) != 1) {

@@ -202,3 +202,54 @@ teardown() { wf_teardown; }
 	grep -q '^line 0 of a chatty job$' "$log"
 	grep -q 'output cut at 4096 bytes' "$log"
 }
+
+# fake_agent RELEASE: a stand-in wf-agent in $BATS_TEST_TMPDIR/fakebin that
+# logs when it starts and ends, releases its lane at once when RELEASE is
+# 1 (a byte on fd 3, as wf-agent does when its model call returns), and
+# then takes 1.5 s to finish its job
+fake_agent() {
+	mkdir -p "$BATS_TEST_TMPDIR/fakebin"
+	cat >"$BATS_TEST_TMPDIR/fakebin/wf-agent" <<EOF2
+#!/bin/sh
+id=\$1
+if [ "\$id" = --stdin ]; then read -r id || exit 0; fi
+echo "start \$id \$(date +%s%N) \$*" >>"$BATS_TEST_TMPDIR/agents.log"
+[ "\${WF_RELEASE_FD:-}" = 3 ] && echo "has-fd3 \$id" >>"$BATS_TEST_TMPDIR/agents.log"
+if [ $1 = 1 ]; then printf r >&3; fi
+exec 3>&-
+sleep 1.5
+echo "end \$id \$(date +%s%N)" >>"$BATS_TEST_TMPDIR/agents.log"
+printf '{"status":"completed","exit_code":0}' >"\$WF_HOME/active/\$id.result"
+EOF2
+	chmod +x "$BATS_TEST_TMPDIR/fakebin/wf-agent"
+	export WF_BINDIR="$BATS_TEST_TMPDIR/fakebin"
+}
+
+# t WHAT ID: a time from agents.log, in ms
+t() {
+	local v
+	v=$(awk -v w="$1" -v id="$2" '$1 == w && $2 == id { print $3 }' "$BATS_TEST_TMPDIR/agents.log")
+	echo "${v:0:13}"
+}
+
+@test "an agent that releases its lane (its model call returned) lets the lane's next job start while it finishes; one that does not, holds it" {
+	for release in 1 0; do
+		rm -f "$BATS_TEST_TMPDIR/agents.log"
+		fake_agent "$release"
+		wf_config '[lane.llm]' 'concurrency = 1' 'prestart = false'
+		a=$("$B/wf-enqueue" --type llm_complete --lane llm <<<'{"request_data":{"prompt":"a"}}')
+		b=$("$B/wf-enqueue" --type llm_complete --lane llm <<<'{"request_data":{"prompt":"b"}}')
+		start_dispatch
+		wait_until "$(slow 20)" test -e "$WF_HOME/done/$b"
+		wait_until "$(slow 20)" test -e "$WF_HOME/done/$a"
+		stop_dispatch
+		cat "$BATS_TEST_TMPDIR/agents.log"
+		grep -q "has-fd3 $a" "$BATS_TEST_TMPDIR/agents.log"
+		if [ "$release" = 1 ]; then
+			# b started before a ended: the lane was free
+			[ "$(t start "$b")" -lt "$(t end "$a")" ]
+		else
+			[ "$(t start "$b")" -ge "$(t end "$a")" ]
+		fi
+	done
+}
