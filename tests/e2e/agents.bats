@@ -854,3 +854,45 @@ job_done() {
 	reqs
 	[ "$(r .#)" -eq 2 ]
 }
+
+@test "a hung model times out with a clear error and is retried; 500s are retried until the model answers; a reset connection and empty content fail clearly" {
+	jq -n '{
+	    "hang please": {fault: "hang", delay_ms: 30000},
+	    "flaky": [{fault: "500", message: "overloaded"},
+		      {fault: "500", message: "overloaded"},
+		      {content: "third time lucky", prompt_tokens: 5, completion_tokens: 3}],
+	    "reset please": {fault: "refuse"},
+	    "empty please": {fault: "empty"}}' >"$SCRIPT"
+	start_fake
+	config openai "$PORT"
+	export WF_LLM_TIMEOUT=2
+	start_dispatch
+	h=$(enqueue -t llm_complete -m 2 -d '{"prompt":"hang please"}')
+	f=$(enqueue -t llm_complete -m 3 -d '{"prompt":"flaky"}')
+	x=$(enqueue -t llm_complete -m 1 -d '{"prompt":"reset please"}')
+	e=$(enqueue -t llm_complete -m 1 -d '{"prompt":"empty please"}')
+	wait_job "$f"
+	ended "$f" done
+	rec "$f" done
+	echo "$RUN"
+	[ "$(q .attempt)" -eq 3 ]
+	[ "$(q .result_data.content)" = "third time lucky" ]
+	for id in "$h" "$x" "$e"; do
+		wait_job "$id" && false
+		ended "$id" failed
+	done
+	rec "$h" failed
+	echo "$RUN"
+	[ "$(q .attempt)" -eq 2 ]
+	[[ "$(q .error_message)" == *"timed out (limit 2 s)"* ]]
+	# the attempt was cut at the 2 s time-out, not the job's 300 s
+	[ "$(q .duration_ms)" -lt 10000 ]
+	rec "$x" failed
+	echo "$RUN"
+	[[ "$(q .error_message)" == *"no reply"*"reset"* ]]
+	rec "$e" failed
+	echo "$RUN"
+	[[ "$(q .error_message)" == *"empty"* ]]
+	# the flaky model was asked three times
+	[ "$(jq -s 'map(select(.trigger == "flaky")) | length' "$FAKELOG")" -eq 3 ]
+}
