@@ -217,7 +217,11 @@ format:
 clean:
 	rm -rf obj obj-san bin bin-san build
 
-.PHONY: all check deps demo demo-queue bench bench-llm fuzz install uninstall format \
+# The daemons' end-to-end tests under valgrind (memcheck).
+valgrind: all
+	scripts/valgrind.sh
+
+.PHONY: valgrind all check deps demo demo-queue bench bench-llm fuzz install uninstall format \
 	clean tests systemd-units security
 .SECONDARY:
 

@@ -29,7 +29,7 @@ wf_config() {
 # sanitized: are the programs under test an ASan/UBSan build?  (They are
 # several times slower: bounds that guard against a hang scale with it.)
 sanitized() {
-	case $B in *-san) return 0 ;; esac
+	case $B in *-san|*-vg) return 0 ;; esac
 	grep -aq __asan_init "$B/wf-dispatch" 2>/dev/null
 }
 
