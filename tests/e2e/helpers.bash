@@ -186,11 +186,17 @@ settled() {
 	[ "$(where "$1" | wc -l)" -eq 1 ]
 }
 
-# ended ID DIR: the job ended in DIR, and is nowhere else.  (wf-dispatch
-# drops the active/ file after a syncfs, which a busy disk can slow down.)
+# only_in ID DIR: ID is in DIR and nowhere else
+only_in() {
+	[ "$(where "$1")" = "$2" ]
+}
+
+# ended ID DIR: the job ended in DIR, and is nowhere else.  It waits for
+# that, not for the job to be in one place only: a job still waiting in
+# its queue is in one place too.  (wf-dispatch drops the active/ file after
+# a syncfs, which a busy disk can slow down.)
 ended() {
-	wait_until "$(slow 10)" settled "$1" || { where "$1" >&2; return 1; }
-	[ "$(where "$1")" = "$2" ] || { where "$1" >&2; return 1; }
+	wait_until "$(slow 10)" only_in "$1" "$2" || { where "$1" >&2; return 1; }
 }
 
 # jget FILE KEY: a top-level scalar of a record, as wf writes it (cJSON,
