@@ -30,7 +30,6 @@
 #include "wf.h"
 
 #define ERRLEN 1024
-#define ID_MAX (INT64_C(1) << 50)
 #define KEY_WIDTH 16
 
 static const char usage_text[] =
@@ -124,59 +123,6 @@ usage_error(void)
 {
 	fputs("(wf cred --help tells more)\n", stderr);
 	return EX_USAGE;
-}
-
-static int
-parse_id(const char *s, int64_t *id)
-{
-	const char *errstr;
-
-	*id = strtonum(s, 1, ID_MAX, &errstr);
-	if (errstr != NULL) {
-		wf_log_warn(
-		    "'%.40s': not a credential id (a positive integer)", s);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-flush_out(void)
-{
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		wf_log_warn("stdout: %s", strerror(errno));
-		return EX_IOERR;
-	}
-	return 0;
-}
-
-static int
-exit_of(int e)
-{
-	if (e == ENOENT)
-		return EX_NOINPUT;
-	if (e == EINVAL)
-		return EX_DATAERR;
-	return EX_IOERR;
-}
-
-static int
-failed(const char *err)
-{
-	int e = errno;
-
-	wf_log_warn("%s", err);
-	return exit_of(e);
-}
-
-static void
-print_json(const cJSON *o)
-{
-	char *s = cJSON_PrintUnformatted(o);
-
-	if (s != NULL)
-		printf("%s\n", s);
-	free(s);
 }
 
 /* A value for a terminal: no control characters. */
@@ -320,7 +266,7 @@ fetch(int64_t id, cJSON **rec)
 
 	if (wf_store_get(root, &wf_kind_credential, id, rec, err, sizeof err) ==
 	    -1)
-		return failed(err);
+		return cli_store_failed(err);
 	wf_cred_redact(*rec);
 	return 0;
 }
@@ -354,7 +300,7 @@ c_add(struct opts *o)
 	if (wf_store_check(
 		&wf_kind_credential, fields, 0, 0, err, sizeof err) == -1) {
 		cJSON_Delete(fields);
-		return failed(err);
+		return cli_store_failed(err);
 	}
 	if ((rc = read_secret(o, &secret, &len)) != 0) {
 		cJSON_Delete(fields);
@@ -363,16 +309,16 @@ c_add(struct opts *o)
 	rc = wf_cred_create(root, fields, secret, len, &id, err, sizeof err);
 	sodium_free(secret);
 	if (rc == -1)
-		return failed(err);
+		return cli_store_failed(err);
 	if ((rc = fetch(id, &rec)) != 0)
 		return rc;
 	audit("credential.created", id, rec);
 	if (o->json)
-		print_json(rec);
+		cli_json(rec);
 	else
 		printf("%lld\n", (long long)id);
 	cJSON_Delete(rec);
-	return flush_out();
+	return cli_flush();
 }
 
 static int
@@ -400,9 +346,9 @@ c_list(struct opts *o)
 
 	cJSON_ArrayForEach(it, all) wf_cred_redact(it);
 	if (o->json) {
-		print_json(all);
+		cli_json(all);
 		cJSON_Delete(all);
-		return flush_out();
+		return cli_flush();
 	}
 	for (int i = 0; cols[i] != NULL; i++) {
 		w[i] = (int)strlen(heads[i]);
@@ -450,7 +396,7 @@ c_list(struct opts *o)
 		}
 	}
 	cJSON_Delete(all);
-	return flush_out();
+	return cli_flush();
 }
 
 static int
@@ -463,7 +409,7 @@ c_show(struct opts *o)
 	if ((rc = fetch(o->id, &rec)) != 0)
 		return rc;
 	if (o->json)
-		print_json(rec);
+		cli_json(rec);
 	else
 		cJSON_ArrayForEach(it, rec)
 		{
@@ -472,7 +418,7 @@ c_show(struct opts *o)
 			putchar('\n');
 		}
 	cJSON_Delete(rec);
-	return flush_out();
+	return cli_flush();
 }
 
 static int
@@ -494,12 +440,12 @@ c_get(struct opts *o)
 	rc = wf_cred_read(root, o->id, o->field, d, &s, &len, err, sizeof err);
 	cJSON_Delete(d);
 	if (rc == -1)
-		return failed(err);
+		return cli_store_failed(err);
 	fwrite(s, 1, len, stdout);
 	if (len == 0 || s[len - 1] != '\n')
 		putchar('\n');
 	wf_vault_free(s);
-	return flush_out();
+	return cli_flush();
 }
 
 static int
@@ -513,7 +459,7 @@ c_rm(struct opts *o)
 		return rc;
 	if (wf_store_delete(
 		root, &wf_kind_credential, o->id, err, sizeof err) == -1)
-		rc = failed(err);
+		rc = cli_store_failed(err);
 	else
 		audit("credential.deleted", o->id, rec);
 	cJSON_Delete(rec);
@@ -538,7 +484,7 @@ c_rotate(struct opts *o)
 		if (wf_audit_append(root, "vault.rotated", "vault", 0, d) == -1)
 			wf_log_warn("log/audit.jsonl: %s", strerror(errno));
 		if (o->json)
-			print_json(d);
+			cli_json(d);
 		cJSON_Delete(d);
 	}
 	if (rc == -1) {
@@ -557,7 +503,7 @@ c_rotate(struct opts *o)
 		       "removed\n",
 		    r.newkid, r.resealed, r.resealed == 1 ? "" : "s", r.dropped,
 		    r.dropped == 1 ? "" : "s");
-	return flush_out();
+	return cli_flush();
 }
 
 static const struct verb {
@@ -579,7 +525,7 @@ static int
 take(struct opts *o, int c)
 {
 	switch (c) {
-	case O_PROJECT: return parse_id(optarg, &o->project);
+	case O_PROJECT: return cli_id(optarg, "project", &o->project) ? -1 : 0;
 	case O_NAME: o->name = optarg; break;
 	case O_TYPE: o->type = optarg; break;
 	case O_SERVICE: o->service = optarg; break;
@@ -657,7 +603,7 @@ cmd_cred(int argc, char *argv[])
 			    v->nargs ? "needs one ID" : "takes no argument");
 		return usage_error();
 	}
-	if (v->nargs == 1 && parse_id(argv[optind], &o.id) == -1)
+	if (v->nargs == 1 && cli_id(argv[optind], "credential", &o.id) != 0)
 		return usage_error();
 	if ((root = wf_spool_attach(wf_home_dir())) == -1)
 		return EX_CONFIG;

@@ -199,17 +199,6 @@ exit_of_path(int e)
 	return EX_IOERR;
 }
 
-static int
-store_failed(const char *err)
-{
-	int e = errno;
-
-	wf_log_warn("%s", err);
-	if (e == ENOENT)
-		return EX_NOINPUT;
-	return e == EINVAL ? EX_DATAERR : EX_IOERR;
-}
-
 /*
  * Output.
  */
@@ -371,12 +360,12 @@ update_project(const struct opts *o, const cJSON *before, cJSON *fields,
 	if (wf_store_update(root, &wf_kind_project, id, patch, 0, err,
 	    sizeof(err)) == -1) {
 		cJSON_Delete(patch);
-		return store_failed(err);
+		return cli_store_failed(err);
 	}
 	if (wf_store_get(root, &wf_kind_project, id, &after, err,
 	    sizeof(err)) == -1) {
 		cJSON_Delete(patch);
-		return store_failed(err);
+		return cli_store_failed(err);
 	}
 	d = wf_store_changes(patch, before, after);
 	if (cJSON_GetArraySize(d) > 0) {
@@ -421,11 +410,11 @@ save(const struct opts *o, cJSON *fields, int64_t *id, const char **action)
 		    strstr(err, "taken") != NULL)
 			strlcat(err, " (give this one a name with --name)",
 			    sizeof(err));
-		return store_failed(err);
+		return cli_store_failed(err);
 	}
 	if (wf_store_get(root, &wf_kind_project, *id, &rec, err,
 	    sizeof(err)) == -1)
-		return store_failed(err);
+		return cli_store_failed(err);
 	audit("project.created", *id, rec);
 	cJSON_Delete(rec);
 	*action = "created";

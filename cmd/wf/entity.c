@@ -31,7 +31,7 @@
 #define FLAG_MAX 48     /* bytes in a flag's name */
 #define DATA_MAX (1 << 20)
 #define ERRLEN 512
-#define ID_MAX (INT64_C(1) << 50)      /* the store's largest id */
+
 #define INT_MAX_JSON 9000000000000000LL /* the store's largest integer */
 #define HELP_COL 30     /* where the description of a flag starts */
 #define KEY_WIDTH 20    /* the key column of show */
@@ -165,36 +165,6 @@ open_root(void)
 
 	if ((root = wf_spool_attach(home)) == -1)
 		return -1;
-	return 0;
-}
-
-/* The exit code of a store failure, from its errno. */
-static int
-exit_of(int e)
-{
-	if (e == ENOENT)
-		return EX_NOINPUT;
-	if (e == EINVAL)
-		return EX_DATAERR;
-	return EX_IOERR;
-}
-
-static int
-store_failed(const char *err)
-{
-	int e = errno;
-
-	wf_log_warn("%s", err);
-	return exit_of(e);
-}
-
-static int
-flush_out(void)
-{
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		wf_log_warn("stdout: %s", strerror(errno));
-		return EX_IOERR;
-	}
 	return 0;
 }
 
@@ -487,20 +457,6 @@ verb_usage(FILE *fp, const struct verb *v)
  * Parsing.
  */
 
-static int
-parse_id(const char *s, int64_t *id)
-{
-	const char *errstr;
-
-	*id = strtonum(s, 1, ID_MAX, &errstr);
-	if (errstr != NULL) {
-		wf_log_warn("'%.40s': not a %s id (a positive integer)", s,
-		    kind->name);
-		return EX_USAGE;
-	}
-	return 0;
-}
-
 /* Add the comma-separated items of val to the list name. */
 static int
 add_list(cJSON *flags, const char *name, const char *val)
@@ -545,7 +501,7 @@ flag_value(const struct wf_field *f, const char *val, cJSON **out)
 	case WF_F_INT:
 	case WF_F_REF:
 		n = strtonum(val, f->type == WF_F_REF ? 1 : -INT_MAX_JSON,
-		    f->type == WF_F_REF ? ID_MAX : INT_MAX_JSON, &errstr);
+		    f->type == WF_F_REF ? CLI_ID_MAX : INT_MAX_JSON, &errstr);
 		if (errstr != NULL) {
 			wf_log_warn("--%s: '%.40s' is not %s (%s)", flag, val,
 			    f->type == WF_F_REF ? "an id" : "an integer",
@@ -686,7 +642,7 @@ take_opt(struct opts *o, int c, int argc, char *argv[])
 		o->data = optarg;
 		return 0;
 	case O_PROJECT:
-		if (parse_id(optarg, &o->project_id) != 0)
+		if (cli_id(optarg, "project", &o->project_id) != 0)
 			return usage_error();
 		return 0;
 	case O_STATUS:
@@ -725,7 +681,7 @@ parse(int argc, char *argv[], struct opts *o)
 		    verb->name, o->args[verb->nargs]);
 		return usage_error();
 	}
-	if (verb->nargs > 0 && parse_id(o->args[0], &o->id) != 0)
+	if (verb->nargs > 0 && cli_id(o->args[0], kind->name, &o->id) != 0)
 		return usage_error();
 	return 0;
 }
@@ -851,7 +807,7 @@ gather(struct opts *o, cJSON **out)
 	}
 	if ((rc = absolute_repo(obj)) == 0 && (rc = check_ranges(obj)) == 0 &&
 	    wf_store_check(kind, obj, 0, 0, err, sizeof(err)) == -1)
-		rc = store_failed(err);
+		rc = cli_store_failed(err);
 	if (rc != 0) {
 		cJSON_Delete(obj);
 		return rc;
@@ -863,16 +819,6 @@ gather(struct opts *o, cJSON **out)
 /*
  * Output.
  */
-
-static void
-print_json(const cJSON *o)
-{
-	char *s = cJSON_PrintUnformatted(o);
-
-	if (s != NULL)
-		printf("%s\n", s);
-	free(s);
-}
 
 /* A string for a terminal: no control characters; a newline becomes nl,
  * or a space when nl is NULL. */
@@ -1020,7 +966,7 @@ fetch(const struct wf_kind *k, int64_t id, cJSON **out)
 	char err[ERRLEN];
 
 	if (wf_store_get(root, k, id, out, err, sizeof(err)) == -1)
-		return store_failed(err);
+		return cli_store_failed(err);
 	return 0;
 }
 
@@ -1036,7 +982,7 @@ e_create(struct opts *o)
 		return rc;
 	/* The store takes obj, on success and on failure. */
 	if (wf_store_create(root, kind, obj, 0, &id, err, sizeof(err)) == -1)
-		return store_failed(err);
+		return cli_store_failed(err);
 	if ((rc = fetch(kind, id, &rec)) != 0)
 		return rc;
 	audit("created", id, rec);
@@ -1045,11 +991,11 @@ e_create(struct opts *o)
 		wf_log_warn("events: %s (bug %lld is made; its bug.created "
 		    "event is not)", strerror(errno), (long long)id);
 	if (o->json)
-		print_json(rec);
+		cli_json(rec);
 	else
 		printf("%lld\n", (long long)id);
 	cJSON_Delete(rec);
-	return flush_out();
+	return cli_flush();
 }
 
 /* Keep the entities whose status is status. */
@@ -1079,11 +1025,11 @@ e_list(struct opts *o)
 	if (o->status != NULL)
 		keep_status(all, o->status);
 	if (o->json)
-		print_json(all);
+		cli_json(all);
 	else if (cJSON_GetArraySize(all) > 0)
 		print_table(all, columns(), "");
 	cJSON_Delete(all);
-	return flush_out();
+	return cli_flush();
 }
 
 static int
@@ -1095,11 +1041,11 @@ e_show(struct opts *o)
 	if ((rc = fetch(kind, o->id, &rec)) != 0)
 		return rc;
 	if (o->json)
-		print_json(rec);
+		cli_json(rec);
 	else
 		print_fields(rec, "");
 	cJSON_Delete(rec);
-	return flush_out();
+	return cli_flush();
 }
 
 static int
@@ -1121,7 +1067,7 @@ e_update(struct opts *o)
 		goto out;
 	if (wf_store_update(root, kind, o->id, patch, 0, err,
 	    sizeof(err)) == -1) {
-		rc = store_failed(err);
+		rc = cli_store_failed(err);
 		goto out;
 	}
 	if ((rc = fetch(kind, o->id, &after)) != 0)
@@ -1130,8 +1076,8 @@ e_update(struct opts *o)
 	audit("updated", o->id, d);
 	cJSON_Delete(d);
 	if (o->json)
-		print_json(after);
-	rc = flush_out();
+		cli_json(after);
+	rc = cli_flush();
 out:
 	cJSON_Delete(patch);
 	cJSON_Delete(before);
@@ -1202,7 +1148,7 @@ e_delete(struct opts *o)
 		return rc;
 	if ((rc = referenced(o->id)) == 0) {
 		if (wf_store_delete(root, kind, o->id, err, sizeof(err)) == -1)
-			rc = store_failed(err);
+			rc = cli_store_failed(err);
 		else
 			audit("deleted", o->id, rec);
 	}
@@ -1227,7 +1173,7 @@ e_status(struct opts *o)
 		cJSON_AddStringToObject(patch, "status", to);
 		if (wf_store_update(root, kind, o->id, patch, 0, err,
 		    sizeof(err)) == -1) {
-			rc = store_failed(err);
+			rc = cli_store_failed(err);
 			goto out;
 		}
 		d = cJSON_CreateObject();
@@ -1237,7 +1183,7 @@ e_status(struct opts *o)
 		audit("status_changed", o->id, d);
 	}
 	printf("%lld %s\n", (long long)o->id, to);
-	rc = flush_out();
+	rc = cli_flush();
 out:
 	cJSON_Delete(rec);
 	cJSON_Delete(patch);
@@ -1358,11 +1304,11 @@ e_context(struct opts *o)
 	cJSON_AddItemToObject(ctx, "latest_run", latest_run(o->id));
 	cJSON_AddItemToObject(ctx, "bugs", open_bugs(o->id));
 	if (o->json)
-		print_json(ctx);
+		cli_json(ctx);
 	else
 		print_context(ctx);
 	cJSON_Delete(ctx);
-	return flush_out();
+	return cli_flush();
 }
 
 static const struct verb *

@@ -83,19 +83,6 @@ setup(void)
 	return 0;
 }
 
-static int
-parse_id(const char *s, int64_t *id)
-{
-	const char *errstr;
-
-	*id = strtonum(s, 1, INT64_C(1) << 50, &errstr);
-	if (errstr != NULL) {
-		wf_log_warn("'%.40s' is not an id", s);
-		return -1;
-	}
-	return 0;
-}
-
 static const char *
 jstr(const cJSON *o, const char *k)
 {
@@ -113,22 +100,12 @@ jint(const cJSON *o, const char *k)
 }
 
 static void
-print_json(const cJSON *o)
-{
-	char *s = cJSON_PrintUnformatted(o);
-
-	if (s != NULL)
-		printf("%s\n", s);
-	free(s);
-}
-
-static void
 print_run(const cJSON *run, int json)
 {
 	const cJSON *it;
 
 	if (json) {
-		print_json(run);
+		cli_json(run);
 		return;
 	}
 	cJSON_ArrayForEach(it, run) {
@@ -194,15 +171,15 @@ ropts_parse(int argc, char *argv[], struct ropts *o)
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'P':
-			if (parse_id(optarg, &o->project_id) == -1)
+			if (cli_id(optarg, "project", &o->project_id) != 0)
 				return EX_USAGE;
 			break;
 		case 'T':
-			if (parse_id(optarg, &o->task_id) == -1)
+			if (cli_id(optarg, "task", &o->task_id) != 0)
 				return EX_USAGE;
 			break;
 		case 'R':
-			if (parse_id(optarg, &o->run_id) == -1)
+			if (cli_id(optarg, "run", &o->run_id) != 0)
 				return EX_USAGE;
 			break;
 		case 'n': o->name = optarg; break;
@@ -254,7 +231,7 @@ operand_id(int argc, char *argv[], struct ropts *o)
 		fputs(run_usage, stderr);
 		return EX_USAGE;
 	}
-	return parse_id(argv[optind++], &o->run_id) == -1 ? EX_USAGE : 0;
+	return cli_id(argv[optind++], "run", &o->run_id);
 }
 
 static int
@@ -314,7 +291,7 @@ r_create(struct ropts *o)
 		return fail_code(err);
 	if (o->json && wf_store_get(root, &wf_kind_run, id, &run, err,
 	    sizeof(err)) == 0) {
-		print_json(run);
+		cli_json(run);
 		cJSON_Delete(run);
 	} else
 		printf("%lld\n", (long long)id);
@@ -327,7 +304,7 @@ r_list(struct ropts *o)
 	cJSON *all = wf_store_list(root, &wf_kind_run, o->project_id), *it;
 
 	if (o->json) {
-		print_json(all);
+		cli_json(all);
 		cJSON_Delete(all);
 		return 0;
 	}

@@ -155,39 +155,6 @@ verb_usage(FILE *fp, const struct verb *v)
 }
 
 static int
-flush_out(void)
-{
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		wf_log_warn("stdout: %s", strerror(errno));
-		return EX_IOERR;
-	}
-	return 0;
-}
-
-static void
-print_json(const cJSON *o)
-{
-	char *s = cJSON_PrintUnformatted(o);
-
-	if (s != NULL)
-		printf("%s\n", s);
-	free(s);
-}
-
-static int
-parse_id(const char *s, int64_t *id)
-{
-	const char *errstr;
-
-	*id = strtonum(s, 1, INT64_C(1) << 50, &errstr);
-	if (errstr != NULL) {
-		wf_log_warn("'%.40s' is not a webhook id", s);
-		return EX_USAGE;
-	}
-	return 0;
-}
-
-static int
 add_events(cJSON *fields, const char *val)
 {
 	cJSON *arr = cJSON_GetObjectItemCaseSensitive(fields, "events");
@@ -442,15 +409,6 @@ hide_secret(cJSON *rec)
 	cJSON_AddBoolToObject(rec, "has_secret", had);
 }
 
-static int
-store_failed(const char *err)
-{
-	wf_log_warn("%s", err);
-	return errno == ENOENT ? EX_NOINPUT
-	    : errno == EINVAL  ? EX_DATAERR
-			       : EX_IOERR;
-}
-
 static void
 audit(const char *action, int64_t id, const cJSON *fields)
 {
@@ -474,7 +432,7 @@ w_create(struct opts *o)
 	if ((rc = check_fields(f)) != 0 ||
 	    (wf_store_check(&wf_kind_webhook, f, 1, 0, err, sizeof(err)) ==
 		    -1 &&
-		(rc = store_failed(err)) != 0))
+		(rc = cli_store_failed(err)) != 0))
 		goto out;
 	/* A key rotation must not slip between the seal and the write. */
 	vl = wf_vault_lock(root, 0);
@@ -484,7 +442,7 @@ w_create(struct opts *o)
 	if (wf_store_create(
 		root, &wf_kind_webhook, f, 1, &id, err, sizeof(err)) == -1) {
 		f = NULL;
-		rc = store_failed(err);
+		rc = cli_store_failed(err);
 		goto out;
 	}
 	f = NULL;
@@ -494,19 +452,19 @@ w_create(struct opts *o)
 	if (o->json) {
 		if (wf_store_get(root, &wf_kind_webhook, id, &rec, err,
 			sizeof(err)) == -1) {
-			rc = store_failed(err);
+			rc = cli_store_failed(err);
 			goto out;
 		}
 		hide_secret(rec);
 		if (made)
 			cJSON_AddStringToObject(rec, "secret", secret);
-		print_json(rec);
+		cli_json(rec);
 	} else {
 		printf("%lld\n", (long long)id);
 		if (made)
 			printf("secret: %s\n", secret);
 	}
-	rc = flush_out();
+	rc = cli_flush();
 out:
 	wf_vault_unlock(vl);
 	sodium_memzero(secret, sizeof(secret));
@@ -549,7 +507,7 @@ w_list(struct opts *o)
 
 	cJSON_ArrayForEach(it, all) hide_secret(it);
 	if (o->json)
-		print_json(all);
+		cli_json(all);
 	else {
 		printf("%-4s %-20s %-6s %-5s %-24s %s\n", "ID", "NAME",
 		    "ACTIVE", "LAST", "EVENTS", "URL");
@@ -563,7 +521,7 @@ w_list(struct opts *o)
 			str_of(it, "url", c + 256, 256));
 	}
 	cJSON_Delete(all);
-	return flush_out();
+	return cli_flush();
 }
 
 static int
@@ -575,11 +533,11 @@ w_show(struct opts *o)
 	int64_t id;
 	int rc;
 
-	if ((rc = parse_id(o->args[0], &id)) != 0)
+	if ((rc = cli_id(o->args[0], "webhook", &id)) != 0)
 		return rc;
 	if (wf_store_get(root, &wf_kind_webhook, id, &rec, err, sizeof(err)) ==
 	    -1)
-		return store_failed(err);
+		return cli_store_failed(err);
 	if (o->reveal &&
 	    wf_vault_open(root, cJSON_GetObjectItemCaseSensitive(rec, "secret"),
 		&secret, &slen, err, sizeof(err)) == -1) {
@@ -593,13 +551,13 @@ w_show(struct opts *o)
 		audit("webhook.secret_revealed", id, NULL);
 	}
 	if (o->json)
-		print_json(rec);
+		cli_json(rec);
 	else
 		cJSON_ArrayForEach(it, rec) printf("%-18s %s\n", it->string,
 		    str_of(rec, it->string, buf, sizeof(buf)));
 	wf_vault_free(secret);
 	cJSON_Delete(rec);
-	return flush_out();
+	return cli_flush();
 }
 
 static int
@@ -610,7 +568,7 @@ w_update(struct opts *o)
 	int64_t id;
 	int rc, made = 0, vl = -1;
 
-	if ((rc = parse_id(o->args[0], &id)) != 0)
+	if ((rc = cli_id(o->args[0], "webhook", &id)) != 0)
 		return rc;
 	if (o->given == 0) {
 		wf_log_warn("webhook update: nothing to change");
@@ -619,7 +577,7 @@ w_update(struct opts *o)
 	if ((rc = check_fields(f)) != 0)
 		goto out;
 	if (wf_store_check(&wf_kind_webhook, f, 0, 0, err, sizeof(err)) == -1) {
-		rc = store_failed(err);
+		rc = cli_store_failed(err);
 		goto out;
 	}
 	vl = wf_vault_lock(root, 0);
@@ -630,7 +588,7 @@ w_update(struct opts *o)
 		cJSON_AddNullToObject(f, "disabled_reason");
 	if (wf_store_update(
 		root, &wf_kind_webhook, id, f, 1, err, sizeof(err)) == -1) {
-		rc = store_failed(err);
+		rc = cli_store_failed(err);
 		goto out;
 	}
 	wf_vault_unlock(vl);
@@ -639,19 +597,19 @@ w_update(struct opts *o)
 	if (o->json) {
 		if (wf_store_get(root, &wf_kind_webhook, id, &rec, err,
 			sizeof(err)) == -1) {
-			rc = store_failed(err);
+			rc = cli_store_failed(err);
 			goto out;
 		}
 		hide_secret(rec);
 		if (made)
 			cJSON_AddStringToObject(rec, "secret", secret);
-		print_json(rec);
+		cli_json(rec);
 	} else {
 		printf("%lld\n", (long long)id);
 		if (made)
 			printf("secret: %s\n", secret);
 	}
-	rc = flush_out();
+	rc = cli_flush();
 out:
 	wf_vault_unlock(vl);
 	sodium_memzero(secret, sizeof(secret));
@@ -666,13 +624,13 @@ w_rm(struct opts *o)
 	int64_t id;
 	int rc;
 
-	if ((rc = parse_id(o->args[0], &id)) != 0)
+	if ((rc = cli_id(o->args[0], "webhook", &id)) != 0)
 		return rc;
 	if (wf_store_delete(root, &wf_kind_webhook, id, err, sizeof(err)) == -1)
-		return store_failed(err);
+		return cli_store_failed(err);
 	audit("webhook.deleted", id, NULL);
 	printf("%lld\n", (long long)id);
-	return flush_out();
+	return cli_flush();
 }
 
 static int
@@ -682,7 +640,7 @@ w_test(struct opts *o)
 	int64_t id;
 	int rc;
 
-	if ((rc = parse_id(o->args[0], &id)) != 0)
+	if ((rc = cli_id(o->args[0], "webhook", &id)) != 0)
 		return rc;
 	snprintf(path, sizeof(path), "%s/wf-notify", wf_home_bindir());
 	fflush(stdout);
@@ -767,12 +725,12 @@ w_deliveries(struct opts *o)
 	int64_t wid = 0;
 	int rc;
 
-	if (o->nargs == 1 && (rc = parse_id(o->args[0], &wid)) != 0)
+	if (o->nargs == 1 && (rc = cli_id(o->args[0], "webhook", &wid)) != 0)
 		return rc;
 	arr = o->dead ? dead_list(wid)
 		      : log_tail(wid, o->limit > 0 ? o->limit : 50);
 	if (o->json)
-		print_json(arr);
+		cli_json(arr);
 	else if (o->dead) {
 		printf("%-44s %-7s %-22s %-7s %s\n", "DELIVERY", "WEBHOOK",
 		    "EVENT", "TRIES", "LAST ERROR");
@@ -811,7 +769,7 @@ w_deliveries(struct opts *o)
 		}
 	}
 	cJSON_Delete(arr);
-	return flush_out();
+	return cli_flush();
 }
 
 static int
@@ -864,7 +822,7 @@ w_redeliver(struct opts *o)
 	wf_audit_append(root, "webhook.redeliver", "webhook",
 	    cJSON_IsNumber(w) ? (int64_t)w->valuedouble : 0, NULL);
 	printf("%s\n", id);
-	rc = flush_out();
+	rc = cli_flush();
 out:
 	cJSON_Delete(wh);
 	cJSON_Delete(d);

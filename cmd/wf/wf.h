@@ -4,6 +4,21 @@
 #ifndef WF_CMD_WF_H
 #define WF_CMD_WF_H
 
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+/* The store's largest id. */
+#define CLI_ID_MAX (INT64_C(1) << 50)
+
+/* cli.c: an id operand (0, or EX_USAGE after a one-line message naming
+ * what); a record as one line of JSON; a store failure's exit code from
+ * errno (after logging err); stdout checked (0 or EX_IOERR). */
+int cli_id(const char *s, const char *what, int64_t *id);
+void cli_json(const cJSON *o);
+int cli_store_failed(const char *err);
+int cli_flush(void);
+
 int cmd_queue(int argc, char *argv[]);
 int cmd_up(int argc, char *argv[]);
 /* wf project|task|bug|env: the entities of the store (entity.c). */
