@@ -107,11 +107,12 @@ handler(void *user, const char *section, const char *name, const char *value)
 		    strncmp(value, "../", 3) == 0 || strstr(value, "/../") ||
 		    (strlen(value) >= 3 &&
 		    strcmp(value + strlen(value) - 3, "/..") == 0))
-			ERR("junit: '%.80s' is not a path inside the repository",
-			    value);
+			ERR("junit: '%.80s' is not a path inside the "
+			    "repository", value);
 		if (strlcpy(r->junit, value, sizeof(r->junit)) >=
 		    sizeof(r->junit))
-			ERR("junit: longer than %zu bytes", sizeof(r->junit) - 1);
+			ERR("junit: longer than %zu bytes",
+			    sizeof(r->junit) - 1);
 	} else if (strcmp(name, "timeout") == 0) {
 		r->timeout = (int)strtonum(value, 1, 7 * 86400, &errstr);
 		if (errstr != NULL)

@@ -141,7 +141,8 @@ junit_key(void **state)
 		snprintf(text, sizeof(text), "[role]\nbackend = command\n"
 		    "command = true\njunit = %s\n", bad[i]);
 		assert_int_equal(load_text(text, &r, err, sizeof(err)), -1);
-		assert_non_null(strstr(err, "not a path inside the repository"));
+		assert_non_null(strstr(err, "not a path inside the "
+		    "repository"));
 	}
 }
 
