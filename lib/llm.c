@@ -388,9 +388,12 @@ wf_llm_image_file(const char *path, char *err, size_t errlen)
 	ssize_t r;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK)) == -1) {
-		fail(err, errlen, "%.200s: %s", path, strerror(errno));
+	/* Not through a symlink: a job names the file it means to send, and
+	 * a link in a shared directory could point anywhere. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+	    O_NOFOLLOW)) == -1) {
+		fail(err, errlen, "%.200s: %s", path, errno == ELOOP ?
+		    "a symlink, not an image file" : strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) == -1) {

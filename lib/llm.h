@@ -185,9 +185,9 @@ cJSON *wf_llm_result_json(const struct wf_llm_result *r,
 int wf_llm_outcome(const struct wf_llm_result *r, enum wf_llm_provider p,
     const char *err, cJSON *res);
 
-/* Base64 of an image for the messages: read a regular file of at most
- * WF_LLM_IMAGE_MAX bytes that is a PNG, JPEG, GIF or WebP.  Returns a
- * malloc'd string, or NULL with a reason in err. */
+/* Base64 of an image for the messages: read a regular file, not through
+ * a symlink, of at most WF_LLM_IMAGE_MAX bytes that is a PNG, JPEG, GIF
+ * or WebP.  Returns a malloc'd string, or NULL with a reason in err. */
 char *wf_llm_image_file(const char *path, char *err, size_t errlen);
 /* The MIME type of a base64 image by its first bytes, or NULL. */
 const char *wf_llm_image_mime(const char *b64);

@@ -1,7 +1,7 @@
 /*
  * role: parse a role's ini file with inih.  [role] backend, command,
- * prompt, timeout, owns, env (one mapping a line, several allowed);
- * anything else is an error with its line.
+ * prompt, timeout, owns, env (one mapping a line, several allowed),
+ * junit; anything else is an error with its line.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -120,6 +120,18 @@ handler(void *user, const char *section, const char *name, const char *value)
 		    sizeof(r->tdd_prompt))
 			ERR("tdd_prompt: longer than %zu bytes",
 			    sizeof(r->tdd_prompt) - 1);
+	} else if (strcmp(name, "junit") == 0) {
+		/* Read inside the repository only: no way out of it. */
+		if (value[0] == '/' || strcmp(value, "..") == 0 ||
+		    strncmp(value, "../", 3) == 0 || strstr(value, "/../") ||
+		    (strlen(value) >= 3 &&
+		    strcmp(value + strlen(value) - 3, "/..") == 0))
+			ERR("junit: '%.80s' is not a path inside the "
+			    "repository", value);
+		if (strlcpy(r->junit, value, sizeof(r->junit)) >=
+		    sizeof(r->junit))
+			ERR("junit: longer than %zu bytes",
+			    sizeof(r->junit) - 1);
 	} else if (strcmp(name, "timeout") == 0) {
 		r->timeout = (int)strtonum(value, 1, 7 * 86400, &errstr);
 		if (errstr != NULL)

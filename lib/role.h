@@ -29,6 +29,9 @@ struct wf_role {
 	char prompt[256];   /* llm, goose: the prompt template's file */
 	char tdd_command[4096]; /* QA under tdd: writes the failing tests */
 	char tdd_prompt[256];
+	/* QA: a JUnit XML report, a glob relative to the repository; its
+	 * counts are taken over the runner's output. */
+	char junit[256];
 	int timeout;
 	char owns[WF_ROLE_OWNS_MAX][256];
 	int nowns;

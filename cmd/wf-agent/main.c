@@ -1009,6 +1009,7 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 	char err[1024], repid[WF_NAME_MAX + 1], *out = NULL;
 	size_t len = 0;
 	int ws = 0, rc = -1;
+	int64_t since;
 
 	if (!cJSON_IsNumber(rid) || rname == NULL) {
 		cJSON_AddStringToObject(res, "error_message",
@@ -1052,6 +1053,8 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 		cJSON_AddTrueToObject(res, "permanent");
 		goto out;
 	}
+	/* A JUnit report older than this is not this run's. */
+	since = wf_clock_wall_ms();
 	if (role.backend == WF_BE_LLM) {
 		/* No child: the provider's variables are read from ours. */
 		for (int i = 0; i < sec.n; i++) {
@@ -1089,14 +1092,24 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 		cJSON_DeleteItemFromObject(report, "details");
 		details = cJSON_AddObjectToObject(report, "details");
 	}
-	if (strcmp(rname, "qa") == 0 && out != NULL &&
+	/* QA's counts: its JUnit report when it names one (and then only
+	 * that: a missing report is not made up for by the output), else
+	 * the runner's output. */
+	if (strcmp(rname, "qa") == 0 &&
 	    cJSON_GetObjectItem(details, "tests_run") == NULL &&
-	    wf_testcount_parse(out, len, &tc) == 0) {
+	    (role.junit[0] != '\0' ? wf_testcount_junit_files(jstr(project,
+	    "repo_path"), role.junit, since, &tc, err, sizeof(err)) :
+	    out != NULL ? wf_testcount_parse(out, len, &tc) : -1) == 0) {
 		cJSON_AddNumberToObject(details, "tests_run", tc.run);
 		cJSON_AddNumberToObject(details, "tests_passed", tc.passed);
 		cJSON_AddNumberToObject(details, "tests_failed", tc.failed);
+		if (tc.skipped > 0)
+			cJSON_AddNumberToObject(details, "tests_skipped",
+			    tc.skipped);
 		cJSON_AddStringToObject(details, "format", tc.format);
-	}
+	} else if (strcmp(rname, "qa") == 0 && role.junit[0] != '\0' &&
+	    cJSON_GetObjectItem(details, "tests_run") == NULL)
+		cJSON_AddStringToObject(details, "junit_error", err);
 	cJSON_DeleteItemFromObject(report, "run_id");
 	cJSON_DeleteItemFromObject(report, "role");
 	cJSON_AddNumberToObject(report, "run_id", rid->valuedouble);

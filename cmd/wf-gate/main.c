@@ -358,6 +358,40 @@ out:
 }
 
 /*
+ * When the QA role names a JUnit report (junit =), the gate counts that,
+ * as the role's run wrote it anew in the project's repository, instead of
+ * the job's output.  1 when it names one (tc filled, or zero and the
+ * reason in err), 0 when it does not.
+ */
+static int
+gate_junit(const cJSON *report, int64_t since, struct wf_testcount *tc,
+    char *err, size_t errlen)
+{
+	struct wf_role qa;
+	cJSON *run = NULL, *project = NULL;
+	const cJSON *repo = NULL;
+
+	if (wf_role_load(G.cfg.roles_dir, "qa", &qa, err, errlen) == -1 ||
+	    qa.junit[0] == '\0')
+		return 0;
+	if (wf_store_get(G.root, &wf_kind_run, (int64_t)cJSON_GetObjectItem(
+	    report, "run_id")->valuedouble, &run, err, errlen) == -1 ||
+	    wf_store_get(G.root, &wf_kind_project, (int64_t)cJSON_GetObjectItem(
+	    run, "project_id")->valuedouble, &project, err, errlen) == -1 ||
+	    !cJSON_IsString(repo = cJSON_GetObjectItem(project, "repo_path")) ||
+	    wf_testcount_junit_files(repo->valuestring, qa.junit, since, tc,
+	    err, errlen) == -1) {
+		if (project != NULL && !cJSON_IsString(repo))
+			snprintf(err, errlen, "junit: the project has no "
+			    "repo_path");
+		memset(tc, 0, sizeof(*tc));
+	}
+	cJSON_Delete(run);
+	cJSON_Delete(project);
+	return 1;
+}
+
+/*
  * The gate's test job ended: count its tests and decide.  The agent's
  * report and the gate's evidence are both kept in the run.
  */
@@ -368,6 +402,7 @@ verified(int i, const struct wf_jobref *ref)
 	struct wf_testcount tc;
 	struct wf_job j;
 	char err[512], log[WF_NAME_MAX + 16], *out = NULL, sum[256];
+	char jerr[512] = "";
 	cJSON *r, *gate, *eff, *d;
 	size_t len = 0;
 	int ok;
@@ -384,9 +419,14 @@ verified(int i, const struct wf_jobref *ref)
 		return;
 	}
 	snprintf(log, sizeof(log), "output/%s.log", p.job);
-	if (wf_spool_read(G.root, log, 64 << 20, &out, &len) == -1)
-		len = 0;
-	if (wf_testcount_parse(out != NULL ? out : "", len, &tc) == -1)
+	if (gate_junit(r, j.started_at > 0 ? j.started_at : j.created_at, &tc,
+	    jerr, sizeof(jerr)) == 1) {
+		if (tc.format == NULL)
+			wf_log_info("report %s: %s", p.report, jerr);
+		else
+			jerr[0] = '\0';
+	} else if (wf_spool_read(G.root, log, 64 << 20, &out, &len) == -1 ||
+	    wf_testcount_parse(out, len, &tc) == -1)
 		memset(&tc, 0, sizeof(tc));
 	free(out);
 	if (p.tdd)
@@ -405,6 +445,8 @@ verified(int i, const struct wf_jobref *ref)
 	cJSON_AddNumberToObject(gate, "tests_passed", tc.passed);
 	cJSON_AddNumberToObject(gate, "tests_failed", tc.failed);
 	cJSON_AddStringToObject(gate, "format", tc.format ? tc.format : "none");
+	if (jerr[0] != '\0')
+		cJSON_AddStringToObject(gate, "junit_error", jerr);
 	cJSON_AddStringToObject(gate, "agent_said", "pass");
 	cJSON_AddItemToObject(gate, "agent_report", cJSON_Duplicate(r, 1));
 	cJSON_AddBoolToObject(gate, "agrees", ok);
@@ -419,6 +461,8 @@ verified(int i, const struct wf_jobref *ref)
 	cJSON_AddNumberToObject(d, "tests_run", tc.run);
 	cJSON_AddNumberToObject(d, "tests_passed", tc.passed);
 	cJSON_AddNumberToObject(d, "tests_failed", tc.failed);
+	if (tc.format != NULL)
+		cJSON_AddStringToObject(d, "format", tc.format);
 	cJSON_AddStringToObject(d, "verified_by", "wf-gate");
 	if (p.tdd) {
 		/* The pipeline decides on the counts: the tests must fail. */

@@ -1,8 +1,9 @@
 /*
  * fuzz_parsers: one libFuzzer target over every parser that takes
  * outside bytes: a job file, a report, wf.ini, a test runner's output, a
- * model's reply (both shapes, and its file blocks).  The first byte picks
- * the parser.  Build and run: make fuzz (clang, -fsanitize=fuzzer,address).
+ * model's reply (both shapes, and its file blocks), a JUnit XML report.
+ * The first byte picks the parser.  Build and run: make fuzz (clang,
+ * -fsanitize=fuzzer,address).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	len = size - 1;
-	switch (data[0] % 6) {
+	switch (data[0] % 7) {
 	case 0: {
 		struct wf_job j;
 
@@ -88,6 +89,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			wf_repo_path_ok(b[i].path, err, sizeof(err));
 		if (n >= 0)
 			wf_repo_blocks_free(b, n);
+		break;
+	}
+	case 6: {
+		struct wf_testcount tc;
+
+		wf_testcount_junit(buf, len, &tc);
 		break;
 	}
 	}

@@ -2,7 +2,8 @@
  * test_role: role configs and path ownership (lib/role.c).  The shipped
  * roles load; a directory entry owns what is under it, a glob without a
  * slash matches a path's last component, "*" owns what no other role
- * owns, and a role with no owns (SEC) may touch nothing.
+ * owns, and a role with no owns (SEC) may touch nothing.  junit names a
+ * path inside the repository, never outside it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -111,12 +112,56 @@ tdd_keys(void **state)
 	remove("obj-role-test.ini");
 }
 
+/* Load a role whose ini is text; its err in err. */
+static int
+load_text(const char *text, struct wf_role *r, char *err, size_t errlen)
+{
+	FILE *f = fopen("obj-role-junit.ini", "w");
+	int rc;
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	rc = wf_role_load(".", "obj-role-junit", r, err, errlen);
+	remove("obj-role-junit.ini");
+	return rc;
+}
+
+static void
+junit_key(void **state)
+{
+	static const char *const bad[] = { "/tmp/report.xml", "..",
+		"../report.xml", "build/../../x.xml", "build/.." };
+	struct wf_role r;
+	char err[512], text[512];
+
+	(void)state;
+	assert_int_equal(load_text("[role]\nbackend = command\ncommand = "
+	    "true\njunit = build/test-results/*.xml\n", &r, err, sizeof(err)),
+	    0);
+	assert_string_equal(r.junit, "build/test-results/*.xml");
+	assert_int_equal(load_text("[role]\nbackend = command\ncommand = "
+	    "true\n", &r, err, sizeof(err)), 0);
+	assert_string_equal(r.junit, "");
+	/* A name with dots in it is no way out. */
+	assert_int_equal(load_text("[role]\nbackend = command\ncommand = "
+	    "true\njunit = out/..report.xml\n", &r, err, sizeof(err)), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[role]\nbackend = command\n"
+		    "command = true\njunit = %s\n", bad[i]);
+		assert_int_equal(load_text(text, &r, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "not a path inside the "
+		    "repository"));
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(shipped_roles),
 		cmocka_unit_test(tdd_keys),
+		cmocka_unit_test(junit_key),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

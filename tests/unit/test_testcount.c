@@ -1,8 +1,9 @@
 /*
  * test_testcount: test counts read from runner output (lib/testcount.c):
- * TAP, pytest, cargo test and go test -v, and output with no counts.
- * Gates decide on these numbers, so each format is checked with passes
- * and failures.
+ * TAP, pytest, cargo test and go test -v, and output with no counts;
+ * JUnit XML reports as pytest, Maven surefire and others write them, and
+ * broken ones.  Gates decide on these numbers, so each format is checked
+ * with passes and failures.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +11,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "testcount.h"
 
@@ -96,6 +104,312 @@ test_bounds(void **state)
 	assert_int_equal(tc.passed, 1);
 }
 
+/* wf_testcount_junit on a C string; run is always passed + failed. */
+static void
+junit(const char *xml, int rc, long run, long passed, long failed,
+    long skipped)
+{
+	struct wf_testcount tc;
+
+	assert_int_equal(wf_testcount_junit(xml, strlen(xml), &tc), rc);
+	if (rc == -1) {
+		assert_null(tc.format);
+		assert_int_equal(tc.run, 0);
+		return;
+	}
+	assert_string_equal(tc.format, "junit");
+	assert_int_equal(tc.run, run);
+	assert_int_equal(tc.passed, passed);
+	assert_int_equal(tc.failed, failed);
+	assert_int_equal(tc.skipped, skipped);
+}
+
+static void
+test_junit_pytest(void **state)
+{
+	(void)state;
+	/* pytest --junitxml (xunit2): an attribute-less <testsuites>. */
+	junit("<?xml version=\"1.0\" encoding=\"utf-8\"?>"
+	    "<testsuites><testsuite name=\"pytest\" errors=\"1\" "
+	    "failures=\"1\" skipped=\"1\" tests=\"5\" time=\"0.051\" "
+	    "timestamp=\"2024-05-01T10:00:00.1\" hostname=\"h\">"
+	    "<testcase classname=\"test_x\" name=\"test_a\" time=\"0.001\" />"
+	    "<testcase classname=\"test_x\" name=\"test_b\" time=\"0.002\">"
+	    "<failure message=\"assert 1 == 2\">def test_b():\n&gt;  assert "
+	    "1 == 2\nE  assert 1 == 2</failure></testcase>"
+	    "<testcase classname=\"test_x\" name=\"test_c\" time=\"0\">"
+	    "<error message=\"failed on setup with &quot;x&quot;\">"
+	    "fixture 'y' not found</error></testcase>"
+	    "<testcase classname=\"test_x\" name=\"test_d\" time=\"0\">"
+	    "<skipped type=\"pytest.skip\" message=\"no db\">x.py:3: no db"
+	    "</skipped></testcase>"
+	    "<testcase classname=\"test_x\" name=\"test_e\" time=\"0\" />"
+	    "</testsuite></testsuites>\n", 0, 4, 2, 2, 1);
+	/* A test that fails and errors in teardown is in both counts. */
+	junit("<testsuites><testsuite tests=\"1\" failures=\"1\" errors=\"1\">"
+	    "<testcase name=\"t\"><failure/><error/></testcase></testsuite>"
+	    "</testsuites>", 0, 1, 0, 1, 0);
+}
+
+static void
+test_junit_surefire(void **state)
+{
+	(void)state;
+	/* Maven surefire: a <testsuite> root, properties, CDATA output
+	 * holding markup, a flaky failure that is not a failure. */
+	junit("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<testsuite xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
+	    " xsi:noNamespaceSchemaLocation=\"https://maven.apache.org/"
+	    "surefire/maven-surefire-plugin/xsd/surefire-test-report-3.0.xsd\""
+	    " version=\"3.0\" name=\"com.example.AppTest\" time=\"0.042\" "
+	    "tests=\"4\" errors=\"0\" skipped=\"1\" failures=\"1\">\n"
+	    "  <properties>\n"
+	    "    <property name=\"java.version\" value=\"17.0.9\"/>\n"
+	    "    <property name='line.separator' value='&#10;'/>\n"
+	    "  </properties>\n"
+	    "  <testcase name=\"ok\" classname=\"com.example.AppTest\" "
+	    "time=\"0.001\"/>\n"
+	    "  <testcase name=\"flaky\" classname=\"com.example.AppTest\" "
+	    "time=\"0.001\"><flakyFailure message=\"once\" type=\"x\"/>"
+	    "</testcase>\n"
+	    "  <testcase name=\"bad\" classname=\"com.example.AppTest\" "
+	    "time=\"0.003\">\n"
+	    "    <failure message=\"expected: &lt;1&gt; but was: &lt;2&gt;\" "
+	    "type=\"org.opentest4j.AssertionFailedError\"><![CDATA[at "
+	    "AppTest.bad(AppTest.java:20) </testcase></testsuite> <x>]]>"
+	    "</failure>\n"
+	    "    <system-out><![CDATA[<testcase name=\"fake\"/>]]>"
+	    "</system-out>\n"
+	    "  </testcase>\n"
+	    "  <!-- <testcase name=\"commented out\"/> -->\n"
+	    "  <testcase name=\"later\" classname=\"com.example.AppTest\" "
+	    "time=\"0\"><skipped message=\"@Disabled\"/></testcase>\n"
+	    "</testsuite>\n", 0, 3, 2, 1, 1);
+}
+
+static void
+test_junit_totals(void **state)
+{
+	(void)state;
+	/* The root's totals win over its suites' (they are in them). */
+	junit("<testsuites tests=\"10\" failures=\"2\" errors=\"1\" "
+	    "skipped=\"2\"><testsuite name=\"a\" tests=\"6\" failures=\"2\">"
+	    "</testsuite><testsuite name=\"b\" tests=\"4\" errors=\"1\" "
+	    "skipped=\"2\"><testcase name=\"x\"/></testsuite></testsuites>",
+	    0, 8, 5, 3, 2);
+	/* No totals at the root: the suites are summed. */
+	junit("<testsuites name=\"all\"><testsuite tests='3' failures='0'/>"
+	    "<testsuite tests='2' failures='1' errors='0'/></testsuites>", 0,
+	    5, 4, 1, 0);
+	/* Counts padded with spaces; a suite of none. */
+	junit("<testsuite tests=\" 2 \" failures=\"0\"></testsuite>", 0, 2, 2,
+	    0, 0);
+	junit("<testsuite tests=\"0\"/>", 0, 0, 0, 0, 0);
+	/* A nested suite with totals inside one without. */
+	junit("<testsuites><testsuite name=\"outer\"><testsuite tests=\"2\">"
+	    "<testcase/><testcase/></testsuite><testcase name=\"loose\">"
+	    "<error/></testcase></testsuite></testsuites>", 0, 3, 2, 1, 0);
+}
+
+static void
+test_junit_cases(void **state)
+{
+	(void)state;
+	/* No counts on any suite: the testcases and their children. */
+	junit("<testsuites>\n<testsuite name=\"a\">\n"
+	    "<testcase name=\"1\"/>\n"
+	    "<testcase name=\"2\"><failure message=\"boom\"/></testcase>\n"
+	    "<testcase name=\"3\"><error>trace</error></testcase>\n"
+	    "<testcase name=\"4\"><skipped/></testcase>\n"
+	    "<testcase name=\"5\"><system-out>ok</system-out></testcase>\n"
+	    "</testsuite>\n<testsuite name=\"b\"><testcase name=\"6\">"
+	    "</testcase></testsuite>\n</testsuites>\n", 0, 5, 3, 2, 1);
+	/* A failure that is not a testcase's child counts nothing. */
+	junit("<testsuite><failure/><testcase/></testsuite>", 0, 1, 1, 0, 0);
+	/* Element names are exact: <testcases> is no <testcase>. */
+	junit("<testsuite><testcases/><testcase/></testsuite>", 0, 1, 1, 0, 0);
+}
+
+static void
+test_junit_broken(void **state)
+{
+	static const char *bad[] = {
+		"",
+		"   \n",
+		"not xml at all",
+		"<html><body>3 tests</body></html>",
+		"<testsuite tests=\"3\">",
+		"<testsuite tests=\"3\"></testsuites>",
+		"<testsuite tests=\"3\"/><testsuite tests=\"1\"/>",
+		"<testsuite tests=\"3\"/>trailing",
+		"<testsuite tests=\"3\"><testcase></testsuite></testcase>",
+		"<testsuite tests=\"3",
+		"<testsuite tests=\"3\"",
+		"<testsuite tests='3\">",
+		"<testsuite tests=3/>",
+		"<testsuite tests=\"three\"/>",
+		"<testsuite tests=\"-1\"/>",
+		"<testsuite tests=\"\"/>",
+		"<testsuite tests=\"1\"failures=\"0\"/>",
+		"<testsuite tests=\"99999999999\"/>",
+		"<testsuite tests=\"2000000000\"/>",
+		"<testsuites><testsuite tests=\"600000000\"/>"
+		"<testsuite tests=\"600000000\"/></testsuites>",
+		"<testsuite><!-- unterminated </testsuite>",
+		"<testsuite><![CDATA[ unterminated </testsuite>",
+		"<?xml version=\"1.0\"",
+		"<testsuite>< testcase/></testsuite>",
+		"<testsuite></>",
+		"<testsuite/",
+		"<![CDATA[x]]><testsuite/>",
+		"<testsuite><!DOCTYPE x></testsuite>",
+		"</testsuite>",
+	};
+	struct wf_testcount tc;
+	const char *full = "<testsuite tests=\"2\" failures=\"1\"><testcase/>"
+	    "<testcase><failure/></testcase></testsuite>";
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (wf_testcount_junit(bad[i], strlen(bad[i]), &tc) != -1)
+			fail_msg("bad[%zu] was counted", i);
+		assert_null(tc.format);
+		assert_int_equal(tc.run, 0);
+	}
+	/* Every truncation of a good report is refused, in a buffer of
+	 * exactly that length (no NUL to stop at). */
+	for (size_t n = 0; n < strlen(full); n++) {
+		char *b = malloc(n + 1);
+
+		assert_non_null(b);
+		memcpy(b, full, n);
+		assert_int_equal(wf_testcount_junit(b, n, &tc), -1);
+		free(b);
+	}
+	junit(full, 0, 2, 1, 1, 0);
+	/* A DOCTYPE and a byte order mark are allowed before the root. */
+	junit("\xef\xbb\xbf<!DOCTYPE testsuite [ <!ENTITY a \"b\"> ]>"
+	    "<testsuite tests=\"1\"/>", 0, 1, 1, 0, 0);
+}
+
+static void
+test_junit_huge(void **state)
+{
+	size_t big = 4 << 20;
+	char *buf = malloc(big + 256);
+	struct wf_testcount tc;
+	size_t n;
+	int depth;
+
+	(void)state;
+	assert_non_null(buf);
+	/* A 4 MiB failure message is skipped, not copied. */
+	n = (size_t)snprintf(buf, 256, "<testsuite><testcase><failure "
+	    "message=\"");
+	memset(buf + n, 'A', big);
+	n += big;
+	n += (size_t)snprintf(buf + n, 256, "\"/></testcase></testsuite>");
+	assert_int_equal(wf_testcount_junit(buf, n, &tc), 0);
+	assert_int_equal(tc.run, 1);
+	assert_int_equal(tc.failed, 1);
+	/* A count that is a 4 MiB number is refused. */
+	n = (size_t)snprintf(buf, 256, "<testsuite tests=\"");
+	memset(buf + n, '9', big);
+	n += big;
+	n += (size_t)snprintf(buf + n, 256, "\"/>");
+	assert_int_equal(wf_testcount_junit(buf, n, &tc), -1);
+	/* So is a quote that never closes, at the very end of the buffer. */
+	assert_int_equal(wf_testcount_junit(buf, n - 3, &tc), -1);
+	/* Nesting deeper than the scanner keeps is refused, not overflowed. */
+	n = (size_t)snprintf(buf, 256, "<testsuite>");
+	for (depth = 0; depth < 100000; depth++) {
+		memcpy(buf + n, "<a>", 3);
+		n += 3;
+	}
+	assert_int_equal(wf_testcount_junit(buf, n, &tc), -1);
+	free(buf);
+}
+
+static void
+put(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void
+test_junit_files(void **state)
+{
+	char dir[] = "/tmp/wf-junit-XXXXXX", out[] = "/tmp/wf-out-XXXXXX";
+	char path[512], err[512], cmd[1200];
+	struct wf_testcount tc;
+	struct timespec old[2] = { { 1000, 0 }, { 1000, 0 } };
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(mkdtemp(out));
+	snprintf(path, sizeof(path), "%s/build", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	put(dir, "build/a.xml", "<testsuite tests=\"2\"/>");
+	put(dir, "build/b.xml", "<testsuite tests=\"3\" failures=\"1\"/>");
+	put(dir, "report.xml", "<testsuite tests=\"1\"/>");
+	put(out, "secret.xml", "<testsuite tests=\"9\"/>");
+
+	/* A glob sums its files. */
+	assert_int_equal(wf_testcount_junit_files(dir, "build/*.xml", 0, &tc,
+	    err, sizeof(err)), 0);
+	assert_string_equal(tc.format, "junit");
+	assert_int_equal(tc.run, 5);
+	assert_int_equal(tc.failed, 1);
+	assert_int_equal(wf_testcount_junit_files(dir, "report.xml", 0, &tc,
+	    err, sizeof(err)), 0);
+	assert_int_equal(tc.run, 1);
+	/* Nothing there; absolute; "..". */
+	assert_int_equal(wf_testcount_junit_files(dir, "none/*.xml", 0, &tc,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no such file"));
+	assert_null(tc.format);
+	assert_int_equal(wf_testcount_junit_files(dir, out, 0, &tc, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a path relative"));
+	assert_int_equal(wf_testcount_junit_files(dir, "build/../report.xml",
+	    0, &tc, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a path relative"));
+	/* A symlink to a file outside, a symlinked directory outside. */
+	snprintf(path, sizeof(path), "%s/secret.xml", out);
+	snprintf(cmd, sizeof(cmd), "%s/link.xml", dir);
+	assert_int_equal(symlink(path, cmd), 0);
+	assert_int_equal(wf_testcount_junit_files(dir, "link.xml", 0, &tc,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "symlink"));
+	snprintf(cmd, sizeof(cmd), "%s/out", dir);
+	assert_int_equal(symlink(out, cmd), 0);
+	assert_int_equal(wf_testcount_junit_files(dir, "out/*.xml", 0, &tc,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "outside the repository"));
+	/* A broken report fails the lot. */
+	put(dir, "build/c.xml", "<testsuite tests=\"2\">");
+	assert_int_equal(wf_testcount_junit_files(dir, "build/*.xml", 0, &tc,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "build/c.xml"));
+	/* A report older than the test run is not this run's. */
+	snprintf(path, sizeof(path), "%s/report.xml", dir);
+	assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+	assert_int_equal(wf_testcount_junit_files(dir, "report.xml",
+	    1000 * 1000 + 5000, &tc, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "none written by this test run"));
+	assert_int_equal(wf_testcount_junit_files(dir, "report.xml",
+	    1000 * 1000, &tc, err, sizeof(err)), 0);
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir, out);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -106,6 +420,13 @@ main(void)
 		cmocka_unit_test(test_go),
 		cmocka_unit_test(test_none),
 		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_junit_pytest),
+		cmocka_unit_test(test_junit_surefire),
+		cmocka_unit_test(test_junit_totals),
+		cmocka_unit_test(test_junit_cases),
+		cmocka_unit_test(test_junit_broken),
+		cmocka_unit_test(test_junit_huge),
+		cmocka_unit_test(test_junit_files),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

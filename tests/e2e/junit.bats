@@ -1,0 +1,189 @@
+#!/usr/bin/env bats
+# junit: QA's counts from a JUnit XML report (junit = in the QA role),
+# through the real wf-dispatch, wf-gate and wf-agent with command-backed
+# roles.  The project's test script writes report.xml (3 tests; the flag
+# file tests_fail makes one fail) and always exits 0, and prints nothing
+# a runner's output parser would count: the report is all the evidence.
+
+load helpers
+
+setup() {
+	wf_setup
+	GATE_PID=
+	REPO="$BATS_TEST_TMPDIR/repo"
+	ROLES="$BATS_TEST_TMPDIR/roles"
+	mkdir -p "$REPO" "$ROLES"
+	cat >"$REPO/run_tests.sh" <<'EOF'
+#!/bin/sh
+# 3 tests in report.xml; tests_fail fails the third; no_report writes no
+# report, but prints a TAP line (which must not count when junit is set).
+echo "running the suite"
+if [ -e no_report ]; then
+	echo "ok 1 - printed, not reported"
+	exit 0
+fi
+f=0 fx=
+if [ -e tests_fail ]; then
+	f=1 fx='<failure message="c broke" type="AssertionError">c.py:3</failure>'
+fi
+cat >report.xml.tmp <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<testsuites>
+  <testsuite name="demo" tests="3" failures="$f" errors="0" skipped="0">
+    <testcase classname="demo" name="a" time="0.001"/>
+    <testcase classname="demo" name="b" time="0.001"/>
+    <testcase classname="demo" name="c" time="0.001">$fx</testcase>
+  </testsuite>
+</testsuites>
+XML
+mv report.xml.tmp report.xml
+exit 0
+EOF
+	role pm "printf '{\"status\":\"pass\",\"summary\":\"spec written\"}\\n'"
+	role dev "printf '{\"status\":\"pass\",\"summary\":\"code written\"}\\n'"
+	role qa 'sh -c "$WF_TEST_COMMAND"' 'junit = report.xml'
+	role security "printf '{\"status\":\"pass\",\"summary\":\"clean\",\"details\":{\"findings\":[]}}\\n'"
+	wf_config '[queue]' 'backoff_base = 1' \
+	    '[pipeline]' "roles_dir = $ROLES" 'auto_retry = false' \
+	    'max_iter = 3' 'sec_block = high'
+	PROJ=$("$B/wf" project create --name demo --repo-path "$REPO" \
+	    --test-command 'sh run_tests.sh')
+	[ -n "$PROJ" ]
+}
+
+teardown() {
+	local rc=0
+	if [ -n "$GATE_PID" ] && ! alive "$GATE_PID"; then
+		echo "wf-gate died" >&2
+		rc=1
+	fi
+	stop_gate
+	stop_dispatch
+	kill_strays
+	sanitizer_check || rc=1
+	if grep -rEl 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' \
+	    "$WF_HOME/output" >&2 2>/dev/null; then
+		rc=1
+	fi
+	return $rc
+}
+
+# role NAME COMMAND [LINE...]: a command-backed role in the test's roles dir
+role() {
+	local name=$1 cmd=$2
+	shift 2
+	{
+		printf '[role]\nbackend = command\ncommand = %s\ntimeout = 60\n' "$cmd"
+		printf '%s\n' "$@"
+	} >"$ROLES/$name.ini"
+}
+
+start_gate() {
+	local log="$BATS_TEST_TMPDIR/gate.log"
+	"$B/wf-gate" -v >>"$log" 2>&1 3>&- &
+	GATE_PID=$!
+	for _ in $(seq 1 400); do
+		grep -q 'ready:' "$log" 2>/dev/null && return 0
+		alive "$GATE_PID" || break
+		sleep 0.025
+	done
+	echo "wf-gate did not start" >&2
+	cat "$log" >&2
+	return 1
+}
+
+stop_gate() {
+	[ -n "$GATE_PID" ] || return 0
+	kill -TERM "$GATE_PID" 2>/dev/null || true
+	wait_until 5 gone "$GATE_PID" || kill -KILL "$GATE_PID" 2>/dev/null || true
+	wait "$GATE_PID" 2>/dev/null || true
+	GATE_PID=
+}
+
+# go: start the daemons, run the pipeline to its first stop; $rid, $status
+go() {
+	start_dispatch
+	start_gate
+	run "$B/wf" pipeline --project-id "$PROJ" --timeout "$(slow 30)"
+	echo "$output"
+	rid=$(sed -n 's/^run \([0-9][0-9]*\) created for project.*/\1/p' \
+	    <<<"$output" | head -n 1)
+	[ -n "$rid" ]
+	RUN=$("$B/wf" run show "$rid" --json)
+	echo "$RUN" | jq -c '{state, results: .results.qa, gate}'
+	echo "--- gate.log" && cat "$BATS_TEST_TMPDIR/gate.log"
+}
+
+# q JQPATH: of the run
+q() {
+	jq -r "$1" <<<"$RUN"
+}
+
+@test "QA passes on a JUnit report of 3 tests, none failed: counted by the agent and by the gate" {
+	go
+	[ "$status" -eq 0 ]
+	[ "$(q .state)" = READY_FOR_COMMIT ]
+	# the report the run decided on: the gate's own run of the tests,
+	# read from the report it wrote
+	[ "$(q .results.qa.status)" = pass ]
+	[ "$(q .results.qa.details.format)" = junit ]
+	[ "$(q .results.qa.details.tests_run)" -eq 3 ]
+	[ "$(q .results.qa.details.tests_passed)" -eq 3 ]
+	[ "$(q .results.qa.details.tests_failed)" -eq 0 ]
+	[ "$(q .results.qa.details.verified_by)" = wf-gate ]
+	[ "$(q .gate.format)" = junit ]
+	[ "$(q .gate.agrees)" = true ]
+	# and the agent's report, counted from the same file
+	[ "$(q .gate.agent_report.details.format)" = junit ]
+	[ "$(q .gate.agent_report.details.tests_run)" -eq 3 ]
+	[ "$(q .gate.agent_report.details.tests_failed)" -eq 0 ]
+}
+
+@test "a failure in the JUnit report sends the run to QA_FAILED, though the tests exit 0" {
+	touch "$REPO/tests_fail"
+	go
+	[ "$status" -eq 1 ]
+	[ "$(q .state)" = QA_FAILED ]
+	[ "$(q .results.qa.status)" = fail ]
+	[ "$(q .results.qa.details.format)" = junit ]
+	[ "$(q .results.qa.details.tests_run)" -eq 3 ]
+	[ "$(q .results.qa.details.tests_failed)" -eq 1 ]
+	[ "$(q .gate.agrees)" = false ]
+	[ "$(q .gate.job_status)" = completed ]
+	# the agent said pass (exit 0), but counted the failure itself
+	[ "$(q .gate.agent_report.status)" = pass ]
+	[ "$(q .gate.agent_report.details.tests_failed)" -eq 1 ]
+}
+
+@test "with junit set, a report the tests did not write counts nothing: a stale one, or TAP on stdout" {
+	# a passing report from long ago, and tests that write none now
+	cat >"$REPO/report.xml" <<'EOF'
+<testsuite tests="3" failures="0"/>
+EOF
+	touch -d '2001-01-01' "$REPO/report.xml"
+	touch "$REPO/no_report"
+	go
+	[ "$status" -eq 1 ]
+	[ "$(q .state)" = QA_FAILED ]
+	# neither the agent nor the gate counted anything: the TAP line on
+	# stdout is not the report, the old report not this run's
+	[ "$(q .gate.agent_report.details.tests_run)" = null ]
+	[[ "$(q .gate.agent_report.details.junit_error)" == *"none written by this test run"* ]]
+	[[ "$(q .gate.junit_error)" == *"none written by this test run"* ]]
+	[ "$(q .gate.format)" = none ]
+	[ "$(q .results.qa.status)" = fail ]
+	[ "$(q .results.qa.details.tests_run)" -eq 0 ]
+}
+
+@test "a report that is a symlink is refused, not followed" {
+	printf '<testsuite tests="7" failures="0"/>\n' >"$BATS_TEST_TMPDIR/elsewhere.xml"
+	ln -s "$BATS_TEST_TMPDIR/elsewhere.xml" "$REPO/report.xml"
+	touch "$REPO/no_report"
+	go
+	[ "$status" -eq 1 ]
+	[ "$(q .state)" = QA_FAILED ]
+	[ "$(q .gate.agent_report.details.tests_run)" = null ]
+	[[ "$(q .gate.agent_report.details.junit_error)" == *"a symlink, not a report"* ]]
+	[[ "$(q .gate.junit_error)" == *"a symlink, not a report"* ]]
+	[ "$(q .results.qa.details.tests_run)" -eq 0 ]
+}
