@@ -115,9 +115,10 @@ bench-llm: all
 # libFuzzer over every parser of outside bytes (not part of check).
 FUZZ_SECS ?= 60
 fuzz:
-	@mkdir -p build/fuzz
+	@mkdir -p build/fuzz/corpus
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
-		-D_GNU_SOURCE -Ilib $(PKG_CFLAGS) -o build/fuzz/fuzz_parsers \
+		-D_GNU_SOURCE -DWF_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS) \
+		-o build/fuzz/fuzz_parsers \
 		tests/fuzz/fuzz_parsers.c $(LIBSRC) $(PKG_LIBS) -lm
 	build/fuzz/fuzz_parsers -max_total_time=$(FUZZ_SECS) -max_len=65536 \
 		build/fuzz/corpus tests/fuzz/seeds 2>&1 | tail -5
