@@ -61,9 +61,10 @@ usage(int code)
 	    "agent_run, one role of a run (etc/roles/ROLE.ini) through its\n"
 	    "backend: command (the role's program, in the project's\n"
 	    "repository), llm (the rendered prompt to the provider; PM's\n"
-	    "tasks and DEV's files are taken from the reply) or goose (goose\n"
-	    "run --no-session -i PROMPTFILE with GOOSE_MODE=auto); the report\n"
-	    "goes to reports/new for wf-gate.\n"
+	    "tasks and DEV's files are taken from the reply), goose (goose\n"
+	    "run --no-session -i PROMPTFILE with GOOSE_MODE=auto) or scan\n"
+	    "(the role's scanners, their findings read from their JSON); the\n"
+	    "report goes to reports/new for wf-gate.\n"
 	    "Exit status: 0 the job completed, 1 it failed, 65 the job file is\n"
 	    "bad, 75 the result could not be written.\n");
 	exit(code);
