@@ -119,7 +119,7 @@ bench-llm: all
 # libFuzzer over every parser of outside bytes (not part of check).
 FUZZ_SECS ?= 60
 fuzz:
-	@mkdir -p build/fuzz
+	@mkdir -p build/fuzz/corpus
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
 		-D_GNU_SOURCE -DWF_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS) \
 		-o build/fuzz/fuzz_parsers \

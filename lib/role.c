@@ -1,7 +1,8 @@
 /*
  * role: parse a role's ini file with inih.  [role] backend, command,
  * prompt, timeout, owns, env (one mapping a line, several allowed),
- * junit; anything else is an error with its line.
+ * junit, scanners, scanner.NAME, unscanned; anything else is an error
+ * with its line.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "role.h"
+#include "scan.h"
 
 /* NAME:cred:REF[.FIELD]; NAME a variable name that is not wf's own. */
 static int
@@ -54,12 +56,21 @@ parse_env(const char *value, struct wf_role_env *e, char *err, size_t errlen)
 	return 0;
 }
 
+/* A scanner.NAME = CMD line: kept until the end of the file, as it may
+ * come before the scanners line that names NAME. */
+struct scmd {
+	char name[32];
+	char command[512];
+};
+
 struct ctx {
 	struct wf_role *r;
 	char *err;
 	size_t errlen;
 	int failed;
 	char last[32]; /* the key of the line before */
+	struct scmd cmd[WF_ROLE_SCANNERS_MAX];
+	int ncmd;
 };
 
 /*
@@ -74,6 +85,112 @@ set_long(char *dst, size_t size, const char *value, int more)
 		return strlcat(dst, " ", size) < size &&
 		    strlcat(dst, value, size) < size ? 0 : -1;
 	return strlcpy(dst, value, size) < size ? 0 : -1;
+}
+
+static int
+scanner_name_ok(const char *s, size_t n)
+{
+	return n > 0 && n < sizeof(((struct scmd *)0)->name) &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") >= n;
+}
+
+/* scanners = NAME[:FORMAT][, ...] */
+static int
+parse_scanners(const char *value, struct wf_role *r, char *err, size_t errlen)
+{
+	char buf[1024], *p = buf, *tok, *fmt;
+
+	if (strlcpy(buf, value, sizeof(buf)) >= sizeof(buf)) {
+		snprintf(err, errlen, "scanners: too long");
+		return -1;
+	}
+	r->nscanners = 0;
+	while ((tok = strsep(&p, ",")) != NULL) {
+		struct wf_role_scanner *s;
+
+		tok += strspn(tok, " \t");
+		tok[strcspn(tok, " \t")] = '\0';
+		if (*tok == '\0')
+			continue;
+		if ((fmt = strchr(tok, ':')) != NULL)
+			*fmt++ = '\0';
+		if (!scanner_name_ok(tok, strlen(tok))) {
+			snprintf(err, errlen, "scanners: '%.40s' is not a "
+			    "name ([a-z0-9_-], at most 31)", tok);
+			return -1;
+		}
+		if (fmt == NULL)
+			fmt = tok;
+		if (!wf_scan_known(fmt)) {
+			snprintf(err, errlen, "scanners: %s: no parser for "
+			    "'%.40s' (semgrep, bandit, gitleaks, npm-audit, "
+			    "trivy, sarif; or NAME:FORMAT)", tok, fmt);
+			return -1;
+		}
+		for (int i = 0; i < r->nscanners; i++)
+			if (strcmp(r->scanners[i].name, tok) == 0) {
+				snprintf(err, errlen, "scanners: %s is named "
+				    "twice", tok);
+				return -1;
+			}
+		if (r->nscanners == WF_ROLE_SCANNERS_MAX) {
+			snprintf(err, errlen, "scanners: more than %d",
+			    WF_ROLE_SCANNERS_MAX);
+			return -1;
+		}
+		s = &r->scanners[r->nscanners++];
+		strlcpy(s->name, tok, sizeof(s->name));
+		strlcpy(s->format, fmt, sizeof(s->format));
+		s->command[0] = '\0';
+	}
+	return 0;
+}
+
+/* Give each scanner its command: its scanner.NAME line, else its
+ * default; a scanner.NAME for a NAME not in scanners is an error (a
+ * typo would otherwise leave the default running unnoticed). */
+static int
+resolve_scanners(struct ctx *c, const char *path)
+{
+	struct wf_role *r = c->r;
+
+	for (int k = 0; k < c->ncmd; k++) {
+		int found = 0;
+
+		for (int i = 0; i < r->nscanners; i++)
+			if (strcmp(r->scanners[i].name, c->cmd[k].name) == 0) {
+				strlcpy(r->scanners[i].command,
+				    c->cmd[k].command,
+				    sizeof(r->scanners[i].command));
+				found = 1;
+			}
+		if (!found) {
+			snprintf(c->err, c->errlen, "%s: scanner.%s: %s is not "
+			    "in scanners", path, c->cmd[k].name,
+			    c->cmd[k].name);
+			return -1;
+		}
+	}
+	for (int i = 0; i < r->nscanners; i++) {
+		struct wf_role_scanner *s = &r->scanners[i];
+		const char *d = wf_scan_default_command(s->name);
+
+		if (s->command[0] != '\0')
+			continue;
+		if (d == NULL) {
+			snprintf(c->err, c->errlen, "%s: scanner %s has no "
+			    "default command: give it scanner.%s = CMD", path,
+			    s->name, s->name);
+			return -1;
+		}
+		strlcpy(s->command, d, sizeof(s->command));
+	}
+	if (r->backend == WF_BE_SCAN && r->nscanners == 0) {
+		snprintf(c->err, c->errlen, "%s: a scan role needs scanners =",
+		    path);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -100,8 +217,11 @@ handler(void *user, const char *section, const char *name, const char *value)
 			r->backend = WF_BE_LLM;
 		else if (strcmp(value, "goose") == 0)
 			r->backend = WF_BE_GOOSE;
+		else if (strcmp(value, "scan") == 0)
+			r->backend = WF_BE_SCAN;
 		else
-			ERR("backend: '%s' is not command, llm or goose", value);
+			ERR("backend: '%s' is not command, llm, goose or scan",
+			    value);
 	} else if (strcmp(name, "command") == 0) {
 		if (set_long(r->command, sizeof(r->command), value, more) == -1)
 			ERR("command: longer than %zu bytes",
@@ -161,6 +281,37 @@ handler(void *user, const char *section, const char *name, const char *value)
 			if (strcmp(r->env[i].var, r->env[r->nenv].var) == 0)
 				ERR("env: %s is mapped twice", r->env[i].var);
 		r->nenv++;
+	} else if (strcmp(name, "scanners") == 0) {
+		if (parse_scanners(value, r, c->err, c->errlen) == -1) {
+			c->failed = 1;
+			return 0;
+		}
+	} else if (strncmp(name, "scanner.", 8) == 0) {
+		struct scmd *sc;
+
+		if (!scanner_name_ok(name + 8, strlen(name + 8)))
+			ERR("%s: '%s' is not a scanner's name", name, name + 8);
+		for (int i = 0; i < c->ncmd; i++)
+			if (strcmp(c->cmd[i].name, name + 8) == 0)
+				ERR("%s: given twice", name);
+		if (c->ncmd == WF_ROLE_SCANNERS_MAX)
+			ERR("%s: more than %d scanner commands", name,
+			    WF_ROLE_SCANNERS_MAX);
+		if (value[0] == '\0')
+			ERR("%s: an empty command", name);
+		sc = &c->cmd[c->ncmd++];
+		strlcpy(sc->name, name + 8, sizeof(sc->name));
+		if (strlcpy(sc->command, value, sizeof(sc->command)) >=
+		    sizeof(sc->command))
+			ERR("%s: longer than %zu bytes", name,
+			    sizeof(sc->command) - 1);
+	} else if (strcmp(name, "unscanned") == 0) {
+		if (strcmp(value, "fail") == 0)
+			r->unscanned_pass = 0;
+		else if (strcmp(value, "pass") == 0)
+			r->unscanned_pass = 1;
+		else
+			ERR("unscanned: '%s' is not fail or pass", value);
 	} else
 		ERR("[role] has no key '%s'", name);
 	return 1;
@@ -171,11 +322,15 @@ int
 wf_role_load(const char *dir, const char *name, struct wf_role *r,
     char *err, size_t errlen)
 {
-	struct ctx c = { r, err, errlen, 0, "" };
+	struct ctx c;
 	char path[1024], tmp[2048];
 	int rc;
 
 	memset(r, 0, sizeof(*r));
+	memset(&c, 0, sizeof(c));
+	c.r = r;
+	c.err = err;
+	c.errlen = errlen;
 	strlcpy(r->name, name, sizeof(r->name));
 	r->timeout = 600;
 	if (strchr(name, '/') != NULL || name[0] == '.') {
@@ -195,6 +350,8 @@ wf_role_load(const char *dir, const char *name, struct wf_role *r,
 		strlcpy(err, tmp, errlen);
 		return -1;
 	}
+	if (resolve_scanners(&c, path) == -1)
+		return -1;
 	if (r->backend == WF_BE_COMMAND && r->command[0] == '\0') {
 		snprintf(err, errlen, "%s: a command role needs command =", path);
 		return -1;

@@ -8,10 +8,11 @@
 
 #include <stddef.h>
 
-enum wf_backend { WF_BE_COMMAND, WF_BE_LLM, WF_BE_GOOSE };
+enum wf_backend { WF_BE_COMMAND, WF_BE_LLM, WF_BE_GOOSE, WF_BE_SCAN };
 
 #define WF_ROLE_OWNS_MAX 16
 #define WF_ROLE_ENV_MAX 16
+#define WF_ROLE_SCANNERS_MAX 8
 
 /* env = NAME:cred:REF[.FIELD]: the credential REF (an id, or a name in the
  * run's project) opened at run time into the agent's variable NAME; with
@@ -20,6 +21,19 @@ struct wf_role_env {
 	char var[64];
 	char ref[128];
 	char field[64];
+};
+
+/*
+ * backend = scan: scanners = NAME[:FORMAT][, ...].  NAME names the
+ * scanner in the findings; FORMAT is the parser of its output (lib/scan:
+ * semgrep, bandit, gitleaks, npm-audit, trivy, sarif), NAME itself when
+ * left out.  scanner.NAME = CMD is its /bin/sh command line, run in the
+ * repository, JSON on stdout; a known NAME has a default one.
+ */
+struct wf_role_scanner {
+	char name[32];
+	char format[16];
+	char command[512];
 };
 
 struct wf_role {
@@ -37,6 +51,9 @@ struct wf_role {
 	int nowns;
 	struct wf_role_env env[WF_ROLE_ENV_MAX];
 	int nenv;
+	struct wf_role_scanner scanners[WF_ROLE_SCANNERS_MAX];
+	int nscanners;
+	int unscanned_pass; /* unscanned = pass: no scanner ran is a pass */
 };
 
 /*

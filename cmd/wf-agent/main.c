@@ -34,6 +34,7 @@
 #include "pipeline.h"
 #include "repo.h"
 #include "role.h"
+#include "scan.h"
 #include "spool.h"
 #include "store.h"
 #include "testcount.h"
@@ -60,9 +61,10 @@ usage(int code)
 	    "agent_run, one role of a run (etc/roles/ROLE.ini) through its\n"
 	    "backend: command (the role's program, in the project's\n"
 	    "repository), llm (the rendered prompt to the provider; PM's\n"
-	    "tasks and DEV's files are taken from the reply) or goose (goose\n"
-	    "run --no-session -i PROMPTFILE with GOOSE_MODE=auto); the report\n"
-	    "goes to reports/new for wf-gate.\n"
+	    "tasks and DEV's files are taken from the reply), goose (goose\n"
+	    "run --no-session -i PROMPTFILE with GOOSE_MODE=auto) or scan\n"
+	    "(the role's scanners, their findings read from their JSON); the\n"
+	    "report goes to reports/new for wf-gate.\n"
 	    "Exit status: 0 the job completed, 1 it failed, 65 the job file is\n"
 	    "bad, 75 the result could not be written.\n");
 	exit(code);
@@ -302,6 +304,10 @@ secrets_env(char **envp, const struct secrets *s)
 	return all;
 }
 
+/* Off while a scanner runs: its stdout may hold what it matched (a
+ * secret), and the job's log is no place for that. */
+static int tee_role_stdout = 1;
+
 /*
  * Run a role's program in the project's repository, tee its stdout into
  * our own (the job's log) while keeping up to CAPTURE_MAX of it, and
@@ -375,7 +381,8 @@ run_role_command(const struct wf_role *role, const char *cmdline,
 			continue;
 		if (r <= 0)
 			break;
-		(void)!write(STDOUT_FILENO, chunk, (size_t)r);
+		if (tee_role_stdout)
+			(void)!write(STDOUT_FILENO, chunk, (size_t)r);
 		if (len + (size_t)r <= CAPTURE_MAX) {
 			memcpy(buf + len, chunk, (size_t)r);
 			len += (size_t)r;
@@ -919,6 +926,152 @@ out:
 }
 
 /*
+ * The scan backend: each of the role's scanners in the repository, its
+ * JSON read by lib/scan into findings, and the report made here: pass
+ * unless a scanner failed (the SEC gate judges the severities), and fail
+ * when no scanner ran at all (unless the role says unscanned = pass; the
+ * report then says details.scanned false): a pass must not rest on
+ * nothing having been looked at.  A scanner that is not installed (the
+ * shell's 127 and no output) is noted and skipped.  Scanners' stdout is
+ * not teed to the job's log and is wiped after parsing: it may hold the
+ * secrets they matched, which the findings never copy.
+ */
+static cJSON *
+run_role_scan(const struct wf_role *role, const cJSON *run,
+    const cJSON *project, const struct secrets *sec, cJSON *res)
+{
+	static const char *const sevs[] = { "critical", "high", "medium",
+		"low", "info" };
+	cJSON *report = cJSON_CreateObject(), *details, *findings, *scanners;
+	char err[512], why[768], ran[512] = "", missing[512] = "";
+	char failed[768] = "", summary[2048];
+	int nran = 0, nfail = 0, count[5] = { 0 }, total, off;
+	const cJSON *f;
+
+	details = cJSON_AddObjectToObject(report, "details");
+	findings = cJSON_AddArrayToObject(details, "findings");
+	scanners = cJSON_AddArrayToObject(details, "scanners");
+	if (findings == NULL || scanners == NULL) {
+		cJSON_Delete(report);
+		cJSON_AddStringToObject(res, "error_message", "out of memory");
+		return NULL;
+	}
+	for (int i = 0; i < role->nscanners; i++) {
+		const struct wf_role_scanner *sc = &role->scanners[i];
+		cJSON *e = cJSON_CreateObject();
+		char *out = NULL;
+		size_t len = 0, sp;
+		int ws = 0, code, n = -1, rc;
+
+		cJSON_AddItemToArray(scanners, e);
+		cJSON_AddStringToObject(e, "name", sc->name);
+		tee_role_stdout = 0;
+		rc = run_role_command(role, sc->command, NULL, run, project,
+		    sec, &out, &len, &ws);
+		tee_role_stdout = 1;
+		code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+		sp = out != NULL ? strspn(out, " \t\r\n") : 0;
+		if (rc == -1)
+			snprintf(why, sizeof(why), "cannot run it");
+		else if (WIFSIGNALED(ws))
+			snprintf(why, sizeof(why), "killed by signal %d",
+			    WTERMSIG(ws));
+		else if (code == 127 && sp == len)
+			snprintf(why, sizeof(why), "not installed");
+		else if ((n = wf_scan_parse_as(sc->format, sc->name, out, len,
+		    findings, err, sizeof(err))) == -1) {
+			size_t nl = strlen(sc->name);
+			const char *e2 = err;
+
+			/* The entry names the scanner already. */
+			if (strncmp(err, sc->name, nl) == 0 &&
+			    strncmp(err + nl, ": ", 2) == 0)
+				e2 += nl + 2;
+			snprintf(why, sizeof(why), "%s%s (exit %d)", e2,
+			    len + 8192 > CAPTURE_MAX ? ", output cut at 1 MiB" :
+			    "", code);
+		}
+		if (rc == 0)
+			cJSON_AddNumberToObject(e, "exit_code", code);
+		else
+			cJSON_AddNullToObject(e, "exit_code");
+		cJSON_AddNumberToObject(e, "findings", n > 0 ? n : 0);
+		if (n >= 0) {
+			cJSON_AddNullToObject(e, "error");
+			nran++;
+			off = (int)strlen(ran);
+			snprintf(ran + off, sizeof(ran) - (size_t)off, "%s%s",
+			    off ? ", " : "", sc->name);
+		} else if (strcmp(why, "not installed") == 0) {
+			cJSON_AddStringToObject(e, "error", why);
+			off = (int)strlen(missing);
+			snprintf(missing + off, sizeof(missing) - (size_t)off,
+			    "%s%s", off ? ", " : "", sc->name);
+		} else {
+			cJSON_AddStringToObject(e, "error", why);
+			nfail++;
+			off = (int)strlen(failed);
+			snprintf(failed + off, sizeof(failed) - (size_t)off,
+			    "%s%s: %.300s", off ? "; " : "", sc->name, why);
+		}
+		if (out != NULL) {
+			explicit_bzero(out, len);
+			free(out);
+		}
+	}
+	cJSON_ArrayForEach(f, findings) {
+		const cJSON *sv = cJSON_GetObjectItem(f, "severity");
+
+		for (int k = 0; k < 5; k++)
+			if (cJSON_IsString(sv) &&
+			    strcmp(sv->valuestring, sevs[k]) == 0)
+				count[k]++;
+	}
+	total = cJSON_GetArraySize(findings);
+	cJSON_AddBoolToObject(details, "scanned", nran > 0);
+	if (nran == 0 && nfail == 0) {
+		cJSON_AddStringToObject(report, "status",
+		    role->unscanned_pass ? "pass" : "fail");
+		snprintf(summary, sizeof(summary), "%s: no scanner ran (not "
+		    "installed: %s)", role->unscanned_pass ? "nothing scanned" :
+		    "SEC cannot pass", missing);
+	} else {
+		cJSON_AddStringToObject(report, "status",
+		    nfail > 0 ? "fail" : "pass");
+		if (nran > 0)
+			off = snprintf(summary, sizeof(summary), "%d finding%s",
+			    total, total == 1 ? "" : "s");
+		else
+			off = snprintf(summary, sizeof(summary), "SEC cannot "
+			    "pass: no scanner ran");
+		for (int k = 0, first = 1; k < 5 && nran > 0; k++) {
+			if (count[k] == 0)
+				continue;
+			off += snprintf(summary + off, sizeof(summary) - (size_t)off,
+			    "%s%d %s", first ? " (" : ", ", count[k], sevs[k]);
+			first = 0;
+			if (off >= (int)sizeof(summary))
+				break;
+		}
+		if (off < (int)sizeof(summary) && total > 0)
+			off += snprintf(summary + off,
+			    sizeof(summary) - (size_t)off, ")");
+		if (off < (int)sizeof(summary) && nran > 0)
+			off += snprintf(summary + off,
+			    sizeof(summary) - (size_t)off, " from %s", ran);
+		if (off < (int)sizeof(summary) && missing[0] != '\0')
+			off += snprintf(summary + off,
+			    sizeof(summary) - (size_t)off, "; not installed: %s",
+			    missing);
+		if (off < (int)sizeof(summary) && nfail > 0)
+			snprintf(summary + off, sizeof(summary) - (size_t)off,
+			    "; failed: %s", failed);
+	}
+	cJSON_AddStringToObject(report, "summary", summary);
+	return report;
+}
+
+/*
  * deploy: an approved run's deploy to one environment (request_data
  * run_id, environment_id): its steps, each audited, and a report with
  * role "deploy" for wf-gate, which moves the run to DEPLOYED or
@@ -1070,6 +1223,10 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 	} else if (role.backend == WF_BE_GOOSE) {
 		if (run_role_goose(root, &role, run, project, &sec, &out, &len,
 		    &ws, res) == -1)
+			goto out;
+	} else if (role.backend == WF_BE_SCAN) {
+		if ((report = run_role_scan(&role, run, project, &sec,
+		    res)) == NULL)
 			goto out;
 	} else if (run_role_command(&role, role.command, NULL, run, project,
 	    &sec, &out, &len, &ws) == -1) {

@@ -130,14 +130,17 @@ daemons_ok() {
 }
 
 # roles: the shipped roles (etc/roles: pm and dev with backend = llm and
-# their prompts, qa running the project's tests, security passing)
+# their prompts, qa running the project's tests, security scanning with
+# semgrep, bandit and gitleaks: none is installed here, and the shipped
+# unscanned = pass lets it pass, marked details.scanned false)
 roles() {
 	cp "$BATS_TEST_DIRNAME"/../../etc/roles/*.ini \
 	    "$BATS_TEST_DIRNAME"/../../etc/roles/*.prompt "$ROLES/"
 	grep -q '^backend = llm' "$ROLES/pm.ini"
 	grep -q '^backend = llm' "$ROLES/dev.ini"
 	grep -q '^command = sh -c "$WF_TEST_COMMAND"' "$ROLES/qa.ini"
-	grep -q '^backend = command' "$ROLES/security.ini"
+	grep -q '^backend = scan' "$ROLES/security.ini"
+	grep -q '^unscanned = pass' "$ROLES/security.ini"
 }
 
 # make_repo: a git repo (main) with calc.sh, whose add is a subtraction,
@@ -377,6 +380,10 @@ EOF
 	[ "$(q .results.qa.details.tests_failed)" -eq 0 ]
 	[ "$(q .results.qa.details.verified_by)" = wf-gate ]
 	[ "$(q .results.security.status)" = pass ]
+	# no scanner here: a pass on nothing scanned says so
+	if ! command -v semgrep bandit gitleaks >/dev/null; then
+		[ "$(q .results.security.details.scanned)" = false ]
+	fi
 
 	# the run's tokens are the sums of what the fake server sent
 	sum_in=$(($(r .0.prompt_tokens) + $(r .1.prompt_tokens)))

@@ -1,9 +1,9 @@
 /*
  * fuzz_parsers: one libFuzzer target over every parser that takes
  * outside bytes: a job file, a report, wf.ini, a test runner's output, a
- * model's reply (both shapes, and its file blocks), a JUnit XML report.
- * The first byte picks the parser.  Build and run: make fuzz (clang,
- * -fsanitize=fuzzer,address).
+ * model's reply (both shapes, and its file blocks), a JUnit XML report,
+ * a scanner's JSON (the second byte picks which).  The first byte picks
+ * the parser.  Build and run: make fuzz (clang, -fsanitize=fuzzer,address).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 #include "llm.h"
 #include "pipeline.h"
 #include "repo.h"
+#include "scan.h"
 #include "testcount.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -28,7 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	len = size - 1;
-	switch (data[0] % 7) {
+	switch (data[0] % 8) {
 	case 0: {
 		struct wf_job j;
 
@@ -95,6 +96,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct wf_testcount tc;
 
 		wf_testcount_junit(buf, len, &tc);
+		break;
+	}
+	case 7: {
+		static const char *const fmts[] = { "semgrep", "bandit",
+			"gitleaks", "npm-audit", "trivy", "sarif" };
+		cJSON *fs;
+
+		if (len < 1 || (fs = cJSON_CreateArray()) == NULL)
+			return 0;
+		wf_scan_parse(fmts[(unsigned char)buf[0] % 6], buf + 1,
+		    len - 1, fs, err, sizeof(err));
+		cJSON_Delete(fs);
 		break;
 	}
 	}

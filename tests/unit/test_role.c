@@ -112,18 +112,18 @@ tdd_keys(void **state)
 	remove("obj-role-test.ini");
 }
 
-/* Load a role whose ini is text; its err in err. */
+/* Write obj-role-test.ini with text, load it: wf_role_load's result. */
 static int
 load_text(const char *text, struct wf_role *r, char *err, size_t errlen)
 {
-	FILE *f = fopen("obj-role-junit.ini", "w");
+	FILE *f = fopen("obj-role-test.ini", "w");
 	int rc;
 
 	assert_non_null(f);
 	fputs(text, f);
 	fclose(f);
-	rc = wf_role_load(".", "obj-role-junit", r, err, errlen);
-	remove("obj-role-junit.ini");
+	rc = wf_role_load(".", "obj-role-test", r, err, errlen);
+	remove("obj-role-test.ini");
 	return rc;
 }
 
@@ -155,6 +155,61 @@ junit_key(void **state)
 	}
 }
 
+/* backend = scan: scanners = NAME[:FORMAT], scanner.NAME = CMD (before or
+ * after), unscanned; and the shipped SEC role. */
+static void
+scan_keys(void **state)
+{
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{ "backend = scan\n", "needs scanners" },
+		{ "backend = scan\nscanners = semgrep, nessus\n",
+		    "no parser for 'nessus'" },
+		{ "backend = scan\nscanners = codeql:sarif\n",
+		    "give it scanner.codeql" },
+		{ "backend = scan\nscanners = semgrep\nscanner.semgerp = x\n",
+		    "semgerp is not in scanners" },
+		{ "backend = scan\nscanners = semgrep, semgrep\n", "twice" },
+		{ "backend = scan\nscanners = Semgrep\n", "not a name" },
+		{ "backend = scan\nscanners = semgrep\nunscanned = maybe\n",
+		    "not fail or pass" },
+		{ "backend = scan\nscanners = a:sarif,b:sarif,c:sarif,d:sarif,"
+		  "e:sarif,f:sarif,g:sarif,h:sarif,i:sarif\n", "more than 8" },
+	};
+	struct wf_role r;
+	char err[512], text[512];
+
+	(void)state;
+	assert_int_equal(load_text("[role]\nscanner.codeql = sh codeql.sh\n"
+	    "backend = scan\nscanners = semgrep , codeql:sarif,gitleaks\n"
+	    "scanner.gitleaks = gitleaks dir -f json .\n", &r, err,
+	    sizeof(err)), 0);
+	assert_int_equal(r.backend, WF_BE_SCAN);
+	assert_int_equal(r.nscanners, 3);
+	assert_int_equal(r.unscanned_pass, 0); /* strict unless told */
+	assert_string_equal(r.scanners[0].name, "semgrep");
+	assert_string_equal(r.scanners[0].format, "semgrep");
+	assert_string_equal(r.scanners[0].command,
+	    "semgrep --json --quiet --config auto .");
+	assert_string_equal(r.scanners[1].name, "codeql");
+	assert_string_equal(r.scanners[1].format, "sarif");
+	assert_string_equal(r.scanners[1].command, "sh codeql.sh");
+	assert_string_equal(r.scanners[2].command, "gitleaks dir -f json .");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[role]\n%s", bad[i].text);
+		err[0] = '\0';
+		assert_int_equal(load_text(text, &r, err, sizeof(err)), -1);
+		if (strstr(err, bad[i].why) == NULL)
+			fail_msg("'%s': '%s' lacks '%s'", bad[i].text, err,
+			    bad[i].why);
+	}
+	/* The shipped SEC role scans, and passes visibly on nothing. */
+	assert_int_equal(all[3].backend, WF_BE_SCAN);
+	assert_true(all[3].nscanners >= 1);
+	assert_int_equal(all[3].unscanned_pass, 1);
+}
+
 int
 main(void)
 {
@@ -162,6 +217,7 @@ main(void)
 		cmocka_unit_test(shipped_roles),
 		cmocka_unit_test(tdd_keys),
 		cmocka_unit_test(junit_key),
+		cmocka_unit_test(scan_keys),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
