@@ -140,12 +140,12 @@ ALLPROGS = $(sort $(PROGS) wf-notify wf-httpd)
 SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SPOOLDIR@|$(SPOOLDIR)|g' \
 	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
 
-# The programs for install are built in INSTB, anew when the paths baked
-# into them change; the units, sysusers.d and tmpfiles.d files for these
+# The programs for install are built in INSTB, never with the sanitizers,
+# and anew when the paths baked into them (or the build) change; the units, sysusers.d and tmpfiles.d files for these
 # paths are made in UNITB.
 INSTB ?= build/inst
 UNITB ?= build/systemd
-INSTPATHS = $(SPOOLDIR):$(SYSCONFDIR):$(BINDIR)
+INSTPATHS = $(SPOOLDIR):$(SYSCONFDIR):$(BINDIR):$(SANITIZE):$(CC)
 
 systemd-units:
 	@mkdir -p $(UNITB)
@@ -161,7 +161,7 @@ install: systemd-units
 	@echo '$(INSTPATHS)' | cmp -s - $(INSTB)/paths 2>/dev/null || \
 		{ rm -rf $(INSTB) && mkdir -p $(INSTB) && \
 		echo '$(INSTPATHS)' >$(INSTB)/paths; }
-	$(MAKE) B=$(INSTB)/bin O=$(INSTB)/obj \
+	$(MAKE) SANITIZE= B=$(INSTB)/bin O=$(INSTB)/obj \
 		WF_DEFAULT_HOME=$(SPOOLDIR) \
 		WF_DEFAULT_CONFIG=$(SYSCONFDIR)/wf/wf.ini \
 		WF_DEFAULT_BINDIR=$(BINDIR) all
