@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "deploy.h"
+#include "http.h"
 
 static size_t
 sink(char *p, size_t sz, size_t n, void *u)
@@ -49,6 +50,7 @@ wf_deploy_health(
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	wf_http_noproxy(h);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, 5L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 2L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");

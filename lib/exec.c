@@ -298,7 +298,10 @@ wf_exec_env_agent(const char *job_id)
 		"WORKFLOW_MAX_ITER", "WF_LLM_PROVIDER", "WF_LLM_BASE_URL",
 		"WF_LLM_MODEL", "WF_LLM_TIMEOUT", "WF_LLM_NUM_CTX",
 		"WF_LLM_MAX_TOKENS", "WF_LLM_API_KEY", "OPENAI_API_KEY",
-		"OPENAI_BASE_URL", NULL,
+		"OPENAI_BASE_URL",
+		/* A model in the cloud may sit behind the user's proxy. */
+		"http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY",
+		"all_proxy", "NO_PROXY", "no_proxy", NULL,
 	};
 	cJSON *extra = cJSON_CreateObject();
 	char **v;

@@ -45,7 +45,8 @@ int wf_exec_kill(pid_t pgid, int sig);
 struct cJSON;
 char **wf_exec_env(const struct cJSON *jobenv, const char *job_id);
 /* The same for wf-agent, which also gets the variables the model calls
- * read (OLLAMA_HOST, GOOSE_MODEL, VISION_MODEL, WF_LLM_*, the API key),
+ * read (OLLAMA_HOST, GOOSE_MODEL, VISION_MODEL, WF_LLM_*, the API key, the
+ * proxy settings but HTTP_PROXY, which a CGI-style caller may forge),
  * and nothing else of ours: a command job never sees them. */
 char **wf_exec_env_agent(const char *job_id);
 void wf_exec_env_free(char **envp);

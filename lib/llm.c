@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "clock.h"
+#include "http.h"
 #include "llm.h"
 
 #ifndef WF_VERSION
@@ -1280,6 +1281,7 @@ wf_llm_call(const struct wf_llm_conf *c, const cJSON *messages,
 	    CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= wf_http_noproxy(h) == -1;
 	bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)c->timeout) !=
 	    CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)cto) !=

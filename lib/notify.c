@@ -22,13 +22,13 @@
 
 #include "clock.h"
 #include "exec.h"
+#include "http.h"
 #include "notify.h"
 #include "spool.h"
 #include "webhook.h"
 
 #define REPLY_MAX 4096 /* bytes of a reply kept for the error message */
 #define OUTPUT_MAX 1024 /* bytes of a hook's output kept for the log */
-#define LOOPBACK "localhost,127.0.0.1,::1"
 
 int
 wf_notify_init(void)
@@ -96,9 +96,8 @@ wf_notify_post(const char *url, const char *event, const char *msgid,
     struct wf_notify_result *r)
 {
 	char std[WF_WEBHOOK_SIG_MAX], hex[WF_WEBHOOK_SIG_MAX], ts[32];
-	char ebuf[CURL_ERROR_SIZE], noproxy[1024], q[160];
+	char ebuf[CURL_ERROR_SIZE], q[160];
 	struct curl_slist *hdrs = NULL;
-	const char *np;
 	struct sink *s = NULL;
 	curl_off_t after = 0;
 	CURL *h = NULL;
@@ -127,10 +126,6 @@ wf_notify_post(const char *url, const char *event, const char *msgid,
 	explicit_bzero(std, sizeof(std));
 	explicit_bzero(hex, sizeof(hex));
 	/* Loopback never through a proxy, whatever no_proxy says. */
-	if ((np = getenv("no_proxy")) == NULL)
-		np = getenv("NO_PROXY");
-	snprintf(noproxy, sizeof(noproxy), "%s%s%s", np != NULL ? np : "",
-	    np != NULL && np[0] != '\0' ? "," : "", LOOPBACK);
 	if (bad || (s = calloc(1, sizeof(*s))) == NULL ||
 	    (h = curl_easy_init()) == NULL) {
 		snprintf(r->error, sizeof(r->error), "out of memory");
@@ -142,7 +137,7 @@ wf_notify_post(const char *url, const char *event, const char *msgid,
 	    CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_NOPROXY, noproxy) != CURLE_OK;
+	bad |= wf_http_noproxy(h) == -1;
 	bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)timeout) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT,
 		   (long)(timeout < 10 ? timeout : 10)) != CURLE_OK;

@@ -903,3 +903,29 @@ job_done() {
 	# the flaky model was asked three times
 	[ "$(jq -s 'map(select(.trigger == "flaky")) | length' "$FAKELOG")" -eq 3 ]
 }
+
+@test "a proxy in the environment carries the model calls, but never to a model on this machine" {
+	start_fake
+	config openai "$PORT"
+	# a proxy that is not there: a call through it would fail
+	dead=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+	export http_proxy="http://127.0.0.1:$dead" https_proxy="http://127.0.0.1:$dead" ALL_PROXY="http://127.0.0.1:$dead"
+	export NO_PROXY=example.org
+	start_dispatch
+	id=$(enqueue -t llm_complete -m 1 -d '{"prompt":"direct please"}')
+	wait_job "$id" || { dump; false; }
+	ended "$id" done
+	reqs
+	[ "$(r .#)" -eq 1 ]
+	# and the agent did see the proxy: a model elsewhere goes through it
+	config openai "$PORT"
+	sed -i "s|base_url = http://127.0.0.1:$PORT|base_url = http://model.invalid:$PORT|" "$WF_CONFIG"
+	kill -HUP "$DISPATCH_PID"
+	sleep 0.3
+	id=$(enqueue -t llm_complete -m 1 -d '{"prompt":"far away"}')
+	wait_job "$id" && false
+	ended "$id" failed
+	rec "$id" failed
+	echo "$RUN"
+	[[ "$(q .error_message)" == *"127.0.0.1 port $dead"* ]] || [[ "$(q .error_message)" == *"proxy"* ]]
+}
