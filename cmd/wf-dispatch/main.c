@@ -40,6 +40,9 @@
 #include "spool.h"
 
 #define MAX_RUNNING 1024
+#ifndef SPARE_DELAY_MS
+#define SPARE_DELAY_MS 10 /* a lane's next ready worker, after a hand-off */
+#endif
 #define PUMP_BUDGET 512   /* job files parsed per loop turn, at most */
 #define DRAIN_SECS 10     /* SIGTERM: how long running jobs may finish */
 
@@ -781,6 +784,9 @@ start_job(struct wf_job *j, int li)
 			r->relfd = sp->relfd;
 			sp->infd = sp->outfd = sp->errfd = sp->relfd = -1;
 			sp->pid = 0;
+			/* Its successor starts a moment later, not while this
+			 * one connects to the model. */
+			sp->hold_until = wf_clock_mono_ms() + SPARE_DELAY_MS;
 			if (wf_output_open(&r->out, D.root, j->id, attempt,
 			    D.cfg.output_max) == -1)
 				wf_log_warn("%s: output log: %s", j->id,
@@ -1126,6 +1132,12 @@ timers(void)
 			next = now + (d->due - wall);
 		i++;
 	}
+	/* A lane's ready worker held back starts when its hold ends. */
+	for (int l = 0; l < D.cfg.nlanes && !D.draining; l++)
+		if (D.cfg.lanes[l].prestart && D.spares[l].pid <= 0 &&
+		    D.spares[l].hold_until > now &&
+		    (next == -1 || D.spares[l].hold_until < next))
+			next = D.spares[l].hold_until;
 	if (next == -1)
 		return -1;
 	return next <= now ? 0 : (int)(next - now > INT32_MAX ? INT32_MAX :
