@@ -16,7 +16,7 @@ done
 # The real-engine test serves a model with node-llama-cpp, which needs
 # Node.js 20 or later (Debian 12's own is 18); it comes from the npm
 # registry when the test first runs.  Say so now rather than later.
-if ! node -e 'process.exit(+process.versions.node.split(".")[0] < 20)' \
+if ! node -e 'process.exit(parseInt(process.versions.node, 10) < 20 ? 1 : 0)' \
     2>/dev/null; then
 	echo "deps: Node.js >= 20 is not installed: tests/e2e/engine.bats" \
 	    "will fail (install nodejs 20 from NodeSource or the like)" >&2
