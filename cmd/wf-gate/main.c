@@ -492,8 +492,52 @@ verified(int i, const struct wf_jobref *ref)
 	wf_job_free(&j);
 }
 
+/*
+ * A deploy job that ended without its report (killed at its time-out,
+ * cancelled, a crash) must not leave its run in TESTING: the run goes to
+ * DEPLOY_FAILED, and a human decides.  The job's id makes it idempotent.
+ */
 static void
-job_ended(const char *name)
+deploy_lost(const char *name)
+{
+	struct wf_jobref ref;
+	struct wf_job j;
+	char err[512], sum[512], rid[WF_NAME_MAX + 8];
+	cJSON *r, *d;
+	int applied;
+
+	if (wf_queue_locate(G.root, name, &ref) == -1 ||
+	    ref.where < WF_IN_FAILED ||
+	    wf_queue_load(G.root, &ref, &j, err, sizeof(err)) == -1)
+		return;
+	if (j.type != WF_JT_DEPLOY || j.run_id <= 0) {
+		wf_job_free(&j);
+		return;
+	}
+	snprintf(sum, sizeof(sum), "the deploy job %s ended %s without its "
+	    "report: %.300s; no rollback ran, look at the environment", name,
+	    wf_job_status_name(j.status), j.error_message ? j.error_message :
+	    "no reason given");
+	r = cJSON_CreateObject();
+	cJSON_AddNumberToObject(r, "run_id", (double)j.run_id);
+	cJSON_AddStringToObject(r, "role", "deploy");
+	cJSON_AddStringToObject(r, "status", "fail");
+	cJSON_AddStringToObject(r, "summary", sum);
+	d = cJSON_AddObjectToObject(r, "details");
+	cJSON_AddStringToObject(d, "job_id", name);
+	cJSON_AddFalseToObject(d, "rolled_back");
+	snprintf(rid, sizeof(rid), "job-%s", name);
+	if (wf_pipeline_report(G.root, &G.cfg.pipeline, j.run_id, r, rid, NULL,
+	    &applied, err, sizeof(err)) == -1)
+		wf_log_debug("deploy job %s: %s", name, err);
+	else if (applied)
+		wf_log_info("run %lld: %s", (long long)j.run_id, sum);
+	cJSON_Delete(r);
+	wf_job_free(&j);
+}
+
+static void
+job_ended(const char *name, int failed)
 {
 	struct wf_jobref ref;
 
@@ -504,6 +548,8 @@ job_ended(const char *name)
 				verified(i, &ref);
 			return;
 		}
+	if (failed)
+		deploy_lost(name);
 }
 
 static void
@@ -525,7 +571,7 @@ scan_new(void)
 	closedir(d);
 	/* Gate jobs that ended while we did not watch. */
 	for (int i = G.npend - 1; i >= 0; i--)
-		job_ended(G.pend[i].job);
+		job_ended(G.pend[i].job, 0);
 }
 
 static void
@@ -663,7 +709,8 @@ main(int argc, char *argv[])
 				if (ev->wd == G.wd_new)
 					process(ev->name);
 				else
-					job_ended(ev->name);
+					job_ended(ev->name,
+					    ev->wd != G.wd_term[0]);
 			}
 		}
 	}

@@ -519,3 +519,27 @@ ready_run() {
 	run "$B/wf" run approve-deploy "$rid"
 	[ "$status" -ne 0 ]
 }
+
+@test "a deploy job that dies without its report (its agent killed mid-deploy) leaves the run DEPLOY_FAILED for a human, not in TESTING" {
+	run -0 "$B/wf" env create --project-id "$PROJ" --name slow \
+	    --deploy-command "sleep 60"
+	ready_run
+	start_dispatch
+	start_gate
+	run -0 "$B/wf" run approve-deploy "$rid" --env slow
+	wait_until "$(slow 20)" grep -qs '"job_type":"deploy"' "$WF_HOME"/active/*
+	job=$(basename "$(grep -ls '"job_type":"deploy"' "$WF_HOME"/active/* | grep -Ev '\.(pid|result)$' | head -n 1)")
+	[ -n "$job" ]
+	wait_until "$(slow 10)" test -s "$WF_HOME/active/$job.pid"
+	# the agent dies at once, its deploy command with it
+	pid=$(cut -d' ' -f1 "$WF_HOME/active/$job.pid")
+	[ -n "$pid" ]
+	kill -KILL -- "-$pid"
+	wait_until "$(slow 20)" grep -qs '"state":"DEPLOY_FAILED"' "$WF_HOME/state/runs/$rid.json"
+	run -0 "$B/wf" run show "$rid" --json
+	echo "$output" | jq -r .waiting_reason
+	[ "$(jq -r .waiting_for_human <<<"$output")" = true ]
+	[[ "$(jq -r .waiting_reason <<<"$output")" == *"ended failed without its report"*"no rollback ran"* ]]
+	[ "$(jq -r '.history | map(.to) | index("DEPLOYED")' <<<"$output")" = null ]
+	[ "$(jq -r '.reports | map(select(startswith("job-"))) | length' <<<"$output")" -eq 1 ]
+}
