@@ -44,7 +44,8 @@ static const char queue_usage[] =
     "  process group is killed).  retry: a failed, timed-out or cancelled\n"
     "  job back to its queue.  wait: until the job ends; exit 0 completed,\n"
     "  1 failed, 124 timeout, 125 cancelled.  purge: delete terminal\n"
-    "  records and outputs older than DURATION (90s, 15m, 24h, 7d).\n";
+    "  records and outputs, delivered events and applied reports older\n"
+    "  than DURATION (90s, 15m, 24h, 7d); never dead deliveries.\n";
 
 static int root = -1;
 
@@ -687,14 +688,71 @@ q_wait(int argc, char *argv[])
 	return rc;
 }
 
+/* Remove the files of dir older than cutoff (a job's output log with its
+ * record); their number, or -1. */
+static long
+purge_dir(const char *dir, time_t cutoff, int dry_run, int logs)
+{
+	struct dirent *de;
+	long n = 0;
+	DIR *d;
+	int fd;
+
+	fd = openat(root, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		wf_log_warn("%s: %s", dir, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		char log[NAME_MAX + 16];
+
+		if (de->d_name[0] == '.' ||
+		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode) || st.st_mtime >= cutoff)
+			continue;
+		n++;
+		if (dry_run) {
+			printf("%s/%s\n", dir, de->d_name);
+			continue;
+		}
+		/* The record last: a crash leaves a record, not an orphan
+		 * log. */
+		if (logs && wf_spool_name_ok(de->d_name)) {
+			snprintf(log, sizeof(log), "output/%s.log", de->d_name);
+			unlinkat(root, log, 0);
+		}
+		if (unlinkat(fd, de->d_name, 0) == -1)
+			wf_log_warn("%s/%s: %s", dir, de->d_name,
+			    strerror(errno));
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * purge: the seed's cleanup.  Terminal jobs with their output, events
+ * wf-notify has delivered (events/cur) and reports wf-gate has applied
+ * (reports/cur); never a job still waiting or running, never a dead
+ * delivery (a human redelivers those), never the audit trail.
+ */
 static int
 q_purge(int argc, char *argv[])
 {
-	static const char *const dirs[] = { "done", "failed", "cancelled" };
+	static const struct {
+		const char *dir, *what;
+		int logs;
+	} dirs[] = {
+		{ "done", "job", 1 }, { "failed", "job", 1 },
+		{ "cancelled", "job", 1 }, { "events/cur", "event", 0 },
+		{ "reports/cur", "report", 0 },
+	};
+	long n[3] = { 0, 0, 0 }, k;
 	struct qopts o;
 	int64_t secs;
 	time_t cutoff;
-	long n = 0;
 	int rc;
 
 	if ((rc = parse_opts(argc, argv, &o, 0)) != 0)
@@ -706,44 +764,15 @@ q_purge(int argc, char *argv[])
 	if (open_root() == -1)
 		return EX_CONFIG;
 	cutoff = time(NULL) - (time_t)secs;
-	for (size_t i = 0; i < 3; i++) {
-		struct dirent *de;
-		DIR *d;
-		int fd;
-
-		fd = openat(root, dirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd == -1 || (d = fdopendir(fd)) == NULL) {
-			wf_log_warn("%s: %s", dirs[i], strerror(errno));
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if ((k = purge_dir(dirs[i].dir, cutoff, o.dry_run,
+		    dirs[i].logs)) == -1)
 			return EX_IOERR;
-		}
-		while ((de = readdir(d)) != NULL) {
-			struct stat st;
-			char log[NAME_MAX + 16];
-
-			if (de->d_name[0] == '.' ||
-			    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
-			    -1 || st.st_mtime >= cutoff)
-				continue;
-			n++;
-			if (o.dry_run) {
-				printf("%s/%s\n", dirs[i], de->d_name);
-				continue;
-			}
-			/* The record last: a crash leaves a record, not an
-			 * orphan log. */
-			if (wf_spool_name_ok(de->d_name)) {
-				snprintf(log, sizeof(log), "output/%s.log",
-				    de->d_name);
-				unlinkat(root, log, 0);
-			}
-			if (unlinkat(fd, de->d_name, 0) == -1)
-				wf_log_warn("%s/%s: %s", dirs[i], de->d_name,
-				    strerror(errno));
-		}
-		closedir(d);
+		n[i < 3 ? 0 : i - 2] += k;
 	}
-	printf("%s %ld job%s older than %s\n", o.dry_run ? "would purge" :
-	    "purged", n, n == 1 ? "" : "s", o.older);
+	printf("%s %ld job%s, %ld event%s, %ld report%s older than %s\n",
+	    o.dry_run ? "would purge" : "purged", n[0], n[0] == 1 ? "" : "s",
+	    n[1], n[1] == 1 ? "" : "s", n[2], n[2] == 1 ? "" : "s", o.older);
 	return 0;
 }
 

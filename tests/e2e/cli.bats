@@ -120,7 +120,11 @@ position() {
 	[ "$(grep -c -- '--- wf: attempt' "$WF_HOME/output/$id.log")" -eq 2 ]
 }
 
-@test "wf queue purge --older-than removes old terminal records and their logs" {
+@test "wf queue purge --older-than removes old terminal records and their logs, delivered events and applied reports; never dead deliveries" {
+	for d in events/cur reports/cur events/dead; do
+		echo '{}' >"$WF_HOME/$d/1795000000.M1P1Q1"
+		touch -d '1 hour ago' "$WF_HOME/$d/1795000000.M1P1Q1"
+	done
 	start_dispatch
 	old_ok=$(enqueue -- echo old)
 	old_bad=$(enqueue -m 1 -- false)
@@ -136,6 +140,7 @@ position() {
 	wait_job "$new"
 	ended "$new" done
 
+	echo '{}' >"$WF_HOME/events/cur/1795000001.M1P1Q1"
 	run "$B/wf" queue purge --older-than 2s --dry-run
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"done/$old_ok"* ]]
@@ -151,6 +156,12 @@ position() {
 	[ ! -e "$WF_HOME/output/$old_bad.log" ]
 	[ -f "$WF_HOME/done/$new" ]
 	[ -f "$WF_HOME/output/$new.log" ]
+	echo "$output"
+	[[ "$output" == "purged 2 jobs, 1 event, 1 report older than 2s" ]]
+	[ ! -e "$WF_HOME/events/cur/1795000000.M1P1Q1" ]
+	[ ! -e "$WF_HOME/reports/cur/1795000000.M1P1Q1" ]
+	[ -e "$WF_HOME/events/cur/1795000001.M1P1Q1" ]
+	[ -e "$WF_HOME/events/dead/1795000000.M1P1Q1" ]
 	run "$B/wf" queue purge
 	[ "$status" -eq 64 ]
 }
