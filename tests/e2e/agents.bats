@@ -93,41 +93,8 @@ config() {
 	    'max_iter = 3'
 }
 
-start_gate() {
-	local log="$BATS_TEST_TMPDIR/gate.log" n
-	n=$(grep -c 'ready:' "$log" 2>/dev/null) || n=0
-	"$B/wf-gate" -v >>"$log" 2>&1 3>&- &
-	GATE_PID=$!
-	for _ in $(seq 1 400); do
-		[ "$(grep -c 'ready:' "$log" 2>/dev/null)" -gt "$n" ] && return 0
-		alive "$GATE_PID" || break
-		sleep 0.025
-	done
-	echo "wf-gate did not start" >&2
-	cat "$log" >&2
-	return 1
-}
 
-stop_gate() {
-	[ -n "$GATE_PID" ] || return 0
-	kill -TERM "$GATE_PID" 2>/dev/null || true
-	wait_until 5 gone "$GATE_PID" || kill -KILL "$GATE_PID" 2>/dev/null || true
-	wait "$GATE_PID" 2>/dev/null || true
-	GATE_PID=
-}
 
-daemons_ok() {
-	local ok=0
-	if [ -n "$GATE_PID" ] && ! alive "$GATE_PID"; then
-		echo "wf-gate (pid $GATE_PID) died" >&2
-		ok=1
-	fi
-	if [ -n "$DISPATCH_PID" ] && ! alive "$DISPATCH_PID"; then
-		echo "wf-dispatch (pid $DISPATCH_PID) died" >&2
-		ok=1
-	fi
-	return $ok
-}
 
 # roles: the shipped roles (etc/roles: pm and dev with backend = llm and
 # their prompts, qa running the project's tests, security scanning with

@@ -32,11 +32,7 @@ setup() {
 
 teardown() {
 	local rc=0
-	if [ -n "$GATE_PID" ]; then
-		kill -TERM "$GATE_PID" 2>/dev/null || true
-		wait_until 5 gone "$GATE_PID" || kill -KILL "$GATE_PID" 2>/dev/null || true
-		wait "$GATE_PID" 2>/dev/null || true
-	fi
+	stop_gate
 	stop_dispatch
 	kill_strays
 	sanitizer_check || rc=1
@@ -357,8 +353,7 @@ check_cmd() {
 	role security "$(check_cmd DB_PASSWORD "$DBPASS" sec)" 'DB_PASSWORD:cred:2.password' \
 	    'DB_USER:cred:db.username'
 	start_dispatch
-	"$B/wf-gate" -v >>"$BATS_TEST_TMPDIR/gate.log" 2>&1 3>&- &
-	GATE_PID=$!
+	start_gate
 	run "$B/wf" pipeline --project-id "$PROJ" --timeout "$(slow 60)"
 	echo "$output"
 	echo "$output" >"$OUT/pipeline.out"

@@ -78,27 +78,7 @@ role() {
 	} >"$ROLES/$name.ini"
 }
 
-start_gate() {
-	local log="$BATS_TEST_TMPDIR/gate.log"
-	"$B/wf-gate" -v >>"$log" 2>&1 3>&- &
-	GATE_PID=$!
-	for _ in $(seq 1 400); do
-		grep -q 'ready:' "$log" 2>/dev/null && return 0
-		alive "$GATE_PID" || break
-		sleep 0.025
-	done
-	echo "wf-gate did not start" >&2
-	cat "$log" >&2
-	return 1
-}
 
-stop_gate() {
-	[ -n "$GATE_PID" ] || return 0
-	kill -TERM "$GATE_PID" 2>/dev/null || true
-	wait_until 5 gone "$GATE_PID" || kill -KILL "$GATE_PID" 2>/dev/null || true
-	wait "$GATE_PID" 2>/dev/null || true
-	GATE_PID=
-}
 
 # go: start the daemons, run the pipeline to its first stop; $rid, $status
 go() {

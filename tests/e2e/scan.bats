@@ -79,20 +79,7 @@ real_scanner() {
 	PATH=/usr/bin:/bin command -v semgrep bandit gitleaks >/dev/null
 }
 
-start_gate() {
-	local log="$BATS_TEST_TMPDIR/gate.log"
-	"$B/wf-gate" -v >>"$log" 2>&1 3>&- &
-	GATE_PID=$!
-	wait_until 10 grep -q 'ready:' "$log" || { cat "$log" >&2; return 1; }
-}
 
-stop_gate() {
-	[ -n "$GATE_PID" ] || return 0
-	kill -TERM "$GATE_PID" 2>/dev/null || true
-	wait_until 5 gone "$GATE_PID" || kill -KILL "$GATE_PID" 2>/dev/null || true
-	wait "$GATE_PID" 2>/dev/null || true
-	GATE_PID=
-}
 
 # sec_run: start the daemons, run the pipeline to its stop; the run's id
 # in $RID and its record in $RUNJ
