@@ -420,11 +420,38 @@ audit(const char *action, int64_t id, const cJSON *fields)
 	cJSON_Delete(d);
 }
 
+
+/* What create and update print: the id (or the record, --json, its
+ * secret hidden), and a secret wf made, once, since it is shown nowhere
+ * else. */
+static int
+print_saved(int64_t id, int json, const char *secret)
+{
+	char err[ERRLEN];
+	cJSON *rec;
+
+	if (json) {
+		if (wf_store_get(root, &wf_kind_webhook, id, &rec, err,
+			sizeof(err)) == -1)
+			return cli_store_failed(err);
+		hide_secret(rec);
+		if (secret != NULL)
+			cJSON_AddStringToObject(rec, "secret", secret);
+		cli_json(rec);
+		cJSON_Delete(rec);
+	} else {
+		printf("%lld\n", (long long)id);
+		if (secret != NULL)
+			printf("secret: %s\n", secret);
+	}
+	return cli_flush();
+}
+
 static int
 w_create(struct opts *o)
 {
 	char err[ERRLEN], secret[WF_WEBHOOK_SECRET_MAX + 1];
-	cJSON *f = o->fields, *rec = NULL, *copy = NULL;
+	cJSON *f = o->fields, *copy = NULL;
 	int64_t id;
 	int rc, made, vl = -1;
 
@@ -449,28 +476,12 @@ w_create(struct opts *o)
 	wf_vault_unlock(vl);
 	vl = -1;
 	audit("webhook.created", id, copy);
-	if (o->json) {
-		if (wf_store_get(root, &wf_kind_webhook, id, &rec, err,
-			sizeof(err)) == -1) {
-			rc = cli_store_failed(err);
-			goto out;
-		}
-		hide_secret(rec);
-		if (made)
-			cJSON_AddStringToObject(rec, "secret", secret);
-		cli_json(rec);
-	} else {
-		printf("%lld\n", (long long)id);
-		if (made)
-			printf("secret: %s\n", secret);
-	}
-	rc = cli_flush();
+	rc = print_saved(id, o->json, made ? secret : NULL);
 out:
 	wf_vault_unlock(vl);
 	sodium_memzero(secret, sizeof(secret));
 	cJSON_Delete(f);
 	cJSON_Delete(copy);
-	cJSON_Delete(rec);
 	return rc;
 }
 
@@ -564,7 +575,7 @@ static int
 w_update(struct opts *o)
 {
 	char err[ERRLEN], secret[WF_WEBHOOK_SECRET_MAX + 1] = "";
-	cJSON *rec = NULL, *f = o->fields;
+	cJSON *f = o->fields;
 	int64_t id;
 	int rc, made = 0, vl = -1;
 
@@ -594,26 +605,10 @@ w_update(struct opts *o)
 	wf_vault_unlock(vl);
 	vl = -1;
 	audit("webhook.updated", id, f);
-	if (o->json) {
-		if (wf_store_get(root, &wf_kind_webhook, id, &rec, err,
-			sizeof(err)) == -1) {
-			rc = cli_store_failed(err);
-			goto out;
-		}
-		hide_secret(rec);
-		if (made)
-			cJSON_AddStringToObject(rec, "secret", secret);
-		cli_json(rec);
-	} else {
-		printf("%lld\n", (long long)id);
-		if (made)
-			printf("secret: %s\n", secret);
-	}
-	rc = cli_flush();
+	rc = print_saved(id, o->json, made ? secret : NULL);
 out:
 	wf_vault_unlock(vl);
 	sodium_memzero(secret, sizeof(secret));
-	cJSON_Delete(rec);
 	return rc;
 }
 
