@@ -341,8 +341,6 @@ run_role_command(const struct wf_role *role, const char *cmdline,
 	cJSON_AddStringToObject(env, "WF_ITERATION", iter);
 	cJSON_AddStringToObject(env, "WF_REPO_PATH", repo ? repo : "");
 	cJSON_AddStringToObject(env, "WF_TEST_COMMAND", tc ? tc : "");
-	if (getenv("WF_PHASE") != NULL)
-		cJSON_AddStringToObject(env, "WF_PHASE", getenv("WF_PHASE"));
 	for (const cJSON *e = extra != NULL ? extra->child : NULL; e != NULL;
 	    e = e->next)
 		cJSON_AddStringToObject(env, e->string, e->valuestring);
@@ -852,9 +850,9 @@ pass_env(cJSON *env, const char *name, const char *dflt)
  * job's log, and the report is read from it as for a command.
  */
 static int
-run_role_goose(int root, const struct wf_role *role, const cJSON *run,
-    const cJSON *project, const struct secrets *sec, char **outp,
-    size_t *lenp, int *ws, cJSON *res)
+run_role_goose(int root, const struct wf_role *role, const cJSON *phase,
+    const cJSON *run, const cJSON *project, const struct secrets *sec,
+    char **outp, size_t *lenp, int *ws, cJSON *res)
 {
 	struct wf_llm_conf conf;
 	char name[WF_NAME_MAX + 1], file[WF_NAME_MAX + 16], path[PATH_MAX];
@@ -893,6 +891,9 @@ run_role_goose(int root, const struct wf_role *role, const cJSON *run,
 	}
 	env = cJSON_CreateObject();
 	cJSON_AddStringToObject(env, "GOOSE_MODE", "auto");
+	if (phase != NULL)
+		cJSON_AddItemToObject(env, "WF_PHASE",
+		    cJSON_Duplicate(cJSON_GetObjectItem(phase, "WF_PHASE"), 1));
 	pass_env(env, "GOOSE_PROVIDER",
 	    conf.provider == WF_LLM_OPENAI ? "openai" : "ollama");
 	pass_env(env, "GOOSE_MODEL", conf.model);
@@ -1156,6 +1157,7 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 	const cJSON *rid = cJSON_GetObjectItem(rd, "run_id");
 	const char *rname = jstr(rd, "role");
 	cJSON *run = NULL, *project = NULL, *report = NULL, *details;
+	cJSON *phase = NULL; /* WF_PHASE for the role's program */
 	struct wf_role role;
 	struct wf_testcount tc;
 	struct secrets sec = { { NULL }, 0 };
@@ -1199,7 +1201,8 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 		if (role.tdd_prompt[0] != '\0')
 			strlcpy(role.prompt, role.tdd_prompt,
 			    sizeof(role.prompt));
-		setenv("WF_PHASE", "tdd", 1);
+		phase = cJSON_CreateObject();
+		cJSON_AddStringToObject(phase, "WF_PHASE", "tdd");
 	}
 	if (secrets_open(root, &role, run, j, &sec, err, sizeof(err)) == -1) {
 		cJSON_AddStringToObject(res, "error_message", err);
@@ -1221,14 +1224,14 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 		    res) == -1)
 			goto out;
 	} else if (role.backend == WF_BE_GOOSE) {
-		if (run_role_goose(root, &role, run, project, &sec, &out, &len,
-		    &ws, res) == -1)
+		if (run_role_goose(root, &role, phase, run, project, &sec, &out,
+		    &len, &ws, res) == -1)
 			goto out;
 	} else if (role.backend == WF_BE_SCAN) {
 		if ((report = run_role_scan(&role, run, project, &sec,
 		    res)) == NULL)
 			goto out;
-	} else if (run_role_command(&role, role.command, NULL, run, project,
+	} else if (run_role_command(&role, role.command, phase, run, project,
 	    &sec, &out, &len, &ws) == -1) {
 		cJSON_AddStringToObject(res, "error_message",
 		    "cannot run the role's command");
@@ -1291,6 +1294,7 @@ out:
 	free(out);
 	cJSON_Delete(report);
 	cJSON_Delete(run);
+	cJSON_Delete(phase);
 	cJSON_Delete(project);
 	return rc;
 }

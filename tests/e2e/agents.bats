@@ -250,6 +250,9 @@ qa_tdd() {
 	cat >>"$ROLES/qa.ini" <<'EOF'
 tdd_command = sed -i -e 's/^echo 1..3/echo 1..4/' -e 's/^check 3 0 add 0 0$/&\ncheck 4 7 add 3 4/' test_calc.sh && git -c user.name=qa -c user.email=qa@localhost commit -qam 'qa: add 3 4, first'
 EOF
+	# a long command goes on on an indented line; the phase is in its
+	# environment
+	echo "  && echo \"\$WF_PHASE\" >$BATS_TEST_TMPDIR/phase" >>"$ROLES/qa.ini"
 }
 
 @test "a git repo with a failing test goes to DEPLOYED: QA's failing test first, PM's tasks, DEV's fix on wf/run-N, the real tests, token totals" {
@@ -277,6 +280,7 @@ EOF
 	[ "$(moves SEC READY_FOR_COMMIT)" -eq 1 ]
 	[ "$(q .iteration)" -eq 1 ]
 
+	[ "$(cat "$BATS_TEST_TMPDIR/phase")" = tdd ]
 	# tdd: QA's new test was seen to fail by the gate before DEV started
 	[ "$(q .tdd_tests#)" -eq 1 ]
 	[ "$(q .tdd_tests.0)" = test_calc.sh ]
