@@ -1307,6 +1307,8 @@ wf_llm_call(const struct wf_llm_conf *c, const cJSON *messages,
 	t0 = wf_clock_mono_us();
 	cc = curl_easy_perform(h);
 	r->latency_ms = (wf_clock_mono_us() - t0 + 500) / 1000;
+	if (o->done != NULL)
+		o->done();
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->http_status);
 	if (cc != CURLE_OK) {
 		curl_fault(cc, &s, c, ebuf, r, err, errlen);

@@ -75,6 +75,9 @@ struct wf_llm_opts {
 	int max_tokens;       /* 0: conf's */
 	double temperature;   /* < 0: conf's */
 	bool vision;          /* use conf's vision_model when model is "" */
+	/* Called once the exchange with the model is over, before its reply
+	 * is parsed: the model is free from that moment. */
+	void (*done)(void);
 };
 
 enum wf_llm_fault {

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -426,6 +427,7 @@ run_llm(int root, struct wf_job *j, cJSON *res)
 	if (conf.timeout >= j->timeout)
 		conf.timeout = j->timeout > 2 ? j->timeout - 1 : 1;
 	err[0] = '\0';
+	opts.done = release_lane;
 	rc = wf_llm_call(&conf, msgs, &opts, &r, err, sizeof(err));
 	release_lane();
 	wf_llm_outcome(&r, conf.provider, err, res);
@@ -791,6 +793,7 @@ run_role_llm(int root, const struct wf_role *role, struct wf_job *j,
 	cJSON_AddStringToObject(m, "content", prompt);
 	cJSON_AddItemToArray(msgs, m);
 	err[0] = '\0';
+	opts.done = release_lane;
 	called = wf_llm_call(&conf, msgs, &opts, &r, err, sizeof(err));
 	release_lane();
 	if (called == -1) {
@@ -1358,24 +1361,41 @@ main(int argc, char *argv[])
 		return EX_SOFTWARE;
 	}
 	atexit(wf_llm_cleanup);
+	if ((root = wf_spool_open(wf_home_dir())) == -1) {
+		wf_log_warn("%s: %s", wf_home_dir(), strerror(errno));
+		return EX_CONFIG;
+	}
+	signal(SIGTERM, forward);
+	signal(SIGINT, forward);
 	if (from_stdin) {
-		/* Ready before the id comes: everything above is done. */
+		/*
+		 * Ready before the id comes: everything above is done, and
+		 * the time zone is read now, not on the job's first
+		 * timestamp.  The dispatcher writes the id and its newline
+		 * in one write(2), so one read(2) usually has it all.
+		 */
 		ssize_t n = 0, r;
+		char *nl = NULL;
 
-		while (n < (ssize_t)sizeof(idbuf) - 1 &&
-		    (r = read(STDIN_FILENO, idbuf + n, 1)) != 0) {
+		tzset();
+		while (nl == NULL && n < (ssize_t)sizeof(idbuf) - 1 &&
+		    (r = read(STDIN_FILENO, idbuf + n,
+		    sizeof(idbuf) - 1 - (size_t)n)) != 0) {
 			if (r == -1) {
 				if (errno == EINTR)
 					continue;
 				return EX_IOERR;
 			}
-			if (idbuf[n] == '\n')
-				break;
-			n++;
+			nl = memchr(idbuf + n, '\n', (size_t)r);
+			n += r;
 		}
 		if (n == 0)
 			return 0; /* closed without a job: not needed */
-		idbuf[n] = '\0';
+		if (nl == NULL) {
+			wf_log_warn("--stdin: no job id line");
+			return EX_USAGE;
+		}
+		*nl = '\0';
 		id = idbuf;
 	} else
 		id = argv[optind];
@@ -1383,12 +1403,6 @@ main(int argc, char *argv[])
 		wf_log_warn("%.80s: not a job id", id);
 		return EX_USAGE;
 	}
-	if ((root = wf_spool_open(wf_home_dir())) == -1) {
-		wf_log_warn("%s: %s", wf_home_dir(), strerror(errno));
-		return EX_CONFIG;
-	}
-	signal(SIGTERM, forward);
-	signal(SIGINT, forward);
 
 	wf_job_init(&j);
 	snprintf(path, sizeof(path), "active/%s", id);

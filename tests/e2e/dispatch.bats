@@ -253,3 +253,20 @@ t() {
 		fi
 	done
 }
+
+@test "wf-agent --stdin: a spare's job id comes on stdin; EOF before it is not an error, a line without its newline or a bad id is refused" {
+	run "$B/wf-agent" --stdin </dev/null
+	[ "$status" -eq 0 ]
+	run "$B/wf-agent" --stdin < <(printf 'abc')
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"no job id line"* ]]
+	run "$B/wf-agent" --stdin <<<'../x'
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"not a job id"* ]]
+	id=$("$B/wf-enqueue" -- sh -c 'echo spare-ran')
+	mv "$WF_HOME"/queue/*/new/"$id" "$WF_HOME/active/$id"
+	run "$B/wf-agent" --stdin <<<"$id"
+	[ "$status" -eq 0 ]
+	grep -q '"status":"completed"' "$WF_HOME/active/$id.result"
+	[[ "$output" == *spare-ran* ]]
+}
