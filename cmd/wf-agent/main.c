@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
@@ -73,11 +74,15 @@ usage(int code)
 
 static pid_t child;
 static int relfd = -1;
+#define RELEASED_NICE 10 /* after the lane is released */
 
 /*
  * Tell wf-dispatch that the model is free (a byte on the release pipe it
  * gave us as fd 3): the lane's next job may start while this one still
- * writes its result.  Once only.
+ * writes its result.  Once only.  What is left of this job is
+ * bookkeeping, so it steps back (a higher nice value, which needs no
+ * privilege): on a busy machine the CPU goes first to the dispatcher and
+ * the worker that hand the model its next request.
  */
 static void
 release_lane(void)
@@ -87,6 +92,7 @@ release_lane(void)
 	(void)!write(relfd, "r", 1);
 	close(relfd);
 	relfd = -1;
+	(void)setpriority(PRIO_PROCESS, 0, RELEASED_NICE);
 }
 
 static void
