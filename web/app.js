@@ -212,6 +212,21 @@ function projectName(id) {
   return p ? p.name : `project ${id}`;
 }
 
+/* A stroked SVG icon, decorative: a font may lack an emoji, and the CSP
+ * allows no image file from elsewhere. */
+function icon(d, cls) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  svg.setAttribute('class', cls);
+  const path = document.createElementNS(NS, 'path');
+  path.setAttribute('d', d);
+  svg.append(path);
+  return svg;
+}
+
 function chip(text, cls) {
   return el('span', { class: `chip ${cls || ''}` }, text);
 }
@@ -418,7 +433,7 @@ function drawRuns(board) {
         !state.project ? el('p', { class: 'card-meta' }, projectName(r.project_id)) : null);
       if (r.waiting_for_human) {
         card.append(el('p', { class: 'human' },
-          el('span', { class: 'human-icon', 'aria-hidden': 'true' }, '✋'),
+          icon('M12 8v4l2.5 2.5M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18Z', 'human-icon'),
           `waiting for a human: ${r.waiting_reason ? String(r.waiting_reason) : 'no reason given'}`));
       }
       const actions = [];
