@@ -35,6 +35,7 @@ const state = {
   timer: null,
   inflight: false,
   lastOk: null,
+  lastErr: null,
   projects: [],
   drawn: {},       // section -> the JSON it was last drawn from
   taskOptionsFor: null,
@@ -59,6 +60,11 @@ function el(tag, props, ...children) {
     n.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   return n;
+}
+
+/* setText: only a change, so that a live region speaks only then */
+function setText(n, s) {
+  if (n.textContent !== s) n.textContent = s;
 }
 
 function clear(n) {
@@ -120,7 +126,7 @@ async function api(path, opts = {}) {
     });
   } catch (e) {
     throw new Unreachable(e && e.name === 'AbortError'
-      ? 'no answer within 4 s' : 'no connection');
+      ? 'No answer within 4 s.' : 'No connection.');
   } finally {
     clearTimeout(timer);
   }
@@ -152,7 +158,7 @@ async function post(path, body) {
       notify('A token is needed: run `wf token add NAME` and paste the token in the Token field.', 'error');
       $('token').focus();
     } else if (e instanceof Unreachable) {
-      notify(`The server is unreachable (${e.message}); nothing was changed.`, 'error');
+      notify(`The server is unreachable: ${e.message} Nothing was changed.`, 'error');
     } else {
       notify(e.message, 'error');
     }
@@ -180,17 +186,17 @@ function setReachable(ok, why) {
     state.lastOk = new Date();
     $('banner').hidden = true;
     conn.className = 'conn ok';
-    $('conn-text').textContent = 'live';
+    setText($('conn-text'), 'live');
     $('updated').textContent = `updated ${state.lastOk.toLocaleTimeString()}`;
     document.body.classList.remove('stale');
   } else {
     const since = state.lastOk
       ? `Last good update at ${state.lastOk.toLocaleTimeString()}; what you see may be out of date.`
       : 'Nothing could be loaded yet.';
-    $('banner-text').textContent = `${why ? `(${why}) ` : ''}${since} Retrying every ${POLL_MS / 1000} s.`;
+    $('banner-text').textContent = `${why ? `${why} ` : ''}${since} Retrying every ${POLL_MS / 1000} s.`;
     $('banner').hidden = false;
     conn.className = 'conn down';
-    $('conn-text').textContent = 'offline';
+    setText($('conn-text'), 'offline');
     document.body.classList.add('stale');
   }
 }
@@ -315,7 +321,7 @@ function drawQueue(q) {
       if (!j || typeof j !== 'object') continue;
       const id = j.id !== undefined ? String(j.id) : '?';
       tb.append(el('tr', {},
-        el('td', { class: 'mono', title: id }, id.length > 14 ? `…${id.slice(-12)}` : id),
+        el('td', { class: 'mono jid', title: id }, id),
         el('td', {}, j.job_type !== undefined ? String(j.job_type) : '–'),
         el('td', {}, j.lane !== undefined ? String(j.lane) : '–'),
         el('td', { class: 'num' }, typeof j.age_s === 'number' ? fmtAge(j.age_s) : '–')));
@@ -572,7 +578,10 @@ async function refresh() {
   drawProjects(state.projects, state.project ? allBoard : board);
   if (log) drawActivity(log);
   if (health && health.version) $('version').textContent = String(health.version);
-  if (errs.length) notify(`The server said: ${errs[0]}`, 'error');
+  // a failing endpoint fails every poll: say so once, not every 2.5 s
+  const err = errs.length ? errs[0] : null;
+  if (err && err !== state.lastErr) notify(`The server said: ${err}`, 'error');
+  state.lastErr = err;
 }
 
 function schedule() {
