@@ -253,6 +253,8 @@ function drawStats(board, projects) {
   }
   $('stat-runs').textContent = fmtInt(active);
   $('stat-runs-sub').textContent = `${waiting} waiting for a human · ${deployed} deployed`;
+  // the tab's title tells a human they are needed while they look elsewhere
+  document.title = `${waiting ? `(${waiting}) ` : ''}wf — Workflow Hub`;
 
   const tasks = board.tasks || {};
   let total = 0;
@@ -377,7 +379,7 @@ function countsByProject(board) {
 }
 
 function column(key, title, items, cls) {
-  const list = el('ul', { class: 'cards', 'aria-label': `${title}: ${items.length}` });
+  const list = el('ul', { class: 'cards' });
   const col = el('section', { class: `col ${cls}`, 'data-col': key, 'aria-label': `${title}, ${items.length}` },
     el('header', { class: 'col-head' },
       el('h3', {}, title),
