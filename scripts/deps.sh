@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config libcjson-dev libinih-dev libcurl4-openssl-dev
 libsodium-dev libbsd-dev libcmocka-dev bats perl python3 git jq
-systemd mandoc"
+systemd mandoc chromium"
 
 missing=
 for p in $PKGS; do

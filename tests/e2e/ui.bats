@@ -1,0 +1,287 @@
+#!/usr/bin/env bats
+# ui: the web page at /ui/, loaded in headless Chromium against a seeded
+# store: the stat cards, the project, a task in its column, a run in its
+# state's column with why it waits for a human, the queue and the audit
+# trail; the CSP's rules kept (no inline script or style, no HTML built
+# from data); the project filter; a write without a token answered with how
+# to get one; and, once the server is gone, the unreachable banner.  It serves the page with
+# wf-httpd when $WF_BIN has it, else with tests/helpers/ui_stub.py (a
+# stand-in that answers from the CLI), and says which.
+
+load helpers
+
+REPO_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+WEB=$REPO_ROOT/web
+CHROMIUM=${CHROMIUM:-chromium}
+
+setup() {
+	wf_setup
+	SERVER_PID=
+	command -v "$CHROMIUM" >/dev/null || {
+		echo "no $CHROMIUM: make deps installs it" >&2
+		return 1
+	}
+}
+
+teardown() {
+	stop_server
+	wf_teardown
+}
+
+# seed: two projects; calc has a task in each of two columns, two runs
+# (one at READY_FOR_DEPLOY waiting for a human, with tokens) and two open
+# bugs; other has a task and a run.
+seed() {
+	P=$("$B/wf" project create --name calc --description 'a calculator' \
+	    --repo-path "$BATS_TEST_TMPDIR")
+	Q=$("$B/wf" project create --name other --repo-path "$BATS_TEST_TMPDIR")
+	"$B/wf" task create --project-id "$P" --task-id CALC-1 \
+	    --title 'add adds its operands' --priority 1 >/dev/null
+	"$B/wf" task create --project-id "$P" --task-id CALC-2 \
+	    --title 'keep mul working' --status in_progress >/dev/null
+	"$B/wf" task create --project-id "$Q" --task-id OTHER-1 \
+	    --title 'elsewhere' >/dev/null
+	R1=$("$B/wf" run create --project-id "$P" --name fix-add)
+	R2=$("$B/wf" run create --project-id "$P" --name second)
+	"$B/wf" run create --project-id "$Q" --name other-run >/dev/null
+	"$B/wf" run set-state "$R1" READY_FOR_DEPLOY --force --why test \
+	    >/dev/null
+	# what the pipeline would have written: the store is plain files
+	f="$WF_HOME/state/runs/$R1.json"
+	jq '.tokens_in = 599 | .tokens_out = 200 | .iteration = 2 |
+	    .waiting_for_human = true |
+	    .waiting_reason = "deploy needs a <b>human</b> approval"' \
+	    "$f" >"$f.new"
+	mv "$f.new" "$f"
+	"$B/wf" bug create --project-id "$P" --title 'crash on 0' >/dev/null
+	"$B/wf" bug create --project-id "$Q" --title 'typo' >/dev/null
+}
+
+# start_server: wf-httpd when built, else the stub; sets PORT, SERVER_PID
+# and SERVER, and says which in the TAP output.
+start_server() {
+	local log="$BATS_TEST_TMPDIR/server.log" port
+	: >"$log"
+	if [ -x "$B/wf-httpd" ]; then
+		SERVER=wf-httpd
+		"$B/wf-httpd" -l 127.0.0.1:0 -w "$WEB" 2>>"$log" 3>&- &
+		SERVER_PID=$!
+		port() { sed -n 's/.*wf-httpd: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -1; }
+	else
+		SERVER=ui_stub.py
+		WF_BIN=$B "$PY" "$REPO_ROOT/tests/helpers/ui_stub.py" "$WEB" \
+		    >"$BATS_TEST_TMPDIR/port" 2>>"$log" 3>&- &
+		SERVER_PID=$!
+		port() { head -1 "$BATS_TEST_TMPDIR/port"; }
+	fi
+	echo "# served by $SERVER" >&3
+	for _ in $(seq 1 200); do
+		port=$(port)
+		[ -n "$port" ] && break
+		alive "$SERVER_PID" || break
+		sleep 0.025
+	done
+	[ -n "$port" ] || {
+		echo "$SERVER did not start" >&2
+		cat "$log" >&2
+		return 1
+	}
+	PORT=$port
+	URL=http://127.0.0.1:$PORT/ui/
+}
+
+stop_server() {
+	[ -n "${SERVER_PID:-}" ] || return 0
+	kill -TERM "$SERVER_PID" 2>/dev/null || true
+	wait_until 5 gone "$SERVER_PID" || kill -KILL "$SERVER_PID" 2>/dev/null || true
+	wait "$SERVER_PID" 2>/dev/null || true
+	SERVER_PID=
+}
+
+# dump_dom URL: the DOM as the page left it after 5 s of virtual time
+# (its first polls done)
+dump_dom() {
+	timeout -s KILL 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu \
+	    --user-data-dir="$BATS_TEST_TMPDIR/chromium" \
+	    --virtual-time-budget=5000 --dump-dom "$1" 2>/dev/null
+}
+
+# between HTML FROM TO: the part of HTML after the first FROM, up to the
+# next TO
+between() {
+	local s=${1#*"$2"}
+	[ "$s" != "$1" ] || return 1
+	printf '%s\n' "${s%%"$3"*}"
+}
+
+@test "the page shows the store: stat cards, projects, tasks and runs in their columns, the human's wait, the queue, the audit trail" {
+	seed
+	start_server
+	dom=$(dump_dom "$URL")
+	[ -n "$dom" ]
+	# the stat cards: 2 open bugs, 3 runs none deployed, 3 tasks, 2 projects
+	[[ "$dom" == *'id="stat-bugs">2<'* ]]
+	[[ "$dom" == *'id="stat-runs">3<'* ]]
+	[[ "$dom" == *'id="stat-tasks">3<'* ]]
+	[[ "$dom" == *'id="stat-projects">2<'* ]]
+	[[ "$dom" == *"1 waiting for a human · 0 deployed"* ]]
+	# the projects, with their counts of tasks and runs
+	projects=$(between "$dom" 'id="projects-body"' '</tbody>')
+	[[ "$projects" =~ \>calc\</button\>.*\>a\ calculator\<.*\>2\</td\>\<td\ class=\"num\"\>2\< ]]
+	[[ "$projects" == *'>other</button>'* ]]
+	# each task in its column, with its priority, and nowhere else
+	backlog=$(between "$dom" 'data-col="backlog"' 'data-col=')
+	[[ "$backlog" == *'>CALC-1<'*'>critical<'*'>add adds its operands<'* ]]
+	[[ "$backlog" == *'>elsewhere<'* ]]
+	[[ "$backlog" != *'keep mul working'* ]]
+	progress=$(between "$dom" 'data-col="in_progress"' 'data-col=')
+	[[ "$progress" == *'>keep mul working<'* ]]
+	# the run in its state's column: id, name, iteration, tokens, the
+	# reason it waits (as text: the <b> in it is not markup), the button
+	ready=$(between "$dom" 'data-col="READY_FOR_DEPLOY"' 'data-col=')
+	[[ "$ready" == *"data-run=\"$R1\""*">#$R1<"*'>fix-add<'* ]]
+	[[ "$ready" == *'iteration 2 · tokens 599 in / 200 out'* ]]
+	[[ "$ready" == *'waiting for a human: deploy needs a &lt;b&gt;human&lt;/b&gt; approval'* ]]
+	[[ "$ready" == *'>Approve deploy</button>'* ]]
+	[[ "$ready" != *'>second<'* ]]
+	pm=$(between "$dom" 'data-col="PM"' 'data-col=')
+	[[ "$pm" == *"data-run=\"$R2\""* && "$pm" == *'>other-run<'* ]]
+	[[ "$pm" != *'waiting for a human'* ]]
+	# the queue: each run create queued PM's job at high priority
+	[[ "$dom" == *'id="q-waiting">3<'* ]]
+	[[ "$dom" == *'data-prio="high">3<'* ]]
+	# recent activity: the audit trail, newest first
+	act=$(between "$dom" 'id="activity"' '</ol>')
+	[[ "$act" == *'>bug.created<'*'>run.state_forced<'*'>project.created<'* ]]
+	# the server's version in the footer, and no banner
+	[[ "$dom" =~ id=\"version\"\>[0-9]+\.[0-9]+ ]]
+	[[ "$dom" =~ \<div\ id=\"banner\"\ class=\"banner\"\ role=\"alert\"\ hidden ]]
+	[[ "$dom" == *'class="conn ok"'* ]]
+}
+
+@test "the page keeps the CSP's rules: no inline script or style, nothing from elsewhere, no HTML from data" {
+	start_server
+	run curl -sfD - -o /dev/null "$URL"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Content-Security-Policy: default-src 'self'"* ]]
+	# every script comes from a file, and no style element or attribute
+	[ -z "$(grep -Eio '<script[^>]*>' "$WEB/index.html" | grep -v ' src=')" ]
+	! grep -Eiq '<script[^>]*>[^<]' "$WEB/index.html"
+	! grep -Eiq '<style|[[:space:]]style=' "$WEB/index.html"
+	# nothing fetched from another origin
+	! grep -Eiq '(src|href)="(https?:)?//' "$WEB/index.html"
+	! grep -Eq "https?://" "$WEB/style.css"
+	# data reaches the page as text only
+	! grep -Eq 'innerHTML|outerHTML|insertAdjacentHTML|document\.write' "$WEB/app.js"
+	node --check "$WEB/app.js"
+}
+
+# cdp URL STEP...: drive Chromium over --remote-debugging-pipe: open URL,
+# then each step: "wait JS" (until JS is truthy; 20 s), "eval JS",
+# "kill PID", "print JS" (its value on stdout).
+cdp() {
+	timeout -s KILL 90 "$PY" - "$CHROMIUM" "$BATS_TEST_TMPDIR/chromium" "$@" <<'EOF'
+import fcntl, json, os, subprocess, sys, time
+
+chrome, profile, url, steps = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+to_chrome, from_us = os.pipe()  # Chromium reads fd 3, writes fd 4
+to_us, from_chrome = os.pipe()
+
+def fds():
+    # above 10 first, so that neither lands on 3 or 4 before it is moved
+    a = fcntl.fcntl(to_chrome, fcntl.F_DUPFD, 10)
+    b = fcntl.fcntl(from_chrome, fcntl.F_DUPFD, 10)
+    os.dup2(a, 3)
+    os.dup2(b, 4)
+
+p = subprocess.Popen([chrome, "--headless", "--no-sandbox", "--disable-gpu",
+                      "--user-data-dir=" + profile, "--remote-debugging-pipe",
+                      "about:blank"], preexec_fn=fds, pass_fds=(3, 4),
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+os.close(to_chrome)
+os.close(from_chrome)
+buf, seq, session = b"", 0, None
+
+def call(method, **params):
+    global buf, seq
+    seq += 1
+    msg = {"id": seq, "method": method, "params": params}
+    if session:
+        msg["sessionId"] = session
+    os.write(from_us, json.dumps(msg).encode() + b"\0")
+    while True:
+        while b"\0" not in buf:
+            chunk = os.read(to_us, 65536)
+            if not chunk:
+                sys.exit("cdp: Chromium went away")
+            buf += chunk
+        line, buf = buf.split(b"\0", 1)
+        r = json.loads(line)
+        if r.get("id") == seq:
+            if "error" in r:
+                sys.exit("cdp: %s: %s" % (method, r["error"]))
+            return r["result"]
+
+def js(expr):
+    r = call("Runtime.evaluate", expression=expr, returnByValue=True)
+    return r["result"].get("value")
+
+try:
+    tid = call("Target.createTarget", url="about:blank")["targetId"]
+    session = call("Target.attachToTarget", targetId=tid, flatten=True)["sessionId"]
+    call("Page.navigate", url=url)
+    for st in steps:
+        verb, arg = st.split(" ", 1)
+        if verb == "wait":
+            until = time.monotonic() + 20
+            while not js(arg):
+                if time.monotonic() > until:
+                    sys.exit("cdp: timed out waiting for: " + arg)
+                time.sleep(0.1)
+        elif verb == "eval":
+            js(arg)
+        elif verb == "print":
+            print(js(arg))
+        elif verb == "kill":
+            os.kill(int(arg), 15)
+finally:
+    p.kill()
+    p.wait()
+EOF
+}
+
+@test "the project filter, a write without a token told how to make one, the banner once the server is gone" {
+	seed
+	start_server
+	live='document.querySelector("#conn.ok") && document.getElementById("stat-projects").textContent === "2"'
+	notice='document.getElementById("notice-text").textContent'
+	banner='!document.getElementById("banner").hidden'
+	run cdp "$URL" \
+	    "wait $live" \
+	    "eval (s => { s.value = '$Q'; s.dispatchEvent(new Event('change')); })(document.getElementById('filter-project'))" \
+	    "wait document.getElementById('scope').textContent === 'Project: other'" \
+	    "print document.querySelector('[data-col=backlog]').textContent" \
+	    "print document.getElementById('run-board').textContent" \
+	    "eval document.getElementById('token').value = ''" \
+	    "eval document.getElementById('start-project').value = '$P'" \
+	    "eval document.getElementById('start-btn').click()" \
+	    "wait $notice.includes('token')" \
+	    "print $notice" \
+	    "print $banner" \
+	    "kill $SERVER_PID" \
+	    "wait $banner" \
+	    "print document.getElementById('banner').textContent.replace(/\s+/g, ' ').trim()" \
+	    "print document.getElementById('conn-text').textContent"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# filtered: only the other project's task and run
+	[[ "${lines[0]}" == *elsewhere* && "${lines[0]}" != *"add adds"* ]]
+	[[ "${lines[1]}" == *other-run* && "${lines[1]}" != *fix-add* ]]
+	[ "${lines[2]}" = 'A token is needed: run `wf token add NAME` and paste the token in the Token field.' ]
+	[ "${lines[3]}" = False ]
+	[[ "${lines[4]}" == *"The wf server is unreachable."* ]]
+	[[ "${lines[4]}" == *"Last good update at"* ]]
+	[ "${lines[5]}" = offline ]
+	# nothing was started without the token
+	[ "$("$B/wf" run list --json | jq length)" -eq 3 ]
+}
