@@ -1327,14 +1327,19 @@ ui_file(struct req *r, const char *rel)
 		nfd = openat(dfd, p,
 		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
 			(last ? 0 : O_DIRECTORY));
+		/* A symbolic link, to a file (ELOOP) or where a directory
+		 * was wanted (ENOTDIR), is refused as such. */
 		e = errno;
+		if (nfd == -1 && (e == ELOOP || e == ENOTDIR) &&
+		    fstatat(dfd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode))
+			e = ELOOP;
 		close(dfd);
 		dfd = -1;
 		if (nfd == -1)
-			return e == ELOOP ? ui_fail(r, 403,
-						"forbidden: a "
-						"symbolic link")
-					  : ui_fail(r, 404, "not found");
+			return e == ELOOP
+			    ? ui_fail(r, 403, "forbidden: a symbolic link")
+			    : ui_fail(r, 404, "not found");
 		if (last)
 			fd = nfd;
 		else

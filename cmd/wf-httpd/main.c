@@ -480,8 +480,7 @@ main(int argc, char *argv[])
 	    (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned)CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)CONN_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-	    NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-	    MHD_OPTION_END);
+	    NULL, MHD_OPTION_END);
 	if (d == NULL) {
 		wf_log_warn("cannot listen on %s (in use, or not an address "
 			    "of this machine)",
