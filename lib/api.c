@@ -156,11 +156,15 @@ qget(const char *query, const char *key, char *buf, size_t len)
 	return 0;
 }
 
+/* Digits only: strtonum alone would take " 1" and "+1". */
 static int
 parse_id(const char *s, int64_t *id)
 {
 	const char *errstr;
 
+	*id = 0;
+	if (s[0] == '\0' || s[strspn(s, "0123456789")] != '\0')
+		return -1;
 	*id = strtonum(s, 1, ID_MAX, &errstr);
 	return errstr == NULL ? 0 : -1;
 }
