@@ -430,22 +430,10 @@ h_enqueue(struct req *r)
 static int
 queue_request(struct req *r, const char *op)
 {
-	struct wf_jobref ref;
 	cJSON *o;
 
-	if (wf_queue_locate(r->a->root, r->job, &ref) == -1)
-		return fail(r, 404, "no such job %s", r->job);
-	if (strcmp(op, "cancel") == 0 && ref.where >= WF_IN_DONE)
-		return fail(r, 409, "%s: already ended (%s); nothing to cancel",
-		    r->job, wf_queue_dirname(ref.where));
-	if (strcmp(op, "retry") == 0 && ref.where != WF_IN_FAILED &&
-	    ref.where != WF_IN_CANCELLED)
-		return fail(r, 409,
-		    "%s: not failed, timed out or cancelled; "
-		    "only those are retried",
-		    r->job);
-	if (wf_queue_request(r->a->root, op, r->job) == -1)
-		return fail(r, 500, "%s: %s: %s", r->job, op, strerror(errno));
+	if (wf_queue_ask(r->a->root, op, r->job, r->err, sizeof(r->err)) == -1)
+		return fail_errno(r, errno);
 	audit_job(r,
 	    strcmp(op, "cancel") == 0 ? "job.cancel_requested"
 				      : "job.retry_requested",
@@ -470,21 +458,6 @@ h_retry_job(struct req *r)
 
 /* Entities. */
 
-/* Keep the entities whose status is status. */
-static void
-keep_status(cJSON *arr, const char *status)
-{
-	cJSON *it, *next;
-
-	for (it = arr->child; it != NULL; it = next) {
-		const cJSON *s = cJSON_GetObjectItemCaseSensitive(it, "status");
-
-		next = it->next;
-		if (!cJSON_IsString(s) || strcmp(s->valuestring, status) != 0)
-			cJSON_Delete(cJSON_DetachItemViaPointer(arr, it));
-	}
-}
-
 static int
 list_of(struct req *r, const struct wf_kind *k, int64_t pid)
 {
@@ -506,7 +479,7 @@ list_of(struct req *r, const struct wf_kind *k, int64_t pid)
 	if ((all = wf_store_list(r->a->root, k, pid)) == NULL)
 		return fail(r, 500, "%s: out of memory", k->dir);
 	if (rc == 1)
-		keep_status(all, status);
+		wf_entity_keep_status(all, status);
 	return reply_json(r, 200, all);
 }
 
@@ -749,8 +722,9 @@ h_run(struct req *r)
 static int
 h_report(struct req *r)
 {
-	char id[WF_NAME_MAX + 1], *s;
-	cJSON *rep, *chk = NULL, *o, *run;
+	char id[WF_NAME_MAX + 1];
+	cJSON *rep, *o, *run;
+	int rc, e;
 
 	if (need_body(r) == -1)
 		return r->out->status;
@@ -759,25 +733,12 @@ h_report(struct req *r)
 		return fail_errno(r, errno);
 	cJSON_Delete(run);
 	rep = cJSON_Duplicate(r->body, 1);
-	cJSON_DeleteItemFromObject(rep, "run_id");
-	cJSON_AddNumberToObject(rep, "run_id", (double)r->id);
-	if ((s = cJSON_PrintUnformatted(rep)) == NULL) {
-		cJSON_Delete(rep);
-		return fail(r, 500, "out of memory");
-	}
-	if (wf_pipeline_report_parse(
-		s, strlen(s), &chk, r->err, sizeof(r->err)) == -1) {
-		free(s);
-		cJSON_Delete(rep);
-		return fail(r, 400, "%s", r->err);
-	}
-	free(s);
-	cJSON_Delete(chk);
-	if (wf_pipeline_submit_report(r->a->root, rep, id, sizeof(id)) == -1) {
-		cJSON_Delete(rep);
-		return fail(r, 500, "reports/new: %s", strerror(errno));
-	}
+	rc = wf_pipeline_drop_report(
+	    r->a->root, r->id, rep, id, sizeof(id), r->err, sizeof(r->err));
+	e = errno;
 	cJSON_Delete(rep);
+	if (rc == -1)
+		return fail(r, e == EINVAL ? 400 : 500, "%s", r->err);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "report_id", id);
 	cJSON_AddNumberToObject(o, "run_id", (double)r->id);
@@ -831,43 +792,6 @@ h_reset(struct req *r)
 	return reply_run(r, 200, r->id);
 }
 
-/* The environment NAME (or id) of the run's project, as wf run
- * approve-deploy --env finds it. */
-static int64_t
-env_of_run(struct req *r, const char *name)
-{
-	const cJSON *e, *p;
-	cJSON *run, *list;
-	int64_t pid, id = -1;
-
-	if (wf_store_get(r->a->root, &wf_kind_run, r->id, &run, r->err,
-		sizeof(r->err)) == -1)
-		return -1;
-	p = cJSON_GetObjectItemCaseSensitive(run, "project_id");
-	pid = cJSON_IsNumber(p) ? (int64_t)p->valuedouble : 0;
-	cJSON_Delete(run);
-	list = wf_store_list(r->a->root, &wf_kind_environment, pid);
-	cJSON_ArrayForEach(e, list)
-	{
-		const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "name");
-		const cJSON *i = cJSON_GetObjectItemCaseSensitive(e, "id");
-		char num[32];
-
-		snprintf(num, sizeof(num), "%lld",
-		    cJSON_IsNumber(i) ? (long long)i->valuedouble : -1LL);
-		if ((cJSON_IsString(n) && strcmp(n->valuestring, name) == 0) ||
-		    strcmp(num, name) == 0)
-			id = (int64_t)i->valuedouble;
-	}
-	cJSON_Delete(list);
-	if (id == -1)
-		snprintf(r->err, sizeof(r->err),
-		    "no such environment '%.64s' "
-		    "in project %lld",
-		    name, (long long)pid);
-	return id;
-}
-
 /* Only a human approves: the approver is the token's name, which the
  * caller cannot choose by a field of the body. */
 static int
@@ -879,7 +803,9 @@ h_approve(struct req *r)
 
 	if (only(r, names) == -1 || opt_str(r, "env", &env) == -1)
 		return r->out->status;
-	if (env != NULL && (env_id = env_of_run(r, env)) == -1)
+	if (env != NULL &&
+	    (env_id = wf_pipeline_run_env(
+		 r->a->root, r->id, env, r->err, sizeof(r->err))) == -1)
 		return fail(r, 404, "%s", r->err);
 	if (wf_pipeline_approve_deploy(r->a->root, &r->a->pipeline, r->id,
 		env_id, r->err, sizeof(r->err)) == -1)

@@ -371,3 +371,17 @@ wf_entity_context(int root, int64_t id, char *err, size_t errlen)
 	cJSON_AddItemToObject(ctx, "bugs", open_bugs(root, id));
 	return ctx;
 }
+
+void
+wf_entity_keep_status(cJSON *arr, const char *status)
+{
+	cJSON *it, *next;
+
+	for (it = arr != NULL ? arr->child : NULL; it != NULL; it = next) {
+		const cJSON *s = cJSON_GetObjectItemCaseSensitive(it, "status");
+
+		next = it->next;
+		if (!cJSON_IsString(s) || strcmp(s->valuestring, status) != 0)
+			cJSON_Delete(cJSON_DetachItemViaPointer(arr, it));
+	}
+}

@@ -37,6 +37,9 @@ int wf_entity_delete(
  * has it already). */
 int wf_entity_status(int root, const struct wf_kind *k, int64_t id,
     const char *status, char *err, size_t errlen);
+/* Keep the records of arr whose status is status (wf task list --status,
+ * wf-httpd's ?status=). */
+void wf_entity_keep_status(cJSON *arr, const char *status);
 /* {"project","tasks","environments" (their secret-named fields left
  * out),"latest_run" (or null),"bugs" (neither resolved nor closed)}. */
 cJSON *wf_entity_context(

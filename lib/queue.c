@@ -575,3 +575,37 @@ wf_queue_record(int root, const struct wf_jobref *ref, const struct wf_job *j,
 	}
 	return o;
 }
+
+int
+wf_queue_ask(int root, const char *op, const char *id, char *err,
+    size_t errlen)
+{
+	struct wf_jobref ref;
+	int e;
+
+	if (wf_queue_locate(root, id, &ref) == -1) {
+		snprintf(err, errlen, "%s: no such job", id);
+		errno = ENOENT;
+		return -1;
+	}
+	if (strcmp(op, "cancel") == 0 && ref.where >= WF_IN_DONE) {
+		snprintf(err, errlen, "%s: already ended (%s); nothing to cancel",
+		    id, wf_queue_dirname(ref.where));
+		errno = EBUSY;
+		return -1;
+	}
+	if (strcmp(op, "retry") == 0 && ref.where != WF_IN_FAILED &&
+	    ref.where != WF_IN_CANCELLED) {
+		snprintf(err, errlen, "%s: not failed, timed out or cancelled; "
+		    "only those are retried", id);
+		errno = EBUSY;
+		return -1;
+	}
+	if (wf_queue_request(root, op, id) == -1) {
+		e = errno;
+		snprintf(err, errlen, "%s: %s: %s", id, op, strerror(e));
+		errno = e;
+		return -1;
+	}
+	return 0;
+}

@@ -48,6 +48,13 @@ int wf_queue_walk(int root, wf_queue_visit_fn fn, void *arg);
 /* Drop a request ("cancel" or "retry") for id into ctl/new, durably. */
 int wf_queue_request(int root, const char *op, const char *id);
 
+/* Ask for op ("cancel" or "retry") on job id after the checks the CLI and
+ * wf-httpd make alike: -1 with err and errno ENOENT no such job, EBUSY a
+ * cancel of a job that ended or a retry of one that did not fail, else an
+ * I/O failure. */
+int wf_queue_ask(int root, const char *op, const char *id, char *err,
+    size_t errlen);
+
 /* Wait until the job id sits in a terminal directory, or until timeout_ms
  * passes (-1: forever).  Uses inotify on done/, failed/ and cancelled/.
  * Returns 1 when terminal (ref filled), 0 on timeout, -1 on error. */

@@ -924,21 +924,6 @@ e_create(struct opts *o)
 	return cli_flush();
 }
 
-/* Keep the entities whose status is status. */
-static void
-keep_status(cJSON *arr, const char *status)
-{
-	cJSON *it, *next;
-
-	for (it = arr->child; it != NULL; it = next) {
-		const cJSON *s = cJSON_GetObjectItemCaseSensitive(it, "status");
-
-		next = it->next;
-		if (!cJSON_IsString(s) || strcmp(s->valuestring, status) != 0)
-			cJSON_Delete(cJSON_DetachItemViaPointer(arr, it));
-	}
-}
-
 static int
 e_list(struct opts *o)
 {
@@ -949,7 +934,7 @@ e_list(struct opts *o)
 		return EX_OSERR;
 	}
 	if (o->status != NULL)
-		keep_status(all, o->status);
+		wf_entity_keep_status(all, o->status);
 	if (o->json)
 		cli_json(all);
 	else if (cJSON_GetArraySize(all) > 0)

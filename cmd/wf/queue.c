@@ -371,6 +371,19 @@ is_waiting(const struct wf_jobref *r)
 	    r->where == WF_IN_DEFERRED || r->where == WF_IN_DONE;
 }
 
+/* The request through lib/queue, which checks it as wf-httpd does. */
+static int
+ask(const char *op, const char *id)
+{
+	char err[512];
+
+	if (wf_queue_ask(root, op, id, err, sizeof(err)) == 0)
+		return 0;
+	wf_log_warn("%s", err);
+	return errno == ENOENT ? EX_NOINPUT :
+	    errno == EBUSY ? EX_DATAERR : EX_IOERR;
+}
+
 static int
 q_cancel(int argc, char *argv[])
 {
@@ -383,17 +396,8 @@ q_cancel(int argc, char *argv[])
 		return rc;
 	if (open_root() == -1)
 		return EX_CONFIG;
-	if (locate(o.id, &ref) == -1)
-		return EX_NOINPUT;
-	if (ref.where >= WF_IN_DONE) {
-		wf_log_warn("%s: already ended (%s); nothing to cancel", o.id,
-		    wf_queue_dirname(ref.where));
-		return EX_DATAERR;
-	}
-	if (wf_queue_request(root, "cancel", o.id) == -1) {
-		wf_log_warn("%s: cancel: %s", o.id, strerror(errno));
-		return EX_IOERR;
-	}
+	if ((rc = ask("cancel", o.id)) != 0)
+		return rc;
 	if (!await(o.id, is_terminal, REQUEST_WAIT_MS)) {
 		wf_log_warn("%s: cancel requested; wf-dispatch has not applied "
 		    "it yet (is it running?) and will when it runs", o.id);
@@ -412,24 +416,14 @@ static int
 q_retry(int argc, char *argv[])
 {
 	struct qopts o;
-	struct wf_jobref ref;
 	int rc;
 
 	if ((rc = parse_opts(argc, argv, &o, 1)) != 0)
 		return rc;
 	if (open_root() == -1)
 		return EX_CONFIG;
-	if (locate(o.id, &ref) == -1)
-		return EX_NOINPUT;
-	if (ref.where != WF_IN_FAILED && ref.where != WF_IN_CANCELLED) {
-		wf_log_warn("%s: not failed, timed out or cancelled; only those "
-		    "are retried", o.id);
-		return EX_DATAERR;
-	}
-	if (wf_queue_request(root, "retry", o.id) == -1) {
-		wf_log_warn("%s: retry: %s", o.id, strerror(errno));
-		return EX_IOERR;
-	}
+	if ((rc = ask("retry", o.id)) != 0)
+		return rc;
 	if (!await(o.id, is_waiting, REQUEST_WAIT_MS)) {
 		wf_log_warn("%s: retry requested; wf-dispatch has not applied "
 		    "it yet (is it running?) and will when it runs", o.id);

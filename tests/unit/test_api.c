@@ -26,6 +26,7 @@
 #include "api.h"
 #include "audit.h"
 #include "config.h"
+#include "log.h"
 #include "spool.h"
 #include "store.h"
 #include "token.h"
@@ -410,6 +411,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(page, setup, teardown),
 	};
 
+	wf_log_init("test_api", 0);
 	wf_audit_set_actor("wf-httpd");
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests(tests, NULL, NULL);
