@@ -18,11 +18,13 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+WEBDIR ?= $(PREFIX)/share/wf/web
 
 # An uninstalled build runs from the checkout: its spool/, etc/ and bin/.
 WF_DEFAULT_HOME ?= $(CURDIR)/spool
 WF_DEFAULT_CONFIG ?= $(CURDIR)/etc/wf.ini
 WF_DEFAULT_BINDIR ?= $(CURDIR)/bin
+WF_DEFAULT_WEBDIR ?= $(CURDIR)/web
 B ?= bin
 O ?= obj
 
@@ -31,12 +33,16 @@ CFLAGS ?= -O2 -g
 PKGS = libcjson inih libcurl libsodium libbsd-overlay
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+# libmicrohttpd: wf-httpd's alone; no other program links it.
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd)
+MHD_LIBS := $(shell pkg-config --libs libmicrohttpd)
 override CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -fstack-protector-strong -MMD -MP \
 	-DWF_VERSION='"$(VERSION)"' \
 	-DWF_DEFAULT_HOME='"$(WF_DEFAULT_HOME)"' \
 	-DWF_DEFAULT_CONFIG='"$(WF_DEFAULT_CONFIG)"' \
 	-DWF_DEFAULT_BINDIR='"$(WF_DEFAULT_BINDIR)"' \
+	-DWF_DEFAULT_WEBDIR='"$(WF_DEFAULT_WEBDIR)"' \
 	-Ilib $(PKG_CFLAGS)
 override LDFLAGS += -Wl,--as-needed
 ifeq ($(SANITIZE),1)
@@ -50,7 +56,7 @@ endif
 
 LIBSRC = $(wildcard lib/*.c)
 LIBOBJ = $(LIBSRC:lib/%.c=$(O)/lib/%.o)
-PROGS = wf wf-enqueue wf-dispatch wf-agent wf-gate wf-notify
+PROGS = wf wf-enqueue wf-dispatch wf-agent wf-gate wf-notify wf-httpd
 BINS = $(PROGS:%=$(B)/%)
 UNITSRC = $(wildcard tests/unit/*.c)
 UNITS = $(UNITSRC:tests/unit/%.c=$(B)/tests/%)
@@ -63,7 +69,7 @@ $(O)/lib/%.o: lib/%.c
 
 $(O)/cmd/%.o: cmd/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(XCFLAGS) -c -o $@ $<
 
 $(O)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
@@ -77,7 +83,8 @@ $(O)/libwf.a: $(LIBOBJ)
 # wf-dispatch never load libcurl or libsodium.
 $(BINS): $(B)/%: $(O)/libwf.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(O)/libwf.a $(PKG_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(O)/libwf.a $(PKG_LIBS) \
+		$(XLIBS) -lm
 
 WFSRC = $(wildcard cmd/wf/*.c)
 $(B)/wf: $(WFSRC:%.c=$(O)/%.o)
@@ -86,6 +93,9 @@ $(B)/wf-dispatch: $(O)/cmd/wf-dispatch/main.o
 $(B)/wf-agent: $(O)/cmd/wf-agent/main.o
 $(B)/wf-gate: $(O)/cmd/wf-gate/main.o
 $(B)/wf-notify: $(O)/cmd/wf-notify/main.o
+$(B)/wf-httpd: $(O)/cmd/wf-httpd/main.o
+$(O)/cmd/wf-httpd/main.o: XCFLAGS = $(MHD_CFLAGS)
+$(B)/wf-httpd: XLIBS = $(MHD_LIBS)
 
 $(UNITS): $(B)/tests/%: $(O)/tests/%.o $(O)/libwf.a
 	@mkdir -p $(@D)
@@ -132,8 +142,10 @@ fuzz:
 # entries, bash completion, and the default config.  A config file that
 # is there already is never overwritten: when it differs from the new
 # default, that goes beside it as FILE.new.
-UNITS_SVC = wf-dispatch.service wf-gate.service wf-notify.service
+UNITS_SVC = wf-dispatch.service wf-gate.service wf-notify.service \
+	wf-httpd.service
 MANPAGES = $(wildcard man/*.[1-8])
+WEBFILES = $(wildcard web/*)
 CONFFILES = wf.ini $(patsubst etc/%,%,$(wildcard etc/roles/*))
 # Every program the suite has had or will have, for uninstall (rm -f).
 ALLPROGS = $(sort $(PROGS) wf-notify wf-httpd)
@@ -145,7 +157,7 @@ SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SPOOLDIR@|$(SPOOLDIR)|g' \
 # paths are made in UNITB.
 INSTB ?= build/inst
 UNITB ?= build/systemd
-INSTPATHS = $(SPOOLDIR):$(SYSCONFDIR):$(BINDIR):$(SANITIZE):$(CC)
+INSTPATHS = $(SPOOLDIR):$(SYSCONFDIR):$(BINDIR):$(WEBDIR):$(SANITIZE):$(CC)
 
 systemd-units:
 	@mkdir -p $(UNITB)
@@ -164,11 +176,11 @@ install: systemd-units
 	$(MAKE) SANITIZE= B=$(INSTB)/bin O=$(INSTB)/obj \
 		WF_DEFAULT_HOME=$(SPOOLDIR) \
 		WF_DEFAULT_CONFIG=$(SYSCONFDIR)/wf/wf.ini \
-		WF_DEFAULT_BINDIR=$(BINDIR) all
+		WF_DEFAULT_BINDIR=$(BINDIR) WF_DEFAULT_WEBDIR=$(WEBDIR) all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/wf/roles \
 		$(DESTDIR)$(SYSCONFDIR)/wf/hooks.d $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
-		$(DESTDIR)$(BASHCOMPDIR)
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(WEBDIR)
 	install -m 0755 $(INSTB)/bin/wf $(INSTB)/bin/wf-* $(DESTDIR)$(BINDIR)
 	for m in $(MANPAGES); do \
 		d=$(DESTDIR)$(MANDIR)/man$${m##*.}; \
@@ -179,6 +191,8 @@ install: systemd-units
 	install -m 0644 $(UNITB)/wf.sysusers $(DESTDIR)$(SYSUSERSDIR)/wf.conf
 	install -m 0644 $(UNITB)/wf.tmpfiles $(DESTDIR)$(TMPFILESDIR)/wf.conf
 	install -m 0644 contrib/wf.bash-completion $(DESTDIR)$(BASHCOMPDIR)/wf
+	for f in $(WEBFILES); do \
+		install -m 0644 $$f $(DESTDIR)$(WEBDIR) || exit 1; done
 	for f in $(CONFFILES); do \
 		t=$(DESTDIR)$(SYSCONFDIR)/wf/$$f; \
 		if [ ! -e $$t ]; then install -m 0644 etc/$$f $$t; \
@@ -195,6 +209,8 @@ uninstall:
 	rm -f $(UNITS_SVC:%=$(DESTDIR)$(UNITDIR)/%) $(DESTDIR)$(UNITDIR)/wf.target
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/wf.conf $(DESTDIR)$(TMPFILESDIR)/wf.conf
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/wf
+	rm -f $(WEBFILES:web/%=$(DESTDIR)$(WEBDIR)/%)
+	rmdir $(DESTDIR)$(WEBDIR) $(DESTDIR)$(WEBDIR:%/web=%) 2>/dev/null || true
 	for f in $(CONFFILES); do \
 		t=$(DESTDIR)$(SYSCONFDIR)/wf/$$f; rm -f $$t.new; \
 		if cmp -s etc/$$f $$t; then rm -f $$t; \

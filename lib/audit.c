@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -96,4 +97,118 @@ wf_audit_append_named(int root, const char *action, const char *entity_type,
     const char *entity_id, const cJSON *details)
 {
 	return append(root, action, entity_type, 0, entity_id, details);
+}
+
+static int
+num_is(const cJSON *v, int64_t n)
+{
+	return cJSON_IsNumber(v) && (int64_t)v->valuedouble == n;
+}
+
+static int
+entity_is(const cJSON *o, const char *type, const char *id)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "entity_type");
+	const cJSON *i = cJSON_GetObjectItemCaseSensitive(o, "entity_id");
+	char buf[32];
+
+	if (!cJSON_IsString(t) || strcmp(t->valuestring, type) != 0)
+		return 0;
+	if (cJSON_IsString(i))
+		return strcmp(i->valuestring, id) == 0;
+	if (!cJSON_IsNumber(i))
+		return 0;
+	snprintf(buf, sizeof buf, "%lld", (long long)i->valuedouble);
+	return strcmp(buf, id) == 0;
+}
+
+static int
+related(const cJSON *o, const char *type, int64_t id, const char *field)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "details");
+	char buf[32];
+
+	snprintf(buf, sizeof buf, "%lld", (long long)id);
+	return entity_is(o, type, buf) ||
+	    num_is(cJSON_GetObjectItemCaseSensitive(d, field), id);
+}
+
+int
+wf_audit_match(const cJSON *o, const struct wf_audit_filter *f)
+{
+	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(o, "timestamp");
+	int64_t ms;
+
+	if (f->since > 0 &&
+	    (!cJSON_IsString(ts) ||
+		wf_clock_parse_iso(ts->valuestring, &ms) == -1 || ms < f->since))
+		return 0;
+	if (f->run > 0 && !related(o, "run", f->run, "run_id"))
+		return 0;
+	if (f->project > 0 && !related(o, "project", f->project, "project_id"))
+		return 0;
+	if (f->etype != NULL && !entity_is(o, f->etype, f->eid))
+		return 0;
+	return 1;
+}
+
+cJSON *
+wf_audit_tail(int root, const struct wf_audit_filter *f, int limit)
+{
+	cJSON *out = NULL;
+	char *buf = NULL, *p, *end;
+	struct stat st;
+	off_t from;
+	size_t len = 0;
+	ssize_t r;
+	int fd, n = 0;
+
+	if ((fd = openat(root, "log/audit.jsonl",
+		 O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return errno == ENOENT ? cJSON_CreateArray() : NULL;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
+		goto fail;
+	from = st.st_size > WF_AUDIT_TAIL_BYTES
+	    ? st.st_size - WF_AUDIT_TAIL_BYTES : 0;
+	if ((buf = malloc(WF_AUDIT_TAIL_BYTES + 1)) == NULL)
+		goto fail;
+	while (len < WF_AUDIT_TAIL_BYTES &&
+	    (r = pread(fd, buf + len, WF_AUDIT_TAIL_BYTES - len,
+		 from + (off_t)len)) != 0) {
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			goto fail;
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	if ((out = cJSON_CreateArray()) == NULL)
+		goto fail;
+	p = buf;
+	/* A read from the middle starts inside a line: skip to the next. */
+	if (from > 0 && (p = memchr(buf, '\n', len)) != NULL)
+		p++;
+	for (; p != NULL && p < buf + len; p = end + 1) {
+		cJSON *o;
+
+		if ((end = memchr(p, '\n', (size_t)(buf + len - p))) == NULL)
+			break; /* a line being written */
+		o = cJSON_ParseWithLength(p, (size_t)(end - p));
+		if (!cJSON_IsObject(o) || !wf_audit_match(o, f)) {
+			cJSON_Delete(o);
+			continue;
+		}
+		cJSON_AddItemToArray(out, o);
+		if (++n > limit) {
+			cJSON_DeleteItemFromArray(out, 0);
+			n--;
+		}
+	}
+	free(buf);
+	close(fd);
+	return out;
+fail:
+	free(buf);
+	close(fd);
+	return NULL;
 }

@@ -23,4 +23,22 @@ int wf_audit_append(int root, const char *action, const char *entity_type,
 int wf_audit_append_named(int root, const char *action,
     const char *entity_type, const char *entity_id, const cJSON *details);
 
+/* Which lines a reader wants (wf log's flags, wf-httpd's /api/log): all
+ * that are set must hold.  run and project also take the lines whose
+ * details name them (run_id, project_id). */
+struct wf_audit_filter {
+	int64_t run, project;    /* 0: any */
+	const char *etype, *eid; /* one entity, "credential", "3"; NULL: any */
+	int64_t since;           /* wall ms; 0: all */
+};
+
+int wf_audit_match(const cJSON *line, const struct wf_audit_filter *f);
+
+#define WF_AUDIT_TAIL_BYTES (8 << 20) /* of the trail a tail reads */
+/* The last limit lines that f matches, oldest first, as an array, from
+ * the last WF_AUDIT_TAIL_BYTES of the trail (a line that is not a JSON
+ * object is skipped).  An empty array when there is no trail; NULL with
+ * errno on a read error. */
+cJSON *wf_audit_tail(int root, const struct wf_audit_filter *f, int limit);
+
 #endif

@@ -1,7 +1,8 @@
 /*
  * config: wf.ini through inih.  Known sections are [queue], [up],
- * [llm], [pipeline], [notify] and [lane.NAME]; any other section or key is an error with its line number,
- * so that a typo in a config never silently does nothing.
+ * [llm], [pipeline], [notify], [httpd] and [lane.NAME]; any other
+ * section or key is an error with its line number, so that a typo in a
+ * config never silently does nothing.
  */
 #include <errno.h>
 #include <ini.h>
@@ -54,6 +55,7 @@ wf_config_defaults(struct wf_config *c)
 	c->notify.backoff_base_ms = 5000;
 	c->notify.backoff_max_ms = 3600 * 1000;
 	c->notify.hook_timeout = 30;
+	strlcpy(c->httpd.listen, "127.0.0.1:8000", sizeof(c->httpd.listen));
 	lane_get(c, "llm")->prestart = 1;
 	lane_get(c, "agent")->prestart = 1;
 	lane_get(c, "vision")->prestart = 1;
@@ -147,6 +149,37 @@ notify_key(struct parse_ctx *p, const char *name, const char *value)
 		strlcpy(n->hooks_dir, value, sizeof(n->hooks_dir));
 	} else
 		ERR("[notify] has no key '%s'", name);
+	return 1;
+#undef ERR
+}
+
+/* [httpd]: wf-httpd's socket and page. */
+static int
+httpd_key(struct parse_ctx *p, const char *name, const char *value)
+{
+	struct wf_httpd_conf *h = &p->c->httpd;
+
+#define ERR(...) do { snprintf(p->err, p->errlen, __VA_ARGS__); \
+	p->failed = 1; return 0; } while (0)
+	if (strcmp(name, "listen") == 0) {
+		if (strchr(value, ':') == NULL ||
+		    strlcpy(h->listen, value, sizeof(h->listen)) >=
+			sizeof(h->listen))
+			ERR("listen: '%s' is not ADDR:PORT", value);
+	} else if (strcmp(name, "web_dir") == 0) {
+		if (value[0] != '/')
+			ERR("web_dir: '%s' is not an absolute path", value);
+		strlcpy(h->web_dir, value, sizeof(h->web_dir));
+	} else if (strcmp(name, "allow_remote") == 0) {
+		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0)
+			h->allow_remote = 1;
+		else if (strcmp(value, "no") == 0 ||
+		    strcmp(value, "false") == 0)
+			h->allow_remote = 0;
+		else
+			ERR("allow_remote: '%s' is not yes or no", value);
+	} else
+		ERR("[httpd] has no key '%s'", name);
 	return 1;
 #undef ERR
 }
@@ -251,6 +284,8 @@ handler(void *user, const char *section, const char *name, const char *value)
 	}
 	if (strcmp(section, "notify") == 0)
 		return notify_key(p, name, value);
+	if (strcmp(section, "httpd") == 0)
+		return httpd_key(p, name, value);
 	if (strncmp(section, "lane.", 5) == 0) {
 		const char *ln = section + 5;
 		struct wf_lane_conf *l;

@@ -48,6 +48,11 @@ struct wf_config {
 		int hook_timeout;     /* s: a hook is killed after this */
 		char hooks_dir[PATH_MAX]; /* hooks.d beside the config */
 	} notify;
+	struct wf_httpd_conf {
+		char listen[128];      /* ADDR:PORT; [v6]:PORT */
+		char web_dir[PATH_MAX]; /* /ui/'s files; "" the built-in */
+		int allow_remote;      /* listen beyond loopback */
+	} httpd;
 };
 
 void wf_config_defaults(struct wf_config *c);

@@ -21,6 +21,7 @@
 
 #include "audit.h"
 #include "cred.h"
+#include "log.h"
 #include "spool.h"
 #include "store.h"
 
@@ -582,5 +583,53 @@ out:
 	for (i = 0; i < n; i++)
 		free(dirs[i]);
 	free(w.kids);
+	return rc;
+}
+
+static void
+audit_cred(int root, const char *action, int64_t id, const cJSON *details)
+{
+	if (wf_audit_append(root, action, "credential", id, details) == -1)
+		wf_log_warn("log/audit.jsonl: %s (credential %lld: its audit "
+			    "line is missing)",
+		    strerror(errno), (long long)id);
+}
+
+int
+wf_cred_add(int root, cJSON *fields, const char *secret, size_t len,
+    cJSON **rec, char *err, size_t errlen)
+{
+	cJSON *r;
+	int64_t id;
+
+	if (rec != NULL)
+		*rec = NULL;
+	if (wf_cred_create(root, fields, secret, len, &id, err, errlen) == -1 ||
+	    wf_store_get(root, &wf_kind_credential, id, &r, err, errlen) == -1)
+		return -1;
+	wf_cred_redact(r);
+	audit_cred(root, "credential.created", id, r);
+	if (rec != NULL)
+		*rec = r;
+	else
+		cJSON_Delete(r);
+	return 0;
+}
+
+int
+wf_cred_delete(int root, int64_t id, char *err, size_t errlen)
+{
+	cJSON *rec;
+	int rc = -1;
+
+	if (wf_store_get(root, &wf_kind_credential, id, &rec, err, errlen) ==
+	    -1)
+		return -1;
+	wf_cred_redact(rec);
+	if (wf_store_delete(root, &wf_kind_credential, id, err, errlen) == 0) {
+		audit_cred(root, "credential.deleted", id, rec);
+		rc = 0;
+	}
+	cJSON_Delete(rec);
 	return rc;
 }

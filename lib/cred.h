@@ -24,6 +24,13 @@
 int wf_cred_create(int root, cJSON *fields, const char *secret, size_t len,
     int64_t *id, char *err, size_t errlen);
 
+/* wf_cred_create, then the "credential.created" audit line: what wf cred
+ * add and wf-httpd do.  *rec (may be NULL) gets the record, redacted. */
+int wf_cred_add(int root, cJSON *fields, const char *secret, size_t len,
+    cJSON **rec, char *err, size_t errlen);
+/* Delete credential id, with its "credential.deleted" audit line. */
+int wf_cred_delete(int root, int64_t id, char *err, size_t errlen);
+
 /* The id of the credential ref names: a number is an id (which must
  * belong to project_id when project_id > 0); anything else is a name in
  * project_id.  -1 with err (errno ENOENT: none, EINVAL: another project's). */

@@ -562,3 +562,24 @@ wf_job_argv(const struct wf_job *j)
 	}
 	return v;
 }
+
+int
+wf_job_new(struct wf_job *j, cJSON *o, char *err, size_t errlen)
+{
+	char *s;
+	int rc;
+
+	wf_job_init(j);
+	if (!cJSON_IsObject(o)) {
+		snprintf(err, errlen, "not a JSON object");
+		return -1;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "status");
+	if ((s = cJSON_PrintUnformatted(o)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = wf_job_parse(j, s, strlen(s), err, errlen);
+	free(s);
+	return rc;
+}

@@ -70,6 +70,11 @@ void wf_job_free(struct wf_job *j);
  * one-line reason naming the field to err. */
 int wf_job_parse(struct wf_job *j, const char *buf, size_t len, char *err,
     size_t errlen);
+/* A new job from a caller's object (the seed's enqueue fields, or a
+ * whole job), as wf-enqueue and wf-httpd's /api/queue/enqueue take one:
+ * its status is the spool's to give, so a "status" of o is dropped (o is
+ * not consumed); then as wf_job_parse. */
+int wf_job_new(struct wf_job *j, cJSON *o, char *err, size_t errlen);
 /* Fill the defaults that depend on the type (lane, timeout) and check the
  * request_data a type needs.  wf_job_parse calls it. */
 int wf_job_validate(struct wf_job *j, char *err, size_t errlen);

@@ -1460,3 +1460,68 @@ wf_pipeline_submit_report(int root, const cJSON *report, char *id,
 		strlcpy(id, name, idlen);
 	return rc;
 }
+
+int
+wf_pipeline_drop_report(int root, int64_t run_id, cJSON *rep, char *id,
+    size_t idlen, char *err, size_t errlen)
+{
+	cJSON *chk = NULL;
+	char *s;
+
+	cJSON_DeleteItemFromObject(rep, "run_id");
+	cJSON_AddNumberToObject(rep, "run_id", (double)run_id);
+	/* Checked here too, so that the caller hears of a bad report now,
+	 * not only in wf-gate's log. */
+	if ((s = cJSON_PrintUnformatted(rep)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return -1;
+	}
+	if (wf_pipeline_report_parse(s, strlen(s), &chk, err, errlen) == -1) {
+		free(s);
+		errno = EINVAL;
+		return -1;
+	}
+	free(s);
+	cJSON_Delete(chk);
+	if (wf_pipeline_submit_report(root, rep, id, idlen) == -1) {
+		int e = errno;
+
+		snprintf(err, errlen, "reports/new: %s", strerror(e));
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int64_t
+wf_pipeline_run_env(int root, int64_t run_id, const char *name, char *err,
+    size_t errlen)
+{
+	const cJSON *e, *p;
+	cJSON *run, *list;
+	int64_t pid, id = -1;
+
+	if (wf_store_get(root, &wf_kind_run, run_id, &run, err, errlen) == -1)
+		return -1;
+	p = cJSON_GetObjectItemCaseSensitive(run, "project_id");
+	pid = cJSON_IsNumber(p) ? (int64_t)p->valuedouble : 0;
+	cJSON_Delete(run);
+	list = wf_store_list(root, &wf_kind_environment, pid);
+	cJSON_ArrayForEach(e, list) {
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "name");
+		const cJSON *i = cJSON_GetObjectItemCaseSensitive(e, "id");
+		char num[32];
+
+		snprintf(num, sizeof(num), "%lld",
+		    cJSON_IsNumber(i) ? (long long)i->valuedouble : -1LL);
+		if ((cJSON_IsString(n) && strcmp(n->valuestring, name) == 0) ||
+		    strcmp(num, name) == 0)
+			id = (int64_t)i->valuedouble;
+	}
+	cJSON_Delete(list);
+	if (id == -1)
+		snprintf(err, errlen, "no such environment '%.64s' in project "
+		    "%lld", name, (long long)pid);
+	return id;
+}

@@ -91,6 +91,17 @@ int wf_pipeline_run_role(int root, const struct wf_pipeline_conf *c,
 int wf_pipeline_submit_report(int root, const cJSON *report, char *id,
     size_t idlen);
 
+/* A caller's report for run_id (rep: not consumed; its run_id is set to
+ * run_id), checked as wf-gate will check it, then dropped: what wf run
+ * report and wf-httpd do.  -1 with err: errno EINVAL a bad report, else
+ * an I/O failure. */
+int wf_pipeline_drop_report(int root, int64_t run_id, cJSON *rep, char *id,
+    size_t idlen, char *err, size_t errlen);
+/* The id of the environment name (or id, as text) of the run's project,
+ * for approve-deploy; -1 with err ("no such ...") when there is none. */
+int64_t wf_pipeline_run_env(int root, int64_t run_id, const char *name,
+    char *err, size_t errlen);
+
 /* Set a run's token budget (0: none).  A run held for its budget whose
  * new budget is above what it used stops waiting. */
 int wf_pipeline_budget(int root, const struct wf_pipeline_conf *c,

@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "log.h"
 #include "queue.h"
+#include "sched.h"
 
 static const char *const where_dirs[] = {
 	[WF_IN_NONE] = NULL,
@@ -293,4 +295,317 @@ wf_queue_exit_code(enum wf_jstatus s)
 	default:
 		return 1;
 	}
+}
+
+/*
+ * What wf queue status, list and show read (and wf-httpd's /api/queue),
+ * over the directories.
+ */
+
+struct pidinfo {
+	int pid;
+	int64_t started; /* wall ms */
+};
+
+/* active/ID.pid: "PID ISO-TIME", written by wf-dispatch at the start. */
+static int
+read_pid(int root, const char *id, struct pidinfo *pi)
+{
+	char path[WF_NAME_MAX + 16], iso[WF_ISO_LEN], *buf;
+	size_t len;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "active/%s.pid", id);
+	if (wf_spool_read(root, path, 256, &buf, &len) == -1)
+		return -1;
+	if (sscanf(buf, "%d %31s", &pi->pid, iso) == 2 &&
+	    wf_clock_parse_iso(iso, &pi->started) == 0)
+		rc = 0;
+	free(buf);
+	return rc;
+}
+
+/* Load a job for a reader: a file that does not parse is skipped with a
+ * warning, never fatal. */
+static int
+load_quiet(int root, const struct wf_jobref *ref, struct wf_job *j)
+{
+	char err[512];
+
+	if (wf_queue_load(root, ref, j, err, sizeof(err)) == -1) {
+		wf_log_warn("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+struct statctx {
+	int root;
+	long prio[WF_NPRIO + 1];
+	long status[WF_JS_COUNT];
+	char lanes[16][WF_LANE_MAX];
+	long lane_wait[16], lane_run[16];
+	int nlanes;
+	cJSON *running;
+};
+
+static int
+lane_slot(struct statctx *s, const char *lane)
+{
+	for (int i = 0; i < s->nlanes; i++)
+		if (strcmp(s->lanes[i], lane) == 0)
+			return i;
+	if (s->nlanes == 16)
+		return 15;
+	strlcpy(s->lanes[s->nlanes], lane, WF_LANE_MAX);
+	return s->nlanes++;
+}
+
+static int
+stat_visit(const struct wf_jobref *ref, void *arg)
+{
+	struct statctx *s = arg;
+	struct wf_job j;
+	struct pidinfo pi;
+	int li;
+
+	if (ref->where == WF_IN_DONE) {
+		/* Completed records are counted, not read: there may be many. */
+		s->status[WF_JS_COMPLETED]++;
+		return 0;
+	}
+	if (load_quiet(s->root, ref, &j) == -1)
+		return 0;
+	s->status[j.status]++;
+	li = lane_slot(s, j.lane);
+	if (ref->where == WF_IN_QUEUE || ref->where == WF_IN_DEFERRED) {
+		s->prio[j.priority]++;
+		s->lane_wait[li]++;
+	}
+	if (ref->where == WF_IN_ACTIVE) {
+		cJSON *r = cJSON_CreateObject();
+
+		s->lane_run[li]++;
+		cJSON_AddStringToObject(r, "id", j.id);
+		cJSON_AddStringToObject(r, "lane", j.lane);
+		cJSON_AddStringToObject(r, "job_type", wf_job_type_name(j.type));
+		if (read_pid(s->root, j.id, &pi) == 0) {
+			cJSON_AddNumberToObject(r, "pid", pi.pid);
+			cJSON_AddNumberToObject(r, "age_s",
+			    (double)((wf_clock_wall_ms() - pi.started) / 1000));
+		}
+		cJSON_AddItemToArray(s->running, r);
+	}
+	wf_job_free(&j);
+	return 0;
+}
+
+cJSON *
+wf_queue_status(int root)
+{
+	struct statctx s;
+	cJSON *out, *pr, *st, *ln;
+
+	memset(&s, 0, sizeof(s));
+	s.root = root;
+	if ((s.running = cJSON_CreateArray()) == NULL)
+		return NULL;
+	if (wf_queue_walk(root, stat_visit, &s) != 0) {
+		cJSON_Delete(s.running);
+		return NULL;
+	}
+	out = cJSON_CreateObject();
+	pr = cJSON_AddObjectToObject(out, "waiting_by_priority");
+	for (int p = 1; p <= WF_NPRIO; p++)
+		cJSON_AddNumberToObject(pr, wf_job_prio_name(p), s.prio[p]);
+	st = cJSON_AddObjectToObject(out, "by_status");
+	for (int i = 0; i < WF_JS_COUNT; i++)
+		cJSON_AddNumberToObject(st, wf_job_status_name(i), s.status[i]);
+	ln = cJSON_AddObjectToObject(out, "by_lane");
+	for (int i = 0; i < s.nlanes; i++) {
+		cJSON *l = cJSON_AddObjectToObject(ln, s.lanes[i]);
+
+		cJSON_AddNumberToObject(l, "waiting", s.lane_wait[i]);
+		cJSON_AddNumberToObject(l, "running", s.lane_run[i]);
+	}
+	cJSON_AddItemToObject(out, "running", s.running);
+	return out;
+}
+
+struct listctx {
+	int root;
+	const char *status;
+	struct wf_job *jobs;
+	size_t n, cap;
+};
+
+static int
+list_visit(const struct wf_jobref *ref, void *arg)
+{
+	struct listctx *l = arg;
+	struct wf_job j;
+
+	if (load_quiet(l->root, ref, &j) == -1)
+		return 0;
+	if (l->status != NULL &&
+	    strcmp(wf_job_status_name(j.status), l->status) != 0) {
+		wf_job_free(&j);
+		return 0;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		void *a = reallocarray(l->jobs, cap, sizeof(*l->jobs));
+
+		if (a == NULL) {
+			wf_job_free(&j);
+			return -1;
+		}
+		l->jobs = a;
+		l->cap = cap;
+	}
+	l->jobs[l->n++] = j;
+	return 0;
+}
+
+static int
+by_created(const void *a, const void *b)
+{
+	const struct wf_job *x = a, *y = b;
+
+	if (x->created_at != y->created_at)
+		return x->created_at < y->created_at ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+int
+wf_queue_collect(int root, const char *status, struct wf_job **jobs,
+    size_t *n)
+{
+	struct listctx l;
+
+	memset(&l, 0, sizeof(l));
+	l.root = root;
+	l.status = status;
+	*jobs = NULL;
+	*n = 0;
+	if (wf_queue_walk(root, list_visit, &l) != 0) {
+		int e = errno;
+
+		wf_queue_collect_free(l.jobs, l.n);
+		errno = e;
+		return -1;
+	}
+	if (l.n > 0)
+		qsort(l.jobs, l.n, sizeof(*l.jobs), by_created);
+	*jobs = l.jobs;
+	*n = l.n;
+	return 0;
+}
+
+void
+wf_queue_collect_free(struct wf_job *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		wf_job_free(&jobs[i]);
+	free(jobs);
+}
+
+/*
+ * A waiting job's position in its lane: the waiting jobs of that lane
+ * whose aged key orders before its own, plus one.
+ */
+struct posctx {
+	int root;
+	const struct wf_job *me;
+	int64_t mykey;
+	int aging;
+	long ahead;
+};
+
+static int64_t
+key_of(const struct wf_jobref *ref, int aging)
+{
+	return wf_sched_key(ref->prio, wf_spool_name_time_us(ref->name), aging);
+}
+
+static int
+pos_visit(const struct wf_jobref *ref, void *arg)
+{
+	struct posctx *p = arg;
+	struct wf_job j;
+	int64_t k;
+
+	if (ref->where != WF_IN_QUEUE || strcmp(ref->name, p->me->id) == 0)
+		return 0;
+	k = key_of(ref, p->aging);
+	if (k > p->mykey ||
+	    (k == p->mykey && strcmp(ref->name, p->me->id) > 0))
+		return 0;
+	if (load_quiet(p->root, ref, &j) == 0) {
+		if (strcmp(j.lane, p->me->lane) == 0)
+			p->ahead++;
+		wf_job_free(&j);
+	}
+	return 0;
+}
+
+cJSON *
+wf_queue_record(int root, const struct wf_jobref *ref, const struct wf_job *j,
+    int aging)
+{
+	cJSON *o = wf_job_to_cjson(j);
+	struct pidinfo pi;
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "path", ref->path);
+	if (ref->where == WF_IN_QUEUE) {
+		struct posctx p = { root, j, key_of(ref, aging), aging, 0 };
+
+		wf_queue_walk(root, pos_visit, &p);
+		cJSON_AddNumberToObject(o, "position", (double)(p.ahead + 1));
+	}
+	if (ref->where == WF_IN_ACTIVE && read_pid(root, j->id, &pi) == 0) {
+		cJSON_ReplaceItemInObjectCaseSensitive(o, "worker_pid",
+		    cJSON_CreateNumber(pi.pid));
+		if (cJSON_GetObjectItemCaseSensitive(o, "worker_pid") == NULL)
+			cJSON_AddNumberToObject(o, "worker_pid", pi.pid);
+		cJSON_AddNumberToObject(o, "age_s",
+		    (double)((wf_clock_wall_ms() - pi.started) / 1000));
+	}
+	return o;
+}
+
+int
+wf_queue_ask(int root, const char *op, const char *id, char *err,
+    size_t errlen)
+{
+	struct wf_jobref ref;
+	int e;
+
+	if (wf_queue_locate(root, id, &ref) == -1) {
+		snprintf(err, errlen, "%s: no such job", id);
+		errno = ENOENT;
+		return -1;
+	}
+	if (strcmp(op, "cancel") == 0 && ref.where >= WF_IN_DONE) {
+		snprintf(err, errlen, "%s: already ended (%s); nothing to cancel",
+		    id, wf_queue_dirname(ref.where));
+		errno = EBUSY;
+		return -1;
+	}
+	if (strcmp(op, "retry") == 0 && ref.where != WF_IN_FAILED &&
+	    ref.where != WF_IN_CANCELLED) {
+		snprintf(err, errlen, "%s: not failed, timed out or cancelled; "
+		    "only those are retried", id);
+		errno = EBUSY;
+		return -1;
+	}
+	if (wf_queue_request(root, op, id) == -1) {
+		e = errno;
+		snprintf(err, errlen, "%s: %s: %s", id, op, strerror(e));
+		errno = e;
+		return -1;
+	}
+	return 0;
 }

@@ -48,6 +48,13 @@ int wf_queue_walk(int root, wf_queue_visit_fn fn, void *arg);
 /* Drop a request ("cancel" or "retry") for id into ctl/new, durably. */
 int wf_queue_request(int root, const char *op, const char *id);
 
+/* Ask for op ("cancel" or "retry") on job id after the checks the CLI and
+ * wf-httpd make alike: -1 with err and errno ENOENT no such job, EBUSY a
+ * cancel of a job that ended or a retry of one that did not fail, else an
+ * I/O failure. */
+int wf_queue_ask(int root, const char *op, const char *id, char *err,
+    size_t errlen);
+
 /* Wait until the job id sits in a terminal directory, or until timeout_ms
  * passes (-1: forever).  Uses inotify on done/, failed/ and cancelled/.
  * Returns 1 when terminal (ref filled), 0 on timeout, -1 on error. */
@@ -57,6 +64,25 @@ int wf_queue_wait(int root, const char *id, int timeout_ms,
 /* The exit status a waiting command reports for a job's outcome:
  * 0 completed, 1 failed, 124 timeout (as timeout(1)), 125 cancelled. */
 int wf_queue_exit_code(enum wf_jstatus s);
+
+/* The counts of wf queue status: {"waiting_by_priority": {name: n},
+ * "by_status": {status: n}, "by_lane": {lane: {waiting, running}},
+ * "running": [{id, lane, job_type, pid, age_s}]}.  A file that does not
+ * parse is skipped with a warning.  NULL with errno on a walk error. */
+cJSON *wf_queue_status(int root);
+
+/* Every job (only those of status, a status name, unless NULL), sorted by
+ * creation: *jobs is a malloc'd array of *n loaded jobs, each for
+ * wf_job_free.  -1 with errno on a walk error. */
+int wf_queue_collect(int root, const char *status, struct wf_job **jobs,
+    size_t *n);
+void wf_queue_collect_free(struct wf_job *jobs, size_t n);
+
+/* The record wf queue show prints: the job, its path, a waiting job's
+ * position in its lane (aged by aging seconds a level), a running job's
+ * worker pid and age. */
+cJSON *wf_queue_record(int root, const struct wf_jobref *ref,
+    const struct wf_job *j, int aging);
 
 /* Enqueue a validated job: fill the id and created_at, write it into
  * its priority's queue.  With sync, durable when it returns.  */

@@ -15,7 +15,10 @@
 
 #include <sodium.h>
 
+#include "audit.h"
 #include "spool.h"
+#include "store.h"
+#include "vault.h"
 #include "webhook.h"
 
 #define B64 sodium_base64_VARIANT_ORIGINAL
@@ -280,4 +283,79 @@ wf_webhook_log(int root, const cJSON *line)
 	}
 	free(s);
 	return rc;
+}
+
+void
+wf_webhook_redact(cJSON *rec)
+{
+	int had = cJSON_GetObjectItemCaseSensitive(rec, "secret") != NULL;
+
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "secret");
+	cJSON_AddBoolToObject(rec, "has_secret", had);
+}
+
+static void
+audit_webhook(int root, const char *action, int64_t id, const cJSON *fields)
+{
+	cJSON *d = fields != NULL ? cJSON_Duplicate(fields, 1) : NULL;
+
+	if (d != NULL)
+		cJSON_DeleteItemFromObjectCaseSensitive(d, "secret");
+	wf_audit_append(root, action, "webhook", id, d);
+	cJSON_Delete(d);
+}
+
+int
+wf_webhook_create(int root, cJSON *fields, char *secret, size_t len,
+    int *made, int64_t *id, char *err, size_t errlen)
+{
+	const cJSON *url = cJSON_GetObjectItemCaseSensitive(fields, "url");
+	cJSON *sealed, *copy = NULL;
+	int rc = -1, vl = -1;
+
+	*made = 0;
+	if (cJSON_IsString(url) &&
+	    wf_webhook_url_ok(url->valuestring, err, errlen) == -1) {
+		errno = EINVAL;
+		goto fail;
+	}
+	if (wf_store_check(&wf_kind_webhook, fields, 1, 0, err, errlen) == -1)
+		goto fail;
+	if (secret[0] == '\0') {
+		if (wf_webhook_secret_new(secret, len) == -1) {
+			snprintf(err, errlen, "cannot make a secret");
+			errno = EIO;
+			goto fail;
+		}
+		*made = 1;
+	}
+	/* A key rotation must not slip between the seal and the write. */
+	vl = wf_vault_lock(root, 0);
+	if ((sealed = wf_vault_seal(root, secret, strlen(secret), err,
+		 errlen)) == NULL)
+		goto fail;
+	cJSON_DeleteItemFromObjectCaseSensitive(fields, "secret");
+	cJSON_AddItemToObject(fields, "secret", sealed);
+	copy = cJSON_Duplicate(fields, 1);
+	rc = wf_store_create(root, &wf_kind_webhook, fields, 1, id, err,
+	    errlen);
+	fields = NULL; /* the store's */
+	wf_vault_unlock(vl);
+	vl = -1;
+	if (rc == 0)
+		audit_webhook(root, "webhook.created", *id, copy);
+fail:
+	wf_vault_unlock(vl);
+	cJSON_Delete(fields);
+	cJSON_Delete(copy);
+	return rc;
+}
+
+int
+wf_webhook_delete(int root, int64_t id, char *err, size_t errlen)
+{
+	if (wf_store_delete(root, &wf_kind_webhook, id, err, errlen) == -1)
+		return -1;
+	audit_webhook(root, "webhook.deleted", id, NULL);
+	return 0;
 }

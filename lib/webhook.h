@@ -67,6 +67,17 @@ int wf_webhook_put(int root, const char *dir, const cJSON *d, int flags);
 cJSON *wf_webhook_get(
     int root, const char *dir, const char *id, char *err, size_t errlen);
 
+/* A record fit to show: the sealed secret out, "has_secret" in. */
+void wf_webhook_redact(cJSON *rec);
+/* Create the webhook of fields (consumed; checked as a caller's: the URL
+ * too), its secret sealed by the vault: secret (len bytes, NUL-ended)
+ * when secret[0] is not NUL, else a new one made into it (*made = 1), to
+ * be shown once.  Audited without the secret.  *id gets its id. */
+int wf_webhook_create(int root, cJSON *fields, char *secret, size_t len,
+    int *made, int64_t *id, char *err, size_t errlen);
+/* Delete webhook id, audited. */
+int wf_webhook_delete(int root, int64_t id, char *err, size_t errlen);
+
 /* Append one attempt to log/deliveries.jsonl (not consumed). */
 int wf_webhook_log(int root, const cJSON *line);
 

@@ -5,8 +5,8 @@
 set -eu
 
 PKGS="build-essential pkg-config libcjson-dev libinih-dev libcurl4-openssl-dev
-libsodium-dev libbsd-dev libcmocka-dev bats perl python3 git jq
-systemd mandoc chromium"
+libsodium-dev libbsd-dev libmicrohttpd-dev libcmocka-dev bats perl python3 git jq
+curl systemd mandoc chromium"
 
 missing=
 for p in $PKGS; do

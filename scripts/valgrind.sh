@@ -1,7 +1,7 @@
 #!/bin/sh
-# valgrind.sh: the daemons' end-to-end tests with wf-dispatch, wf-gate and
-# wf-notify under valgrind's memcheck.  bin-vg/ holds a wrapper for each
-# daemon (and links to the other programs); every daemon a test starts
+# valgrind.sh: the daemons' end-to-end tests with wf-dispatch, wf-gate,
+# wf-notify and wf-httpd under valgrind's memcheck.  bin-vg/ holds a
+# wrapper for each daemon (and links to the other programs); every daemon a test starts
 # writes its report to $WF_VG_LOGS, and the run fails when one holds an
 # error or a definite leak.  The jobs' wf-agent runs unwrapped: it is
 # not a daemon.
@@ -18,7 +18,7 @@ for p in "$B"/wf "$B"/wf-*; do
 done
 WF_VG_LOGS=$(mktemp -d "${TMPDIR:-/tmp}/wf-vg.XXXXXX")
 export WF_VG_LOGS
-for d in wf-dispatch wf-gate wf-notify; do
+for d in wf-dispatch wf-gate wf-notify wf-httpd; do
 	rm -f "$V/$d"
 	cat >"$V/$d" <<EOF2
 #!/bin/sh
@@ -29,7 +29,7 @@ EOF2
 	chmod +x "$V/$d"
 done
 [ $# -gt 0 ] || set -- tests/e2e/dispatch.bats tests/e2e/daemon.bats \
-    tests/e2e/pipeline.bats tests/e2e/notify.bats
+    tests/e2e/pipeline.bats tests/e2e/notify.bats tests/e2e/httpd.bats
 cd "$top"
 rc=0
 WF_BIN="$V" WF_BINDIR="$B" prove -e '' "$@" || rc=$?

@@ -147,7 +147,6 @@ make_job(const char *text, size_t len, const struct flags *f,
     struct wf_job *j, char *err, size_t errlen)
 {
 	cJSON *o;
-	char *s;
 	int rc;
 
 	if (text != NULL) {
@@ -164,15 +163,7 @@ make_job(const char *text, size_t len, const struct flags *f,
 		return -1;
 	}
 	apply_flags(o, f);
-	/* A new job: its id and state are the spool's to give. */
-	cJSON_DeleteItemFromObjectCaseSensitive(o, "status");
-	if ((s = cJSON_PrintUnformatted(o)) == NULL) {
-		cJSON_Delete(o);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	rc = wf_job_parse(j, s, strlen(s), err, errlen);
-	free(s);
+	rc = wf_job_new(j, o, err, errlen);
 	cJSON_Delete(o);
 	if (rc == 0 && j->type == WF_JT_COMMAND &&
 	    cJSON_GetObjectItemCaseSensitive(j->request_data, "cwd") == NULL) {

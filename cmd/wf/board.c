@@ -2,8 +2,9 @@
  * wf board: the store as a text Kanban board.  Tasks in columns by
  * status, runs grouped by state (id, name, iteration, tokens, and why one
  * waits for a human), the bugs still open and the queue's counts, in 100
- * columns; --json gives the same as one object.  It only reads: the
- * store's files and the spool's directories.
+ * columns; --json gives the same as one object, made by lib/board (which
+ * wf-httpd's /api/board serves too).  It only reads: the store's files
+ * and the spool's directories.
  */
 #include <getopt.h>
 #include <stdint.h>
@@ -13,9 +14,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "board.h"
 #include "home.h"
 #include "log.h"
-#include "queue.h"
 #include "spool.h"
 #include "store.h"
 #include "wf.h"
@@ -39,31 +40,6 @@ static const char *const task_cols[NTASKCOL] = {
 	"blocked",
 	"done",
 	"failed",
-};
-
-/* The run states, in the pipeline's order, failures last. */
-static const char *const run_states[] = {
-	"PM",
-	"DEV",
-	"QA",
-	"SEC",
-	"READY_FOR_COMMIT",
-	"MERGED",
-	"READY_FOR_DEPLOY",
-	"TESTING",
-	"DEPLOYED",
-	"QA_FAILED",
-	"SEC_FAILED",
-	"DEPLOY_FAILED",
-	NULL,
-};
-
-static const char *const bug_states[] = {
-	"open",
-	"in_progress",
-	"resolved",
-	"closed",
-	NULL,
 };
 
 static const char *
@@ -99,133 +75,6 @@ clip(char *buf, size_t max, const char *s)
 	if (n < strlen(s) && max > 0)
 		buf[i++] = '~';
 	buf[i] = '\0';
-}
-
-struct qcount {
-	long waiting, running, failed, done, cancelled;
-};
-
-static int
-q_visit(const struct wf_jobref *ref, void *arg)
-{
-	struct qcount *q = arg;
-
-	switch (ref->where) {
-	case WF_IN_QUEUE:
-	case WF_IN_DEFERRED: q->waiting++; break;
-	case WF_IN_ACTIVE: q->running++; break;
-	case WF_IN_FAILED: q->failed++; break;
-	case WF_IN_DONE: q->done++; break;
-	case WF_IN_CANCELLED: q->cancelled++; break;
-	default: break;
-	}
-	return 0;
-}
-
-/* The board's data as one object. */
-static cJSON *
-collect(int root, int64_t project_id, const cJSON *project)
-{
-	cJSON *out = cJSON_CreateObject(), *tasks, *runs, *bugs, *q, *all, *it;
-	struct qcount qc;
-	long nbug[4] = { 0 };
-
-	if (project != NULL) {
-		cJSON *p = cJSON_AddObjectToObject(out, "project");
-
-		cJSON_AddNumberToObject(p, "id", (double)project_id);
-		cJSON_AddStringToObject(p, "name",
-		    jstr(project, "name") ? jstr(project, "name") : "");
-	} else
-		cJSON_AddNullToObject(out, "project");
-
-	tasks = cJSON_AddObjectToObject(out, "tasks");
-	for (int i = 0; i < NTASKCOL; i++)
-		cJSON_AddArrayToObject(tasks, task_cols[i]);
-	all = wf_store_list(root, &wf_kind_task, project_id);
-	cJSON_ArrayForEach(it, all)
-	{
-		const char *st = jstr(it, "status");
-		cJSON *col, *t;
-
-		if (st == NULL ||
-		    (col = cJSON_GetObjectItem(tasks, st)) == NULL)
-			continue;
-		t = cJSON_CreateObject();
-		cJSON_AddNumberToObject(t, "id", (double)jint(it, "id"));
-		cJSON_AddNumberToObject(
-		    t, "project_id", (double)jint(it, "project_id"));
-		cJSON_AddStringToObject(t, "task_id",
-		    jstr(it, "task_id") ? jstr(it, "task_id") : "");
-		cJSON_AddStringToObject(
-		    t, "title", jstr(it, "title") ? jstr(it, "title") : "");
-		cJSON_AddNumberToObject(
-		    t, "priority", (double)jint(it, "priority"));
-		cJSON_AddItemToArray(col, t);
-	}
-	cJSON_Delete(all);
-
-	runs = cJSON_AddObjectToObject(out, "runs");
-	for (int i = 0; run_states[i] != NULL; i++)
-		cJSON_AddArrayToObject(runs, run_states[i]);
-	all = wf_store_list(root, &wf_kind_run, project_id);
-	cJSON_ArrayForEach(it, all)
-	{
-		const char *st = jstr(it, "state"), *why;
-		cJSON *col, *r;
-		int waiting;
-
-		if (st == NULL || (col = cJSON_GetObjectItem(runs, st)) == NULL)
-			continue;
-		waiting =
-		    cJSON_IsTrue(cJSON_GetObjectItem(it, "waiting_for_human"));
-		why = jstr(it, "waiting_reason");
-		r = cJSON_CreateObject();
-		cJSON_AddNumberToObject(r, "id", (double)jint(it, "id"));
-		cJSON_AddNumberToObject(
-		    r, "project_id", (double)jint(it, "project_id"));
-		if (jstr(it, "name") != NULL)
-			cJSON_AddStringToObject(r, "name", jstr(it, "name"));
-		else
-			cJSON_AddNullToObject(r, "name");
-		cJSON_AddNumberToObject(
-		    r, "iteration", (double)jint(it, "iteration"));
-		cJSON_AddNumberToObject(
-		    r, "tokens_in", (double)jint(it, "tokens_in"));
-		cJSON_AddNumberToObject(
-		    r, "tokens_out", (double)jint(it, "tokens_out"));
-		cJSON_AddBoolToObject(r, "waiting_for_human", waiting);
-		if (waiting && why != NULL)
-			cJSON_AddStringToObject(r, "waiting_reason", why);
-		else
-			cJSON_AddNullToObject(r, "waiting_reason");
-		cJSON_AddItemToArray(col, r);
-	}
-	cJSON_Delete(all);
-
-	all = wf_store_list(root, &wf_kind_bug, project_id);
-	cJSON_ArrayForEach(it, all)
-	{
-		const char *st = jstr(it, "status");
-
-		for (int i = 0; st != NULL && bug_states[i] != NULL; i++)
-			if (strcmp(st, bug_states[i]) == 0)
-				nbug[i]++;
-	}
-	cJSON_Delete(all);
-	bugs = cJSON_AddObjectToObject(out, "bugs");
-	for (int i = 0; bug_states[i] != NULL; i++)
-		cJSON_AddNumberToObject(bugs, bug_states[i], nbug[i]);
-
-	memset(&qc, 0, sizeof(qc));
-	wf_queue_walk(root, q_visit, &qc);
-	q = cJSON_AddObjectToObject(out, "queue");
-	cJSON_AddNumberToObject(q, "waiting", qc.waiting);
-	cJSON_AddNumberToObject(q, "running", qc.running);
-	cJSON_AddNumberToObject(q, "failed", qc.failed);
-	cJSON_AddNumberToObject(q, "completed", qc.done);
-	cJSON_AddNumberToObject(q, "cancelled", qc.cancelled);
-	return out;
 }
 
 static void
@@ -398,7 +247,7 @@ cmd_board(int argc, char *argv[])
 		close(root);
 		return EX_NOINPUT;
 	}
-	b = collect(root, project_id, project);
+	b = wf_board_collect(root, project_id, project);
 	cJSON_Delete(project);
 	close(root);
 	if (json) {

@@ -250,15 +250,6 @@ read_secret(const struct opts *o, char **out, size_t *len)
  * The verbs.
  */
 
-static void
-audit(const char *action, int64_t id, const cJSON *details)
-{
-	if (wf_audit_append(root, action, "credential", id, details) == -1)
-		wf_log_warn("log/audit.jsonl: %s (credential %lld: its audit "
-			    "line is missing)",
-		    strerror(errno), (long long)id);
-}
-
 static int
 fetch(int64_t id, cJSON **rec)
 {
@@ -306,13 +297,11 @@ c_add(struct opts *o)
 		cJSON_Delete(fields);
 		return rc;
 	}
-	rc = wf_cred_create(root, fields, secret, len, &id, err, sizeof err);
+	rc = wf_cred_add(root, fields, secret, len, &rec, err, sizeof err);
 	sodium_free(secret);
 	if (rc == -1)
 		return cli_store_failed(err);
-	if ((rc = fetch(id, &rec)) != 0)
-		return rc;
-	audit("credential.created", id, rec);
+	id = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(rec, "id"));
 	if (o->json)
 		cli_json(rec);
 	else
@@ -452,18 +441,10 @@ static int
 c_rm(struct opts *o)
 {
 	char err[ERRLEN];
-	cJSON *rec;
-	int rc;
 
-	if ((rc = fetch(o->id, &rec)) != 0)
-		return rc;
-	if (wf_store_delete(
-		root, &wf_kind_credential, o->id, err, sizeof err) == -1)
-		rc = cli_store_failed(err);
-	else
-		audit("credential.deleted", o->id, rec);
-	cJSON_Delete(rec);
-	return rc;
+	if (wf_cred_delete(root, o->id, err, sizeof err) == -1)
+		return cli_store_failed(err);
+	return 0;
 }
 
 static int

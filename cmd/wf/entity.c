@@ -5,7 +5,8 @@
  * orchestrator.  The flags of create and update are made from the kind's
  * schema (field repo_path is flag --repo-path), so that a field added
  * there is a flag here with no change; the store checks what they say.
- * Every change appends an audit line; a new bug is also an event.
+ * The changes themselves are lib/entity's (which wf-httpd calls too):
+ * every change appends an audit line; a new bug is also an event.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -19,8 +20,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "audit.h"
-#include "event.h"
+#include "entity.h"
 #include "home.h"
 #include "log.h"
 #include "spool.h"
@@ -130,15 +130,6 @@ static const char *const ctx_task_cols[] = {
 };
 static const char *const ctx_env_cols[] = {
 	"id", "name", "env_type", "url", NULL,
-};
-
-/* Bounds the schema does not say. */
-static const struct range {
-	const char *kind, *field;
-	long long lo, hi;
-} ranges[] = {
-	{ "task", "priority", 1, 5 },
-	{ "environment", "ssh_port", 1, 65535 },
 };
 
 static const struct wf_kind *kind; /* the kind at hand */
@@ -744,51 +735,6 @@ read_data(const char *data, cJSON **out)
 	return 0;
 }
 
-/* repo_path is an absolute path to a directory that exists. */
-static int
-absolute_repo(cJSON *obj)
-{
-	cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "repo_path");
-	char path[PATH_MAX];
-	struct stat st;
-
-	if (wf_store_field(kind, "repo_path") == NULL || !cJSON_IsString(v))
-		return 0;
-	if (realpath(v->valuestring, path) == NULL) {
-		wf_log_warn("repo_path: '%.200s': %s", v->valuestring,
-		    strerror(errno));
-		return EX_DATAERR;
-	}
-	if (stat(path, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		wf_log_warn("repo_path: '%.200s': not a directory",
-		    v->valuestring);
-		return EX_DATAERR;
-	}
-	cJSON_ReplaceItemInObjectCaseSensitive(obj, "repo_path",
-	    cJSON_CreateString(path));
-	return 0;
-}
-
-static int
-check_ranges(const cJSON *obj)
-{
-	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
-		const struct range *r = &ranges[i];
-		const cJSON *v;
-
-		if (strcmp(r->kind, kind->name) != 0)
-			continue;
-		v = cJSON_GetObjectItemCaseSensitive(obj, r->field);
-		if (cJSON_IsNumber(v) && (v->valuedouble < (double)r->lo ||
-		    v->valuedouble > (double)r->hi)) {
-			wf_log_warn("%s: %s must be %lld to %lld", kind->name,
-			    r->field, r->lo, r->hi);
-			return EX_DATAERR;
-		}
-	}
-	return 0;
-}
-
 /* --data, then the flags over it, checked as the store checks a
  * caller's fields (untrusted). */
 static int
@@ -805,8 +751,7 @@ gather(struct opts *o, cJSON **out)
 		cJSON_DeleteItemFromObjectCaseSensitive(obj, it->string);
 		cJSON_AddItemToObject(obj, it->string, cJSON_Duplicate(it, 1));
 	}
-	if ((rc = absolute_repo(obj)) == 0 && (rc = check_ranges(obj)) == 0 &&
-	    wf_store_check(kind, obj, 0, 0, err, sizeof(err)) == -1)
+	if (wf_entity_check(kind, obj, err, sizeof(err)) == -1)
 		rc = cli_store_failed(err);
 	if (rc != 0) {
 		cJSON_Delete(obj);
@@ -948,18 +893,6 @@ columns(void)
  * The verbs.
  */
 
-static void
-audit(const char *what, int64_t id, const cJSON *details)
-{
-	char action[64];
-
-	snprintf(action, sizeof(action), "%s.%s", kind->name, what);
-	if (wf_audit_append(root, action, kind->name, id, details) == -1)
-		wf_log_warn("log/audit.jsonl: %s (%s %lld is changed, but its "
-		    "audit line is missing)", strerror(errno), kind->name,
-		    (long long)id);
-}
-
 static int
 fetch(const struct wf_kind *k, int64_t id, cJSON **out)
 {
@@ -975,42 +908,20 @@ e_create(struct opts *o)
 {
 	char err[ERRLEN];
 	cJSON *obj, *rec;
-	int64_t id;
 	int rc;
 
 	if ((rc = gather(o, &obj)) != 0)
 		return rc;
-	/* The store takes obj, on success and on failure. */
-	if (wf_store_create(root, kind, obj, 0, &id, err, sizeof(err)) == -1)
+	/* The library takes obj, on success and on failure. */
+	if (wf_entity_create(root, kind, obj, &rec, err, sizeof(err)) == -1)
 		return cli_store_failed(err);
-	if ((rc = fetch(kind, id, &rec)) != 0)
-		return rc;
-	audit("created", id, rec);
-	if (kind == &wf_kind_bug &&
-	    wf_event_emit(root, "bug.created", cJSON_Duplicate(rec, 1)) == -1)
-		wf_log_warn("events: %s (bug %lld is made; its bug.created "
-		    "event is not)", strerror(errno), (long long)id);
 	if (o->json)
 		cli_json(rec);
 	else
-		printf("%lld\n", (long long)id);
+		printf("%lld\n", (long long)cJSON_GetNumberValue(
+		    cJSON_GetObjectItemCaseSensitive(rec, "id")));
 	cJSON_Delete(rec);
 	return cli_flush();
-}
-
-/* Keep the entities whose status is status. */
-static void
-keep_status(cJSON *arr, const char *status)
-{
-	cJSON *it, *next;
-
-	for (it = arr->child; it != NULL; it = next) {
-		const cJSON *s = cJSON_GetObjectItemCaseSensitive(it, "status");
-
-		next = it->next;
-		if (!cJSON_IsString(s) || strcmp(s->valuestring, status) != 0)
-			cJSON_Delete(cJSON_DetachItemViaPointer(arr, it));
-	}
 }
 
 static int
@@ -1023,7 +934,7 @@ e_list(struct opts *o)
 		return EX_OSERR;
 	}
 	if (o->status != NULL)
-		keep_status(all, o->status);
+		wf_entity_keep_status(all, o->status);
 	if (o->json)
 		cli_json(all);
 	else if (cJSON_GetArraySize(all) > 0)
@@ -1052,7 +963,7 @@ static int
 e_update(struct opts *o)
 {
 	char err[ERRLEN];
-	cJSON *patch, *before = NULL, *after = NULL, *d;
+	cJSON *patch, *after = NULL;
 	int rc;
 
 	if ((rc = gather(o, &patch)) != 0)
@@ -1063,97 +974,34 @@ e_update(struct opts *o)
 		rc = usage_error();
 		goto out;
 	}
-	if ((rc = fetch(kind, o->id, &before)) != 0)
-		goto out;
-	if (wf_store_update(root, kind, o->id, patch, 0, err,
+	if (wf_entity_update(root, kind, o->id, patch, &after, err,
 	    sizeof(err)) == -1) {
 		rc = cli_store_failed(err);
 		goto out;
 	}
-	if ((rc = fetch(kind, o->id, &after)) != 0)
-		goto out;
-	d = wf_store_changes(patch, before, after);
-	audit("updated", o->id, d);
-	cJSON_Delete(d);
 	if (o->json)
 		cli_json(after);
 	rc = cli_flush();
 out:
 	cJSON_Delete(patch);
-	cJSON_Delete(before);
 	cJSON_Delete(after);
 	return rc;
-}
-
-/* How many entities of kind k have field f == id. */
-static int
-count_refs(const struct wf_kind *k, const struct wf_field *f, int64_t id)
-{
-	cJSON *all = wf_store_list(root, k, 0);
-	const cJSON *it;
-	int n = 0;
-
-	cJSON_ArrayForEach(it, all) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(it, f->name);
-
-		if (cJSON_IsNumber(v) && (int64_t)v->valuedouble == id)
-			n++;
-	}
-	cJSON_Delete(all);
-	return n;
-}
-
-/* Refuse to delete what another entity refers to. */
-static int
-referenced(int64_t id)
-{
-	static const char *const names[] = {
-		"project", "task", "run", "bug", "environment", "webhook",
-		"credential",
-		NULL,
-	};
-	char what[256] = "", one[64];
-
-	for (int i = 0; names[i] != NULL; i++) {
-		const struct wf_kind *k = wf_store_kind(names[i]);
-
-		for (const struct wf_field *f = k->fields; f->name != NULL;
-		    f++) {
-			int n;
-
-			if (f->type != WF_F_REF || strcmp(f->ref, kind->name))
-				continue;
-			if ((n = count_refs(k, f, id)) == 0)
-				continue;
-			snprintf(one, sizeof(one), "%d %s%s", n, k->name,
-			    n == 1 ? "" : "s");
-			append(what, sizeof(what), ", ", one);
-		}
-	}
-	if (what[0] == '\0')
-		return 0;
-	wf_log_warn("%s %lld: in use by %s; delete those first", kind->name,
-	    (long long)id, what);
-	return EX_DATAERR;
 }
 
 static int
 e_delete(struct opts *o)
 {
 	char err[ERRLEN];
-	cJSON *rec;
-	int rc;
 
-	if ((rc = fetch(kind, o->id, &rec)) != 0)
-		return rc;
-	if ((rc = referenced(o->id)) == 0) {
-		if (wf_store_delete(root, kind, o->id, err, sizeof(err)) == -1)
-			rc = cli_store_failed(err);
-		else
-			audit("deleted", o->id, rec);
+	if (wf_entity_delete(root, kind, o->id, err, sizeof(err)) == -1) {
+		if (errno == EBUSY) {
+			/* In use: the data says no, as a refused field does. */
+			wf_log_warn("%s", err);
+			return EX_DATAERR;
+		}
+		return cli_store_failed(err);
 	}
-	cJSON_Delete(rec);
-	return rc;
+	return 0;
 }
 
 static int
@@ -1161,96 +1009,11 @@ e_status(struct opts *o)
 {
 	char err[ERRLEN];
 	const char *to = o->args[1];
-	const cJSON *from;
-	cJSON *rec, *patch = NULL, *d = NULL;
-	int rc;
 
-	if ((rc = fetch(kind, o->id, &rec)) != 0)
-		return rc;
-	from = cJSON_GetObjectItemCaseSensitive(rec, "status");
-	if (!cJSON_IsString(from) || strcmp(from->valuestring, to) != 0) {
-		patch = cJSON_CreateObject();
-		cJSON_AddStringToObject(patch, "status", to);
-		if (wf_store_update(root, kind, o->id, patch, 0, err,
-		    sizeof(err)) == -1) {
-			rc = cli_store_failed(err);
-			goto out;
-		}
-		d = cJSON_CreateObject();
-		cJSON_AddItemToObject(d, "from", from != NULL ?
-		    cJSON_Duplicate(from, 1) : cJSON_CreateNull());
-		cJSON_AddStringToObject(d, "to", to);
-		audit("status_changed", o->id, d);
-	}
+	if (wf_entity_status(root, kind, o->id, to, err, sizeof(err)) == -1)
+		return cli_store_failed(err);
 	printf("%lld %s\n", (long long)o->id, to);
-	rc = cli_flush();
-out:
-	cJSON_Delete(rec);
-	cJSON_Delete(patch);
-	cJSON_Delete(d);
-	return rc;
-}
-
-/* Would a field of this name hold a secret?  A context goes into an
- * agent's prompt: such fields stay out of it. */
-static int
-is_secret(const char *name)
-{
-	static const char *const words[] = {
-		"password", "passwd", "secret", "token", "key", "credential",
-		NULL,
-	};
-
-	if (strcmp(name, "key_files") == 0)
-		return 0;
-	for (int i = 0; words[i] != NULL; i++)
-		if (strcasestr(name, words[i]) != NULL)
-			return 1;
-	return 0;
-}
-
-static void
-drop_secrets(cJSON *arr)
-{
-	cJSON *e, *it, *next;
-
-	cJSON_ArrayForEach(e, arr) {
-		for (it = e->child; it != NULL; it = next) {
-			next = it->next;
-			if (it->string != NULL && is_secret(it->string))
-				cJSON_Delete(cJSON_DetachItemViaPointer(e, it));
-		}
-	}
-}
-
-/* A project's bugs neither resolved nor closed. */
-static cJSON *
-open_bugs(int64_t id)
-{
-	cJSON *bugs = wf_store_list(root, &wf_kind_bug, id), *it, *next;
-
-	for (it = bugs->child; it != NULL; it = next) {
-		const cJSON *s = cJSON_GetObjectItemCaseSensitive(it, "status");
-
-		next = it->next;
-		if (cJSON_IsString(s) && (strcmp(s->valuestring, "resolved") ==
-		    0 || strcmp(s->valuestring, "closed") == 0))
-			cJSON_Delete(cJSON_DetachItemViaPointer(bugs, it));
-	}
-	return bugs;
-}
-
-/* The run of the project with the highest id, or null. */
-static cJSON *
-latest_run(int64_t id)
-{
-	cJSON *runs = wf_store_list(root, &wf_kind_run, id), *last;
-	int n = cJSON_GetArraySize(runs);
-
-	last = n > 0 ? cJSON_DetachItemFromArray(runs, n - 1) :
-	    cJSON_CreateNull();
-	cJSON_Delete(runs);
-	return last;
+	return cli_flush();
 }
 
 static void
@@ -1286,23 +1049,11 @@ print_context(const cJSON *ctx)
 static int
 e_context(struct opts *o)
 {
-	cJSON *ctx, *project, *envs;
-	int rc;
+	char err[ERRLEN];
+	cJSON *ctx;
 
-	if ((rc = fetch(kind, o->id, &project)) != 0)
-		return rc;
-	if ((ctx = cJSON_CreateObject()) == NULL) {
-		cJSON_Delete(project);
-		return EX_OSERR;
-	}
-	cJSON_AddItemToObject(ctx, "project", project);
-	cJSON_AddItemToObject(ctx, "tasks",
-	    wf_store_list(root, &wf_kind_task, o->id));
-	envs = wf_store_list(root, &wf_kind_environment, o->id);
-	drop_secrets(envs);
-	cJSON_AddItemToObject(ctx, "environments", envs);
-	cJSON_AddItemToObject(ctx, "latest_run", latest_run(o->id));
-	cJSON_AddItemToObject(ctx, "bugs", open_bugs(o->id));
+	if ((ctx = wf_entity_context(root, o->id, err, sizeof(err))) == NULL)
+		return cli_store_failed(err);
 	if (o->json)
 		cli_json(ctx);
 	else

@@ -21,6 +21,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "audit.h"
 #include "clock.h"
 #include "home.h"
 #include "log.h"
@@ -75,56 +76,12 @@ on_signal(int sig)
 }
 
 static int
-num_is(const cJSON *v, int64_t n)
-{
-	return cJSON_IsNumber(v) && (int64_t)v->valuedouble == n;
-}
-
-static int
-entity_is(const cJSON *o, const char *type, const char *id)
-{
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "entity_type");
-	const cJSON *i = cJSON_GetObjectItemCaseSensitive(o, "entity_id");
-	char buf[32];
-
-	if (!cJSON_IsString(t) || strcmp(t->valuestring, type) != 0)
-		return 0;
-	if (cJSON_IsString(i))
-		return strcmp(i->valuestring, id) == 0;
-	if (!cJSON_IsNumber(i))
-		return 0;
-	snprintf(buf, sizeof buf, "%lld", (long long)i->valuedouble);
-	return strcmp(buf, id) == 0;
-}
-
-static int
-related(const cJSON *o, const char *type, int64_t id, const char *field)
-{
-	const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "details");
-	char buf[32];
-
-	snprintf(buf, sizeof buf, "%lld", (long long)id);
-	return entity_is(o, type, buf) ||
-	    num_is(cJSON_GetObjectItemCaseSensitive(d, field), id);
-}
-
-static int
 wanted(const cJSON *o)
 {
-	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(o, "timestamp");
-	int64_t ms;
+	struct wf_audit_filter f = { F.run, F.project, F.etype, F.eid,
+		F.since };
 
-	if (F.since > 0 &&
-	    (!cJSON_IsString(ts) ||
-		wf_clock_parse_iso(ts->valuestring, &ms) == -1 || ms < F.since))
-		return 0;
-	if (F.run > 0 && !related(o, "run", F.run, "run_id"))
-		return 0;
-	if (F.project > 0 && !related(o, "project", F.project, "project_id"))
-		return 0;
-	if (F.etype != NULL && !entity_is(o, F.etype, F.eid))
-		return 0;
-	return 1;
+	return wf_audit_match(o, &f);
 }
 
 /* Text for a terminal: control characters become spaces. */

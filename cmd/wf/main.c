@@ -43,6 +43,7 @@ usage(int code)
 	    "         redeliver ...\n"
 	    "  wf cred add|list|show|get|rm|rotate-key ...   the vault\n"
 	    "  wf log [--run N|--project N|--entity T:N] [--since T] [-f]\n"
+	    "  wf token add|list|rm ...   wf-httpd's bearer tokens\n"
 	    "  wf X ...             run wf-X (git-style)\n"
 	    "\n"
 	    "Environment: WF_HOME (runtime tree), WF_CONFIG (config file),\n"
@@ -132,6 +133,8 @@ main(int argc, char *argv[])
 		return cmd_log(argc - 1, argv + 1);
 	if (strcmp(argv[1], "board") == 0)
 		return cmd_board(argc - 1, argv + 1);
+	if (strcmp(argv[1], "token") == 0)
+		return cmd_token(argc - 1, argv + 1);
 
 	/* git-style: wf X runs wf-X.  X is a plain word, never a path. */
 	if (argv[1][0] == '-' || strchr(argv[1], '/') != NULL ||

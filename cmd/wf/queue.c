@@ -160,109 +160,19 @@ load(const struct wf_jobref *ref, struct wf_job *j)
 	return 0;
 }
 
-struct pidinfo {
-	int pid;
-	int64_t started; /* wall ms */
-};
-
-static int
-read_pid(const char *id, struct pidinfo *pi)
-{
-	char path[WF_NAME_MAX + 16], *buf;
-	size_t len;
-	int rc = -1;
-
-	snprintf(path, sizeof(path), "active/%s.pid", id);
-	if (wf_spool_read(root, path, 256, &buf, &len) == -1)
-		return -1;
-	{
-		char iso[WF_ISO_LEN];
-
-		if (sscanf(buf, "%d %31s", &pi->pid, iso) == 2 &&
-		    wf_clock_parse_iso(iso, &pi->started) == 0)
-			rc = 0;
-	}
-	free(buf);
-	return rc;
-}
-
-/*
- * A waiting job's position in its lane: the waiting jobs of that lane
- * whose aged key orders before its own, plus one.
- */
-struct posctx {
-	const struct wf_job *me;
-	int64_t mykey;
-	int aging;
-	long ahead;
-};
-
-static int64_t
-key_of(const struct wf_jobref *ref, int aging)
-{
-	return wf_sched_key(ref->prio, wf_spool_name_time_us(ref->name), aging);
-}
-
-static int
-pos_visit(const struct wf_jobref *ref, void *arg)
-{
-	struct posctx *p = arg;
-	struct wf_job j;
-	int64_t k;
-
-	if (ref->where != WF_IN_QUEUE || strcmp(ref->name, p->me->id) == 0)
-		return 0;
-	k = key_of(ref, p->aging);
-	if (k > p->mykey || (k == p->mykey &&
-	    strcmp(ref->name, p->me->id) > 0))
-		return 0;
-	if (load(ref, &j) == 0) {
-		if (strcmp(j.lane, p->me->lane) == 0)
-			p->ahead++;
-		wf_job_free(&j);
-	}
-	return 0;
-}
-
-static long
-position(const struct wf_jobref *ref, const struct wf_job *j)
+static void
+print_record(const struct wf_jobref *ref, struct wf_job *j, int json)
 {
 	struct wf_config cfg;
-	struct posctx p;
-	char err[512];
+	char err[512], *s;
+	cJSON *o;
 
 	wf_config_defaults(&cfg);
 	if (wf_config_load(&cfg, wf_home_config(NULL), 0, err,
 	    sizeof(err)) == -1)
 		wf_log_warn("%s (using the defaults)", err);
-	p.me = j;
-	p.aging = cfg.aging;
-	p.mykey = key_of(ref, cfg.aging);
-	p.ahead = 0;
-	wf_queue_walk(root, pos_visit, &p);
-	return p.ahead + 1;
-}
-
-static void
-print_record(const struct wf_jobref *ref, struct wf_job *j, int json)
-{
-	cJSON *o = wf_job_to_cjson(j);
-	struct pidinfo pi;
-	char *s;
-
-	if (o == NULL)
+	if ((o = wf_queue_record(root, ref, j, cfg.aging)) == NULL)
 		return;
-	cJSON_AddStringToObject(o, "path", ref->path);
-	if (ref->where == WF_IN_QUEUE)
-		cJSON_AddNumberToObject(o, "position", (double)position(ref, j));
-	if (ref->where == WF_IN_ACTIVE && read_pid(j->id, &pi) == 0) {
-		cJSON_ReplaceItemInObjectCaseSensitive(o, "worker_pid",
-		    cJSON_CreateNumber(pi.pid));
-		if (cJSON_GetObjectItemCaseSensitive(o, "worker_pid") == NULL)
-			cJSON_AddNumberToObject(o, "worker_pid", pi.pid);
-		cJSON_AddNumberToObject(o, "age_s",
-		    (double)((wf_clock_wall_ms() - pi.started) / 1000));
-	}
 	if (json) {
 		s = cJSON_PrintUnformatted(o);
 		if (s != NULL)
@@ -306,58 +216,6 @@ q_show(int argc, char *argv[])
 	return 0;
 }
 
-struct listctx {
-	const struct qopts *o;
-	struct wf_job *jobs;
-	struct wf_jobref *refs;
-	size_t n, cap;
-};
-
-static int
-list_visit(const struct wf_jobref *ref, void *arg)
-{
-	struct listctx *l = arg;
-	struct wf_job j;
-
-	if (load(ref, &j) == -1)
-		return 0;
-	if (l->o->status != NULL &&
-	    strcmp(wf_job_status_name(j.status), l->o->status) != 0) {
-		wf_job_free(&j);
-		return 0;
-	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		void *a = reallocarray(l->jobs, cap, sizeof(*l->jobs));
-		void *b;
-
-		if (a == NULL) {
-			wf_job_free(&j);
-			return -1;
-		}
-		l->jobs = a;
-		if ((b = reallocarray(l->refs, cap, sizeof(*l->refs))) == NULL) {
-			wf_job_free(&j);
-			return -1;
-		}
-		l->refs = b;
-		l->cap = cap;
-	}
-	l->refs[l->n] = *ref;
-	l->jobs[l->n++] = j;
-	return 0;
-}
-
-static int
-by_created(const void *a, const void *b)
-{
-	const struct wf_job *x = a, *y = b;
-
-	if (x->created_at != y->created_at)
-		return x->created_at < y->created_at ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
 static void
 summary(const struct wf_job *j, char *buf, size_t len)
 {
@@ -382,28 +240,25 @@ static int
 q_list(int argc, char *argv[])
 {
 	struct qopts o;
-	struct listctx l;
+	struct wf_job *jobs;
 	char iso[WF_ISO_LEN], what[48];
+	size_t n;
 	int rc;
 
 	if ((rc = parse_opts(argc, argv, &o, 0)) != 0)
 		return rc;
 	if (open_root() == -1)
 		return EX_CONFIG;
-	memset(&l, 0, sizeof(l));
-	l.o = &o;
-	if (wf_queue_walk(root, list_visit, &l) != 0) {
+	/* The records sort by creation: the order people enqueued them. */
+	if (wf_queue_collect(root, o.status, &jobs, &n) == -1) {
 		wf_log_warn("list: %s", strerror(errno));
 		return EX_IOERR;
 	}
-	/* The records sort by creation: the order people enqueued them. */
-	if (l.n > 0)
-		qsort(l.jobs, l.n, sizeof(*l.jobs), by_created);
-	if (!o.json && l.n > 0)
+	if (!o.json && n > 0)
 		printf("%-44s %-9s %-8s %-7s %-12s %s\n", "ID", "STATUS",
 		    "PRIORITY", "LANE", "TYPE", "CREATED / COMMAND");
-	for (size_t i = 0; i < l.n; i++) {
-		struct wf_job *j = &l.jobs[i];
+	for (size_t i = 0; i < n; i++) {
+		struct wf_job *j = &jobs[i];
 
 		if (o.json) {
 			char *s = wf_job_format(j);
@@ -419,79 +274,25 @@ q_list(int argc, char *argv[])
 			    wf_job_type_name(j->type),
 			    wf_clock_iso(j->created_at, iso, sizeof(iso)), what);
 		}
-		wf_job_free(j);
 	}
-	free(l.jobs);
-	free(l.refs);
+	wf_queue_collect_free(jobs, n);
 	return fflush(stdout) == 0 ? 0 : EX_IOERR;
 }
 
-struct statctx {
-	long prio[WF_NPRIO + 1];
-	long status[WF_JS_COUNT];
-	char lanes[16][WF_LANE_MAX];
-	long lane_wait[16], lane_run[16];
-	int nlanes;
-	cJSON *running;
-};
-
-static int
-lane_slot(struct statctx *s, const char *lane)
+static long
+count_of(const cJSON *o, const char *k)
 {
-	for (int i = 0; i < s->nlanes; i++)
-		if (strcmp(s->lanes[i], lane) == 0)
-			return i;
-	if (s->nlanes == 16)
-		return 15;
-	strlcpy(s->lanes[s->nlanes], lane, WF_LANE_MAX);
-	return s->nlanes++;
-}
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 
-static int
-stat_visit(const struct wf_jobref *ref, void *arg)
-{
-	struct statctx *s = arg;
-	struct wf_job j;
-	struct pidinfo pi;
-	int li;
-
-	if (ref->where == WF_IN_DONE) {
-		/* Completed records are counted, not read: there may be many. */
-		s->status[WF_JS_COMPLETED]++;
-		return 0;
-	}
-	if (load(ref, &j) == -1)
-		return 0;
-	s->status[j.status]++;
-	li = lane_slot(s, j.lane);
-	if (ref->where == WF_IN_QUEUE || ref->where == WF_IN_DEFERRED) {
-		s->prio[j.priority]++;
-		s->lane_wait[li]++;
-	}
-	if (ref->where == WF_IN_ACTIVE) {
-		cJSON *r = cJSON_CreateObject();
-
-		s->lane_run[li]++;
-		cJSON_AddStringToObject(r, "id", j.id);
-		cJSON_AddStringToObject(r, "lane", j.lane);
-		cJSON_AddStringToObject(r, "job_type", wf_job_type_name(j.type));
-		if (read_pid(j.id, &pi) == 0) {
-			cJSON_AddNumberToObject(r, "pid", pi.pid);
-			cJSON_AddNumberToObject(r, "age_s",
-			    (double)((wf_clock_wall_ms() - pi.started) / 1000));
-		}
-		cJSON_AddItemToArray(s->running, r);
-	}
-	wf_job_free(&j);
-	return 0;
+	return cJSON_IsNumber(v) ? (long)v->valuedouble : 0;
 }
 
 static int
 q_status(int argc, char *argv[])
 {
 	struct qopts o;
-	struct statctx s;
-	cJSON *out, *pr, *st, *ln, *it;
+	cJSON *out;
+	const cJSON *pr, *st, *it;
 	char *txt;
 	int rc;
 
@@ -499,27 +300,10 @@ q_status(int argc, char *argv[])
 		return rc;
 	if (open_root() == -1)
 		return EX_CONFIG;
-	memset(&s, 0, sizeof(s));
-	s.running = cJSON_CreateArray();
-	if (wf_queue_walk(root, stat_visit, &s) != 0) {
+	if ((out = wf_queue_status(root)) == NULL) {
 		wf_log_warn("status: %s", strerror(errno));
 		return EX_IOERR;
 	}
-	out = cJSON_CreateObject();
-	pr = cJSON_AddObjectToObject(out, "waiting_by_priority");
-	for (int p = 1; p <= WF_NPRIO; p++)
-		cJSON_AddNumberToObject(pr, wf_job_prio_name(p), s.prio[p]);
-	st = cJSON_AddObjectToObject(out, "by_status");
-	for (int i = 0; i < WF_JS_COUNT; i++)
-		cJSON_AddNumberToObject(st, wf_job_status_name(i), s.status[i]);
-	ln = cJSON_AddObjectToObject(out, "by_lane");
-	for (int i = 0; i < s.nlanes; i++) {
-		cJSON *l = cJSON_AddObjectToObject(ln, s.lanes[i]);
-
-		cJSON_AddNumberToObject(l, "waiting", s.lane_wait[i]);
-		cJSON_AddNumberToObject(l, "running", s.lane_run[i]);
-	}
-	cJSON_AddItemToObject(out, "running", s.running);
 	if (o.json) {
 		txt = cJSON_PrintUnformatted(out);
 		if (txt != NULL)
@@ -528,26 +312,25 @@ q_status(int argc, char *argv[])
 		cJSON_Delete(out);
 		return 0;
 	}
+	pr = cJSON_GetObjectItem(out, "waiting_by_priority");
+	st = cJSON_GetObjectItem(out, "by_status");
 	printf("waiting:");
 	for (int p = 1; p <= WF_NPRIO; p++)
-		printf(" %s %ld%s", wf_job_prio_name(p), s.prio[p],
-		    p < WF_NPRIO ? "," : "\n");
+		printf(" %s %ld%s", wf_job_prio_name(p),
+		    count_of(pr, wf_job_prio_name(p)), p < WF_NPRIO ? "," : "\n");
 	printf("status: ");
 	for (int i = 0; i < WF_JS_COUNT; i++)
-		printf(" %s %ld%s", wf_job_status_name(i), s.status[i],
+		printf(" %s %ld%s", wf_job_status_name(i),
+		    count_of(st, wf_job_status_name(i)),
 		    i < WF_JS_COUNT - 1 ? "," : "\n");
-	for (int i = 0; i < s.nlanes; i++)
-		printf("lane %-10s %ld waiting, %ld running\n", s.lanes[i],
-		    s.lane_wait[i], s.lane_run[i]);
-	cJSON_ArrayForEach(it, s.running) {
-		const cJSON *pid = cJSON_GetObjectItem(it, "pid");
-		const cJSON *age = cJSON_GetObjectItem(it, "age_s");
-
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(out, "by_lane"))
+		printf("lane %-10s %ld waiting, %ld running\n", it->string,
+		    count_of(it, "waiting"), count_of(it, "running"));
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(out, "running")) {
 		printf("running %s  %s  pid %d  %ds\n",
 		    cJSON_GetObjectItem(it, "id")->valuestring,
 		    cJSON_GetObjectItem(it, "lane")->valuestring,
-		    pid ? (int)pid->valuedouble : 0,
-		    age ? (int)age->valuedouble : 0);
+		    (int)count_of(it, "pid"), (int)count_of(it, "age_s"));
 	}
 	cJSON_Delete(out);
 	return fflush(stdout) == 0 ? 0 : EX_IOERR;
@@ -588,6 +371,19 @@ is_waiting(const struct wf_jobref *r)
 	    r->where == WF_IN_DEFERRED || r->where == WF_IN_DONE;
 }
 
+/* The request through lib/queue, which checks it as wf-httpd does. */
+static int
+ask(const char *op, const char *id)
+{
+	char err[512];
+
+	if (wf_queue_ask(root, op, id, err, sizeof(err)) == 0)
+		return 0;
+	wf_log_warn("%s", err);
+	return errno == ENOENT ? EX_NOINPUT :
+	    errno == EBUSY ? EX_DATAERR : EX_IOERR;
+}
+
 static int
 q_cancel(int argc, char *argv[])
 {
@@ -600,17 +396,8 @@ q_cancel(int argc, char *argv[])
 		return rc;
 	if (open_root() == -1)
 		return EX_CONFIG;
-	if (locate(o.id, &ref) == -1)
-		return EX_NOINPUT;
-	if (ref.where >= WF_IN_DONE) {
-		wf_log_warn("%s: already ended (%s); nothing to cancel", o.id,
-		    wf_queue_dirname(ref.where));
-		return EX_DATAERR;
-	}
-	if (wf_queue_request(root, "cancel", o.id) == -1) {
-		wf_log_warn("%s: cancel: %s", o.id, strerror(errno));
-		return EX_IOERR;
-	}
+	if ((rc = ask("cancel", o.id)) != 0)
+		return rc;
 	if (!await(o.id, is_terminal, REQUEST_WAIT_MS)) {
 		wf_log_warn("%s: cancel requested; wf-dispatch has not applied "
 		    "it yet (is it running?) and will when it runs", o.id);
@@ -629,24 +416,14 @@ static int
 q_retry(int argc, char *argv[])
 {
 	struct qopts o;
-	struct wf_jobref ref;
 	int rc;
 
 	if ((rc = parse_opts(argc, argv, &o, 1)) != 0)
 		return rc;
 	if (open_root() == -1)
 		return EX_CONFIG;
-	if (locate(o.id, &ref) == -1)
-		return EX_NOINPUT;
-	if (ref.where != WF_IN_FAILED && ref.where != WF_IN_CANCELLED) {
-		wf_log_warn("%s: not failed, timed out or cancelled; only those "
-		    "are retried", o.id);
-		return EX_DATAERR;
-	}
-	if (wf_queue_request(root, "retry", o.id) == -1) {
-		wf_log_warn("%s: retry: %s", o.id, strerror(errno));
-		return EX_IOERR;
-	}
+	if ((rc = ask("retry", o.id)) != 0)
+		return rc;
 	if (!await(o.id, is_waiting, REQUEST_WAIT_MS)) {
 		wf_log_warn("%s: retry requested; wf-dispatch has not applied "
 		    "it yet (is it running?) and will when it runs", o.id);

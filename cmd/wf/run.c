@@ -241,37 +241,6 @@ fail_code(const char *err)
 	return strstr(err, "no such") != NULL ? EX_NOINPUT : EX_DATAERR;
 }
 
-/* The environment NAME (or ID) of the run's project. */
-static int64_t
-env_of_run(int64_t run_id, const char *name, char *err, size_t errlen)
-{
-	const cJSON *e;
-	cJSON *run, *list;
-	int64_t pid, id = -1;
-
-	if (wf_store_get(root, &wf_kind_run, run_id, &run, err, errlen) == -1)
-		return -1;
-	pid = (int64_t)cJSON_GetObjectItem(run, "project_id")->valuedouble;
-	cJSON_Delete(run);
-	list = wf_store_list(root, &wf_kind_environment, pid);
-	cJSON_ArrayForEach(e, list) {
-		const cJSON *n = cJSON_GetObjectItem(e, "name");
-		const cJSON *i = cJSON_GetObjectItem(e, "id");
-		char num[32];
-
-		snprintf(num, sizeof(num), "%lld", cJSON_IsNumber(i) ?
-		    (long long)i->valuedouble : -1LL);
-		if ((cJSON_IsString(n) && strcmp(n->valuestring, name) == 0) ||
-		    strcmp(num, name) == 0)
-			id = (int64_t)i->valuedouble;
-	}
-	cJSON_Delete(list);
-	if (id == -1)
-		snprintf(err, errlen, "no such environment '%.64s' in project "
-		    "%lld", name, (long long)pid);
-	return id;
-}
-
 static int
 r_create(struct ropts *o)
 {
@@ -340,8 +309,8 @@ r_show(struct ropts *o)
 static int
 r_report(struct ropts *o)
 {
-	char err[512], id[WF_NAME_MAX + 1], *buf = NULL, *s;
-	cJSON *rep = NULL, *chk = NULL;
+	char err[512], id[WF_NAME_MAX + 1], *buf = NULL;
+	cJSON *rep = NULL;
 	int rc = EX_DATAERR;
 
 	if (o->role == NULL && o->status == NULL && !isatty(STDIN_FILENO)) {
@@ -381,28 +350,15 @@ r_report(struct ropts *o)
 			cJSON_AddItemToObject(rep, "details", d);
 		}
 	}
-	cJSON_DeleteItemFromObject(rep, "run_id");
-	cJSON_AddNumberToObject(rep, "run_id", (double)o->run_id);
-	/* Check it here too, so that the user hears of a bad report now,
-	 * not only in wf-gate's log. */
-	if ((s = cJSON_PrintUnformatted(rep)) == NULL)
-		goto out;
-	if (wf_pipeline_report_parse(s, strlen(s), &chk, err,
+	if (wf_pipeline_drop_report(root, o->run_id, rep, id, sizeof(id), err,
 	    sizeof(err)) == -1) {
-		free(s);
 		wf_log_warn("%s", err);
-		goto out;
-	}
-	free(s);
-	if (wf_pipeline_submit_report(root, rep, id, sizeof(id)) == -1) {
-		wf_log_warn("reports/new: %s", strerror(errno));
-		rc = EX_IOERR;
+		rc = errno == EINVAL ? EX_DATAERR : EX_IOERR;
 		goto out;
 	}
 	printf("%s\n", id);
 	rc = 0;
 out:
-	cJSON_Delete(chk);
 	cJSON_Delete(rep);
 	return rc;
 }
@@ -514,7 +470,7 @@ cmd_run(int argc, char *argv[])
 	else if (strcmp(verb, "approve-deploy") == 0) {
 		int64_t env = 0;
 
-		if (o.env != NULL && (env = env_of_run(o.run_id, o.env, err,
+		if (o.env != NULL && (env = wf_pipeline_run_env(root, o.run_id, o.env, err,
 		    sizeof(err))) == -1)
 			return fail_code(err);
 		rc = wf_pipeline_approve_deploy(root, &cfg.pipeline, o.run_id,

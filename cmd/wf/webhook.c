@@ -399,16 +399,6 @@ check_fields(const cJSON *fields)
 	return 0;
 }
 
-/* A record as shown: the sealed secret stays out. */
-static void
-hide_secret(cJSON *rec)
-{
-	int had = cJSON_GetObjectItemCaseSensitive(rec, "secret") != NULL;
-
-	cJSON_DeleteItemFromObjectCaseSensitive(rec, "secret");
-	cJSON_AddBoolToObject(rec, "has_secret", had);
-}
-
 static void
 audit(const char *action, int64_t id, const cJSON *fields)
 {
@@ -434,7 +424,7 @@ print_saved(int64_t id, int json, const char *secret)
 		if (wf_store_get(root, &wf_kind_webhook, id, &rec, err,
 			sizeof(err)) == -1)
 			return cli_store_failed(err);
-		hide_secret(rec);
+		wf_webhook_redact(rec);
 		if (secret != NULL)
 			cJSON_AddStringToObject(rec, "secret", secret);
 		cli_json(rec);
@@ -450,38 +440,28 @@ print_saved(int64_t id, int json, const char *secret)
 static int
 w_create(struct opts *o)
 {
-	char err[ERRLEN], secret[WF_WEBHOOK_SECRET_MAX + 1];
-	cJSON *f = o->fields, *copy = NULL;
+	char err[ERRLEN], secret[WF_WEBHOOK_SECRET_MAX + 1] = "";
+	cJSON *f = o->fields;
 	int64_t id;
-	int rc, made, vl = -1;
+	int rc, made;
 
-	o->fields = NULL; /* consumed by the store */
-	if ((rc = check_fields(f)) != 0 ||
-	    (wf_store_check(&wf_kind_webhook, f, 1, 0, err, sizeof(err)) ==
-		    -1 &&
-		(rc = cli_store_failed(err)) != 0))
-		goto out;
-	/* A key rotation must not slip between the seal and the write. */
-	vl = wf_vault_lock(root, 0);
-	if ((rc = seal(f, o->secret_file, secret, sizeof(secret), &made)) != 0)
-		goto out;
-	copy = cJSON_Duplicate(f, 1);
-	if (wf_store_create(
-		root, &wf_kind_webhook, f, 1, &id, err, sizeof(err)) == -1) {
-		f = NULL;
-		rc = cli_store_failed(err);
-		goto out;
+	o->fields = NULL; /* consumed by the library */
+	if ((rc = check_fields(f)) != 0) {
+		cJSON_Delete(f);
+		return rc;
 	}
-	f = NULL;
-	wf_vault_unlock(vl);
-	vl = -1;
-	audit("webhook.created", id, copy);
-	rc = print_saved(id, o->json, made ? secret : NULL);
-out:
-	wf_vault_unlock(vl);
+	if (o->secret_file != NULL &&
+	    (rc = read_secret(o->secret_file, secret, sizeof(secret))) != 0) {
+		cJSON_Delete(f);
+		return rc;
+	}
+	if (wf_webhook_create(root, f, secret, sizeof(secret), &made, &id, err,
+		sizeof(err)) == -1)
+		rc = errno == EINVAL || errno == ENOENT ? cli_store_failed(err)
+		    : (wf_log_warn("%s", err), EX_CONFIG);
+	else
+		rc = print_saved(id, o->json, made ? secret : NULL);
 	sodium_memzero(secret, sizeof(secret));
-	cJSON_Delete(f);
-	cJSON_Delete(copy);
 	return rc;
 }
 
@@ -516,7 +496,7 @@ w_list(struct opts *o)
 	cJSON *all = wf_store_list(root, &wf_kind_webhook, 0), *it;
 	char a[64], b[64], c[512], d[64];
 
-	cJSON_ArrayForEach(it, all) hide_secret(it);
+	cJSON_ArrayForEach(it, all) wf_webhook_redact(it);
 	if (o->json)
 		cli_json(all);
 	else {
@@ -556,7 +536,7 @@ w_show(struct opts *o)
 		cJSON_Delete(rec);
 		return EX_CONFIG;
 	}
-	hide_secret(rec);
+	wf_webhook_redact(rec);
 	if (secret != NULL) {
 		cJSON_AddStringToObject(rec, "secret", secret);
 		audit("webhook.secret_revealed", id, NULL);
@@ -621,9 +601,8 @@ w_rm(struct opts *o)
 
 	if ((rc = cli_id(o->args[0], "webhook", &id)) != 0)
 		return rc;
-	if (wf_store_delete(root, &wf_kind_webhook, id, err, sizeof(err)) == -1)
+	if (wf_webhook_delete(root, id, err, sizeof(err)) == -1)
 		return cli_store_failed(err);
-	audit("webhook.deleted", id, NULL);
 	printf("%lld\n", (long long)id);
 	return cli_flush();
 }

@@ -35,5 +35,7 @@ int cmd_cred(int argc, char *argv[]);
 int cmd_log(int argc, char *argv[]);
 /* wf board [--project-id N] [--json] (board.c). */
 int cmd_board(int argc, char *argv[]);
+/* wf token add|list|rm: wf-httpd's bearer tokens (token.c). */
+int cmd_token(int argc, char *argv[]);
 
 #endif

@@ -114,6 +114,42 @@ stop_gate() {
 	GATE_PID=
 }
 
+# start_httpd [ARG...]: run wf-httpd on a free port of 127.0.0.1 in the
+# background, wait for its "listening on" line (a new one: it may be a
+# restart) and export HTTPD_PORT and HTTPD_URL.
+start_httpd() {
+	local log="$BATS_TEST_TMPDIR/httpd.log" n
+	n=$(grep -c 'listening on' "$log" 2>/dev/null) || n=0
+	"$B/wf-httpd" -v -l 127.0.0.1:0 "$@" >>"$log" 2>&1 3>&- &
+	HTTPD_PID=$!
+	for _ in $(seq 1 400); do
+		if [ "$(grep -c 'listening on' "$log" 2>/dev/null)" -gt "$n" ]; then
+			HTTPD_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' \
+			    "$log" | tail -n 1)
+			HTTPD_URL=http://127.0.0.1:$HTTPD_PORT
+			export HTTPD_PORT HTTPD_URL
+			return 0
+		fi
+		alive "$HTTPD_PID" || break
+		sleep 0.025
+	done
+	echo "wf-httpd did not start" >&2
+	cat "$log" >&2
+	return 1
+}
+
+# stop_httpd [-SIGNAL]: stop wf-httpd (SIGTERM by default) and reap it;
+# its exit status in HTTPD_RC
+stop_httpd() {
+	HTTPD_RC=
+	[ -n "${HTTPD_PID:-}" ] || return 0
+	kill "${1:--TERM}" "$HTTPD_PID" 2>/dev/null || true
+	wait_until 5 gone "$HTTPD_PID" || kill -KILL "$HTTPD_PID" 2>/dev/null || true
+	HTTPD_RC=0
+	wait "$HTTPD_PID" 2>/dev/null || HTTPD_RC=$?
+	HTTPD_PID=
+}
+
 # daemons_ok: neither wf-gate nor wf-dispatch died under the test
 daemons_ok() {
 	local ok=0

@@ -40,14 +40,16 @@ teardown() {
 }
 
 @test "install puts programs, man pages, units, sysusers, tmpfiles, completion and config in place" {
-	for p in wf wf-enqueue wf-dispatch wf-agent wf-gate; do
+	for p in wf wf-enqueue wf-dispatch wf-agent wf-gate wf-httpd; do
 		[ "$(stat -c %a "$I/$p")" = 755 ]
 	done
 	for m in man1/wf.1 man1/wf-enqueue.1 man5/wf.ini.5 man7/wf-spool.7 \
-	    man8/wf-dispatch.8 man8/wf-agent.8 man8/wf-gate.8 man8/wf-notify.8; do
+	    man8/wf-dispatch.8 man8/wf-agent.8 man8/wf-gate.8 man8/wf-notify.8 \
+	    man8/wf-httpd.8; do
 		[ -f "$ROOT/usr/local/share/man/$m" ] || { echo "no $m"; false; }
 	done
-	for u in wf-dispatch.service wf-gate.service wf-notify.service wf.target; do
+	for u in wf-dispatch.service wf-gate.service wf-notify.service \
+	    wf-httpd.service wf.target; do
 		[ -f "$ROOT/usr/local/lib/systemd/system/$u" ]
 	done
 	grep -qx "ExecStart=/usr/local/bin/wf-dispatch" \
@@ -60,9 +62,17 @@ teardown() {
 		cmp "$r" "$ROOT/etc/wf/roles/${r##*/}"
 	done
 	[ -d "$ROOT/etc/wf/hooks.d" ]
+	# the page's files, where the installed wf-httpd looks for them
+	for f in "$REPO"/web/*; do
+		[ -f "$f" ] || continue
+		cmp "$f" "$ROOT/usr/local/share/wf/web/${f##*/}"
+	done
+	run "$I/wf-httpd" --help
+	[[ "$output" == *"/usr/local/share/wf/web"* ]]
 	# Nothing but these: no stray files.
 	[ -z "$(find "$ROOT" -type f ! -path '*/bin/*' ! -path '*/man/*' \
 	    ! -path '*/systemd/system/*' ! -path '*/etc/wf/*' \
+	    ! -path '*/share/wf/web/*' \
 	    ! -name wf.conf ! -path '*/completions/wf')" ]
 }
 

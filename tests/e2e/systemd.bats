@@ -62,12 +62,16 @@ prop() {
 	verify wf-notify.service
 }
 
-@test "wf.target passes verify and starts and stops the three daemons together" {
+@test "wf-httpd.service passes systemd-analyze verify" {
+	verify wf-httpd.service
+}
+
+@test "wf.target passes verify and starts and stops the four daemons together" {
 	verify wf.target
 	[ "$(prop wf.target Wants)" = \
-	    "wf-dispatch.service wf-gate.service wf-notify.service" ]
+	    "wf-dispatch.service wf-gate.service wf-notify.service wf-httpd.service" ]
 	[ "$(prop wf.target WantedBy)" = multi-user.target ]
-	for s in wf-dispatch wf-gate wf-notify; do
+	for s in wf-dispatch wf-gate wf-notify wf-httpd; do
 		[ "$(prop $s.service PartOf)" = wf.target ]
 		[ "$(prop $s.service WantedBy)" = wf.target ]
 	done
@@ -81,7 +85,7 @@ prop() {
 }
 
 @test "the services: notify, restart but on EX_CONFIG, the wf user, the spool, the sandbox" {
-	for s in wf-dispatch wf-gate wf-notify; do
+	for s in wf-dispatch wf-gate wf-notify wf-httpd; do
 		u=$s.service
 		[ "$(prop $u Type)" = notify ]
 		[ "$(prop $u ExecStart)" = "$B/$s" ]
@@ -106,12 +110,17 @@ prop() {
 	    "AF_UNIX AF_INET AF_INET6" ]
 	[ "$(prop wf-notify.service RestrictAddressFamilies)" = \
 	    "AF_UNIX AF_INET AF_INET6" ]
+	[ "$(prop wf-httpd.service RestrictAddressFamilies)" = \
+	    "AF_UNIX AF_INET AF_INET6" ]
+	# wf-httpd serves loopback only, as it insists itself
+	[ "$(prop wf-httpd.service IPAddressDeny)" = any ]
+	[ "$(prop wf-httpd.service IPAddressAllow)" = localhost ]
 	[ "$(prop wf-gate.service RestrictAddressFamilies)" = AF_UNIX ]
 	[ "$(prop wf-gate.service PrivateNetwork)" = yes ]
 }
 
 @test "systemd-analyze security rates every daemon's unit OK or better (exposure < 2)" {
-	for s in wf-dispatch wf-gate wf-notify; do
+	for s in wf-dispatch wf-gate wf-notify wf-httpd; do
 		run systemd-analyze security --offline=true --no-pager \
 		    "$U/$s.service"
 		score=$(printf '%s\n' "$output" |
@@ -186,4 +195,10 @@ daemon_contract() {
 
 @test "wf-notify keeps the unit's contract: 78, READY=1, SIGHUP, SIGTERM (needs wf-notify built)" {
 	daemon_contract wf-notify
+}
+
+@test "wf-httpd keeps the unit's contract: 78, READY=1, SIGHUP, SIGTERM" {
+	# any free port: never the default 8000 of a neighbour
+	wf_config '[httpd]' 'listen = 127.0.0.1:0'
+	daemon_contract wf-httpd
 }

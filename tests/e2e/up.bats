@@ -1,12 +1,15 @@
 #!/usr/bin/env bats
 # up: wf up as the supervisor where there is no systemd: it starts
-# wf-dispatch, restarts it when it dies (jobs still run), stops everything
-# on SIGTERM and exits 0, and refuses a bad config with 78.
+# wf-dispatch (and the other daemons, wf-httpd among them), restarts it
+# when it dies (jobs still run), stops everything on SIGTERM and exits 0,
+# and refuses a bad config with 78.
 
 load helpers
 
 setup() {
 	wf_setup
+	# wf-httpd on any free port: never the default 8000 of a neighbour
+	wf_config '[httpd]' 'listen = 127.0.0.1:0'
 	UP_PID=
 }
 
@@ -46,6 +49,11 @@ new_child() {
 	wait_until "$(slow 10)" readies 1
 	d1=$(dispatch_child)
 	[ -n "$d1" ]
+	# wf-httpd is one of the daemons wf up runs
+	wait_until "$(slow 10)" grep -q 'wf-httpd: listening on 127.0.0.1:' \
+	    "$BATS_TEST_TMPDIR/up.log"
+	h=$(pgrep -P "$UP_PID" -x wf-httpd)
+	[ -n "$h" ]
 	run enqueue_wait -- echo first
 	[ "$status" -eq 0 ]
 
@@ -66,6 +74,7 @@ new_child() {
 	UP_PID=
 	[ "$rc" -eq 0 ]
 	gone "$d2"
+	gone "$h"
 	[ -z "$(pgrep -x wf-dispatch | while read -r p; do
 		grep -lzsaF "WF_HOME=$WF_HOME" "/proc/$p/environ"; done)" ]
 }

@@ -2,22 +2,81 @@
  * fuzz_parsers: one libFuzzer target over every parser that takes
  * outside bytes: a job file, a report, wf.ini, a test runner's output, a
  * model's reply (both shapes, and its file blocks), a JUnit XML report,
- * a scanner's JSON (the second byte picks which).  The first byte picks
- * the parser.  Build and run: make fuzz (clang, -fsanitize=fuzzer,address).
+ * a scanner's JSON (the second byte picks which), and wf-httpd's
+ * requests (lib/api: method, path, query and body, on a scratch tree
+ * with a token).  The first byte picks the parser.  Build and run: make fuzz (clang, -fsanitize=fuzzer,address).
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "config.h"
 #include "job.h"
 #include "llm.h"
 #include "pipeline.h"
 #include "repo.h"
 #include "scan.h"
+#include "spool.h"
 #include "testcount.h"
+#include "token.h"
+#include "vault.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* One request to lib/api: the first byte picks the method and whether
+ * the token goes with it; then the path, a newline, the query, a
+ * newline, and the body.  The tree is made once, in $TMPDIR. */
+static void
+fuzz_api(const char *buf, size_t len)
+{
+	static const char *const methods[] = { "GET", "POST", "PATCH", "DELETE",
+		"PUT" };
+	static struct wf_api api;
+	static char bearer[WF_TOKEN_HEX + 8];
+	static int ready;
+	struct wf_api_reply r;
+	char *text, *path, *query, *body, err[256];
+
+	if (!ready) {
+		static char home[4096];
+		struct wf_config cfg;
+		const char *t = getenv("TMPDIR");
+		char tok[WF_TOKEN_HEX];
+		int root;
+
+		snprintf(home, sizeof(home), "%s/wf-fuzz-api.XXXXXX",
+		    t != NULL ? t : "/tmp");
+		if (mkdtemp(home) == NULL || wf_spool_init(home) == -1 ||
+		    (root = wf_spool_open(home)) == -1 ||
+		    wf_vault_init(root, err, sizeof(err)) == -1 ||
+		    wf_token_add(root, "fuzz", tok, err, sizeof(err)) == -1)
+			abort();
+		snprintf(bearer, sizeof(bearer), "Bearer %s", tok);
+		wf_config_defaults(&cfg);
+		if (wf_api_init(&api, root, NULL, &cfg, 0, err, sizeof(err)) ==
+		    -1)
+			abort();
+		ready = 1;
+	}
+	if (len < 1 || (text = malloc(len)) == NULL)
+		return;
+	memcpy(text, buf + 1, len - 1);
+	text[len - 1] = '\0';
+	path = text;
+	query = strchr(path, '\n');
+	if (query != NULL)
+		*query++ = '\0';
+	body = query != NULL ? strchr(query, '\n') : NULL;
+	if (body != NULL)
+		*body++ = '\0';
+	wf_api_handle(&api, methods[(unsigned char)buf[0] % 5], path, query,
+	    (unsigned char)buf[0] & 0x80 ? bearer : NULL, body,
+	    body != NULL ? (size_t)(text + len - 1 - body) : 0, &r);
+	wf_api_reply_free(&r);
+	free(text);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -29,7 +88,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	len = size - 1;
-	switch (data[0] % 8) {
+	switch (data[0] % 9) {
 	case 0: {
 		struct wf_job j;
 
@@ -44,8 +103,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 1: {
 		cJSON *r;
 
-		if (wf_pipeline_report_parse(buf, len, &r, err,
-		    sizeof(err)) == 0) {
+		if (wf_pipeline_report_parse(buf, len, &r, err, sizeof(err)) ==
+		    0) {
 			struct wf_pipeline_conf c;
 
 			wf_pipeline_defaults(&c);
@@ -105,11 +164,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (len < 1 || (fs = cJSON_CreateArray()) == NULL)
 			return 0;
-		wf_scan_parse(fmts[(unsigned char)buf[0] % 6], buf + 1,
-		    len - 1, fs, err, sizeof(err));
+		wf_scan_parse(fmts[(unsigned char)buf[0] % 6], buf + 1, len - 1,
+		    fs, err, sizeof(err));
 		cJSON_Delete(fs);
 		break;
 	}
+	case 8: fuzz_api(buf, len); break;
 	}
 	return 0;
 }

@@ -1,0 +1,538 @@
+/*
+ * wf-httpd: the REST API of the seed (/api/...) and the board's page
+ * (/ui/) over libmicrohttpd, in one thread: one poll loop on MHD's epoll
+ * descriptor and a signalfd, calling MHD_run.  Each request is handed
+ * whole (method, path, query, Authorization, body) to lib/api, which does
+ * all the work through the library the CLI uses.
+ *
+ * The spool rules it keeps: it writes only through the library (entities
+ * by whole files renamed into place, runs only by lib/pipeline's
+ * transitions, jobs and reports by the maildir protocol, cancel and retry
+ * as requests to wf-dispatch, the one mover of job files); a request is
+ * refused before anything is written (401 without a valid token, 413 over
+ * the body's bound, 400 for bad input).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api.h"
+#include "audit.h"
+#include "clock.h"
+#include "config.h"
+#include "home.h"
+#include "log.h"
+#include "sdnotify.h"
+#include "spool.h"
+
+#ifndef WF_DEFAULT_WEBDIR
+#define WF_DEFAULT_WEBDIR "/usr/local/share/wf/web"
+#endif
+
+#define CONN_LIMIT 64 /* connections at once */
+#define CONN_TIMEOUT 30 /* seconds a connection may idle */
+
+/* What one connection's request has gathered so far. */
+struct conn {
+	char *buf;
+	size_t len, cap;
+	int too_large; /* past WF_API_BODY_MAX: the body is dropped */
+	int64_t start; /* mono us */
+};
+
+static struct {
+	const char *cfgpath, *listen_opt, *webdir_opt;
+	struct wf_config cfg;
+	struct wf_api api;
+	int root, sfd, stop, verbose;
+	unsigned long shown_requests, shown_refused;
+} G = { .root = -1, .sfd = -1 };
+
+static void
+usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: wf-httpd [-v] [-c config] [-l addr:port] [-w webdir]\n"
+	    "Serve the REST API of Workflow Hub (/api/...) and the board's\n"
+	    "page (/ui/) on $WF_HOME, through the library the wf command "
+	    "uses.\n"
+	    "\n"
+	    "Reads (GET) are open; every request that changes something "
+	    "(POST,\n"
+	    "PATCH, DELETE) needs \"Authorization: Bearer TOKEN\", a token of "
+	    "wf\n"
+	    "token add NAME, and is recorded in the audit trail as done by\n"
+	    "http:NAME (a deploy it approves, as approved by http:NAME).  A\n"
+	    "missing or wrong token is a 401 and a line on stderr, nothing\n"
+	    "else.  Bodies are JSON objects of at most 1 MiB; replies are "
+	    "JSON\n"
+	    "({\"error\": \"...\"} on failure).  See wf-httpd(8) for the\n"
+	    "endpoints.  SIGHUP reloads the config (not the address).\n"
+	    "\n"
+	    "  -c, --config FILE   config file (default: $WF_CONFIG or %s)\n"
+	    "  -l, --listen A:P    address and port ([httpd] listen, default\n"
+	    "                      127.0.0.1:8000; [::1]:8000 for IPv6; port "
+	    "0\n"
+	    "                      takes a free one, which the log names).  "
+	    "An\n"
+	    "                      address other than loopback is refused\n"
+	    "                      unless [httpd] allow_remote = yes\n"
+	    "  -w, --web-dir DIR   the page's files ([httpd] web_dir, default\n"
+	    "                      %s)\n"
+	    "  -v, --verbose       log every request\n"
+	    "  -h, --help          print this help\n"
+	    "  -V, --version       print the version\n"
+	    "\n"
+	    "Exit status: 0 stopped by SIGTERM or SIGINT; 64 usage; 69 cannot\n"
+	    "listen; 71 system error; 78 bad config, no runtime tree, or a\n"
+	    "remote address not allowed.\n",
+	    wf_home_config(NULL), WF_DEFAULT_WEBDIR);
+	exit(code);
+}
+
+/* Parse "A.B.C.D:PORT" or "[V6]:PORT" into ss.  -1 with err. */
+static int
+parse_listen(const char *s, struct sockaddr_storage *ss, int *v6, char *err,
+    size_t errlen)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':'), *errstr;
+	size_t hl;
+	long long port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (colon == NULL)
+		goto bad;
+	port = strtonum(colon + 1, 0, 65535, &errstr);
+	if (errstr != NULL)
+		goto bad;
+	hl = (size_t)(colon - s);
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		goto bad;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) ==
+	    1) {
+		((struct sockaddr_in *)ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+		*v6 = 0;
+		return 0;
+	}
+	if (inet_pton(
+		AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+		*v6 = 1;
+		return 0;
+	}
+bad:
+	snprintf(err, errlen,
+	    "listen: '%.80s' is not ADDR:PORT (127.0.0.1:8000, "
+	    "[::1]:8000)",
+	    s);
+	return -1;
+}
+
+static int
+loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)
+				  ->sin_addr.s_addr) >>
+			   24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(
+	    &((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+/* The query as "k=v&k=v", from MHD's decoded arguments. */
+struct qbuf {
+	char s[WF_API_QUERY_MAX + 2];
+	size_t n;
+};
+
+static enum MHD_Result
+add_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct qbuf *q = cls;
+	int w;
+
+	(void)kind;
+	w = snprintf(q->s + q->n, sizeof(q->s) - q->n, "%s%s%s%s",
+	    q->n > 0 ? "&" : "", key, value != NULL ? "=" : "",
+	    value != NULL ? value : "");
+	if (w < 0 || (size_t)w >= sizeof(q->s) - q->n) {
+		/* Over the bound: lib/api refuses it as too long. */
+		memset(q->s, 'x', sizeof(q->s) - 1);
+		q->s[sizeof(q->s) - 1] = '\0';
+		q->n = sizeof(q->s) - 1;
+		return MHD_NO;
+	}
+	q->n += (size_t)w;
+	return MHD_YES;
+}
+
+static void
+add_headers(struct MHD_Response *resp, const struct wf_api_reply *r)
+{
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    r->ctype != NULL ? r->ctype : "application/json");
+	MHD_add_response_header(
+	    resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (r->ui)
+		MHD_add_response_header(
+		    resp, "Content-Security-Policy", "default-src 'self'");
+	if (r->allow[0] != '\0')
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	if (r->location != NULL)
+		MHD_add_response_header(
+		    resp, MHD_HTTP_HEADER_LOCATION, r->location);
+	if (r->auth)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    "Bearer realm=\"wf\"");
+}
+
+/* Send r; the reply's file goes to MHD, which closes it. */
+static enum MHD_Result
+send_reply(struct MHD_Connection *c, struct wf_api_reply *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ok;
+
+	if (r->fd != -1) {
+		resp = MHD_create_response_from_fd(r->size, r->fd);
+		if (resp != NULL)
+			r->fd = -1;
+	} else
+		resp = MHD_create_response_from_buffer(r->len,
+		    r->body != NULL ? r->body : (char *)"",
+		    MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	add_headers(resp, r);
+	ok = MHD_queue_response(c, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	return ok;
+}
+
+static enum MHD_Result
+too_large(struct MHD_Connection *c)
+{
+	struct wf_api_reply r;
+	char body[80];
+
+	memset(&r, 0, sizeof(r));
+	r.fd = -1;
+	r.status = 413;
+	snprintf(body, sizeof(body),
+	    "{\"error\":\"body larger than %d "
+	    "bytes\"}\n",
+	    WF_API_BODY_MAX);
+	r.body = body;
+	r.len = strlen(body);
+	return send_reply(c, &r);
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **con_cls)
+{
+	struct conn *k = *con_cls;
+	struct wf_api_reply r;
+	struct qbuf q;
+	enum MHD_Result ok;
+	const char *cl;
+
+	(void)cls;
+	(void)version;
+	if (k == NULL) {
+		if ((k = calloc(1, sizeof(*k))) == NULL)
+			return MHD_NO;
+		k->start = wf_clock_mono_us();
+		*con_cls = k;
+		/* A body announced over the bound is refused before it is
+		 * read (MHD closes the connection after the reply). */
+		cl = MHD_lookup_connection_value(
+		    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && strtoull(cl, NULL, 10) > WF_API_BODY_MAX) {
+			k->too_large = 1;
+			return too_large(c);
+		}
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		if (!k->too_large && k->len + *upload_size > WF_API_BODY_MAX) {
+			k->too_large = 1;
+			free(k->buf);
+			k->buf = NULL;
+			k->len = k->cap = 0;
+		}
+		if (!k->too_large) {
+			if (k->len + *upload_size > k->cap) {
+				size_t cap = k->cap ? k->cap : 4096;
+				char *nb;
+
+				while (cap < k->len + *upload_size)
+					cap *= 2;
+				if ((nb = realloc(k->buf, cap)) == NULL)
+					return MHD_NO;
+				k->buf = nb;
+				k->cap = cap;
+			}
+			memcpy(k->buf + k->len, upload, *upload_size);
+			k->len += *upload_size;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (k->too_large)
+		return too_large(c);
+	memset(&q, 0, sizeof(q));
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+	wf_api_handle(&G.api, method, url, q.s,
+	    MHD_lookup_connection_value(
+		c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+	    k->buf, k->len, &r);
+	if (G.verbose || r.status >= 500)
+		wf_log_info("%s %.200s %d %.2fms%s%s", method, url, r.status,
+		    (double)(wf_clock_mono_us() - k->start) / 1000,
+		    r.actor[0] != '\0' ? " by " : "", r.actor);
+	ok = send_reply(c, &r);
+	wf_api_reply_free(&r);
+	return ok;
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct conn *k = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (k != NULL) {
+		free(k->buf);
+		free(k);
+	}
+	*con_cls = NULL;
+}
+
+static const char *
+webdir(void)
+{
+	if (G.webdir_opt != NULL)
+		return G.webdir_opt;
+	return G.cfg.httpd.web_dir[0] != '\0' ? G.cfg.httpd.web_dir
+					      : WF_DEFAULT_WEBDIR;
+}
+
+static void
+signals(void)
+{
+	struct signalfd_siginfo si;
+	char err[512];
+
+	while (read(G.sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			struct wf_config nc;
+			struct wf_api na;
+
+			wf_config_defaults(&nc);
+			if (wf_config_load(
+				&nc, G.cfgpath, 0, err, sizeof(err)) == -1) {
+				wf_log_warn(
+				    "reload: %s; keeping the old config", err);
+				continue;
+			}
+			G.cfg = nc;
+			wf_api_conf(&G.api, &G.cfg);
+			/* The page's directory may have moved; the address
+			 * stays until a restart. */
+			if (wf_api_init(&na, G.root, webdir(), &G.cfg,
+				G.api.remote, err, sizeof(err)) == -1)
+				wf_log_warn(
+				    "reload: %s; keeping the old page", err);
+			else {
+				na.requests = G.api.requests;
+				na.refused = G.api.refused;
+				wf_api_fini(&G.api);
+				G.api = na;
+			}
+			wf_log_info("reloaded %s", G.cfgpath);
+		} else
+			G.stop = 1;
+	}
+}
+
+static void
+status(void)
+{
+	char s[128];
+
+	if (G.api.requests == G.shown_requests &&
+	    G.api.refused == G.shown_refused)
+		return;
+	G.shown_requests = G.api.requests;
+	G.shown_refused = G.api.refused;
+	snprintf(s, sizeof(s), "STATUS=%lu requests, %lu refused (no token)",
+	    G.api.requests, G.api.refused);
+	wf_sd_notify(s);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "web-dir", required_argument, NULL, 'w' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sockaddr_storage ss;
+	struct MHD_Daemon *d = NULL;
+	const union MHD_DaemonInfo *info;
+	char err[512], addr[INET6_ADDRSTRLEN];
+	sigset_t mask;
+	int c, v6, efd, rc = EX_OSERR;
+
+	wf_log_init("wf-httpd", 0);
+	while (
+	    (c = getopt_long(argc, argv, "c:l:w:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': G.cfgpath = optarg; break;
+		case 'l': G.listen_opt = optarg; break;
+		case 'w': G.webdir_opt = optarg; break;
+		case 'v': G.verbose = 1; break;
+		case 'h': usage(0); break;
+		case 'V': printf("wf-httpd %s\n", WF_VERSION); return 0;
+		default: usage(EX_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(EX_USAGE);
+	wf_log_init("wf-httpd", G.verbose);
+	wf_audit_set_actor("wf-httpd");
+	G.cfgpath = wf_home_config(G.cfgpath);
+	wf_config_defaults(&G.cfg);
+	if (wf_config_load(&G.cfg, G.cfgpath, 0, err, sizeof(err)) == -1) {
+		wf_log_warn("%s", err);
+		return EX_CONFIG;
+	}
+	if (parse_listen(
+		G.listen_opt != NULL ? G.listen_opt : G.cfg.httpd.listen, &ss,
+		&v6, err, sizeof(err)) == -1) {
+		wf_log_warn("%s", err);
+		return G.listen_opt != NULL ? EX_USAGE : EX_CONFIG;
+	}
+	/* No TLS and every agent of the machine on loopback: beyond it
+	 * only when the config says so. */
+	if (!loopback(&ss) && !G.cfg.httpd.allow_remote) {
+		wf_log_warn("listen: %s is not a loopback address (set [httpd] "
+			    "allow_remote = yes to allow it)",
+		    G.listen_opt != NULL ? G.listen_opt : G.cfg.httpd.listen);
+		return EX_CONFIG;
+	}
+	if ((G.root = wf_spool_attach(wf_home_dir())) == -1)
+		return EX_CONFIG;
+	if (wf_api_init(&G.api, G.root, webdir(), &G.cfg, !loopback(&ss), err,
+		sizeof(err)) == -1) {
+		wf_log_warn("%s", err);
+		close(G.root);
+		return EX_CONFIG;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((G.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1) {
+		wf_log_warn("signalfd: %s", strerror(errno));
+		goto out;
+	}
+	/* No internal thread: MHD_run from this loop, so that the library
+	 * is only ever called from one thread. */
+	d = MHD_start_daemon(
+	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0), 0,
+	    NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)CONN_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+	    NULL, MHD_OPTION_END);
+	if (d == NULL) {
+		wf_log_warn("cannot listen on %s (in use, or not an address "
+			    "of this machine)",
+		    G.listen_opt != NULL ? G.listen_opt : G.cfg.httpd.listen);
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
+	if ((info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
+		wf_log_warn("libmicrohttpd has no epoll descriptor");
+		goto out;
+	}
+	efd = info->epoll_fd;
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	inet_ntop(ss.ss_family,
+	    ss.ss_family == AF_INET
+		? (const void *)&((struct sockaddr_in *)&ss)->sin_addr
+		: (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr,
+	    addr, sizeof(addr));
+	wf_log_info("listening on %s%s%s:%u", v6 ? "[" : "", addr,
+	    v6 ? "]" : "", info != NULL ? (unsigned)info->port : 0);
+	wf_sd_notify("READY=1");
+	wf_log_info("ready: %s (page: %s%s)", wf_home_dir(), webdir(),
+	    G.api.webfd == -1 ? ", missing" : "");
+
+	while (!G.stop) {
+		struct pollfd pfd[2] = { { G.sfd, POLLIN, 0 },
+			{ efd, POLLIN, 0 } };
+		MHD_UNSIGNED_LONG_LONG to;
+		int wait = -1;
+
+		if (MHD_get_timeout(d, &to) == MHD_YES)
+			wait = to > INT_MAX ? INT_MAX : (int)to;
+		if (poll(pfd, 2, wait) == -1 && errno != EINTR) {
+			wf_log_warn("poll: %s", strerror(errno));
+			goto out;
+		}
+		signals();
+		if (G.stop)
+			break;
+		MHD_run(d);
+		status();
+	}
+	wf_sd_notify("STOPPING=1");
+	wf_log_info("stopped (%lu requests, %lu refused)", G.api.requests,
+	    G.api.refused);
+	rc = 0;
+out:
+	if (d != NULL)
+		MHD_stop_daemon(d);
+	wf_api_fini(&G.api);
+	if (G.sfd != -1)
+		close(G.sfd);
+	close(G.root);
+	return rc;
+}

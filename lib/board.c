@@ -1,0 +1,191 @@
+/*
+ * board: the store at a glance, as one JSON object: tasks in columns by
+ * status, runs by state, open bugs counted, the queue counted.  wf board
+ * prints it (--json as it is) and wf-httpd serves it at /api/board.  It
+ * only reads: the store's files and the spool's directories, never taking
+ * a lock (a board a moment old is as good).
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "board.h"
+#include "queue.h"
+#include "store.h"
+
+#define NTASKCOL 5
+
+static const char *const task_cols[NTASKCOL] = {
+	"backlog",
+	"in_progress",
+	"blocked",
+	"done",
+	"failed",
+};
+
+/* The run states, in the pipeline's order, failures last. */
+static const char *const run_states[] = {
+	"PM",
+	"DEV",
+	"QA",
+	"SEC",
+	"READY_FOR_COMMIT",
+	"MERGED",
+	"READY_FOR_DEPLOY",
+	"TESTING",
+	"DEPLOYED",
+	"QA_FAILED",
+	"SEC_FAILED",
+	"DEPLOY_FAILED",
+	NULL,
+};
+
+static const char *const bug_states[] = {
+	"open",
+	"in_progress",
+	"resolved",
+	"closed",
+	NULL,
+};
+
+static const char *
+jstr(const cJSON *o, const char *k)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+static long long
+jint(const cJSON *o, const char *k)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsNumber(it) ? (long long)it->valuedouble : 0;
+}
+
+struct qcount {
+	long waiting, running, failed, done, cancelled;
+};
+
+static int
+q_visit(const struct wf_jobref *ref, void *arg)
+{
+	struct qcount *q = arg;
+
+	switch (ref->where) {
+	case WF_IN_QUEUE:
+	case WF_IN_DEFERRED: q->waiting++; break;
+	case WF_IN_ACTIVE: q->running++; break;
+	case WF_IN_FAILED: q->failed++; break;
+	case WF_IN_DONE: q->done++; break;
+	case WF_IN_CANCELLED: q->cancelled++; break;
+	default: break;
+	}
+	return 0;
+}
+
+/* The board's data as one object. */
+cJSON *
+wf_board_collect(int root, int64_t project_id, const cJSON *project)
+{
+	cJSON *out = cJSON_CreateObject(), *tasks, *runs, *bugs, *q, *all, *it;
+	struct qcount qc;
+	long nbug[4] = { 0 };
+
+	if (project != NULL) {
+		cJSON *p = cJSON_AddObjectToObject(out, "project");
+
+		cJSON_AddNumberToObject(p, "id", (double)project_id);
+		cJSON_AddStringToObject(p, "name",
+		    jstr(project, "name") ? jstr(project, "name") : "");
+	} else
+		cJSON_AddNullToObject(out, "project");
+
+	tasks = cJSON_AddObjectToObject(out, "tasks");
+	for (int i = 0; i < NTASKCOL; i++)
+		cJSON_AddArrayToObject(tasks, task_cols[i]);
+	all = wf_store_list(root, &wf_kind_task, project_id);
+	cJSON_ArrayForEach(it, all)
+	{
+		const char *st = jstr(it, "status");
+		cJSON *col, *t;
+
+		if (st == NULL ||
+		    (col = cJSON_GetObjectItem(tasks, st)) == NULL)
+			continue;
+		t = cJSON_CreateObject();
+		cJSON_AddNumberToObject(t, "id", (double)jint(it, "id"));
+		cJSON_AddNumberToObject(
+		    t, "project_id", (double)jint(it, "project_id"));
+		cJSON_AddStringToObject(t, "task_id",
+		    jstr(it, "task_id") ? jstr(it, "task_id") : "");
+		cJSON_AddStringToObject(
+		    t, "title", jstr(it, "title") ? jstr(it, "title") : "");
+		cJSON_AddNumberToObject(
+		    t, "priority", (double)jint(it, "priority"));
+		cJSON_AddItemToArray(col, t);
+	}
+	cJSON_Delete(all);
+
+	runs = cJSON_AddObjectToObject(out, "runs");
+	for (int i = 0; run_states[i] != NULL; i++)
+		cJSON_AddArrayToObject(runs, run_states[i]);
+	all = wf_store_list(root, &wf_kind_run, project_id);
+	cJSON_ArrayForEach(it, all)
+	{
+		const char *st = jstr(it, "state"), *why;
+		cJSON *col, *r;
+		int waiting;
+
+		if (st == NULL || (col = cJSON_GetObjectItem(runs, st)) == NULL)
+			continue;
+		waiting =
+		    cJSON_IsTrue(cJSON_GetObjectItem(it, "waiting_for_human"));
+		why = jstr(it, "waiting_reason");
+		r = cJSON_CreateObject();
+		cJSON_AddNumberToObject(r, "id", (double)jint(it, "id"));
+		cJSON_AddNumberToObject(
+		    r, "project_id", (double)jint(it, "project_id"));
+		if (jstr(it, "name") != NULL)
+			cJSON_AddStringToObject(r, "name", jstr(it, "name"));
+		else
+			cJSON_AddNullToObject(r, "name");
+		cJSON_AddNumberToObject(
+		    r, "iteration", (double)jint(it, "iteration"));
+		cJSON_AddNumberToObject(
+		    r, "tokens_in", (double)jint(it, "tokens_in"));
+		cJSON_AddNumberToObject(
+		    r, "tokens_out", (double)jint(it, "tokens_out"));
+		cJSON_AddBoolToObject(r, "waiting_for_human", waiting);
+		if (waiting && why != NULL)
+			cJSON_AddStringToObject(r, "waiting_reason", why);
+		else
+			cJSON_AddNullToObject(r, "waiting_reason");
+		cJSON_AddItemToArray(col, r);
+	}
+	cJSON_Delete(all);
+
+	all = wf_store_list(root, &wf_kind_bug, project_id);
+	cJSON_ArrayForEach(it, all)
+	{
+		const char *st = jstr(it, "status");
+
+		for (int i = 0; st != NULL && bug_states[i] != NULL; i++)
+			if (strcmp(st, bug_states[i]) == 0)
+				nbug[i]++;
+	}
+	cJSON_Delete(all);
+	bugs = cJSON_AddObjectToObject(out, "bugs");
+	for (int i = 0; bug_states[i] != NULL; i++)
+		cJSON_AddNumberToObject(bugs, bug_states[i], nbug[i]);
+
+	memset(&qc, 0, sizeof(qc));
+	wf_queue_walk(root, q_visit, &qc);
+	q = cJSON_AddObjectToObject(out, "queue");
+	cJSON_AddNumberToObject(q, "waiting", qc.waiting);
+	cJSON_AddNumberToObject(q, "running", qc.running);
+	cJSON_AddNumberToObject(q, "failed", qc.failed);
+	cJSON_AddNumberToObject(q, "completed", qc.done);
+	cJSON_AddNumberToObject(q, "cancelled", qc.cancelled);
+	return out;
+}

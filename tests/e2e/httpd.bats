@@ -1,0 +1,458 @@
+#!/usr/bin/env bats
+# httpd: the real wf-httpd on a free port of 127.0.0.1, driven with curl:
+# entities, the queue, a run through the real wf-dispatch and wf-gate to a
+# deploy approved through the API (approver http:NAME), a report applied
+# by wf-gate, tokens refused and nothing written, bad input, the page and
+# its traps, and the signals.
+
+load helpers
+
+setup() {
+	wf_setup
+	GATE_PID=
+	HTTPD_PID=
+	REPO="$BATS_TEST_TMPDIR/repo"
+	ROLES="$BATS_TEST_TMPDIR/roles"
+	WEB="$BATS_TEST_TMPDIR/web"
+	mkdir -p "$REPO" "$ROLES" "$WEB"
+	cp "$BATS_TEST_DIRNAME/fixtures/run_tests.sh" "$REPO/run_tests.sh"
+	echo '<!doctype html><title>wf</title>' >"$WEB/index.html"
+	echo 'body { color: black; }' >"$WEB/style.css"
+	wf_config '[queue]' 'backoff_base = 1' \
+	    '[pipeline]' "roles_dir = $ROLES" 'auto_retry = false' \
+	    'max_iter = 3' 'tdd = false'
+	TOKEN=$("$B/wf" token add alice)
+	[ ${#TOKEN} -eq 64 ]
+	start_httpd -w "$WEB"
+}
+
+teardown() {
+	local rc=0
+	daemons_ok || rc=1
+	if [ -n "${HTTPD_PID:-}" ] && ! alive "$HTTPD_PID"; then
+		echo "wf-httpd (pid $HTTPD_PID) died" >&2
+		rc=1
+	fi
+	stop_httpd
+	stop_gate
+	stop_dispatch
+	kill_strays
+	sanitizer_check || rc=1
+	[ $rc -eq 0 ] || cat "$BATS_TEST_TMPDIR/httpd.log" >&2
+	return $rc
+}
+
+# role NAME COMMAND: a command-backed role in the test's roles dir
+role() {
+	printf '[role]\nbackend = command\ncommand = %s\ntimeout = 60\n' "$2" \
+	    >"$ROLES/$1.ini"
+}
+
+# api METHOD PATH [BODY]: a request with the token; the body of the reply
+# in $output, its status in $code
+api() {
+	local out="$BATS_TEST_TMPDIR/reply" args
+	args=(-s -o "$out" -w '%{http_code}' -X "$1"
+	    -H "Authorization: Bearer $TOKEN")
+	[ $# -lt 3 ] || args+=(-H 'Content-Type: application/json' --data-binary "$3")
+	code=$(curl "${args[@]}" "$HTTPD_URL$2")
+	output=$(<"$out")
+}
+
+# anon METHOD PATH [BODY]: the same without a token
+anon() {
+	local out="$BATS_TEST_TMPDIR/reply" args
+	args=(-s -o "$out" -w '%{http_code}' -X "$1")
+	[ $# -lt 3 ] || args+=(--data-binary "$3")
+	code=$(curl "${args[@]}" "$HTTPD_URL$2")
+	output=$(<"$out")
+}
+
+# state_is RUN STATE (read from the run's file: this is polled)
+state_is() {
+	[ "$(jget "$WF_HOME/state/runs/$1.json" state)" = "$2" ]
+}
+
+wait_state() {
+	wait_until "$(slow "${3:-30}")" state_is "$1" "$2" || {
+		jq -c '{state, history}' "$WF_HOME/state/runs/$1.json" >&2
+		cat "$BATS_TEST_TMPDIR"/gate.log "$BATS_TEST_TMPDIR"/dispatch.log >&2
+		return 1
+	}
+}
+
+# tree: every file of the state and the queues, for "nothing written"
+tree() {
+	(cd "$WF_HOME" && find state queue reports events ctl log -type f |
+	    sort | xargs -r md5sum)
+}
+
+@test "projects and tasks: create, list, show, update, context; records as the CLI prints them" {
+	api POST /api/projects/create "{\"name\":\"demo\",\"repo_path\":\"$REPO\",\"test_command\":\"sh run_tests.sh\"}"
+	echo "$output"
+	[ "$code" = 201 ]
+	pid=$(jq -r .id <<<"$output")
+	[ "$pid" = 1 ]
+	api POST "/api/projects/$pid/tasks/create" '{"title":"write the parser","task_id":"T-1","priority":2}'
+	[ "$code" = 201 ]
+	tid=$(jq -r .id <<<"$output")
+	[ "$(jq -r .project_id <<<"$output")" = "$pid" ]
+	api POST "/api/projects/$pid/tasks/create" '{"title":"second","task_id":"T-2"}'
+	[ "$code" = 201 ]
+
+	anon GET /api/projects
+	[ "$code" = 200 ]
+	[ "$output" = "$("$B/wf" project list --json)" ]
+	anon GET "/api/projects/$pid/tasks"
+	[ "$(jq length <<<"$output")" -eq 2 ]
+	[ "$output" = "$("$B/wf" task list --project-id "$pid" --json)" ]
+	anon GET "/api/tasks/$tid"
+	[ "$output" = "$("$B/wf" task show "$tid" --json)" ]
+
+	api POST "/api/tasks/$tid/status" '{"status":"in_progress"}'
+	[ "$code" = 200 ]
+	[ "$(jq -r .status <<<"$output")" = in_progress ]
+	anon GET "/api/projects/$pid/tasks?status=in_progress"
+	[ "$(jq -r '.[].id' <<<"$output")" = "$tid" ]
+	api PATCH "/api/tasks/$tid/update" '{"title":"write the lexer"}'
+	[ "$code" = 200 ]
+	[ "$(jq -r .title <<<"$output")" = "write the lexer" ]
+	api PATCH "/api/projects/$pid/update" '{"description":"a demo"}'
+	[ "$code" = 200 ]
+
+	anon GET "/api/projects/$pid/context"
+	[ "$code" = 200 ]
+	[ "$output" = "$("$B/wf" project context "$pid" --json)" ]
+	[ "$(jq '.tasks | length' <<<"$output")" -eq 2 ]
+	[ "$(jq -r .project.description <<<"$output")" = "a demo" ]
+
+	# the board is wf board --json, byte for byte
+	anon GET /api/board
+	[ "$output" = "$("$B/wf" board --json)" ]
+	[ "$(jq '.tasks.in_progress | length' <<<"$output")" -eq 1 ]
+	anon GET "/api/board?project_id=$pid"
+	[ "$output" = "$("$B/wf" board --project-id "$pid" --json)" ]
+
+	# every change is audited under the token's name
+	anon GET "/api/log?limit=50&project_id=$pid"
+	[ "$code" = 200 ]
+	[ "$(jq -r '[.[].actor] | unique | join(",")' <<<"$output")" = http:alice ]
+	[ "$(jq -r '.[0].action' <<<"$output")" = project.created ]
+	grep -q '"actor":"http:alice","action":"task.status_changed"' \
+	    "$WF_HOME/log/audit.jsonl"
+
+	# a project in use is not deleted (409); then environments, bugs
+	api DELETE "/api/projects/$pid/delete"
+	[ "$code" = 409 ]
+	[[ "$output" == *"in use by 2 tasks"* ]]
+	api POST "/api/projects/$pid/environments/create" '{"name":"staging","url":"http://localhost:1"}'
+	[ "$code" = 201 ]
+	eid=$(jq -r .id <<<"$output")
+	api PATCH "/api/environments/$eid/update" '{"url":"http://localhost:2"}'
+	[ "$code" = 200 ]
+	anon GET "/api/projects/$pid/environments"
+	[ "$(jq -r '.[0].url' <<<"$output")" = http://localhost:2 ]
+	api DELETE "/api/environments/$eid/delete"
+	[ "$code" = 200 ]
+	[ ! -e "$WF_HOME/state/environments/$eid.json" ]
+	api POST /api/bugs/create "{\"title\":\"it crashes\",\"project_id\":$pid}"
+	[ "$code" = 201 ]
+	bid=$(jq -r .id <<<"$output")
+	ls "$WF_HOME"/events/new | grep -q .
+	api POST "/api/bugs/$bid/status" '{"status":"resolved"}'
+	[ "$code" = 200 ]
+	anon GET /api/bugs
+	[ "$(jq -r '.[0].status' <<<"$output")" = resolved ]
+}
+
+@test "credentials and webhooks: secrets go in, never come out" {
+	api POST /api/projects/create '{"name":"demo"}'
+	api POST /api/projects/1/credentials/create '{"name":"db","credential_type":"database","secret":"hunter2-s3cret"}'
+	echo "$output"
+	[ "$code" = 201 ]
+	[[ "$output" != *hunter2* ]]
+	cid=$(jq -r .id <<<"$output")
+	anon GET /api/projects/1/credentials
+	[ "$code" = 200 ]
+	[ "$(jq length <<<"$output")" -eq 1 ]
+	[[ "$output" != *hunter2* ]]
+	[[ "$output" != *'"box"'* ]]
+	! grep -rq hunter2 "$WF_HOME/state" "$WF_HOME/log"
+	# the vault opens it: the CLI reads what the API sealed
+	run "$B/wf" cred get "$cid" --reveal
+	[ "$output" = hunter2-s3cret ]
+	api POST /api/projects/1/credentials/create '{"name":"x","credential_type":"database"}'
+	[ "$code" = 400 ]
+	[[ "$output" == *secret* ]]
+	api DELETE "/api/credentials/$cid/delete"
+	[ "$code" = 200 ]
+	[ ! -e "$WF_HOME/state/credentials/$cid.json" ]
+
+	api POST /api/webhooks/create '{"name":"hook","url":"http://127.0.0.1:9/x","events":["run.*"]}'
+	[ "$code" = 201 ]
+	made=$(jq -r .secret <<<"$output")
+	[[ "$made" == whsec_* ]]
+	anon GET /api/webhooks
+	[ "$(jq -r '.[0].has_secret' <<<"$output")" = true ]
+	[[ "$output" != *"$made"* ]]
+	[[ "$output" != *'"secret"'* ]]
+	api POST /api/webhooks/create '{"name":"bad","url":"ftp://x"}'
+	[ "$code" = 400 ]
+	api DELETE /api/webhooks/1/delete
+	[ "$code" = 200 ]
+	anon GET /api/webhooks
+	[ "$output" = "[]" ]
+}
+
+@test "the queue: enqueue, see it in status and list, cancel it through wf-dispatch" {
+	api POST /api/queue/enqueue '{"job_type":"command","request_data":{"argv":["sleep","30"]},"priority":"high","timeout":60}'
+	echo "$output"
+	[ "$code" = 201 ]
+	id=$(jq -r .id <<<"$output")
+	only_in "$id" queue/2-high/new
+	anon GET /api/queue/status
+	[ "$(jq .waiting_by_priority.high <<<"$output")" -eq 1 ]
+	[ "$output" = "$("$B/wf" queue status --json)" ]
+	anon GET /api/queue/jobs
+	[ "$(jq -r '.[0].id' <<<"$output")" = "$id" ]
+	anon GET "/api/queue/jobs/$id"
+	[ "$(jq -r .position <<<"$output")" = 1 ]
+	anon GET "/api/queue/jobs?status=bogus"
+	[ "$code" = 400 ]
+	anon GET /api/queue/jobs/nosuchjob
+	[ "$code" = 404 ]
+	anon GET '/api/queue/jobs/..bad'
+	[ "$code" = 400 ]
+	# the same validation as wf-enqueue
+	api POST /api/queue/enqueue '{"job_type":"nosuch"}'
+	[ "$code" = 400 ]
+	[[ "$output" == *job_type* ]]
+	api POST /api/queue/enqueue '{"job_type":"command","request_data":{"argv":["true"]},"colour":"red"}'
+	[ "$code" = 400 ]
+	[[ "$output" == *colour* ]]
+
+	start_dispatch
+	wait_until "$(slow 10)" only_in "$id" active
+	api POST "/api/queue/jobs/$id/cancel"
+	[ "$code" = 202 ]
+	[ "$(jq -r .requested <<<"$output")" = cancel ]
+	ended "$id" cancelled
+	api POST "/api/queue/jobs/$id/cancel"
+	[ "$code" = 409 ]
+	anon GET "/api/queue/jobs?status=cancelled"
+	[ "$(jq -r '.[0].id' <<<"$output")" = "$id" ]
+	grep -q "\"actor\":\"http:alice\",\"action\":\"job.cancel_requested\"" \
+	    "$WF_HOME/log/audit.jsonl"
+	api POST "/api/queue/jobs/$id/retry"
+	[ "$code" = 202 ]
+}
+
+@test "no token, a wrong token, a removed token: 401 and nothing written" {
+	before=$(tree)
+	anon POST /api/projects/create '{"name":"sneaky"}'
+	[ "$code" = 401 ]
+	[[ "$output" == *"token is needed"* ]]
+	TOKEN=$(printf '%064d' 0) api POST /api/projects/create '{"name":"sneaky"}'
+	[ "$code" = 401 ]
+	TOKEN=not-even-hex api DELETE /api/projects/1/delete
+	[ "$code" = 401 ]
+	anon POST /api/queue/enqueue '{"job_type":"command","request_data":{"argv":["true"]}}'
+	[ "$code" = 401 ]
+	[ "$(tree)" = "$before" ]
+	[ -z "$(queued)" ]
+	[ ! -e "$WF_HOME/log/audit.jsonl" ]
+	grep -q '401 POST /api/projects/create: no token' "$BATS_TEST_TMPDIR/httpd.log"
+	# a 401 says how to authenticate
+	run curl -s -i -X POST "$HTTPD_URL/api/projects/create"
+	[[ "$output" == *"WWW-Authenticate: Bearer"* ]]
+	# reads are open
+	anon GET /api/projects
+	[ "$code" = 200 ]
+	# a removed token is refused from the next request on
+	api POST /api/projects/create '{"name":"ok"}'
+	[ "$code" = 201 ]
+	"$B/wf" token rm alice
+	api POST /api/projects/create '{"name":"late"}'
+	[ "$code" = 401 ]
+	[ ! -e "$WF_HOME/state/projects/2.json" ]
+}
+
+@test "bad input: malformed JSON, unknown field, bad id, huge body, wrong method, unknown route" {
+	before=$(tree)
+	api POST /api/projects/create '{"name": "x",'
+	[ "$code" = 400 ]
+	[ "$(wc -l <<<"$output")" -eq 1 ]
+	[[ "$(jq -r .error <<<"$output")" == *"malformed JSON"* ]]
+	api POST /api/projects/create '[1,2]'
+	[ "$code" = 400 ]
+	api POST /api/projects/create '{"name":"x"} {"name":"y"}'
+	[ "$code" = 400 ]
+	api POST /api/projects/create '{"name":"x","colour":"red"}'
+	[ "$code" = 400 ]
+	[[ "$(jq -r .error <<<"$output")" == *"colour"* ]]
+	api POST /api/projects/create '{"name":"x","repo_path":"relative/dir"}'
+	[ "$code" = 400 ]
+	api GET /api/projects/abc
+	[ "$code" = 400 ]
+	api GET /api/projects/0
+	[ "$code" = 400 ]
+	api GET /api/projects/99999999999999999999
+	[ "$code" = 400 ]
+	api GET /api/projects/42
+	[ "$code" = 404 ]
+	api GET /api/nosuch
+	[ "$code" = 404 ]
+	api DELETE /api/projects
+	[ "$code" = 405 ]
+	run curl -s -i -X PUT "$HTTPD_URL/api/projects/1/update"
+	[[ "$output" == *" 405 "* ]]
+	[[ "$output" == *"Allow: PATCH"* ]]
+	head -c 2000000 /dev/zero | tr '\0' a >"$BATS_TEST_TMPDIR/big"
+	api POST /api/projects/create "@$BATS_TEST_TMPDIR/big"
+	[ "$code" = 413 ]
+	long=$(printf 'a%.0s' $(seq 1 1100))
+	api GET "/api/$long"
+	[ "$code" = 414 ]
+	[ "$(tree)" = "$before" ]
+	# the headers of every reply
+	run curl -s -i "$HTTPD_URL/api/health"
+	[[ "$output" == *"Content-Type: application/json"* ]]
+	[[ "$output" == *"Cache-Control: no-store"* ]]
+	[[ "$output" == *"X-Content-Type-Options: nosniff"* ]]
+	# and the daemon is still serving
+	anon GET /api/health
+	[ "$code" = 200 ]
+	[ "$(jq -r .status <<<"$output")" = ok ]
+}
+
+@test "the page: /ui/ files with their type and CSP, / redirects, no way out of the web dir" {
+	run curl -s -i "$HTTPD_URL/"
+	[[ "$output" == *" 302 "* ]]
+	[[ "$output" == *"Location: /ui/"* ]]
+	run curl -s -i "$HTTPD_URL/ui/"
+	[[ "$output" == *" 200 "* ]]
+	[[ "$output" == *"Content-Type: text/html; charset=utf-8"* ]]
+	[[ "$output" == *"Content-Security-Policy: default-src 'self'"* ]]
+	[[ "$output" == *"<title>wf</title>"* ]]
+	run curl -s -i "$HTTPD_URL/ui/style.css"
+	[[ "$output" == *"Content-Type: text/css"* ]]
+	anon GET /ui/nosuch.js
+	[ "$code" = 404 ]
+	# .. is never a name, whatever the client sends
+	run curl -s -o /dev/null -w '%{http_code}' --path-as-is \
+	    "$HTTPD_URL/ui/../etc/passwd"
+	[ "$output" = 404 ]
+	run curl -s --path-as-is "$HTTPD_URL/ui/../../../../etc/passwd"
+	[[ "$output" != *root:* ]]
+	run curl -s -o /dev/null -w '%{http_code}' "$HTTPD_URL/ui/.hidden"
+	[ "$output" = 404 ]
+	# a symbolic link in the web dir is not followed
+	ln -s /etc/passwd "$WEB/passwd.txt"
+	run curl -s -o /dev/null -w '%{http_code}' "$HTTPD_URL/ui/passwd.txt"
+	[ "$output" = 403 ]
+	mkdir "$WEB/sub"
+	ln -s /etc "$WEB/etc"
+	echo 'x' >"$WEB/sub/a.js"
+	run curl -s "$HTTPD_URL/ui/sub/a.js"
+	[ "$output" = x ]
+	run curl -s -o /dev/null -w '%{http_code}' "$HTTPD_URL/ui/etc/passwd"
+	[ "$output" = 403 ]
+	anon POST /ui/index.html
+	[ "$code" = 405 ]
+}
+
+@test "a run through wf-dispatch and wf-gate, advanced and approved through the API: approver http:alice" {
+	role pm "printf '{\"status\":\"pass\",\"summary\":\"spec written\"}\\n'"
+	role dev "printf '{\"status\":\"pass\",\"summary\":\"code written\"}\\n'"
+	role qa 'sh -c "$WF_TEST_COMMAND"'
+	role security "printf '{\"status\":\"pass\",\"summary\":\"clean\",\"details\":{\"findings\":[]}}\\n'"
+	api POST /api/projects/create "{\"name\":\"demo\",\"repo_path\":\"$REPO\",\"test_command\":\"sh run_tests.sh\"}"
+	[ "$code" = 201 ]
+	start_dispatch
+	start_gate
+	api POST /api/projects/1/execute '{"name":"first"}'
+	echo "$output"
+	[ "$code" = 201 ]
+	rid=$(jq -r .id <<<"$output")
+	[ "$(jq -r .state <<<"$output")" = PM ]
+	wait_state "$rid" READY_FOR_COMMIT 60
+	# READY_FOR_DEPLOY is not approved past by advance
+	api POST "/api/runs/$rid/approve-deploy"
+	[ "$code" = 409 ]
+	api POST "/api/runs/$rid/advance"
+	[ "$code" = 200 ]
+	[ "$(jq -r .state <<<"$output")" = MERGED ]
+	api POST "/api/runs/$rid/advance"
+	[ "$(jq -r .state <<<"$output")" = READY_FOR_DEPLOY ]
+	api POST "/api/runs/$rid/advance"
+	[ "$code" = 409 ]
+	# the approver is the token's name, never a field of the body
+	api POST "/api/runs/$rid/approve-deploy" '{"approved_by":"mallory"}'
+	[ "$code" = 400 ]
+	[[ "$output" == *approved_by* ]]
+	api POST "/api/runs/$rid/approve-deploy" '{"env":"nosuch"}'
+	[ "$code" = 404 ]
+	state_is "$rid" READY_FOR_DEPLOY
+	anon POST "/api/runs/$rid/approve-deploy"
+	[ "$code" = 401 ]
+	state_is "$rid" READY_FOR_DEPLOY
+	api POST "/api/runs/$rid/approve-deploy"
+	[ "$code" = 200 ]
+	[ "$(jq -r .state <<<"$output")" = DEPLOYED ]
+	[ "$(jq -r .approved_by <<<"$output")" = http:alice ]
+	anon GET "/api/runs/$rid"
+	[ "$output" = "$("$B/wf" run show "$rid" --json)" ]
+	anon GET "/api/runs?project_id=1"
+	[ "$(jq length <<<"$output")" -eq 1 ]
+	grep -q '"actor":"http:alice"' "$WF_HOME/log/audit.jsonl"
+}
+
+@test "a report dropped through the API is applied by wf-gate" {
+	api POST /api/projects/create "{\"name\":\"demo\",\"repo_path\":\"$REPO\"}"
+	api POST /api/projects/1/tasks/create '{"title":"t","task_id":"T-1"}'
+	start_gate
+	# no wf-dispatch: the PM agent job waits, and the report stands in
+	api POST /api/tasks/1/execute
+	[ "$code" = 201 ]
+	rid=$(jq -r .id <<<"$output")
+	[ "$(jq -r .task_id <<<"$output")" = 1 ]
+	api POST "/api/runs/$rid/report" '{"role":"pm","status":"maybe"}'
+	[ "$code" = 400 ]
+	api POST "/api/runs/99/report" '{"role":"pm","status":"pass"}'
+	[ "$code" = 404 ]
+	api POST "/api/runs/$rid/report" '{"role":"pm","status":"pass","summary":"spec via the API"}'
+	echo "$output"
+	[ "$code" = 202 ]
+	rep=$(jq -r .report_id <<<"$output")
+	[ -n "$rep" ]
+	wait_state "$rid" DEV
+	[ "$(jq -r .results.pm.summary "$WF_HOME/state/runs/$rid.json")" = "spec via the API" ]
+	wait_until "$(slow 5)" test -e "$WF_HOME/reports/cur/$rep"
+}
+
+@test "signals: SIGHUP keeps serving (and reloads), SIGTERM exits 0" {
+	anon GET /api/health
+	[ "$code" = 200 ]
+	kill -HUP "$HTTPD_PID"
+	wait_until 5 grep -q reloaded "$BATS_TEST_TMPDIR/httpd.log"
+	alive "$HTTPD_PID"
+	anon GET /api/health
+	[ "$code" = 200 ]
+	api POST /api/projects/create '{"name":"after-hup"}'
+	[ "$code" = 201 ]
+	stop_httpd
+	[ "$HTTPD_RC" -eq 0 ]
+	grep -q 'stopped' "$BATS_TEST_TMPDIR/httpd.log"
+}
+
+@test "start-up refusals: a remote address without allow_remote, a bad address, a taken port" {
+	run -78 "$B/wf-httpd" -l 0.0.0.0:0
+	[[ "$output" == *"not a loopback address"* ]]
+	[ "${#lines[@]}" -eq 1 ]
+	run -64 "$B/wf-httpd" -l nonsense
+	[ "${#lines[@]}" -eq 1 ]
+	wf_config '[httpd]' 'listen = 127.0.0.1:notaport'
+	run -78 "$B/wf-httpd"
+	run -69 timeout 10 "$B/wf-httpd" -l "127.0.0.1:$HTTPD_PORT"
+	[[ "$output" == *"cannot listen"* ]]
+}
