@@ -533,7 +533,9 @@ async function loadTaskOptions() {
     for (const t of Array.isArray(tasks) ? tasks : []) {
       if (t.status === 'done') continue;
       const label = `${t.task_id || `#${t.id}`} — ${t.title || ''}`;
-      sel.append(el('option', { value: String(t.task_id || '') }, label.length > 70 ? `${label.slice(0, 69)}…` : label));
+      // The API names a task by its number; the label is for people.
+      sel.append(el('option', { value: String(t.id), 'data-label': t.task_id || `#${t.id}` },
+        label.length > 70 ? `${label.slice(0, 69)}…` : label));
     }
   } catch (e) {
     state.taskOptionsFor = null;  // try again next time
@@ -627,11 +629,14 @@ async function startPipeline(ev) {
     return;
   }
   const task = $('start-task').value;
+  const opt = $('start-task').selectedOptions[0];
+  const label = opt ? opt.getAttribute('data-label') : null;
   const btn = $('start-btn');
   btn.disabled = true;
   try {
-    const out = await post(`/api/projects/${encodeURIComponent(pid)}/execute`, task ? { task_id: task } : {});
-    notify(`Run #${out && out.run_id !== undefined ? out.run_id : '?'} started for ${projectName(Number(pid))}${task ? ` (task ${task})` : ''}.`);
+    // The reply is the new run's record.
+    const out = await post(`/api/projects/${encodeURIComponent(pid)}/execute`, task ? { task_id: Number(task) } : {});
+    notify(`Run #${out && out.id !== undefined ? out.id : '?'} started for ${projectName(Number(pid))}${task ? ` (task ${label || task})` : ''}.`);
     refreshNow();
   } catch (e) {
     // post() has said why

@@ -4,9 +4,9 @@
 # state's column with why it waits for a human, the queue and the audit
 # trail; the CSP's rules kept (no inline script or style, no HTML built
 # from data); the project filter; a write without a token answered with how
-# to get one; and, once the server is gone, the unreachable banner.  It serves the page with
-# wf-httpd when $WF_BIN has it, else with tests/helpers/ui_stub.py (a
-# stand-in that answers from the CLI), and says which.
+# to get one; with a token, a pipeline started and a deploy approved from
+# the page; and, once the server is gone, the unreachable banner.  The
+# real wf-httpd serves the page and its API.
 
 load helpers
 
@@ -57,24 +57,14 @@ seed() {
 	"$B/wf" bug create --project-id "$Q" --title 'typo' >/dev/null
 }
 
-# start_server: wf-httpd when built, else the stub; sets PORT, SERVER_PID
-# and SERVER, and says which in the TAP output.
+# start_server: wf-httpd on an ephemeral port; sets PORT, URL, SERVER_PID
 start_server() {
 	local log="$BATS_TEST_TMPDIR/server.log" port
 	: >"$log"
-	if [ -x "$B/wf-httpd" ]; then
-		SERVER=wf-httpd
-		"$B/wf-httpd" -l 127.0.0.1:0 -w "$WEB" 2>>"$log" 3>&- &
-		SERVER_PID=$!
-		port() { sed -n 's/.*wf-httpd: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -1; }
-	else
-		SERVER=ui_stub.py
-		WF_BIN=$B "$PY" "$REPO_ROOT/tests/helpers/ui_stub.py" "$WEB" \
-		    >"$BATS_TEST_TMPDIR/port" 2>>"$log" 3>&- &
-		SERVER_PID=$!
-		port() { head -1 "$BATS_TEST_TMPDIR/port"; }
-	fi
-	echo "# served by $SERVER" >&3
+	"$B/wf-httpd" -l 127.0.0.1:0 -w "$WEB" 2>>"$log" 3>&- &
+	SERVER_PID=$!
+	SERVER=wf-httpd
+	port() { sed -n 's/.*wf-httpd: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -1; }
 	for _ in $(seq 1 200); do
 		port=$(port)
 		[ -n "$port" ] && break
@@ -284,4 +274,36 @@ EOF
 	[ "${lines[5]}" = offline ]
 	# nothing was started without the token
 	[ "$("$B/wf" run list --json | jq length)" -eq 3 ]
+}
+
+@test "with a token, the page starts a pipeline for a chosen task and approves a deploy; the token's name is the actor" {
+	seed
+	TOKEN=$("$B/wf" token add carol)
+	start_server
+	live='document.querySelector("#conn.ok") && document.getElementById("stat-projects").textContent === "2"'
+	notice='document.getElementById("notice-text").textContent'
+	tid=$("$B/wf" task list --project-id "$P" --json | jq '.[] | select(.task_id == "CALC-1") | .id')
+	run cdp "$URL" \
+	    "wait $live" \
+	    "eval (t => { t.value = '$TOKEN'; t.dispatchEvent(new Event('change')); })(document.getElementById('token'))" \
+	    "eval (s => { s.value = '$P'; s.dispatchEvent(new Event('change')); })(document.getElementById('start-project'))" \
+	    "wait !!document.querySelector('#start-task option[value=\"$tid\"]')" \
+	    "eval document.getElementById('start-task').value = '$tid'" \
+	    "eval document.getElementById('start-btn').click()" \
+	    "wait $notice.includes('started')" \
+	    "print $notice" \
+	    "eval window.confirm = () => true" \
+	    "eval document.querySelector('[data-run=\"$R1\"] button').click()" \
+	    "wait $notice.includes('approved')" \
+	    "print $notice"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" =~ ^Run\ #([0-9]+)\ started\ for\ calc\ \(task\ CALC-1\)\.$ ]]
+	new=${BASH_REMATCH[1]}
+	[ "${lines[1]}" = "Deploy of run #$R1 approved." ]
+	# the run is the store's, for that task, made by the token's owner
+	[ "$("$B/wf" run show "$new" --json | jq .task_id)" = "$tid" ]
+	grep "\"action\":\"run.created\"" "$WF_HOME/log/audit.jsonl" | tail -1 | grep -q '"actor":"http:carol"'
+	[ "$("$B/wf" run show "$R1" --json | jq -r .approved_by)" = http:carol ]
+	[ "$("$B/wf" run show "$R1" --json | jq -r .state)" != READY_FOR_DEPLOY ]
 }
