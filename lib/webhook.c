@@ -32,7 +32,7 @@ wf_webhook_glob(const char *pattern, const char *event)
 
 	if (fnmatch(pattern, event, 0) == 0)
 		return true;
-	for (i = 0; event[i] != '\0' && i < sizeof(alias) - 1; i++)
+	for (i = 0; i < sizeof(alias) - 1 && event[i] != '\0'; i++)
 		alias[i] = event[i] == '.' ? '_' : event[i];
 	alias[i] = '\0';
 	return event[i] == '\0' && fnmatch(pattern, alias, 0) == 0;

@@ -48,17 +48,16 @@ rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 	return type == FTW_DP ? rmdir(path) : unlink(path);
 }
 
+/* A runtime tree with a vault, alice's token and a page; -1 on a failure
+ * (setup frees tr). */
 static int
-setup(void **state)
+mktree(struct tree *tr)
 {
-	struct tree *tr = calloc(1, sizeof(*tr));
 	const char *t = getenv("TMPDIR");
 	struct wf_config cfg;
 	char err[256], path[PATH_MAX + 32];
 	FILE *f;
 
-	if (tr == NULL)
-		return -1;
 	snprintf(tr->home, sizeof(tr->home), "%s/wf-test-api.XXXXXX",
 	    t != NULL && *t != '\0' ? t : "/tmp");
 	if (mkdtemp(tr->home) == NULL || wf_spool_init(tr->home) == -1 ||
@@ -83,6 +82,20 @@ setup(void **state)
 		&tr->api, tr->root, tr->web, &cfg, 0, err, sizeof err) == -1)
 		return -1;
 	tr->r.fd = -1;
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	struct tree *tr = calloc(1, sizeof(*tr));
+
+	if (tr == NULL)
+		return -1;
+	if (mktree(tr) == -1) {
+		free(tr);
+		return -1;
+	}
 	*state = tr;
 	return 0;
 }

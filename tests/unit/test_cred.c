@@ -72,8 +72,10 @@ setup(void **state)
 	    t != NULL && *t != '\0' ? t : "/tmp");
 	if (mkdtemp(tr->home) == NULL || wf_spool_init(tr->home) == -1 ||
 	    (tr->root = wf_spool_open(tr->home)) == -1 ||
-	    wf_vault_init(tr->root, err, sizeof err) == -1)
+	    wf_vault_init(tr->root, err, sizeof err) == -1) {
+		free(tr);
 		return -1;
+	}
 	tr->proj = project(tr, "one");
 	tr->proj2 = project(tr, "two");
 	*state = tr;

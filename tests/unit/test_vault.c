@@ -149,7 +149,7 @@ tampered(void **state)
 static void
 other_vault(void **state)
 {
-	struct tree *tr = *state, other;
+	struct tree *tr = *state, other = { 0 };
 	char err[256], *out, kid[WF_VAULT_KIDLEN + 1], path[PATH_MAX + 64];
 	size_t len;
 	cJSON *s;
