@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,18 +240,15 @@ fail:
 	return -1;
 }
 
-int
-wf_spool_read(int root, const char *path, size_t max, char **bufp,
-    size_t *lenp)
+/* Read the open fd whole (at most max bytes) and close it. */
+static int
+read_whole(int fd, size_t max, char **bufp, size_t *lenp)
 {
 	struct stat st;
 	char *buf = NULL;
 	size_t got = 0;
-	int fd, e;
+	int e;
 
-	fd = openat(root, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd == -1)
-		return -1;
 	if (fstat(fd, &st) == -1)
 		goto fail;
 	if (!S_ISREG(st.st_mode)) {
@@ -290,6 +288,75 @@ fail:
 	free(buf);
 	close(fd);
 	errno = e;
+	return -1;
+}
+
+int
+wf_spool_read(int root, const char *path, size_t max, char **bufp,
+    size_t *lenp)
+{
+	int fd;
+
+	fd = openat(root, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd == -1)
+		return -1;
+	return read_whole(fd, max, bufp, lenp);
+}
+
+/*
+ * One component at a time, each opened with O_NOFOLLOW from the one
+ * before: a symlink anywhere on the way fails with ELOOP (ENOTDIR for a
+ * directory's place), and no later swap of a directory for a symlink can
+ * lead the walk out of dfd, as a check of the path before the open could.
+ */
+int
+wf_spool_read_beneath(int dfd, const char *path, size_t max, char **bufp,
+    size_t *lenp)
+{
+	char part[NAME_MAX + 1];
+	const char *p = path;
+	int fd = dfd, next;
+
+	if (path[0] == '/' || path[0] == '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	for (;;) {
+		size_t n = strcspn(p, "/");
+		int last = p[n] == '\0';
+
+		if (n == 0 || n > NAME_MAX || (n == 2 && p[0] == '.' &&
+		    p[1] == '.')) {
+			errno = n > NAME_MAX ? ENAMETOOLONG : EINVAL;
+			goto fail;
+		}
+		memcpy(part, p, n);
+		part[n] = '\0';
+		next = openat(fd, part, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+		    (last ? O_NONBLOCK : O_DIRECTORY));
+		if (fd != dfd)
+			close(fd);
+		fd = dfd;
+		if (next == -1)
+			return -1;
+		if (last)
+			return read_whole(next, max, bufp, lenp);
+		fd = next;
+		p += n + 1;
+		while (*p == '/')
+			p++;
+		if (*p == '\0') {
+			errno = EISDIR;
+			goto fail;
+		}
+	}
+fail:
+	if (fd != dfd) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
 	return -1;
 }
 

@@ -56,6 +56,12 @@ int wf_spool_write(int root, const char *tmpdir, const char *dstdir,
  * EFBIG too large, EINVAL not a regular file. */
 int wf_spool_read(int root, const char *path, size_t max, char **buf,
     size_t *len);
+/* The same for a relative path of several components under dfd (no
+ * "..", no leading "/"): no symlink anywhere on the way, so the file read
+ * is inside dfd whatever changes meanwhile.  ELOOP or ENOTDIR for a
+ * symlink on the way, EINVAL for a path out of bounds. */
+int wf_spool_read_beneath(int dfd, const char *path, size_t max, char **buf,
+    size_t *len);
 /* rename(2) inside the tree. */
 int wf_spool_move(int root, const char *from, const char *to);
 /* fsync a directory of the tree. */

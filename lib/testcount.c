@@ -561,9 +561,13 @@ wf_testcount_junit_files(const char *repo, const char *pattern,
 			stale++;
 			continue;
 		}
-		if (wf_spool_read(dfd, rel, JU_FILE_MAX, &buf, &len) == -1) {
+		/* The check above is a name's; this read cannot leave
+		 * the repository whatever was renamed since. */
+		if (wf_spool_read_beneath(dfd, rel, JU_FILE_MAX, &buf, &len) ==
+		    -1) {
 			snprintf(err, errlen, "junit: %.200s: %s", rel,
-			    errno == ELOOP ? "a symlink, not a report" :
+			    errno == ELOOP || errno == ENOTDIR ?
+			    "a symlink on its way, not a report" :
 			    errno == EFBIG ? "larger than 16 MiB" :
 			    strerror(errno));
 			goto out;

@@ -481,6 +481,60 @@ test_quarantine(void **state)
 	assert_int_equal(count_entries(t->root, "corrupt"), 4);
 }
 
+/* wf_spool_read_beneath: a path of several components, never through a
+ * symlink, never out of the directory. */
+static void
+test_read_beneath(void **state)
+{
+	struct tree *t = *state;
+	char *buf = NULL;
+	size_t len;
+	int fd;
+
+	assert_int_equal(mkdirat(t->root, "tmp/a", 0700), 0);
+	assert_int_equal(mkdirat(t->root, "tmp/a/b", 0700), 0);
+	fd = openat(t->root, "tmp/a/b/r.xml", O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, "<r/>", 4), 4);
+	close(fd);
+	assert_int_equal(wf_spool_read_beneath(t->root, "tmp/a/b/r.xml", 64,
+	    &buf, &len), 0);
+	assert_int_equal(len, 4);
+	assert_string_equal(buf, "<r/>");
+	free(buf);
+	assert_int_equal(wf_spool_read_beneath(t->root, "tmp//a/b/r.xml", 64,
+	    &buf, &len), 0);
+	free(buf);
+	/* a directory on the way that is a symlink, even to inside */
+	assert_int_equal(symlinkat("a", t->root, "tmp/l"), 0);
+	errno = 0;
+	assert_int_equal(wf_spool_read_beneath(t->root, "tmp/l/b/r.xml", 64,
+	    &buf, &len), -1);
+	assert_true(errno == ELOOP || errno == ENOTDIR);
+	/* the file itself a symlink */
+	assert_int_equal(symlinkat("b/r.xml", t->root, "tmp/a/s.xml"), 0);
+	assert_int_equal(wf_spool_read_beneath(t->root, "tmp/a/s.xml", 64,
+	    &buf, &len), -1);
+	assert_int_equal(errno, ELOOP);
+	/* out of bounds, by name */
+	assert_int_equal(wf_spool_read_beneath(t->root, "tmp/a/../a/b/r.xml",
+	    64, &buf, &len), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(wf_spool_read_beneath(t->root, "/etc/passwd", 64,
+	    &buf, &len), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(wf_spool_read_beneath(t->root, "tmp/a/", 64, &buf,
+	    &len), -1);
+	assert_int_equal(errno, EISDIR);
+	/* the bound and the kind */
+	assert_int_equal(wf_spool_read_beneath(t->root, "tmp/a/b/r.xml", 3,
+	    &buf, &len), -1);
+	assert_int_equal(errno, EFBIG);
+	assert_int_equal(wf_spool_read_beneath(t->root, "tmp/a/b", 64, &buf,
+	    &len), -1);
+	assert_int_equal(errno, EINVAL);
+}
+
 int
 main(void)
 {
@@ -494,6 +548,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_write_read, tree_setup,
 		    tree_teardown),
 		cmocka_unit_test_setup_teardown(test_read_refuses, tree_setup,
+		    tree_teardown),
+		cmocka_unit_test_setup_teardown(test_read_beneath, tree_setup,
 		    tree_teardown),
 		cmocka_unit_test_setup_teardown(test_write_missing_dst,
 		    tree_setup, tree_teardown),
