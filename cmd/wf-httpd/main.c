@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sysexits.h>
@@ -50,6 +51,7 @@ struct conn {
 	char *buf;
 	size_t len, cap;
 	int too_large; /* past WF_API_BODY_MAX: the body is dropped */
+	int bad_host;  /* refused for its Host header */
 	int64_t start; /* mono us */
 };
 
@@ -250,6 +252,47 @@ too_large(struct MHD_Connection *c)
 	return send_reply(c, &r);
 }
 
+/*
+ * On loopback, a request must name this machine in its Host header: a
+ * page elsewhere that has its own name resolve to 127.0.0.1 (DNS
+ * rebinding) is then refused, as its browser sends that name.  Beyond
+ * loopback (allow_remote) every read needs a token anyway.
+ */
+static int
+host_ok(const char *h)
+{
+	static const char *const names[] = { "127.0.0.1", "localhost",
+		"[::1]", NULL };
+	size_t n;
+
+	if (G.api.remote)
+		return 1;
+	if (h == NULL)
+		return 0;
+	for (size_t i = 0; names[i] != NULL; i++) {
+		n = strlen(names[i]);
+		if (strncasecmp(h, names[i], n) == 0 &&
+		    (h[n] == '\0' || h[n] == ':'))
+			return 1;
+	}
+	return 0;
+}
+
+static enum MHD_Result
+refuse_host(struct MHD_Connection *c)
+{
+	struct wf_api_reply r;
+	static char body[] = "{\"error\":\"Host: not a name of this "
+	    "machine's loopback (127.0.0.1, localhost, [::1])\"}\n";
+
+	memset(&r, 0, sizeof(r));
+	r.fd = -1;
+	r.status = 403;
+	r.body = body;
+	r.len = strlen(body);
+	return send_reply(c, &r);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
@@ -268,6 +311,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 			return MHD_NO;
 		k->start = wf_clock_mono_us();
 		*con_cls = k;
+		if (!host_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_HOST))) {
+			k->bad_host = 1;
+			return refuse_host(c);
+		}
 		/* A body announced over the bound is refused before it is
 		 * read (MHD closes the connection after the reply). */
 		cl = MHD_lookup_connection_value(
@@ -276,6 +324,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 			k->too_large = 1;
 			return too_large(c);
 		}
+		return MHD_YES;
+	}
+	if (k->bad_host) {
+		*upload_size = 0; /* a body to a refused request is dropped */
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {

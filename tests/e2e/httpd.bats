@@ -361,6 +361,29 @@ tree() {
 	[ "$code" = 405 ]
 }
 
+@test "DNS rebinding: on loopback, a request naming another host is refused, with its body and token unread" {
+	port=${HTTPD_URL##*:}
+	for h in "127.0.0.1:$port" "localhost:$port" "LOCALHOST" "[::1]:$port"; do
+		run curl -s -o /dev/null -w '%{http_code}' -H "Host: $h" "$HTTPD_URL/api/health"
+		[ "$output" = 200 ]
+	done
+	for h in "evil.example:$port" "127.0.0.1.evil.example" "localhostx:$port"; do
+		run curl -s -o /dev/null -w '%{http_code}' -H "Host: $h" "$HTTPD_URL/api/board"
+		[ "$output" = 403 ]
+		run curl -s -o /dev/null -w '%{http_code}' -H "Host: $h" "$HTTPD_URL/ui/"
+		[ "$output" = 403 ]
+	done
+	run curl -s -H "Host: evil.example" "$HTTPD_URL/api/board"
+	[[ "$output" == *'"error":"Host: not a name of this machine'* ]]
+	# even with a good token, nothing is written
+	run curl -s -o /dev/null -w '%{http_code}' -H "Host: evil.example" \
+	    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+	    --data-binary '{"name":"rebound","repo_path":"/tmp"}' \
+	    "$HTTPD_URL/api/projects/create"
+	[ "$output" = 403 ]
+	[ "$("$B/wf" project list --json | jq length)" -eq 0 ]
+}
+
 @test "a run through wf-dispatch and wf-gate, advanced and approved through the API: approver http:alice" {
 	role pm "printf '{\"status\":\"pass\",\"summary\":\"spec written\"}\\n'"
 	role dev "printf '{\"status\":\"pass\",\"summary\":\"code written\"}\\n'"
