@@ -100,8 +100,7 @@ add(struct curl_slist *l, int *bad, const char *name, const char *v)
 
 int
 wf_notify_outcome(CURLcode cc, long status, long long retry_after,
-    const char *reply, size_t len, const char *ebuf,
-    struct wf_notify_result *r)
+    const char *reply, size_t len, const char *ebuf, struct wf_notify_result *r)
 {
 	char q[160];
 
@@ -207,19 +206,21 @@ fail:
 int
 wf_notify_finish(CURL *h, CURLcode cc, struct wf_notify_result *r)
 {
-	struct xfer *x = NULL;
+	struct xfer *x;
 	curl_off_t after = 0;
+	char *priv = NULL;
 	long status = 0;
 	int rc = -1;
 
-	curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&x);
+	curl_easy_getinfo(h, CURLINFO_PRIVATE, &priv);
+	x = (struct xfer *)priv;
 	if (r != NULL) {
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 		if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &after) !=
 		    CURLE_OK)
 			after = 0;
-		rc = wf_notify_outcome(cc, status, (long long)after, x->buf,
-		    x->len, x->ebuf, r);
+		rc = wf_notify_outcome(
+		    cc, status, (long long)after, x->buf, x->len, x->ebuf, r);
 		r->latency_ms = wf_clock_mono_ms() - x->t0;
 	}
 	curl_easy_cleanup(h);

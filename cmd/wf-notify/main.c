@@ -271,8 +271,8 @@ load_deferred(const char *id)
 		/* A redeliver cut short leaves its old copy in dead/. */
 		snprintf(path, sizeof(path), "events/dead/%s", id);
 		unlinkat(G.root, path, 0);
-		pend_set(id, get_int(d, "next_at", 0),
-		    get_int(d, "webhook_id", 0));
+		pend_set(
+		    id, get_int(d, "next_at", 0), get_int(d, "webhook_id", 0));
 	}
 	cJSON_Delete(d);
 }
@@ -731,8 +731,8 @@ abandon(void)
 		cJSON_Delete(G.fly[i].d);
 	}
 	if (G.nfly > 0)
-		wf_log_info("%d attempts in flight left for the next start",
-		    G.nfly);
+		wf_log_info(
+		    "%d attempts in flight left for the next start", G.nfly);
 	G.nfly = 0;
 }
 
@@ -1035,8 +1035,8 @@ main(int argc, char *argv[])
 		status();
 		if (G.stop)
 			break;
-		mc = curl_multi_poll(G.multi, xfd, 2, wait < 0 ? IDLE_MS : wait,
-		    NULL);
+		mc = curl_multi_poll(
+		    G.multi, xfd, 2, wait < 0 ? IDLE_MS : wait, NULL);
 		if (mc == CURLM_OK)
 			mc = curl_multi_perform(G.multi, &running);
 		if (mc != CURLM_OK) {
