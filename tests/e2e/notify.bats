@@ -6,8 +6,8 @@
 # letters listed and redelivered, a 410 turning a webhook off, hooks fed
 # the event, a kill -9 losing nothing, subscriptions by glob and by the
 # seed's underscore names, a receiver that never answers holding back no
-# other webhook (unless [notify] parallel = 1), and the attempt log's
-# rotation at [notify] log_max.
+# other webhook (unless [notify] parallel = 1; one attempt in flight a
+# webhook), and the attempt log's rotation at [notify] log_max.
 
 load helpers
 
@@ -408,4 +408,25 @@ hung_beside() {
 	[ $((size - last)) -le 1024 ]
 	# Every attempt once, whole lines only.
 	[ "$(cat "$log.1" "$log" | "$PY" -c 'import json,sys; print(len({json.loads(l)["delivery"] for l in sys.stdin}))')" -eq 8 ]
+}
+
+@test "one attempt at a time per webhook: a hung one's backlog leaves the other slots free" {
+	wf_config '[notify]' 'parallel = 2'
+	start_recv
+	start_hung
+	"$B/wf" webhook create --name hung --url "$HUNG_URL" --events '*' \
+	    --secret-file "$R/secret" --timeout 4 --max-attempts 1 >/dev/null
+	webhook ok 'run.*' >/dev/null
+	start_notify
+	for i in 1 2 3; do drop_event bug.created "{\"id\":$i}" >/dev/null; done
+	wait_until "$(slow 10)" eval '[ "$(recv_in "$R/hung.jsonl" "len(r)")" -ge 1 ]'
+	t0=$(now_ms)
+	drop_event run.created '{"run_id":1}' >/dev/null
+	wait_until "$(slow 15)" lines_ge 1
+	ms=$(recv "int(r[0]['t'] * 1000) - $t0")
+	[ "$ms" -lt 2000 ]
+	# The hung webhook's other three (the run.created one too) wait their
+	# turn; the one in flight keeps its file until its attempt ends.
+	[ "$(recv_in "$R/hung.jsonl" 'len(r)')" -eq 1 ]
+	[ "$(count events/deferred)" -eq 4 ]
 }
