@@ -55,6 +55,8 @@ wf_config_defaults(struct wf_config *c)
 	c->notify.backoff_base_ms = 5000;
 	c->notify.backoff_max_ms = 3600 * 1000;
 	c->notify.hook_timeout = 30;
+	c->notify.parallel = 8;
+	c->notify.log_max = 16L << 20;
 	strlcpy(c->httpd.listen, "127.0.0.1:8000", sizeof(c->httpd.listen));
 	lane_get(c, "llm")->prestart = 1;
 	lane_get(c, "agent")->prestart = 1;
@@ -136,6 +138,15 @@ notify_key(struct parse_ctx *p, const char *name, const char *value)
 		if (num(value, 1, 100, &v) == -1)
 			ERR("max_attempts: '%s' is not in 1-100", value);
 		n->max_attempts = (int)v;
+	} else if (strcmp(name, "parallel") == 0) {
+		if (num(value, 1, 64, &v) == -1)
+			ERR("parallel: '%s' is not in 1-64", value);
+		n->parallel = (int)v;
+	} else if (strcmp(name, "log_max") == 0) {
+		if (num(value, 1024, 1LL << 34, &v) == -1)
+			ERR("log_max: '%s' is not a byte count (1024 or more)",
+			    value);
+		n->log_max = (long)v;
 	} else if (strcmp(name, "backoff_base") == 0 ||
 	    strcmp(name, "backoff_max") == 0) {
 		if (duration_ms(value, 1, 7LL * 86400 * 1000, &v) == -1)

@@ -46,6 +46,8 @@ struct wf_config {
 		long backoff_base_ms; /* before the first retry, doubling */
 		long backoff_max_ms;
 		int hook_timeout;     /* s: a hook is killed after this */
+		int parallel;         /* webhook attempts at once, 1-64 */
+		long log_max;         /* bytes: deliveries.jsonl rotates */
 		char hooks_dir[PATH_MAX]; /* hooks.d beside the config */
 	} notify;
 	struct wf_httpd_conf {

@@ -1,7 +1,10 @@
 /*
  * notify: a webhook attempt over libcurl and the hooks of hooks_dir.  An
- * attempt is signed afresh (a new webhook-timestamp) but keeps the
- * delivery's webhook-id, so that a receiver can drop a repeat.  Hooks run
+ * attempt is one easy handle, run by curl_easy_perform (wf_notify_post)
+ * or by the caller's multi handle (wf_notify_start, then
+ * wf_notify_finish), mapped to its outcome the same way.  It is signed
+ * afresh (a new webhook-timestamp) but keeps the delivery's webhook-id,
+ * so that a receiver can drop a repeat.  Hooks run
  * through lib/exec in their own process group, so that a timeout kills
  * all that a hook started.
  */
@@ -42,24 +45,29 @@ wf_notify_fini(void)
 	curl_global_cleanup();
 }
 
-struct sink {
-	char buf[REPLY_MAX + 1];
+/* An attempt in flight: what its handle's callbacks and headers point
+ * into, until wf_notify_finish; the handle's CURLOPT_PRIVATE. */
+struct xfer {
+	struct curl_slist *hdrs;
+	int64_t t0; /* monotonic ms */
 	size_t len;
+	char ebuf[CURL_ERROR_SIZE];
+	char buf[REPLY_MAX + 1]; /* the head of the reply */
 };
 
 static size_t
 sink_write(char *data, size_t size, size_t nmemb, void *arg)
 {
-	struct sink *s = arg;
-	size_t n = size * nmemb, room = REPLY_MAX - s->len;
+	struct xfer *x = arg;
+	size_t n = size * nmemb, room = REPLY_MAX - x->len;
 
 	/* Keep the head of the reply; swallow the rest. */
 	if (room > 0) {
 		if (n < room)
 			room = n;
-		memcpy(s->buf + s->len, data, room);
-		s->len += room;
-		s->buf[s->len] = '\0';
+		memcpy(x->buf + x->len, data, room);
+		x->len += room;
+		x->buf[x->len] = '\0';
 	}
 	return n;
 }
@@ -91,97 +99,147 @@ add(struct curl_slist *l, int *bad, const char *name, const char *v)
 }
 
 int
-wf_notify_post(const char *url, const char *event, const char *msgid,
+wf_notify_outcome(CURLcode cc, long status, long long retry_after,
+    const char *reply, size_t len, const char *ebuf, struct wf_notify_result *r)
+{
+	char q[160];
+
+	r->status = 0;
+	r->retry_after = 0;
+	r->error[0] = '\0';
+	if (cc != CURLE_OK) {
+		snprintf(r->error, sizeof(r->error), "%s",
+		    ebuf != NULL && ebuf[0] != '\0' ? ebuf
+						    : curl_easy_strerror(cc));
+		return -1;
+	}
+	r->status = status;
+	if (status >= 200 && status <= 299)
+		return 0;
+	/* A date in the past is negative in curl before 8.12. */
+	if (retry_after > 0)
+		r->retry_after = (int64_t)retry_after;
+	excerpt(reply, len, q, sizeof(q));
+	snprintf(r->error, sizeof(r->error), "HTTP %ld%s%s", status,
+	    q[0] != '\0' ? ": " : "", q);
+	return -1;
+}
+
+CURL *
+wf_notify_start(const char *url, const char *event, const char *msgid,
     const char *body, const char *secret, size_t secretlen, int timeout,
     struct wf_notify_result *r)
 {
 	char std[WF_WEBHOOK_SIG_MAX], hex[WF_WEBHOOK_SIG_MAX], ts[32];
-	char ebuf[CURL_ERROR_SIZE], q[160];
-	struct curl_slist *hdrs = NULL;
-	struct sink *s = NULL;
-	curl_off_t after = 0;
+	struct xfer *x = NULL;
 	CURL *h = NULL;
-	CURLcode cc;
 	int64_t t0, now;
-	int bad = 0, rc = -1;
+	int bad = 0;
 
 	memset(r, 0, sizeof(*r));
 	t0 = wf_clock_mono_ms();
 	now = wf_clock_wall_ms() / 1000;
 	snprintf(ts, sizeof(ts), "%lld", (long long)now);
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		snprintf(r->error, sizeof(r->error), "out of memory");
+		goto fail;
+	}
+	x->t0 = t0;
 	if (wf_webhook_sign(secret, secretlen, msgid, now, body, strlen(body),
 		std, hex) == -1) {
 		snprintf(r->error, sizeof(r->error),
 		    "cannot sign: the secret "
 		    "is too long");
-		goto out;
+		goto fail;
 	}
-	hdrs = add(hdrs, &bad, "Content-Type", "application/json");
-	hdrs = add(hdrs, &bad, "Expect", "");
-	hdrs = add(hdrs, &bad, "webhook-id", msgid);
-	hdrs = add(hdrs, &bad, "webhook-timestamp", ts);
-	hdrs = add(hdrs, &bad, "webhook-signature", std);
-	hdrs = add(hdrs, &bad, "X-Webhook-Signature", hex);
-	hdrs = add(hdrs, &bad, "X-Webhook-Event", event);
+	x->hdrs = add(x->hdrs, &bad, "Content-Type", "application/json");
+	x->hdrs = add(x->hdrs, &bad, "Expect", "");
+	x->hdrs = add(x->hdrs, &bad, "webhook-id", msgid);
+	x->hdrs = add(x->hdrs, &bad, "webhook-timestamp", ts);
+	x->hdrs = add(x->hdrs, &bad, "webhook-signature", std);
+	x->hdrs = add(x->hdrs, &bad, "X-Webhook-Signature", hex);
+	x->hdrs = add(x->hdrs, &bad, "X-Webhook-Event", event);
 	explicit_bzero(std, sizeof(std));
 	explicit_bzero(hex, sizeof(hex));
-	/* Loopback never through a proxy, whatever no_proxy says. */
-	if (bad || (s = calloc(1, sizeof(*s))) == NULL ||
-	    (h = curl_easy_init()) == NULL) {
+	if (bad || (h = curl_easy_init()) == NULL) {
 		snprintf(r->error, sizeof(r->error), "out of memory");
-		goto out;
+		goto fail;
 	}
-	ebuf[0] = '\0';
+	bad |= curl_easy_setopt(h, CURLOPT_PRIVATE, x) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") !=
 	    CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	/* Loopback never through a proxy, whatever no_proxy says. */
 	bad |= wf_http_noproxy(h) == -1;
 	bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)timeout) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT,
 		   (long)(timeout < 10 ? timeout : 10)) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->ebuf) != CURLE_OK;
 	bad |= curl_easy_setopt(
 		   h, CURLOPT_USERAGENT, "wf-notify/" WF_VERSION) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, body) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs) != CURLE_OK;
+	/* A copy: the caller's body may go before the transfer ends. */
 	bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
 		   (curl_off_t)strlen(body)) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, body) != CURLE_OK;
 	bad |=
 	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, s) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, x) != CURLE_OK;
 	if (bad) {
 		snprintf(
 		    r->error, sizeof(r->error), "libcurl refused an option");
-		goto out;
+		goto fail;
 	}
-	cc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
-	if (cc != CURLE_OK) {
-		snprintf(r->error, sizeof(r->error), "%s",
-		    ebuf[0] != '\0' ? ebuf : curl_easy_strerror(cc));
-		r->status = 0;
-		goto out;
-	}
-	if (r->status >= 200 && r->status <= 299) {
-		rc = 0;
-		goto out;
-	}
-	/* A date in the past is negative in curl before 8.12. */
-	if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &after) == CURLE_OK &&
-	    after > 0)
-		r->retry_after = (int64_t)after;
-	excerpt(s->buf, s->len, q, sizeof(q));
-	snprintf(r->error, sizeof(r->error), "HTTP %ld%s%s", r->status,
-	    q[0] != '\0' ? ": " : "", q);
-out:
+	return h;
+fail:
 	r->latency_ms = wf_clock_mono_ms() - t0;
 	if (h != NULL)
 		curl_easy_cleanup(h);
-	curl_slist_free_all(hdrs);
-	free(s);
+	if (x != NULL)
+		curl_slist_free_all(x->hdrs);
+	free(x);
+	return NULL;
+}
+
+int
+wf_notify_finish(CURL *h, CURLcode cc, struct wf_notify_result *r)
+{
+	struct xfer *x;
+	curl_off_t after = 0;
+	char *priv = NULL;
+	long status = 0;
+	int rc = -1;
+
+	curl_easy_getinfo(h, CURLINFO_PRIVATE, &priv);
+	x = (struct xfer *)priv;
+	if (r != NULL) {
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+		if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &after) !=
+		    CURLE_OK)
+			after = 0;
+		rc = wf_notify_outcome(
+		    cc, status, (long long)after, x->buf, x->len, x->ebuf, r);
+		r->latency_ms = wf_clock_mono_ms() - x->t0;
+	}
+	curl_easy_cleanup(h);
+	curl_slist_free_all(x->hdrs);
+	free(x);
 	return rc;
+}
+
+int
+wf_notify_post(const char *url, const char *event, const char *msgid,
+    const char *body, const char *secret, size_t secretlen, int timeout,
+    struct wf_notify_result *r)
+{
+	CURL *h;
+
+	if ((h = wf_notify_start(url, event, msgid, body, secret, secretlen,
+		 timeout, r)) == NULL)
+		return -1;
+	return wf_notify_finish(h, curl_easy_perform(h), r);
 }
 
 static int

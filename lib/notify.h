@@ -1,6 +1,7 @@
 /*
  * notify: one webhook attempt over libcurl (a signed POST of an event's
- * body) and one run of the hooks of hooks_dir.  Only wf-notify links it,
+ * body), on its own or as an easy handle of the caller's multi handle,
+ * and one run of the hooks of hooks_dir.  Only wf-notify links it,
  * so that nothing else loads libcurl for it.
  */
 #ifndef WF_NOTIFY_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 
 struct wf_notify_result {
 	long status; /* the HTTP status; 0 when none came */
@@ -31,6 +33,29 @@ void wf_notify_fini(void);
  */
 int wf_notify_post(const char *url, const char *event, const char *msgid,
     const char *body, const char *secret, size_t secretlen, int timeout,
+    struct wf_notify_result *r);
+
+/*
+ * The same attempt in two halves, for a multi handle: wf_notify_start
+ * makes the easy handle (the body is copied; its CURLOPT_PRIVATE is
+ * notify's own), or returns NULL with r filled in when it cannot.  Once
+ * the transfer is done with cc, wf_notify_finish fills r as
+ * wf_notify_post would and returns the same; with r NULL it abandons the
+ * attempt.  Either way it frees the handle, which the caller has taken
+ * out of its multi handle.
+ */
+CURL *wf_notify_start(const char *url, const char *event, const char *msgid,
+    const char *body, const char *secret, size_t secretlen, int timeout,
+    struct wf_notify_result *r);
+int wf_notify_finish(CURL *h, CURLcode cc, struct wf_notify_result *r);
+
+/*
+ * What an attempt's end means: cc and status as curl gave them, the
+ * Retry-After seconds (<= 0 none), the head of the reply and curl's error
+ * buffer (or NULL).  Fills r but its latency; 0 for a 2xx, else -1.
+ */
+int wf_notify_outcome(CURLcode cc, long status, long long retry_after,
+    const char *reply, size_t len, const char *ebuf,
     struct wf_notify_result *r);
 
 /*

@@ -3,7 +3,8 @@
  * of wf-notify.  Crypto, base64 and randomness are libsodium's.  A
  * delivery file changes only by a whole new file renamed over it, so a
  * reader sees the old state or the new one; the attempt log takes one
- * O_APPEND write a line, so concurrent writers never mix their lines.
+ * O_APPEND write a line, so concurrent writers never mix their lines,
+ * and is rotated by one rename to deliveries.jsonl.1, never rewritten.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -262,8 +264,36 @@ wf_webhook_get(
 	return d;
 }
 
+static int
+log_open(int root)
+{
+	return openat(root, WF_WEBHOOK_LOG,
+	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+/*
+ * A log past max moves to .1 whole, the older .1 going.  The rename is
+ * made only while the name is still the file we measured: another writer
+ * (wf-notify --test beside the daemon) that rotated first must not have
+ * its fresh log moved over the one it just kept.
+ */
+static int
+log_rotate(int root, int fd, long max)
+{
+	struct stat st, cur;
+
+	if (max <= 0 || fstat(fd, &st) == -1 || st.st_size <= max)
+		return fd;
+	if (fstatat(root, WF_WEBHOOK_LOG, &cur, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    cur.st_ino != st.st_ino || cur.st_dev != st.st_dev ||
+	    renameat(root, WF_WEBHOOK_LOG, root, WF_WEBHOOK_LOG ".1") == -1)
+		return fd; /* the line goes to the file as it is */
+	close(fd);
+	return log_open(root);
+}
+
 int
-wf_webhook_log(int root, const cJSON *line)
+wf_webhook_log(int root, const cJSON *line, long max)
 {
 	char *s;
 	size_t n;
@@ -274,8 +304,8 @@ wf_webhook_log(int root, const cJSON *line)
 		return -1;
 	n = strlen(s);
 	s[n] = '\n'; /* over the NUL: one write, one line */
-	fd = openat(root, WF_WEBHOOK_LOG,
-	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if ((fd = log_open(root)) != -1)
+		fd = log_rotate(root, fd, max);
 	if (fd != -1) {
 		w = write(fd, s, n + 1);
 		rc = w == (ssize_t)(n + 1) ? 0 : -1;

@@ -4,7 +4,8 @@
  * signatures (the seed's X-Webhook-Signature and Standard Webhooks'
  * webhook-signature), secrets, the retry schedule, URL checks, the
  * delivery files of events/deferred and events/dead, and the attempt log
- * log/deliveries.jsonl (one JSON object a line, one O_APPEND write each).
+ * log/deliveries.jsonl (one JSON object a line, one O_APPEND write each;
+ * rotated by a rename to deliveries.jsonl.1).
  */
 #ifndef WF_WEBHOOK_H
 #define WF_WEBHOOK_H
@@ -78,7 +79,9 @@ int wf_webhook_create(int root, cJSON *fields, char *secret, size_t len,
 /* Delete webhook id, audited. */
 int wf_webhook_delete(int root, int64_t id, char *err, size_t errlen);
 
-/* Append one attempt to log/deliveries.jsonl (not consumed). */
-int wf_webhook_log(int root, const cJSON *line);
+/* Append one attempt to log/deliveries.jsonl (not consumed).  When the
+ * log holds more than max bytes (max > 0) it is first renamed to
+ * log/deliveries.jsonl.1, over an older one. */
+int wf_webhook_log(int root, const cJSON *line, long max);
 
 #endif

@@ -16,10 +16,17 @@
  *    (delivered), or by a rename to events/dead/ID, done in two steps that
  *    each survive a crash: the file is first rewritten with state "dead",
  *    then moved; a start-up finds a dead one left in deferred/ and moves
- *    it.  A delivery is sent at least once: only an attempt in flight when
- *    the daemon dies is sent again, with the same webhook-id.
- *  - Every attempt is one line of log/deliveries.jsonl (one O_APPEND
- *    write).
+ *    it.  A delivery is sent at least once: only the attempts in flight
+ *    when the daemon dies or stops are sent again, with the same
+ *    webhook-id.  An attempt changes no file until it ends, so SIGTERM
+ *    may drop those in flight unanswered.
+ *  - Every attempt that ends is one line of log/deliveries.jsonl (one
+ *    O_APPEND write); past [notify] log_max the log is first renamed
+ *    whole to deliveries.jsonl.1, never rewritten.
+ * Webhook attempts run side by side on one libcurl multi handle, in the
+ * one poll loop that also serves the signals and inotify: at most
+ * [notify] parallel, one per webhook, so that a receiver that hangs holds
+ * back nobody else.  Hooks run one at a time, in the loop, as before.
  * One wf-notify per runtime tree.
  */
 #include <dirent.h>
@@ -37,6 +44,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <sodium.h>
 
 #include "audit.h"
@@ -52,10 +60,22 @@
 #include "webhook.h"
 
 #define EVENT_NAME_MAX 48 /* an event's file name, leaving room for .wN */
+#define FLY_MAX 64 /* the most [notify] parallel allows */
+#define IDLE_MS 3600000 /* a wait with nothing to deliver; the fds end it */
 
 struct pend {
 	char id[WF_NAME_MAX + 1];
 	int64_t next_at; /* wall ms */
+	int64_t wid; /* its webhook; 0 for the hooks */
+	int busy; /* its attempt is in flight */
+};
+
+/* A webhook attempt in flight: its easy handle and its delivery. */
+struct fly {
+	CURL *h;
+	cJSON *d;
+	int64_t wid;
+	int max;
 };
 
 static struct {
@@ -64,6 +84,9 @@ static struct {
 	int root, ifd, sfd, wd_new, wd_def, stop;
 	struct pend *p;
 	size_t np, cap;
+	CURLM *multi;
+	struct fly fly[FLY_MAX];
+	int nfly;
 	unsigned long events, delivered, retried, dead, hooks;
 } G = { .root = -1, .ifd = -1, .sfd = -1 };
 
@@ -88,8 +111,11 @@ usage(int code)
 	    "webhook deliveries --dead; wf webhook redeliver).  A 410 turns\n"
 	    "the webhook off.  Each hook gets the event on stdin and is "
 	    "killed\n"
-	    "after [notify] hook_timeout seconds.  Every attempt is a line of\n"
-	    "log/deliveries.jsonl.  SIGHUP reloads the config.\n"
+	    "after [notify] hook_timeout seconds.  Up to [notify] parallel\n"
+	    "attempts run at once, one per webhook.  Every attempt is a line\n"
+	    "of log/deliveries.jsonl, renamed to .1 past [notify] log_max.\n"
+	    "SIGHUP reloads the config; SIGTERM drops the attempts in flight,\n"
+	    "sent again after the next start.\n"
 	    "\n"
 	    "  -c, --config FILE  config file (default: $WF_CONFIG or %s)\n"
 	    "  -v, --verbose      log every attempt\n"
@@ -112,7 +138,7 @@ pend_find(const char *id)
 }
 
 static void
-pend_set(const char *id, int64_t next_at)
+pend_set(const char *id, int64_t next_at, int64_t wid)
 {
 	struct pend *p = pend_find(id);
 
@@ -131,8 +157,12 @@ pend_set(const char *id, int64_t next_at)
 		}
 		p = &G.p[G.np++];
 		strlcpy(p->id, id, sizeof(p->id));
+		p->busy = 0;
 	}
+	/* A stale inotify event for one in flight changes its time only;
+	 * its end sets the real one. */
 	p->next_at = next_at;
+	p->wid = wid;
 }
 
 static void
@@ -241,7 +271,8 @@ load_deferred(const char *id)
 		/* A redeliver cut short leaves its old copy in dead/. */
 		snprintf(path, sizeof(path), "events/dead/%s", id);
 		unlinkat(G.root, path, 0);
-		pend_set(id, get_int(d, "next_at", 0));
+		pend_set(
+		    id, get_int(d, "next_at", 0), get_int(d, "webhook_id", 0));
 	}
 	cJSON_Delete(d);
 }
@@ -410,7 +441,13 @@ take_event(const char *name)
 	if (wf_spool_move(G.root, path, cur) == -1 && errno != ENOENT)
 		wf_log_warn("event %s: claim: %s", name, strerror(errno));
 	G.events++;
-	cJSON_ArrayForEach(it, made) pend_set(it->valuestring, now);
+	cJSON_ArrayForEach(it, made)
+	{
+		const char *w = strrchr(it->valuestring, '.');
+
+		pend_set(it->valuestring, now,
+		    w != NULL && w[1] == 'w' ? strtoll(w + 2, NULL, 10) : 0);
+	}
 	wf_log_debug("event %s (%s): %d deliveries", name, evname,
 	    cJSON_GetArraySize(made));
 	cJSON_Delete(made);
@@ -444,7 +481,7 @@ log_attempt(const cJSON *d, int64_t wid, const struct wf_notify_result *r,
 		cJSON_AddNumberToObject(
 		    l, "retry_after", (double)r->retry_after);
 	cJSON_AddStringToObject(l, "outcome", outcome);
-	if (wf_webhook_log(G.root, l) == -1)
+	if (wf_webhook_log(G.root, l, G.cfg.notify.log_max) == -1)
 		wf_log_warn("%s: %s", WF_WEBHOOK_LOG, strerror(errno));
 	cJSON_Delete(l);
 }
@@ -468,7 +505,7 @@ hook_done(void *arg, const char *hook, int status, int timed_out,
 	cJSON_AddNumberToObject(l, "latency_ms", (double)latency_ms);
 	if (output[0] != '\0')
 		cJSON_AddStringToObject(l, "output", output);
-	if (wf_webhook_log(G.root, l) == -1)
+	if (wf_webhook_log(G.root, l, G.cfg.notify.log_max) == -1)
 		wf_log_warn("%s: %s", WF_WEBHOOK_LOG, strerror(errno));
 	cJSON_Delete(l);
 	G.hooks++;
@@ -511,17 +548,85 @@ note_webhook(int64_t wid, long status, int disable, const char *why)
 	cJSON_Delete(patch);
 }
 
-/* One POST of a webhook delivery; what its outcome means. */
+/* What the outcome r of an attempt of d (to webhook wid, of max) means. */
 static void
+settle(cJSON *d, int64_t wid, int max, const struct wf_notify_result *r)
+{
+	const char *id = get_str(d, "id");
+	char reason[512];
+	int64_t next;
+	int attempt;
+
+	attempt = (int)get_int(d, "attempt", 0) + 1;
+	set_num(d, "attempt", attempt);
+	set_num(d, "last_status", (double)r->status);
+	if (r->status >= 200 && r->status <= 299) {
+		char path[WF_NAME_MAX + 32];
+
+		log_attempt(d, wid, r, "delivered");
+		snprintf(path, sizeof(path), "events/deferred/%s", id);
+		if (unlinkat(G.root, path, 0) == -1 && errno != ENOENT)
+			wf_log_warn("%s: %s", path, strerror(errno));
+		pend_del(id);
+		G.delivered++;
+		wf_log_debug("delivery %s: HTTP %ld in %lld ms (attempt %d)",
+		    id, r->status, (long long)r->latency_ms, attempt);
+		note_webhook(wid, r->status, 0, NULL);
+		return;
+	}
+	wf_log_info(
+	    "delivery %s: attempt %d of %d: %s", id, attempt, max, r->error);
+	if (r->status == 410) {
+		char iso[WF_ISO_LEN];
+
+		log_attempt(d, wid, r, "gone");
+		snprintf(reason, sizeof(reason),
+		    "HTTP 410 Gone at %s "
+		    "(delivery %s)",
+		    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)), id);
+		note_webhook(wid, r->status, 1, reason);
+		wf_log_warn(
+		    "webhook %lld: %s; turned off", (long long)wid, reason);
+		to_dead(d, r->error);
+		return;
+	}
+	if (r->status != 0)
+		note_webhook(wid, r->status, 0, NULL);
+	if (attempt >= max) {
+		log_attempt(d, wid, r, "dead");
+		to_dead(d, r->error);
+		return;
+	}
+	next = wf_clock_wall_ms() +
+	    wf_webhook_delay_ms(attempt, G.cfg.notify.backoff_base_ms,
+		G.cfg.notify.backoff_max_ms, r->retry_after,
+		randombytes_random());
+	set_num(d, "next_at", (double)next);
+	set_str(d, "last_error", r->error);
+	log_attempt(d, wid, r, "retry");
+	/* The new attempt count and time replace the file whole. */
+	if (wf_webhook_put(G.root, "events/deferred", d, 0) == -1)
+		wf_log_warn("delivery %s: %s", id, strerror(errno));
+	pend_set(id, next, wid);
+	G.retried++;
+}
+
+/*
+ * Start one POST of a webhook delivery on the multi handle; 1 when d went
+ * with it (reap settles it), 0 when it was settled or put to rest here.
+ */
+static int
 send_one(cJSON *d)
 {
 	struct wf_notify_result r = { 0 };
 	const char *id = get_str(d, "id"), *url, *why;
-	int64_t wid = get_int(d, "webhook_id", 0), next;
+	int64_t wid = get_int(d, "webhook_id", 0);
 	char err[512], *secret = NULL, reason[512];
+	struct pend *p;
 	cJSON *wh = NULL;
+	CURL *h = NULL;
 	size_t slen = 0;
-	int attempt, max, timeout;
+	int max, timeout, rc = 0;
 
 	if (wf_store_get(
 		G.root, &wf_kind_webhook, wid, &wh, err, sizeof(err)) == -1) {
@@ -542,7 +647,6 @@ send_one(cJSON *d)
 		to_dead(d, reason);
 		goto out;
 	}
-	attempt = (int)get_int(d, "attempt", 0) + 1;
 	max = (int)get_int(wh, "max_attempts", G.cfg.notify.max_attempts);
 	timeout = (int)get_int(wh, "timeout", G.cfg.notify.timeout);
 	if (max < 1)
@@ -557,62 +661,95 @@ send_one(cJSON *d)
 		     &slen, err, sizeof(err)) == -1)
 		snprintf(r.error, sizeof(r.error), "its secret: %.200s", err);
 	else
-		wf_notify_post(url, get_str(d, "event"), id, get_str(d, "body"),
-		    secret, slen, timeout, &r);
+		h = wf_notify_start(url, get_str(d, "event"), id,
+		    get_str(d, "body"), secret, slen, timeout, &r);
 	wf_vault_free(secret);
-	set_num(d, "attempt", attempt);
-	set_num(d, "last_status", (double)r.status);
-	if (r.status >= 200 && r.status <= 299) {
-		char path[WF_NAME_MAX + 32];
-
-		log_attempt(d, wid, &r, "delivered");
-		snprintf(path, sizeof(path), "events/deferred/%s", id);
-		if (unlinkat(G.root, path, 0) == -1 && errno != ENOENT)
-			wf_log_warn("%s: %s", path, strerror(errno));
-		pend_del(id);
-		G.delivered++;
-		wf_log_debug("delivery %s: HTTP %ld in %lld ms (attempt %d)",
-		    id, r.status, (long long)r.latency_ms, attempt);
-		note_webhook(wid, r.status, 0, NULL);
+	if (h != NULL && curl_multi_add_handle(G.multi, h) != CURLM_OK) {
+		wf_notify_finish(h, CURLE_OK, NULL);
+		h = NULL;
+		snprintf(r.error, sizeof(r.error), "libcurl refused it");
+	}
+	if (h == NULL) {
+		settle(d, wid, max, &r);
 		goto out;
 	}
-	wf_log_info(
-	    "delivery %s: attempt %d of %d: %s", id, attempt, max, r.error);
-	if (r.status == 410) {
-		char iso[WF_ISO_LEN];
-
-		log_attempt(d, wid, &r, "gone");
-		snprintf(reason, sizeof(reason),
-		    "HTTP 410 Gone at %s "
-		    "(delivery %s)",
-		    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)), id);
-		note_webhook(wid, r.status, 1, reason);
-		wf_log_warn(
-		    "webhook %lld: %s; turned off", (long long)wid, reason);
-		to_dead(d, r.error);
-		goto out;
-	}
-	if (r.status != 0)
-		note_webhook(wid, r.status, 0, NULL);
-	if (attempt >= max) {
-		log_attempt(d, wid, &r, "dead");
-		to_dead(d, r.error);
-		goto out;
-	}
-	next = wf_clock_wall_ms() +
-	    wf_webhook_delay_ms(attempt, G.cfg.notify.backoff_base_ms,
-		G.cfg.notify.backoff_max_ms, r.retry_after,
-		randombytes_random());
-	set_num(d, "next_at", (double)next);
-	set_str(d, "last_error", r.error);
-	log_attempt(d, wid, &r, "retry");
-	/* The new attempt count and time replace the file whole. */
-	if (wf_webhook_put(G.root, "events/deferred", d, 0) == -1)
-		wf_log_warn("delivery %s: %s", id, strerror(errno));
-	pend_set(id, next);
-	G.retried++;
+	G.fly[G.nfly++] = (struct fly){ h, d, wid, max };
+	if ((p = pend_find(id)) != NULL)
+		p->busy = 1;
+	rc = 1;
 out:
 	cJSON_Delete(wh);
+	return rc;
+}
+
+/* Settle the attempts that have ended. */
+static void
+reap(void)
+{
+	struct wf_notify_result r;
+	struct pend *p;
+	struct fly f;
+	CURLMsg *m;
+	CURLcode cc;
+	CURL *h;
+	int left, i;
+
+	while ((m = curl_multi_info_read(G.multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		/* m is curl's until the handle leaves: copy it first. */
+		h = m->easy_handle;
+		cc = m->data.result;
+		for (i = 0; i < G.nfly && G.fly[i].h != h; i++)
+			;
+		curl_multi_remove_handle(G.multi, h);
+		if (i == G.nfly) {
+			wf_notify_finish(h, cc, NULL); /* not ours: cannot be */
+			continue;
+		}
+		f = G.fly[i];
+		G.fly[i] = G.fly[--G.nfly];
+		wf_notify_finish(h, cc, &r);
+		if ((p = pend_find(get_str(f.d, "id"))) != NULL)
+			p->busy = 0;
+		settle(f.d, f.wid, f.max, &r);
+		cJSON_Delete(f.d);
+	}
+}
+
+/*
+ * SIGTERM: the attempts in flight are dropped unanswered.  Their files
+ * are as before the attempt, so the next start sends them again, with
+ * the same webhook-id.
+ */
+static void
+abandon(void)
+{
+	for (int i = 0; i < G.nfly; i++) {
+		curl_multi_remove_handle(G.multi, G.fly[i].h);
+		wf_notify_finish(G.fly[i].h, CURLE_OK, NULL);
+		cJSON_Delete(G.fly[i].d);
+	}
+	if (G.nfly > 0)
+		wf_log_info(
+		    "%d attempts in flight left for the next start", G.nfly);
+	G.nfly = 0;
+}
+
+/* May a delivery of webhook wid start now? */
+static int
+fly_room(int64_t wid)
+{
+	if (wid == 0)
+		return 1; /* the hooks take no slot */
+	if (G.nfly >= G.cfg.notify.parallel || G.nfly >= FLY_MAX)
+		return 0;
+	/* One at a time per webhook: a receiver that hangs holds one slot,
+	 * and its deliveries keep their order. */
+	for (int i = 0; i < G.nfly; i++)
+		if (G.fly[i].wid == wid)
+			return 0;
+	return 1;
 }
 
 static void
@@ -641,8 +778,8 @@ attempt(const char *id)
 		if (unlinkat(G.root, path, 0) == -1 && errno != ENOENT)
 			wf_log_warn("%s: %s", path, strerror(errno));
 		pend_del(name);
-	} else
-		send_one(d);
+	} else if (send_one(d))
+		return; /* d is in flight */
 	cJSON_Delete(d);
 }
 
@@ -670,24 +807,28 @@ signals(void)
 	}
 }
 
-/* Attempt every delivery that is due, earliest first; -1 or the ms until
- * the next one. */
+/* Start every delivery that is due and has room, earliest first; -1 or
+ * the ms until the next one.  Those without room wait for a transfer's
+ * end, which comes back here. */
 static int
 run_due(void)
 {
 	for (;;) {
 		int64_t now = wf_clock_wall_ms(), best = INT64_MAX;
 		size_t bi = 0;
+		int found = 0;
 
 		signals();
 		if (G.stop)
 			return -1;
 		for (size_t i = 0; i < G.np; i++)
-			if (G.p[i].next_at < best) {
+			if (!G.p[i].busy && G.p[i].next_at < best &&
+			    fly_room(G.p[i].wid)) {
 				best = G.p[i].next_at;
 				bi = i;
+				found = 1;
 			}
-		if (G.np == 0)
+		if (!found)
 			return -1;
 		if (best > now)
 			return best - now > INT_MAX ? INT_MAX
@@ -703,8 +844,8 @@ status(void)
 
 	snprintf(s, sizeof(s),
 	    "STATUS=%lu events, %lu delivered, %lu retried, "
-	    "%lu dead, %lu hook runs, %zu waiting",
-	    G.events, G.delivered, G.retried, G.dead, G.hooks, G.np);
+	    "%lu dead, %lu hook runs, %zu waiting, %d in flight",
+	    G.events, G.delivered, G.retried, G.dead, G.hooks, G.np, G.nfly);
 	wf_sd_notify(s);
 }
 
@@ -845,7 +986,8 @@ main(int argc, char *argv[])
 	home = wf_home_dir();
 	if ((G.root = wf_spool_attach(home)) == -1)
 		return EX_CONFIG;
-	if (sodium_init() < 0 || wf_notify_init() == -1) {
+	if (sodium_init() < 0 || wf_notify_init() == -1 ||
+	    (test == NULL && (G.multi = curl_multi_init()) == NULL)) {
 		wf_log_warn("libsodium or libcurl cannot start");
 		return EX_SOFTWARE;
 	}
@@ -878,20 +1020,31 @@ main(int argc, char *argv[])
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s (%zu deliveries waiting)", home, G.np);
 
+	/* One loop, no threads: curl's sockets and timers, the signals and
+	 * the events all wake the one poll of curl_multi_poll. */
 	while (!G.stop) {
 		char buf[16384]
 		    __attribute__((aligned(__alignof__(struct inotify_event))));
-		struct pollfd pfd[2] = { { G.sfd, POLLIN, 0 },
-			{ G.ifd, POLLIN, 0 } };
+		struct curl_waitfd xfd[2] = { { G.sfd, CURL_WAIT_POLLIN, 0 },
+			{ G.ifd, CURL_WAIT_POLLIN, 0 } };
+		CURLMcode mc;
 		ssize_t n;
-		int wait;
+		int wait, running;
 
 		wait = run_due();
 		status();
 		if (G.stop)
 			break;
-		if (poll(pfd, 2, wait) == -1 && errno != EINTR)
-			continue;
+		mc = curl_multi_poll(
+		    G.multi, xfd, 2, wait < 0 ? IDLE_MS : wait, NULL);
+		if (mc == CURLM_OK)
+			mc = curl_multi_perform(G.multi, &running);
+		if (mc != CURLM_OK) {
+			/* Not a spin: the next turn waits a little. */
+			wf_log_warn("libcurl: %s", curl_multi_strerror(mc));
+			poll(NULL, 0, 100);
+		}
+		reap();
 		signals();
 		while ((n = read(G.ifd, buf, sizeof(buf))) > 0) {
 			for (char *p = buf; p < buf + n;) {
@@ -914,9 +1067,12 @@ main(int argc, char *argv[])
 		}
 	}
 	wf_sd_notify("STOPPING=1");
+	abandon();
 	wf_log_info("stopped");
 	rc = 0;
 out:
+	if (G.multi != NULL)
+		curl_multi_cleanup(G.multi);
 	free(G.p);
 	if (G.ifd != -1)
 		close(G.ifd);

@@ -4,8 +4,10 @@
 # with the webhook's secret: deliveries signed both ways, 500s retried
 # then received with one webhook-id, a 429's Retry-After honoured, dead
 # letters listed and redelivered, a 410 turning a webhook off, hooks fed
-# the event, a kill -9 losing nothing, and subscriptions by glob and by
-# the seed's underscore names.
+# the event, a kill -9 losing nothing, subscriptions by glob and by the
+# seed's underscore names, a receiver that never answers holding back no
+# other webhook (unless [notify] parallel = 1; one attempt in flight a
+# webhook), and the attempt log's rotation at [notify] log_max.
 
 load helpers
 
@@ -20,12 +22,14 @@ setup() {
 	: >"$R/out.jsonl"
 	echo 200 >"$R/mode"
 	RECV_PID=
+	HUNG_PID=
 	NOTIFY_PID=
 }
 
 teardown() {
 	stop_notify
 	[ -z "$RECV_PID" ] || kill "$RECV_PID" 2>/dev/null || true
+	[ -z "$HUNG_PID" ] || kill "$HUNG_PID" 2>/dev/null || true
 	wf_teardown
 }
 
@@ -36,6 +40,18 @@ start_recv() {
 	wait_until 10 test -s "$R/port"
 	PORT=$(<"$R/port")
 	URL=http://127.0.0.1:$PORT/hook
+}
+
+# start_hung: a second receiver that takes each request and never answers;
+# its requests go to $R/hung.jsonl, its URL to $HUNG_URL
+start_hung() {
+	echo never >"$R/mode.hung"
+	: >"$R/hung.jsonl"
+	"$PY" "$BATS_TEST_DIRNAME/../helpers/webhook_recv.py" "$R/secret" \
+	    "$R/hung.jsonl" "$R/mode.hung" >"$R/port.hung" 2>"$R/hung.err" &
+	HUNG_PID=$!
+	wait_until 10 test -s "$R/port.hung"
+	HUNG_URL=http://127.0.0.1:$(<"$R/port.hung")/hook
 }
 
 start_notify() {
@@ -79,10 +95,11 @@ lines_ge() { [ "$(lines)" -ge "$1" ]; }
 
 # recv EXPR: evaluate a Python expression over the received requests (r,
 # a list of dicts, in arrival order); prints its value
-recv() {
+recv() { recv_in "$R/out.jsonl" "$1"; }
+recv_in() {
 	"$PY" -c 'import json, sys
 r = [json.loads(l) for l in open(sys.argv[1])]
-print(eval(sys.argv[2]))' "$R/out.jsonl" "$1"
+print(eval(sys.argv[2]))' "$1" "$2"
 }
 
 @test "a delivery is signed both ways with the secret wf made; show hides it" {
@@ -243,7 +260,7 @@ print(eval(sys.argv[2]))' "$R/out.jsonl" "$1"
 	[ "$(count events/deferred)" -eq 0 ]
 }
 
-@test "kill -9 mid-way loses nothing: after a restart each delivery arrives, once per webhook-id but the one in flight" {
+@test "kill -9 mid-way loses nothing: after a restart each delivery arrives, once per webhook-id but those in flight" {
 	start_recv
 	echo 'hang 1' >"$R/mode"
 	webhook a '*'
@@ -262,8 +279,8 @@ print(eval(sys.argv[2]))' "$R/out.jsonl" "$1"
 	wait_until "$(slow 20)" eval '[ "$(recv "len({x[\"headers\"][\"webhook-id\"] for x in r})")" -ge $want ]'
 	sleep 0.5
 	[ "$(recv 'len({x["headers"]["webhook-id"] for x in r})')" -eq 10 ]
-	# At most the one in flight at the kill came twice.
-	[ "$(recv 'len(r) - len({x["headers"]["webhook-id"] for x in r})')" -le 1 ]
+	# At most those in flight at the kill came twice: one a webhook.
+	[ "$(recv 'len(r) - len({x["headers"]["webhook-id"] for x in r})')" -le 2 ]
 	[ "$(count events/new)" -eq 0 ]
 	[ "$(count events/deferred)" -eq 0 ]
 	[ "$(count events/cur)" -eq 5 ]
@@ -295,4 +312,121 @@ print(eval(sys.argv[2]))' "$R/out.jsonl" "$1"
 	[ "$status" -eq 65 ]
 	run "$B/wf" webhook create --name y --url "$URL" --events 'a/b'
 	[ "$status" -eq 64 ]
+}
+
+# hung_beside PARALLEL: webhook 1 on a receiver that never answers (a 4 s
+# timeout, 2 attempts), webhook 2 on a healthy one, both on one event;
+# sets T0 (ms, the event's drop) and OK_MS (ms from it to the healthy
+# one's arrival)
+hung_beside() {
+	wf_config '[notify]' 'backoff_base = 200ms' 'backoff_max = 1s' \
+	    'max_attempts = 3' 'timeout = 5' "parallel = $1"
+	start_recv
+	start_hung
+	"$B/wf" webhook create --name hung --url "$HUNG_URL" --events '*' \
+	    --secret-file "$R/secret" --timeout 4 --max-attempts 2 >/dev/null
+	webhook ok 'bug.*' >/dev/null
+	start_notify
+	T0=$(now_ms)
+	drop_event bug.created '{"id":1}' >/dev/null
+	wait_until "$(slow 15)" lines_ge 1
+	OK_MS=$(recv "int(r[0]['t'] * 1000) - $T0")
+	echo "# parallel = $1: the healthy webhook's delivery came after $OK_MS ms" >&3
+}
+
+@test "a receiver that never answers holds back no other webhook" {
+	hung_beside 8
+	# Well before the hung one's 4 s timeout: less than half of it.
+	[ "$OK_MS" -lt 2000 ]
+	[ "$(recv 'r[0]["status"] == 200 and r[0]["std_ok"]')" = True ]
+	[ "$(recv_in "$R/hung.jsonl" 'len(r)')" -eq 1 ]
+	# The hung one is timed out, retried under one webhook-id, then dead.
+	wait_until "$(slow 20)" count_ge events/dead 1
+	[ "$(recv_in "$R/hung.jsonl" 'len(r)')" -eq 2 ]
+	[ "$(recv_in "$R/hung.jsonl" 'len({x["headers"]["webhook-id"] for x in r})')" -eq 1 ]
+	[ "$(recv_in "$R/hung.jsonl" 'r[1]["t"] - r[0]["t"] >= 4.0')" = True ]
+	[[ "$(ls "$WF_HOME/events/dead")" == *.w1 ]]
+	log=$WF_HOME/log/deliveries.jsonl
+	[ "$(grep -c '"webhook_id":1,.*"outcome":"retry"' "$log")" -eq 1 ]
+	[ "$(grep -c '"webhook_id":1,.*"outcome":"dead"' "$log")" -eq 1 ]
+	grep '"webhook_id":1,.*"outcome":"dead"' "$log" | grep -qi 'timed out'
+	[ "$(grep -c '"webhook_id":2,.*"outcome":"delivered"' "$log")" -eq 1 ]
+	[ "$(lines)" -eq 1 ]
+	[ "$(count events/deferred)" -eq 0 ]
+}
+
+@test "parallel = 1: one attempt at a time, so the healthy webhook waits" {
+	hung_beside 1
+	# Behind the hung one's whole 4 s timeout.
+	[ "$OK_MS" -ge 3800 ]
+	[ "$(recv_in "$R/hung.jsonl" 'len(r)')" -ge 1 ]
+	[ "$(recv_in "$R/hung.jsonl" 'r[0]["t"] * 1000 < '"$T0"' + 2000')" = True ]
+}
+
+@test "SIGTERM with an attempt in flight: it is sent again after the start, same webhook-id" {
+	start_hung
+	"$B/wf" webhook create --name hung --url "$HUNG_URL" \
+	    --secret-file "$R/secret" --timeout 30 >/dev/null
+	start_notify
+	drop_event bug.created '{"id":1}' >/dev/null
+	wait_until "$(slow 10)" eval '[ "$(recv_in "$R/hung.jsonl" "len(r)")" -ge 1 ]'
+	t=$(now_ms)
+	stop_notify
+	# Stopped at once, not after the 30 s timeout.
+	[ $(($(now_ms) - t)) -lt "$(slow 3)000" ]
+	grep -q 'left for the next start' "$R/notify.log"
+	[ "$(count events/deferred)" -eq 1 ]
+	[ ! -e "$WF_HOME/log/deliveries.jsonl" ]
+	start_notify
+	wait_until "$(slow 10)" eval '[ "$(recv_in "$R/hung.jsonl" "len(r)")" -ge 2 ]'
+	[ "$(recv_in "$R/hung.jsonl" 'len({x["headers"]["webhook-id"] for x in r})')" -eq 1 ]
+}
+
+@test "deliveries.jsonl past log_max is renamed to .1, never rewritten" {
+	wf_config '[notify]' 'log_max = 1024'
+	start_recv
+	webhook h '*' >/dev/null
+	start_notify
+	log=$WF_HOME/log/deliveries.jsonl
+	for i in 1 2 3; do drop_event bug.created "{\"id\":$i}" >/dev/null; done
+	wait_until "$(slow 10)" eval '[ "$(grep -c delivered "$log")" -eq 3 ]'
+	[ "$(stat -c %s "$log")" -lt 1024 ]
+	ino=$(stat -c %i "$log")
+	for i in 4 5 6 7 8; do drop_event bug.created "{\"id\":$i}" >/dev/null; done
+	wait_until "$(slow 10)" lines_ge 8
+	wait_until 5 eval '[ "$(cat "$log" "$log.1" | grep -c delivered)" -eq 8 ]'
+	# The same file, moved: one rename.
+	[ "$(stat -c %i "$log.1")" = "$ino" ]
+	# It went once past log_max, not before, and the lines after it are
+	# in a new file.
+	size=$(stat -c %s "$log.1")
+	last=$(tail -n 1 "$log.1" | wc -c)
+	[ "$size" -gt 1024 ] && [ $((size - last)) -le 1024 ]
+	[ "$(stat -c %i "$log")" != "$ino" ]
+	size=$(stat -c %s "$log")
+	last=$(tail -n 1 "$log" | wc -c)
+	[ $((size - last)) -le 1024 ]
+	# Every attempt once, whole lines only.
+	[ "$(cat "$log.1" "$log" | "$PY" -c 'import json,sys; print(len({json.loads(l)["delivery"] for l in sys.stdin}))')" -eq 8 ]
+}
+
+@test "one attempt at a time per webhook: a hung one's backlog leaves the other slots free" {
+	wf_config '[notify]' 'parallel = 2'
+	start_recv
+	start_hung
+	"$B/wf" webhook create --name hung --url "$HUNG_URL" --events '*' \
+	    --secret-file "$R/secret" --timeout 4 --max-attempts 1 >/dev/null
+	webhook ok 'run.*' >/dev/null
+	start_notify
+	for i in 1 2 3; do drop_event bug.created "{\"id\":$i}" >/dev/null; done
+	wait_until "$(slow 10)" eval '[ "$(recv_in "$R/hung.jsonl" "len(r)")" -ge 1 ]'
+	t0=$(now_ms)
+	drop_event run.created '{"run_id":1}' >/dev/null
+	wait_until "$(slow 15)" lines_ge 1
+	ms=$(recv "int(r[0]['t'] * 1000) - $t0")
+	[ "$ms" -lt 2000 ]
+	# The hung webhook's other three (the run.created one too) wait their
+	# turn; the one in flight keeps its file until its attempt ends.
+	[ "$(recv_in "$R/hung.jsonl" 'len(r)')" -eq 1 ]
+	[ "$(count events/deferred)" -eq 4 ]
 }

@@ -16,6 +16,8 @@ scripts the answer (the count restarts when its text changes):
   retry-after S       429 with Retry-After: S the first time, then 200
   always CODE         CODE every time
   hang S              wait S seconds, then 200
+  never               take the request and never answer (until the
+                      client goes)
 """
 import base64
 import hashlib
@@ -77,6 +79,8 @@ def answer():
         return int(w[1]), {}, 0
     if w[0] == "hang":
         return 200, {}, float(w[1])
+    if w[0] == "never":
+        return 200, {}, None
     return 200, {}, 0
 
 
@@ -95,6 +99,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with lock:
             with open(out_path, "a") as f:
                 f.write(json.dumps(rec) + "\n")
+        if delay is None:
+            # Until the client gives up and closes: then a read sees EOF.
+            self.rfile.read(1)
+            return
         if delay:
             time.sleep(delay)
         reply = b'{"ok":true}' if code < 300 else b'{"error":"scripted"}'

@@ -3,8 +3,9 @@
  * and the [notify] section of lib/config.c): subscription globs and the
  * seed's underscore aliases, both signatures against known values (the
  * Standard Webhooks vector of its reference libraries), secrets, the
- * retry schedule with its jitter and Retry-After, URL checks, and the
- * config keys.
+ * retry schedule with its jitter and Retry-After, URL checks, the config
+ * keys, what an attempt's end means (lib/notify.c's wf_notify_outcome),
+ * and the attempt log's rotation by rename.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,12 +13,18 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "config.h"
+#include "notify.h"
 #include "webhook.h"
 
 static void
@@ -209,6 +216,126 @@ test_config(void **state)
 	assert_non_null(strstr(err, "nope"));
 }
 
+static void
+test_config_parallel_log_max(void **state)
+{
+	struct wf_config c;
+	char err[512];
+
+	(void)state;
+	wf_config_defaults(&c);
+	assert_int_equal(c.notify.parallel, 8);
+	assert_int_equal(c.notify.log_max, 16L << 20);
+	assert_int_equal(wf_config_parse(&c, "[notify]\nparallel = 1\n"
+	    "log_max = 1024\n", err, sizeof(err)), 0);
+	assert_int_equal(c.notify.parallel, 1);
+	assert_int_equal(c.notify.log_max, 1024);
+	assert_int_equal(wf_config_parse(&c, "[notify]\nparallel = 64\n",
+	    err, sizeof(err)), 0);
+	assert_int_equal(c.notify.parallel, 64);
+	assert_int_equal(wf_config_parse(&c, "[notify]\nparallel = 0\n",
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "parallel"));
+	assert_int_equal(wf_config_parse(&c, "[notify]\nparallel = 65\n",
+	    err, sizeof(err)), -1);
+	assert_int_equal(wf_config_parse(&c, "[notify]\nlog_max = 1023\n",
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "log_max"));
+	assert_int_equal(wf_config_parse(&c, "[notify]\nlog_max = 1M\n",
+	    err, sizeof(err)), -1);
+}
+
+static void
+test_outcome(void **state)
+{
+	struct wf_notify_result r;
+	const char *reply = "{\"error\":\"busy\"}\nsecond line";
+
+	(void)state;
+	memset(&r, 0x55, sizeof(r));
+	assert_int_equal(wf_notify_outcome(CURLE_OK, 204, 0, "", 0, "", &r),
+	    0);
+	assert_int_equal(r.status, 204);
+	assert_int_equal(r.retry_after, 0);
+	assert_string_equal(r.error, "");
+	/* Only the first line of the reply, for the log. */
+	assert_int_equal(wf_notify_outcome(CURLE_OK, 429, 2, reply,
+	    strlen(reply), "", &r), -1);
+	assert_int_equal(r.status, 429);
+	assert_int_equal(r.retry_after, 2);
+	assert_string_equal(r.error, "HTTP 429: {\"error\":\"busy\"}");
+	/* A Retry-After date in the past: none. */
+	assert_int_equal(wf_notify_outcome(CURLE_OK, 503, -5, "x\ty", 3,
+	    NULL, &r), -1);
+	assert_int_equal(r.retry_after, 0);
+	assert_string_equal(r.error, "HTTP 503: x y");
+	assert_int_equal(wf_notify_outcome(CURLE_OK, 410, 0, "", 0, NULL,
+	    &r), -1);
+	assert_string_equal(r.error, "HTTP 410");
+	/* No answer: status 0, curl's own words when it has them. */
+	assert_int_equal(wf_notify_outcome(CURLE_OPERATION_TIMEDOUT, 200, 3,
+	    "", 0, "Operation timed out after 4001 milliseconds", &r), -1);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(r.retry_after, 0);
+	assert_string_equal(r.error,
+	    "Operation timed out after 4001 milliseconds");
+	assert_int_equal(wf_notify_outcome(CURLE_COULDNT_CONNECT, 0, 0, "", 0,
+	    "", &r), -1);
+	assert_string_equal(r.error, curl_easy_strerror(CURLE_COULDNT_CONNECT));
+}
+
+static void
+test_log_rotate(void **state)
+{
+	const char *t = getenv("TMPDIR");
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	struct stat st, st1;
+	cJSON *l = cJSON_CreateObject();
+	ino_t ino;
+	int root;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/wf-test-notify.XXXXXX",
+	    t != NULL && *t != '\0' ? t : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	root = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_true(root != -1);
+	assert_int_equal(mkdirat(root, "log", 0700), 0);
+	cJSON_AddStringToObject(l, "pad", "................................"
+	    "................................................................");
+	/* About 110 bytes a line: the tenth passes 1024. */
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(wf_webhook_log(root, l, 1024), 0);
+	assert_int_equal(fstatat(root, WF_WEBHOOK_LOG, &st, 0), 0);
+	assert_true(st.st_size <= 1024);
+	assert_int_equal(wf_webhook_log(root, l, 1024), 0);
+	assert_int_equal(fstatat(root, WF_WEBHOOK_LOG, &st, 0), 0);
+	assert_true(st.st_size > 1024);
+	ino = st.st_ino;
+	assert_int_equal(fstatat(root, WF_WEBHOOK_LOG ".1", &st1, 0), -1);
+	/* The next line goes to a new file; the old one is .1, whole. */
+	assert_int_equal(wf_webhook_log(root, l, 1024), 0);
+	assert_int_equal(fstatat(root, WF_WEBHOOK_LOG ".1", &st1, 0), 0);
+	assert_true(st1.st_ino == ino);
+	assert_int_equal(st1.st_size, st.st_size);
+	assert_int_equal(fstatat(root, WF_WEBHOOK_LOG, &st, 0), 0);
+	assert_int_equal(st.st_size, st1.st_size / 10);
+	/* No limit: no rotation. */
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(wf_webhook_log(root, l, 0), 0);
+	assert_int_equal(fstatat(root, WF_WEBHOOK_LOG ".1", &st, 0), 0);
+	assert_true(st.st_ino == ino);
+	cJSON_Delete(l);
+	snprintf(path, sizeof(path), "%s/" WF_WEBHOOK_LOG, dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/" WF_WEBHOOK_LOG ".1", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/log", dir);
+	rmdir(path);
+	close(root);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -222,6 +349,9 @@ main(void)
 		cmocka_unit_test(test_delay),
 		cmocka_unit_test(test_url),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_config_parallel_log_max),
+		cmocka_unit_test(test_outcome),
+		cmocka_unit_test(test_log_rotate),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
