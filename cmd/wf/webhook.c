@@ -108,7 +108,8 @@ static const struct verb verbs[] = {
 	    "outcome; exit 0 on a 2xx, 1 otherwise." },
 	{ "deliveries", "[ID] [--dead] [--limit N] [--json]", w_deliveries,
 	    F_JSON | F_DEAD, 0, 1,
-	    "The last attempts (log/deliveries.jsonl), of webhook ID or of "
+	    "The last attempts (log/deliveries.jsonl and its rotated .1), of "
+	    "webhook ID or of "
 	    "all; with --dead, the deliveries given up (events/dead)." },
 	{ "redeliver", "DELIVERY", w_redeliver, 0, 1, 1,
 	    "Send a dead delivery again, its attempts reset." },
@@ -657,22 +658,22 @@ dead_list(int64_t wid)
 	return arr;
 }
 
-/* The last limit lines of the attempt log, of webhook wid (0: all). */
-static cJSON *
-log_tail(int64_t wid, long limit)
+/* Add the lines of one attempt log to arr, of webhook wid (0: all),
+ * keeping the last limit. */
+static void
+log_scan(const char *path, int64_t wid, long limit, cJSON *arr)
 {
-	cJSON *arr = cJSON_CreateArray(), *l;
+	cJSON *l;
 	char *buf = NULL, *line, *save = NULL;
 	size_t len;
-	int n;
 
-	if (wf_spool_read(root, WF_WEBHOOK_LOG, LOG_MAX, &buf, &len) == -1) {
+	if (wf_spool_read(root, path, LOG_MAX, &buf, &len) == -1) {
 		if (errno != ENOENT)
-			wf_log_warn("%s: %s", WF_WEBHOOK_LOG, strerror(errno));
-		return arr;
+			wf_log_warn("%s: %s", path, strerror(errno));
+		return;
 	}
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
-	     line = strtok_r(NULL, "\n", &save)) {
+	    line = strtok_r(NULL, "\n", &save)) {
 		const cJSON *w;
 
 		if ((l = cJSON_Parse(line)) == NULL)
@@ -684,10 +685,23 @@ log_tail(int64_t wid, long limit)
 			continue;
 		}
 		cJSON_AddItemToArray(arr, l);
-		if ((n = cJSON_GetArraySize(arr)) > limit)
+		if (cJSON_GetArraySize(arr) > limit)
 			cJSON_DeleteItemFromArray(arr, 0);
 	}
 	free(buf);
+}
+
+/* The last limit attempts, of webhook wid (0: all): the rotated log
+ * first, as its lines are the older. */
+static cJSON *
+log_tail(int64_t wid, long limit)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	if (arr == NULL)
+		return NULL;
+	log_scan(WF_WEBHOOK_LOG ".1", wid, limit, arr);
+	log_scan(WF_WEBHOOK_LOG, wid, limit, arr);
 	return arr;
 }
 

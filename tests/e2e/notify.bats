@@ -408,6 +408,12 @@ hung_beside() {
 	[ $((size - last)) -le 1024 ]
 	# Every attempt once, whole lines only.
 	[ "$(cat "$log.1" "$log" | "$PY" -c 'import json,sys; print(len({json.loads(l)["delivery"] for l in sys.stdin}))')" -eq 8 ]
+	# wf webhook deliveries reads both, the older first
+	run -0 "$B/wf" webhook deliveries --json
+	[ "$(jq length <<<"$output")" -eq 8 ]
+	[ "$(jq -c '[.[].delivery]' <<<"$output")" = "$(cat "$log.1" "$log" | jq -sc '[.[].delivery]')" ]
+	run -0 "$B/wf" webhook deliveries --json --limit 2
+	[ "$(jq -c '[.[].delivery]' <<<"$output")" = "$(cat "$log.1" "$log" | jq -sc '[.[].delivery] | .[-2:]')" ]
 }
 
 @test "one attempt at a time per webhook: a hung one's backlog leaves the other slots free" {

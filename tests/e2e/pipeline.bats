@@ -342,7 +342,8 @@ run_id_of() {
 		[ -f "$WF_HOME/corrupt/report-$r" ]
 		[ ! -e "$WF_HOME/reports/new/$r" ]
 		[ ! -e "$WF_HOME/reports/cur/$r" ]
-		grep -q "\"action\":\"report.rejected\".*\"report\":\"$r\"" "$WF_HOME/log/audit.jsonl"
+		# the audit line comes just after the quarantine
+		wait_for "$(slow 10)" grep -q "\"action\":\"report.rejected\".*\"report\":\"$r\"" "$WF_HOME/log/audit.jsonl"
 	done
 	grep -q 'not a JSON object' "$WF_HOME/corrupt/report-bad1.why"
 	grep -q "unknown field 'evil'" "$WF_HOME/corrupt/report-bad2.why"
@@ -490,7 +491,9 @@ ready_run() {
 	start_dispatch
 	start_gate
 	run -0 "$B/wf" run approve-deploy "$rid" --env slow
-	wait_until "$(slow 20)" grep -qs '"job_type":"deploy"' "$WF_HOME"/active/*
+	# active/* read anew on each try, not once when wait_until is called
+	deploy_active() { grep -qs '"job_type":"deploy"' "$WF_HOME"/active/*; }
+	wait_until "$(slow 20)" deploy_active
 	job=$(basename "$(grep -ls '"job_type":"deploy"' "$WF_HOME"/active/* | grep -Ev '\.(pid|result)$' | head -n 1)")
 	[ -n "$job" ]
 	wait_until "$(slow 10)" test -s "$WF_HOME/active/$job.pid"
