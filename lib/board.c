@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "board.h"
+#include "json.h"
 #include "queue.h"
 #include "store.h"
 
@@ -47,22 +48,6 @@ static const char *const bug_states[] = {
 	NULL,
 };
 
-static const char *
-jstr(const cJSON *o, const char *k)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(it) ? it->valuestring : NULL;
-}
-
-static long long
-jint(const cJSON *o, const char *k)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(it) ? (long long)it->valuedouble : 0;
-}
-
 struct qcount {
 	long waiting, running, failed, done, cancelled;
 };
@@ -97,7 +82,7 @@ wf_board_collect(int root, int64_t project_id, const cJSON *project)
 
 		cJSON_AddNumberToObject(p, "id", (double)project_id);
 		cJSON_AddStringToObject(p, "name",
-		    jstr(project, "name") ? jstr(project, "name") : "");
+		    wf_json_str(project, "name") ? wf_json_str(project, "name") : "");
 	} else
 		cJSON_AddNullToObject(out, "project");
 
@@ -107,22 +92,22 @@ wf_board_collect(int root, int64_t project_id, const cJSON *project)
 	all = wf_store_list(root, &wf_kind_task, project_id);
 	cJSON_ArrayForEach(it, all)
 	{
-		const char *st = jstr(it, "status");
+		const char *st = wf_json_str(it, "status");
 		cJSON *col, *t;
 
 		if (st == NULL ||
 		    (col = cJSON_GetObjectItem(tasks, st)) == NULL)
 			continue;
 		t = cJSON_CreateObject();
-		cJSON_AddNumberToObject(t, "id", (double)jint(it, "id"));
+		cJSON_AddNumberToObject(t, "id", (double)wf_json_int(it, "id"));
 		cJSON_AddNumberToObject(
-		    t, "project_id", (double)jint(it, "project_id"));
+		    t, "project_id", (double)wf_json_int(it, "project_id"));
 		cJSON_AddStringToObject(t, "task_id",
-		    jstr(it, "task_id") ? jstr(it, "task_id") : "");
+		    wf_json_str(it, "task_id") ? wf_json_str(it, "task_id") : "");
 		cJSON_AddStringToObject(
-		    t, "title", jstr(it, "title") ? jstr(it, "title") : "");
+		    t, "title", wf_json_str(it, "title") ? wf_json_str(it, "title") : "");
 		cJSON_AddNumberToObject(
-		    t, "priority", (double)jint(it, "priority"));
+		    t, "priority", (double)wf_json_int(it, "priority"));
 		cJSON_AddItemToArray(col, t);
 	}
 	cJSON_Delete(all);
@@ -133,7 +118,7 @@ wf_board_collect(int root, int64_t project_id, const cJSON *project)
 	all = wf_store_list(root, &wf_kind_run, project_id);
 	cJSON_ArrayForEach(it, all)
 	{
-		const char *st = jstr(it, "state"), *why;
+		const char *st = wf_json_str(it, "state"), *why;
 		cJSON *col, *r;
 		int waiting;
 
@@ -141,21 +126,21 @@ wf_board_collect(int root, int64_t project_id, const cJSON *project)
 			continue;
 		waiting =
 		    cJSON_IsTrue(cJSON_GetObjectItem(it, "waiting_for_human"));
-		why = jstr(it, "waiting_reason");
+		why = wf_json_str(it, "waiting_reason");
 		r = cJSON_CreateObject();
-		cJSON_AddNumberToObject(r, "id", (double)jint(it, "id"));
+		cJSON_AddNumberToObject(r, "id", (double)wf_json_int(it, "id"));
 		cJSON_AddNumberToObject(
-		    r, "project_id", (double)jint(it, "project_id"));
-		if (jstr(it, "name") != NULL)
-			cJSON_AddStringToObject(r, "name", jstr(it, "name"));
+		    r, "project_id", (double)wf_json_int(it, "project_id"));
+		if (wf_json_str(it, "name") != NULL)
+			cJSON_AddStringToObject(r, "name", wf_json_str(it, "name"));
 		else
 			cJSON_AddNullToObject(r, "name");
 		cJSON_AddNumberToObject(
-		    r, "iteration", (double)jint(it, "iteration"));
+		    r, "iteration", (double)wf_json_int(it, "iteration"));
 		cJSON_AddNumberToObject(
-		    r, "tokens_in", (double)jint(it, "tokens_in"));
+		    r, "tokens_in", (double)wf_json_int(it, "tokens_in"));
 		cJSON_AddNumberToObject(
-		    r, "tokens_out", (double)jint(it, "tokens_out"));
+		    r, "tokens_out", (double)wf_json_int(it, "tokens_out"));
 		cJSON_AddBoolToObject(r, "waiting_for_human", waiting);
 		if (waiting && why != NULL)
 			cJSON_AddStringToObject(r, "waiting_reason", why);
@@ -168,7 +153,7 @@ wf_board_collect(int root, int64_t project_id, const cJSON *project)
 	all = wf_store_list(root, &wf_kind_bug, project_id);
 	cJSON_ArrayForEach(it, all)
 	{
-		const char *st = jstr(it, "status");
+		const char *st = wf_json_str(it, "status");
 
 		for (int i = 0; st != NULL && bug_states[i] != NULL; i++)
 			if (strcmp(st, bug_states[i]) == 0)

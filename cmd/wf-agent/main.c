@@ -31,6 +31,7 @@
 #include "exec.h"
 #include "home.h"
 #include "job.h"
+#include "json.h"
 #include "llm.h"
 #include "log.h"
 #include "pipeline.h"
@@ -162,14 +163,6 @@ out:
 	free(argv);
 	wf_exec_env_free(envp);
 	return rc;
-}
-
-static const char *
-jstr(const cJSON *o, const char *k)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
 /* The last line of out that is a JSON object with a "status": the
@@ -326,8 +319,8 @@ run_role_command(const struct wf_role *role, const char *cmdline,
     const struct secrets *sec, char **outp,
     size_t *lenp, int *ws)
 {
-	const char *repo = jstr(project, "repo_path");
-	const char *tc = jstr(project, "test_command");
+	const char *repo = wf_json_str(project, "repo_path");
+	const char *tc = wf_json_str(project, "test_command");
 	char runid[32], pid[32], iter[32], **envp, **all = NULL;
 	cJSON *env = cJSON_CreateObject();
 	char *buf = malloc(CAPTURE_MAX + 1);
@@ -531,7 +524,7 @@ static char *
 render(const char *tpl, const char *role, const cJSON *run,
     const cJSON *project, const cJSON *task)
 {
-	const char *repo = jstr(project, "repo_path"), *p = tpl;
+	const char *repo = wf_json_str(project, "repo_path"), *p = tpl;
 	const cJSON *results = cJSON_GetObjectItem(run, "results");
 	struct sbuf b = { NULL, 0, 0 };
 
@@ -579,7 +572,7 @@ render(const char *tpl, const char *role, const cJSON *run,
 			    "iteration")->valuedouble : 1);
 			sb_add(&b, it, strlen(it));
 		} else if (strcmp(key, "test_command") == 0) {
-			const char *tc = jstr(project, "test_command");
+			const char *tc = wf_json_str(project, "test_command");
 
 			if (tc != NULL)
 				sb_add(&b, tc, strlen(tc));
@@ -632,13 +625,13 @@ pm_tasks(int root, const cJSON *run, cJSON *details)
 		snprintf(tid, sizeof(tid), "T%d", ++n);
 		cJSON_AddNumberToObject(f, "project_id",
 		    cJSON_GetObjectItem(run, "project_id")->valuedouble);
-		cJSON_AddStringToObject(f, "task_id", jstr(t, "task_id") ?
-		    jstr(t, "task_id") : tid);
-		cJSON_AddStringToObject(f, "title", jstr(t, "title") ?
-		    jstr(t, "title") : "untitled");
-		if (jstr(t, "description") != NULL)
+		cJSON_AddStringToObject(f, "task_id", wf_json_str(t, "task_id") ?
+		    wf_json_str(t, "task_id") : tid);
+		cJSON_AddStringToObject(f, "title", wf_json_str(t, "title") ?
+		    wf_json_str(t, "title") : "untitled");
+		if (wf_json_str(t, "description") != NULL)
 			cJSON_AddStringToObject(f, "description",
-			    jstr(t, "description"));
+			    wf_json_str(t, "description"));
 		if (cJSON_IsArray(cJSON_GetObjectItem(t, "acceptance_criteria")))
 			cJSON_AddItemToObject(f, "acceptance_criteria",
 			    cJSON_Duplicate(cJSON_GetObjectItem(t,
@@ -820,7 +813,7 @@ run_role_llm(int root, const struct wf_role *role, struct wf_job *j,
 	if (strcmp(role->name, "pm") == 0)
 		pm_tasks(root, run, details);
 	if (strcmp(role->name, "dev") == 0)
-		dev_files(run, jstr(project, "repo_path"), r.content, report);
+		dev_files(run, wf_json_str(project, "repo_path"), r.content, report);
 	cJSON_DeleteItemFromObject(report, "tokens_in");
 	cJSON_DeleteItemFromObject(report, "tokens_out");
 	cJSON_AddNumberToObject(report, "tokens_in",
@@ -866,7 +859,7 @@ run_role_goose(int root, const struct wf_role *role, const cJSON *phase,
 	struct wf_llm_conf conf;
 	char name[WF_NAME_MAX + 1], file[WF_NAME_MAX + 16], path[PATH_MAX];
 	char cmd[sizeof(role->command) + PATH_MAX + 64], err[512], msg[96];
-	const char *repo = jstr(project, "repo_path");
+	const char *repo = wf_json_str(project, "repo_path");
 	char *prompt;
 	cJSON *env = NULL;
 	int rc = -1, written = 0;
@@ -1116,7 +1109,7 @@ run_deploy(int root, struct wf_job *j, cJSON *res)
 		cJSON_AddTrueToObject(res, "permanent");
 		goto out;
 	}
-	repo = jstr(project, "repo_path");
+	repo = wf_json_str(project, "repo_path");
 	report = cJSON_CreateObject();
 	details = cJSON_AddObjectToObject(report, "details");
 	steps = cJSON_AddArrayToObject(details, "steps");
@@ -1164,7 +1157,7 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 {
 	const cJSON *rd = j->request_data;
 	const cJSON *rid = cJSON_GetObjectItem(rd, "run_id");
-	const char *rname = jstr(rd, "role");
+	const char *rname = wf_json_str(rd, "role");
 	cJSON *run = NULL, *project = NULL, *report = NULL, *details;
 	cJSON *phase = NULL; /* WF_PHASE for the role's program */
 	struct wf_role role;
@@ -1191,19 +1184,19 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 		goto out;
 	}
 	/* Every role of a run works on the run's branch. */
-	if (wf_repo_is_git(jstr(project, "repo_path"))) {
+	if (wf_repo_is_git(wf_json_str(project, "repo_path"))) {
 		char branch[64];
 
 		snprintf(branch, sizeof(branch), "wf/run-%lld",
 		    (long long)rid->valuedouble);
-		if (wf_repo_branch(jstr(project, "repo_path"), branch, err,
+		if (wf_repo_branch(wf_json_str(project, "repo_path"), branch, err,
 		    sizeof(err)) == -1) {
 			cJSON_AddStringToObject(res, "error_message", err);
 			goto out;
 		}
 	}
 	/* Under tdd, QA's first job writes the failing tests. */
-	if (jstr(rd, "phase") != NULL && strcmp(jstr(rd, "phase"), "tdd") == 0) {
+	if (wf_json_str(rd, "phase") != NULL && strcmp(wf_json_str(rd, "phase"), "tdd") == 0) {
 		if (role.tdd_command[0] != '\0')
 			strlcpy(role.command, role.tdd_command,
 			    sizeof(role.command));
@@ -1266,7 +1259,7 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 	 * the runner's output. */
 	if (strcmp(rname, "qa") == 0 &&
 	    cJSON_GetObjectItem(details, "tests_run") == NULL &&
-	    (role.junit[0] != '\0' ? wf_testcount_junit_files(jstr(project,
+	    (role.junit[0] != '\0' ? wf_testcount_junit_files(wf_json_str(project,
 	    "repo_path"), role.junit, since, &tc, err, sizeof(err)) :
 	    out != NULL ? wf_testcount_parse(out, len, &tc) : -1) == 0) {
 		cJSON_AddNumberToObject(details, "tests_run", tc.run);
@@ -1293,7 +1286,7 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 
 		cJSON_AddStringToObject(rdat, "report_id", repid);
 		cJSON_AddStringToObject(rdat, "report_status",
-		    jstr(report, "status"));
+		    wf_json_str(report, "status"));
 		cJSON_AddNumberToObject(rdat, "exit_code",
 		    WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws));
 	}

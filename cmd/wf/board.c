@@ -16,6 +16,7 @@
 
 #include "board.h"
 #include "home.h"
+#include "json.h"
 #include "log.h"
 #include "spool.h"
 #include "store.h"
@@ -41,22 +42,6 @@ static const char *const task_cols[NTASKCOL] = {
 	"done",
 	"failed",
 };
-
-static const char *
-jstr(const cJSON *o, const char *k)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(it) ? it->valuestring : NULL;
-}
-
-static long long
-jint(const cJSON *o, const char *k)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(it) ? (long long)it->valuedouble : 0;
-}
 
 /* Copy s into buf, at most max bytes, never cutting a UTF-8 sequence, and
  * with control characters as spaces; "~" marks a cut. */
@@ -118,7 +103,7 @@ print_tasks(const cJSON *tasks)
 			cell[0] = '\0';
 			if (t != NULL) {
 				snprintf(text, sizeof(text), "%s %s",
-				    jstr(t, "task_id"), jstr(t, "title"));
+				    wf_json_str(t, "task_id"), wf_json_str(t, "title"));
 				clip(cell, CELL - 1, text);
 			}
 			/* pad by characters, not bytes */
@@ -151,15 +136,15 @@ print_runs(const cJSON *runs)
 		printf("%s (%d)\n", col->string, n);
 		cJSON_ArrayForEach(r, col)
 		{
-			const char *w = jstr(r, "waiting_reason");
+			const char *w = wf_json_str(r, "waiting_reason");
 
-			clip(name, 24, jstr(r, "name") ? jstr(r, "name") : "-");
+			clip(name, 24, wf_json_str(r, "name") ? wf_json_str(r, "name") : "-");
 			snprintf(line, sizeof(line),
 			    "  #%-4lld %-24s p%-3lld iter %-2lld tokens "
 			    "%lld/%lld",
-			    jint(r, "id"), name, jint(r, "project_id"),
-			    jint(r, "iteration"), jint(r, "tokens_in"),
-			    jint(r, "tokens_out"));
+			    wf_json_int(r, "id"), name, wf_json_int(r, "project_id"),
+			    wf_json_int(r, "iteration"), wf_json_int(r, "tokens_in"),
+			    wf_json_int(r, "tokens_out"));
 			printf("%s\n", line);
 			if (cJSON_IsTrue(
 				cJSON_GetObjectItem(r, "waiting_for_human"))) {
@@ -183,8 +168,8 @@ print_board(const cJSON *b)
 	char name[64];
 
 	if (cJSON_IsObject(p)) {
-		clip(name, 60, jstr(p, "name"));
-		printf("wf board: project %lld (%s)\n", jint(p, "id"), name);
+		clip(name, 60, wf_json_str(p, "name"));
+		printf("wf board: project %lld (%s)\n", wf_json_int(p, "id"), name);
 	} else
 		printf("wf board: all projects\n");
 	rule();
@@ -194,12 +179,12 @@ print_board(const cJSON *b)
 	rule();
 	printf("BUGS   %lld open, %lld in_progress, %lld resolved, "
 	       "%lld closed\n",
-	    jint(bugs, "open"), jint(bugs, "in_progress"),
-	    jint(bugs, "resolved"), jint(bugs, "closed"));
+	    wf_json_int(bugs, "open"), wf_json_int(bugs, "in_progress"),
+	    wf_json_int(bugs, "resolved"), wf_json_int(bugs, "closed"));
 	printf("QUEUE  %lld waiting, %lld running, %lld failed, "
 	       "%lld completed, %lld cancelled\n",
-	    jint(q, "waiting"), jint(q, "running"), jint(q, "failed"),
-	    jint(q, "completed"), jint(q, "cancelled"));
+	    wf_json_int(q, "waiting"), wf_json_int(q, "running"), wf_json_int(q, "failed"),
+	    wf_json_int(q, "completed"), wf_json_int(q, "cancelled"));
 }
 
 int

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "config.h"
 #include "home.h"
+#include "json.h"
 #include "log.h"
 #include "pipeline.h"
 #include "spool.h"
@@ -83,22 +84,6 @@ setup(void)
 	return 0;
 }
 
-static const char *
-jstr(const cJSON *o, const char *k)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(it) ? it->valuestring : NULL;
-}
-
-static int64_t
-jint(const cJSON *o, const char *k)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(it) ? (int64_t)it->valuedouble : 0;
-}
-
 static void
 print_run(const cJSON *run, int json)
 {
@@ -125,9 +110,9 @@ print_run(const cJSON *run, int json)
 	if (cJSON_GetArraySize(it) > 0)
 		printf("history:\n");
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(run, "history")) {
-		printf("  %s  %-16s -> %-16s %s\n", jstr(it, "at"),
-		    jstr(it, "from"), jstr(it, "to"),
-		    jstr(it, "why") ? jstr(it, "why") : "");
+		printf("  %s  %-16s -> %-16s %s\n", wf_json_str(it, "at"),
+		    wf_json_str(it, "from"), wf_json_str(it, "to"),
+		    wf_json_str(it, "why") ? wf_json_str(it, "why") : "");
 	}
 }
 
@@ -282,11 +267,11 @@ r_list(struct ropts *o)
 		    "ITER", "HUMAN", "NAME");
 	cJSON_ArrayForEach(it, all) {
 		printf("%-5lld %-7lld %-18s %-4lld %-6s %s\n",
-		    (long long)jint(it, "id"), (long long)jint(it, "project_id"),
-		    jstr(it, "state") ? jstr(it, "state") : "?",
-		    (long long)jint(it, "iteration"),
+		    (long long)wf_json_int(it, "id"), (long long)wf_json_int(it, "project_id"),
+		    wf_json_str(it, "state") ? wf_json_str(it, "state") : "?",
+		    (long long)wf_json_int(it, "iteration"),
 		    cJSON_IsTrue(cJSON_GetObjectItem(it, "waiting_for_human")) ?
-		    "wait" : "", jstr(it, "name") ? jstr(it, "name") : "");
+		    "wait" : "", wf_json_str(it, "name") ? wf_json_str(it, "name") : "");
 	}
 	cJSON_Delete(all);
 	return 0;
@@ -489,7 +474,7 @@ cmd_run(int argc, char *argv[])
 		if (wf_store_get(root, &wf_kind_run, o.run_id, &run, err,
 		    sizeof(err)) == 0) {
 			printf("run %lld: %s\n", (long long)o.run_id,
-			    jstr(run, "state"));
+			    wf_json_str(run, "state"));
 			cJSON_Delete(run);
 		}
 	}
@@ -506,7 +491,7 @@ static void
 stage_line(const cJSON *run, const cJSON *h, const char *since)
 {
 	int64_t a = 0, b = 0;
-	const char *from = jstr(h, "from"), *to = jstr(h, "to");
+	const char *from = wf_json_str(h, "from"), *to = wf_json_str(h, "to");
 	const cJSON *res = NULL;
 	const char *role = strcmp(from, "PM") == 0 ? "pm" :
 	    strcmp(from, "DEV") == 0 ? "dev" : strcmp(from, "QA") == 0 ? "qa" :
@@ -514,15 +499,15 @@ stage_line(const cJSON *run, const cJSON *h, const char *since)
 
 	if (since != NULL)
 		wf_clock_parse_iso(since, &a);
-	wf_clock_parse_iso(jstr(h, "at"), &b);
+	wf_clock_parse_iso(wf_json_str(h, "at"), &b);
 	if (role != NULL)
 		res = cJSON_GetObjectItem(cJSON_GetObjectItem(run, "results"),
 		    role);
 	printf("%-16s -> %-16s %7.2fs  %s\n", from, to,
 	    a > 0 ? (double)(b - a) / 1000 : 0.0,
-	    jstr(h, "why") ? jstr(h, "why") : "");
-	if (res != NULL && jstr(res, "summary") != NULL)
-		printf("    %s\n", jstr(res, "summary"));
+	    wf_json_str(h, "why") ? wf_json_str(h, "why") : "");
+	if (res != NULL && wf_json_str(res, "summary") != NULL)
+		printf("    %s\n", wf_json_str(res, "summary"));
 	fflush(stdout);
 }
 
@@ -580,14 +565,14 @@ cmd_pipeline(int argc, char *argv[])
 		    sizeof(err)) == -1)
 			return fail_code(err);
 		h = cJSON_GetObjectItem(run, "history");
-		last_at = jstr(run, "created_at");
+		last_at = wf_json_str(run, "created_at");
 		cJSON_ArrayForEach(e, h) {
 			if (i++ >= seen)
 				stage_line(run, e, last_at);
-			last_at = jstr(e, "at");
+			last_at = wf_json_str(e, "at");
 		}
 		seen = i;
-		state = jstr(run, "state") ? jstr(run, "state") : "?";
+		state = wf_json_str(run, "state") ? wf_json_str(run, "state") : "?";
 		strlcpy(cur, state, sizeof(cur));
 		if (strcmp(state, "DEPLOYED") == 0 ||
 		    strcmp(state, "READY_FOR_DEPLOY") == 0 ||
@@ -597,11 +582,11 @@ cmd_pipeline(int argc, char *argv[])
 			    "waiting_for_human"));
 
 			printf("run %lld: %s, tokens %lld in / %lld out\n",
-			    (long long)id, state, (long long)jint(run,
-			    "tokens_in"), (long long)jint(run, "tokens_out"));
+			    (long long)id, state, (long long)wf_json_int(run,
+			    "tokens_in"), (long long)wf_json_int(run, "tokens_out"));
 			if (failed)
-				printf("stopped: %s\n", jstr(run,
-				    "waiting_reason") ? jstr(run,
+				printf("stopped: %s\n", wf_json_str(run,
+				    "waiting_reason") ? wf_json_str(run,
 				    "waiting_reason") : "waiting for a human");
 			else if (strcmp(state, "READY_FOR_COMMIT") == 0)
 				printf("waiting for a human: wf run advance %lld "
