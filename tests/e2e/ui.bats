@@ -117,8 +117,8 @@ between() {
 	[[ "$dom" == *"1 waiting for a human · 0 deployed"* ]]
 	# the projects, with their counts of tasks and runs
 	projects=$(between "$dom" 'id="projects-body"' '</tbody>')
-	[[ "$projects" =~ \>calc\</button\>.*\>a\ calculator\<.*\>2\</td\>\<td\ class=\"num\"\>2\< ]]
-	[[ "$projects" == *'>other</button>'* ]]
+	[[ "$projects" =~ \>calc\</a\>.*\>a\ calculator\<.*\>2\</td\>\<td\ class=\"num\"\>2\< ]]
+	[[ "$projects" == *'>other</a>'* ]]
 	# each task in its column, with its priority, and nowhere else
 	backlog=$(between "$dom" 'data-col="backlog"' 'data-col=')
 	[[ "$backlog" == *'>CALC-1<'*'>critical<'*'>add adds its operands<'* ]]
