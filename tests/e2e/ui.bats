@@ -5,8 +5,11 @@
 # trail; the CSP's rules kept (no inline script or style, no HTML built
 # from data); the project filter; a write without a token answered with how
 # to get one; with a token, a pipeline started and a deploy approved from
-# the page; and, once the server is gone, the unreachable banner.  The
-# real wf-httpd serves the page and its API.
+# the page; and, once the server is gone, the unreachable banner.  Then
+# the other views of the hash route: a project's page (overview, tasks,
+# credentials without their secret, environments, runs) and its writes,
+# the runs and a run's page with its actions and the pipeline's refusal,
+# and the bugs.  The real wf-httpd serves the page and its API.
 
 load helpers
 
@@ -369,7 +372,7 @@ NOTICE='document.getElementById("notice-text").textContent'
 	[[ "$dom" == *'tabindex="-1">No project 999<'* ]]
 }
 
-@test "with a token, #/projects/N adds a task, moves one, adds a credential (its secret never shown), an environment, and deletes a credential" {
+@test "with a token, #/projects/N adds a task, moves one, adds a credential (its secret never shown), an environment, deletes a credential, and starts a pipeline" {
 	seed_project
 	TOKEN=$("$B/wf" token add dave)
 	start_server
@@ -405,7 +408,11 @@ NOTICE='document.getElementById("notice-text").textContent'
 	    "eval window.confirm = () => true" \
 	    "eval document.querySelector('[data-cred=\"deploy-key\"] button').click()" \
 	    "wait !document.querySelector('[data-cred=\"deploy-key\"]')" \
-	    "print $NOTICE"
+	    "print $NOTICE" \
+	    "eval document.getElementById('project-start').click()" \
+	    "wait $NOTICE.includes('started')" \
+	    "print $NOTICE" \
+	    "wait document.querySelectorAll('#pruns-body [data-run]').length === 3"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == *CALC-9*'divide by zero politely'*'say so, do not crash'*high* ]]
@@ -414,6 +421,8 @@ NOTICE='document.getElementById("notice-text").textContent'
 	[ "${lines[3]}" = False ]
 	[[ "${lines[4]}" == staging*staging*https://staging.calc.example* ]]
 	[ "${lines[5]}" = 'Credential deploy-key deleted.' ]
+	[[ "${lines[6]}" =~ ^Run\ #([0-9]+)\ started\ for\ calc\.$ ]]
+	[ "$("$B/wf" run show "${BASH_REMATCH[1]}" --json | jq .project_id)" = "$P" ]
 	# the store has what the page did, by the token's owner
 	tid=$("$B/wf" task list --project-id "$P" --json | jq '.[] | select(.task_id == "CALC-9") | .id')
 	[ "$("$B/wf" task show "$tid" --json | jq -r '[.title, .priority, .description, .status] | join("|")')" = 'divide by zero politely|2|say so, do not crash|backlog' ]
