@@ -685,6 +685,22 @@ async function loadProjects(route, gen) {
   }
 }
 
+function createProject(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  if (!need($('proj-name'), 'A name')) return;
+  submitting(form, async () => {
+    const out = await post('/api/projects/create', bodyOf([
+      ['name', $('proj-name').value], ['repo_path', $('proj-repo').value],
+      ['primary_branch', $('proj-branch').value], ['description', $('proj-desc').value]]));
+    notify(`Project ${out && out.name ? out.name : ''} created.`);
+    for (const id of ['proj-name', 'proj-repo', 'proj-branch', 'proj-desc']) $(id).value = '';
+    // its page is where the next steps are: tasks, credentials, environments
+    if (out && out.id !== undefined) location.hash = `#/projects/${out.id}`;
+    else refreshNow();
+  });
+}
+
 /* #/projects/N */
 
 function drawOverview(p) {
@@ -1376,6 +1392,7 @@ function init() {
     applyTheme(theme);
   });
 
+  $('project-form').addEventListener('submit', createProject);
   $('project-start').addEventListener('click', startProjectPipeline);
   $('task-form').addEventListener('submit', createTask);
   $('cred-form').addEventListener('submit', createCred);

@@ -523,3 +523,34 @@ NOTICE='document.getElementById("notice-text").textContent'
 	[ "$("$B/wf" bug show "$b1" --json | jq -r .status)" = resolved ]
 	[ "$("$B/wf" bug list --json | jq -r '.[] | select(.title == "minus sign lost") | [.description, .url, .app_name, .project_id, .status] | join("|")')" = "type -3, get 3|http://calc.local/ui|calc-web|$P|open" ]
 }
+
+@test "#/projects lists the projects with their counts, each a link to its page; with a token, it creates one and opens it" {
+	seed
+	TOKEN=$("$B/wf" token add gil)
+	start_server
+	repo="$BATS_TEST_TMPDIR/newrepo"
+	mkdir "$repo"
+	run cdp "$URL#/projects" \
+	    "wait document.querySelectorAll('#plist-body [data-project]').length === 2" \
+	    "$SETF" \
+	    "print [...document.querySelectorAll('#plist-body tr')].map((r) => r.textContent).join('|')" \
+	    "print document.querySelector('#plist-body [data-project=\"$P\"] a').getAttribute('href')" \
+	    "eval setf('token', '$TOKEN')" \
+	    "eval setf('proj-name', 'abacus')" \
+	    "eval setf('proj-repo', '$repo')" \
+	    "eval setf('proj-desc', 'beads on rods')" \
+	    "eval document.querySelector('#project-form button[type=submit]').click()" \
+	    "wait document.getElementById('project-h').textContent === 'abacus'" \
+	    "print location.hash" \
+	    "print document.getElementById('project-desc').textContent" \
+	    "print $NOTICE"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == calc'a calculator'*'2'*'2|other'* ]]
+	[ "${lines[1]}" = "#/projects/$P" ]
+	id=$("$B/wf" project list --json | jq '.[] | select(.name == "abacus") | .id')
+	[ "${lines[2]}" = "#/projects/$id" ]
+	[ "${lines[3]}" = 'beads on rods' ]
+	[ "${lines[4]}" = 'Project abacus created.' ]
+	[ "$("$B/wf" project show "$id" --json | jq -r '[.repo_path, .description] | join("|")')" = "$repo|beads on rods" ]
+}
