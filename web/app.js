@@ -734,6 +734,66 @@ function drawOverview(p) {
         }))));
 }
 
+/* The settings a person edits, as [field, label, is a list]; the rest of
+ * a project is wf's. */
+const PROJECT_SETTINGS = [
+  ['name', 'Name'], ['description', 'Description'], ['repo_path', 'Repository path'],
+  ['repository_url', 'Repository URL'], ['primary_branch', 'Primary branch'],
+  ['languages', 'Languages', true], ['frameworks', 'Frameworks', true], ['key_files', 'Key files', true],
+  ['build_command', 'Build command'], ['test_command', 'Test command'], ['run_command', 'Run command'],
+  ['deploy_command', 'Deploy command'], ['lint_command', 'Lint command'],
+];
+
+function settingValue(p, k, list) {
+  const v = p[k];
+  if (list) return Array.isArray(v) ? v.join(', ') : '';
+  return v === null || v === undefined ? '' : String(v);
+}
+
+function buildSettings() {
+  const box = $('settings-fields');
+  for (const [k, label] of PROJECT_SETTINGS) {
+    box.append(el('label', { class: 'field' }, el('span', {}, label),
+      el('input', { type: 'text', id: `ps-${k}`, autocomplete: 'off', spellcheck: false })));
+  }
+}
+
+/* Opening fills the form from the record as it is then: the poll does not
+ * touch it, so that nothing typed is lost. */
+function toggleSettings(open) {
+  const form = $('project-settings');
+  const p = state.projectRec;
+  if (open && !p) return;
+  form.hidden = !open;
+  $('project-edit').setAttribute('aria-expanded', open ? 'true' : 'false');
+  if (!open) return;
+  for (const [k, , list] of PROJECT_SETTINGS) $(`ps-${k}`).value = settingValue(p, k, list);
+  $('ps-name').focus();
+}
+
+function saveSettings(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  const p = state.projectRec;
+  if (!p) return;
+  const body = {};
+  for (const [k, , list] of PROJECT_SETTINGS) {
+    const v = $(`ps-${k}`).value.trim();
+    if (v === settingValue(p, k, list)) continue;  // only what changed
+    body[k] = list ? v.split(',').map((x) => x.trim()).filter(Boolean) : v;
+  }
+  if (!Object.keys(body).length) {
+    toggleSettings(false);
+    return;
+  }
+  submitting(form, async () => {
+    const out = await patch(`/api/projects/${encodeURIComponent(p.id)}/update`, body);
+    notify(`Project ${out && out.name ? out.name : p.name} saved.`);
+    toggleSettings(false);
+    refreshNow();
+  });
+}
+
 function drawProjectTasks(tasks) {
   if (!changed('p.tasks', tasks)) return;
   const tb = $('ptasks-body');
@@ -825,6 +885,7 @@ async function loadProject(route, gen) {
     return;
   }
   if (!p || p instanceof Error) return;
+  state.projectRec = p;
   drawOverview(p);
   if (Array.isArray(tasks)) drawProjectTasks(tasks);
   if (Array.isArray(creds)) drawCreds(creds, p.id);
@@ -1186,6 +1247,8 @@ function route(first) {
   for (const k of Object.keys(state.drawn)) {
     if (/^(p|run|runs|bugs|plist)\./.test(k) || k === 'plist') delete state.drawn[k];
   }
+  state.projectRec = null;
+  toggleSettings(false);
   if (r.view === 'project') {
     $('project-h').textContent = `Project #${r.id}`;
     $('project-desc').textContent = 'Loading…';
@@ -1394,6 +1457,10 @@ function init() {
 
   $('project-form').addEventListener('submit', createProject);
   $('project-start').addEventListener('click', startProjectPipeline);
+  buildSettings();
+  $('project-edit').addEventListener('click', () => toggleSettings($('project-settings').hidden));
+  $('settings-cancel').addEventListener('click', () => toggleSettings(false));
+  $('project-settings').addEventListener('submit', saveSettings);
   $('task-form').addEventListener('submit', createTask);
   $('cred-form').addEventListener('submit', createCred);
   $('env-form').addEventListener('submit', createEnv);

@@ -372,7 +372,7 @@ NOTICE='document.getElementById("notice-text").textContent'
 	[[ "$dom" == *'tabindex="-1">No project 999<'* ]]
 }
 
-@test "with a token, #/projects/N adds a task, moves one, adds a credential (its secret never shown), an environment, deletes a credential, and starts a pipeline" {
+@test "with a token, #/projects/N adds a task, moves one, adds a credential (its secret never shown), an environment, deletes a credential, starts a pipeline and edits the settings" {
 	seed_project
 	TOKEN=$("$B/wf" token add dave)
 	start_server
@@ -412,7 +412,15 @@ NOTICE='document.getElementById("notice-text").textContent'
 	    "eval document.getElementById('project-start').click()" \
 	    "wait $NOTICE.includes('started')" \
 	    "print $NOTICE" \
-	    "wait document.querySelectorAll('#pruns-body [data-run]').length === 3"
+	    "wait document.querySelectorAll('#pruns-body [data-run]').length === 3" \
+	    "eval document.getElementById('project-edit').click()" \
+	    "print document.getElementById('ps-languages').value + '|' + document.getElementById('ps-test_command').value" \
+	    "eval setf('ps-languages', 'c, awk')" \
+	    "eval setf('ps-test_command', 'make test')" \
+	    "eval setf('ps-deploy_command', '')" \
+	    "eval document.querySelector('#project-settings button[type=submit]').click()" \
+	    "wait !!document.querySelector('[data-field=test_command]') && document.querySelector('[data-field=test_command]').textContent === 'make test'" \
+	    "print document.getElementById('project-settings').hidden + '|' + $NOTICE"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == *CALC-9*'divide by zero politely'*'say so, do not crash'*high* ]]
@@ -423,6 +431,9 @@ NOTICE='document.getElementById("notice-text").textContent'
 	[ "${lines[5]}" = 'Credential deploy-key deleted.' ]
 	[[ "${lines[6]}" =~ ^Run\ #([0-9]+)\ started\ for\ calc\.$ ]]
 	[ "$("$B/wf" run show "${BASH_REMATCH[1]}" --json | jq .project_id)" = "$P" ]
+	[ "${lines[7]}" = 'c, sh|make check' ]
+	[ "${lines[8]}" = 'true|Project calc saved.' ]
+	[ "$("$B/wf" project show "$P" --json | jq -c '[.languages, .test_command, .deploy_command, .build_command]')" = '[["c","awk"],"make test","","make all"]' ]
 	# the store has what the page did, by the token's owner
 	tid=$("$B/wf" task list --project-id "$P" --json | jq '.[] | select(.task_id == "CALC-9") | .id')
 	[ "$("$B/wf" task show "$tid" --json | jq -r '[.title, .priority, .description, .status] | join("|")')" = 'divide by zero politely|2|say so, do not crash|backlog' ]
