@@ -1032,15 +1032,15 @@ const RUN_ACTIONS = {
  * role has passed (the gate usually does it); the pipeline says no with
  * its reason otherwise. */
 function runActions(st) {
-  if (st === 'READY_FOR_DEPLOY') return [['approve'], 'A human approves every deploy.'];
+  if (st === 'READY_FOR_DEPLOY') return [['approve'], 'A human approves every deploy. With an environment, the run goes to TESTING while a job deploys it, checks its health and runs its tests.'];
   if (st === 'QA_FAILED' || st === 'SEC_FAILED') return [['retry', 'reset'], 'Retry sends it back to DEV; reset to DEV can also make tasks of the findings.'];
   if (st === 'READY_FOR_COMMIT' || st === 'MERGED') return [['advance'], 'Advance moves it to its next state.'];
   if (['PM', 'DEV', 'QA', 'SEC'].includes(st)) return [['advance'], `Advance works once the ${st} role has passed; wf-gate usually does it.`];
   return [[], st === 'DEPLOYED' ? 'Deployed: nothing left to do.' : 'Nothing to do in this state.'];
 }
 
-function drawRun(r) {
-  if (!changed('run.head', r)) return;
+function drawRun(r, envs) {
+  if (!changed('run.head', { r, envs })) return;
   const name = r.name ? String(r.name) : '(unnamed)';
   $('run-h').textContent = `Run #${r.id} · ${name}`;
   const sub = $('run-sub');
@@ -1070,7 +1070,7 @@ function drawRun(r) {
   if (r.approved_by) fact('Approved by', String(r.approved_by));
 
   // the buttons only when the state moves: a poll must not take the focus
-  if (changed('run.actions', [r.id, st])) {
+  if (changed('run.actions', [r.id, st, envs.map((e) => e.name)])) {
     const box = $('run-actions');
     clear(box);
     const [acts, hint] = runActions(st);
@@ -1080,6 +1080,11 @@ function drawRun(r) {
         type: 'button', class: `btn${a.primary ? ' primary' : ''}`, 'data-action': a.path,
         onclick: (ev) => runAction(r, k, ev.currentTarget),
       }, a.label));
+      if (k === 'approve' && envs.length) {
+        const sel = el('select', { id: 'deploy-env' }, el('option', { value: '' }, 'none: approve only'));
+        for (const e of envs) sel.append(el('option', { value: String(e.name) }, `${e.name} (${e.env_type || 'development'})`));
+        box.append(el('label', { class: 'field inline small' }, el('span', {}, 'Deploy to'), sel));
+      }
       if (k === 'reset') {
         box.append(el('label', { class: 'check small' }, el('input', { type: 'checkbox', id: 'reset-tasks' }), 'make tasks of the findings'));
       }
@@ -1132,16 +1137,27 @@ async function loadRun(route, gen) {
     $('run-sub').textContent = r.message;
     return;
   }
-  if (r && !(r instanceof Error)) drawRun(r);
+  if (!r || r instanceof Error) return;
+  // where it may deploy: asked only while a deploy waits for approval
+  let envs = [];
+  if (r.state === 'READY_FOR_DEPLOY' && r.project_id) {
+    const e = await fetchAll([`/api/projects/${encodeURIComponent(r.project_id)}/environments`]);
+    if (gen !== state.gen) return;
+    if (e && Array.isArray(e[0])) envs = e[0];
+  }
+  drawRun(r, envs);
 }
 
 async function runAction(r, key, btn) {
   const a = RUN_ACTIONS[key];
-  if (key === 'approve' && !window.confirm(`Approve the deploy of run #${r.id} (${r.name || 'unnamed'})?`)) return;
+  const env = key === 'approve' && $('deploy-env') ? $('deploy-env').value : '';
+  if (key === 'approve' && !window.confirm(`Approve the deploy of run #${r.id} (${r.name || 'unnamed'})${env ? ` to ${env}` : ''}?`)) return;
   const msg = $('run-action-msg');
   msg.hidden = true;
   btn.disabled = true;
-  const body = key === 'reset' && $('reset-tasks') && $('reset-tasks').checked ? { tasks: true } : {};
+  const body = {};
+  if (key === 'reset' && $('reset-tasks') && $('reset-tasks').checked) body.tasks = true;
+  if (env) body.env = env;
   try {
     const out = await post(`/api/runs/${encodeURIComponent(r.id)}/${a.path}`, body);
     notify(`Run #${r.id} ${a.done}${out && out.state ? `: now ${out.state}` : ''}.`);

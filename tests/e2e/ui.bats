@@ -447,7 +447,7 @@ NOTICE='document.getElementById("notice-text").textContent'
 	! grep -q "$NEW" "$WF_HOME/log/audit.jsonl" "$BATS_TEST_TMPDIR/server.log"
 }
 
-@test "#/runs lists the runs; #/runs/R shows the history, the results, the allowed action; Retry moves a QA_FAILED run; an illegal action shows the pipeline's reason" {
+@test "#/runs lists the runs; #/runs/R shows the history, the results, the allowed action; Retry moves a QA_FAILED run; an illegal action shows the pipeline's reason; a deploy approved to an environment" {
 	seed
 	TOKEN=$("$B/wf" token add erin)
 	"$B/wf" run set-state "$R2" QA_FAILED --force --why 'qa broke it' >/dev/null
@@ -455,6 +455,8 @@ NOTICE='document.getElementById("notice-text").textContent'
 	jq '.results = {"qa": {"role": "qa", "status": "fail", "summary": "2 of 9 tests fail"}}' "$f" >"$f.new"
 	mv "$f.new" "$f"
 	R3=$("$B/wf" run create --project-id "$P" --name fresh)
+	"$B/wf" env create --project-id "$P" --name prod --env-type production \
+	    --deploy-command true >/dev/null
 	start_server
 	dom=$(dump_dom "$URL#/runs")
 	runs=$(between "$dom" 'id="runs-body"' '</tbody>')
@@ -481,8 +483,15 @@ NOTICE='document.getElementById("notice-text").textContent'
 	    "print document.getElementById('run-action-msg').textContent" \
 	    "eval location.hash = '#/runs/$R1'" \
 	    "wait !!(document.querySelector('#run-actions [data-action=approve-deploy]'))" \
+	    "wait !!document.querySelector('#deploy-env option[value=prod]')" \
 	    "print document.getElementById('run-human').textContent" \
-	    "print [...document.querySelectorAll('#run-actions button')].map((b) => b.textContent).join(',')"
+	    "print [...document.querySelectorAll('#run-actions button')].map((b) => b.textContent).join(',')" \
+	    "eval setf('deploy-env', 'prod')" \
+	    "eval window.confirm = (q) => { window.asked = q; return true; }" \
+	    "eval document.querySelector('#run-actions [data-action=approve-deploy]').click()" \
+	    "wait $NOTICE.includes('deploy approved')" \
+	    "print window.asked" \
+	    "print $NOTICE"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "Run #$R2 · second" ]
@@ -494,10 +503,13 @@ NOTICE='document.getElementById("notice-text").textContent'
 	[ "${lines[6]}" = 'run is PM: it needs a passing pm report first' ]
 	[ "${lines[7]}" = 'Waiting for a human: deploy needs a <b>human</b> approval' ]
 	[ "${lines[8]}" = 'Approve deploy' ]
+	[ "${lines[9]}" = "Approve the deploy of run #$R1 (fix-add) to prod?" ]
+	[ "${lines[10]}" = "Run #$R1 deploy approved: now TESTING." ]
 	# the store moved the one run, by the token's owner, and not the other
 	[ "$("$B/wf" run show "$R2" --json | jq -r .state)" = DEV ]
 	[ "$("$B/wf" run show "$R2" --json | jq -r '.history[-1].actor')" = http:erin ]
 	[ "$("$B/wf" run show "$R3" --json | jq -r .state)" = PM ]
+	[ "$("$B/wf" run show "$R1" --json | jq -r '[.state, .approved_by] | join("|")')" = 'TESTING|http:erin' ]
 }
 
 @test "#/bugs lists the bugs, filters them by status, reports one and changes a status" {
