@@ -706,6 +706,7 @@ function createProject(ev) {
 function drawOverview(p) {
   if (!changed('p.overview', p)) return;
   $('project-h').textContent = String(p.name || `Project #${p.id}`);
+  document.title = `${$('project-h').textContent} · wf — Workflow Hub`;
   $('project-desc').textContent = p.description ? String(p.description) : 'No description.';
   const box = $('project-overview');
   clear(box);
@@ -1043,10 +1044,11 @@ function drawRun(r, envs) {
   if (!changed('run.head', { r, envs })) return;
   const name = r.name ? String(r.name) : '(unnamed)';
   $('run-h').textContent = `Run #${r.id} · ${name}`;
+  const st = String(r.state || '?');
+  document.title = `Run #${r.id} (${st.replace(/_/g, ' ')}) · wf — Workflow Hub`;
   const sub = $('run-sub');
   clear(sub);
-  sub.append('Project ', projectLink(r.project_id), ` · started `, whenEl(r.created_at));
-  const st = String(r.state || '?');
+  sub.append('Project ', projectLink(r.project_id), ' · started ', whenEl(r.created_at));
   const sc = $('run-state');
   sc.textContent = st.replace(/_/g, ' ');
   sc.className = `chip state big ${stateChipClass(st)}`;
@@ -1102,7 +1104,7 @@ function drawRun(r, envs) {
     hist.append(el('li', { class: 'tl' },
       el('span', { class: `act-dot d-${stateChipClass(String(e.to || ''))}`, 'aria-hidden': 'true' }),
       el('div', { class: 'act-main' },
-        el('p', { class: 'act-line' }, stateChip(e.from), el('span', { class: 'arrow', 'aria-label': 'to' }, ' → '), stateChip(e.to)),
+        el('p', { class: 'act-line' }, stateChip(e.from), el('span', { class: 'arrow' }, ' → '), stateChip(e.to)),
         el('p', { class: 'act-sub' }, `by ${e.actor ? String(e.actor) : 'unknown'}${e.why ? ` · ${e.why}` : ''}`)),
       el('time', { class: 'act-time', dateTime: w.long, title: w.long }, `${w.short}`)));
   }
@@ -1275,6 +1277,8 @@ function route(first) {
     $('run-action-msg').hidden = true;
   }
   for (const v of document.querySelectorAll('main > .view')) v.hidden = v.id !== `view-${r.view}`;
+  // the dashboard's poll titles its tab with the count of waiting runs
+  if (r.view !== 'dashboard') document.title = `${VIEWS[r.view].title} · wf — Workflow Hub`;
   const nav = VIEWS[r.view].nav || r.view;
   for (const a of document.querySelectorAll('.nav a')) {
     if (a.dataset.nav === nav) a.setAttribute('aria-current', 'page');
