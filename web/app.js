@@ -424,7 +424,7 @@ function drawTasks(board) {
           el('span', { class: 'mono id' }, t.task_id ? String(t.task_id) : `#${t.id}`),
           chip(pname, `prio p-${pname}`)),
         el('p', { class: 'card-title' }, String(t.title || '(untitled)')),
-        !state.project ? el('p', { class: 'card-meta' }, projectName(t.project_id)) : null));
+        !state.project ? el('p', { class: 'card-meta' }, projectLink(t.project_id)) : null));
     }
     root.append(col);
   }
@@ -456,7 +456,7 @@ function drawRuns(board) {
         el('p', { class: 'card-title', title: name }, name),
         el('p', { class: 'card-meta' },
           `iteration ${num(r.iteration)} · tokens ${fmtInt(r.tokens_in)} in / ${fmtInt(r.tokens_out)} out`),
-        !state.project ? el('p', { class: 'card-meta' }, projectName(r.project_id)) : null);
+        !state.project ? el('p', { class: 'card-meta' }, projectLink(r.project_id)) : null);
       if (r.waiting_for_human) {
         card.append(el('p', { class: 'human' },
           icon('M12 8v4l2.5 2.5M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18Z', 'human-icon'),

@@ -512,11 +512,17 @@ NOTICE='document.getElementById("notice-text").textContent'
 	[ "$("$B/wf" run show "$R1" --json | jq -r '[.state, .approved_by] | join("|")')" = 'TESTING|http:erin' ]
 }
 
-@test "#/bugs lists the bugs, filters them by status, reports one and changes a status" {
+@test "#/bugs lists the bugs, filters them by status, reports one, changes a status, and shows one reported elsewhere" {
 	seed
 	TOKEN=$("$B/wf" token add fay)
 	start_server
 	b1=$("$B/wf" bug list --json | jq '.[] | select(.title == "crash on 0") | .id')
+	# a bug reported elsewhere while the page is open, when cdp says so
+	(
+		trap '"$B/wf" bug create --title "from the cli" --status resolved >/dev/null; exit 0' TERM
+		while :; do sleep 0.05; done
+	) 3>&- &
+	cli=$!
 	run cdp "$URL#/bugs" \
 	    "wait !!(document.querySelectorAll('#bugs-body [data-bug]').length === 2 && document.querySelector('#bug-project option[value=\"$P\"]'))" \
 	    "$SETF" \
@@ -535,13 +541,20 @@ NOTICE='document.getElementById("notice-text").textContent'
 	    "print $NOTICE" \
 	    "eval setf('bugs-status', 'resolved')" \
 	    "wait document.querySelectorAll('#bugs-body [data-bug]').length === 1" \
-	    "print document.getElementById('bugs-body').textContent"
+	    "print document.getElementById('bugs-body').textContent" \
+	    "kill $cli" \
+	    "wait document.querySelectorAll('#bugs-body [data-bug]').length === 2" \
+	    "print document.querySelector('#bugs-body tr').textContent"
+	kill "$cli" 2>/dev/null || true  # when cdp stopped short of it
+	wait "$cli" || true
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == *typo*other*'crash on 0'*calc* ]]
 	[[ "${lines[1]}" == *'minus sign lost'*'type -3, get 3'*calc*calc-web*http://calc.local/ui*open* ]]
 	[ "${lines[2]}" = "Bug #$b1 is now resolved." ]
 	[[ "${lines[3]}" == *'crash on 0'* && "${lines[3]}" != *typo* ]]
+	# the poll brought it in, with no reload
+	[[ "${lines[4]}" == *'from the cli'*resolved* ]]
 	# the store has them
 	[ "$("$B/wf" bug show "$b1" --json | jq -r .status)" = resolved ]
 	[ "$("$B/wf" bug list --json | jq -r '.[] | select(.title == "minus sign lost") | [.description, .url, .app_name, .project_id, .status] | join("|")')" = "type -3, get 3|http://calc.local/ui|calc-web|$P|open" ]
