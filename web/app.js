@@ -1,10 +1,13 @@
 /*
- * app.js: the dashboard's logic.  Polls wf's JSON API every 2.5 s (not
- * while the tab is hidden), draws the stat cards, the queue, projects,
- * the task and run boards and the audit trail, and sends the few writes
- * (start a pipeline, approve a deploy, retry a run) with the bearer token
- * from the token field.  Every piece of data goes into the page as text
- * (textContent, createElement): nothing from the server is parsed as HTML.
+ * app.js: the page's logic.  A hash route picks one view: the dashboard
+ * (#/: stat cards, queue, projects, task and run boards, audit trail), the
+ * projects (#/projects), one project (#/projects/N: overview, tasks,
+ * credentials, environments, runs), the runs (#/runs), one run (#/runs/N:
+ * history, results, the actions its state allows) and the bugs (#/bugs).
+ * Only the shown view's endpoints are polled, every 2.5 s and not while
+ * the tab is hidden; writes carry the bearer token from the token field.
+ * Every piece of data goes into the page as text (textContent,
+ * createElement): nothing from the server is parsed as HTML.
  */
 'use strict';
 
@@ -25,7 +28,7 @@ const RUN_STATES = [
   'TESTING', 'DEPLOYED', 'QA_FAILED', 'SEC_FAILED', 'DEPLOY_FAILED',
 ];
 
-const PRIORITIES = { 1: 'critical', 2: 'high', 3: 'medium', 4: 'low' };
+const PRIORITIES = { 1: 'critical', 2: 'high', 3: 'medium', 4: 'low', 5: 'lowest' };
 const QUEUE_PRIOS = ['critical', 'high', 'normal', 'low'];
 
 const state = {
@@ -39,6 +42,13 @@ const state = {
   projects: [],
   drawn: {},       // section -> the JSON it was last drawn from
   taskOptionsFor: null,
+  route: { view: 'dashboard' },
+  gen: 0,          // bumped by each route change: a late answer is dropped
+  again: false,
+  runsProject: '',
+  runsState: '',
+  bugsProject: '',
+  bugsStatus: '',
 };
 
 const $ = (id) => document.getElementById(id);
@@ -147,11 +157,13 @@ function token() {
   return $('token').value.trim();
 }
 
-async function post(path, body) {
+async function send(method, path, body) {
   const headers = { 'Content-Type': 'application/json' };
   if (token()) headers.Authorization = `Bearer ${token()}`;
   try {
-    const out = await api(path, { method: 'POST', headers, body: JSON.stringify(body || {}) });
+    const opts = { method, headers };
+    if (body !== undefined) opts.body = JSON.stringify(body);
+    const out = await api(path, opts);
     return out;
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
@@ -165,6 +177,10 @@ async function post(path, body) {
     throw e;
   }
 }
+
+const post = (path, body) => send('POST', path, body || {});
+const patch = (path, body) => send('PATCH', path, body || {});
+const del = (path) => send('DELETE', path);
 
 /* ---------- messages ---------- */
 
@@ -349,16 +365,18 @@ function drawProjects(projects, allBoard) {
   for (const p of projects) {
     const c = counts[p.id] || { tasks: 0, runs: 0 };
     const selected = String(p.id) === state.project;
-    const name = el('button', {
-      type: 'button', class: 'link-btn strong',
+    const name = el('a', { class: 'strong', href: `#/projects/${p.id}` }, String(p.name || `#${p.id}`));
+    const filter = el('button', {
+      type: 'button', class: 'icon-btn tiny',
       'aria-pressed': selected ? 'true' : 'false',
+      'aria-label': selected ? 'Show all projects on the boards' : `Show only ${p.name} on the boards`,
       title: selected ? 'Show all projects' : `Show only ${p.name}`,
       onclick: () => setProject(selected ? '' : String(p.id)),
-    }, String(p.name || `#${p.id}`));
+    }, icon('M3 5h18l-7 8v6l-4-2v-4L3 5Z'));
     const langs = Array.isArray(p.languages) && p.languages.length
       ? el('span', { class: 'langs' }, p.languages.slice(0, 4).map((l) => chip(String(l), 'lang'))) : null;
     tb.append(el('tr', { class: selected ? 'selected' : '' },
-      el('td', {}, name, langs),
+      el('td', {}, el('span', { class: 'name-cell' }, name, filter), langs),
       el('td', { class: 'desc', title: p.description || '' }, p.description ? String(p.description) : el('span', { class: 'muted' }, '—')),
       el('td', { class: 'mono small' }, p.repo_path ? String(p.repo_path) : '—',
         p.primary_branch ? el('span', { class: 'muted' }, ` @ ${p.primary_branch}`) : null),
@@ -406,7 +424,7 @@ function drawTasks(board) {
           el('span', { class: 'mono id' }, t.task_id ? String(t.task_id) : `#${t.id}`),
           chip(pname, `prio p-${pname}`)),
         el('p', { class: 'card-title' }, String(t.title || '(untitled)')),
-        !state.project ? el('p', { class: 'card-meta' }, projectName(t.project_id)) : null));
+        !state.project ? el('p', { class: 'card-meta' }, projectLink(t.project_id)) : null));
     }
     root.append(col);
   }
@@ -433,12 +451,12 @@ function drawRuns(board) {
       const name = r.name ? String(r.name) : '(unnamed)';
       const card = el('li', { class: `card run${r.waiting_for_human ? ' waiting' : ''}`, 'data-run': String(r.id) },
         el('div', { class: 'card-top' },
-          el('span', { class: 'mono id' }, `#${r.id}`),
+          el('a', { class: 'mono id', href: `#/runs/${r.id}`, 'aria-label': `Open run ${r.id}` }, `#${r.id}`),
           chip(st, `state ${stateChipClass(st)}`)),
         el('p', { class: 'card-title', title: name }, name),
         el('p', { class: 'card-meta' },
           `iteration ${num(r.iteration)} · tokens ${fmtInt(r.tokens_in)} in / ${fmtInt(r.tokens_out)} out`),
-        !state.project ? el('p', { class: 'card-meta' }, projectName(r.project_id)) : null);
+        !state.project ? el('p', { class: 'card-meta' }, projectLink(r.project_id)) : null);
       if (r.waiting_for_human) {
         card.append(el('p', { class: 'human' },
           icon('M12 8v4l2.5 2.5M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18Z', 'human-icon'),
@@ -542,32 +560,787 @@ async function loadTaskOptions() {
   }
 }
 
+/* ---------- the other views ---------- */
+
+const TASK_STATUSES = TASK_COLS.map(([k]) => k);
+const BUG_STATUSES = ['open', 'in_progress', 'resolved', 'closed'];
+const ROLE_ORDER = ['pm', 'dev', 'qa', 'qa_tdd', 'sec', 'docs', 'deploy'];
+
+function dash() {
+  return el('span', { class: 'muted' }, '—');
+}
+
+function whenEl(iso) {
+  if (!iso) return dash();
+  const w = fmtWhen(iso);
+  return el('time', { class: 'when', dateTime: w.long, title: w.long }, w.short);
+}
+
+function stateChip(st) {
+  const s = String(st || '?');
+  return chip(s.replace(/_/g, ' '), `state ${stateChipClass(s)}`);
+}
+
+function prioChip(p) {
+  const name = PRIORITIES[p] || 'none';
+  return chip(name, `prio p-${name}`);
+}
+
+/* Only an http(s) address becomes a link: a javascript: one from the
+ * store must not run on a click. */
+function urlEl(u) {
+  if (!u) return dash();
+  const s = String(u);
+  return /^https?:\/\//i.test(s)
+    ? el('a', { href: s, rel: 'noopener noreferrer', target: '_blank', class: 'url' }, s)
+    : el('span', { class: 'url' }, s);
+}
+
+function emptyRow(tb, cols, text) {
+  tb.append(el('tr', {}, el('td', { colSpan: cols, class: 'empty' }, text)));
+}
+
+/* statusSelect: a select that posts the new status; on a refusal it goes
+ * back to what the store holds. */
+function statusSelect(cur, options, label, onpick) {
+  const sel = el('select', { class: `status-sel st-${cur}`, 'aria-label': label });
+  for (const o of options) sel.append(el('option', { value: o }, o.replace(/_/g, ' ')));
+  if (!options.includes(cur)) sel.prepend(el('option', { value: cur }, String(cur)));
+  sel.value = cur;
+  sel.addEventListener('change', async () => {
+    const to = sel.value;
+    sel.disabled = true;
+    try {
+      await onpick(to);
+    } catch (e) {
+      sel.value = cur;  // post() has said why
+    } finally {
+      sel.disabled = false;
+    }
+  });
+  return sel;
+}
+
+function fillSelect(sel, first, items) {
+  const keep = sel.value;
+  clear(sel);
+  sel.append(el('option', { value: '' }, first));
+  for (const [v, label] of items) sel.append(el('option', { value: String(v) }, label));
+  sel.value = items.some(([v]) => String(v) === keep) ? keep : '';
+}
+
+function fillProjectFilter(sel, first) {
+  if (!changed(`sel.${sel.id}`, state.projects.map((p) => [p.id, p.name]))) return;
+  fillSelect(sel, first, state.projects.map((p) => [p.id, String(p.name || `#${p.id}`)]));
+}
+
+function projectLink(id) {
+  if (id === undefined || id === null) return dash();
+  return el('a', { href: `#/projects/${id}` }, projectName(id));
+}
+
+function runRow(r, withProject) {
+  const name = r.name ? String(r.name) : '(unnamed)';
+  return el('tr', { 'data-run': String(r.id), class: r.waiting_for_human ? 'waiting' : '' },
+    el('td', { class: 'mono' }, el('a', { href: `#/runs/${r.id}`, class: 'strong' }, `#${r.id}`)),
+    el('td', {}, el('a', { href: `#/runs/${r.id}` }, name),
+      r.waiting_for_human ? el('span', { class: 'chip warn human-chip', title: r.waiting_reason || '' }, 'needs a human') : null),
+    withProject ? el('td', {}, projectLink(r.project_id)) : null,
+    el('td', {}, stateChip(r.state)),
+    el('td', { class: 'num' }, `${num(r.iteration)}${r.max_iter ? ` / ${r.max_iter}` : ''}`),
+    el('td', { class: 'num' }, `${fmtInt(r.tokens_in)} / ${fmtInt(r.tokens_out)}`),
+    el('td', {}, whenEl(r.updated_at || r.created_at)));
+}
+
+function byNewest(a, b) {
+  return num(b.id) - num(a.id);
+}
+
+/* #/projects */
+
+async function loadProjects(route, gen) {
+  const out = await fetchAll(['/api/projects', '/api/board']);
+  if (!out || gen !== state.gen) return;
+  const [projects, board] = out;
+  if (Array.isArray(projects)) state.projects = projects;
+  const counts = board && !(board instanceof Error) ? countsByProject(board) : {};
+  if (!changed('plist', { p: state.projects, counts })) return;
+  const tb = $('plist-body');
+  clear(tb);
+  if (!state.projects.length) {
+    emptyRow(tb, 6, 'No project yet: make one with wf project create --name NAME --repo-path DIR.');
+    return;
+  }
+  for (const p of state.projects) {
+    const c = counts[p.id] || { tasks: 0, runs: 0 };
+    const stack = [...(Array.isArray(p.languages) ? p.languages : []), ...(Array.isArray(p.frameworks) ? p.frameworks : [])];
+    tb.append(el('tr', { 'data-project': String(p.id) },
+      el('td', {}, el('a', { href: `#/projects/${p.id}`, class: 'strong' }, String(p.name || `#${p.id}`))),
+      el('td', { class: 'desc', title: p.description || '' }, p.description ? String(p.description) : dash()),
+      el('td', { class: 'mono small' }, p.repo_path ? String(p.repo_path) : '—',
+        p.primary_branch ? el('span', { class: 'muted' }, ` @ ${p.primary_branch}`) : null),
+      el('td', {}, stack.length ? el('span', { class: 'chips' }, stack.slice(0, 6).map((l) => chip(String(l), 'lang'))) : dash()),
+      el('td', { class: 'num' }, fmtInt(c.tasks)),
+      el('td', { class: 'num' }, fmtInt(c.runs))));
+  }
+}
+
+function createProject(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  if (!need($('proj-name'), 'A name')) return;
+  submitting(form, async () => {
+    const out = await post('/api/projects/create', bodyOf([
+      ['name', $('proj-name').value], ['repo_path', $('proj-repo').value],
+      ['primary_branch', $('proj-branch').value], ['description', $('proj-desc').value]]));
+    notify(`Project ${out && out.name ? out.name : ''} created.`);
+    for (const id of ['proj-name', 'proj-repo', 'proj-branch', 'proj-desc']) $(id).value = '';
+    // its page is where the next steps are: tasks, credentials, environments
+    if (out && out.id !== undefined) location.hash = `#/projects/${out.id}`;
+    else refreshNow();
+  });
+}
+
+/* #/projects/N */
+
+function drawOverview(p) {
+  if (!changed('p.overview', p)) return;
+  $('project-h').textContent = String(p.name || `Project #${p.id}`);
+  document.title = `${$('project-h').textContent} · wf — Workflow Hub`;
+  $('project-desc').textContent = p.description ? String(p.description) : 'No description.';
+  const box = $('project-overview');
+  clear(box);
+  const fact = (label, value) => el('div', { class: 'fact' }, el('dt', {}, label), el('dd', {}, value || dash()));
+  const chips = (arr) => (Array.isArray(arr) && arr.length
+    ? el('span', { class: 'chips' }, arr.map((x) => chip(String(x), 'lang'))) : null);
+  const files = Array.isArray(p.key_files) && p.key_files.length
+    ? el('ul', { class: 'files' }, p.key_files.map((f) => el('li', { class: 'mono' }, String(f)))) : null;
+  box.append(
+    el('div', { class: 'ov-col' },
+      el('h3', { class: 'mini-h' }, 'Repository and tech stack'),
+      el('dl', { class: 'facts' },
+        fact('Repository', p.repo_path ? el('span', { class: 'mono', 'data-field': 'repo_path' }, String(p.repo_path)) : null),
+        fact('Primary branch', p.primary_branch ? el('span', { class: 'mono', 'data-field': 'primary_branch' }, String(p.primary_branch)) : null),
+        p.repository_url ? fact('Hosted at', urlEl(p.repository_url)) : null,
+        fact('Languages', chips(p.languages)),
+        fact('Frameworks', chips(p.frameworks)),
+        fact('Key files', files))),
+    el('div', { class: 'ov-col' },
+      el('h3', { class: 'mini-h' }, 'Commands'),
+      el('dl', { class: 'facts' },
+        ['build', 'test', 'run', 'deploy', 'lint'].map((k) => {
+          const c = p[`${k}_command`];
+          return fact(k[0].toUpperCase() + k.slice(1),
+            c ? el('code', { class: 'cmd', 'data-field': `${k}_command` }, String(c)) : null);
+        }))));
+}
+
+/* The settings a person edits, as [field, label, is a list]; the rest of
+ * a project is wf's. */
+const PROJECT_SETTINGS = [
+  ['name', 'Name'], ['description', 'Description'], ['repo_path', 'Repository path'],
+  ['repository_url', 'Repository URL'], ['primary_branch', 'Primary branch'],
+  ['languages', 'Languages', true], ['frameworks', 'Frameworks', true], ['key_files', 'Key files', true],
+  ['build_command', 'Build command'], ['test_command', 'Test command'], ['run_command', 'Run command'],
+  ['deploy_command', 'Deploy command'], ['lint_command', 'Lint command'],
+];
+
+function settingValue(p, k, list) {
+  const v = p[k];
+  if (list) return Array.isArray(v) ? v.join(', ') : '';
+  return v === null || v === undefined ? '' : String(v);
+}
+
+function buildSettings() {
+  const box = $('settings-fields');
+  for (const [k, label] of PROJECT_SETTINGS) {
+    box.append(el('label', { class: 'field' }, el('span', {}, label),
+      el('input', { type: 'text', id: `ps-${k}`, autocomplete: 'off', spellcheck: false })));
+  }
+}
+
+/* Opening fills the form from the record as it is then: the poll does not
+ * touch it, so that nothing typed is lost. */
+function toggleSettings(open) {
+  const form = $('project-settings');
+  const p = state.projectRec;
+  if (open && !p) return;
+  form.hidden = !open;
+  $('project-edit').setAttribute('aria-expanded', open ? 'true' : 'false');
+  if (!open) return;
+  for (const [k, , list] of PROJECT_SETTINGS) $(`ps-${k}`).value = settingValue(p, k, list);
+  $('ps-name').focus();
+}
+
+function saveSettings(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  const p = state.projectRec;
+  if (!p) return;
+  const body = {};
+  for (const [k, , list] of PROJECT_SETTINGS) {
+    const v = $(`ps-${k}`).value.trim();
+    if (v === settingValue(p, k, list)) continue;  // only what changed
+    body[k] = list ? v.split(',').map((x) => x.trim()).filter(Boolean) : v;
+  }
+  if (!Object.keys(body).length) {
+    toggleSettings(false);
+    return;
+  }
+  submitting(form, async () => {
+    const out = await patch(`/api/projects/${encodeURIComponent(p.id)}/update`, body);
+    notify(`Project ${out && out.name ? out.name : p.name} saved.`);
+    toggleSettings(false);
+    refreshNow();
+  });
+}
+
+function drawProjectTasks(tasks) {
+  if (!changed('p.tasks', tasks)) return;
+  const tb = $('ptasks-body');
+  clear(tb);
+  if (!tasks.length) {
+    emptyRow(tb, 4, 'No task yet: add one below.');
+    return;
+  }
+  const sorted = [...tasks].sort((a, b) => TASK_STATUSES.indexOf(a.status) - TASK_STATUSES.indexOf(b.status)
+    || (num(a.priority) || 9) - (num(b.priority) || 9) || num(a.id) - num(b.id));
+  for (const t of sorted) {
+    const tid = t.task_id ? String(t.task_id) : `#${t.id}`;
+    tb.append(el('tr', { 'data-task': tid },
+      el('td', { class: 'mono strong' }, tid),
+      el('td', {}, el('span', { class: 'strong' }, String(t.title || '(untitled)')),
+        t.description ? el('p', { class: 'sub' }, String(t.description)) : null),
+      el('td', {}, prioChip(t.priority)),
+      el('td', {}, statusSelect(String(t.status || 'backlog'), TASK_STATUSES, `Status of task ${tid}`, async (to) => {
+        await post(`/api/tasks/${encodeURIComponent(t.id)}/status`, { status: to });
+        notify(`Task ${tid} is now ${to.replace(/_/g, ' ')}.`);
+        refreshNow();
+      }))));
+  }
+}
+
+function drawCreds(creds, pid) {
+  if (!changed('p.creds', creds)) return;
+  const tb = $('pcreds-body');
+  clear(tb);
+  if (!creds.length) {
+    emptyRow(tb, 5, 'No credential: add one below.');
+    return;
+  }
+  for (const c of creds) {
+    const name = String(c.name || `#${c.id}`);
+    tb.append(el('tr', { 'data-cred': name },
+      el('td', {}, el('span', { class: 'strong' }, name),
+        c.description ? el('p', { class: 'sub' }, String(c.description)) : null),
+      el('td', {}, chip(String(c.credential_type || '?'), 'lang')),
+      el('td', {}, c.service ? String(c.service) : dash()),
+      el('td', {}, c.username ? String(c.username) : dash()),
+      el('td', { class: 'num' }, el('button', {
+        type: 'button', class: 'btn small danger',
+        'aria-label': `Delete credential ${name}`,
+        onclick: (ev) => deleteCred(c, ev.currentTarget),
+      }, 'Delete'))));
+  }
+}
+
+function drawEnvs(envs) {
+  if (!changed('p.envs', envs)) return;
+  const tb = $('penvs-body');
+  clear(tb);
+  if (!envs.length) {
+    emptyRow(tb, 4, 'No environment: add one below.');
+    return;
+  }
+  for (const e of envs) {
+    const ssh = e.ssh_host ? `${e.ssh_user ? `${e.ssh_user}@` : ''}${e.ssh_host}${e.ssh_port ? `:${e.ssh_port}` : ''}` : '';
+    tb.append(el('tr', { 'data-env': String(e.name || e.id) },
+      el('td', { class: 'strong' }, String(e.name || `#${e.id}`)),
+      el('td', {}, chip(String(e.env_type || 'development'), `env e-${String(e.env_type || 'development')}`)),
+      el('td', {}, urlEl(e.url)),
+      el('td', { class: 'mono small' }, ssh || (e.deploy_command ? String(e.deploy_command) : '—'))));
+  }
+}
+
+function drawProjectRuns(runs) {
+  if (!changed('p.runs', runs)) return;
+  const tb = $('pruns-body');
+  clear(tb);
+  if (!runs.length) {
+    emptyRow(tb, 6, 'No run yet: start a pipeline.');
+    return;
+  }
+  for (const r of [...runs].sort(byNewest)) tb.append(runRow(r, false));
+}
+
+async function loadProject(route, gen) {
+  const id = encodeURIComponent(route.id);
+  const out = await fetchAll([`/api/projects/${id}`, `/api/projects/${id}/tasks`,
+    `/api/projects/${id}/credentials`, `/api/projects/${id}/environments`, `/api/runs?project_id=${id}`, '/api/projects']);
+  if (!out || gen !== state.gen) return;
+  const [p, tasks, creds, envs, runs, projects] = out;
+  if (Array.isArray(projects)) state.projects = projects;
+  if (p instanceof ApiError) {
+    $('project-h').textContent = p.status === 404 ? `No project ${route.id}` : 'Project';
+    $('project-desc').textContent = p.message;
+    return;
+  }
+  if (!p || p instanceof Error) return;
+  state.projectRec = p;
+  drawOverview(p);
+  if (Array.isArray(tasks)) drawProjectTasks(tasks);
+  if (Array.isArray(creds)) drawCreds(creds, p.id);
+  if (Array.isArray(envs)) drawEnvs(envs);
+  if (Array.isArray(runs)) drawProjectRuns(runs);
+}
+
+/* Read the fields of a form as a body, leaving out the empty ones: the
+ * store refuses an empty string where it wants a URL or a number. */
+function bodyOf(pairs) {
+  const b = {};
+  for (const [k, v] of pairs) {
+    if (typeof v === 'string') {
+      if (v.trim() !== '') b[k] = v.trim();
+    } else if (v !== null && v !== undefined) b[k] = v;
+  }
+  return b;
+}
+
+function need(input, what) {
+  if (input.value.trim()) return true;
+  notify(`${what} is needed.`, 'error');
+  input.focus();
+  return false;
+}
+
+async function submitting(form, fn) {
+  const btn = form.querySelector('button[type="submit"]');
+  btn.disabled = true;
+  try {
+    await fn();
+  } catch (e) {
+    // post() has said why
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+function createTask(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  if (!need($('task-id'), 'A task id') || !need($('task-title'), 'A title')) return;
+  submitting(form, async () => {
+    const out = await post(`/api/projects/${encodeURIComponent(state.route.id)}/tasks/create`, bodyOf([
+      ['task_id', $('task-id').value], ['title', $('task-title').value],
+      ['priority', Number($('task-priority').value)], ['description', $('task-desc').value]]));
+    notify(`Task ${out && out.task_id ? out.task_id : ''} added.`);
+    for (const id of ['task-id', 'task-title', 'task-desc']) $(id).value = '';
+    refreshNow();
+  });
+}
+
+function createCred(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  if (!need($('cred-name'), 'A name') || !need($('cred-secret'), 'The secret')) return;
+  submitting(form, async () => {
+    const body = bodyOf([['name', $('cred-name').value], ['credential_type', $('cred-type').value],
+      ['service', $('cred-service').value], ['username', $('cred-user').value]]);
+    body.secret = $('cred-secret').value;  // as typed: its spaces are its own
+    try {
+      const out = await post(`/api/projects/${encodeURIComponent(state.route.id)}/credentials/create`, body);
+      notify(`Credential ${out && out.name ? out.name : ''} stored, sealed.`);
+      for (const id of ['cred-name', 'cred-service', 'cred-user']) $(id).value = '';
+      refreshNow();
+    } finally {
+      // never left in the page, even when refused
+      $('cred-secret').value = '';
+    }
+  });
+}
+
+async function deleteCred(c, btn) {
+  if (!window.confirm(`Delete the credential ${c.name || `#${c.id}`}? Its secret is lost.`)) return;
+  btn.disabled = true;
+  try {
+    await del(`/api/credentials/${encodeURIComponent(c.id)}/delete`);
+    notify(`Credential ${c.name || `#${c.id}`} deleted.`);
+    refreshNow();
+  } catch (e) {
+    btn.disabled = false;
+  }
+}
+
+function createEnv(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  if (!need($('env-name'), 'A name')) return;
+  submitting(form, async () => {
+    const out = await post(`/api/projects/${encodeURIComponent(state.route.id)}/environments/create`, bodyOf([
+      ['name', $('env-name').value], ['env_type', $('env-type').value], ['url', $('env-url').value]]));
+    notify(`Environment ${out && out.name ? out.name : ''} added.`);
+    $('env-name').value = '';
+    $('env-url').value = '';
+    refreshNow();
+  });
+}
+
+async function startProjectPipeline() {
+  const btn = $('project-start');
+  btn.disabled = true;
+  try {
+    const out = await post(`/api/projects/${encodeURIComponent(state.route.id)}/execute`, {});
+    notify(`Run #${out && out.id !== undefined ? out.id : '?'} started for ${projectName(Number(state.route.id))}.`);
+    refreshNow();
+  } catch (e) {
+    // post() has said why
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+/* #/runs */
+
+async function loadRuns(route, gen) {
+  const q = state.runsProject ? `?project_id=${encodeURIComponent(state.runsProject)}` : '';
+  const out = await fetchAll([`/api/runs${q}`, '/api/projects']);
+  if (!out || gen !== state.gen) return;
+  const [runs, projects] = out;
+  if (Array.isArray(projects)) state.projects = projects;
+  fillProjectFilter($('runs-project'), 'All projects');
+  if (!Array.isArray(runs)) return;
+  const shown = runs.filter((r) => !state.runsState || r.state === state.runsState).sort(byNewest);
+  if (!changed('runs.list', { shown, n: state.projects.map((p) => p.name) })) return;
+  const tb = $('runs-body');
+  clear(tb);
+  if (!shown.length) {
+    emptyRow(tb, 7, runs.length ? 'No run in that state.' : 'No run yet: start a pipeline from the dashboard or a project.');
+    return;
+  }
+  for (const r of shown) tb.append(runRow(r, true));
+}
+
+/* #/runs/N */
+
+const RUN_ACTIONS = {
+  approve: { label: 'Approve deploy', path: 'approve-deploy', primary: true, done: 'deploy approved' },
+  retry: { label: 'Retry', path: 'retry', primary: true, done: 'sent back to DEV' },
+  reset: { label: 'Reset to DEV', path: 'reset-to-dev', done: 'reset to DEV' },
+  advance: { label: 'Advance', path: 'advance', done: 'advanced' },
+};
+
+/* What a human may do in a state.  In PM…SEC, advance works once that
+ * role has passed (the gate usually does it); the pipeline says no with
+ * its reason otherwise. */
+function runActions(st) {
+  if (st === 'READY_FOR_DEPLOY') return [['approve'], 'A human approves every deploy. With an environment, the run goes to TESTING while a job deploys it, checks its health and runs its tests.'];
+  if (st === 'QA_FAILED' || st === 'SEC_FAILED') return [['retry', 'reset'], 'Retry sends it back to DEV; reset to DEV can also make tasks of the findings.'];
+  if (st === 'READY_FOR_COMMIT' || st === 'MERGED') return [['advance'], 'Advance moves it to its next state.'];
+  if (['PM', 'DEV', 'QA', 'SEC'].includes(st)) return [['advance'], `Advance works once the ${st} role has passed; wf-gate usually does it.`];
+  return [[], st === 'DEPLOYED' ? 'Deployed: nothing left to do.' : 'Nothing to do in this state.'];
+}
+
+function drawRun(r, envs) {
+  if (!changed('run.head', { r, envs })) return;
+  const name = r.name ? String(r.name) : '(unnamed)';
+  $('run-h').textContent = `Run #${r.id} · ${name}`;
+  const st = String(r.state || '?');
+  document.title = `Run #${r.id} (${st.replace(/_/g, ' ')}) · wf — Workflow Hub`;
+  const sub = $('run-sub');
+  clear(sub);
+  sub.append('Project ', projectLink(r.project_id), ' · started ', whenEl(r.created_at));
+  const sc = $('run-state');
+  sc.textContent = st.replace(/_/g, ' ');
+  sc.className = `chip state big ${stateChipClass(st)}`;
+
+  const human = $('run-human');
+  clear(human);
+  human.hidden = !r.waiting_for_human;
+  if (r.waiting_for_human) {
+    human.append(icon('M12 8v4l2.5 2.5M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18Z', 'human-icon'),
+      el('span', {}, `Waiting for a human: ${r.waiting_reason ? String(r.waiting_reason) : 'no reason given'}`));
+  }
+
+  const facts = $('run-facts');
+  clear(facts);
+  const fact = (label, value) => facts.append(el('div', { class: 'fact' }, el('dt', {}, label), el('dd', {}, value)));
+  fact('State', stateChip(st));
+  fact('Iteration', `${num(r.iteration)}${r.max_iter ? ` of ${r.max_iter}` : ''}`);
+  fact('Tokens', `${fmtInt(r.tokens_in)} in / ${fmtInt(r.tokens_out)} out${num(r.token_budget) ? ` · budget ${fmtInt(r.token_budget)}` : ''}`);
+  if (r.task_id) fact('Task', `#${r.task_id}`);
+  fact('Updated', whenEl(r.updated_at));
+  if (r.approved_by) fact('Approved by', String(r.approved_by));
+
+  // the buttons only when the state moves: a poll must not take the focus
+  if (changed('run.actions', [r.id, st, envs.map((e) => e.name)])) {
+    const box = $('run-actions');
+    clear(box);
+    const [acts, hint] = runActions(st);
+    for (const k of acts) {
+      const a = RUN_ACTIONS[k];
+      box.append(el('button', {
+        type: 'button', class: `btn${a.primary ? ' primary' : ''}`, 'data-action': a.path,
+        onclick: (ev) => runAction(r, k, ev.currentTarget),
+      }, a.label));
+      if (k === 'approve' && envs.length) {
+        const sel = el('select', { id: 'deploy-env' }, el('option', { value: '' }, 'none: approve only'));
+        for (const e of envs) sel.append(el('option', { value: String(e.name) }, `${e.name} (${e.env_type || 'development'})`));
+        box.append(el('label', { class: 'field inline small' }, el('span', {}, 'Deploy to'), sel));
+      }
+      if (k === 'reset') {
+        box.append(el('label', { class: 'check small' }, el('input', { type: 'checkbox', id: 'reset-tasks' }), 'make tasks of the findings'));
+      }
+    }
+    $('run-actions-hint').textContent = hint;
+  }
+
+  const hist = $('run-history');
+  clear(hist);
+  const h = Array.isArray(r.history) ? [...r.history].reverse() : [];  // newest first
+  if (!h.length) hist.append(el('li', { class: 'empty' }, 'No transition yet: the run is in its first state.'));
+  for (const e of h) {
+    if (!e || typeof e !== 'object') continue;
+    const w = fmtWhen(e.at);
+    hist.append(el('li', { class: 'tl' },
+      el('span', { class: `act-dot d-${stateChipClass(String(e.to || ''))}`, 'aria-hidden': 'true' }),
+      el('div', { class: 'act-main' },
+        el('p', { class: 'act-line' }, stateChip(e.from), el('span', { class: 'arrow' }, ' → '), stateChip(e.to)),
+        el('p', { class: 'act-sub' }, `by ${e.actor ? String(e.actor) : 'unknown'}${e.why ? ` · ${e.why}` : ''}`)),
+      el('time', { class: 'act-time', dateTime: w.long, title: w.long }, `${w.short}`)));
+  }
+
+  const res = $('run-results');
+  clear(res);
+  const results = r.results && typeof r.results === 'object' ? Object.entries(r.results) : [];
+  results.sort(([a], [b]) => ((ROLE_ORDER.indexOf(a) + 1) || 99) - ((ROLE_ORDER.indexOf(b) + 1) || 99));
+  if (!results.length) res.append(el('p', { class: 'panel empty' }, 'No role has reported yet.'));
+  for (const [role, rep] of results) {
+    const o = rep && typeof rep === 'object' ? rep : {};
+    const status = String(o.status || '?');
+    const cls = status === 'pass' ? 'good' : status === 'fail' ? 'bad' : 'warn';
+    const tok = num(o.tokens_in) || num(o.tokens_out) ? `tokens ${fmtInt(o.tokens_in)} in / ${fmtInt(o.tokens_out)} out` : '';
+    const details = o.details && typeof o.details === 'object' && Object.keys(o.details).length
+      ? el('details', { class: 'raw' }, el('summary', {}, 'Details'), el('pre', {}, JSON.stringify(o.details, null, 2))) : null;
+    res.append(el('article', { class: `result panel r-${cls}`, 'data-role': role },
+      el('header', { class: 'card-top' }, el('h3', {}, role.toUpperCase().replace(/_/g, ' ')), chip(status, cls)),
+      el('p', { class: 'summary' }, o.summary ? String(o.summary) : el('span', { class: 'muted' }, 'No summary.')),
+      tok ? el('p', { class: 'card-meta' }, tok) : null,
+      details));
+  }
+}
+
+async function loadRun(route, gen) {
+  const out = await fetchAll([`/api/runs/${encodeURIComponent(route.id)}`, '/api/projects']);
+  if (!out || gen !== state.gen) return;
+  const [r, projects] = out;
+  if (Array.isArray(projects)) state.projects = projects;
+  if (r instanceof ApiError) {
+    $('run-h').textContent = r.status === 404 ? `No run ${route.id}` : 'Run';
+    $('run-sub').textContent = r.message;
+    return;
+  }
+  if (!r || r instanceof Error) return;
+  // where it may deploy: asked only while a deploy waits for approval
+  let envs = [];
+  if (r.state === 'READY_FOR_DEPLOY' && r.project_id) {
+    const e = await fetchAll([`/api/projects/${encodeURIComponent(r.project_id)}/environments`]);
+    if (gen !== state.gen) return;
+    if (e && Array.isArray(e[0])) envs = e[0];
+  }
+  drawRun(r, envs);
+}
+
+async function runAction(r, key, btn) {
+  const a = RUN_ACTIONS[key];
+  const env = key === 'approve' && $('deploy-env') ? $('deploy-env').value : '';
+  if (key === 'approve' && !window.confirm(`Approve the deploy of run #${r.id} (${r.name || 'unnamed'})${env ? ` to ${env}` : ''}?`)) return;
+  const msg = $('run-action-msg');
+  msg.hidden = true;
+  btn.disabled = true;
+  const body = {};
+  if (key === 'reset' && $('reset-tasks') && $('reset-tasks').checked) body.tasks = true;
+  if (env) body.env = env;
+  try {
+    const out = await post(`/api/runs/${encodeURIComponent(r.id)}/${a.path}`, body);
+    notify(`Run #${r.id} ${a.done}${out && out.state ? `: now ${out.state}` : ''}.`);
+    refreshNow();
+  } catch (e) {
+    // the pipeline's reason, beside the button too: it answers this click
+    if (e instanceof ApiError && e.status !== 401) {
+      msg.textContent = e.message;
+      msg.hidden = false;
+    }
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+/* #/bugs */
+
+async function loadBugs(route, gen) {
+  const qs = new URLSearchParams();
+  if (state.bugsProject) qs.set('project_id', state.bugsProject);
+  if (state.bugsStatus) qs.set('status', state.bugsStatus);
+  const q = qs.toString();
+  const out = await fetchAll([`/api/bugs${q ? `?${q}` : ''}`, '/api/projects']);
+  if (!out || gen !== state.gen) return;
+  const [bugs, projects] = out;
+  if (Array.isArray(projects)) state.projects = projects;
+  fillProjectFilter($('bugs-project'), 'All projects');
+  fillProjectFilter($('bug-project'), 'None');
+  if (!Array.isArray(bugs)) return;
+  if (!changed('bugs.list', { bugs, n: state.projects.map((p) => p.name) })) return;
+  const tb = $('bugs-body');
+  clear(tb);
+  if (!bugs.length) {
+    emptyRow(tb, 6, state.bugsStatus || state.bugsProject ? 'No bug matches.' : 'No bug reported. Good.');
+    return;
+  }
+  for (const b of [...bugs].sort(byNewest)) {
+    const where = [b.app_name ? chip(String(b.app_name), 'lang') : null, b.url ? urlEl(b.url) : null].filter(Boolean);
+    tb.append(el('tr', { 'data-bug': String(b.id), class: `bug b-${String(b.status || 'open')}` },
+      el('td', { class: 'mono strong' }, `#${b.id}`),
+      el('td', {}, el('span', { class: 'strong' }, String(b.title || '(untitled)')),
+        b.description ? el('p', { class: 'sub' }, String(b.description)) : null),
+      el('td', {}, b.project_id ? projectLink(b.project_id) : dash()),
+      el('td', {}, where.length ? el('span', { class: 'where' }, where) : dash()),
+      el('td', {}, statusSelect(String(b.status || 'open'), BUG_STATUSES, `Status of bug ${b.id}`, async (to) => {
+        await post(`/api/bugs/${encodeURIComponent(b.id)}/status`, { status: to });
+        notify(`Bug #${b.id} is now ${to.replace(/_/g, ' ')}.`);
+        refreshNow();
+      })),
+      el('td', {}, whenEl(b.created_at))));
+  }
+}
+
+function createBug(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  if (!need($('bug-title'), 'A title')) return;
+  submitting(form, async () => {
+    const pid = $('bug-project').value;
+    const out = await post('/api/bugs/create', bodyOf([
+      ['title', $('bug-title').value], ['description', $('bug-desc').value], ['url', $('bug-url').value],
+      ['app_name', $('bug-app').value], ['project_id', pid ? Number(pid) : null]]));
+    notify(`Bug #${out && out.id !== undefined ? out.id : '?'} reported.`);
+    for (const id of ['bug-title', 'bug-desc', 'bug-url', 'bug-app']) $(id).value = '';
+    refreshNow();
+  });
+}
+
+/* ---------- the route ---------- */
+
+const VIEWS = {
+  dashboard: { load: loadDashboard, title: 'Dashboard' },
+  projects: { load: loadProjects, title: 'Projects' },
+  project: { load: loadProject, title: 'Project', nav: 'projects' },
+  runs: { load: loadRuns, title: 'Runs' },
+  run: { load: loadRun, title: 'Run', nav: 'runs' },
+  bugs: { load: loadBugs, title: 'Bugs' },
+  notfound: { load: null, title: 'No such page' },
+};
+
+/* parseRoute: the view a hash names; null for a hash that is an anchor
+ * in the page (#main), which keeps the view as it is. */
+function parseRoute(hash) {
+  if (!hash || hash === '#' || hash === '#/') return { view: 'dashboard' };
+  if (!hash.startsWith('#/')) return null;
+  const [a, b, ...rest] = hash.slice(2).split('/').filter(Boolean);
+  const id = b && /^[1-9][0-9]*$/.test(b) ? b : null;
+  if (rest.length || (b && !id)) return { view: 'notfound' };
+  if (a === 'projects') return id ? { view: 'project', id } : { view: 'projects' };
+  if (a === 'runs') return id ? { view: 'run', id } : { view: 'runs' };
+  if (a === 'bugs' && !b) return { view: 'bugs' };
+  return { view: 'notfound' };
+}
+
+function route(first) {
+  const r = parseRoute(location.hash) || (first ? { view: 'dashboard' } : null);
+  if (!r) return;
+  const same = r.view === state.route.view && r.id === state.route.id;
+  if (same && !first) return;
+  state.route = r;
+  state.gen++;
+  // a view drawn for another id must not show while the new one loads
+  for (const k of Object.keys(state.drawn)) {
+    if (/^(p|run|runs|bugs|plist)\./.test(k) || k === 'plist') delete state.drawn[k];
+  }
+  state.projectRec = null;
+  toggleSettings(false);
+  if (r.view === 'project') {
+    $('project-h').textContent = `Project #${r.id}`;
+    $('project-desc').textContent = 'Loading…';
+  }
+  if (r.view === 'run') {
+    $('run-h').textContent = `Run #${r.id}`;
+    $('run-sub').textContent = 'Loading…';
+    $('run-action-msg').hidden = true;
+  }
+  for (const v of document.querySelectorAll('main > .view')) v.hidden = v.id !== `view-${r.view}`;
+  // the dashboard's poll titles its tab with the count of waiting runs
+  if (r.view !== 'dashboard') document.title = `${VIEWS[r.view].title} · wf — Workflow Hub`;
+  const nav = VIEWS[r.view].nav || r.view;
+  for (const a of document.querySelectorAll('.nav a')) {
+    if (a.dataset.nav === nav) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  // the board's project filter in the header is the dashboard's only
+  $('filter-project').closest('label').hidden = r.view !== 'dashboard';
+  if (!first) {
+    const h = document.querySelector(`#view-${r.view} h1`);
+    if (h) h.focus({ preventScroll: true });
+    window.scrollTo(0, 0);
+  }
+  refreshNow();
+}
+
 /* ---------- the poll ---------- */
 
-async function refresh() {
-  if (state.inflight) return;
-  state.inflight = true;
-  const q = state.project ? `?project_id=${encodeURIComponent(state.project)}` : '';
-  // the whole board too when filtered: the projects table counts every project
-  const reqs = [
-    api(`/api/board${q}`),
-    api('/api/queue/status'),
-    api('/api/projects'),
-    api(`/api/log?limit=${LOG_LIMIT}`),
-    api('/api/health'),
-    state.project ? api('/api/board') : null,
-  ];
-  const out = await Promise.allSettled(reqs.map((p) => p || Promise.resolve(null)));
-  state.inflight = false;
+/* fetchAll(paths): each path's answer, or its ApiError, or null for a
+ * null path; null for all when the server is unreachable.  The banner and
+ * the connection chip follow; a failing endpoint is told once. */
+async function fetchAll(paths) {
+  const out = await Promise.allSettled(paths.map((p) => (p ? api(p) : Promise.resolve(null))));
   const down = out.find((r) => r.status === 'rejected' && r.reason instanceof Unreachable);
   if (down) {
     setReachable(false, down.reason.message);
-    return;
+    return null;
   }
   setReachable(true);
-  const val = (i) => (out[i].status === 'fulfilled' ? out[i].value : null);
   const errs = out.filter((r) => r.status === 'rejected').map((r) => r.reason.message);
-  const [board, queue, projects, log, health, allBoard] = [0, 1, 2, 3, 4, 5].map(val);
+  // a failing endpoint fails every poll: say so once, not every 2.5 s
+  const err = errs.length ? errs[0] : null;
+  if (err && err !== state.lastErr) notify(`The server said: ${err}`, 'error');
+  state.lastErr = err;
+  return out.map((r) => (r.status === 'fulfilled' ? r.value : r.reason));
+}
+
+async function refresh() {
+  if (state.inflight) {
+    state.again = true;  // a route change while a poll is out: poll again
+    return;
+  }
+  state.inflight = true;
+  try {
+    do {
+      state.again = false;
+      const v = VIEWS[state.route.view];
+      if (v && v.load) await v.load(state.route, state.gen);
+    } while (state.again);
+  } finally {
+    state.inflight = false;
+  }
+}
+
+async function loadDashboard(route, gen) {
+  const q = state.project ? `?project_id=${encodeURIComponent(state.project)}` : '';
+  // the whole board too when filtered: the projects table counts every project
+  const out = await fetchAll([
+    `/api/board${q}`, '/api/queue/status', '/api/projects', `/api/log?limit=${LOG_LIMIT}`,
+    '/api/health', state.project ? '/api/board' : null,
+  ]);
+  if (!out || gen !== state.gen) return;
+  const [board, queue, projects, log, health, allBoard] = out.map((v) => (v instanceof Error ? null : v));
 
   if (Array.isArray(projects)) state.projects = projects;
   fillProjectSelects(state.projects);
@@ -582,10 +1355,6 @@ async function refresh() {
   drawProjects(state.projects, state.project ? allBoard : board);
   if (log) drawActivity(log);
   if (health && health.version) $('version').textContent = String(health.version);
-  // a failing endpoint fails every poll: say so once, not every 2.5 s
-  const err = errs.length ? errs[0] : null;
-  if (err && err !== state.lastErr) notify(`The server said: ${err}`, 'error');
-  state.lastErr = err;
 }
 
 function schedule() {
@@ -706,11 +1475,36 @@ function init() {
     applyTheme(theme);
   });
 
+  $('project-form').addEventListener('submit', createProject);
+  $('project-start').addEventListener('click', startProjectPipeline);
+  buildSettings();
+  $('project-edit').addEventListener('click', () => toggleSettings($('project-settings').hidden));
+  $('settings-cancel').addEventListener('click', () => toggleSettings(false));
+  $('project-settings').addEventListener('submit', saveSettings);
+  $('task-form').addEventListener('submit', createTask);
+  $('cred-form').addEventListener('submit', createCred);
+  $('env-form').addEventListener('submit', createEnv);
+  $('bug-form').addEventListener('submit', createBug);
+  fillSelect($('runs-state'), 'All states', RUN_STATES.map((s) => [s, s.replace(/_/g, ' ')]));
+  const filter = (id, key) => $(id).addEventListener('change', (e) => {
+    state[key] = e.target.value;
+    refreshNow();
+  });
+  filter('runs-project', 'runsProject');
+  filter('runs-state', 'runsState');
+  filter('bugs-project', 'bugsProject');
+  filter('bugs-status', 'bugsStatus');
+
   document.addEventListener('visibilitychange', () => {
     if (document.hidden) schedule();  // stops the timer
     else refreshNow();
   });
-  refreshNow();
+  window.addEventListener('hashchange', () => route(false));
+  route(true);
+  // the footer's version on every view; the dashboard's poll keeps it
+  api('/api/health').then((h) => {
+    if (h && h.version) $('version').textContent = String(h.version);
+  }).catch(() => {});
 }
 
 init();

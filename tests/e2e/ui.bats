@@ -5,8 +5,11 @@
 # trail; the CSP's rules kept (no inline script or style, no HTML built
 # from data); the project filter; a write without a token answered with how
 # to get one; with a token, a pipeline started and a deploy approved from
-# the page; and, once the server is gone, the unreachable banner.  The
-# real wf-httpd serves the page and its API.
+# the page; and, once the server is gone, the unreachable banner.  Then
+# the other views of the hash route: a project's page (overview, tasks,
+# credentials without their secret, environments, runs) and its writes,
+# the runs and a run's page with its actions and the pipeline's refusal,
+# and the bugs.  The real wf-httpd serves the page and its API.
 
 load helpers
 
@@ -117,8 +120,8 @@ between() {
 	[[ "$dom" == *"1 waiting for a human · 0 deployed"* ]]
 	# the projects, with their counts of tasks and runs
 	projects=$(between "$dom" 'id="projects-body"' '</tbody>')
-	[[ "$projects" =~ \>calc\</button\>.*\>a\ calculator\<.*\>2\</td\>\<td\ class=\"num\"\>2\< ]]
-	[[ "$projects" == *'>other</button>'* ]]
+	[[ "$projects" =~ \>calc\</a\>.*\>a\ calculator\<.*\>2\</td\>\<td\ class=\"num\"\>2\< ]]
+	[[ "$projects" == *'>other</a>'* ]]
 	# each task in its column, with its priority, and nowhere else
 	backlog=$(between "$dom" 'data-col="backlog"' 'data-col=')
 	[[ "$backlog" == *'>CALC-1<'*'>critical<'*'>add adds its operands<'* ]]
@@ -306,4 +309,284 @@ EOF
 	grep "\"action\":\"run.created\"" "$WF_HOME/log/audit.jsonl" | tail -1 | grep -q '"actor":"http:carol"'
 	[ "$("$B/wf" run show "$R1" --json | jq -r .approved_by)" = http:carol ]
 	[ "$("$B/wf" run show "$R1" --json | jq -r .state)" != READY_FOR_DEPLOY ]
+}
+
+# seed_project: the seed, and calc's overview, a credential (its secret on
+# stdin) and an environment
+seed_project() {
+	seed
+	"$B/wf" project update "$P" --primary-branch trunk --languages c,sh \
+	    --frameworks bats --key-files Makefile,lib/calc.c \
+	    --build-command 'make all' --test-command 'make check' \
+	    --deploy-command './deploy.sh' >/dev/null
+	SECRET=s3cr3t-$RANDOM-value
+	printf '%s\n' "$SECRET" | "$B/wf" cred add --project "$P" \
+	    --name deploy-key --type api_key --service github.com \
+	    --username bob >/dev/null
+	"$B/wf" env create --project-id "$P" --name prod --env-type production \
+	    --url https://calc.example >/dev/null
+}
+
+# the page's helpers for the steps of cdp: set a field as a person would
+SETF="eval window.setf = (id, v) => { const e = document.getElementById(id); e.value = v; e.dispatchEvent(new Event('change')); }"
+NOTICE='document.getElementById("notice-text").textContent'
+
+@test "#/projects/N shows the project's overview, tasks, credentials without their secret, environments and runs" {
+	seed_project
+	start_server
+	dom=$(dump_dom "$URL#/projects/$P")
+	[ -n "$dom" ]
+	# this view shown, the dashboard hidden, the nav says where we are
+	[[ "$dom" =~ \<section\ id=\"view-dashboard\"\ class=\"view\"\ aria-labelledby=\"dashboard-h\"\ hidden ]]
+	[[ "$dom" == *'aria-current="page">Projects<'* ]]
+	view=$(between "$dom" 'id="view-project"' 'id="view-runs"')
+	[[ "$view" == *'id="project-h" class="page-h" tabindex="-1">calc<'* ]]
+	[[ "$view" == *'>a calculator<'* ]]
+	# the overview
+	[[ "$view" == *"data-field=\"repo_path\">$BATS_TEST_TMPDIR<"* ]]
+	[[ "$view" == *'data-field="primary_branch">trunk<'* ]]
+	[[ "$view" == *'>c</span><span class="chip lang">sh<'* ]]
+	[[ "$view" == *'>bats<'* && "$view" == *'>lib/calc.c<'* ]]
+	[[ "$view" == *'data-field="build_command">make all<'* ]]
+	[[ "$view" == *'data-field="test_command">make check<'* ]]
+	[[ "$view" == *'data-field="deploy_command">./deploy.sh<'* ]]
+	# its tasks, with their status, and not the other project's
+	tasks=$(between "$view" 'id="ptasks-body"' '</tbody>')
+	[[ "$tasks" == *'data-task="CALC-1"'*'>add adds its operands<'*'>critical<'* ]]
+	[[ "$tasks" == *'data-task="CALC-2"'*'>keep mul working<'* ]]
+	[[ "$tasks" != *elsewhere* ]]
+	# the credential, by name, type, service and user; never its secret
+	creds=$(between "$view" 'id="pcreds-body"' '</tbody>')
+	[[ "$creds" == *'data-cred="deploy-key"'*'>api_key<'*'>github.com<'*'>bob<'*'>Delete</button>'* ]]
+	[[ "$dom" != *"$SECRET"* ]]
+	[[ "$(curl -sf "http://127.0.0.1:$PORT/api/projects/$P/credentials")" != *"$SECRET"* ]]
+	# the environment
+	envs=$(between "$view" 'id="penvs-body"' '</tbody>')
+	[[ "$envs" == *'data-env="prod"'*'>production<'*'>https://calc.example<'* ]]
+	# its runs, each a link to its page
+	runs=$(between "$view" 'id="pruns-body"' '</tbody>')
+	[[ "$runs" == *"href=\"#/runs/$R1\""*'>fix-add<'* ]]
+	[[ "$runs" == *'>second<'* && "$runs" != *'other-run'* ]]
+	# an id that is no project says so
+	dom=$(dump_dom "$URL#/projects/999")
+	[[ "$dom" == *'tabindex="-1">No project 999<'* ]]
+}
+
+@test "with a token, #/projects/N adds a task, moves one, adds a credential (its secret never shown), an environment, deletes a credential, starts a pipeline and edits the settings" {
+	seed_project
+	TOKEN=$("$B/wf" token add dave)
+	start_server
+	NEW=n3w-$RANDOM-secret
+	run cdp "$URL#/projects/$P" \
+	    "wait !!(document.querySelector('[data-task=\"CALC-1\"] select'))" \
+	    "$SETF" \
+	    "eval setf('token', '$TOKEN')" \
+	    "eval setf('task-id', 'CALC-9')" \
+	    "eval setf('task-title', 'divide by zero politely')" \
+	    "eval setf('task-priority', '2')" \
+	    "eval setf('task-desc', 'say so, do not crash')" \
+	    "eval document.querySelector('#task-form button[type=submit]').click()" \
+	    "wait !!(document.querySelector('[data-task=\"CALC-9\"]'))" \
+	    "print document.querySelector('[data-task=\"CALC-9\"]').textContent" \
+	    "eval (s => { s.value = 'in_progress'; s.dispatchEvent(new Event('change')); })(document.querySelector('[data-task=\"CALC-1\"] select'))" \
+	    "wait !!($NOTICE.includes('is now in progress'))" \
+	    "print $NOTICE" \
+	    "eval setf('cred-name', 'db')" \
+	    "eval setf('cred-type', 'database')" \
+	    "eval setf('cred-user', 'calc')" \
+	    "eval setf('cred-secret', '$NEW')" \
+	    "eval document.querySelector('#cred-form button[type=submit]').click()" \
+	    "wait !!(document.querySelector('[data-cred=\"db\"]'))" \
+	    "print document.querySelector('[data-cred=\"db\"]').textContent" \
+	    "print document.documentElement.outerHTML.includes('$NEW') || [...document.querySelectorAll('input')].some((i) => i.value.includes('$NEW'))" \
+	    "eval setf('env-name', 'staging')" \
+	    "eval setf('env-type', 'staging')" \
+	    "eval setf('env-url', 'https://staging.calc.example')" \
+	    "eval document.querySelector('#env-form button[type=submit]').click()" \
+	    "wait !!(document.querySelector('[data-env=\"staging\"]'))" \
+	    "print document.querySelector('[data-env=\"staging\"]').textContent" \
+	    "eval window.confirm = () => true" \
+	    "eval document.querySelector('[data-cred=\"deploy-key\"] button').click()" \
+	    "wait !document.querySelector('[data-cred=\"deploy-key\"]')" \
+	    "print $NOTICE" \
+	    "eval document.getElementById('project-start').click()" \
+	    "wait $NOTICE.includes('started')" \
+	    "print $NOTICE" \
+	    "wait document.querySelectorAll('#pruns-body [data-run]').length === 3" \
+	    "eval document.getElementById('project-edit').click()" \
+	    "print document.getElementById('ps-languages').value + '|' + document.getElementById('ps-test_command').value" \
+	    "eval setf('ps-languages', 'c, awk')" \
+	    "eval setf('ps-test_command', 'make test')" \
+	    "eval setf('ps-deploy_command', '')" \
+	    "eval document.querySelector('#project-settings button[type=submit]').click()" \
+	    "wait !!document.querySelector('[data-field=test_command]') && document.querySelector('[data-field=test_command]').textContent === 'make test'" \
+	    "print document.getElementById('project-settings').hidden + '|' + $NOTICE"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *CALC-9*'divide by zero politely'*'say so, do not crash'*high* ]]
+	[ "${lines[1]}" = 'Task CALC-1 is now in progress.' ]
+	[[ "${lines[2]}" == db*database*calc* ]]
+	[ "${lines[3]}" = False ]
+	[[ "${lines[4]}" == staging*staging*https://staging.calc.example* ]]
+	[ "${lines[5]}" = 'Credential deploy-key deleted.' ]
+	[[ "${lines[6]}" =~ ^Run\ #([0-9]+)\ started\ for\ calc\.$ ]]
+	[ "$("$B/wf" run show "${BASH_REMATCH[1]}" --json | jq .project_id)" = "$P" ]
+	[ "${lines[7]}" = 'c, sh|make check' ]
+	[ "${lines[8]}" = 'true|Project calc saved.' ]
+	[ "$("$B/wf" project show "$P" --json | jq -c '[.languages, .test_command, .deploy_command, .build_command]')" = '[["c","awk"],"make test","","make all"]' ]
+	# the store has what the page did, by the token's owner
+	tid=$("$B/wf" task list --project-id "$P" --json | jq '.[] | select(.task_id == "CALC-9") | .id')
+	[ "$("$B/wf" task show "$tid" --json | jq -r '[.title, .priority, .description, .status] | join("|")')" = 'divide by zero politely|2|say so, do not crash|backlog' ]
+	one=$("$B/wf" task list --project-id "$P" --json | jq '.[] | select(.task_id == "CALC-1") | .id')
+	[ "$("$B/wf" task show "$one" --json | jq -r .status)" = in_progress ]
+	[ "$("$B/wf" cred list --project "$P" --json | jq -r '[.[] | "\(.name):\(.credential_type):\(.username)"] | join(" ")')" = db:database:calc ]
+	id=$("$B/wf" cred list --project "$P" --json | jq '.[0].id')
+	[ "$("$B/wf" cred get "$id" --reveal)" = "$NEW" ]
+	[ "$("$B/wf" env list --project-id "$P" --json | jq -r '.[] | select(.name == "staging") | .url')" = https://staging.calc.example ]
+	grep '"action":"task.created"' "$WF_HOME/log/audit.jsonl" | tail -1 | grep -q '"actor":"http:dave"'
+	! grep -q "$NEW" "$WF_HOME/log/audit.jsonl" "$BATS_TEST_TMPDIR/server.log"
+}
+
+@test "#/runs lists the runs; #/runs/R shows the history, the results, the allowed action; Retry moves a QA_FAILED run; an illegal action shows the pipeline's reason; a deploy approved to an environment" {
+	seed
+	TOKEN=$("$B/wf" token add erin)
+	"$B/wf" run set-state "$R2" QA_FAILED --force --why 'qa broke it' >/dev/null
+	f="$WF_HOME/state/runs/$R2.json"
+	jq '.results = {"qa": {"role": "qa", "status": "fail", "summary": "2 of 9 tests fail"}}' "$f" >"$f.new"
+	mv "$f.new" "$f"
+	R3=$("$B/wf" run create --project-id "$P" --name fresh)
+	"$B/wf" env create --project-id "$P" --name prod --env-type production \
+	    --deploy-command true >/dev/null
+	start_server
+	dom=$(dump_dom "$URL#/runs")
+	runs=$(between "$dom" 'id="runs-body"' '</tbody>')
+	[[ "$runs" == *"data-run=\"$R3\""*"data-run=\"$R2\""*"data-run=\"$R1\""* ]]
+	[[ "$runs" == *'>other-run<'*'>other<'* ]]
+	[[ "$runs" == *'>needs a human<'* ]]
+	run cdp "$URL#/runs/$R2" \
+	    "wait !!(document.querySelector('#run-actions [data-action=retry]'))" \
+	    "$SETF" \
+	    "print document.getElementById('run-h').textContent" \
+	    "print document.getElementById('run-state').textContent" \
+	    "print document.getElementById('run-history').textContent" \
+	    "print document.getElementById('run-results').textContent" \
+	    "print [...document.querySelectorAll('#run-actions button')].map((b) => b.textContent).join(',')" \
+	    "eval setf('token', '$TOKEN')" \
+	    "eval document.querySelector('#run-actions [data-action=retry]').click()" \
+	    "wait !!($NOTICE.includes('sent back'))" \
+	    "print $NOTICE" \
+	    "wait document.getElementById('run-state').textContent === 'DEV'" \
+	    "eval location.hash = '#/runs/$R3'" \
+	    "wait !!(document.getElementById('run-h').textContent.includes('fresh') && document.querySelector('#run-actions [data-action=advance]'))" \
+	    "eval document.querySelector('#run-actions [data-action=advance]').click()" \
+	    "wait !document.getElementById('run-action-msg').hidden" \
+	    "print document.getElementById('run-action-msg').textContent" \
+	    "eval location.hash = '#/runs/$R1'" \
+	    "wait !!(document.querySelector('#run-actions [data-action=approve-deploy]'))" \
+	    "wait !!document.querySelector('#deploy-env option[value=prod]')" \
+	    "print document.getElementById('run-human').textContent" \
+	    "print [...document.querySelectorAll('#run-actions button')].map((b) => b.textContent).join(',')" \
+	    "eval setf('deploy-env', 'prod')" \
+	    "eval window.confirm = (q) => { window.asked = q; return true; }" \
+	    "eval document.querySelector('#run-actions [data-action=approve-deploy]').click()" \
+	    "wait $NOTICE.includes('deploy approved')" \
+	    "print window.asked" \
+	    "print $NOTICE"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "Run #$R2 · second" ]
+	[ "${lines[1]}" = 'QA FAILED' ]
+	[[ "${lines[2]}" == *'PM → QA FAILED'*'qa broke it'* ]]
+	[[ "${lines[3]}" == *QA*fail*'2 of 9 tests fail'* ]]
+	[ "${lines[4]}" = 'Retry,Reset to DEV' ]
+	[[ "${lines[5]}" == "Run #$R2 sent back to DEV"* ]]
+	[ "${lines[6]}" = 'run is PM: it needs a passing pm report first' ]
+	[ "${lines[7]}" = 'Waiting for a human: deploy needs a <b>human</b> approval' ]
+	[ "${lines[8]}" = 'Approve deploy' ]
+	[ "${lines[9]}" = "Approve the deploy of run #$R1 (fix-add) to prod?" ]
+	[ "${lines[10]}" = "Run #$R1 deploy approved: now TESTING." ]
+	# the store moved the one run, by the token's owner, and not the other
+	[ "$("$B/wf" run show "$R2" --json | jq -r .state)" = DEV ]
+	[ "$("$B/wf" run show "$R2" --json | jq -r '.history[-1].actor')" = http:erin ]
+	[ "$("$B/wf" run show "$R3" --json | jq -r .state)" = PM ]
+	[ "$("$B/wf" run show "$R1" --json | jq -r '[.state, .approved_by] | join("|")')" = 'TESTING|http:erin' ]
+}
+
+@test "#/bugs lists the bugs, filters them by status, reports one, changes a status, and shows one reported elsewhere" {
+	seed
+	TOKEN=$("$B/wf" token add fay)
+	start_server
+	b1=$("$B/wf" bug list --json | jq '.[] | select(.title == "crash on 0") | .id')
+	# a bug reported elsewhere while the page is open, when cdp says so
+	(
+		trap '"$B/wf" bug create --title "from the cli" --status resolved >/dev/null; exit 0' TERM
+		while :; do sleep 0.05; done
+	) 3>&- &
+	cli=$!
+	run cdp "$URL#/bugs" \
+	    "wait !!(document.querySelectorAll('#bugs-body [data-bug]').length === 2 && document.querySelector('#bug-project option[value=\"$P\"]'))" \
+	    "$SETF" \
+	    "print document.getElementById('bugs-body').textContent" \
+	    "eval setf('token', '$TOKEN')" \
+	    "eval setf('bug-title', 'minus sign lost')" \
+	    "eval setf('bug-desc', 'type -3, get 3')" \
+	    "eval setf('bug-url', 'http://calc.local/ui')" \
+	    "eval setf('bug-app', 'calc-web')" \
+	    "eval setf('bug-project', '$P')" \
+	    "eval document.querySelector('#bug-form button[type=submit]').click()" \
+	    "wait document.querySelectorAll('#bugs-body [data-bug]').length === 3" \
+	    "print document.querySelector('#bugs-body tr').textContent" \
+	    "eval (s => { s.value = 'resolved'; s.dispatchEvent(new Event('change')); })(document.querySelector('[data-bug=\"$b1\"] select'))" \
+	    "wait !!($NOTICE.includes('is now resolved'))" \
+	    "print $NOTICE" \
+	    "eval setf('bugs-status', 'resolved')" \
+	    "wait document.querySelectorAll('#bugs-body [data-bug]').length === 1" \
+	    "print document.getElementById('bugs-body').textContent" \
+	    "kill $cli" \
+	    "wait document.querySelectorAll('#bugs-body [data-bug]').length === 2" \
+	    "print document.querySelector('#bugs-body tr').textContent"
+	kill "$cli" 2>/dev/null || true  # when cdp stopped short of it
+	wait "$cli" || true
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *typo*other*'crash on 0'*calc* ]]
+	[[ "${lines[1]}" == *'minus sign lost'*'type -3, get 3'*calc*calc-web*http://calc.local/ui*open* ]]
+	[ "${lines[2]}" = "Bug #$b1 is now resolved." ]
+	[[ "${lines[3]}" == *'crash on 0'* && "${lines[3]}" != *typo* ]]
+	# the poll brought it in, with no reload
+	[[ "${lines[4]}" == *'from the cli'*resolved* ]]
+	# the store has them
+	[ "$("$B/wf" bug show "$b1" --json | jq -r .status)" = resolved ]
+	[ "$("$B/wf" bug list --json | jq -r '.[] | select(.title == "minus sign lost") | [.description, .url, .app_name, .project_id, .status] | join("|")')" = "type -3, get 3|http://calc.local/ui|calc-web|$P|open" ]
+}
+
+@test "#/projects lists the projects with their counts, each a link to its page; with a token, it creates one and opens it" {
+	seed
+	TOKEN=$("$B/wf" token add gil)
+	start_server
+	repo="$BATS_TEST_TMPDIR/newrepo"
+	mkdir "$repo"
+	run cdp "$URL#/projects" \
+	    "wait document.querySelectorAll('#plist-body [data-project]').length === 2" \
+	    "$SETF" \
+	    "print [...document.querySelectorAll('#plist-body tr')].map((r) => r.textContent).join('|')" \
+	    "print document.querySelector('#plist-body [data-project=\"$P\"] a').getAttribute('href')" \
+	    "eval setf('token', '$TOKEN')" \
+	    "eval setf('proj-name', 'abacus')" \
+	    "eval setf('proj-repo', '$repo')" \
+	    "eval setf('proj-desc', 'beads on rods')" \
+	    "eval document.querySelector('#project-form button[type=submit]').click()" \
+	    "wait document.getElementById('project-h').textContent === 'abacus'" \
+	    "print location.hash" \
+	    "print document.getElementById('project-desc').textContent" \
+	    "print $NOTICE"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == calc'a calculator'*'2'*'2|other'* ]]
+	[ "${lines[1]}" = "#/projects/$P" ]
+	id=$("$B/wf" project list --json | jq '.[] | select(.name == "abacus") | .id')
+	[ "${lines[2]}" = "#/projects/$id" ]
+	[ "${lines[3]}" = 'beads on rods' ]
+	[ "${lines[4]}" = 'Project abacus created.' ]
+	[ "$("$B/wf" project show "$id" --json | jq -r '[.repo_path, .description] | join("|")')" = "$repo|beads on rods" ]
 }
