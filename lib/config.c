@@ -448,6 +448,19 @@ fail:
 	return rc;
 }
 
+int
+wf_config_read(struct wf_config *c, const char *path, char *err,
+    size_t errlen)
+{
+	struct wf_config n;
+
+	wf_config_defaults(&n);
+	if (wf_config_load(&n, path, 0, err, errlen) == -1)
+		return -1;
+	*c = n;
+	return 0;
+}
+
 const struct wf_lane_conf *
 wf_config_lane(const struct wf_config *c, const char *name)
 {

@@ -67,6 +67,11 @@ int wf_config_parse(struct wf_config *c, const char *text, char *err,
  * unless required). */
 int wf_config_load(struct wf_config *c, const char *path, int required,
     char *err, size_t errlen);
+/* The defaults, then path over them (wf_config_load, not required), into
+ * c only when all of it is good: at start-up as at a reload, a file that
+ * does not parse leaves c as it was.  -1 and a one-line reason in err. */
+int wf_config_read(struct wf_config *c, const char *path, char *err,
+    size_t errlen);
 /* Export the [llm] settings as the defaults of their environment
  * variables (WF_LLM_PROVIDER, WF_LLM_BASE_URL, ...), never overriding
  * one already set. */

@@ -1349,9 +1349,8 @@ main(int argc, char *argv[])
 	}
 	if (argc - optind != (from_stdin ? 0 : 1))
 		usage(EX_USAGE);
-	wf_config_defaults(&cfg);
-	if (wf_config_load(&cfg, wf_home_config(cfgpath), 0, err,
-	    sizeof(err)) == -1) {
+	if (wf_config_read(&cfg, wf_home_config(cfgpath),
+	    err, sizeof(err)) == -1) {
 		wf_log_warn("%s", err);
 		return EX_CONFIG;
 	}

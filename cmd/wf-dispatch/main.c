@@ -1635,15 +1635,12 @@ read_signals(int *reload)
 static void
 reload_config(void)
 {
-	struct wf_config c;
 	char err[512];
 
-	wf_config_defaults(&c);
-	if (wf_config_load(&c, D.cfgpath, 0, err, sizeof(err)) == -1) {
+	if (wf_config_read(&D.cfg, D.cfgpath, err, sizeof(err)) == -1) {
 		wf_log_warn("reload: %s; keeping the old config", err);
 		return;
 	}
-	D.cfg = c;
 	spares_stop(); /* they exit; new ones start with the new config */
 	if (rebuild_index() == -1)
 		wf_log_warn("reload: rescan failed");
@@ -1694,8 +1691,7 @@ main(int argc, char *argv[])
 		    D.spares[i].relfd = -1;
 
 	D.cfgpath = wf_home_config(D.cfgpath);
-	wf_config_defaults(&D.cfg);
-	if (wf_config_load(&D.cfg, D.cfgpath, 0, err, sizeof(err)) == -1) {
+	if (wf_config_read(&D.cfg, D.cfgpath, err, sizeof(err)) == -1) {
 		wf_log_warn("%s", err);
 		return EX_CONFIG;
 	}

@@ -634,8 +634,7 @@ main(int argc, char *argv[])
 	wf_audit_set_actor("wf-gate");
 
 	G.cfgpath = wf_home_config(G.cfgpath);
-	wf_config_defaults(&G.cfg);
-	if (wf_config_load(&G.cfg, G.cfgpath, 0, err, sizeof(err)) == -1) {
+	if (wf_config_read(&G.cfg, G.cfgpath, err, sizeof(err)) == -1) {
 		wf_log_warn("%s", err);
 		return EX_CONFIG;
 	}
@@ -680,17 +679,12 @@ main(int argc, char *argv[])
 			continue;
 		while (read(G.sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
-				struct wf_config nc;
-
-				wf_config_defaults(&nc);
-				if (wf_config_load(&nc, G.cfgpath, 0, err,
+				if (wf_config_read(&G.cfg, G.cfgpath, err,
 				    sizeof(err)) == -1)
 					wf_log_warn("reload: %s; keeping the old "
 					    "config", err);
-				else {
-					G.cfg = nc;
+				else
 					wf_log_info("reloaded %s", G.cfgpath);
-				}
 			} else
 				stop = 1;
 		}

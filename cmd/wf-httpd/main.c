@@ -405,17 +405,14 @@ signals(void)
 
 	while (read(G.sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			struct wf_config nc;
 			struct wf_api na;
 
-			wf_config_defaults(&nc);
-			if (wf_config_load(
-				&nc, G.cfgpath, 0, err, sizeof(err)) == -1) {
+			if (wf_config_read(&G.cfg, G.cfgpath, err,
+			    sizeof(err)) == -1) {
 				wf_log_warn(
 				    "reload: %s; keeping the old config", err);
 				continue;
 			}
-			G.cfg = nc;
 			wf_api_conf(&G.api, &G.cfg);
 			/* The page's directory may have moved; the address
 			 * stays until a restart. */
@@ -487,8 +484,7 @@ main(int argc, char *argv[])
 	wf_log_init("wf-httpd", G.verbose);
 	wf_audit_set_actor("wf-httpd");
 	G.cfgpath = wf_home_config(G.cfgpath);
-	wf_config_defaults(&G.cfg);
-	if (wf_config_load(&G.cfg, G.cfgpath, 0, err, sizeof(err)) == -1) {
+	if (wf_config_read(&G.cfg, G.cfgpath, err, sizeof(err)) == -1) {
 		wf_log_warn("%s", err);
 		return EX_CONFIG;
 	}

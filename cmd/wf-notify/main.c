@@ -791,17 +791,12 @@ signals(void)
 
 	while (read(G.sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			struct wf_config nc;
-
-			wf_config_defaults(&nc);
-			if (wf_config_load(
-				&nc, G.cfgpath, 0, err, sizeof(err)) == -1)
+			if (wf_config_read(&G.cfg, G.cfgpath, err,
+			    sizeof(err)) == -1)
 				wf_log_warn(
 				    "reload: %s; keeping the old config", err);
-			else {
-				G.cfg = nc;
+			else
 				wf_log_info("reloaded %s", G.cfgpath);
-			}
 		} else
 			G.stop = 1;
 	}
@@ -978,8 +973,7 @@ main(int argc, char *argv[])
 	wf_log_init("wf-notify", verbose);
 	wf_audit_set_actor("wf-notify");
 	G.cfgpath = wf_home_config(G.cfgpath);
-	wf_config_defaults(&G.cfg);
-	if (wf_config_load(&G.cfg, G.cfgpath, 0, err, sizeof(err)) == -1) {
+	if (wf_config_read(&G.cfg, G.cfgpath, err, sizeof(err)) == -1) {
 		wf_log_warn("%s", err);
 		return EX_CONFIG;
 	}

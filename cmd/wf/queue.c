@@ -168,8 +168,7 @@ print_record(const struct wf_jobref *ref, struct wf_job *j, int json)
 	cJSON *o;
 
 	wf_config_defaults(&cfg);
-	if (wf_config_load(&cfg, wf_home_config(NULL), 0, err,
-	    sizeof(err)) == -1)
+	if (wf_config_read(&cfg, wf_home_config(NULL), err, sizeof(err)) == -1)
 		wf_log_warn("%s (using the defaults)", err);
 	if ((o = wf_queue_record(root, ref, j, cfg.aging)) == NULL)
 		return;

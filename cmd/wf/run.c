@@ -73,9 +73,8 @@ setup(void)
 	const char *home = wf_home_dir();
 	char err[512];
 
-	wf_config_defaults(&cfg);
-	if (wf_config_load(&cfg, wf_home_config(NULL), 0, err,
-	    sizeof(err)) == -1) {
+	if (wf_config_read(&cfg, wf_home_config(NULL),
+	    err, sizeof(err)) == -1) {
 		wf_log_warn("%s", err);
 		return EX_CONFIG;
 	}

@@ -91,9 +91,8 @@ cmd_up(int argc, char *argv[])
 		}
 	}
 	wf_log_init("wf up", 0);
-	wf_config_defaults(&cfg);
-	if (wf_config_load(&cfg, wf_home_config(cfgpath), 0, err,
-	    sizeof(err)) == -1) {
+	if (wf_config_read(&cfg, wf_home_config(cfgpath),
+	    err, sizeof(err)) == -1) {
 		wf_log_warn("%s", err);
 		return EX_CONFIG;
 	}

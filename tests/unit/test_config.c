@@ -383,6 +383,36 @@ test_load_size(void **state)
 	free(buf);
 }
 
+/* wf_config_read: all of a good file, or nothing of a bad one (the
+ * reload's promise: a file that does not parse keeps the config in use). */
+static void
+test_read(void **state)
+{
+	const char *dir = *state;
+	char path[PATH_MAX + 32], err[1024] = "";
+	struct wf_config c;
+
+	snprintf(path, sizeof(path), "%s/missing.ini", dir);
+	memset(&c, 0xa5, sizeof(c));
+	assert_int_equal(wf_config_read(&c, path, err, sizeof(err)), 0);
+	assert_defaults(&c);
+
+	write_file(dir, "wf.ini", full, sizeof(full) - 1, path, sizeof(path));
+	if (wf_config_read(&c, path, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(c.aging, 60);
+	assert_lane(&c, "gpu", 3, WF_RUN_DIRECT);
+
+	/* The first lines are good, the last is not: nothing changes,
+	 * not even what the good lines set. */
+	write_file(dir, "bad.ini", "[queue]\naging = 7\nagin = 2\n",
+	    strlen("[queue]\naging = 7\nagin = 2\n"), path, sizeof(path));
+	assert_int_equal(wf_config_read(&c, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "agin"));
+	assert_int_equal(c.aging, 60);
+	assert_lane(&c, "gpu", 3, WF_RUN_DIRECT);
+}
+
 int
 main(void)
 {
@@ -395,6 +425,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_load, make_dir, rm_dir),
 		cmocka_unit_test_setup_teardown(test_load_size, make_dir,
 		    rm_dir),
+		cmocka_unit_test_setup_teardown(test_read, make_dir, rm_dir),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
