@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -358,6 +359,20 @@ fail:
 		errno = e;
 	}
 	return -1;
+}
+
+int
+wf_spool_watch(int ifd, const char *home, const char *dir, uint32_t mask)
+{
+	char path[PATH_MAX];
+	int n;
+
+	n = snprintf(path, sizeof(path), "%s/%s", home, dir);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return inotify_add_watch(ifd, path, mask | IN_ONLYDIR);
 }
 
 int

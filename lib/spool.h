@@ -62,6 +62,11 @@ int wf_spool_read(int root, const char *path, size_t max, char **buf,
  * symlink on the way, EINVAL for a path out of bounds. */
 int wf_spool_read_beneath(int dfd, const char *path, size_t max, char **buf,
     size_t *len);
+/* Watch home/dir (a directory only, never through a symlink to a file)
+ * for mask on the inotify descriptor ifd; inotify_add_watch's result.
+ * The watch is a hint: the directory, read again, is the truth. */
+int wf_spool_watch(int ifd, const char *home, const char *dir,
+    uint32_t mask);
 /* rename(2) inside the tree. */
 int wf_spool_move(int root, const char *from, const char *to);
 /* fsync a directory of the tree. */

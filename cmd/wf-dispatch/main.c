@@ -45,6 +45,14 @@
 #endif
 #define PUMP_BUDGET 512   /* job files parsed per loop turn, at most */
 #define DRAIN_SECS 10     /* SIGTERM: how long running jobs may finish */
+/*
+ * A file in new/ counts when it is whole: renamed in (IN_MOVED_TO), linked
+ * in by a classic maildir writer (IN_CREATE of a file that already has its
+ * bytes), or closed by a writer that skipped tmp/ (IN_CLOSE_WRITE).  A
+ * symlink made in place is taken too, so that it goes to corrupt/.  An
+ * empty file just created is still being written: its close will come.
+ */
+#define NEW_EVENTS (IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE)
 
 struct run {
 	struct wf_job job;
@@ -1504,23 +1512,6 @@ scan_deferred(void)
 	closedir(d);
 }
 
-static int
-watch(const char *root, const char *dir)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", root, dir);
-	return inotify_add_watch(D.ifd, path,
-	    IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_ONLYDIR);
-}
-
-/*
- * A file in new/ counts when it is whole: renamed in (IN_MOVED_TO), linked
- * in by a classic maildir writer (IN_CREATE of a file that already has its
- * bytes), or closed by a writer that skipped tmp/ (IN_CLOSE_WRITE).  A
- * symlink made in place is taken too, so that it goes to corrupt/.  An
- * empty file just created is still being written: its close will come.
- */
 /*
  * Is someone still writing the file?  A read lease is refused (EAGAIN)
  * while any process holds it open for writing; then its close will come.
@@ -1722,13 +1713,15 @@ main(int argc, char *argv[])
 		char d[64];
 
 		snprintf(d, sizeof(d), "%s/new", wf_spool_qdir(p));
-		if ((D.wd[p - 1] = watch(home, d)) == -1) {
+		if ((D.wd[p - 1] = wf_spool_watch(D.ifd, home, d,
+		    NEW_EVENTS)) == -1) {
 			wf_log_warn("inotify %s/%s: %s", home, d,
 			    strerror(errno));
 			return EX_OSERR;
 		}
 	}
-	if ((D.wd_ctl = watch(home, "ctl/new")) == -1) {
+	if ((D.wd_ctl = wf_spool_watch(D.ifd, home, "ctl/new",
+	    NEW_EVENTS)) == -1) {
 		wf_log_warn("inotify %s/ctl/new: %s", home, strerror(errno));
 		return EX_OSERR;
 	}

@@ -584,15 +584,6 @@ status(void)
 	wf_sd_notify(s);
 }
 
-static int
-watch(const char *home, const char *dir, uint32_t mask)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", home, dir);
-	return inotify_add_watch(G.ifd, path, mask | IN_ONLYDIR);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -651,13 +642,14 @@ main(int argc, char *argv[])
 		wf_log_warn("signalfd/inotify: %s", strerror(errno));
 		return EX_OSERR;
 	}
-	if ((G.wd_new = watch(home, "reports/new",
+	if ((G.wd_new = wf_spool_watch(G.ifd, home, "reports/new",
 	    IN_MOVED_TO | IN_CLOSE_WRITE)) == -1) {
 		wf_log_warn("inotify %s/reports/new: %s", home, strerror(errno));
 		return EX_OSERR;
 	}
 	for (int i = 0; i < 3; i++)
-		if ((G.wd_term[i] = watch(home, term[i], IN_MOVED_TO)) == -1) {
+		if ((G.wd_term[i] = wf_spool_watch(G.ifd, home, term[i],
+		    IN_MOVED_TO)) == -1) {
 			wf_log_warn("inotify %s/%s: %s", home, term[i],
 			    strerror(errno));
 			return EX_OSERR;

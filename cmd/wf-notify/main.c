@@ -844,15 +844,6 @@ status(void)
 	wf_sd_notify(s);
 }
 
-static int
-watch(const char *home, const char *dir, uint32_t mask)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", home, dir);
-	return inotify_add_watch(G.ifd, path, mask | IN_ONLYDIR);
-}
-
 /* wf-notify --test ID: one webhook.test delivery, now. */
 static int
 test_webhook(const char *arg, int json)
@@ -1001,9 +992,10 @@ main(int argc, char *argv[])
 		wf_log_warn("signalfd/inotify: %s", strerror(errno));
 		goto out;
 	}
-	if ((G.wd_new = watch(
-		 home, "events/new", IN_MOVED_TO | IN_CLOSE_WRITE)) == -1 ||
-	    (G.wd_def = watch(home, "events/deferred", IN_MOVED_TO)) == -1) {
+	if ((G.wd_new = wf_spool_watch(G.ifd, home, "events/new",
+	    IN_MOVED_TO | IN_CLOSE_WRITE)) == -1 ||
+	    (G.wd_def = wf_spool_watch(G.ifd, home, "events/deferred",
+	    IN_MOVED_TO)) == -1) {
 		wf_log_warn("inotify %s/events: %s", home, strerror(errno));
 		goto out;
 	}

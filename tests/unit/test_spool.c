@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -535,6 +536,30 @@ test_read_beneath(void **state)
 	assert_int_equal(errno, EINVAL);
 }
 
+/* wf_spool_watch: directories only, and a bounded path. */
+static void
+test_watch(void **state)
+{
+	struct tree *t = *state;
+	char big[PATH_MAX + 8];
+	int ifd, fd;
+
+	assert_true((ifd = inotify_init1(IN_CLOEXEC)) != -1);
+	assert_true(wf_spool_watch(ifd, t->home, "events/new", IN_MOVED_TO) >=
+	    0);
+	fd = openat(t->root, "tmp/plain", O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd != -1);
+	close(fd);
+	assert_int_equal(wf_spool_watch(ifd, t->home, "tmp/plain",
+	    IN_MOVED_TO), -1);
+	assert_int_equal(errno, ENOTDIR);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(wf_spool_watch(ifd, t->home, big, IN_MOVED_TO), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
+	close(ifd);
+}
+
 int
 main(void)
 {
@@ -550,6 +575,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_read_refuses, tree_setup,
 		    tree_teardown),
 		cmocka_unit_test_setup_teardown(test_read_beneath, tree_setup,
+		    tree_teardown),
+		cmocka_unit_test_setup_teardown(test_watch, tree_setup,
 		    tree_teardown),
 		cmocka_unit_test_setup_teardown(test_write_missing_dst,
 		    tree_setup, tree_teardown),
