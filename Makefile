@@ -43,7 +43,7 @@ override CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-DWF_DEFAULT_CONFIG='"$(WF_DEFAULT_CONFIG)"' \
 	-DWF_DEFAULT_BINDIR='"$(WF_DEFAULT_BINDIR)"' \
 	-DWF_DEFAULT_WEBDIR='"$(WF_DEFAULT_WEBDIR)"' \
-	-Ilib $(PKG_CFLAGS)
+	-iquote lib $(PKG_CFLAGS)
 override LDFLAGS += -Wl,--as-needed
 ifeq ($(SANITIZE),1)
 override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -131,7 +131,7 @@ FUZZ_SECS ?= 60
 fuzz:
 	@mkdir -p build/fuzz/corpus
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
-		-D_GNU_SOURCE -DWF_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS) \
+		-D_GNU_SOURCE -DWF_VERSION='"$(VERSION)"' -iquote lib $(PKG_CFLAGS) \
 		-o build/fuzz/fuzz_parsers \
 		tests/fuzz/fuzz_parsers.c $(LIBSRC) $(PKG_LIBS) -lm
 	build/fuzz/fuzz_parsers -max_total_time=$(FUZZ_SECS) -max_len=65536 \

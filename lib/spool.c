@@ -4,9 +4,11 @@
  * rests on it, and renamed into place: the rename is the commit, and the
  * directory fsync makes it durable.  Nothing is rewritten in place.
  */
+#include <pthread.h> /* first: it needs sched.h whole */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,17 +118,42 @@ wf_spool_attach(const char *home)
 	return root;
 }
 
+/*
+ * The pid and the random word of a name are drawn once per process, and
+ * again in a forked child: time, pid and counter already make a name
+ * unique, and two system calls a name (getpid, and libbsd's arc4random
+ * checking for a fork) were a third of a batch's system calls.
+ */
+static pid_t name_pid;
+static uint32_t name_rand;
+
+static void
+name_forked(void)
+{
+	name_pid = 0;
+}
+
 int
 wf_spool_name(char *buf, size_t len)
 {
 	static unsigned count;
+	static int atfork;
 	struct timeval tv;
 	int n;
 
+	if (!atfork) {
+		if (pthread_atfork(NULL, NULL, name_forked) != 0)
+			abort();
+		atfork = 1;
+	}
+	if (name_pid == 0) {
+		name_pid = getpid();
+		name_rand = arc4random();
+	}
 	gettimeofday(&tv, NULL);
 	n = snprintf(buf, len, "%lld.M%06ldP%ldQ%uR%08x",
-	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(), count++,
-	    arc4random());
+	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)name_pid, count++,
+	    name_rand);
 	if (n < 0 || (size_t)n >= len || n > WF_NAME_MAX) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -187,12 +214,30 @@ wf_spool_sync_dir(int root, const char *dir)
 	return rc;
 }
 
+static int
+write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 int
 wf_spool_write(int root, const char *tmpdir, const char *dstdir,
     const char *name, const void *buf, size_t len, int flags)
 {
 	char tpath[256], dpath[256];
-	const char *p = buf;
 	int fd = -1, e, n;
 
 	n = snprintf(tpath, sizeof(tpath), "%s/%s", tmpdir, name);
@@ -205,17 +250,8 @@ wf_spool_write(int root, const char *tmpdir, const char *dstdir,
 	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd == -1)
 		return -1;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
+	if (write_all(fd, buf, len) == -1)
+		goto fail;
 	if ((flags & WF_SYNC_FILE) && fsync(fd) == -1)
 		goto fail;
 	n = close(fd);
@@ -239,6 +275,58 @@ fail:
 	unlinkat(root, tpath, 0);
 	errno = e;
 	return -1;
+}
+
+/*
+ * An O_TMPFILE file has no name at all until linkat gives it one: a crash
+ * before that leaves nothing behind, and the commit costs one directory
+ * entry instead of a create in tmp/ and a rename out of it.
+ */
+int
+wf_spool_stage(int root, const char *tmpdir, const void *buf, size_t len)
+{
+	int fd, e;
+
+	fd = openat(root, tmpdir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	if (write_all(fd, buf, len) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+bool
+wf_spool_can_stage(int root, const char *tmpdir)
+{
+	int fd;
+
+	/* linkat through /proc needs no privilege, unlike AT_EMPTY_PATH. */
+	if (access("/proc/self/fd", X_OK) == -1)
+		return false;
+	fd = openat(root, tmpdir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return false;
+	close(fd);
+	return true;
+}
+
+int
+wf_spool_link(int root, int fd, const char *dstdir, const char *name)
+{
+	char proc[64], dpath[256];
+	int n;
+
+	n = snprintf(dpath, sizeof(dpath), "%s/%s", dstdir, name);
+	if (n < 0 || (size_t)n >= sizeof(dpath)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, root, dpath, AT_SYMLINK_FOLLOW);
 }
 
 /* Read the open fd whole (at most max bytes) and close it. */

@@ -51,6 +51,16 @@ const char *wf_spool_qdir(int prio);
  * 0, or -1 with errno set and nothing left behind. */
 int wf_spool_write(int root, const char *tmpdir, const char *dstdir,
     const char *name, const void *buf, size_t len, int flags);
+/* Write buf whole into a new file of tmpdir that has no name (O_TMPFILE);
+ * returns its descriptor, or -1 with errno.  Nothing is visible, and a
+ * crash leaves nothing behind, until wf_spool_link names it. */
+int wf_spool_stage(int root, const char *tmpdir, const void *buf,
+    size_t len);
+/* Can this tree stage files in tmpdir: O_TMPFILE there, and /proc? */
+bool wf_spool_can_stage(int root, const char *tmpdir);
+/* Give a staged file the name dstdir/name (linkat): the commit.  The
+ * caller syncs the data first, and closes fd after. */
+int wf_spool_link(int root, int fd, const char *dstdir, const char *name);
 /* Read a regular file of at most max bytes, never through a symlink.
  * *buf is NUL-terminated and malloc'd.  -1 with errno: ELOOP symlink,
  * EFBIG too large, EINVAL not a regular file. */

@@ -90,10 +90,12 @@ release_lane(void)
 {
 	if (relfd == -1)
 		return;
+	/* First step back, then wake the dispatcher: it and the next
+	 * worker must not find this process still ahead of them. */
+	(void)setpriority(PRIO_PROCESS, 0, RELEASED_NICE);
 	(void)!write(relfd, "r", 1);
 	close(relfd);
 	relfd = -1;
-	(void)setpriority(PRIO_PROCESS, 0, RELEASED_NICE);
 }
 
 static void

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -260,25 +261,43 @@ print_job(const struct wf_job *j, int json)
 	free(s);
 }
 
+/* Staged files a chunk: each holds a descriptor until it is linked. */
+static size_t
+batch_chunk(void)
+{
+	struct rlimit rl;
+	size_t n = 4096;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < n + 64)
+		n = rl.rlim_cur > 96 ? (size_t)rl.rlim_cur - 64 : 32;
+	return n;
+}
+
 /*
- * --batch: each line a job.  Every line is validated and written to its
- * queue's tmp/ first; then one syncfs makes them all durable, the renames
- * commit them, and one fsync per queue directory makes the renames
- * durable.  A bad line stops the batch before any job is visible.
+ * --batch: each line a job.  Every line is read and validated first, so
+ * that a bad line stops the batch before any job is visible.  Then, a
+ * chunk at a time: each job is written whole into its queue's tmp/ with
+ * no name (O_TMPFILE; a named tmp/ file where the file system cannot),
+ * one syncfs makes the chunk's data durable, and linkat (or rename)
+ * commits each into new/.  One fsync per queue directory at the end makes
+ * the names durable.  A failure after the first chunk leaves the chunks
+ * before it queued, and says which.
  */
 static int
 batch(int root, const struct flags *f)
 {
 	struct wf_job *jobs = NULL;
-	size_t n = 0, cap = 0, lineno = 0, linecap = 0;
+	char **texts = NULL;
+	size_t n = 0, cap = 0, lineno = 0, linecap = 0, done = 0, chunk = 0;
+	size_t nstaged = 0;
+	int *fds = NULL, unnamed = 0, code = EX_IOERR;
 	char *line = NULL, err[512], tpath[128], npath[128];
 	unsigned used = 0;
 	ssize_t len;
-	int code = EX_IOERR;
 
 	while ((len = getline(&line, &linecap, stdin)) != -1) {
 		struct wf_job *j;
-		char *s;
 
 		lineno++;
 		if (strspn(line, " \t\r\n") == (size_t)len)
@@ -296,6 +315,9 @@ batch(int root, const struct flags *f)
 			if (p == NULL)
 				goto oom;
 			jobs = p;
+			if ((p = reallocarray(texts, nc, sizeof(*texts))) == NULL)
+				goto oom;
+			texts = p;
 			cap = nc;
 		}
 		j = &jobs[n];
@@ -304,47 +326,84 @@ batch(int root, const struct flags *f)
 			code = EX_DATAERR;
 			goto fail;
 		}
+		texts[n] = NULL;
 		n++;
 		if (wf_spool_name(j->id, sizeof(j->id)) == -1)
 			goto fail;
 		j->created_at = wf_clock_wall_ms();
-		if ((s = wf_job_format(j)) == NULL)
+		if ((texts[n - 1] = wf_job_format(j)) == NULL)
 			goto oom;
-		snprintf(tpath, sizeof(tpath), "%s/tmp",
-		    wf_spool_qdir(j->priority));
-		/* Write into tmp/ only: the rename comes after the sync. */
-		if (wf_spool_write(root, tpath, tpath, j->id, s, strlen(s),
-		    WF_NO_RENAME) == -1) {
-			wf_log_warn("write %s/%s: %s", tpath, j->id,
-			    strerror(errno));
-			code = exit_for_errno(errno);
-			free(s);
-			goto fail;
-		}
-		free(s);
 		used |= 1u << j->priority;
 	}
 	if (ferror(stdin)) {
 		wf_log_warn("stdin: %s", strerror(errno));
 		goto fail;
 	}
-	if (syncfs(root) == -1) {
-		wf_log_warn("syncfs: %s", strerror(errno));
-		code = exit_for_errno(errno);
-		goto fail;
-	}
-	for (size_t i = 0; i < n; i++) {
-		snprintf(tpath, sizeof(tpath), "%s/tmp/%s",
-		    wf_spool_qdir(jobs[i].priority), jobs[i].id);
-		snprintf(npath, sizeof(npath), "%s/new/%s",
-		    wf_spool_qdir(jobs[i].priority), jobs[i].id);
-		if (wf_spool_move(root, tpath, npath) == -1) {
-			wf_log_warn("rename %s: %s", tpath, strerror(errno));
-			/* The first i jobs are queued: say which. */
-			for (size_t k = 0; k < i; k++)
-				print_job(&jobs[k], f->json);
-			n = i; /* the rest are unlinked below */
+	if (n == 0)
+		goto out;
+
+	chunk = batch_chunk();
+	if ((fds = reallocarray(NULL, chunk, sizeof(*fds))) == NULL)
+		goto oom;
+	for (size_t k = 0; k < chunk; k++)
+		fds[k] = -1;
+	snprintf(tpath, sizeof(tpath), "%s/tmp", wf_spool_qdir(jobs[0].priority));
+	unnamed = wf_spool_can_stage(root, tpath);
+	while (done < n) {
+		size_t m = n - done < chunk ? n - done : chunk;
+
+		for (nstaged = 0; nstaged < m; nstaged++) {
+			struct wf_job *j = &jobs[done + nstaged];
+			const char *s = texts[done + nstaged];
+			int rc;
+
+			snprintf(tpath, sizeof(tpath), "%s/tmp",
+			    wf_spool_qdir(j->priority));
+			if (unnamed)
+				rc = fds[nstaged] = wf_spool_stage(root, tpath,
+				    s, strlen(s));
+			else
+				rc = wf_spool_write(root, tpath, tpath, j->id, s,
+				    strlen(s), WF_NO_RENAME);
+			if (rc == -1) {
+				wf_log_warn("write %s/%s: %s", tpath, j->id,
+				    strerror(errno));
+				code = exit_for_errno(errno);
+				goto fail;
+			}
+		}
+		if (syncfs(root) == -1) {
+			wf_log_warn("syncfs: %s", strerror(errno));
+			code = exit_for_errno(errno);
 			goto fail;
+		}
+		for (; nstaged > 0; nstaged--, done++) {
+			struct wf_job *j = &jobs[done];
+			int rc;
+
+			snprintf(npath, sizeof(npath), "%s/new",
+			    wf_spool_qdir(j->priority));
+			if (unnamed) {
+				rc = wf_spool_link(root, fds[m - nstaged], npath,
+				    j->id);
+				if (rc == 0 && close(fds[m - nstaged]) == -1)
+					rc = -1; /* linked: only unsure */
+				fds[m - nstaged] = -1;
+			} else {
+				snprintf(tpath, sizeof(tpath), "%s/tmp/%s",
+				    wf_spool_qdir(j->priority), j->id);
+				snprintf(npath, sizeof(npath), "%s/new/%s",
+				    wf_spool_qdir(j->priority), j->id);
+				rc = wf_spool_move(root, tpath, npath);
+			}
+			if (rc == -1) {
+				wf_log_warn("commit %s into %s: %s", j->id,
+				    npath, strerror(errno));
+				code = exit_for_errno(errno);
+				goto fail;
+			}
+			free(texts[done]);
+			texts[done] = NULL;
 		}
 	}
 	for (int p = 1; p <= WF_NPRIO; p++)
@@ -357,10 +416,14 @@ batch(int root, const struct flags *f)
 				goto fail;
 			}
 		}
+out:
 	for (size_t i = 0; i < n; i++) {
 		print_job(&jobs[i], f->json);
 		wf_job_free(&jobs[i]);
+		free(texts[i]);
 	}
+	free(fds);
+	free(texts);
 	free(jobs);
 	free(line);
 	return fflush(stdout) == 0 ? 0 : EX_IOERR;
@@ -368,12 +431,28 @@ oom:
 	wf_log_warn("out of memory");
 	code = EX_TEMPFAIL;
 fail:
-	for (size_t i = 0; i < n; i++) {
+	/* The staged files of the chunk that failed go; a named tmp/ file is
+	 * unlinked, an unnamed one vanishes with its descriptor. */
+	for (size_t k = 0; unnamed && k < chunk; k++)
+		if (fds[k] != -1)
+			close(fds[k]);
+	for (size_t i = 0; !unnamed && i < nstaged; i++) {
 		snprintf(tpath, sizeof(tpath), "%s/tmp/%s",
-		    wf_spool_qdir(jobs[i].priority), jobs[i].id);
+		    wf_spool_qdir(jobs[done + i].priority), jobs[done + i].id);
 		unlinkat(root, tpath, 0);
-		wf_job_free(&jobs[i]);
 	}
+	if (done > 0)
+		wf_log_warn("%zu of %zu jobs were queued before that; their "
+		    "ids follow", done, n);
+	for (size_t i = 0; i < n; i++) {
+		if (i < done)
+			print_job(&jobs[i], f->json);
+		wf_job_free(&jobs[i]);
+		free(texts[i]);
+	}
+	fflush(stdout);
+	free(fds);
+	free(texts);
 	free(jobs);
 	free(line);
 	return code;

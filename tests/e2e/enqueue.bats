@@ -203,3 +203,55 @@ no_space() {
 	json_ok <"$WF_HOME/queue/3-normal/new/$output"
 	[ -z "$(find "$WF_HOME"/queue/*/tmp -mindepth 1)" ]
 }
+
+@test "a --batch larger than its chunk of open files: all of it, each file whole, nothing left in tmp/" {
+	good='{"job_type":"command","request_data":{"argv":["true"]}}'
+	for ((i = 0; i < 300; i++)); do
+		printf '%s\n' "$good"
+	done >"$BATS_TEST_TMPDIR/jobs"
+	# 100 open files: the batch goes in chunks of 36
+	run bash -c 'ulimit -n 100 && exec "$1" --batch <"$2"' _ \
+	    "$B/wf-enqueue" "$BATS_TEST_TMPDIR/jobs"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 300 ]
+	[ "$(count queue/3-normal/new)" -eq 300 ]
+	for id in "${lines[0]}" "${lines[150]}" "${lines[299]}"; do
+		json_ok <"$WF_HOME/queue/3-normal/new/$id"
+		[ "$(jget "$WF_HOME/queue/3-normal/new/$id" id)" = "$id" ]
+	done
+	[ -z "$(find "$WF_HOME"/queue/*/tmp -mindepth 1)" ]
+}
+
+@test "a disk that fills up in a later chunk of a --batch: the chunks before it are queued, and named" {
+	full_disk
+	if [ -z "$MNT" ]; then
+		# The shim fails every write under tmp/: the first chunk fails
+		# and nothing is queued.
+		printf '%s\n' '{"job_type":"command","request_data":{"argv":["true"]}}' \
+		    >"$BATS_TEST_TMPDIR/jobs"
+		run --separate-stderr enqueue_full --batch <"$BATS_TEST_TMPDIR/jobs"
+		no_space "a batch"
+		return
+	fi
+	# Room for 50 files of one page each; 100 open files make chunks of 36.
+	make_room $((50 * 4096))
+	good='{"job_type":"command","request_data":{"argv":["true"]}}'
+	for ((i = 0; i < 60; i++)); do
+		printf '%s\n' "$good"
+	done >"$BATS_TEST_TMPDIR/jobs"
+	run --separate-stderr bash -c 'ulimit -n 100 && exec "$1" --batch <"$2"' _ \
+	    "$B/wf-enqueue" "$BATS_TEST_TMPDIR/jobs"
+	echo "status $status; stderr: $stderr" >&2
+	[ "$status" -eq 75 ]
+	[[ "$stderr" == *"No space left on device"* ]]
+	[[ "$stderr" == *"jobs were queued before that"* ]]
+	n=$(count queue/3-normal/new)
+	# whole chunks, at least one, not all
+	[ "$n" -gt 0 ] && [ "$n" -lt 60 ] && [ $((n % 36)) -eq 0 ]
+	# the ids printed are exactly the jobs queued, each one whole
+	[ "${#lines[@]}" -eq "$n" ]
+	for id in "${lines[@]}"; do
+		json_ok <"$WF_HOME/queue/3-normal/new/$id"
+	done
+	[ -z "$(find "$WF_HOME"/queue/*/tmp -mindepth 1)" ]
+}

@@ -3,7 +3,8 @@
  * names (wf_spool_name), the id check (wf_spool_name_ok), the time read
  * back from a name (wf_spool_name_time_us), making and checking the tree
  * (wf_spool_init, wf_spool_check), whole-file writes and bounded reads
- * (wf_spool_write, wf_spool_read) and quarantine (wf_spool_quarantine),
+ * (wf_spool_write, wf_spool_read), unnamed files committed by a link
+ * (wf_spool_stage, wf_spool_link) and quarantine (wf_spool_quarantine),
  * on a private tree made with mkdtemp and removed afterwards.
  */
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "spool.h"
@@ -404,6 +406,84 @@ test_read_refuses(void **state)
 	assert_file_is(t->root, "done/big", "0123456789");
 }
 
+/* A staged file is nowhere until it is linked; one never linked leaves
+ * nothing behind. */
+static void
+test_stage_link(void **state)
+{
+	struct tree *t = *state;
+	static const char data[] = "{\"job_type\":\"command\"}\n";
+	int fd, gone;
+
+	if (!wf_spool_can_stage(t->root, "queue/3-normal/tmp")) {
+		/* Not on this file system: then staging must fail plainly. */
+		assert_int_equal(wf_spool_stage(t->root, "queue/3-normal/tmp",
+		    data, sizeof(data) - 1) == -1 ||
+		    access("/proc/self/fd", X_OK) == -1, 1);
+		return;
+	}
+	fd = wf_spool_stage(t->root, "queue/3-normal/tmp", data,
+	    sizeof(data) - 1);
+	assert_true(fd != -1);
+	assert_int_equal(count_entries(t->root, "queue/3-normal/tmp"), 0);
+	assert_int_equal(count_entries(t->root, "queue/3-normal/new"), 0);
+	assert_int_equal(wf_spool_link(t->root, fd, "queue/3-normal/new",
+	    "job1"), 0);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(count_entries(t->root, "queue/3-normal/tmp"), 0);
+	assert_file_is(t->root, "queue/3-normal/new/job1", data);
+
+	/* The commit of a name that exists fails, and changes nothing. */
+	fd = wf_spool_stage(t->root, "queue/3-normal/tmp", "other", 5);
+	assert_true(fd != -1);
+	assert_int_equal(wf_spool_link(t->root, fd, "queue/3-normal/new",
+	    "job1"), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(close(fd), 0);
+	assert_file_is(t->root, "queue/3-normal/new/job1", data);
+
+	/* Staged, never linked: closed, it is gone. */
+	fd = wf_spool_stage(t->root, "queue/3-normal/tmp", data,
+	    sizeof(data) - 1);
+	assert_true(fd != -1);
+	assert_int_equal(close(fd), 0);
+	gone = count_entries(t->root, "queue/3-normal/tmp") == 0 &&
+	    count_entries(t->root, "queue/3-normal/new") == 1;
+	assert_true(gone);
+
+	/* A tmp directory that is not there. */
+	assert_int_equal(wf_spool_stage(t->root, "nosuch/tmp", data, 1), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+/* A forked child makes names of its own pid, not its parent's. */
+static void
+test_name_after_fork(void **state)
+{
+	char parent[WF_NAME_MAX + 1], mine[32];
+	int status;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(wf_spool_name(parent, sizeof(parent)), 0);
+	snprintf(mine, sizeof(mine), "P%ldQ", (long)getpid());
+	assert_non_null(strstr(parent, mine));
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		char child[WF_NAME_MAX + 1], want[32];
+		int ok;
+
+		snprintf(want, sizeof(want), "P%ldQ", (long)getpid());
+		ok = wf_spool_name(child, sizeof(child)) == 0 &&
+		    strstr(child, want) != NULL;
+		_exit(ok ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void
 test_write_missing_dst(void **state)
 {
@@ -566,6 +646,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_name_unique_sorted),
 		cmocka_unit_test(test_name_short_buffer),
+		cmocka_unit_test(test_name_after_fork),
 		cmocka_unit_test(test_name_ok),
 		cmocka_unit_test(test_name_time_us),
 		cmocka_unit_test(test_qdir),
@@ -573,6 +654,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_write_read, tree_setup,
 		    tree_teardown),
 		cmocka_unit_test_setup_teardown(test_read_refuses, tree_setup,
+		    tree_teardown),
+		cmocka_unit_test_setup_teardown(test_stage_link, tree_setup,
 		    tree_teardown),
 		cmocka_unit_test_setup_teardown(test_read_beneath, tree_setup,
 		    tree_teardown),
