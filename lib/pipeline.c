@@ -1007,6 +1007,44 @@ wf_pipeline_expects(const cJSON *run, const char **role, const char **phase)
 	return *role != NULL ? 0 : -1;
 }
 
+/*
+ * MERGED says the run's work is in the project's primary branch: where the
+ * run has a branch of its own in a git repository, that must be true
+ * before the state says so.  A project with no git repository, or a run
+ * that never made its branch, has nothing to check.
+ */
+static int
+merged_check(int root, cJSON *run, char *err, size_t errlen)
+{
+	cJSON *project = NULL;
+	const char *repo, *into;
+	char branch[64], why[256];
+	int rc = 0, m;
+
+	if (wf_store_get(root, &wf_kind_project, get_int(run, "project_id"),
+	    &project, why, sizeof(why)) == -1)
+		return 0;
+	repo = get_str(project, "repo_path");
+	into = get_str(project, "primary_branch");
+	if (into == NULL || into[0] == '\0')
+		into = get_str(project, "branch");
+	snprintf(branch, sizeof(branch), "wf/run-%lld",
+	    (long long)get_int(run, "id"));
+	if (!wf_repo_is_git(repo) || into == NULL || into[0] == '\0')
+		goto out;
+	m = wf_repo_merged(repo, branch, into, why, sizeof(why));
+	if (m == 0)
+		rc = fail(err, errlen, "%s is not merged into %s yet: merge it "
+		    "(git -C %s merge %s), then advance", branch, into, repo,
+		    branch);
+	else if (m == -1 && strstr(why, "no branch wf/run-") == NULL)
+		rc = fail(err, errlen, "cannot tell whether %s is merged: %s",
+		    branch, why);
+out:
+	cJSON_Delete(project);
+	return rc;
+}
+
 static int
 step_advance(int root, const struct wf_pipeline_conf *c, cJSON *run,
     void *arg, char *err, size_t errlen)
@@ -1038,6 +1076,9 @@ step_advance(int root, const struct wf_pipeline_conf *c, cJSON *run,
 		if (wf_pipeline_gate(c, res, why, sizeof(why)) == -1)
 			return fail(err, errlen, "%s", why);
 	}
+	if (strcmp(next, "MERGED") == 0 && merged_check(root, run, err,
+	    errlen) == -1)
+		return -1;
 	clear_wait(run);
 	moved(root, run, state, next, "advanced by hand", NULL);
 	return 1;

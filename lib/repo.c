@@ -277,6 +277,71 @@ fail:
 	return rc;
 }
 
+/* Run git with argv in repo, its output to /dev/null: its exit status,
+ * or -1 when it could not run. */
+static int
+git_status(const char *repo, const char *const *argv)
+{
+	const char *full[32];
+	int ws, n = 0;
+	pid_t pid;
+
+	full[n++] = "git";
+	full[n++] = "-C";
+	full[n++] = repo;
+	for (int i = 0; argv[i] != NULL && n < 30; i++)
+		full[n++] = argv[i];
+	full[n] = NULL;
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		int fd = open("/dev/null", O_RDWR);
+
+		if (fd != -1) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execvp("git", (char *const *)full);
+		_exit(127);
+	}
+	while (waitpid(pid, &ws, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+}
+
+int
+wf_repo_merged(const char *repo, const char *branch, const char *into,
+    char *err, size_t errlen)
+{
+	char b[300], i[300], *out;
+	const char *has[] = { "rev-parse", "-q", "--verify", NULL, NULL };
+	const char *anc[] = { "merge-base", "--is-ancestor", b, i, NULL };
+	size_t len;
+
+	if (snprintf(b, sizeof(b), "refs/heads/%s", branch) >= (int)sizeof(b) ||
+	    snprintf(i, sizeof(i), "refs/heads/%s", into) >= (int)sizeof(i))
+		return fail(err, errlen, "branch name too long");
+	for (int k = 0; k < 2; k++) {
+		has[3] = k == 0 ? b : i;
+		if (git_out(repo, has, 256, &out, &len, err, errlen) == -1)
+			return fail(err, errlen, "no branch %s in %s",
+			    k == 0 ? branch : into, repo);
+		free(out);
+	}
+	/* merge-base --is-ancestor says no with exit 1, and fails with
+	 * another status. */
+	switch (git_status(repo, anc)) {
+	case 0:
+		return 1;
+	case 1:
+		return 0;
+	default:
+		return fail(err, errlen, "git merge-base %s %s failed", branch,
+		    into);
+	}
+}
+
 int
 wf_repo_branch(const char *repo, const char *branch, char *err,
     size_t errlen)

@@ -34,6 +34,11 @@ int wf_repo_commit_all(const char *repo, const char *branch,
  * branch the user had out. */
 int wf_repo_branch(const char *repo, const char *branch, char *err,
     size_t errlen);
+/* Is branch merged into into (every commit of branch reachable from
+ * into)?  1 yes, 0 no, -1 and the reason when git cannot tell (a branch
+ * that does not exist, say). */
+int wf_repo_merged(const char *repo, const char *branch, const char *into,
+    char *err, size_t errlen);
 /* Is repo a git work tree (repo/.git exists)? */
 int wf_repo_is_git(const char *repo);
 /* The commit HEAD names, into sha (at least 41 bytes). */

@@ -42,7 +42,8 @@ static const char run_usage[] =
     "States: PM DEV QA SEC READY_FOR_COMMIT MERGED READY_FOR_DEPLOY\n"
     "DEPLOYED, and QA_FAILED SEC_FAILED.  report drops a report for wf-gate,\n"
     "which applies it; advance leaves a state whose role passed (or\n"
-    "READY_FOR_COMMIT, MERGED); retry and reset-to-dev send a failed run\n"
+    "READY_FOR_COMMIT, once wf/run-N is merged into the project's primary\n"
+    "branch, and MERGED); retry and reset-to-dev send a failed run\n"
     "back to DEV (--tasks turns the findings into tasks); approve-deploy\n"
     "is a human's, recorded under your login name (with --env, the run\n"
     "goes to TESTING while a deploy job runs the environment's deploy\n"
@@ -588,8 +589,9 @@ cmd_pipeline(int argc, char *argv[])
 				    "waiting_reason") ? wf_json_str(run,
 				    "waiting_reason") : "waiting for a human");
 			else if (strcmp(state, "READY_FOR_COMMIT") == 0)
-				printf("waiting for a human: wf run advance %lld "
-				    "to merge\n", (long long)id);
+				printf("waiting for a human: merge wf/run-%lld, "
+				    "then wf run advance %lld\n", (long long)id,
+				    (long long)id);
 			else if (strcmp(state, "READY_FOR_DEPLOY") == 0)
 				printf("waiting for a human: wf run "
 				    "approve-deploy %lld\n", (long long)id);

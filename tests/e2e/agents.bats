@@ -366,6 +366,16 @@ EOF
 	[ "$(q .results.pm.tokens_in)" -eq 211 ]
 	[ "$(q .results.dev.tokens_out)" -eq 143 ]
 
+	# MERGED is not said before it is true: wf/run-N is not in main yet
+	run --separate-stderr "$B/wf" run advance "$rid"
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"wf/run-$rid is not merged into main yet"* ]]
+	fetch "$rid"
+	[ "$(q .state)" = READY_FOR_COMMIT ]
+	# a human merges it, then advances
+	git -C "$REPO" checkout -q main
+	git -C "$REPO" -c user.name=t -c user.email=t@localhost \
+	    merge -q --no-ff -m "merge wf/run-$rid" "wf/run-$rid"
 	run "$B/wf" run advance "$rid"
 	[ "$status" -eq 0 ]
 	[ "$output" = "run $rid: MERGED" ]
