@@ -12,8 +12,10 @@
 
 #include "audit.h"
 #include "clock.h"
+#include "entity.h"
 #include "event.h"
 #include "job.h"
+#include "log.h"
 #include "pipeline.h"
 #include "queue.h"
 #include "repo.h"
@@ -508,6 +510,57 @@ stage_begin(int root, cJSON *run)
 	cJSON_Delete(project);
 }
 
+static int
+merged_or_later(const char *state)
+{
+	return strcmp(state, "MERGED") == 0 ||
+	    strcmp(state, "READY_FOR_DEPLOY") == 0 ||
+	    strcmp(state, "TESTING") == 0 || strcmp(state, "DEPLOYED") == 0 ||
+	    strcmp(state, "DEPLOY_FAILED") == 0;
+}
+
+/*
+ * The tasks a run works on follow it on the board: the run's own task and
+ * those its PM made go from backlog to in_progress when DEV takes the run,
+ * and to done once its work is merged.  A task a human has put elsewhere
+ * (blocked, failed, done) is left where it is.  The run is written first:
+ * a task that cannot be changed is logged, and changes nothing else.
+ */
+static void
+tasks_follow(int root, const cJSON *run, const char *before,
+    const char *after)
+{
+	const char *to;
+	int64_t rid = get_int(run, "id"), tid = get_int(run, "task_id");
+	cJSON *all, *t;
+	char err[256];
+
+	if (strcmp(after, "DEV") == 0 && strcmp(before, "DEV") != 0)
+		to = "in_progress";
+	else if (merged_or_later(after) && !merged_or_later(before))
+		to = "done";
+	else
+		return;
+	if ((all = wf_store_list(root, &wf_kind_task,
+	    get_int(run, "project_id"))) == NULL)
+		return;
+	cJSON_ArrayForEach(t, all) {
+		const char *st = get_str(t, "status");
+		int64_t id = get_int(t, "id");
+
+		if (id <= 0 || (get_int(t, "run_id") != rid && id != tid))
+			continue;
+		if (st != NULL && strcmp(st, "backlog") != 0 &&
+		    !(strcmp(to, "done") == 0 && strcmp(st, "in_progress") == 0))
+			continue;
+		if (wf_entity_status(root, &wf_kind_task, id, to, err,
+		    sizeof(err)) == -1)
+			wf_log_warn("run %lld: task %lld: %s", (long long)rid,
+			    (long long)id, err);
+	}
+	cJSON_Delete(all);
+}
+
 /* A step changes the run and returns 1, leaves it as it is and returns
  * 0, or refuses with -1 and a reason. */
 typedef int (*step_fn)(int root, const struct wf_pipeline_conf *c,
@@ -557,6 +610,7 @@ transition(int root, const struct wf_pipeline_conf *c, int64_t run_id,
 	    errlen) == -1)
 		goto out;
 	notes_flush(root, 1);
+	tasks_follow(root, run, before, after);
 	if (again.role[0] != '\0' && enqueue_role(root, c, run, again.role,
 	    again.phase[0] != '\0' ? again.phase : NULL, jid, sizeof(jid), err,
 	    errlen) == -1)

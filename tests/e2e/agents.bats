@@ -322,6 +322,9 @@ EOF
 	[ "$(lookup "$T" .0.project_id)" -eq "$PROJ" ]
 	[ "$(lookup "$T" .0.run_id)" -eq "$rid" ]
 	[ "$(lookup "$T" .1.run_id)" -eq "$rid" ]
+	# DEV took the run: its tasks left the backlog
+	[ "$(lookup "$T" .0.status)" = in_progress ]
+	[ "$(lookup "$T" .1.status)" = in_progress ]
 	[ "$(q .results.pm.details.tasks_created#)" -eq 2 ]
 	[ "$(q .results.pm.details.tasks_created.0)" = "$(lookup "$T" .0.id)" ]
 	[ "$(q .results.pm.details.tasks_created.1)" = "$(lookup "$T" .1.id)" ]
@@ -379,6 +382,11 @@ EOF
 	run "$B/wf" run advance "$rid"
 	[ "$status" -eq 0 ]
 	[ "$output" = "run $rid: MERGED" ]
+	# merged: its tasks are done, and the audit trail says who moved them
+	run -0 "$B/wf" task list --project-id "$PROJ" --status done --json
+	[ "$(lookup "$(flat <<<"$output")" .#)" -eq 2 ]
+	run -0 "$B/wf" log --json
+	[ "$(grep -c '"task.status_changed"' <<<"$output")" -eq 4 ]
 	run "$B/wf" run advance "$rid"
 	[ "$status" -eq 0 ]
 	[ "$output" = "run $rid: READY_FOR_DEPLOY" ]
