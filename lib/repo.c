@@ -152,23 +152,32 @@ out:
 	return rc;
 }
 
+/* "git -C repo" and argv, into full (32 slots: at most 28 of argv). */
+static void
+git_argv(const char **full, const char *repo, const char *const *argv)
+{
+	int n = 0;
+
+	full[n++] = "git";
+	full[n++] = "-C";
+	full[n++] = repo;
+	for (int i = 0; argv[i] != NULL && n < 31; i++)
+		full[n++] = argv[i];
+	full[n] = NULL;
+}
+
 /* Run git with argv in repo; its output goes to our stderr, the last
  * line of it into err on failure. */
 static int
 git(const char *repo, const char *const *argv, char *err, size_t errlen)
 {
 	const char *full[32];
-	int p[2], ws, n = 0;
+	int p[2], ws;
 	char out[4096];
 	size_t len = 0;
 	pid_t pid;
 
-	full[n++] = "git";
-	full[n++] = "-C";
-	full[n++] = repo;
-	for (int i = 0; argv[i] != NULL && n < 30; i++)
-		full[n++] = argv[i];
-	full[n] = NULL;
+	git_argv(full, repo, argv);
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return fail(err, errlen, "pipe: %s", strerror(errno));
 	if ((pid = fork()) == 0) {
@@ -212,15 +221,10 @@ git_out(const char *repo, const char *const *argv, size_t max, char **outp,
 	const char *full[32];
 	char *buf = NULL;
 	size_t len = 0;
-	int p[2] = { -1, -1 }, ws, n = 0, rc = -1;
+	int p[2] = { -1, -1 }, ws, rc = -1;
 	pid_t pid = -1;
 
-	full[n++] = "git";
-	full[n++] = "-C";
-	full[n++] = repo;
-	for (int i = 0; argv[i] != NULL && n < 30; i++)
-		full[n++] = argv[i];
-	full[n] = NULL;
+	git_argv(full, repo, argv);
 	if ((buf = malloc(max + 1)) == NULL || pipe2(p, O_CLOEXEC) == -1) {
 		fail(err, errlen, "git: %s", strerror(errno));
 		goto fail;
@@ -283,15 +287,10 @@ static int
 git_status(const char *repo, const char *const *argv)
 {
 	const char *full[32];
-	int ws, n = 0;
+	int ws;
 	pid_t pid;
 
-	full[n++] = "git";
-	full[n++] = "-C";
-	full[n++] = repo;
-	for (int i = 0; argv[i] != NULL && n < 30; i++)
-		full[n++] = argv[i];
-	full[n] = NULL;
+	git_argv(full, repo, argv);
 	if ((pid = fork()) == -1)
 		return -1;
 	if (pid == 0) {
