@@ -545,7 +545,12 @@ drive_to(struct fx *f, int64_t id, const char *state)
 		{ "SEC", SEC_PASS },
 	};
 
-	for (size_t i = 0; i < 4; i++) {
+	size_t i = 0;
+
+	/* from wherever the run is on the path */
+	while (i < 4 && strcmp(state_of(f, id), path[i][0]) != 0)
+		i++;
+	for (; i < 4; i++) {
 		if (strcmp(state_of(f, id), state) == 0)
 			return;
 		assert_string_equal(state_of(f, id), path[i][0]);
@@ -553,7 +558,7 @@ drive_to(struct fx *f, int64_t id, const char *state)
 	}
 	if (strcmp(state_of(f, id), state) == 0)
 		return;
-	for (int i = 0; i < 2; i++) {
+	for (int k = 0; k < 2; k++) {
 		char err[256];
 
 		assert_int_equal(wf_pipeline_advance(f->root, &f->c, id, err,
@@ -925,6 +930,71 @@ test_advance_to_deploy(void **state)
 	snap_same(f, id, &s);
 }
 
+static int64_t
+new_task(struct fx *f, int64_t run_id, const char *status)
+{
+	static int n;
+	cJSON *t = cJSON_CreateObject();
+	char err[256] = "", tid[16];
+	int64_t id = 0;
+
+	snprintf(tid, sizeof(tid), "T%d", ++n);
+	cJSON_AddNumberToObject(t, "project_id", (double)f->project);
+	cJSON_AddStringToObject(t, "task_id", tid);
+	cJSON_AddStringToObject(t, "title", "a task");
+	if (run_id > 0)
+		cJSON_AddNumberToObject(t, "run_id", (double)run_id);
+	if (status != NULL)
+		cJSON_AddStringToObject(t, "status", status);
+	if (wf_store_create(f->root, &wf_kind_task, t, 0, &id, err,
+	    sizeof(err)) != 0)
+		fail_msg("task: %s", err);
+	return id;
+}
+
+static const char *
+task_status(struct fx *f, int64_t id)
+{
+	static char buf[32];
+	cJSON *t = NULL;
+	char err[256];
+
+	assert_int_equal(wf_store_get(f->root, &wf_kind_task, id, &t, err,
+	    sizeof(err)), 0);
+	snprintf(buf, sizeof(buf), "%s", jstr(t, "status"));
+	cJSON_Delete(t);
+	return buf;
+}
+
+/* A run's tasks follow it: in_progress when DEV takes it, done once it
+ * is merged; a task a human put elsewhere, or another run's, stays. */
+static void
+test_tasks_follow(void **state)
+{
+	struct fx *f = *state;
+	int64_t id = new_run(f), other = new_run(f);
+	int64_t mine = new_task(f, id, NULL), blocked = new_task(f, id,
+	    "blocked"), theirs = new_task(f, other, NULL);
+	char err[256];
+
+	assert_string_equal(task_status(f, mine), "backlog");
+	drive_to(f, id, "DEV");
+	assert_string_equal(task_status(f, mine), "in_progress");
+	assert_string_equal(task_status(f, blocked), "blocked");
+	assert_string_equal(task_status(f, theirs), "backlog");
+	assert_int_equal(count_audit(f, "task.status_changed", mine), 1);
+	drive_to(f, id, "READY_FOR_COMMIT");
+	assert_string_equal(task_status(f, mine), "in_progress");
+	/* no git repository: nothing to check before MERGED */
+	assert_int_equal(wf_pipeline_advance(f->root, &f->c, id, err,
+	    sizeof(err)), 0);
+	assert_string_equal(state_of(f, id), "MERGED");
+	assert_string_equal(task_status(f, mine), "done");
+	assert_string_equal(task_status(f, blocked), "blocked");
+	assert_string_equal(task_status(f, theirs), "backlog");
+	assert_int_equal(count_audit(f, "task.status_changed", mine), 2);
+}
+
 static void
 test_advance_refused(void **state)
 {
@@ -1130,7 +1200,9 @@ test_reset_to_dev_tasks(void **state)
 	assert_string_equal(jstr(t1, "title"), "B");
 	assert_int_equal(jint(t1, "priority"), 4);
 	assert_int_equal(jint(t0, "run_id"), id);
-	assert_string_equal(jstr(t0, "status"), "backlog");
+	/* the run is back in DEV: its tasks, these too, are DEV's work now */
+	assert_string_equal(jstr(t0, "status"), "in_progress");
+	assert_string_equal(jstr(t1, "status"), "in_progress");
 	cJSON_Delete(tasks);
 	assert_int_equal(count_audit(f, "task.created", 0), 2);
 
@@ -1799,6 +1871,7 @@ main(void)
 		T(test_sec_low_passes),
 		T(test_advance_to_deploy),
 		T(test_advance_refused),
+		T(test_tasks_follow),
 		T(test_advance_with_pass_on_record),
 		T(test_approve_refused_elsewhere),
 		T(test_set_state),
