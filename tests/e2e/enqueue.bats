@@ -255,3 +255,25 @@ no_space() {
 	done
 	[ -z "$(find "$WF_HOME"/queue/*/tmp -mindepth 1)" ]
 }
+
+@test "a --batch on a file system without O_TMPFILE: named tmp/ files, renamed, all of it" {
+	SHIM="$BATS_TEST_TMPDIR/notmpfile.so"
+	cc -shared -fPIC -o "$SHIM" "$BATS_TEST_DIRNAME/../helpers/notmpfile.c" -ldl
+	good='{"job_type":"command","request_data":{"argv":["true"]}}'
+	for ((i = 0; i < 100; i++)); do
+		printf '%s\n' "$good"
+	done >"$BATS_TEST_TMPDIR/jobs"
+	# 60 open files: chunks of 32, each renamed out of tmp/
+	NOTMPFILE_MARK=$BATS_TEST_TMPDIR/asked run bash -c 'ulimit -n 60 &&
+	    LD_PRELOAD=$1 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+	    exec "$2" --batch <"$3"' _ "$SHIM" "$B/wf-enqueue" "$BATS_TEST_TMPDIR/jobs"
+	[ "$status" -eq 0 ]
+	# it was asked for O_TMPFILE, and refused
+	[ -e "$BATS_TEST_TMPDIR/asked" ]
+	[ "${#lines[@]}" -eq 100 ]
+	[ "$(count queue/3-normal/new)" -eq 100 ]
+	[ -z "$(find "$WF_HOME"/queue/*/tmp -mindepth 1)" ]
+	for id in "${lines[0]}" "${lines[99]}"; do
+		json_ok <"$WF_HOME/queue/3-normal/new/$id"
+	done
+}
