@@ -1084,14 +1084,15 @@ merged_check(int root, cJSON *run, char *err, size_t errlen)
 		into = get_str(project, "branch");
 	snprintf(branch, sizeof(branch), "wf/run-%lld",
 	    (long long)get_int(run, "id"));
-	if (!wf_repo_is_git(repo) || into == NULL || into[0] == '\0')
+	if (!wf_repo_is_git(repo) || into == NULL || into[0] == '\0' ||
+	    !wf_repo_has_branch(repo, branch))
 		goto out;
 	m = wf_repo_merged(repo, branch, into, why, sizeof(why));
 	if (m == 0)
 		rc = fail(err, errlen, "%s is not merged into %s yet: merge it "
 		    "(git -C %s merge %s), then advance", branch, into, repo,
 		    branch);
-	else if (m == -1 && strstr(why, "no branch wf/run-") == NULL)
+	else if (m == -1)
 		rc = fail(err, errlen, "cannot tell whether %s is merged: %s",
 		    branch, why);
 out:

@@ -310,24 +310,31 @@ git_status(const char *repo, const char *const *argv)
 }
 
 int
+wf_repo_has_branch(const char *repo, const char *branch)
+{
+	char ref[300];
+	const char *has[] = { "rev-parse", "-q", "--verify", ref, NULL };
+
+	if (snprintf(ref, sizeof(ref), "refs/heads/%s", branch) >=
+	    (int)sizeof(ref))
+		return 0;
+	return git_status(repo, has) == 0;
+}
+
+int
 wf_repo_merged(const char *repo, const char *branch, const char *into,
     char *err, size_t errlen)
 {
-	char b[300], i[300], *out;
-	const char *has[] = { "rev-parse", "-q", "--verify", NULL, NULL };
+	char b[300], i[300];
 	const char *anc[] = { "merge-base", "--is-ancestor", b, i, NULL };
-	size_t len;
 
 	if (snprintf(b, sizeof(b), "refs/heads/%s", branch) >= (int)sizeof(b) ||
 	    snprintf(i, sizeof(i), "refs/heads/%s", into) >= (int)sizeof(i))
 		return fail(err, errlen, "branch name too long");
-	for (int k = 0; k < 2; k++) {
-		has[3] = k == 0 ? b : i;
-		if (git_out(repo, has, 256, &out, &len, err, errlen) == -1)
+	for (int k = 0; k < 2; k++)
+		if (!wf_repo_has_branch(repo, k == 0 ? branch : into))
 			return fail(err, errlen, "no branch %s in %s",
 			    k == 0 ? branch : into, repo);
-		free(out);
-	}
 	/* merge-base --is-ancestor says no with exit 1, and fails with
 	 * another status. */
 	switch (git_status(repo, anc)) {
@@ -347,19 +354,11 @@ wf_repo_branch(const char *repo, const char *branch, char *err,
 {
 	const char *sw[] = { "checkout", "-q", branch, "--", NULL };
 	const char *mk[] = { "checkout", "-q", "-b", branch, NULL };
-	const char *has[] = { "rev-parse", "-q", "--verify", NULL, NULL };
-	char ref[300], *out;
-	size_t len;
 
-	if (snprintf(ref, sizeof(ref), "refs/heads/%s", branch) >=
-	    (int)sizeof(ref))
+	if (strlen(branch) > 250)
 		return fail(err, errlen, "branch name too long");
-	has[3] = ref;
-	if (git_out(repo, has, 256, &out, &len, err, errlen) == 0) {
-		free(out);
-		return git(repo, sw, err, errlen);
-	}
-	return git(repo, mk, err, errlen);
+	return git(repo, wf_repo_has_branch(repo, branch) ? sw : mk, err,
+	    errlen);
 }
 
 int

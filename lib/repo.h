@@ -34,6 +34,8 @@ int wf_repo_commit_all(const char *repo, const char *branch,
  * branch the user had out. */
 int wf_repo_branch(const char *repo, const char *branch, char *err,
     size_t errlen);
+/* Does repo have a branch of that name (refs/heads/branch)? */
+int wf_repo_has_branch(const char *repo, const char *branch);
 /* Is branch merged into into (every commit of branch reachable from
  * into)?  1 yes, 0 no, -1 and the reason when git cannot tell (a branch
  * that does not exist, say). */

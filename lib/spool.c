@@ -2,12 +2,14 @@
  * spool: the maildir protocol over a root directory descriptor.  A file
  * is written whole in a tmp/ with O_EXCL|O_NOFOLLOW, fsync'd when a promise
  * rests on it, and renamed into place: the rename is the commit, and the
- * directory fsync makes it durable.  Nothing is rewritten in place.
+ * directory fsync makes it durable.  A batch may write its files with no
+ * name at all (O_TMPFILE in tmp/) and commit each with a link instead.
+ * Nothing is rewritten in place.
  */
-#include <pthread.h> /* first: it needs sched.h whole */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,10 @@
 /*
  * spool: the maildir protocol.  Every file is written whole under a tmp/
  * directory with a unique name, fsync'd, and renamed into place; the
- * rename is the commit.  Consumers claim by rename; the loser gets ENOENT.
- * All paths are relative to the spool's root directory descriptor, so
- * that nothing follows a symlink out of the tree.
+ * rename is the commit (for a batch's unnamed O_TMPFILE files, the link
+ * is).  Consumers claim by rename; the loser gets ENOENT.  All paths are
+ * relative to the spool's root directory descriptor, so that nothing
+ * follows a symlink out of the tree.
  */
 #ifndef WF_SPOOL_H
 #define WF_SPOOL_H
