@@ -13,41 +13,6 @@
 #include "queue.h"
 #include "store.h"
 
-#define NTASKCOL 5
-
-static const char *const task_cols[NTASKCOL] = {
-	"backlog",
-	"in_progress",
-	"blocked",
-	"done",
-	"failed",
-};
-
-/* The run states, in the pipeline's order, failures last. */
-static const char *const run_states[] = {
-	"PM",
-	"DEV",
-	"QA",
-	"SEC",
-	"READY_FOR_COMMIT",
-	"MERGED",
-	"READY_FOR_DEPLOY",
-	"TESTING",
-	"DEPLOYED",
-	"QA_FAILED",
-	"SEC_FAILED",
-	"DEPLOY_FAILED",
-	NULL,
-};
-
-static const char *const bug_states[] = {
-	"open",
-	"in_progress",
-	"resolved",
-	"closed",
-	NULL,
-};
-
 struct qcount {
 	long waiting, running, failed, done, cancelled;
 };
@@ -75,7 +40,7 @@ wf_board_collect(int root, int64_t project_id, const cJSON *project)
 {
 	cJSON *out = cJSON_CreateObject(), *tasks, *runs, *bugs, *q, *all, *it;
 	struct qcount qc;
-	long nbug[4] = { 0 };
+	long nbug[WF_BUG_NSTATUS] = { 0 };
 
 	if (project != NULL) {
 		cJSON *p = cJSON_AddObjectToObject(out, "project");
@@ -87,8 +52,8 @@ wf_board_collect(int root, int64_t project_id, const cJSON *project)
 		cJSON_AddNullToObject(out, "project");
 
 	tasks = cJSON_AddObjectToObject(out, "tasks");
-	for (int i = 0; i < NTASKCOL; i++)
-		cJSON_AddArrayToObject(tasks, task_cols[i]);
+	for (int i = 0; i < WF_TASK_NSTATUS; i++)
+		cJSON_AddArrayToObject(tasks, wf_store_task_status[i]);
 	all = wf_store_list(root, &wf_kind_task, project_id);
 	cJSON_ArrayForEach(it, all)
 	{
@@ -113,8 +78,8 @@ wf_board_collect(int root, int64_t project_id, const cJSON *project)
 	cJSON_Delete(all);
 
 	runs = cJSON_AddObjectToObject(out, "runs");
-	for (int i = 0; run_states[i] != NULL; i++)
-		cJSON_AddArrayToObject(runs, run_states[i]);
+	for (int i = 0; wf_store_run_states[i] != NULL; i++)
+		cJSON_AddArrayToObject(runs, wf_store_run_states[i]);
 	all = wf_store_list(root, &wf_kind_run, project_id);
 	cJSON_ArrayForEach(it, all)
 	{
@@ -155,14 +120,14 @@ wf_board_collect(int root, int64_t project_id, const cJSON *project)
 	{
 		const char *st = wf_json_str(it, "status");
 
-		for (int i = 0; st != NULL && bug_states[i] != NULL; i++)
-			if (strcmp(st, bug_states[i]) == 0)
+		for (int i = 0; st != NULL && wf_store_bug_status[i] != NULL; i++)
+			if (strcmp(st, wf_store_bug_status[i]) == 0)
 				nbug[i]++;
 	}
 	cJSON_Delete(all);
 	bugs = cJSON_AddObjectToObject(out, "bugs");
-	for (int i = 0; bug_states[i] != NULL; i++)
-		cJSON_AddNumberToObject(bugs, bug_states[i], nbug[i]);
+	for (int i = 0; wf_store_bug_status[i] != NULL; i++)
+		cJSON_AddNumberToObject(bugs, wf_store_bug_status[i], nbug[i]);
 
 	memset(&qc, 0, sizeof(qc));
 	wf_queue_walk(root, q_visit, &qc);

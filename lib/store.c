@@ -21,10 +21,10 @@
 
 #define ENTITY_MAX (1 << 20)
 
-static const char *const task_status[] = {
+const char *const wf_store_task_status[WF_TASK_NSTATUS + 1] = {
 	"backlog", "in_progress", "blocked", "done", "failed", NULL,
 };
-static const char *const bug_status[] = {
+const char *const wf_store_bug_status[WF_BUG_NSTATUS + 1] = {
 	"open", "in_progress", "resolved", "closed", NULL,
 };
 static const char *const env_types[] = {
@@ -35,7 +35,7 @@ static const char *const cred_types[] = {
 	"api_key", "token", "basic_auth", "ssh_key", "database", "oauth",
 	"certificate", "other", NULL,
 };
-static const char *const run_states[] = {
+const char *const wf_store_run_states[] = {
 	"PM", "DEV", "QA", "SEC", "READY_FOR_COMMIT", "MERGED",
 	"READY_FOR_DEPLOY", "TESTING", "DEPLOYED", "QA_FAILED", "SEC_FAILED",
 	"DEPLOY_FAILED", NULL,
@@ -83,7 +83,7 @@ static const struct wf_field task_fields[] = {
 	{ "title", WF_F_STR, WF_FF_REQUIRED, NULL, NULL, NULL,
 	    "one line: what to do" },
 	{ "description", WF_F_TEXT, 0, NULL, NULL, NULL, "the details" },
-	{ "status", WF_F_ENUM, 0, task_status, NULL, "\"backlog\"",
+	{ "status", WF_F_ENUM, 0, wf_store_task_status, NULL, "\"backlog\"",
 	    "where it stands" },
 	{ "priority", WF_F_INT, 0, NULL, NULL, "3",
 	    "1 (critical) to 5 (lowest)" },
@@ -102,7 +102,7 @@ static const struct wf_field run_fields[] = {
 	{ "project_id", WF_F_REF, WF_FF_REQUIRED, NULL, "project", NULL, NULL },
 	{ "name", WF_F_STR, 0, NULL, NULL, NULL, NULL },
 	{ "task_id", WF_F_REF, 0, NULL, "task", NULL, "the task it works on" },
-	{ "state", WF_F_ENUM, WF_FF_READONLY, run_states, NULL, "\"PM\"", NULL },
+	{ "state", WF_F_ENUM, WF_FF_READONLY, wf_store_run_states, NULL, "\"PM\"", NULL },
 	{ "iteration", WF_F_INT, WF_FF_READONLY, NULL, NULL, "1", NULL },
 	{ "max_iter", WF_F_INT, 0, NULL, NULL, NULL,
 	    "retries before a human is needed" },
@@ -142,7 +142,7 @@ static const struct wf_field bug_fields[] = {
 	{ "url", WF_F_STR, 0, NULL, NULL, NULL, "the page where it happened" },
 	{ "app_name", WF_F_STR, 0, NULL, NULL, NULL,
 	    "the application that reported it" },
-	{ "status", WF_F_ENUM, 0, bug_status, NULL, "\"open\"",
+	{ "status", WF_F_ENUM, 0, wf_store_bug_status, NULL, "\"open\"",
 	    "where it stands" },
 	{ "project_id", WF_F_REF, 0, NULL, "project", NULL,
 	    "the project it belongs to" },

@@ -58,6 +58,14 @@ extern const struct wf_kind wf_kind_project, wf_kind_task, wf_kind_run,
     wf_kind_bug, wf_kind_environment, wf_kind_credential;
 extern const struct wf_kind wf_kind_webhook;
 
+/* The values of a task's status, a bug's status and a run's state, in the
+ * board's order (a run's failures last); NULL-terminated. */
+#define WF_TASK_NSTATUS 5
+#define WF_BUG_NSTATUS 4
+extern const char *const wf_store_task_status[WF_TASK_NSTATUS + 1];
+extern const char *const wf_store_bug_status[WF_BUG_NSTATUS + 1];
+extern const char *const wf_store_run_states[];
+
 /* The kind named name ("project", "task"...), or NULL. */
 const struct wf_kind *wf_store_kind(const char *name);
 const struct wf_field *wf_store_field(const struct wf_kind *k,

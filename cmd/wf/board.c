@@ -23,8 +23,7 @@
 #include "wf.h"
 
 #define WIDTH 100 /* the board's columns */
-#define NTASKCOL 5
-#define CELL (WIDTH / NTASKCOL) /* a task column, its gap included */
+#define CELL (WIDTH / WF_TASK_NSTATUS) /* a task column, its gap included */
 
 static const char board_usage[] =
     "usage: wf board [--project-id N] [--json]\n"
@@ -35,13 +34,6 @@ static const char board_usage[] =
     "--project-id, only that project's tasks, runs and bugs (the queue is\n"
     "the whole spool's).  --json: one JSON object with the same data.\n";
 
-static const char *const task_cols[NTASKCOL] = {
-	"backlog",
-	"in_progress",
-	"blocked",
-	"done",
-	"failed",
-};
 
 /* Copy s into buf, at most max bytes, never cutting a UTF-8 sequence, and
  * with control characters as spaces; "~" marks a cut. */
@@ -73,26 +65,26 @@ rule(void)
 static void
 print_tasks(const cJSON *tasks)
 {
-	const cJSON *col[NTASKCOL];
+	const cJSON *col[WF_TASK_NSTATUS];
 	char cell[CELL + 8], head[CELL + 8];
 	int rows = 0, n;
 
-	for (int i = 0; i < NTASKCOL; i++) {
-		col[i] = cJSON_GetObjectItem(tasks, task_cols[i]);
+	for (int i = 0; i < WF_TASK_NSTATUS; i++) {
+		col[i] = cJSON_GetObjectItem(tasks, wf_store_task_status[i]);
 		if ((n = cJSON_GetArraySize(col[i])) > rows)
 			rows = n;
 	}
 	printf("TASKS\n");
-	for (int i = 0; i < NTASKCOL; i++) {
-		snprintf(head, sizeof(head), "%s (%d)", task_cols[i],
+	for (int i = 0; i < WF_TASK_NSTATUS; i++) {
+		snprintf(head, sizeof(head), "%s (%d)", wf_store_task_status[i],
 		    cJSON_GetArraySize(col[i]));
-		printf("%-*s", i < NTASKCOL - 1 ? CELL : 0, head);
+		printf("%-*s", i < WF_TASK_NSTATUS - 1 ? CELL : 0, head);
 	}
 	putchar('\n');
 	for (int r = 0; r < rows; r++) {
 		int last = 0;
 
-		for (int i = 0; i < NTASKCOL; i++)
+		for (int i = 0; i < WF_TASK_NSTATUS; i++)
 			if (cJSON_GetArrayItem(col[i], r) != NULL)
 				last = i;
 		for (int i = 0; i <= last; i++) {
