@@ -61,6 +61,8 @@ wf_config_defaults(struct wf_config *c)
 	lane_get(c, "llm")->prestart = 1;
 	lane_get(c, "agent")->prestart = 1;
 	lane_get(c, "vision")->prestart = 1;
+	lane_get(c, "llm")->chain = 1;
+	lane_get(c, "vision")->chain = 1;
 	lane_get(c, "command")->concurrency = 4;
 }
 
@@ -91,6 +93,19 @@ num(const char *v, long long lo, long long hi, long long *out)
 
 	*out = strtonum(v, lo, hi, &errstr);
 	return errstr == NULL ? 0 : -1;
+}
+
+/* A yes or no: true, yes, false, no. */
+static int
+boolean(const char *v, int *out)
+{
+	if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0)
+		*out = 1;
+	else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0)
+		*out = 0;
+	else
+		return -1;
+	return 0;
 }
 
 /* "250ms", "2s", "2" (seconds), "5m", "1h" into milliseconds. */
@@ -182,12 +197,7 @@ httpd_key(struct parse_ctx *p, const char *name, const char *value)
 			ERR("web_dir: '%s' is not an absolute path", value);
 		strlcpy(h->web_dir, value, sizeof(h->web_dir));
 	} else if (strcmp(name, "allow_remote") == 0) {
-		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0)
-			h->allow_remote = 1;
-		else if (strcmp(value, "no") == 0 ||
-		    strcmp(value, "false") == 0)
-			h->allow_remote = 0;
-		else
+		if (boolean(value, &h->allow_remote) == -1)
 			ERR("allow_remote: '%s' is not yes or no", value);
 	} else
 		ERR("[httpd] has no key '%s'", name);
@@ -265,12 +275,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 		    strcmp(name, "tdd") == 0) {
 			int b;
 
-			if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)
-				b = 1;
-			else if (strcmp(value, "false") == 0 ||
-			    strcmp(value, "no") == 0)
-				b = 0;
-			else
+			if (boolean(value, &b) == -1)
 				ERR("%s: '%s' is not true or false", name, value);
 			if (name[0] == 'a')
 				pc->auto_retry = b;
@@ -314,13 +319,10 @@ handler(void *user, const char *section, const char *name, const char *value)
 			l->concurrency = (int)v;
 			return 1;
 		}
-		if (strcmp(name, "prestart") == 0) {
-			if (strcmp(value, "true") == 0)
-				l->prestart = 1;
-			else if (strcmp(value, "false") == 0)
-				l->prestart = 0;
-			else
-				ERR("prestart: '%s' is not true or false", value);
+		if (strcmp(name, "prestart") == 0 || strcmp(name, "chain") == 0) {
+			if (boolean(value, name[0] == 'p' ? &l->prestart :
+			    &l->chain) == -1)
+				ERR("%s: '%s' is not true or false", name, value);
 			return 1;
 		}
 		if (strcmp(name, "runner") == 0) {

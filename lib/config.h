@@ -22,6 +22,11 @@ struct wf_lane_conf {
 	                        * or through wf-agent */
 	int prestart;          /* keep a wf-agent started, waiting for the
 	                        * lane's next job id */
+	int chain;             /* with prestart and concurrency 1: hand the
+	                        * next job to the ready wf-agent while the
+	                        * current one runs; it starts on the current
+	                        * one's release, with no hop through
+	                        * wf-dispatch */
 };
 
 struct wf_config {

@@ -88,7 +88,7 @@ pid_t
 wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 {
 	int op[2] = { -1, -1 }, ep[2] = { -1, -1 }, ip[2] = { -1, -1 };
-	int rp[2] = { -1, -1 };
+	int rp[2] = { -1, -1 }, go = -1;
 	sigset_t all, old;
 	pid_t pid, parent = getpid();
 	int e;
@@ -100,6 +100,10 @@ wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 	if (spec->infd != NULL && pipe2(ip, O_CLOEXEC) == -1)
 		goto fail;
 	if (spec->relfd != NULL && pipe2(rp, O_CLOEXEC) == -1)
+		goto fail;
+	/* The go fd must not sit where the child's fd 3 or 4 goes. */
+	if (spec->gofd != NULL &&
+	    (go = fcntl(*spec->gofd, F_DUPFD_CLOEXEC, 5)) == -1)
 		goto fail;
 	/* Block every signal across fork so that no handler of ours runs in
 	 * the child before its dispositions are reset. */
@@ -132,17 +136,20 @@ wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 		if (dup2(spec->devnull_out ? nul : op[1], 1) == -1 ||
 		    dup2(spec->devnull_out ? nul : op[1], 2) == -1)
 			child_fail(efd, 4);
+		/* fd 3 is the release pipe and fd 4 the go pipe; the error
+		 * pipe must not be in their way. */
+		if ((spec->relfd != NULL || go != -1) && (efd == 3 || efd == 4) &&
+		    (efd = fcntl(efd, F_DUPFD_CLOEXEC, 5)) == -1)
+			_exit(127);
 		if (spec->relfd != NULL) {
-			/* fd 3 is the release pipe; the error pipe must not be
-			 * in its way. */
-			if (efd == 3 && (efd = fcntl(3, F_DUPFD_CLOEXEC, 4)) == -1)
-				_exit(127);
 			if (rp[1] == 3) {
 				if (fcntl(3, F_SETFD, 0) == -1)
 					child_fail(efd, 4);
 			} else if (dup2(rp[1], 3) == -1)
 				child_fail(efd, 4);
 		}
+		if (go != -1 && dup2(go, 4) == -1)
+			child_fail(efd, 4);
 		if (spec->cwd != NULL && chdir(spec->cwd) == -1)
 			child_fail(efd, 5);
 		exec_path(spec->argv[0], (char *const *)spec->argv,
@@ -158,6 +165,8 @@ wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 	/* Both sides set the group, so that a kill right after start finds
 	 * it whichever runs first. */
 	setpgid(pid, pid);
+	if (go != -1)
+		close(go);
 	close(ep[1]);
 	*errfd = ep[0];
 	if (spec->infd != NULL) {
@@ -178,6 +187,8 @@ wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 	return pid;
 fail:
 	e = errno;
+	if (go != -1)
+		close(go);
 	for (int i = 0; i < 2; i++) {
 		if (op[i] != -1)
 			close(op[i]);

@@ -24,6 +24,11 @@ struct wf_exec_spec {
 	                          * read end (non-blocking) is returned here:
 	                          * wf-agent writes to it when it no longer
 	                          * holds its lane's resource (the model) */
+	const int *gofd;         /* non-NULL: the child's fd 4 is a copy of
+	                          * this fd, the read end of the release pipe
+	                          * of the job it follows: a wf-agent handed
+	                          * its job early (armed) starts on it only
+	                          * once that pipe has a byte or its end */
 };
 
 /* Start a child.  Returns its pid (also its process group) and, unless

@@ -1304,6 +1304,8 @@ wf_llm_call(const struct wf_llm_conf *c, const cJSON *messages,
 		r->fault = WF_LLM_PERMANENT;
 		goto out;
 	}
+	if (o->go != NULL)
+		o->go();
 	t0 = wf_clock_mono_us();
 	cc = curl_easy_perform(h);
 	r->latency_ms = (wf_clock_mono_us() - t0 + 500) / 1000;

@@ -78,6 +78,9 @@ struct wf_llm_opts {
 	/* Called once the exchange with the model is over, before its reply
 	 * is parsed: the model is free from that moment. */
 	void (*done)(void);
+	/* Called once the request is built, right before it is sent: a
+	 * worker handed its job ahead of time waits there for the model. */
+	void (*go)(void);
 };
 
 enum wf_llm_fault {

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stddef.h>
 #include <getopt.h>
 #include <signal.h>
@@ -75,6 +76,8 @@ usage(int code)
 
 static pid_t child;
 static int relfd = -1;
+static int gofd = -1;
+static volatile sig_atomic_t waiting; /* for its turn, on gofd */
 #define RELEASED_NICE 10 /* after the lane is released */
 
 /*
@@ -98,9 +101,36 @@ release_lane(void)
 	relfd = -1;
 }
 
+/*
+ * A worker handed its job ahead of time (wf-dispatch's chain) got, as
+ * fd 4, the read end of the release pipe of the job before it: it has
+ * read its job and built its request meanwhile, and starts once that
+ * pipe has its byte or its end (the job before released the model, or
+ * died).  The byte is the dispatcher's to read: only poll.  Once only.
+ */
+static void
+await_go(void)
+{
+	struct pollfd p;
+
+	if (gofd == -1)
+		return;
+	p.fd = gofd;
+	p.events = POLLIN;
+	waiting = 1;
+	while (poll(&p, 1, -1) == -1 && errno == EINTR)
+		;
+	waiting = 0;
+	close(gofd);
+	gofd = -1;
+}
+
 static void
 forward(int sig)
 {
+	/* Nothing has started yet: nothing to finish. */
+	if (waiting)
+		_exit(128 + sig);
 	if (child > 0)
 		kill(child, sig);
 }
@@ -429,6 +459,7 @@ run_llm(int root, struct wf_job *j, cJSON *res)
 		conf.timeout = j->timeout > 2 ? j->timeout - 1 : 1;
 	err[0] = '\0';
 	opts.done = release_lane;
+	opts.go = await_go;
 	rc = wf_llm_call(&conf, msgs, &opts, &r, err, sizeof(err));
 	release_lane();
 	wf_llm_outcome(&r, conf.provider, err, res);
@@ -1331,6 +1362,10 @@ main(int argc, char *argv[])
 	    fcntl(3, F_SETFD, FD_CLOEXEC) == 0)
 		relfd = 3;
 	unsetenv("WF_RELEASE_FD");
+	if (getenv("WF_GO_FD") != NULL && strcmp(getenv("WF_GO_FD"), "4") == 0 &&
+	    fcntl(4, F_SETFD, FD_CLOEXEC) == 0)
+		gofd = 4;
+	unsetenv("WF_GO_FD");
 	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -1418,6 +1453,11 @@ main(int argc, char *argv[])
 	strlcpy(j.id, id, sizeof(j.id));
 	if ((res = cJSON_CreateObject()) == NULL)
 		goto fail;
+	/* A model call builds its request before it waits for its turn;
+	 * any other job waits here. */
+	if (j.type != WF_JT_LLM_COMPLETE && j.type != WF_JT_LLM_CHAT &&
+	    j.type != WF_JT_LLM_QUERY && j.type != WF_JT_VISION_ANALYZE)
+		await_go();
 	cJSON_AddStringToObject(res, "started_at",
 	    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)));
 	switch (j.type) {

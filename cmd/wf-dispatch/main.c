@@ -60,6 +60,15 @@ struct run {
 	pid_t pid;
 	int outfd, errfd;
 	int relfd, released; /* wf-agent said the lane's model is free */
+	/* Armed: handed to its lane's ready wf-agent while the job in
+	 * after still holds the model; it starts on that job's release (a
+	 * byte or the end of its release pipe), which the worker waits for
+	 * itself.  Its place in line is kept to tell whether a better job
+	 * came since. */
+	int armed;
+	char after[WF_NAME_MAX + 1];
+	int64_t arm_key;
+	uint32_t arm_seq;
 	struct wf_output out;
 	int attempt;
 	int direct;
@@ -73,6 +82,7 @@ struct run {
 struct spare {
 	pid_t pid;
 	int infd, outfd, errfd, relfd;
+	char after[WF_NAME_MAX + 1]; /* its go pipe: this job's release */
 	int64_t started, hold_until; /* mono ms */
 };
 
@@ -139,12 +149,53 @@ lane_busy(const char *name)
 	int n = 0;
 
 	/* A job whose agent released the model no longer holds the lane:
-	 * the next one may start while it writes its result. */
+	 * the next one may start while it writes its result.  An armed
+	 * one does not hold it yet. */
 	for (int i = 0; i < D.nrunning; i++)
 		if (strcmp(D.running[i]->lane, name) == 0 &&
-		    !D.running[i]->released)
+		    !D.running[i]->released && !D.running[i]->armed)
 			n++;
 	return n;
+}
+
+/* Does the lane hand its next job ahead to its ready worker? */
+static int
+lane_chains(int li)
+{
+	const struct wf_lane_conf *lc = &D.cfg.lanes[li];
+
+	return lc->chain && lc->prestart && lc->concurrency == 1 &&
+	    !D.draining;
+}
+
+/* The lane's armed job, or NULL. */
+static struct run *
+lane_armed(const char *name)
+{
+	for (int i = 0; i < D.nrunning; i++)
+		if (D.running[i]->armed && strcmp(D.running[i]->lane, name) == 0)
+			return D.running[i];
+	return NULL;
+}
+
+/* The one job holding the lane's model, with its release pipe still
+ * open; NULL when none or more than one (a reload lowered the lane's
+ * concurrency). */
+static struct run *
+lane_holder(const char *name)
+{
+	struct run *h = NULL;
+
+	for (int i = 0; i < D.nrunning; i++) {
+		struct run *r = D.running[i];
+
+		if (r->armed || r->released || strcmp(r->lane, name) != 0)
+			continue;
+		if (h != NULL)
+			return NULL;
+		h = r;
+	}
+	return h != NULL && h->relfd != -1 ? h : NULL;
 }
 
 static void
@@ -209,13 +260,19 @@ update_status(void)
 {
 	char s[256];
 	size_t waiting = 0;
-	int n;
+	int n, running = 0;
 
+	/* An armed job waits yet. */
+	for (int i = 0; i < D.nrunning; i++)
+		if (D.running[i]->armed)
+			waiting++;
+		else
+			running++;
 	for (int i = 0; i < D.cfg.nlanes; i++)
 		waiting += wf_sched_count(D.sched, i);
 	waiting += wf_sched_count(D.sched, WF_SCHED_UNKNOWN);
 	n = snprintf(s, sizeof(s), "STATUS=%zu waiting, %d running, %zu "
-	    "deferred, %lu done, %lu failed%s", waiting, D.nrunning, D.ndef,
+	    "deferred, %lu done, %lu failed%s", waiting, running, D.ndef,
 	    D.ndone, D.nfailed, D.draining ? ", draining" : "");
 	if (n < 0 || (size_t)n >= sizeof(s))
 		return;
@@ -447,6 +504,11 @@ finish(struct run *r)
 	const char *step = NULL;
 	int permanent = 0, server_deferred = 0, e = 0, exec_failed = 0;
 
+	/* An armed job that ends before its turn has no log yet: what its
+	 * worker said goes to one. */
+	if (r->armed && !r->requeue && wf_output_open(&r->out, D.root,
+	    j->id, r->attempt, D.cfg.output_max) == -1)
+		wf_log_warn("%s: output log: %s", j->id, strerror(errno));
 	if (r->outfd != -1) {
 		wf_output_pump(&r->out, r->outfd);
 		close(r->outfd);
@@ -516,9 +578,12 @@ finish(struct run *r)
 	settle(j, server_deferred ? r->attempt - 1 : r->attempt, permanent);
 }
 
+static void go_after(const char *id);
+
 /* The agent wrote to its release pipe: the lane is free for the next
  * job.  An end of file without a byte releases nothing (the agent exited
- * or closed it: the reap frees the lane). */
+ * or closed it: the reap frees the lane).  Either starts the job armed
+ * behind it: its worker saw the same. */
 static void
 released(struct run *r)
 {
@@ -535,6 +600,7 @@ released(struct run *r)
 		r->released = 1;
 		wf_log_debug("%s: released its lane %s", r->job.id, r->lane);
 	}
+	go_after(r->job.id);
 }
 
 static void
@@ -639,6 +705,7 @@ spare_close(struct spare *sp)
 		close(sp->relfd);
 	sp->pid = 0;
 	sp->infd = sp->outfd = sp->errfd = sp->relfd = -1;
+	sp->after[0] = '\0';
 }
 
 /*
@@ -655,17 +722,28 @@ spares_fill(void)
 		struct wf_exec_spec spec;
 		const char *argv[3];
 		char agent[PATH_MAX], **envp;
+		struct run *h = NULL;
 
 		if (!D.cfg.lanes[i].prestart || sp->pid > 0 ||
 		    now < sp->hold_until)
 			continue;
+		/* On a chained lane the spare follows the job that will
+		 * hold the model when its turn comes: the holder now, or,
+		 * once one is armed, the next spare starts when it goes. */
+		if (lane_chains(i)) {
+			if (lane_armed(D.cfg.lanes[i].name) != NULL)
+				continue;
+			h = lane_holder(D.cfg.lanes[i].name);
+		}
 		agent_path(agent, sizeof(agent));
 		argv[0] = agent;
 		argv[1] = "--stdin";
 		argv[2] = NULL;
 		if ((envp = wf_exec_env_agent(NULL)) == NULL)
 			continue;
-		if (wf_exec_env_put(&envp, "WF_RELEASE_FD", "3") == -1) {
+		if (wf_exec_env_put(&envp, "WF_RELEASE_FD", "3") == -1 ||
+		    (h != NULL &&
+		    wf_exec_env_put(&envp, "WF_GO_FD", "4") == -1)) {
 			wf_exec_env_free(envp);
 			continue;
 		}
@@ -674,6 +752,8 @@ spares_fill(void)
 		spec.envp = (const char *const *)envp;
 		spec.infd = &sp->infd;
 		spec.relfd = &sp->relfd;
+		spec.gofd = h != NULL ? &h->relfd : NULL;
+		strlcpy(sp->after, h != NULL ? h->job.id : "", sizeof(sp->after));
 		sp->pid = wf_exec_start(&spec, &sp->outfd, &sp->errfd);
 		wf_exec_env_free(envp);
 		if (sp->pid == -1) {
@@ -746,8 +826,61 @@ write_pidfile(const char *id, pid_t pid, int64_t started)
 		wf_log_warn("%s: %s", name, strerror(errno));
 }
 
+/*
+ * An armed job's turn came: from now on it runs, with its deadline, its
+ * output log and its pid file.  Its lane's next spare starts a moment
+ * later, not while this one talks to the model.
+ */
+static void
+go_after(const char *id)
+{
+	for (int i = 0; i < D.nrunning; i++) {
+		struct run *r = D.running[i];
+		int li;
+
+		if (!r->armed || r->requeue || strcmp(r->after, id) != 0)
+			continue;
+		r->armed = 0;
+		r->start_mono = wf_clock_mono_ms();
+		r->deadline = r->start_mono + r->job.timeout * 1000LL;
+		r->job.started_at = wf_clock_wall_ms();
+		if (wf_output_open(&r->out, D.root, r->job.id, r->attempt,
+		    D.cfg.output_max) == -1)
+			wf_log_warn("%s: output log: %s", r->job.id,
+			    strerror(errno));
+		write_pidfile(r->job.id, r->pid, r->job.started_at);
+		if ((li = lane_index(r->lane)) != -1)
+			D.spares[li].hold_until = r->start_mono + SPARE_DELAY_MS;
+		wf_log_debug("%s: started after %s on %s", r->job.id, id,
+		    r->lane);
+	}
+}
+
+/* Put a claimed job that never started back in its queue, as it was:
+ * the rename is the commit. */
 static int
-start_job(struct wf_job *j, int li)
+unclaim(const struct wf_job *j)
+{
+	char src[NAME_MAX + 32], dst[NAME_MAX + 32];
+
+	snprintf(src, sizeof(src), "active/%s", j->id);
+	snprintf(dst, sizeof(dst), "%s/new/%s", wf_spool_qdir(j->priority),
+	    j->id);
+	if (wf_spool_move(D.root, src, dst) == -1) {
+		wf_log_warn("%s: requeue: %s", j->id, strerror(errno));
+		return -1;
+	}
+	dirty(DIR_QUEUE);
+	return 0;
+}
+
+/*
+ * Start a claimed job.  With arm, the lane's ready worker takes it now
+ * but starts it only on the release of the job it follows (go_after);
+ * when there is no such worker any more, the job goes back to its queue.
+ */
+static int
+start_job(struct wf_job *j, int li, int arm)
 {
 	const struct wf_lane_conf *lc = &D.cfg.lanes[li];
 	struct wf_exec_spec spec;
@@ -771,6 +904,14 @@ start_job(struct wf_job *j, int li)
 	j = &r->job;
 	memset(&spec, 0, sizeof(spec));
 	r->direct = j->type == WF_JT_COMMAND && lc->runner == WF_RUN_DIRECT;
+	if (arm && (r->direct || D.spares[li].pid <= 0 ||
+	    D.spares[li].infd == -1)) {
+		/* Not a job for the ready worker: it waits for its turn in
+		 * line, and the worker is not armed again before then. */
+		D.spares[li].after[0] = '\0';
+		unclaim(j);
+		goto fail;
+	}
 	if (r->direct) {
 		argv = wf_job_argv(j);
 		envp = wf_exec_env(cJSON_GetObjectItemCaseSensitive(
@@ -792,6 +933,21 @@ start_job(struct wf_job *j, int li)
 			r->relfd = sp->relfd;
 			sp->infd = sp->outfd = sp->errfd = sp->relfd = -1;
 			sp->pid = 0;
+			if (arm) {
+				strlcpy(r->after, sp->after, sizeof(r->after));
+				sp->after[0] = '\0';
+				r->armed = 1;
+				r->start_mono = wf_clock_mono_ms();
+				r->deadline = INT64_MAX;
+				strlcpy(r->argv0, "wf-agent", sizeof(r->argv0));
+				j->worker_pid = r->pid;
+				j->status = WF_JS_RUNNING;
+				D.running[D.nrunning++] = r;
+				wf_log_debug("%s: armed pid %d on %s after %s",
+				    j->id, (int)r->pid, r->lane, r->after);
+				return 0;
+			}
+			sp->after[0] = '\0';
 			/* Its successor starts a moment later, not while this
 			 * one connects to the model. */
 			sp->hold_until = wf_clock_mono_ms() + SPARE_DELAY_MS;
@@ -805,9 +961,14 @@ start_job(struct wf_job *j, int li)
 			strlcpy(r->argv0, "wf-agent", sizeof(r->argv0));
 			goto started;
 		}
-		/* It died meanwhile: start one for this job. */
+		/* It died meanwhile: start one for this job, unless the
+		 * lane is not this job's yet. */
 		wf_exec_kill(sp->pid, SIGKILL);
 		spare_close(sp);
+		if (arm) {
+			unclaim(j);
+			goto fail;
+		}
 		agent_path(agent, sizeof(agent));
 		agent_argv[0] = agent;
 		agent_argv[1] = j->id;
@@ -881,11 +1042,11 @@ drop_twins(const char *id)
 
 /*
  * Claim one waiting file: rename it into active/ (the loser of a race gets
- * ENOENT), parse it, and start it or settle it.  Returns 1 when a job
- * started.
+ * ENOENT), parse it, and start it (or arm it) or settle it.  Returns 1
+ * when a job started.
  */
 static int
-claim(const struct wf_sched_ent *e)
+claim(const struct wf_sched_ent *e, int arm)
 {
 	char src[NAME_MAX + 32], dst[NAME_MAX + 32], why[256];
 	char id[WF_NAME_MAX + 1], name[NAME_MAX + 1];
@@ -943,7 +1104,7 @@ claim(const struct wf_sched_ent *e)
 		wf_job_free(&j);
 		return 0;
 	}
-	return start_job(&j, li) == 0;
+	return start_job(&j, li, arm) == 0;
 }
 
 /* Parse the head of the unknown heap to learn its lane.  Returns -1 when
@@ -963,14 +1124,14 @@ pump_one(void)
 	if (load_job(path, &j, why, sizeof(why), &gone) == -1) {
 		/* Claim it anyway: claim() quarantines what is not a job. */
 		if (!gone)
-			claim(e);
+			claim(e, 0);
 		wf_sched_release(D.sched, e);
 		return 0;
 	}
 	li = lane_index(j.lane);
 	wf_job_free(&j);
 	if (li == -1) {
-		claim(e); /* fails it with the reason */
+		claim(e, 0); /* fails it with the reason */
 		wf_sched_release(D.sched, e);
 		return 0;
 	}
@@ -1043,7 +1204,105 @@ dispatch(void)
 		if (best_free_head(&lane) == NULL)
 			return;
 		e = wf_sched_pop(D.sched, lane);
-		claim(e);
+		claim(e, 0);
+		wf_sched_release(D.sched, e);
+	}
+}
+
+/*
+ * Parse unknown jobs until none of them could beat ent (NULL: any job):
+ * then a lane's heap is exact up to ent.  -1 when the turn's budget is
+ * spent.
+ */
+static int
+pump_before(const struct wf_sched_ent *ent, int *budget)
+{
+	const struct wf_sched_ent *u;
+
+	while ((u = wf_sched_peek(D.sched, WF_SCHED_UNKNOWN)) != NULL &&
+	    (ent == NULL || wf_sched_before(u, ent))) {
+		if ((*budget)-- <= 0) {
+			D.pump_more = 1;
+			return -1;
+		}
+		pump_one();
+	}
+	return 0;
+}
+
+/*
+ * A better job came for a lane whose next job is armed: the armed one
+ * goes back to its queue (its worker is killed; nothing of it started)
+ * and the better one takes its place.  Unless its turn has just come:
+ * then it runs.
+ */
+static void
+disarm(struct run *a)
+{
+	struct run *h = NULL;
+	struct pollfd p;
+
+	for (int i = 0; i < D.nrunning; i++)
+		if (strcmp(D.running[i]->job.id, a->after) == 0)
+			h = D.running[i];
+	if (h != NULL && h->relfd != -1) {
+		p = (struct pollfd){ h->relfd, POLLIN, 0 };
+		if (poll(&p, 1, 0) == 1) {
+			released(h);
+			if (!a->armed)
+				return;
+		}
+	}
+	wf_log_info("%s: a better job came for lane %s; back to its queue",
+	    a->job.id, a->lane);
+	a->requeue = 1;
+	wf_exec_kill(a->pid, SIGKILL);
+}
+
+/*
+ * On a chained lane whose model is busy, hand the lane's next job to its
+ * ready worker now (it reads the job and builds its request meanwhile),
+ * so that the model's next request leaves the moment the current one is
+ * answered, with no hop through here.  At most one job a lane is armed,
+ * and a better job that comes later still goes first (disarm).
+ */
+static void
+arm(void)
+{
+	int budget = PUMP_BUDGET;
+
+	for (int li = 0; li < D.cfg.nlanes; li++) {
+		const char *name = D.cfg.lanes[li].name;
+		struct spare *sp = &D.spares[li];
+		struct wf_sched_ent *e;
+		const struct wf_sched_ent *h;
+		struct run *a, *hold;
+
+		if (!lane_chains(li))
+			continue;
+		if ((a = lane_armed(name)) != NULL) {
+			struct wf_sched_ent ae = { .key = a->arm_key,
+				.seq = a->arm_seq };
+
+			if (a->requeue || pump_before(&ae, &budget) == -1)
+				continue;
+			if ((h = wf_sched_peek(D.sched, li)) != NULL &&
+			    wf_sched_before(h, &ae))
+				disarm(a);
+			continue;
+		}
+		if (sp->pid <= 0 || sp->infd == -1 || sp->after[0] == '\0' ||
+		    (hold = lane_holder(name)) == NULL ||
+		    strcmp(hold->job.id, sp->after) != 0)
+			continue;
+		if (pump_before(wf_sched_peek(D.sched, li), &budget) == -1)
+			return;
+		if ((e = wf_sched_pop(D.sched, li)) == NULL)
+			continue;
+		if (claim(e, 1) == 1 && (a = lane_armed(name)) != NULL) {
+			a->arm_key = e->key;
+			a->arm_seq = e->seq;
+		}
 		wf_sched_release(D.sched, e);
 	}
 }
@@ -1068,6 +1327,9 @@ reap(void)
 			 * in its group goes too. */
 			wf_exec_kill(pid, SIGKILL);
 			finish(r);
+			/* Its release pipe ended with it: what followed it
+			 * starts (its worker saw the end too). */
+			go_after(r->job.id);
 			run_remove(i);
 			break;
 		}
@@ -1211,6 +1473,9 @@ ctl_cancel(const char *id)
 	for (int i = 0; i < D.nrunning; i++)
 		if (strcmp(D.running[i]->job.id, id) == 0) {
 			D.running[i]->cancelled = 1;
+			/* An armed worker has nothing to finish. */
+			if (D.running[i]->armed)
+				wf_exec_kill(D.running[i]->pid, SIGKILL);
 			kill_run(D.running[i], wf_clock_mono_ms());
 			wf_log_info("%s: cancel: killing its process group", id);
 			return;
@@ -1391,7 +1656,8 @@ kill_leftovers(const char *id)
  * Crash recovery of active/: the workers of the last run are gone.  A job
  * already recorded in a terminal directory only lost its active/ file's
  * unlink; one with a result is finalised from it; the others go back to
- * their queue with the attempt counted, or to failed/ when spent.
+ * their queue with the attempt counted (when they had started: a pid
+ * file), or to failed/ when spent.
  */
 static void
 recover(void)
@@ -1441,8 +1707,15 @@ recover(void)
 		} else {
 			int max = j.max_attempts > 0 ? j.max_attempts :
 			    D.cfg.max_attempts;
+			char pidpath[NAME_MAX + 16];
+			struct stat st;
 
-			j.attempt++;
+			/* A job with no pid file never started (it was
+			 * armed): its attempt is not spent. */
+			snprintf(pidpath, sizeof(pidpath), "active/%s.pid", name);
+			if (fstatat(D.root, pidpath, &st,
+			    AT_SYMLINK_NOFOLLOW) == 0)
+				j.attempt++;
 			if (j.attempt >= max) {
 				j.status = WF_JS_FAILED;
 				set_error(&j, "interrupted: wf-dispatch stopped "
@@ -1614,6 +1887,13 @@ read_signals(int *reload)
 			D.draining = 1;
 			D.drain_until = wf_clock_mono_ms() + DRAIN_SECS * 1000;
 			spares_stop();
+			/* What has not started does not start now. */
+			for (int i = 0; i < D.nrunning; i++)
+				if (D.running[i]->armed &&
+				    !D.running[i]->requeue) {
+					D.running[i]->requeue = 1;
+					wf_exec_kill(D.running[i]->pid, SIGKILL);
+				}
 			wf_sd_notify("STOPPING=1");
 			wf_log_info("draining: %d running job%s may finish for "
 			    "%d s", D.nrunning, D.nrunning == 1 ? "" : "s",
@@ -1743,6 +2023,7 @@ main(int argc, char *argv[])
 
 		dispatch();
 		spares_fill();
+		arm();
 		timeout = timers();
 		commit_turn();
 		update_status();
@@ -1753,7 +2034,9 @@ main(int argc, char *argv[])
 		pfd[nfd++] = (struct pollfd){ D.sfd, POLLIN, 0 };
 		pfd[nfd++] = (struct pollfd){ D.ifd, POLLIN, 0 };
 		for (int i = 0; i < D.nrunning; i++) {
-			if (D.running[i]->outfd != -1)
+			/* An armed worker's output waits in its pipe until
+			 * its log is opened. */
+			if (D.running[i]->outfd != -1 && !D.running[i]->armed)
 				pfd[nfd++] = (struct pollfd){
 					D.running[i]->outfd, POLLIN, 0 };
 			if (D.running[i]->relfd != -1)

@@ -46,6 +46,15 @@ assert_defaults(const struct wf_config *c)
 	assert_int_equal(c->max_attempts, 3);
 	assert_int_equal(c->output_max, 1L << 20);
 	assert_int_equal(c->restart_max, 30);
+	/* A spare on each model lane; the next job handed ahead on the
+	 * lanes whose jobs only call the model. */
+	assert_true(wf_config_lane(c, "llm")->prestart);
+	assert_true(wf_config_lane(c, "llm")->chain);
+	assert_true(wf_config_lane(c, "vision")->chain);
+	assert_true(wf_config_lane(c, "agent")->prestart);
+	assert_false(wf_config_lane(c, "agent")->chain);
+	assert_false(wf_config_lane(c, "command")->prestart);
+	assert_false(wf_config_lane(c, "command")->chain);
 }
 
 static void
@@ -111,6 +120,12 @@ test_parse_full(void **state)
 		fail_msg("%s", err);
 	assert_lane(&c, "llm", 2, WF_RUN_DIRECT);
 	assert_int_equal(c.aging, 0);
+	if (wf_config_parse(&c, "[lane.llm]\nchain = no\nprestart = yes\n"
+	    "[lane.agent]\nchain = true\n", err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_false(wf_config_lane(&c, "llm")->chain);
+	assert_true(wf_config_lane(&c, "llm")->prestart);
+	assert_true(wf_config_lane(&c, "agent")->chain);
 	assert_int_equal(c.max_attempts, 5);
 	assert_int_equal(c.nlanes, 5);
 
@@ -174,6 +189,9 @@ static const struct {
 	{ "[queue]\naging=1\n\nconcurrency=2\n", 4, "concurrency" },
 	{ "[lane.llm]\nconcurrency=1\nrunners=agent\n", 3, "runners" },
 	{ "[up]\nrestart=1\n", 2, "restart" },
+	/* not a yes or no */
+	{ "[lane.llm]\nchain=maybe\n", 2, "chain" },
+	{ "[lane.llm]\n\nprestart=1\n", 3, "prestart" },
 	/* out of range */
 	{ "[queue]\n\naging=-1\n", 3, "aging" },
 	{ "[queue]\naging=2592001\n", 2, "aging" },
