@@ -3,7 +3,8 @@
  * (#/: stat cards, queue, projects, task and run boards, audit trail), the
  * projects (#/projects), one project (#/projects/N: overview, tasks,
  * credentials, environments, runs), the runs (#/runs), one run (#/runs/N:
- * history, results, the actions its state allows) and the bugs (#/bugs).
+ * history, results, the actions its state allows), the bugs (#/bugs) and
+ * the webhooks (#/webhooks: never a secret, not even one wf made).
  * Only the shown view's endpoints are polled, every 2.5 s and not while
  * the tab is hidden; writes carry the bearer token from the token field.
  * Every piece of data goes into the page as text (textContent,
@@ -849,16 +850,28 @@ function drawEnvs(envs) {
   const tb = $('penvs-body');
   clear(tb);
   if (!envs.length) {
-    emptyRow(tb, 4, 'No environment: add one below.');
+    emptyRow(tb, 5, 'No environment: add one below.');
     return;
   }
   for (const e of envs) {
+    const name = String(e.name || `#${e.id}`);
     const ssh = e.ssh_host ? `${e.ssh_user ? `${e.ssh_user}@` : ''}${e.ssh_host}${e.ssh_port ? `:${e.ssh_port}` : ''}` : '';
     tb.append(el('tr', { 'data-env': String(e.name || e.id) },
-      el('td', { class: 'strong' }, String(e.name || `#${e.id}`)),
+      el('td', { class: 'strong' }, name),
       el('td', {}, chip(String(e.env_type || 'development'), `env e-${String(e.env_type || 'development')}`)),
       el('td', {}, urlEl(e.url)),
-      el('td', { class: 'mono small' }, ssh || (e.deploy_command ? String(e.deploy_command) : '—'))));
+      el('td', { class: 'mono small' }, ssh || (e.deploy_command ? String(e.deploy_command) : '—')),
+      el('td', { class: 'num' }, el('span', { class: 'row-actions' },
+        el('button', {
+          type: 'button', class: 'btn small', 'data-action': 'edit',
+          'aria-label': `Edit environment ${name}`, 'aria-controls': 'env-edit',
+          onclick: () => openEnvEdit(e),
+        }, 'Edit'),
+        el('button', {
+          type: 'button', class: 'btn small danger', 'data-action': 'delete',
+          'aria-label': `Delete environment ${name}`,
+          onclick: (ev) => deleteEnv(e, ev.currentTarget),
+        }, 'Delete')))));
   }
 }
 
@@ -983,6 +996,95 @@ function createEnv(ev) {
     $('env-url').value = '';
     refreshNow();
   });
+}
+
+/* The fields of an environment a person edits, as [field, label, is a
+ * number]; env_type is a select with the new environment form's types. */
+const ENV_FIELDS = [
+  ['name', 'Name'], ['env_type', 'Type'], ['url', 'URL'],
+  ['deploy_command', 'Deploy command'], ['health_check_url', 'Health check URL'],
+  ['health_check_command', 'Health check command'], ['health_check_timeout', 'Health check timeout (s)', true],
+  ['test_command', 'Test command'], ['rollback_command', 'Rollback command'],
+  ['ssh_host', 'SSH host'], ['ssh_user', 'SSH user'], ['ssh_port', 'SSH port', true],
+];
+
+function buildEnvEdit() {
+  const box = $('env-edit-fields');
+  for (const [k, label, isNum] of ENV_FIELDS) {
+    const input = k === 'env_type'
+      ? el('select', { id: `ee-${k}` }, [...$('env-type').options].map((o) => el('option', { value: o.value }, o.value)))
+      : el('input', { type: 'text', id: `ee-${k}`, autocomplete: 'off', spellcheck: false, inputMode: isNum ? 'numeric' : null });
+    box.append(el('label', { class: 'field' }, el('span', {}, label), input));
+  }
+}
+
+function envValue(e, k) {
+  const v = e[k];
+  return v === null || v === undefined ? '' : String(v);
+}
+
+/* Opening fills the form from the record as the table last showed it;
+ * the poll leaves the form alone, so that nothing typed is lost. */
+function openEnvEdit(e) {
+  state.envRec = e;
+  for (const [k] of ENV_FIELDS) $(`ee-${k}`).value = envValue(e, k);
+  // a type the form does not list is kept as it is
+  if (e.env_type && $('ee-env_type').value !== String(e.env_type)) {
+    $('ee-env_type').append(el('option', { value: String(e.env_type) }, String(e.env_type)));
+    $('ee-env_type').value = String(e.env_type);
+  }
+  $('env-edit-name').textContent = String(e.name || `#${e.id}`);
+  $('env-edit').hidden = false;
+  $('ee-name').focus();
+}
+
+function closeEnvEdit() {
+  state.envRec = null;
+  $('env-edit').hidden = true;
+}
+
+function saveEnv(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  const e = state.envRec;
+  if (!e) return;
+  const body = {};
+  for (const [k, label, isNum] of ENV_FIELDS) {
+    const input = $(`ee-${k}`);
+    const v = input.value.trim();
+    if (v === envValue(e, k)) continue;  // only what changed
+    if (isNum && v !== '' && !/^[0-9]+$/.test(v)) {
+      notify(`${label}: a whole number is needed.`, 'error');
+      input.focus();
+      return;
+    }
+    // an emptied field is cleared: a number by null, a string by ""
+    body[k] = isNum ? (v === '' ? null : Number(v)) : v;
+  }
+  if (!Object.keys(body).length) {
+    closeEnvEdit();
+    return;
+  }
+  submitting(form, async () => {
+    const out = await patch(`/api/environments/${encodeURIComponent(e.id)}/update`, body);
+    notify(`Environment ${out && out.name ? out.name : e.name} saved.`);
+    closeEnvEdit();
+    refreshNow();
+  });
+}
+
+async function deleteEnv(e, btn) {
+  const name = e.name || `#${e.id}`;
+  if (!window.confirm(`Delete the environment ${name}? No deploy can go to it any more.`)) return;
+  btn.disabled = true;
+  try {
+    await del(`/api/environments/${encodeURIComponent(e.id)}/delete`);
+    notify(`Environment ${name} deleted.`);
+    if (state.envRec && state.envRec.id === e.id) closeEnvEdit();
+    refreshNow();
+  } catch (err) {
+    btn.disabled = false;
+  }
 }
 
 async function startProjectPipeline() {
@@ -1228,6 +1330,98 @@ function createBug(ev) {
   });
 }
 
+/* #/webhooks.  GET /api/webhooks has no secret, only has_secret; the
+ * reply of a create holds the one wf made (none when one was typed),
+ * which the page drops unread: it is never shown, nor kept. */
+
+/* wf webhook's check of an event glob (lib/webhook: wf_webhook_pattern_ok) */
+const EVENT_GLOB = /^[A-Za-z0-9._*?-]{1,128}$/;
+
+async function loadWebhooks(route, gen) {
+  const out = await fetchAll(['/api/webhooks', '/api/projects']);
+  if (!out || gen !== state.gen) return;
+  const [hooks, projects] = out;
+  if (Array.isArray(projects)) state.projects = projects;
+  if (!Array.isArray(hooks)) return;
+  if (!changed('hooks.list', { hooks, n: state.projects.map((p) => p.name) })) return;
+  const tb = $('hooks-body');
+  clear(tb);
+  if (!hooks.length) {
+    emptyRow(tb, 6, 'No webhook: add one below, or with wf webhook create.');
+    return;
+  }
+  for (const h of hooks) {
+    const name = String(h.name || `#${h.id}`);
+    const events = Array.isArray(h.events) && h.events.length ? h.events : ['*'];
+    const on = h.active !== false;
+    tb.append(el('tr', { 'data-hook': name, class: on ? '' : 'off' },
+      el('td', {}, el('span', { class: 'strong' }, name),
+        h.project_id ? el('p', { class: 'sub' }, 'for ', projectLink(h.project_id)) : null,
+        h.description ? el('p', { class: 'sub' }, String(h.description)) : null),
+      // as text, not a link: a receiver's address is for wf-notify to POST to
+      el('td', {}, h.url ? el('span', { class: 'url mono' }, String(h.url)) : dash()),
+      el('td', {}, el('span', { class: 'chips' }, events.map((x) => chip(String(x), 'lang')))),
+      el('td', {}, chip(on ? 'active' : 'inactive', on ? 'good' : 'warn'),
+        h.disabled_reason ? el('p', { class: 'sub' }, String(h.disabled_reason)) : null),
+      el('td', {}, h.last_delivery_at || typeof h.last_status === 'number'
+        ? el('span', { class: 'where' },
+          chip(num(h.last_status) ? String(h.last_status) : 'no answer', num(h.last_status) >= 200 && num(h.last_status) < 300 ? 'good' : 'bad'),
+          whenEl(h.last_delivery_at))
+        : el('span', { class: 'muted' }, 'none yet')),
+      el('td', { class: 'num' }, el('button', {
+        type: 'button', class: 'btn small danger',
+        'aria-label': `Delete webhook ${name}`,
+        onclick: (ev) => deleteWebhook(h, ev.currentTarget),
+      }, 'Delete'))));
+  }
+}
+
+function createWebhook(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  if (!need($('hook-name'), 'A name') || !need($('hook-url'), 'A URL')) return;
+  const events = $('hook-events').value.split(/[\s,]+/).filter(Boolean);
+  const bad = events.find((x) => !EVENT_GLOB.test(x));
+  if (bad !== undefined) {
+    notify(`Events: '${bad.slice(0, 64)}' is not an event name or a glob of letters, digits and . _ * ? -`, 'error');
+    $('hook-events').focus();
+    return;
+  }
+  submitting(form, async () => {
+    const body = bodyOf([['name', $('hook-name').value], ['url', $('hook-url').value]]);
+    if (events.length) body.events = events;
+    const typed = $('hook-secret').value;
+    if (typed !== '') body.secret = typed;  // as typed: its spaces are its own
+    try {
+      const out = await post('/api/webhooks/create', body);
+      const made = !!(out && typeof out === 'object' && 'secret' in out);
+      if (made) delete out.secret;  // the one wf made: never in the page
+      const name = out && out.name ? out.name : body.name;
+      notify(made
+        ? `Webhook ${name} created. wf made its secret, which this page does not show: wf webhook show ${out && out.id !== undefined ? out.id : 'ID'} --reveal-secret prints it.`
+        : `Webhook ${name} created, signed with the secret typed.`);
+      for (const id of ['hook-name', 'hook-url', 'hook-events']) $(id).value = '';
+      refreshNow();
+    } finally {
+      // never left in the page, even when refused
+      $('hook-secret').value = '';
+    }
+  });
+}
+
+async function deleteWebhook(h, btn) {
+  const name = h.name || `#${h.id}`;
+  if (!window.confirm(`Delete the webhook ${name}? wf-notify stops sending it events.`)) return;
+  btn.disabled = true;
+  try {
+    await del(`/api/webhooks/${encodeURIComponent(h.id)}/delete`);
+    notify(`Webhook ${name} deleted.`);
+    refreshNow();
+  } catch (e) {
+    btn.disabled = false;
+  }
+}
+
 /* ---------- the route ---------- */
 
 const VIEWS = {
@@ -1237,6 +1431,7 @@ const VIEWS = {
   runs: { load: loadRuns, title: 'Runs' },
   run: { load: loadRun, title: 'Run', nav: 'runs' },
   bugs: { load: loadBugs, title: 'Bugs' },
+  webhooks: { load: loadWebhooks, title: 'Webhooks' },
   notfound: { load: null, title: 'No such page' },
 };
 
@@ -1251,6 +1446,7 @@ function parseRoute(hash) {
   if (a === 'projects') return id ? { view: 'project', id } : { view: 'projects' };
   if (a === 'runs') return id ? { view: 'run', id } : { view: 'runs' };
   if (a === 'bugs' && !b) return { view: 'bugs' };
+  if (a === 'webhooks' && !b) return { view: 'webhooks' };
   return { view: 'notfound' };
 }
 
@@ -1263,10 +1459,11 @@ function route(first) {
   state.gen++;
   // a view drawn for another id must not show while the new one loads
   for (const k of Object.keys(state.drawn)) {
-    if (/^(p|run|runs|bugs|plist)\./.test(k) || k === 'plist') delete state.drawn[k];
+    if (/^(p|run|runs|bugs|hooks|plist)\./.test(k) || k === 'plist') delete state.drawn[k];
   }
   state.projectRec = null;
   toggleSettings(false);
+  closeEnvEdit();
   if (r.view === 'project') {
     $('project-h').textContent = `Project #${r.id}`;
     $('project-desc').textContent = 'Loading…';
@@ -1484,6 +1681,10 @@ function init() {
   $('task-form').addEventListener('submit', createTask);
   $('cred-form').addEventListener('submit', createCred);
   $('env-form').addEventListener('submit', createEnv);
+  buildEnvEdit();
+  $('env-edit').addEventListener('submit', saveEnv);
+  $('env-edit-cancel').addEventListener('click', closeEnvEdit);
+  $('hook-form').addEventListener('submit', createWebhook);
   $('bug-form').addEventListener('submit', createBug);
   fillSelect($('runs-state'), 'All states', RUN_STATES.map((s) => [s, s.replace(/_/g, ' ')]));
   const filter = (id, key) => $(id).addEventListener('change', (e) => {

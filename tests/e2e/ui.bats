@@ -7,9 +7,11 @@
 # to get one; with a token, a pipeline started and a deploy approved from
 # the page; and, once the server is gone, the unreachable banner.  Then
 # the other views of the hash route: a project's page (overview, tasks,
-# credentials without their secret, environments, runs) and its writes,
-# the runs and a run's page with its actions and the pipeline's refusal,
-# and the bugs.  The real wf-httpd serves the page and its API.
+# credentials without their secret, environments, runs) and its writes
+# (an environment edited and deleted too), the runs and a run's page with
+# its actions and the pipeline's refusal, the bugs, and the webhooks (made
+# and deleted, their secret never in the page).  The real wf-httpd serves
+# the page and its API.
 
 load helpers
 
@@ -60,11 +62,12 @@ seed() {
 	"$B/wf" bug create --project-id "$Q" --title 'typo' >/dev/null
 }
 
-# start_server: wf-httpd on an ephemeral port; sets PORT, URL, SERVER_PID
+# start_server [ARG...]: wf-httpd (and ARGs) on an ephemeral port; sets
+# PORT, URL, SERVER_PID
 start_server() {
 	local log="$BATS_TEST_TMPDIR/server.log" port
 	: >"$log"
-	"$B/wf-httpd" -l 127.0.0.1:0 -w "$WEB" 2>>"$log" 3>&- &
+	"$B/wf-httpd" -l 127.0.0.1:0 -w "$WEB" "$@" 2>>"$log" 3>&- &
 	SERVER_PID=$!
 	SERVER=wf-httpd
 	port() { sed -n 's/.*wf-httpd: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -1; }
@@ -589,4 +592,192 @@ NOTICE='document.getElementById("notice-text").textContent'
 	[ "${lines[3]}" = 'beads on rods' ]
 	[ "${lines[4]}" = 'Project abacus created.' ]
 	[ "$("$B/wf" project show "$id" --json | jq -r '[.repo_path, .description] | join("|")')" = "$repo|beads on rods" ]
+}
+
+# the page's fetch, watched: window.sent gets each write as "METHOD PATH
+# BODY", window.answers the text of every answer
+WATCH="eval (f => { window.sent = []; window.answers = []; window.fetch = async (u, o) => { if (o && o.method && o.method !== 'GET') window.sent.push(o.method + ' ' + u + ' ' + (o.body || '')); const r = await f(u, o); window.answers.push(await r.clone().text()); return r; }; })(window.fetch)"
+
+@test "with a token, #/projects/N edits an environment (only the fields changed are sent), shows a refusal, clears a field and deletes one" {
+	seed_project
+	TOKEN=$("$B/wf" token add hal)
+	E=$("$B/wf" env list --project-id "$P" --json | jq '.[] | select(.name == "prod") | .id')
+	F=$("$B/wf" env create --project-id "$P" --name qa --env-type testing \
+	    --deploy-command './to-qa.sh')
+	start_server
+	row='document.querySelector("[data-env=prod]")'
+	run cdp "$URL#/projects/$P" \
+	    "wait !!document.querySelector('[data-env=qa] [data-action=edit]')" \
+	    "$SETF" \
+	    "$WATCH" \
+	    "eval setf('token', '$TOKEN')" \
+	    "print document.getElementById('env-edit').hidden" \
+	    "eval $row.querySelector('[data-action=edit]').click()" \
+	    "print document.getElementById('env-edit').hidden + '|' + document.getElementById('env-edit-name').textContent + '|' + ['name', 'env_type', 'url', 'deploy_command', 'ssh_port'].map((k) => document.getElementById('ee-' + k).value).join('|')" \
+	    "print document.activeElement.id" \
+	    "eval setf('ee-url', 'https://calc.example/v2')" \
+	    "eval setf('ee-deploy_command', './ship.sh')" \
+	    "eval setf('ee-ssh_port', '2222')" \
+	    "eval document.querySelector('#env-edit button[type=submit]').click()" \
+	    "wait $NOTICE.includes('saved')" \
+	    "print $NOTICE" \
+	    "print window.sent.join(' ; ')" \
+	    "wait $row.textContent.includes('calc.example/v2')" \
+	    "print document.getElementById('env-edit').hidden + '|' + $row.textContent" \
+	    "eval $row.querySelector('[data-action=edit]').click()" \
+	    "print document.getElementById('ee-ssh_port').value" \
+	    "eval setf('ee-ssh_port', 'twenty-two')" \
+	    "eval document.querySelector('#env-edit button[type=submit]').click()" \
+	    "print $NOTICE + '|' + window.sent.length" \
+	    "eval setf('ee-ssh_port', '2222')" \
+	    "eval setf('ee-name', 'qa')" \
+	    "eval document.querySelector('#env-edit button[type=submit]').click()" \
+	    "wait $NOTICE.includes('taken')" \
+	    "print $NOTICE" \
+	    "print document.getElementById('env-edit').hidden" \
+	    "eval setf('ee-name', 'prod')" \
+	    "eval setf('ee-ssh_port', '')" \
+	    "eval document.querySelector('#env-edit button[type=submit]').click()" \
+	    "wait $NOTICE === 'Environment prod saved.' && document.getElementById('env-edit').hidden" \
+	    "print window.sent[window.sent.length - 1]" \
+	    "eval window.confirm = (q) => { window.asked = q; return true; }" \
+	    "eval document.querySelector('[data-env=qa] [data-action=delete]').click()" \
+	    "wait !document.querySelector('[data-env=qa]')" \
+	    "print window.asked" \
+	    "print $NOTICE" \
+	    "print window.sent[window.sent.length - 1].trim()" \
+	    "print document.querySelectorAll('#penvs-body [data-env]').length"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = True ]
+	# opened, filled from the record, the name focused
+	[ "${lines[1]}" = 'false|prod|prod|production|https://calc.example||' ]
+	[ "${lines[2]}" = ee-name ]
+	[ "${lines[3]}" = 'Environment prod saved.' ]
+	# only what changed went, the port as a number
+	[ "${lines[4]}" = "PATCH /api/environments/$E/update {\"url\":\"https://calc.example/v2\",\"deploy_command\":\"./ship.sh\",\"ssh_port\":2222}" ]
+	[[ "${lines[5]}" == 'true|prod'*'https://calc.example/v2'*'./ship.sh'*Edit*Delete ]]
+	[ "${lines[6]}" = 2222 ]
+	# a port that is no number is refused in the page: nothing sent
+	[ "${lines[7]}" = 'SSH port: a whole number is needed.|1' ]
+	# the store's reason, and the form stays open to fix it
+	[ "${lines[8]}" = "environment: name 'qa' is taken by environment $F" ]
+	[ "${lines[9]}" = False ]
+	# an emptied number is cleared by null
+	[ "${lines[10]}" = "PATCH /api/environments/$E/update {\"ssh_port\":null}" ]
+	[ "${lines[11]}" = 'Delete the environment qa? No deploy can go to it any more.' ]
+	[ "${lines[12]}" = 'Environment qa deleted.' ]
+	[ "${lines[13]}" = "DELETE /api/environments/$F/delete" ]
+	[ "${lines[14]}" = 1 ]
+	# the store has what the page did, by the token's owner
+	[ "$("$B/wf" env show "$E" --json | jq -c '[.name, .env_type, .url, .deploy_command, .ssh_port]')" = '["prod","production","https://calc.example/v2","./ship.sh",null]' ]
+	[ "$("$B/wf" env list --project-id "$P" --json | jq -r '[.[].name] | join(",")')" = prod ]
+	run "$B/wf" env show "$F"
+	[ "$status" -ne 0 ]
+	grep '"action":"environment.updated"' "$WF_HOME/log/audit.jsonl" | tail -1 | grep -q '"actor":"http:hal"'
+	grep '"action":"environment.deleted"' "$WF_HOME/log/audit.jsonl" | tail -1 | grep -q "\"entity_id\":$F"
+}
+
+@test "#/webhooks lists the webhooks; with a token, it creates one with a typed secret and one with a secret wf makes, neither ever shown, shows the store's refusal and deletes one" {
+	TOKEN=$("$B/wf" token add ivy)
+	printf 'cli-made-%s\n' "$RANDOM" >"$BATS_TEST_TMPDIR/ops.secret"
+	O=$("$B/wf" webhook create --name ops --url https://ops.example/hook \
+	    --events 'run.*' --secret-file "$BATS_TEST_TMPDIR/ops.secret")
+	# -v: the server logs each request, so that its log can be searched
+	start_server -v
+	HSEC=typed-$RANDOM-$RANDOM-hook-secret
+	dom=$(dump_dom "$URL#/webhooks")
+	[[ "$dom" == *'aria-current="page">Webhooks<'* ]]
+	hooks=$(between "$dom" 'id="hooks-body"' '</tbody>')
+	[[ "$hooks" == *'data-hook="ops"'*'>ops<'*'>https://ops.example/hook<'*'>run.*<'*'>active<'*'>none yet<'*'>Delete</button>'* ]]
+	[[ "$dom" != *cli-made-* ]]
+	hook='(n) => document.querySelector("[data-hook=\"" + n + "\"]")'
+	leak="document.documentElement.outerHTML.includes('$HSEC') || [...document.querySelectorAll('input')].some((i) => i.value.includes('$HSEC'))"
+	run cdp "$URL#/webhooks" \
+	    "wait !!document.querySelector('[data-hook=ops]')" \
+	    "$SETF" \
+	    "$WATCH" \
+	    "eval window.hook = $hook" \
+	    "eval setf('token', '$TOKEN')" \
+	    "eval setf('hook-name', 'chat')" \
+	    "eval setf('hook-url', 'https://chat.example/in')" \
+	    "eval setf('hook-events', 'run.*, bug.created')" \
+	    "eval setf('hook-secret', '$HSEC')" \
+	    "eval document.querySelector('#hook-form button[type=submit]').click()" \
+	    "wait !!hook('chat')" \
+	    "print hook('chat').textContent" \
+	    "print $NOTICE" \
+	    "print document.getElementById('hook-secret').value === '' && document.getElementById('hook-name').value === ''" \
+	    "print $leak" \
+	    "print window.answers.some((a) => a.includes('$HSEC'))" \
+	    "print window.sent.filter((w) => w.startsWith('POST')).length" \
+	    "eval setf('hook-name', 'bare')" \
+	    "eval setf('hook-url', 'https://bare.example/')" \
+	    "eval document.querySelector('#hook-form button[type=submit]').click()" \
+	    "wait !!hook('bare')" \
+	    "print $NOTICE" \
+	    "print window.sent[window.sent.length - 1]" \
+	    "print document.documentElement.outerHTML.includes('whsec_') || [...document.querySelectorAll('input')].some((i) => i.value.includes('whsec_'))" \
+	    "eval setf('hook-name', 'chat')" \
+	    "eval setf('hook-url', 'https://other.example/')" \
+	    "eval setf('hook-secret', '$HSEC')" \
+	    "eval document.querySelector('#hook-form button[type=submit]').click()" \
+	    "wait $NOTICE.includes('taken')" \
+	    "print $NOTICE" \
+	    "print document.getElementById('hook-secret').value === '' && document.getElementById('hook-name').value === 'chat'" \
+	    "eval setf('hook-name', 'ftp')" \
+	    "eval setf('hook-url', 'ftp://files.example/')" \
+	    "eval document.querySelector('#hook-form button[type=submit]').click()" \
+	    "wait $NOTICE.includes('URL')" \
+	    "print $NOTICE" \
+	    "eval setf('hook-url', 'https://files.example/')" \
+	    "eval setf('hook-events', 'run.* not/a/glob')" \
+	    "eval document.querySelector('#hook-form button[type=submit]').click()" \
+	    "print $NOTICE + '|' + window.sent.length" \
+	    "eval window.confirm = (q) => { window.asked = q; return true; }" \
+	    "eval hook('ops').querySelector('button').click()" \
+	    "wait !hook('ops')" \
+	    "print window.asked" \
+	    "print $NOTICE" \
+	    "print window.sent[window.sent.length - 1].trim()" \
+	    "print [...document.querySelectorAll('#hooks-body [data-hook]')].map((r) => r.dataset.hook).join(',')" \
+	    "print $leak"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == chat*https://chat.example/in*run.*bug.created*active*'none yet'*Delete ]]
+	[ "${lines[1]}" = 'Webhook chat created, signed with the secret typed.' ]
+	[ "${lines[2]}" = True ]
+	# the typed secret: not in the DOM, nor a field, nor any answer
+	[ "${lines[3]}" = False ]
+	[ "${lines[4]}" = False ]
+	[ "${lines[5]}" = 1 ]
+	chat=$("$B/wf" webhook list --json | jq '.[] | select(.name == "chat") | .id')
+	bare=$("$B/wf" webhook list --json | jq '.[] | select(.name == "bare") | .id')
+	# the secret wf made is in the answer, once, and dropped unread
+	[ "${lines[6]}" = "Webhook bare created. wf made its secret, which this page does not show: wf webhook show $bare --reveal-secret prints it." ]
+	[ "${lines[7]}" = 'POST /api/webhooks/create {"name":"bare","url":"https://bare.example/"}' ]
+	[ "${lines[8]}" = False ]
+	# the store's refusals, as the API gave them; the secret field emptied
+	[ "${lines[9]}" = "webhook: name 'chat' is taken by webhook $chat" ]
+	[ "${lines[10]}" = True ]
+	[ "${lines[11]}" = "url: 'ftp://files.example/' is not an http:// or https:// URL" ]
+	# a glob wf webhook would refuse is refused in the page: nothing sent
+	[[ "${lines[12]}" == "Events: 'not/a/glob' is not an event name or a glob"*'|4' ]]
+	[ "${lines[13]}" = 'Delete the webhook ops? wf-notify stops sending it events.' ]
+	[ "${lines[14]}" = 'Webhook ops deleted.' ]
+	[ "${lines[15]}" = "DELETE /api/webhooks/$O/delete" ]
+	[ "${lines[16]}" = chat,bare ]
+	[ "${lines[17]}" = False ]
+	# the store: the two, their fields, the typed secret sealed as typed
+	[ "$("$B/wf" webhook list --json | jq -r '[.[] | "\(.name)|\(.url)|\(.events | join(","))|\(.active)|\(.has_secret)"] | join(" ")')" = 'chat|https://chat.example/in|run.*,bug.created|true|true bare|https://bare.example/|*|true|true' ]
+	[ "$("$B/wf" webhook show "$chat" --reveal-secret --json | jq -r .secret)" = "$HSEC" ]
+	made=$("$B/wf" webhook show "$bare" --reveal-secret --json | jq -r .secret)
+	[[ "$made" == whsec_* ]]
+	# neither secret in the API's list, the audit trail or the server's log
+	api=$(curl -sf "http://127.0.0.1:$PORT/api/webhooks")
+	[[ "$api" == *'"name":"chat"'* && "$api" != *"$HSEC"* && "$api" != *"$made"* ]]
+	grep -q '"action":"webhook.created"' "$WF_HOME/log/audit.jsonl"
+	grep '"action":"webhook.deleted"' "$WF_HOME/log/audit.jsonl" | tail -1 | grep -q '"actor":"http:ivy"'
+	grep -q 'POST /api/webhooks/create 201' "$BATS_TEST_TMPDIR/server.log"
+	! grep -qF -e "$HSEC" -e "$made" "$WF_HOME/log/audit.jsonl" "$BATS_TEST_TMPDIR/server.log"
 }
