@@ -17,13 +17,16 @@ listens it is written to --portfile (whole, by rename).
 
 --log FILE: one line per answered chat request, written after the reply's
 last byte went out:
-    SEQ ACCEPT_NS START_NS END_NS WALL_START_NS WALL_END_NS STATUS
+    SEQ ACCEPT_NS START_NS END_NS WALL_START_NS WALL_END_NS STATUS ARRIVE_NS
 ACCEPT_NS: the connection's accept() returned (CLOCK_MONOTONIC, ns; the
 same for every request of a kept-alive connection); START_NS: the first
 bytes of the request were read; END_NS: the last byte of the reply was
 written (sendall returned); WALL_*: the same on CLOCK_REALTIME, to line up
-with strace -tt.  The gap the bench reports is START of one request minus
-END of the one before.
+with strace -tt; ARRIVE_NS: when the kernel received those first bytes
+(SO_TIMESTAMPNS, CLOCK_REALTIME; WALL_START_NS where the kernel gives
+none).  The gap the bench reports is START of one request minus END of
+the one before; ARRIVE minus WALL_END leaves out the start of this
+server's thread for the connection.
 
 --floor N: be the client instead: N chat requests one after another on one
 kept-alive connection to 127.0.0.1:PORT.  The gaps the server then logs are
@@ -35,11 +38,26 @@ import json
 import os
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
 
 MODEL = "fake"
+# Linux's SO_TIMESTAMPNS (SCM_TIMESTAMPNS): the kernel's receive time of
+# the bytes a recvmsg returns, as a struct timespec on CLOCK_REALTIME.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+TIMESPEC = struct.Struct("@qq")
+
+
+def kernel_time(anc):
+    """The SCM_TIMESTAMPNS of a recvmsg's ancillary data, in ns, or None."""
+    for lvl, typ, data in anc:
+        if (lvl == socket.SOL_SOCKET and typ == SO_TIMESTAMPNS and
+                len(data) >= TIMESPEC.size):
+            sec, nsec = TIMESPEC.unpack_from(data)
+            return sec * 1000000000 + nsec
+    return None
 
 
 def reply_body(path, body):
@@ -73,13 +91,14 @@ class Server:
         self.lock = threading.Lock()
         self.seq = 0
 
-    def record(self, acc, start, end, wstart, wend, status):
+    def record(self, acc, start, end, wstart, wend, status, arrive):
         if self.log is None:
             return
         with self.lock:
             self.seq += 1
-            self.log.write("%d %d %d %d %d %d %d\n" % (
-                self.seq, acc, start, end, wstart, wend, status))
+            self.log.write("%d %d %d %d %d %d %d %d\n" % (
+                self.seq, acc, start, end, wstart, wend, status,
+                arrive if arrive is not None else wstart))
             self.log.flush()
 
     def serve(self):
@@ -87,6 +106,10 @@ class Server:
             conn, _ = self.sock.accept()
             acc = time.monotonic_ns()
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                conn.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            except OSError:
+                pass
             threading.Thread(target=self.conn, args=(conn, acc),
                              daemon=True).start()
 
@@ -95,14 +118,15 @@ class Server:
         try:
             while True:
                 # the request head: its first bytes start the clock
-                start = wstart = None
+                start = wstart = arrive = None
                 while b"\r\n\r\n" not in buf:
-                    d = c.recv(65536)
+                    d, anc, _, _ = c.recvmsg(65536, 64)
                     if not d:
                         return
                     if start is None:
                         start = time.monotonic_ns()
                         wstart = time.time_ns()
+                        arrive = kernel_time(anc)
                     buf += d
                 if start is None:  # pipelined after the previous one
                     start = time.monotonic_ns()
@@ -152,7 +176,8 @@ class Server:
                 end = time.monotonic_ns()
                 wend = time.time_ns()
                 if chat:
-                    self.record(acc, start, end, wstart, wend, status)
+                    self.record(acc, start, end, wstart, wend, status,
+                                arrive)
                 if close:
                     return
         except (ConnectionError, OSError, ValueError):

@@ -4,13 +4,20 @@
 #
 # A fake model (bench/fake_llm_timed.py, 127.0.0.1) answers every chat
 # request in a fixed BENCH_DELAY_MS (50) ms and logs when each request's
-# first bytes arrived and when its reply's last byte went out.  # BENCH_N
+# first bytes arrived and when its reply's last byte went out.  BENCH_N
 # (100) llm_complete jobs are queued with one wf-enqueue --batch, then
 # wf-dispatch starts with [lane.llm] concurrency = 1 (a local model serves
 # one request at a time) and runs them through wf-agent, until done/ holds
-# all of them.  With [lane.llm] prestart = true (a wf-agent waits, started,
-# for the next job), BENCH_ROUNDS (5) times, each with a new spool, server
-# and dispatcher; and once with prestart = false (one fork+exec per job).
+# all of them.  Three cases of the lane, each round with a new spool,
+# server and dispatcher:
+#  - chain: the default, prestart = true and chain = true: the next job is
+#    handed to the waiting wf-agent while the model answers the current
+#    one, and its request leaves on the current one's release; BENCH_ROUNDS
+#    (5) rounds;
+#  - hand: prestart = true, chain = false: a wf-agent waits, started, and
+#    wf-dispatch hands it the next job id at the release; BENCH_ROUNDS
+#    rounds;
+#  - off: prestart = false: one fork+exec per job; one round.
 #
 # Why rounds: one round has N - 1 gaps, and the p99 of 99 numbers is their
 # maximum, so a single hiccup of the machine (this kind of shared VM stalls
@@ -18,15 +25,19 @@
 # time inflated at once) decides it.  The p99 is taken over the gaps of all
 # rounds together, and each round's own maximum is printed beside it.
 #
-# Figures, for each of the two:
+# Figures, for each case:
 #  - the gap at the server between one reply's end and the next request's
-#    start: p50, p99, max (target: p99 under 5 ms; a local model must never
-#    sit idle while work waits), and the same up to the next connection's
-#    accept (wf-agent opens one connection per job);
+#    start, when the server read its first bytes: p50, p99, max (target:
+#    p99 under 5 ms; a local model must never sit idle while work waits);
+#    the same up to the next connection's accept (wf-agent opens one
+#    connection per job), and up to the moment the kernel received the
+#    request's first bytes (SO_TIMESTAMPNS: without the server's own
+#    wake-up);
 #  - total wall time, from wf-dispatch's fork+exec until done/ holds N
-#    records, against the ideal N x 50 ms, and the ratio (prestart = true:
-#    the median round); and the server's
-#    span (first request's start to last reply's end) against the same.
+#    records, against the ideal N x 50 ms, and the ratio (the median
+#    round); and the server's span (first request's start to last reply's
+#    end) against the same;
+#  - the ratios of hand and off to chain, measured in the same run.
 # And a floor: the same N requests from one client on one kept-alive
 # connection, back to back: what the fake server and loopback cost alone.
 #
@@ -167,9 +178,9 @@ start_dispatch() { # start_dispatch HOME CONFIG TAG: sets DPID HPID RES_T0
 	[ "$RES_T1" != 0 ] || die "wf-dispatch exited before ready: $(cat "$T/$3.log")"
 }
 
-mkconf() { # mkconf FILE PORT PRESTART
+mkconf() { # mkconf FILE PORT PRESTART CHAIN
 	# Only the llm lane differs between the cases: the other model
-	# lanes keep no spare wf-agent in either.
+	# lanes keep no spare wf-agent in any.
 	cat >"$1" <<-EOF
 	[queue]
 	aging = 300
@@ -178,6 +189,7 @@ mkconf() { # mkconf FILE PORT PRESTART
 	[lane.llm]
 	concurrency = 1
 	prestart = $3
+	chain = $4
 
 	[lane.agent]
 	prestart = false
@@ -193,12 +205,14 @@ mkconf() { # mkconf FILE PORT PRESTART
 	EOF
 }
 
-# gaps LOG OUT COL: from the server log (SEQ ACC START END WSTART WEND
-# STATUS, ns), in request order, the µs from one reply's end to the next
-# request's column COL (3: start, 2: accept), one a line.
+# gaps LOG COL [ENDCOL]: from the server log (SEQ ACC START END WSTART
+# WEND STATUS ARRIVE, ns), in request order, the µs from one reply's end
+# (column ENDCOL: 4, or 6 on the wall clock) to the next request's column
+# COL (3: its first read, 2: its accept, 8: its bytes' arrival in the
+# kernel, on the wall clock), one a line.
 gaps() {
-	sort -n -k3,3 "$1" | awk -v c="$2" 'NR > 1 { printf "%.1f\n", ($c - e) / 1000 }
-		{ e = $4 }'
+	sort -n -k3,3 "$1" | awk -v c="$2" -v ec="${3:-4}" 'NR > 1 { printf "%.1f\n", ($c - e) / 1000 }
+		{ e = $ec }'
 }
 
 # stats FILE PREFIX: sets PREFIX_50 PREFIX_99 PREFIX_MAX PREFIX_MEAN (ms)
@@ -237,12 +251,12 @@ awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++)
 	printf "{\"job_type\":\"llm_complete\",\"request_data\":{\"prompt\":\"job %d of the llm-lane bench\",\"max_tokens\":8}}\n", i, n }' \
     >"$T/jobs.jsonl"
 
-run_case() { # run_case TAG PRESTART
+run_case() { # run_case TAG PRESTART CHAIN
 	local tag=$1 H=$T/home-$1 d f id n
-	say "bench: [$tag] prestart = $2: $N jobs queued, then wf-dispatch (load $(load))"
+	say "bench: [$tag] prestart = $2, chain = $3: $N jobs queued, then wf-dispatch (load $(load))"
 	WF_HOME=$H "$WF_BIN/wf" init >/dev/null
 	start_fake "$T/$tag.srv"
-	mkconf "$T/$tag.ini" "$PORT" "$2"
+	mkconf "$T/$tag.ini" "$PORT" "$2" "$3"
 	WF_HOME=$H WF_CONFIG=$T/$tag.ini "$WF_BIN/wf-enqueue" --batch \
 	    <"$T/jobs.jsonl" >"$T/$tag.ids" || die "$tag: wf-enqueue --batch failed"
 	n=$(count "$H/queue/3-normal/new")
@@ -280,64 +294,98 @@ run_case() { # run_case TAG PRESTART
 	eval "${tag}_SPANRATIO=$(calc "$span * 1000000 / $IDEAL_US" 2)"
 	gaps "$T/$tag.srv" 3 >"$T/$tag.gap"
 	gaps "$T/$tag.srv" 2 >"$T/$tag.agap"
+	gaps "$T/$tag.srv" 8 6 >"$T/$tag.kgap"
 	stats "$T/$tag.gap" "${tag}_G"
 	stats "$T/$tag.agap" "${tag}_A"
+	stats "$T/$tag.kgap" "${tag}_K"
 	rm -rf "$H"
 }
 
-# prestart = true: ROUNDS rounds; the gaps pooled, the median round's times
-: >"$T/on.gap"
-: >"$T/on.agap"
-: >"$T/on.rounds"
-for ((round = 1; round <= ROUNDS; round++)); do
-	run_case "on$round" true
-	cat "$T/on$round.gap" >>"$T/on.gap"
-	cat "$T/on$round.agap" >>"$T/on.agap"
-	echo "$(v "on${round}_G_MAX") $(v "on${round}_TOTAL") $(v "on${round}_RATIO") $(v "on${round}_SPAN") $(v "on${round}_SPANRATIO") $(v "on${round}_SVC") $(v "on${round}_FIRST")" >>"$T/on.rounds"
+# round CASE R PRESTART CHAIN: round R of a case, its gaps added to the
+# case's pool and its figures to its list of rounds
+round() {
+	local c=$1 r=$2
+	[ "$r" -gt 1 ] || : >"$T/$c.gap" >"$T/$c.agap" >"$T/$c.kgap" >"$T/$c.rounds"
+	run_case "$c$r" "$3" "$4"
+	cat "$T/$c$r.gap" >>"$T/$c.gap"
+	cat "$T/$c$r.agap" >>"$T/$c.agap"
+	cat "$T/$c$r.kgap" >>"$T/$c.kgap"
+	echo "$(v "$c${r}_G_MAX") $(v "$c${r}_TOTAL") $(v "$c${r}_RATIO") $(v "$c${r}_SPAN") $(v "$c${r}_SPANRATIO") $(v "$c${r}_SVC") $(v "$c${r}_FIRST")" >>"$T/$c.rounds"
+}
+
+# pool CASE ROUNDS: the gaps of all rounds together, the median round's
+# times; sets CASE_G_* CASE_A_* CASE_TOTAL ... CASE_MAXES CASE_MET CASE_N
+pool() {
+	local c=$1
+	stats "$T/$c.gap" "${c}_G"
+	stats "$T/$c.agap" "${c}_A"
+	stats "$T/$c.kgap" "${c}_K"
+	eval "${c}_MAXES='$(awk '{ printf "%s%s", (NR > 1 ? " " : ""), $1 }' "$T/$c.rounds")'"
+	eval "${c}_MET=$(awk -v t="$TARGET_US" '$1 * 1000 < t { n++ } END { print n + 0 }' "$T/$c.rounds")"
+	read -r _ "${c}_TOTAL" "${c}_RATIO" "${c}_SPAN" "${c}_SPANRATIO" \
+	    "${c}_SVC" "${c}_FIRST" <<-EOF
+	$(sort -n -k2,2 "$T/$c.rounds" | awk -v m=$((($2 + 1) / 2)) 'NR == m')
+	EOF
+	eval "${c}_N=$2"
+}
+
+# chain and hand alternate, round by round, so that a load that drifts
+# falls on both alike.
+for ((r = 1; r <= ROUNDS; r++)); do
+	round chain "$r" true true
+	round hand "$r" true false
 done
-stats "$T/on.gap" on_G
-stats "$T/on.agap" on_A
-ON_MAXES=$(awk '{ printf "%s%s", (NR > 1 ? " " : ""), $1 }' "$T/on.rounds")
-ON_ROUNDS_MET=$(awk -v t="$TARGET_US" '$1 * 1000 < t { n++ } END { print n + 0 }' "$T/on.rounds")
-read -r _ on_TOTAL on_RATIO on_SPAN on_SPANRATIO on_SVC on_FIRST <<-EOF
-$(sort -n -k2,2 "$T/on.rounds" | awk -v m=$(((ROUNDS + 1) / 2)) 'NR == m')
-EOF
-run_case off false
+round off 1 false false
+pool chain "$ROUNDS"
+pool hand "$ROUNDS"
+pool off 1
 
 # --- the table ----------------------------------------------------------------
 met() { if awk "BEGIN { exit !($1 * 1000 < $TARGET_US) }"; then echo "met"; else echo "MISSED"; fi; }
+label() {
+	case $1 in
+	chain) echo "chain (default)" ;;
+	hand) echo "prestart, no chain" ;;
+	off) echo "no prestart" ;;
+	esac
+}
 LOAD_END=$(load)
 {
 	echo
 	echo "llm lane: $N llm_complete jobs, [lane.llm] concurrency 1, a fake model answering in $DELAY ms"
 	echo "(the server's gap: one reply's last byte -> the next request's first byte; ms;"
-	echo " prestart = on: $ROUNDS rounds of $N jobs, $((ROUNDS * (N - 1))) gaps together)"
+	echo " chain and hand: $ROUNDS rounds of $N jobs each, $((ROUNDS * (N - 1))) gaps together)"
 	printf '%-32s %9s %9s %9s %9s\n' "" p50 p99 max mean
 	printf '%-32s %9s %9s %9s %9s\n' "floor: one kept-alive client" \
 	    "$FLOOR_50" "$FLOOR_99" "$FLOOR_MAX" "$FLOOR_MEAN"
-	for c in on off; do
+	for c in chain hand off; do
 		printf '%-32s %9s %9s %9s %9s   p99 < %s ms: %s\n' \
-		    "prestart = $c: gap" "$(v ${c}_G_50)" "$(v ${c}_G_99)" \
+		    "$(label $c): gap" "$(v ${c}_G_50)" "$(v ${c}_G_99)" \
 		    "$(v ${c}_G_MAX)" "$(v ${c}_G_MEAN)" "$((TARGET_US / 1000))" \
 		    "$(met "$(v ${c}_G_99)")"
 		printf '%-32s %9s %9s %9s %9s\n' "  ... to the next accept()" \
 		    "$(v ${c}_A_50)" "$(v ${c}_A_99)" "$(v ${c}_A_MAX)" \
 		    "$(v ${c}_A_MEAN)"
-		if [ "$c" = on ]; then
+		printf '%-32s %9s %9s %9s %9s\n' "  ... to its bytes' arrival" \
+		    "$(v ${c}_K_50)" "$(v ${c}_K_99)" "$(v ${c}_K_MAX)" \
+		    "$(v ${c}_K_MEAN)"
+		if [ "$(v ${c}_N)" -gt 1 ]; then
 			printf '  each round alone, its p99 (= its max): %s; under %s ms: %s of %s\n' \
-			    "$ON_MAXES" "$((TARGET_US / 1000))" "$ON_ROUNDS_MET" "$ROUNDS"
+			    "$(v ${c}_MAXES)" "$((TARGET_US / 1000))" "$(v ${c}_MET)" "$(v ${c}_N)"
 		fi
 	done
 	echo
-	echo "total wall time, wf-dispatch fork+exec -> $N records in done/; ideal $N x $DELAY ms = $IDEAL_S s (on: the median round)"
-	for c in on off; do
-		printf 'prestart = %-4s %7s s   ratio %5s   server span %s s (ratio %s), mean service %s ms, first request %s ms after the start\n' \
-		    "$c:" "$(v ${c}_TOTAL)" "$(v ${c}_RATIO)" "$(v ${c}_SPAN)" \
+	echo "total wall time, wf-dispatch fork+exec -> $N records in done/; ideal $N x $DELAY ms = $IDEAL_S s (the median round)"
+	for c in chain hand off; do
+		printf '%-20s %7s s   ratio %5s   server span %s s (ratio %s), mean service %s ms, first request %s ms after the start\n' \
+		    "$(label $c):" "$(v ${c}_TOTAL)" "$(v ${c}_RATIO)" "$(v ${c}_SPAN)" \
 		    "$(v ${c}_SPANRATIO)" "$(v ${c}_SVC)" "$(v ${c}_FIRST)"
 	done
 	# shellcheck disable=SC2154 # set by run_case through eval
-	printf 'prestart off / on: gap p50 x%s, total x%s\n' \
-	    "$(calc "$off_G_50 / $on_G_50" 2)" "$(calc "$off_TOTAL / $on_TOTAL" 2)"
+	printf 'against chain: prestart without chain: gap p50 x%s, p99 x%s, total x%s; no prestart: gap p50 x%s, total x%s\n' \
+	    "$(calc "$hand_G_50 / $chain_G_50" 2)" "$(calc "$hand_G_99 / $chain_G_99" 2)" \
+	    "$(calc "$hand_TOTAL / $chain_TOTAL" 2)" \
+	    "$(calc "$off_G_50 / $chain_G_50" 2)" "$(calc "$off_TOTAL / $chain_TOTAL" 2)"
 	echo "load at the end: $LOAD_END"
 }
 
@@ -345,15 +393,16 @@ if [ -n "$BENCH_JSON" ]; then
 	{
 		printf '{"n":%d,"rounds":%d,"delay_ms":%d,"ideal_s":%s,"target_p99_ms":%s,"round_max_ms":[%s],' \
 		    "$N" "$ROUNDS" "$DELAY" "$IDEAL_S" "$((TARGET_US / 1000))" \
-		    "$(echo "$ON_MAXES" | tr ' ' ,)"
+		    "$(echo "$chain_MAXES" | tr ' ' ,)"
 		printf '"floor":{"gap_p50_ms":%s,"gap_p99_ms":%s,"gap_max_ms":%s},' \
 		    "$FLOOR_50" "$FLOOR_99" "$FLOOR_MAX"
 		sep=
-		for c in on off; do
-			printf '%s"prestart_%s":{"gap_p50_ms":%s,"gap_p99_ms":%s,"gap_max_ms":%s,"gap_mean_ms":%s,"accept_gap_p50_ms":%s,"accept_gap_p99_ms":%s,"total_s":%s,"ratio":%s,"span_s":%s,"span_ratio":%s,"p99_met":%s}' \
+		for c in chain hand off; do
+			printf '%s"%s":{"gap_p50_ms":%s,"gap_p99_ms":%s,"gap_max_ms":%s,"gap_mean_ms":%s,"accept_gap_p50_ms":%s,"accept_gap_p99_ms":%s,"arrival_gap_p50_ms":%s,"arrival_gap_p99_ms":%s,"total_s":%s,"ratio":%s,"span_s":%s,"span_ratio":%s,"p99_met":%s}' \
 			    "$sep" "$c" "$(v ${c}_G_50)" "$(v ${c}_G_99)" \
 			    "$(v ${c}_G_MAX)" "$(v ${c}_G_MEAN)" "$(v ${c}_A_50)" \
-			    "$(v ${c}_A_99)" "$(v ${c}_TOTAL)" "$(v ${c}_RATIO)" \
+			    "$(v ${c}_A_99)" "$(v ${c}_K_50)" "$(v ${c}_K_99)" \
+			    "$(v ${c}_TOTAL)" "$(v ${c}_RATIO)" \
 			    "$(v ${c}_SPAN)" "$(v ${c}_SPANRATIO)" \
 			    "$([ "$(met "$(v ${c}_G_99)")" = met ] && echo true || echo false)"
 			sep=,
