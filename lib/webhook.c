@@ -340,6 +340,7 @@ wf_webhook_create(int root, cJSON *fields, char *secret, size_t len,
     int *made, int64_t *id, char *err, size_t errlen)
 {
 	const cJSON *url = cJSON_GetObjectItemCaseSensitive(fields, "url");
+	const cJSON *ev;
 	cJSON *sealed, *copy = NULL;
 	int rc = -1, vl = -1;
 
@@ -348,6 +349,18 @@ wf_webhook_create(int root, cJSON *fields, char *secret, size_t len,
 	    wf_webhook_url_ok(url->valuestring, err, errlen) == -1) {
 		errno = EINVAL;
 		goto fail;
+	}
+	/* The same rule for every door: the CLI's --events, the API's
+	 * body. */
+	cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(fields,
+	    "events")) {
+		if (!cJSON_IsString(ev) || !wf_webhook_pattern_ok(ev->valuestring)) {
+			snprintf(err, errlen, "events: '%.64s' is not a name or a "
+			    "glob of [A-Za-z0-9._*?-]", cJSON_IsString(ev) ?
+			    ev->valuestring : "(not a string)");
+			errno = EINVAL;
+			goto fail;
+		}
 	}
 	if (wf_store_check(&wf_kind_webhook, fields, 1, 0, err, errlen) == -1)
 		goto fail;

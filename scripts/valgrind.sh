@@ -28,8 +28,9 @@ exec valgrind --quiet --error-exitcode=99 --leak-check=full \\
 EOF2
 	chmod +x "$V/$d"
 done
-[ $# -gt 0 ] || set -- tests/e2e/dispatch.bats tests/e2e/daemon.bats \
-    tests/e2e/pipeline.bats tests/e2e/notify.bats tests/e2e/httpd.bats
+[ $# -gt 0 ] || set -- tests/e2e/dispatch.bats tests/e2e/chain.bats \
+    tests/e2e/daemon.bats tests/e2e/pipeline.bats tests/e2e/notify.bats \
+    tests/e2e/httpd.bats
 cd "$top"
 rc=0
 WF_BIN="$V" WF_BINDIR="$B" prove -e '' "$@" || rc=$?

@@ -198,6 +198,13 @@ tree() {
 	[[ "$output" != *'"secret"'* ]]
 	api POST /api/webhooks/create '{"name":"bad","url":"ftp://x"}'
 	[ "$code" = 400 ]
+	# an event pattern the CLI refuses, the API refuses too
+	api POST /api/webhooks/create '{"name":"bad","url":"http://127.0.0.1:9/y","events":["bad event!"]}'
+	[ "$code" = 400 ]
+	[[ "$output" == *"events: 'bad event!' is not a name or a glob"* ]]
+	api POST /api/webhooks/create '{"name":"bad","url":"http://127.0.0.1:9/y","events":[7]}'
+	[ "$code" = 400 ]
+	[ "$(ls "$WF_HOME/state/webhooks" | grep -c '\.json$')" -eq 1 ]
 	api DELETE /api/webhooks/1/delete
 	[ "$code" = 200 ]
 	anon GET /api/webhooks
