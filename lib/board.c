@@ -14,6 +14,7 @@
 #include "store.h"
 
 struct qcount {
+	int root;
 	long waiting, running, failed, done, cancelled;
 };
 
@@ -25,7 +26,12 @@ q_visit(const struct wf_jobref *ref, void *arg)
 	switch (ref->where) {
 	case WF_IN_QUEUE:
 	case WF_IN_DEFERRED: q->waiting++; break;
-	case WF_IN_ACTIVE: q->running++; break;
+	case WF_IN_ACTIVE:
+		if (wf_queue_started(q->root, ref->name))
+			q->running++;
+		else
+			q->waiting++;
+		break;
 	case WF_IN_FAILED: q->failed++; break;
 	case WF_IN_DONE: q->done++; break;
 	case WF_IN_CANCELLED: q->cancelled++; break;
@@ -130,6 +136,7 @@ wf_board_collect(int root, int64_t project_id, const cJSON *project)
 		cJSON_AddNumberToObject(bugs, wf_store_bug_status[i], nbug[i]);
 
 	memset(&qc, 0, sizeof(qc));
+	qc.root = root;
 	wf_queue_walk(root, q_visit, &qc);
 	q = cJSON_AddObjectToObject(out, "queue");
 	cJSON_AddNumberToObject(q, "waiting", qc.waiting);

@@ -89,6 +89,16 @@ wf_queue_locate(int root, const char *id, struct wf_jobref *ref)
 }
 
 int
+wf_queue_started(int root, const char *id)
+{
+	char path[WF_NAME_MAX + 16];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "active/%s.pid", id);
+	return fstatat(root, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int
 wf_queue_load(int root, const struct wf_jobref *ref, struct wf_job *j,
     char *err, size_t errlen)
 {
@@ -112,7 +122,10 @@ wf_queue_load(int root, const struct wf_jobref *ref, struct wf_job *j,
 		j->status = WF_JS_PENDING;
 		break;
 	case WF_IN_ACTIVE:
-		j->status = WF_JS_RUNNING;
+		/* Claimed, and started only once its pid file is written: a
+		 * job armed on a chained lane waits for its turn there. */
+		j->status = wf_queue_started(root, j->id) ? WF_JS_RUNNING :
+		    WF_JS_PENDING;
 		break;
 	case WF_IN_DONE:
 		j->status = WF_JS_COMPLETED;
@@ -378,11 +391,12 @@ stat_visit(const struct wf_jobref *ref, void *arg)
 		return 0;
 	s->status[j.status]++;
 	li = lane_slot(s, j.lane);
-	if (ref->where == WF_IN_QUEUE || ref->where == WF_IN_DEFERRED) {
+	if (ref->where == WF_IN_QUEUE || ref->where == WF_IN_DEFERRED ||
+	    j.status == WF_JS_PENDING) {
 		s->prio[j.priority]++;
 		s->lane_wait[li]++;
 	}
-	if (ref->where == WF_IN_ACTIVE) {
+	if (ref->where == WF_IN_ACTIVE && j.status == WF_JS_RUNNING) {
 		cJSON *r = cJSON_CreateObject();
 
 		s->lane_run[li]++;
@@ -559,6 +573,8 @@ wf_queue_record(int root, const struct wf_jobref *ref, const struct wf_job *j,
 	if (o == NULL)
 		return NULL;
 	cJSON_AddStringToObject(o, "path", ref->path);
+	if (ref->where == WF_IN_ACTIVE && j->status == WF_JS_PENDING)
+		cJSON_AddTrueToObject(o, "armed");
 	if (ref->where == WF_IN_QUEUE) {
 		struct posctx p = { root, j, key_of(ref, aging), aging, 0 };
 

@@ -37,6 +37,9 @@ const char *wf_queue_dirname(enum wf_where w);
 int wf_queue_locate(int root, const char *id, struct wf_jobref *ref);
 /* Load the record of a located job, with its status derived from where it
  * is (the directory is the truth).  -1 and err on a bad file. */
+/* Has the claimed job id started (wf-dispatch wrote its active/ID.pid)?
+ * A job in active/ without one is armed: next on its lane, waiting. */
+int wf_queue_started(int root, const char *id);
 int wf_queue_load(int root, const struct wf_jobref *ref, struct wf_job *j,
     char *err, size_t errlen);
 

@@ -150,6 +150,14 @@ armed() {
 	c=$(job c)
 	start_dispatch
 	wait_until "$(slow 10)" armed "$b"
+	wait_until "$(slow 10)" test -s "$WF_HOME/active/$a.pid"
+	# the readers tell an armed job from a running one: it waits
+	run "$B/wf" queue show --json "$b"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '"\(.status) \(.armed)"' <<<"$output")" = "pending true" ]
+	run "$B/wf" queue status --json
+	[ "$(jq -r '[.running[].id] | join(" ")' <<<"$output")" = "$a" ]
+	[ "$(jq -r .by_status.pending <<<"$output")" -eq 2 ]
 	run "$B/wf" queue cancel "$b"
 	[ "$status" -eq 0 ]
 	ended "$b" cancelled
