@@ -86,6 +86,14 @@ class Server:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", opts.port))
+        # set on the listener too: a connection's first bytes may come
+        # before its accept(), and they carry a receive time only when
+        # time stamping was on as they came (an accepted socket inherits
+        # the option)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        except OSError:
+            pass
         self.sock.listen(128)
         self.log = open(opts.log, "a", encoding="ascii") if opts.log else None
         self.lock = threading.Lock()
