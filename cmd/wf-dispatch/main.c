@@ -83,6 +83,8 @@ struct spare {
 	pid_t pid;
 	int infd, outfd, errfd, relfd;
 	char after[WF_NAME_MAX + 1]; /* its go pipe: this job's release */
+	int retiring;                /* told to go (stdin closed): its exit
+	                              * is no fault */
 	int64_t started, hold_until; /* mono ms */
 };
 
@@ -166,6 +168,16 @@ lane_chains(int li)
 
 	return lc->chain && lc->prestart && lc->concurrency == 1 &&
 	    !D.draining;
+}
+
+/* The running (or armed) job id, or NULL. */
+static struct run *
+running_id(const char *id)
+{
+	for (int i = 0; i < D.nrunning; i++)
+		if (strcmp(D.running[i]->job.id, id) == 0)
+			return D.running[i];
+	return NULL;
 }
 
 /* The lane's armed job, or NULL. */
@@ -706,6 +718,18 @@ spare_close(struct spare *sp)
 	sp->pid = 0;
 	sp->infd = sp->outfd = sp->errfd = sp->relfd = -1;
 	sp->after[0] = '\0';
+	sp->retiring = 0;
+}
+
+/* Closing its stdin tells a spare it is not needed; it exits. */
+static void
+spare_retire(struct spare *sp)
+{
+	if (sp->pid > 0 && sp->infd != -1) {
+		close(sp->infd);
+		sp->infd = -1;
+		sp->retiring = 1;
+	}
 }
 
 /*
@@ -727,13 +751,19 @@ spares_fill(void)
 		if (!D.cfg.lanes[i].prestart || sp->pid > 0 ||
 		    now < sp->hold_until)
 			continue;
-		/* On a chained lane the spare follows the job that will
-		 * hold the model when its turn comes: the holder now, or,
-		 * once one is armed, the next spare starts when it goes. */
+		/* On a chained lane the spare follows the job that holds
+		 * the model before its own turn: the armed one when there
+		 * is one (so the spare starts while the armed one still
+		 * waits, and is ready long before it must be), else the
+		 * holder. */
 		if (lane_chains(i)) {
-			if (lane_armed(D.cfg.lanes[i].name) != NULL)
+			struct run *a = lane_armed(D.cfg.lanes[i].name);
+
+			if (a != NULL && a->requeue)
 				continue;
-			h = lane_holder(D.cfg.lanes[i].name);
+			h = a != NULL ? a : lane_holder(D.cfg.lanes[i].name);
+			if (h != NULL && h->relfd == -1)
+				h = NULL;
 		}
 		agent_path(agent, sizeof(agent));
 		argv[0] = agent;
@@ -774,7 +804,8 @@ spare_reaped(pid_t pid)
 
 		if (sp->pid != pid)
 			continue;
-		if (wf_clock_mono_ms() - sp->started < 1000 && !D.draining) {
+		if (wf_clock_mono_ms() - sp->started < 1000 && !D.draining &&
+		    !sp->retiring) {
 			wf_log_warn("the ready wf-agent of lane %s exited at once; "
 			    "starting workers per job for 5 s",
 			    i < D.cfg.nlanes ? D.cfg.lanes[i].name : "?");
@@ -798,12 +829,8 @@ spares_alive(void)
 static void
 spares_stop(void)
 {
-	/* Closing its stdin tells a spare it is not needed. */
 	for (int i = 0; i < WF_LANES_MAX; i++)
-		if (D.spares[i].pid > 0 && D.spares[i].infd != -1) {
-			close(D.spares[i].infd);
-			D.spares[i].infd = -1;
-		}
+		spare_retire(&D.spares[i]);
 }
 
 /*
@@ -1239,12 +1266,9 @@ pump_before(const struct wf_sched_ent *ent, int *budget)
 static void
 disarm(struct run *a)
 {
-	struct run *h = NULL;
+	struct run *h = running_id(a->after);
 	struct pollfd p;
 
-	for (int i = 0; i < D.nrunning; i++)
-		if (strcmp(D.running[i]->job.id, a->after) == 0)
-			h = D.running[i];
 	if (h != NULL && h->relfd != -1) {
 		p = (struct pollfd){ h->relfd, POLLIN, 0 };
 		if (poll(&p, 1, 0) == 1) {
@@ -1292,8 +1316,24 @@ arm(void)
 			continue;
 		}
 		if (sp->pid <= 0 || sp->infd == -1 || sp->after[0] == '\0' ||
-		    (hold = lane_holder(name)) == NULL ||
-		    strcmp(hold->job.id, sp->after) != 0)
+		    (hold = lane_holder(name)) == NULL)
+			continue;
+		if (strcmp(hold->job.id, sp->after) != 0) {
+			/* It follows a job that is gone (cancelled, or put
+			 * back while armed): it would start at once, out of
+			 * turn.  A new one follows the holder. */
+			if (running_id(sp->after) == NULL) {
+				wf_log_debug("lane %s: its ready worker follows "
+				    "%s, which is gone; a new one", name,
+				    sp->after);
+				spare_retire(sp);
+			}
+			continue;
+		}
+		/* Not while the holder's own request is leaving: the claim
+		 * and the worker's reading and building wait a moment
+		 * (timers() wakes the loop then). */
+		if (wf_clock_mono_ms() < hold->start_mono + SPARE_DELAY_MS)
 			continue;
 		if (pump_before(wf_sched_peek(D.sched, li), &budget) == -1)
 			return;
@@ -1402,12 +1442,24 @@ timers(void)
 			next = now + (d->due - wall);
 		i++;
 	}
-	/* A lane's ready worker held back starts when its hold ends. */
-	for (int l = 0; l < D.cfg.nlanes && !D.draining; l++)
+	/* A lane's ready worker held back starts when its hold ends; a
+	 * chained lane's next job is armed a moment after its holder
+	 * started. */
+	for (int l = 0; l < D.cfg.nlanes && !D.draining; l++) {
+		struct run *h;
+		int64_t t;
+
 		if (D.cfg.lanes[l].prestart && D.spares[l].pid <= 0 &&
 		    D.spares[l].hold_until > now &&
 		    (next == -1 || D.spares[l].hold_until < next))
 			next = D.spares[l].hold_until;
+		if (lane_chains(l) && D.spares[l].pid > 0 &&
+		    lane_armed(D.cfg.lanes[l].name) == NULL &&
+		    (h = lane_holder(D.cfg.lanes[l].name)) != NULL &&
+		    (t = h->start_mono + SPARE_DELAY_MS) > now &&
+		    (next == -1 || t < next))
+			next = t;
+	}
 	if (next == -1)
 		return -1;
 	return next <= now ? 0 : (int)(next - now > INT32_MAX ? INT32_MAX :
