@@ -19,11 +19,8 @@ setup() {
 	GATE_PID='' FAKE_PID='' ETC_X=''
 	# the model comes from wf.ini alone: nothing of the caller's
 	# environment may point the agent elsewhere
-	unset WF_LLM_PROVIDER WF_LLM_BASE_URL WF_LLM_MODEL WF_LLM_API_KEY \
-	    WF_LLM_TIMEOUT WF_LLM_NUM_CTX WF_LLM_MAX_TOKENS OLLAMA_HOST \
-	    GOOSE_MODEL OPENAI_API_KEY VISION_MODEL WORKFLOW_MAX_ITER \
-	    http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-	export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+	no_model_env
+	unset WORKFLOW_MAX_ITER
 	ROLES="$BATS_TEST_TMPDIR/roles"
 	REPO="$BATS_TEST_TMPDIR/repo"
 	SCRIPT="$BATS_TEST_TMPDIR/script.json"

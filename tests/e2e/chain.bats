@@ -16,10 +16,7 @@ load helpers
 setup() {
 	wf_setup
 	FAKE_PID=
-	unset WF_LLM_PROVIDER WF_LLM_BASE_URL WF_LLM_MODEL WF_LLM_API_KEY \
-	    WF_LLM_TIMEOUT OLLAMA_HOST OPENAI_API_KEY \
-	    http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-	export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+	no_model_env
 	SCRIPT="$BATS_TEST_TMPDIR/script.json"
 	FAKELOG="$BATS_TEST_TMPDIR/fake.jsonl"
 	DLOG="$BATS_TEST_TMPDIR/dispatch.log"
@@ -83,6 +80,17 @@ all_done() {
 	done
 }
 
+# a_then_b DELAY_MS: the model answers in DELAY_MS; jobs a and b queued,
+# wf-dispatch started: a runs, b is armed behind it
+a_then_b() {
+	model "$1"
+	lane
+	a=$(job a)
+	b=$(job b)
+	start_dispatch
+	wait_until "$(slow 10)" armed "$b"
+}
+
 # armed ID: wf-dispatch armed ID (for wait_until)
 armed() {
 	grep -q "$1: armed pid" "$DLOG"
@@ -125,12 +133,7 @@ armed() {
 }
 
 @test "a better job that comes while one is armed goes first; the armed one goes back to its queue, its attempt not counted" {
-	model 1500
-	lane
-	a=$(job a)
-	b=$(job b)
-	start_dispatch
-	wait_until "$(slow 10)" armed "$b"
+	a_then_b 1500
 	c=$(job c -p critical)
 	wait_until "$(slow 10)" grep -q "$b: a better job came for lane llm" "$DLOG"
 	all_done "$a" "$b" "$c"
@@ -187,12 +190,7 @@ armed() {
 }
 
 @test "wf-dispatch stopped while a job is armed: it goes back to its queue, not started and not counted" {
-	model 1500
-	lane
-	a=$(job a)
-	b=$(job b)
-	start_dispatch
-	wait_until "$(slow 10)" armed "$b"
+	a_then_b 1500
 	stop_dispatch
 	ended "$a" done
 	wait_until "$(slow 10)" only_in "$b" queue/3-normal/new

@@ -13,10 +13,8 @@ load helpers
 DEMO=$BATS_TEST_DIRNAME/../../scripts/demo.sh
 
 setup() {
-	unset WF_LLM_PROVIDER WF_LLM_BASE_URL WF_LLM_MODEL WF_LLM_API_KEY \
-	    OLLAMA_HOST OPENAI_API_KEY OPENAI_BASE_URL WF_DEMO_REPLIES \
-	    http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-	export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+	no_model_env
+	unset WF_DEMO_REPLIES
 	# the "user's" config: no [llm], so the environment says it all
 	export WF_CONFIG="$BATS_TEST_TMPDIR/user.ini"
 	: >"$WF_CONFIG"

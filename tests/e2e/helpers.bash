@@ -21,6 +21,17 @@ wf_setup() {
 	DISPATCH_PID=
 }
 
+# no_model_env: nothing of the caller's environment may point wf-agent at
+# a model, set its options or send it through a proxy: the test's wf.ini
+# (and what the test exports) says it all.
+no_model_env() {
+	unset WF_LLM_PROVIDER WF_LLM_BASE_URL WF_LLM_MODEL WF_LLM_API_KEY \
+	    WF_LLM_TIMEOUT WF_LLM_NUM_CTX WF_LLM_MAX_TOKENS OLLAMA_HOST \
+	    GOOSE_MODEL OPENAI_API_KEY OPENAI_BASE_URL VISION_MODEL \
+	    http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+	export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+}
+
 # wf_config TEXT: the test's wf.ini
 wf_config() {
 	printf '%s\n' "$@" >"$WF_CONFIG"

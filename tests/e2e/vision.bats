@@ -13,11 +13,7 @@ setup() {
 	wf_setup
 	FAKE_PID=
 	# only wf.ini (and what a test exports) may point the agent anywhere
-	unset WF_LLM_PROVIDER WF_LLM_BASE_URL WF_LLM_MODEL WF_LLM_API_KEY \
-	    WF_LLM_TIMEOUT WF_LLM_NUM_CTX WF_LLM_MAX_TOKENS OLLAMA_HOST \
-	    GOOSE_MODEL OPENAI_API_KEY VISION_MODEL \
-	    http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-	export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+	no_model_env
 	SCRIPT="$BATS_TEST_TMPDIR/script.json"
 	FAKELOG="$BATS_TEST_TMPDIR/fake.jsonl"
 	IMG="$BATS_TEST_TMPDIR/pic.png"
