@@ -2076,6 +2076,9 @@ main(int argc, char *argv[])
 		dispatch();
 		spares_fill();
 		arm();
+		/* A worker just armed leaves its place to a new spare, which
+		 * follows it; no event would come round for that. */
+		spares_fill();
 		timeout = timers();
 		commit_turn();
 		update_status();

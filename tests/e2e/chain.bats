@@ -132,6 +132,32 @@ armed() {
 	done
 }
 
+# agents: how many wf-agent processes of this test there are
+agents() {
+	local p n=0
+	for p in $(strays); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = wf-agent ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+@test "while b is armed behind a, the spare that follows b is started at once, not at a's release" {
+	model 3000
+	lane
+	a=$(job a)
+	b=$(job b)
+	c=$(job c)
+	start_dispatch
+	wait_until "$(slow 10)" armed "$b"
+	# a's worker, b's armed worker, and the spare that follows b: well
+	# before a's reply (3 s) ends
+	wait_until "$(slow 2)" test "$(agents)" -eq 3
+	grep -q "$a: started" "$DLOG"
+	! grep -q "$a: released" "$DLOG"
+	all_done "$a" "$b" "$c"
+	grep -q "$c: armed pid [0-9]* on llm after $b" "$DLOG"
+}
+
 @test "a better job that comes while one is armed goes first; the armed one goes back to its queue, its attempt not counted" {
 	a_then_b 1500
 	c=$(job c -p critical)
