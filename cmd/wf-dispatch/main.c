@@ -963,10 +963,6 @@ start_job(struct wf_job *j, int li, int arm)
 			if (arm) {
 				strlcpy(r->after, sp->after, sizeof(r->after));
 				sp->after[0] = '\0';
-				/* The spare that follows it starts a moment
-				 * later, not while this one reads its job. */
-				sp->hold_until = wf_clock_mono_ms() +
-				    SPARE_DELAY_MS;
 				r->armed = 1;
 				r->start_mono = wf_clock_mono_ms();
 				r->deadline = INT64_MAX;
@@ -2080,6 +2076,11 @@ main(int argc, char *argv[])
 		dispatch();
 		spares_fill();
 		arm();
+		/* A worker just armed leaves its place to a new spare, which
+		 * follows it, now: while the model still has most of the
+		 * current request before it (no event would come round
+		 * before the holder's release). */
+		spares_fill();
 		timeout = timers();
 		commit_turn();
 		update_status();
