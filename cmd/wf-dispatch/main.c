@@ -35,6 +35,7 @@
 #include "log.h"
 #include "output.h"
 #include "pipeline.h"
+#include "queue.h"
 #include "sched.h"
 #include "sdnotify.h"
 #include "spool.h"
@@ -509,6 +510,43 @@ read_result(struct wf_job *j, int *permanent, int *server_deferred)
 	return 0;
 }
 
+/* The job's output log, for this attempt. */
+static void
+open_log(struct run *r)
+{
+	if (wf_output_open(&r->out, D.root, r->job.id, r->attempt,
+	    D.cfg.output_max) == -1)
+		wf_log_warn("%s: output log: %s", r->job.id, strerror(errno));
+}
+
+/* The job starts now: its log, its start times and its deadline. */
+static void
+begin(struct run *r)
+{
+	open_log(r);
+	r->job.started_at = wf_clock_wall_ms();
+	r->start_mono = wf_clock_mono_ms();
+	r->deadline = r->start_mono + r->job.timeout * 1000LL;
+}
+
+/* Put a claimed job that never ran (or was drained) back in its queue,
+ * as it was: the rename is the commit. */
+static int
+unclaim(const struct wf_job *j)
+{
+	char src[NAME_MAX + 32], dst[NAME_MAX + 32];
+
+	snprintf(src, sizeof(src), "active/%s", j->id);
+	snprintf(dst, sizeof(dst), "%s/new/%s", wf_spool_qdir(j->priority),
+	    j->id);
+	if (wf_spool_move(D.root, src, dst) == -1) {
+		wf_log_warn("%s: requeue: %s", j->id, strerror(errno));
+		return -1;
+	}
+	dirty(DIR_QUEUE);
+	return 0;
+}
+
 static void
 finish(struct run *r)
 {
@@ -518,9 +556,8 @@ finish(struct run *r)
 
 	/* An armed job that ends before its turn has no log yet: what its
 	 * worker said goes to one. */
-	if (r->armed && !r->requeue && wf_output_open(&r->out, D.root,
-	    j->id, r->attempt, D.cfg.output_max) == -1)
-		wf_log_warn("%s: output log: %s", j->id, strerror(errno));
+	if (r->armed && !r->requeue)
+		open_log(r);
 	if (r->outfd != -1) {
 		wf_output_pump(&r->out, r->outfd);
 		close(r->outfd);
@@ -538,17 +575,9 @@ finish(struct run *r)
 		r->errfd = -1;
 	}
 	if (r->requeue) {
-		/* Drained at shutdown: back to its queue as it was, for the
-		 * next start.  The rename is the commit. */
-		char src[NAME_MAX + 32], dst[NAME_MAX + 32];
-
-		snprintf(src, sizeof(src), "active/%s", j->id);
-		snprintf(dst, sizeof(dst), "%s/new/%s",
-		    wf_spool_qdir(j->priority), j->id);
-		if (wf_spool_move(D.root, src, dst) == -1)
-			wf_log_warn("%s: requeue: %s", j->id, strerror(errno));
-		else
-			dirty(DIR_QUEUE);
+		/* Drained at shutdown, or disarmed: back to its queue as it
+		 * was, for the next start. */
+		unclaim(j);
 		return;
 	}
 	if (r->cancelled) {
@@ -868,37 +897,13 @@ go_after(const char *id)
 		if (!r->armed || r->requeue || strcmp(r->after, id) != 0)
 			continue;
 		r->armed = 0;
-		r->start_mono = wf_clock_mono_ms();
-		r->deadline = r->start_mono + r->job.timeout * 1000LL;
-		r->job.started_at = wf_clock_wall_ms();
-		if (wf_output_open(&r->out, D.root, r->job.id, r->attempt,
-		    D.cfg.output_max) == -1)
-			wf_log_warn("%s: output log: %s", r->job.id,
-			    strerror(errno));
+		begin(r);
 		write_pidfile(r->job.id, r->pid, r->job.started_at);
 		if ((li = lane_index(r->lane)) != -1)
 			D.spares[li].hold_until = r->start_mono + SPARE_DELAY_MS;
 		wf_log_debug("%s: started after %s on %s", r->job.id, id,
 		    r->lane);
 	}
-}
-
-/* Put a claimed job that never started back in its queue, as it was:
- * the rename is the commit. */
-static int
-unclaim(const struct wf_job *j)
-{
-	char src[NAME_MAX + 32], dst[NAME_MAX + 32];
-
-	snprintf(src, sizeof(src), "active/%s", j->id);
-	snprintf(dst, sizeof(dst), "%s/new/%s", wf_spool_qdir(j->priority),
-	    j->id);
-	if (wf_spool_move(D.root, src, dst) == -1) {
-		wf_log_warn("%s: requeue: %s", j->id, strerror(errno));
-		return -1;
-	}
-	dirty(DIR_QUEUE);
-	return 0;
 }
 
 /*
@@ -978,13 +983,7 @@ start_job(struct wf_job *j, int li, int arm)
 			/* Its successor starts a moment later, not while this
 			 * one connects to the model. */
 			sp->hold_until = wf_clock_mono_ms() + SPARE_DELAY_MS;
-			if (wf_output_open(&r->out, D.root, j->id, attempt,
-			    D.cfg.output_max) == -1)
-				wf_log_warn("%s: output log: %s", j->id,
-				    strerror(errno));
-			j->started_at = wf_clock_wall_ms();
-			r->start_mono = wf_clock_mono_ms();
-			r->deadline = r->start_mono + j->timeout * 1000LL;
+			begin(r);
 			strlcpy(r->argv0, "wf-agent", sizeof(r->argv0));
 			goto started;
 		}
@@ -1022,12 +1021,7 @@ start_job(struct wf_job *j, int li, int arm)
 		fail_now(j, attempt, 0, "out of memory");
 		goto fail;
 	}
-	if (wf_output_open(&r->out, D.root, j->id, attempt,
-	    D.cfg.output_max) == -1)
-		wf_log_warn("%s: output log: %s", j->id, strerror(errno));
-	j->started_at = wf_clock_wall_ms();
-	r->start_mono = wf_clock_mono_ms();
-	r->deadline = r->start_mono + j->timeout * 1000LL;
+	begin(r);
 	r->pid = wf_exec_start(&spec, &r->outfd, &r->errfd);
 	if (r->pid == -1) {
 		fail_now(j, attempt, 0, "cannot start '%s': %s", spec.argv[0],
@@ -1759,14 +1753,9 @@ recover(void)
 		} else {
 			int max = j.max_attempts > 0 ? j.max_attempts :
 			    D.cfg.max_attempts;
-			char pidpath[NAME_MAX + 16];
-			struct stat st;
-
 			/* A job with no pid file never started (it was
 			 * armed): its attempt is not spent. */
-			snprintf(pidpath, sizeof(pidpath), "active/%s.pid", name);
-			if (fstatat(D.root, pidpath, &st,
-			    AT_SYMLINK_NOFOLLOW) == 0)
+			if (wf_queue_started(D.root, name))
 				j.attempt++;
 			if (j.attempt >= max) {
 				j.status = WF_JS_FAILED;

@@ -80,13 +80,14 @@ all_done() {
 	done
 }
 
-# a_then_b DELAY_MS: the model answers in DELAY_MS; jobs a and b queued,
-# wf-dispatch started: a runs, b is armed behind it
+# a_then_b DELAY_MS [c]: the model answers in DELAY_MS; jobs a and b (and
+# c) queued, wf-dispatch started: a runs, b is armed behind it
 a_then_b() {
 	model "$1"
 	lane
 	a=$(job a)
 	b=$(job b)
+	[ -z "${2:-}" ] || c=$(job c)
 	start_dispatch
 	wait_until "$(slow 10)" armed "$b"
 }
@@ -142,13 +143,7 @@ agents() {
 }
 
 @test "while b is armed behind a, the spare that follows b is started at once, not at a's release" {
-	model 3000
-	lane
-	a=$(job a)
-	b=$(job b)
-	c=$(job c)
-	start_dispatch
-	wait_until "$(slow 10)" armed "$b"
+	a_then_b 3000 c
 	# a's worker, b's armed worker, and the spare that follows b: well
 	# before a's reply (3 s) ends
 	wait_until "$(slow 2)" test "$(agents)" -eq 3
@@ -172,13 +167,7 @@ agents() {
 }
 
 @test "cancel of an armed job: it never reaches the model, and the lane goes on" {
-	model 1500
-	lane
-	a=$(job a)
-	b=$(job b)
-	c=$(job c)
-	start_dispatch
-	wait_until "$(slow 10)" armed "$b"
+	a_then_b 1500 c
 	wait_until "$(slow 10)" test -s "$WF_HOME/active/$a.pid"
 	# the readers tell an armed job from a running one: it waits
 	run "$B/wf" queue show --json "$b"
