@@ -28,6 +28,7 @@
 #include "queue.h"
 #include "spool.h"
 #include "store.h"
+#include "worktree.h"
 #include "vault.h"
 #include "webhook.h"
 
@@ -308,6 +309,8 @@ h_board(struct req *r)
 		return fail_errno(r, errno);
 	b = wf_board_collect(r->a->root, pid, project);
 	cJSON_Delete(project);
+	if (b != NULL)
+		wf_sandbox_status(&r->a->sandbox, b);
 	return reply_json(r, 200, b);
 }
 
@@ -343,6 +346,7 @@ h_queue_status(struct req *r)
 
 	if (o == NULL)
 		return fail(r, 500, "queue: %s", strerror(errno));
+	wf_sandbox_status(&r->a->sandbox, o);
 	return reply_json(r, 200, o);
 }
 
@@ -813,6 +817,87 @@ h_approve(struct req *r)
 	return reply_run(r, 200, r->id);
 }
 
+/* What the run changed since it began, as the page shows it before its
+ * actions: the stat and the patch. */
+static int
+h_run_diff(struct req *r)
+{
+	cJSON *run = NULL, *project = NULL, *o = NULL;
+	char *stat = NULL, *patch = NULL;
+	size_t sl, pl;
+	int rc;
+
+	if (wf_store_get(r->a->root, &wf_kind_run, r->id, &run, r->err,
+		sizeof(r->err)) == -1)
+		return fail_errno(r, errno);
+	if (!cJSON_IsString(cJSON_GetObjectItem(run, "branch"))) {
+		rc = fail(r, 409, "run %lld has no branch of its own (%s)",
+		    (long long)r->id, cJSON_IsString(cJSON_GetObjectItem(run,
+		    "worktree_note")) ? cJSON_GetObjectItem(run,
+		    "worktree_note")->valuestring : "made before runs had "
+		    "worktrees");
+		goto out;
+	}
+	if (wf_store_get(r->a->root, &wf_kind_project, (int64_t)
+		cJSON_GetObjectItem(run, "project_id")->valuedouble, &project,
+		r->err, sizeof(r->err)) == -1) {
+		rc = fail_errno(r, errno);
+		goto out;
+	}
+#define RS(k) cJSON_GetStringValue(cJSON_GetObjectItem(run, k))
+	if (wf_worktree_diff(cJSON_GetStringValue(cJSON_GetObjectItem(project,
+		"repo_path")), RS("base_commit"), RS("branch"), 1, &stat, &sl,
+		r->err, sizeof(r->err)) == -1 ||
+	    wf_worktree_diff(cJSON_GetStringValue(cJSON_GetObjectItem(project,
+		"repo_path")), RS("base_commit"), RS("branch"), 0, &patch, &pl,
+		r->err, sizeof(r->err)) == -1) {
+		rc = fail(r, 409, "%s", r->err);
+		goto out;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "run_id", (double)r->id);
+	cJSON_AddStringToObject(o, "branch", RS("branch"));
+	cJSON_AddStringToObject(o, "base_branch", RS("base_branch"));
+	cJSON_AddStringToObject(o, "base_commit", RS("base_commit"));
+#undef RS
+	cJSON_AddStringToObject(o, "stat", stat);
+	cJSON_AddStringToObject(o, "diff", patch);
+	rc = reply_json(r, 200, o);
+out:
+	free(stat);
+	free(patch);
+	cJSON_Delete(run);
+	cJSON_Delete(project);
+	return rc;
+}
+
+/* A human merges the run's branch (wf run merge): the token's name is
+ * the actor, as for approve-deploy. */
+static int
+h_run_merge(struct req *r)
+{
+	if (no_fields(r) == -1)
+		return r->out->status;
+	if (wf_pipeline_merge(r->a->root, &r->a->pipeline, r->id, r->err,
+		sizeof(r->err)) == -1)
+		return fail_pipeline(r);
+	return reply_run(r, 200, r->id);
+}
+
+static int
+h_run_abandon(struct req *r)
+{
+	static const char *const names[] = { "why", NULL };
+	const char *why = NULL;
+
+	if (only(r, names) == -1 || opt_str(r, "why", &why) == -1)
+		return r->out->status;
+	if (wf_pipeline_abandon(r->a->root, &r->a->pipeline, r->id, why,
+		r->err, sizeof(r->err)) == -1)
+		return fail_pipeline(r);
+	return reply_run(r, 200, r->id);
+}
+
 static int
 h_run_create(struct req *r)
 {
@@ -1061,6 +1146,9 @@ static const struct route routes[] = {
 	{ M_POST, "/api/runs/{id}/retry", h_retry },
 	{ M_POST, "/api/runs/{id}/reset-to-dev", h_reset },
 	{ M_POST, "/api/runs/{id}/approve-deploy", h_approve },
+	{ M_GET, "/api/runs/{id}/diff", h_run_diff },
+	{ M_POST, "/api/runs/{id}/merge", h_run_merge },
+	{ M_POST, "/api/runs/{id}/abandon", h_run_abandon },
 	{ M_GET, "/api/bugs", h_bugs },
 	{ M_POST, "/api/bugs/create", h_bug_create },
 	{ M_GET, "/api/bugs/{id}", h_bug },
@@ -1453,6 +1541,7 @@ void
 wf_api_conf(struct wf_api *a, const struct wf_config *cfg)
 {
 	a->pipeline = cfg->pipeline;
+	a->sandbox = cfg->sandbox;
 	a->aging = cfg->aging;
 }
 

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "pipeline.h"
+#include "sandbox.h"
 #include "token.h"
 
 #define WF_API_BODY_MAX (1 << 20) /* bytes of a request body */
@@ -35,6 +36,7 @@ struct wf_api {
 	int remote; /* listening beyond loopback: reads need a token too */
 	int aging; /* [queue] aging, for a waiting job's position */
 	struct wf_pipeline_conf pipeline;
+	struct wf_sandbox_conf sandbox; /* said in the queue's status */
 	unsigned long requests, refused; /* refused: 401 */
 };
 

@@ -50,6 +50,7 @@ wf_config_defaults(struct wf_config *c)
 	c->output_max = 1L << 20;
 	c->restart_max = 30;
 	wf_pipeline_defaults(&c->pipeline);
+	wf_sandbox_defaults(&c->sandbox);
 	c->notify.timeout = 10;
 	c->notify.max_attempts = 5;
 	c->notify.backoff_base_ms = 5000;
@@ -294,8 +295,29 @@ handler(void *user, const char *section, const char *name, const char *value)
 				ERR("roles_dir: '%s' is not an absolute path",
 				    value);
 			strlcpy(c->roles_dir, value, sizeof(c->roles_dir));
+		} else if (strcmp(name, "workdir") == 0) {
+			if (value[0] != '/' || strlcpy(pc->workdir, value,
+			    sizeof(pc->workdir)) >= sizeof(pc->workdir))
+				ERR("workdir: '%s' is not an absolute path",
+				    value);
 		} else
 			ERR("[pipeline] has no key '%s'", name);
+		return 1;
+	}
+	if (strcmp(section, "sandbox") == 0) {
+		if (strcmp(name, "sandbox") == 0) {
+			if (strcmp(value, "on") == 0)
+				c->sandbox.on = 1;
+			else if (strcmp(value, "off") == 0)
+				c->sandbox.on = 0;
+			else
+				ERR("sandbox: '%s' is not on or off", value);
+		} else if (strcmp(name, "bwrap") == 0) {
+			if (value[0] == '\0' || strlcpy(c->sandbox.bwrap, value,
+			    sizeof(c->sandbox.bwrap)) >= sizeof(c->sandbox.bwrap))
+				ERR("bwrap: '%s' is not a program", value);
+		} else
+			ERR("[sandbox] has no key '%s'", name);
 		return 1;
 	}
 	if (strcmp(section, "notify") == 0)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "pipeline.h"
+#include "sandbox.h"
 
 #define WF_LANES_MAX 16
 
@@ -60,6 +61,7 @@ struct wf_config {
 		char web_dir[PATH_MAX]; /* /ui/'s files; "" the built-in */
 		int allow_remote;      /* listen beyond loopback */
 	} httpd;
+	struct wf_sandbox_conf sandbox; /* [sandbox] */
 };
 
 void wf_config_defaults(struct wf_config *c);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 
 #include "clock.h"
 #include "deploy.h"
+#include "sandbox.h"
 #include "http.h"
 
 static size_t
@@ -85,16 +87,28 @@ str(const cJSON *o, const char *k)
 							      : NULL;
 }
 
-/* sh -c cmd in cwd; its exit status, 128+signal, or -1. */
+/* Where the steps run: the sandbox of an environment that asks for one. */
+static const char *room_bwrap;
+static const struct wf_sandbox *room;
+
+/* sh -c cmd in cwd (in the room, when there is one); its exit status,
+ * 128+signal, or -1. */
 static int
 shell(const char *cmd, const char *cwd)
 {
+	const char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	char **argv = NULL;
 	pid_t pid;
 	int ws;
 
 	fflush(stdout);
-	if ((pid = fork()) == -1)
+	if (room != NULL && (argv = wf_sandbox_argv(room_bwrap, room, sh)) ==
+	    NULL)
 		return -1;
+	if ((pid = fork()) == -1) {
+		free(argv);
+		return -1;
+	}
 	if (pid == 0) {
 		signal(SIGPIPE, SIG_DFL);
 		if (cwd != NULL && chdir(cwd) == -1) {
@@ -103,9 +117,13 @@ shell(const char *cmd, const char *cwd)
 			_exit(126);
 		}
 		dup2(STDOUT_FILENO, STDERR_FILENO);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		if (argv != NULL)
+			execv(argv[0], argv);
+		else
+			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
+	free(argv);
 	while (waitpid(pid, &ws, 0) == -1)
 		if (errno != EINTR)
 			return -1;
@@ -129,6 +147,21 @@ step_cmd(cJSON *steps, const char *name, const char *cmd, const char *cwd)
 	cJSON_AddItemToArray(steps, s);
 	printf("== deploy: %s: exit %d\n", name, code);
 	return code == 0 ? 0 : -1;
+}
+
+int
+wf_deploy_run_in(const cJSON *env, const char *cwd, const char *bwrap,
+    const struct wf_sandbox *sb, cJSON *steps, int *rolled_back, char *why,
+    size_t whylen)
+{
+	int rc;
+
+	room_bwrap = bwrap;
+	room = sb;
+	rc = wf_deploy_run(env, cwd, steps, rolled_back, why, whylen);
+	room_bwrap = NULL;
+	room = NULL;
+	return rc;
 }
 
 int

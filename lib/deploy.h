@@ -25,5 +25,12 @@ int wf_deploy_health(
  * environment has no deploy command. */
 int wf_deploy_run(const cJSON *env, const char *cwd, cJSON *steps,
     int *rolled_back, char *why, size_t whylen);
+/* The same, each command run in the sandbox sb through bwrap (the path
+ * of bubblewrap) when sb is not NULL: for an environment that says
+ * "sandbox": true. */
+struct wf_sandbox;
+int wf_deploy_run_in(const cJSON *env, const char *cwd, const char *bwrap,
+    const struct wf_sandbox *sb, cJSON *steps, int *rolled_back, char *why,
+    size_t whylen);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "job.h"
+#include "sandbox.h"
 
 static const char *const type_names[WF_JT_COUNT] = {
 	"llm_complete", "llm_chat", "llm_query", "vision_analyze",
@@ -251,10 +252,15 @@ check_command(const cJSON *rd, char *err, size_t errlen)
 				    it->string);
 		}
 	}
+	it = cJSON_GetObjectItemCaseSensitive(rd, "sandbox");
+	if (it != NULL && !cJSON_IsNull(it) &&
+	    wf_sandbox_job_check(it, err, errlen) == -1)
+		return -1;
 	cJSON_ArrayForEach(it, rd) {
 		if (strcmp(it->string, "argv") != 0 &&
 		    strcmp(it->string, "cwd") != 0 &&
-		    strcmp(it->string, "env") != 0)
+		    strcmp(it->string, "env") != 0 &&
+		    strcmp(it->string, "sandbox") != 0)
 			return fail(err, errlen,
 			    "request_data.%.64s: unknown field of a command job",
 			    it->string);

@@ -22,6 +22,7 @@
 #include "role.h"
 #include "spool.h"
 #include "store.h"
+#include "worktree.h"
 
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
@@ -503,11 +504,118 @@ stage_begin(int root, cJSON *run)
 	if (wf_store_get(root, &wf_kind_project, get_int(run, "project_id"),
 	    &project, err, sizeof(err)) == -1)
 		return;
-	repo = get_str(project, "repo_path");
+	repo = get_str(run, "worktree") != NULL ? get_str(run, "worktree") :
+	    get_str(project, "repo_path");
 	if (wf_repo_is_git(repo) &&
 	    wf_repo_head(repo, sha, sizeof(sha), err, sizeof(err)) == 0)
 		set_str(run, "stage_base", sha);
 	cJSON_Delete(project);
+}
+
+/*
+ * A run of a project in a git repository gets its own worktree on
+ * wf/run-N, from the primary branch as it is now; the run records where
+ * it is and where it began.  A project with no git repository has none,
+ * and the run says so.
+ */
+static int
+worktree_make(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    char *err, size_t errlen)
+{
+	cJSON *project = NULL;
+	const char *repo;
+	char path[4096], branch[64], primary[256], ref[300], e2[512];
+	char sha[64];
+	int rc = -1;
+
+	(void)root;
+	if (wf_store_get(root, &wf_kind_project, get_int(run, "project_id"),
+	    &project, err, errlen) == -1)
+		return -1;
+	repo = get_str(project, "repo_path");
+	if (!wf_repo_is_git(repo)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(run, "worktree");
+		cJSON_AddNullToObject(run, "worktree");
+		snprintf(e2, sizeof(e2), "%s is not a git repository: the "
+		    "run's agents work in it directly, with no worktree, no "
+		    "branch and no diff to review", repo != NULL ? repo :
+		    "the project's repo_path");
+		set_str(run, "worktree_note", e2);
+		rc = 0;
+		goto out;
+	}
+	snprintf(branch, sizeof(branch), "wf/run-%lld",
+	    (long long)get_int(run, "id"));
+	if (wf_worktree_primary(project, primary, sizeof(primary), e2,
+	    sizeof(e2)) == -1 ||
+	    wf_worktree_path(c->workdir, get_int(run, "id"), path,
+	    sizeof(path)) == -1 ||
+	    snprintf(ref, sizeof(ref), "refs/heads/%s", primary) >=
+	    (int)sizeof(ref)) {
+		fail(err, errlen, "worktree: %s", e2);
+		goto out;
+	}
+	if (!wf_repo_has_branch(repo, primary)) {
+		fail(err, errlen, "worktree: %s has no branch %s (the project's "
+		    "primary_branch)", repo, primary);
+		goto out;
+	}
+	if (wf_worktree_add(repo, path, branch, primary, e2, sizeof(e2)) == -1 ||
+	    wf_repo_head(path, sha, sizeof(sha), e2, sizeof(e2)) == -1) {
+		fail(err, errlen, "worktree: %s", e2);
+		goto out;
+	}
+	set_str(run, "worktree", path);
+	set_str(run, "branch", branch);
+	set_str(run, "base_branch", primary);
+	set_str(run, "base_commit", sha);
+	rc = 0;
+out:
+	cJSON_Delete(project);
+	return rc;
+}
+
+/* A run that ended (DEPLOYED, ABANDONED) leaves no worktree; its branch
+ * stays.  A failure is logged: wf-gate's start and wf queue purge find
+ * what is left. */
+static void
+worktree_drop(int root, const cJSON *run)
+{
+	cJSON *project = NULL;
+	const char *wt = get_str(run, "worktree");
+	char err[512];
+
+	if (wt == NULL)
+		return;
+	if (wf_store_get(root, &wf_kind_project, get_int(run, "project_id"),
+	    &project, err, sizeof(err)) == -1)
+		project = NULL;
+	if (wf_worktree_remove(get_str(project, "repo_path"), wt, err,
+	    sizeof(err)) == -1)
+		wf_log_warn("run %lld: %s", (long long)get_int(run, "id"), err);
+	cJSON_Delete(project);
+}
+
+static int
+ended(const char *state)
+{
+	return state != NULL && (strcmp(state, "DEPLOYED") == 0 ||
+	    strcmp(state, "ABANDONED") == 0);
+}
+
+int
+wf_pipeline_run_ended(int root, int64_t run_id)
+{
+	cJSON *run = NULL;
+	char err[256];
+	int e;
+
+	if (wf_store_get(root, &wf_kind_run, run_id, &run, err,
+	    sizeof(err)) == -1)
+		return errno == ENOENT;
+	e = ended(get_str(run, "state"));
+	cJSON_Delete(run);
+	return e;
 }
 
 static int
@@ -611,6 +719,8 @@ transition(int root, const struct wf_pipeline_conf *c, int64_t run_id,
 		goto out;
 	notes_flush(root, 1);
 	tasks_follow(root, run, before, after);
+	if (ended(after) && !ended(before))
+		worktree_drop(root, run);
 	if (again.role[0] != '\0' && enqueue_role(root, c, run, again.role,
 	    again.phase[0] != '\0' ? again.phase : NULL, jid, sizeof(jid), err,
 	    errlen) == -1)
@@ -661,7 +771,7 @@ wf_pipeline_create(int root, const struct wf_pipeline_conf *c,
     int64_t project_id, int64_t task_id, const char *name, int64_t *run_id,
     char *err, size_t errlen)
 {
-	char jid[WF_NAME_MAX + 1], iso[WF_ISO_LEN], nm[96];
+	char jid[WF_NAME_MAX + 1], iso[WF_ISO_LEN], nm[96], e2[256];
 	cJSON *f = cJSON_CreateObject(), *p, *run;
 	int lk;
 
@@ -688,6 +798,15 @@ wf_pipeline_create(int root, const struct wf_pipeline_conf *c,
 		return fail(err, errlen, "runs: lock: %s", strerror(errno));
 	if (wf_store_get_locked(root, &wf_kind_run, *run_id, &run, err,
 	    errlen) == -1) {
+		wf_store_unlock(lk);
+		return -1;
+	}
+	if (worktree_make(root, c, run, err, errlen) == -1) {
+		/* No room of its own: no agent starts; a human decides. */
+		wait_human(run, err);
+		(void)wf_store_put_locked(root, &wf_kind_run, *run_id, run, e2,
+		    sizeof(e2));
+		cJSON_Delete(run);
 		wf_store_unlock(lk);
 		return -1;
 	}
@@ -1079,7 +1198,10 @@ merged_check(int root, cJSON *run, char *err, size_t errlen)
 	    &project, why, sizeof(why)) == -1)
 		return 0;
 	repo = get_str(project, "repo_path");
-	into = get_str(project, "primary_branch");
+	/* Where the run began is where it goes back. */
+	into = get_str(run, "base_branch");
+	if (into == NULL || into[0] == '\0')
+		into = get_str(project, "primary_branch");
 	if (into == NULL || into[0] == '\0')
 		into = get_str(project, "branch");
 	snprintf(branch, sizeof(branch), "wf/run-%lld",
@@ -1090,8 +1212,8 @@ merged_check(int root, cJSON *run, char *err, size_t errlen)
 	m = wf_repo_merged(repo, branch, into, why, sizeof(why));
 	if (m == 0)
 		rc = fail(err, errlen, "%s is not merged into %s yet: merge it "
-		    "(git -C %s merge %s), then advance", branch, into, repo,
-		    branch);
+		    "(wf run merge %lld), then advance", branch, into,
+		    (long long)get_int(run, "id"));
 	else if (m == -1)
 		rc = fail(err, errlen, "cannot tell whether %s is merged: %s",
 		    branch, why);
@@ -1144,6 +1266,108 @@ wf_pipeline_advance(int root, const struct wf_pipeline_conf *c,
     int64_t run_id, char *err, size_t errlen)
 {
 	return transition(root, c, run_id, step_advance, NULL, err, errlen);
+}
+
+/* paths as " a, b, c" after text, into err. */
+static void
+paths_say(char *err, size_t errlen, const char *text, char **paths)
+{
+	size_t n = strlen(err);
+
+	if (paths == NULL || paths[0] == NULL || n >= errlen)
+		return;
+	n += (size_t)snprintf(err + n, errlen - n, "; %s:", text);
+	for (int i = 0; paths[i] != NULL && n < errlen; i++)
+		n += (size_t)snprintf(err + n, errlen - n, "%s %s", i ? "," : "",
+		    paths[i]);
+}
+
+static int
+step_merge(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    void *arg, char *err, size_t errlen)
+{
+	const char *state = get_str(run, "state");
+	const char *branch = get_str(run, "branch");
+	const char *into = get_str(run, "base_branch");
+	struct wf_worktree_merge m;
+	cJSON *project = NULL, *rec;
+	char msg[160], why[256], iso[WF_ISO_LEN];
+	int rc = -1;
+
+	(void)c;
+	(void)arg;
+	if (state == NULL || strcmp(state, "READY_FOR_COMMIT") != 0)
+		return fail(err, errlen, "run is %s: merge needs "
+		    "READY_FOR_COMMIT", state ? state : "?");
+	if (branch == NULL || into == NULL)
+		return fail(err, errlen, "run %lld has no branch of its own "
+		    "(its project is not a git repository): advance it by "
+		    "hand", (long long)get_int(run, "id"));
+	if (wf_store_get(root, &wf_kind_project, get_int(run, "project_id"),
+	    &project, err, errlen) == -1)
+		return -1;
+	snprintf(msg, sizeof(msg), "Merge %s (wf run %lld)", branch,
+	    (long long)get_int(run, "id"));
+	if (wf_worktree_merge(get_str(project, "repo_path"), branch, into, msg,
+	    wf_audit_actor(), &m, err, errlen) == -1) {
+		paths_say(err, errlen, "conflicts in", m.conflicts);
+		paths_say(err, errlen, "uncommitted in", m.dirty);
+		wf_worktree_merge_free(&m);
+		goto out;
+	}
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "how", m.how);
+	cJSON_AddStringToObject(rec, "into", into);
+	cJSON_AddStringToObject(rec, "commit", m.commit);
+	if (m.where[0] != '\0')
+		cJSON_AddStringToObject(rec, "checkout", m.where);
+	cJSON_AddStringToObject(rec, "by", wf_audit_actor());
+	cJSON_AddStringToObject(rec, "at",
+	    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)));
+	note("run.merged", NULL, get_int(run, "id"), cJSON_Duplicate(rec, 1));
+	set_item(run, "merge", rec);
+	clear_wait(run);
+	snprintf(why, sizeof(why), "%s merged into %s by %s (%s)", branch, into,
+	    wf_audit_actor(), m.how);
+	moved(root, run, state, "MERGED", why, NULL);
+	rc = 1;
+out:
+	cJSON_Delete(project);
+	return rc;
+}
+
+int
+wf_pipeline_merge(int root, const struct wf_pipeline_conf *c, int64_t run_id,
+    char *err, size_t errlen)
+{
+	return transition(root, c, run_id, step_merge, NULL, err, errlen);
+}
+
+static int
+step_abandon(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    void *arg, char *err, size_t errlen)
+{
+	const char *state = get_str(run, "state");
+	const char *why = arg;
+	char w[320];
+
+	(void)c;
+	if (state == NULL || ended(state))
+		return fail(err, errlen, "run is %s: it has ended already",
+		    state ? state : "?");
+	snprintf(w, sizeof(w), "abandoned by %s%s%.200s", wf_audit_actor(),
+	    why != NULL ? ": " : "", why != NULL ? why : "");
+	clear_wait(run);
+	moved(root, run, state, "ABANDONED", w, NULL);
+	return 1;
+}
+
+int
+wf_pipeline_abandon(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, const char *why, char *err, size_t errlen)
+{
+	return transition(root, c, run_id, step_abandon, (void *)why, err,
+	    errlen);
 }
 
 static int

@@ -27,6 +27,7 @@ struct wf_pipeline_conf {
 	int tdd;              /* PM ends with QA writing failing tests */
 	int agent_priority;   /* the queue priority of agent jobs */
 	char roles_dir[4096]; /* the roles' configs: may QA write tests? */
+	char workdir[4096];   /* the runs' worktrees; "" $WF_HOME/work */
 };
 
 void wf_pipeline_defaults(struct wf_pipeline_conf *c);
@@ -82,6 +83,20 @@ int wf_pipeline_approve_deploy(int root, const struct wf_pipeline_conf *c,
 int wf_pipeline_set_state(int root, const struct wf_pipeline_conf *c,
     int64_t run_id, const char *state, const char *why, char *err,
     size_t errlen);
+/* A human merges the run's branch into the branch it began from (a
+ * fast-forward where it can, else a merge commit): READY_FOR_COMMIT ->
+ * MERGED.  A conflict, or the user's uncommitted work where the merge
+ * would write, is refused with the paths, and nothing changes. */
+int wf_pipeline_merge(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, char *err, size_t errlen);
+/* A human gives a run up: ABANDONED, its worktree removed, its branch
+ * kept. */
+int wf_pipeline_abandon(int root, const struct wf_pipeline_conf *c,
+    int64_t run_id, const char *why, char *err, size_t errlen);
+/* Has the run ended (DEPLOYED, ABANDONED) or is it gone?  For the clean-up
+ * of worktrees. */
+int wf_pipeline_run_ended(int root, int64_t run_id);
+
 /* Enqueue the agent job of a role now (wf run pm|dev|qa|sec). */
 int wf_pipeline_run_role(int root, const struct wf_pipeline_conf *c,
     int64_t run_id, const char *role, char *job_id, size_t idlen, char *err,

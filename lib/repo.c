@@ -213,10 +213,11 @@ git(const char *repo, const char *const *argv, char *err, size_t errlen)
 }
 
 /* Run git with argv in repo and keep its stdout (at most max bytes) in
- * *outp; stderr goes to ours. */
+ * *outp; stderr goes to ours.  With status, an exit status other than 0
+ * is no error: it is returned there, with the output. */
 static int
-git_out(const char *repo, const char *const *argv, size_t max, char **outp,
-    size_t *lenp, char *err, size_t errlen)
+git_run(const char *repo, const char *const *argv, size_t max, char **outp,
+    size_t *lenp, int *status, char *err, size_t errlen)
 {
 	const char *full[32];
 	char *buf = NULL;
@@ -259,7 +260,9 @@ git_out(const char *repo, const char *const *argv, size_t max, char **outp,
 		goto fail;
 	}
 	pid = -1;
-	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+	if (status != NULL && WIFEXITED(ws))
+		*status = WEXITSTATUS(ws);
+	else if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
 		fail(err, errlen, "git %s: exit %d", argv[0],
 		    WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws));
 		goto fail;
@@ -279,6 +282,13 @@ fail:
 			;
 	free(buf);
 	return rc;
+}
+
+static int
+git_out(const char *repo, const char *const *argv, size_t max, char **outp,
+    size_t *lenp, char *err, size_t errlen)
+{
+	return git_run(repo, argv, max, outp, lenp, NULL, err, errlen);
 }
 
 /* Run git with argv in repo, its output to /dev/null: its exit status,
@@ -368,8 +378,8 @@ wf_repo_commit_all(const char *repo, const char *branch,
 	const char *add[] = { "add", "-A", NULL };
 	const char *st[] = { "status", "--porcelain", NULL };
 	const char *ci[] = { "-c", "user.name=wf-agent", "-c",
-		"user.email=wf-agent@localhost", "commit", "-q", "-m", message,
-		NULL };
+		"user.email=wf-agent@localhost", "-c", "core.hooksPath=/dev/null",
+		"commit", "-q", "--no-verify", "-m", message, NULL };
 	char *out;
 	size_t len;
 
@@ -474,8 +484,9 @@ wf_repo_commit(const char *repo, const char *branch,
 	const char *co[] = { "checkout", "-q", "-B", branch, NULL };
 	const char *add[1030];
 	const char *ci[] = { "-c", "user.name=wf-agent", "-c",
-		"user.email=wf-agent@localhost", "commit", "-q", "-m", message,
-		"--allow-empty", NULL };
+		"user.email=wf-agent@localhost", "-c", "core.hooksPath=/dev/null",
+		"commit", "-q", "--no-verify", "-m", message, "--allow-empty",
+		NULL };
 	int n = 0;
 
 	if (git(repo, co, err, errlen) == -1)
@@ -567,4 +578,24 @@ wf_repo_blocks_free(struct wf_repo_block *b, int n)
 		free(b[i].data);
 	}
 	free(b);
+}
+
+int
+wf_repo_git(const char *dir, const char *const *argv, char *err,
+    size_t errlen)
+{
+	return git(dir, argv, err, errlen);
+}
+
+int
+wf_repo_git_out(const char *dir, const char *const *argv, size_t max,
+    char **out, size_t *len, int *status, char *err, size_t errlen)
+{
+	return git_run(dir, argv, max, out, len, status, err, errlen);
+}
+
+int
+wf_repo_git_status(const char *dir, const char *const *argv)
+{
+	return git_status(dir, argv);
 }

@@ -55,6 +55,17 @@ int wf_repo_changed(const char *repo, const char *base, char ***paths,
     char *err, size_t errlen);
 void wf_repo_paths_free(char **paths);
 
+/* git -C dir argv...: 0, or -1 and git's last line in err. */
+int wf_repo_git(const char *dir, const char *const *argv, char *err,
+    size_t errlen);
+/* The same, keeping stdout (at most max bytes: more is an error) in a
+ * malloc'd *out.  With status, git's exit status goes there and only a
+ * git that could not run, or died, is an error. */
+int wf_repo_git_out(const char *dir, const char *const *argv, size_t max,
+    char **out, size_t *len, int *status, char *err, size_t errlen);
+/* git's exit status, its output thrown away; -1 when it could not run. */
+int wf_repo_git_status(const char *dir, const char *const *argv);
+
 /* A fenced block of a reply: ```file:PATH ... ``` */
 struct wf_repo_block {
 	char *path;

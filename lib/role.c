@@ -312,6 +312,14 @@ handler(void *user, const char *section, const char *name, const char *value)
 			r->unscanned_pass = 1;
 		else
 			ERR("unscanned: '%s' is not fail or pass", value);
+	} else if (strcmp(name, "network") == 0) {
+		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0)
+			r->network = 1;
+		else if (strcmp(value, "no") == 0 ||
+		    strcmp(value, "false") == 0)
+			r->network = 0;
+		else
+			ERR("network: '%s' is not yes or no", value);
 	} else
 		ERR("[role] has no key '%s'", name);
 	return 1;

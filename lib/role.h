@@ -54,6 +54,10 @@ struct wf_role {
 	struct wf_role_scanner scanners[WF_ROLE_SCANNERS_MAX];
 	int nscanners;
 	int unscanned_pass; /* unscanned = pass: no scanner ran is a pass */
+	/* network = yes: its sandbox keeps the host's network.  Else a
+	 * command or a scanner has none, and goose reaches its model's port
+	 * alone. */
+	int network;
 };
 
 /*

@@ -38,7 +38,7 @@ static const char *const cred_types[] = {
 const char *const wf_store_run_states[] = {
 	"PM", "DEV", "QA", "SEC", "READY_FOR_COMMIT", "MERGED",
 	"READY_FOR_DEPLOY", "TESTING", "DEPLOYED", "QA_FAILED", "SEC_FAILED",
-	"DEPLOY_FAILED", NULL,
+	"DEPLOY_FAILED", "ABANDONED", NULL,
 };
 
 #define COMMON \
@@ -173,6 +173,9 @@ static const struct wf_field env_fields[] = {
 	    "how to undo a deploy" },
 	{ "health_check_timeout", WF_F_INT, 0, NULL, NULL, NULL,
 	    "seconds the health URL has to answer 2xx (default 60)" },
+	{ "sandbox", WF_F_BOOL, 0, NULL, NULL, "false",
+	    "its steps run in the sandbox (the project's directory written, "
+	    "the network kept)" },
 	{ "last_deploy_at", WF_F_TIME, WF_FF_READONLY, NULL, NULL, NULL, NULL },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
 };

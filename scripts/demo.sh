@@ -3,7 +3,7 @@
 # git repo whose test fails (calc.sh's add subtracts), goes through the
 # whole pipeline: PM plans, QA writes a failing test first, DEV fixes the
 # code on the run's branch, QA runs the tests, SEC passes, then a human's
-# two steps (merge, ready for deploy) and the board.  The model is the
+# two steps (wf run merge, ready for deploy) and the board.  The model is the
 # configured one ([llm] of wf.ini, or WF_LLM_*) when it answers; when none
 # does, a local stand-in serves recorded replies (scripts/demo-replies.json),
 # and the demo says so.  The runtime tree is a new temporary directory
@@ -131,11 +131,13 @@ else
 fi
 
 # The roles as shipped, with QA writing its failing test first (tdd): a
-# fourth case, add 3 4, committed on the run's branch before DEV starts.
+# fourth case, add 3 4.  QA edits the test in the run's worktree, inside
+# the sandbox (where the repository's git directory is read-only); wf
+# commits it on the run's branch before DEV starts.
 mkdir -p "$D/roles"
 cp "$TOP"/etc/roles/*.ini "$TOP"/etc/roles/*.prompt "$D/roles/"
 cat >>"$D/roles/qa.ini" <<'EOF'
-tdd_command = sed -i -e 's/^echo 1..3/echo 1..4/' -e 's/^check 3 0 add 0 0$/&\ncheck 4 7 add 3 4/' test_calc.sh && git -c user.name=qa -c user.email=qa@localhost commit -qam 'qa: add 3 4, first'
+tdd_command = sed -i -e 's/^echo 1..3/echo 1..4/' -e 's/^check 3 0 add 0 0$/&\ncheck 4 7 add 3 4/' test_calc.sh
 EOF
 cat >"$WF_CONFIG" <<EOF
 ; the demo's config (scripts/demo.sh); [llm] comes from WF_LLM_*
@@ -182,20 +184,18 @@ if [ "$prc" -ne 0 ] || [ "$state" != READY_FOR_COMMIT ]; then
 	die "run $rid stopped at $state (wf pipeline exit $prc), not READY_FOR_COMMIT: see wf run show $rid, $D/up.log"
 fi
 
-say "DEV's fix is on branch wf/run-$rid:"
+say "DEV's fix is on branch wf/run-$rid (its own worktree; your checkout untouched):"
 git -C "$R" log --oneline "main..wf/run-$rid" | sed 's/^/   /'
+"$B/wf" run diff "$rid" --stat | sed 's/^/   /'
 say "a human's steps now: merge it, then mark it ready for deploy"
-git -C "$R" checkout -q main
-git -C "$R" -c user.name=demo -c user.email=demo@localhost \
-    merge -q --no-ff -m "merge wf/run-$rid" "wf/run-$rid"
-echo "   git checkout main; git merge wf/run-$rid; the tests on main:"
+"$B/wf" run merge "$rid" | sed 's/^/   wf run merge: /'
+echo "   the tests on main:"
 (cd "$R" && sh test_calc.sh) | sed 's/^/   /' ||
 	die "the tests fail on main after the merge"
 "$B/wf" run advance "$rid" | sed 's/^/   wf run advance: /'
-"$B/wf" run advance "$rid" | sed 's/^/   wf run advance: /'
 state=$("$B/wf" run show "$rid" --json | sed -n 's/.*"state":"\([A-Z_]*\)".*/\1/p')
 [ "$state" = READY_FOR_DEPLOY ] ||
-	die "run $rid is $state after two advances, not READY_FOR_DEPLOY"
+	die "run $rid is $state after merge and advance, not READY_FOR_DEPLOY"
 
 say "the board (the one failed job is the gate's run of QA's new test before DEV: it had to fail)"
 "$B/wf" board --project-id "$proj"

@@ -27,6 +27,7 @@ const TASK_COLS = [
 const RUN_STATES = [
   'PM', 'DEV', 'QA', 'SEC', 'READY_FOR_COMMIT', 'MERGED', 'READY_FOR_DEPLOY',
   'TESTING', 'DEPLOYED', 'QA_FAILED', 'SEC_FAILED', 'DEPLOY_FAILED',
+  'ABANDONED',
 ];
 
 const PRIORITIES = { 1: 'critical', 2: 'high', 3: 'medium', 4: 'low', 5: 'lowest' };

@@ -38,14 +38,31 @@
 #include "pipeline.h"
 #include "repo.h"
 #include "role.h"
+#include "sandbox.h"
 #include "scan.h"
 #include "spool.h"
 #include "store.h"
 #include "testcount.h"
+#include "worktree.h"
 
 #define CAPTURE_MAX (1 << 20)
 
 static struct wf_config cfg;
+
+/*
+ * The room a role's programs run in (lib/sandbox): made once per job by
+ * room_open, used by every program the role runs.  failed says that
+ * bubblewrap could not make it (no child ever started).
+ */
+static struct {
+	int on;
+	struct wf_sandbox sb;
+	char bwrap[PATH_MAX];
+	char gitdir[PATH_MAX];
+	char hide[4 * PATH_MAX];
+	int failed;
+} room;
+#define STATUS_FD 9 /* bwrap's --json-status-fd in the child */
 
 static void
 usage(int code)
@@ -142,9 +159,9 @@ run_command(struct wf_job *j, cJSON *res)
 {
 	const char **argv = wf_job_argv(j);
 	const cJSON *cwd, *env;
-	char **envp = NULL, *msg = NULL;
+	char **envp = NULL, *msg = NULL, **sbargv = NULL, sberr[512];
 	pid_t pid;
-	int ws, rc = -1;
+	int ws, rc = -1, sboff = 0;
 
 	cwd = cJSON_GetObjectItemCaseSensitive(j->request_data, "cwd");
 	env = cJSON_GetObjectItemCaseSensitive(j->request_data, "env");
@@ -152,6 +169,23 @@ run_command(struct wf_job *j, cJSON *res)
 		cJSON_AddStringToObject(res, "error_message", "out of memory");
 		goto out;
 	}
+	/* A test run of a run's code (wf-gate's): in the sandbox. */
+	switch (wf_sandbox_job_argv(&cfg.sandbox, cfg.pipeline.workdir,
+	    j->request_data, argv, room.bwrap, sizeof(room.bwrap), room.hide,
+	    sizeof(room.hide), &sbargv, &sboff, sberr, sizeof(sberr))) {
+	case -1:
+		cJSON_AddStringToObject(res, "error_message", sberr);
+		cJSON_AddTrueToObject(res, "permanent");
+		goto out;
+	case 1:
+		free(argv);
+		argv = (const char **)sbargv;
+		sbargv = NULL;
+		break;
+	}
+	if (sboff)
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(res,
+		    "result_data"), "sandbox", "off");
 	/* In our own group already (the dispatcher made it): the child
 	 * stays in it, so that a kill of the group reaches both. */
 	if ((pid = fork()) == -1) {
@@ -354,10 +388,11 @@ run_role_command(const struct wf_role *role, const char *cmdline,
 	const char *repo = wf_json_str(project, "repo_path");
 	const char *tc = wf_json_str(project, "test_command");
 	char runid[32], pid[32], iter[32], **envp, **all = NULL;
+	char **sbargv = NULL;
 	cJSON *env = cJSON_CreateObject();
 	char *buf = malloc(CAPTURE_MAX + 1);
 	size_t len = 0;
-	int p[2];
+	int p[2], sp[2] = { -1, -1 };
 	pid_t c;
 
 	snprintf(runid, sizeof(runid), "%d",
@@ -380,9 +415,19 @@ run_role_command(const struct wf_role *role, const char *cmdline,
 	cJSON_Delete(env);
 	if (envp != NULL)
 		all = secrets_env(envp, sec);
-	if (buf == NULL || all == NULL || pipe2(p, O_CLOEXEC) == -1) {
+	if (room.on) {
+		const char *sh[] = { "/bin/sh", "-c", cmdline, NULL };
+
+		snprintf(room.sb.status_fd, sizeof(room.sb.status_fd), "%d",
+		    STATUS_FD);
+		sbargv = wf_sandbox_argv(room.bwrap, &room.sb, sh);
+	}
+	if (buf == NULL || all == NULL || (room.on && sbargv == NULL) ||
+	    pipe2(p, O_CLOEXEC) == -1 ||
+	    (room.on && pipe2(sp, O_CLOEXEC) == -1)) {
 		free(buf);
 		free(all);
+		free(sbargv);
 		wf_exec_env_free(envp);
 		return -1;
 	}
@@ -398,10 +443,29 @@ run_role_command(const struct wf_role *role, const char *cmdline,
 			_exit(126);
 		}
 		environ = all;
+		if (room.on) {
+			/* The room says through this fd that it is made. */
+			if (sp[1] == STATUS_FD ? fcntl(STATUS_FD, F_SETFD, 0) ==
+			    -1 : dup2(sp[1], STATUS_FD) == -1)
+				_exit(126);
+			if (room.sb.net == WF_NET_PORT &&
+			    wf_sandbox_restrict_net(room.sb.port) == -1) {
+				fprintf(stderr, "wf-agent: sandbox: Landlock: "
+				    "%s\n", strerror(errno));
+				_exit(126);
+			}
+			execv(sbargv[0], sbargv);
+			fprintf(stderr, "wf-agent: %s: %s\n", sbargv[0],
+			    strerror(errno));
+			_exit(126);
+		}
 		execl("/bin/sh", "sh", "-c", cmdline, (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
+	if (sp[1] != -1)
+		close(sp[1]);
+	free(sbargv);
 	child = c;
 	for (;;) {
 		char chunk[8192];
@@ -422,12 +486,59 @@ run_role_command(const struct wf_role *role, const char *cmdline,
 	while (c > 0 && waitpid(c, ws, 0) == -1 && errno == EINTR)
 		;
 	child = 0;
+	if (sp[0] != -1) {
+		char st[256];
+		ssize_t r;
+
+		/* No {"child-pid": N} from bwrap: the room was never made,
+		 * and nothing the role asked for ran. */
+		fcntl(sp[0], F_SETFL, O_NONBLOCK);
+		r = read(sp[0], st, sizeof(st) - 1);
+		st[r > 0 ? r : 0] = '\0';
+		if (strstr(st, "child-pid") == NULL)
+			room.failed = 1;
+		close(sp[0]);
+	}
 	free(all);
 	wf_exec_env_free(envp);
 	buf[len] = '\0';
 	*outp = buf;
 	*lenp = len;
 	return c > 0 ? 0 : -1;
+}
+
+/*
+ * Make ready the room for the programs of a role that runs any (command,
+ * goose, scan): the worktree (or, for a project with no git repository,
+ * the project's own directory) written, the repository's git directory
+ * shown read-only, the rest as lib/sandbox hides it.  Unless the
+ * administrator turned it off, a room that cannot be had fails the job
+ * with the fix.
+ */
+static int
+room_open(const struct wf_role *role, const char *repo, cJSON *res)
+{
+	char err[512];
+
+	memset(&room.sb, 0, sizeof(room.sb));
+	room.on = room.failed = 0;
+	if (!cfg.sandbox.on)
+		return 0;
+	if (wf_sandbox_find(&cfg.sandbox, room.bwrap, sizeof(room.bwrap), err,
+	    sizeof(err)) == -1) {
+		cJSON_AddStringToObject(res, "error_message", err);
+		cJSON_AddTrueToObject(res, "permanent");
+		return -1;
+	}
+	room.sb.rw = repo;
+	if (wf_repo_is_git(repo) && wf_worktree_gitdir(repo, room.gitdir,
+	    sizeof(room.gitdir), err, sizeof(err)) == 0)
+		room.sb.ro[0] = room.gitdir;
+	wf_sandbox_hidden(cfg.pipeline.workdir, room.sb.hide, room.hide,
+	    sizeof(room.hide));
+	room.sb.net = role->network ? WF_NET_ALL : WF_NET_NONE;
+	room.on = 1;
+	return 0;
 }
 
 /*
@@ -911,9 +1022,14 @@ run_role_goose(int root, const struct wf_role *role, const cJSON *phase,
 		goto out;
 	}
 	written = 1;
+	if (room.on) {
+		/* The spool is hidden in the room: the prompt is shown alone. */
+		room.sb.file_src = path;
+		room.sb.file_dst = "/tmp/wf-goose-prompt";
+	}
 	if (snprintf(cmd, sizeof(cmd), "exec %s run --no-session -i %s",
-	    role->command[0] != '\0' ? role->command : "goose", path) >=
-	    (int)sizeof(cmd)) {
+	    role->command[0] != '\0' ? role->command : "goose",
+	    room.on ? room.sb.file_dst : path) >= (int)sizeof(cmd)) {
 		cJSON_AddStringToObject(res, "error_message",
 		    "goose: the command line is too long");
 		goto out;
@@ -923,6 +1039,27 @@ run_role_goose(int root, const struct wf_role *role, const cJSON *phase,
 		cJSON_AddStringToObject(res, "error_message", err);
 		cJSON_AddTrueToObject(res, "permanent");
 		goto out;
+	}
+	if (room.on && !role->network) {
+		/* Its model, and nothing else. */
+		room.sb.net = WF_NET_PORT;
+		if ((room.sb.port = wf_sandbox_url_port(conf.base_url)) == -1) {
+			snprintf(err, sizeof(err), "goose: sandbox: the model's "
+			    "address '%.200s' is not an http(s) URL",
+			    conf.base_url);
+			cJSON_AddStringToObject(res, "error_message", err);
+			cJSON_AddTrueToObject(res, "permanent");
+			goto out;
+		}
+		if (wf_sandbox_landlock_abi() < 4) {
+			cJSON_AddStringToObject(res, "error_message", "goose: "
+			    "sandbox: this kernel has no Landlock network rules "
+			    "(Linux 6.7 or later) to hold goose to its model: "
+			    "give the role network = yes, or set [sandbox] "
+			    "sandbox = off");
+			cJSON_AddTrueToObject(res, "permanent");
+			goto out;
+		}
 	}
 	env = cJSON_CreateObject();
 	cJSON_AddStringToObject(env, "GOOSE_MODE", "auto");
@@ -1143,11 +1280,38 @@ run_deploy(int root, struct wf_job *j, cJSON *res)
 		goto out;
 	}
 	repo = wf_json_str(project, "repo_path");
+	/* An environment that asks for it deploys from the sandbox: the
+	 * project's directory written, the network kept. */
+	if (cJSON_IsTrue(cJSON_GetObjectItem(env, "sandbox")) && cfg.sandbox.on) {
+		memset(&room.sb, 0, sizeof(room.sb));
+		if (repo == NULL || repo[0] != '/' ||
+		    wf_sandbox_find(&cfg.sandbox, room.bwrap, sizeof(room.bwrap),
+		    err, sizeof(err)) == -1) {
+			if (repo == NULL || repo[0] != '/')
+				snprintf(err, sizeof(err), "deploy: sandbox: "
+				    "the project has no repo_path");
+			cJSON_AddStringToObject(res, "error_message", err);
+			cJSON_AddTrueToObject(res, "permanent");
+			goto out;
+		}
+		room.sb.rw = repo;
+		if (wf_repo_is_git(repo) && wf_worktree_gitdir(repo,
+		    room.gitdir, sizeof(room.gitdir), err, sizeof(err)) == 0)
+			room.sb.ro[0] = room.gitdir;
+		wf_sandbox_hidden(cfg.pipeline.workdir, room.sb.hide, room.hide,
+		    sizeof(room.hide));
+		room.sb.net = WF_NET_ALL;
+		room.on = 1;
+	}
 	report = cJSON_CreateObject();
 	details = cJSON_AddObjectToObject(report, "details");
 	steps = cJSON_AddArrayToObject(details, "steps");
-	ok = wf_deploy_run(env, repo != NULL && repo[0] == '/' ? repo : NULL,
-	    steps, &rolled, why, sizeof(why));
+	ok = wf_deploy_run_in(env, repo != NULL && repo[0] == '/' ? repo : NULL,
+	    room.on ? room.bwrap : NULL, room.on ? &room.sb : NULL, steps,
+	    &rolled, why, sizeof(why));
+	if (cJSON_IsTrue(cJSON_GetObjectItem(env, "sandbox")))
+		cJSON_AddStringToObject(details, "sandbox", room.on ? "bwrap" :
+		    "off");
 	cJSON_ArrayForEach(st, steps) {
 		cJSON *d = cJSON_Duplicate(st, 1);
 
@@ -1183,6 +1347,55 @@ out:
 	return rc;
 }
 
+/*
+ * Every role of a run works in the run's worktree, on wf/run-N: from
+ * here on the project's repo_path is that worktree, made again if a crash
+ * lost it.  A run that ended has no role to run; a run of a git project
+ * that has no worktree (made before wf had them) is not run in the
+ * user's checkout.
+ */
+static int
+run_room(const cJSON *run, cJSON *project, cJSON *res)
+{
+	const char *state = wf_json_str(run, "state");
+	const char *wt = wf_json_str(run, "worktree");
+	const char *repo = wf_json_str(project, "repo_path");
+	char err[768];
+
+	if (state != NULL && (strcmp(state, "DEPLOYED") == 0 ||
+	    strcmp(state, "ABANDONED") == 0)) {
+		snprintf(err, sizeof(err), "run %d is %s: it has no role to run",
+		    (int)wf_json_int(run, "id"), state);
+		goto fail;
+	}
+	if (wt == NULL) {
+		if (cJSON_GetObjectItem(run, "worktree") != NULL ||
+		    !wf_repo_is_git(repo))
+			return 0; /* no git repository: it works in place */
+		snprintf(err, sizeof(err), "run %d has no worktree (it was "
+		    "made before wf gave runs their own): abandon it (wf run "
+		    "abandon %d) and start a new one", (int)wf_json_int(run,
+		    "id"), (int)wf_json_int(run, "id"));
+		goto fail;
+	}
+	if (wf_json_str(run, "branch") == NULL ||
+	    wf_json_str(run, "base_commit") == NULL ||
+	    wf_worktree_add(repo, wt, wf_json_str(run, "branch"),
+	    wf_json_str(run, "base_commit"), err, sizeof(err)) == -1) {
+		if (wf_json_str(run, "branch") == NULL)
+			snprintf(err, sizeof(err), "run %d: no branch recorded",
+			    (int)wf_json_int(run, "id"));
+		goto fail;
+	}
+	cJSON_ReplaceItemInObjectCaseSensitive(project, "repo_path",
+	    cJSON_CreateString(wt));
+	return 0;
+fail:
+	cJSON_AddStringToObject(res, "error_message", err);
+	cJSON_AddTrueToObject(res, "permanent");
+	return -1;
+}
+
 /* agent_run: one role of one run.  The outcome of the job is whether the
  * role ran; what it found is its report, which wf-gate applies. */
 static int
@@ -1216,18 +1429,8 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 		cJSON_AddTrueToObject(res, "permanent");
 		goto out;
 	}
-	/* Every role of a run works on the run's branch. */
-	if (wf_repo_is_git(wf_json_str(project, "repo_path"))) {
-		char branch[64];
-
-		snprintf(branch, sizeof(branch), "wf/run-%lld",
-		    (long long)rid->valuedouble);
-		if (wf_repo_branch(wf_json_str(project, "repo_path"), branch, err,
-		    sizeof(err)) == -1) {
-			cJSON_AddStringToObject(res, "error_message", err);
-			goto out;
-		}
-	}
+	if (run_room(run, project, res) == -1)
+		goto out;
 	/* Under tdd, QA's first job writes the failing tests. */
 	if (wf_json_str(rd, "phase") != NULL && strcmp(wf_json_str(rd, "phase"), "tdd") == 0) {
 		if (role.tdd_command[0] != '\0')
@@ -1244,6 +1447,9 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 		cJSON_AddTrueToObject(res, "permanent");
 		goto out;
 	}
+	if (role.backend != WF_BE_LLM && room_open(&role,
+	    wf_json_str(project, "repo_path"), res) == -1)
+		goto out;
 	/* A JUnit report older than this is not this run's. */
 	since = wf_clock_wall_ms();
 	if (role.backend == WF_BE_LLM) {
@@ -1271,6 +1477,28 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 		cJSON_AddStringToObject(res, "error_message",
 		    "cannot run the role's command");
 		goto out;
+	}
+	if (room.failed) {
+		cJSON_AddStringToObject(res, "error_message", "sandbox: "
+		    "bubblewrap could not make the room (its error is in the "
+		    "job's log): let it make user namespaces (sysctl "
+		    "kernel.unprivileged_userns_clone=1; under systemd, see "
+		    "the README), or set [sandbox] sandbox = off");
+		cJSON_AddTrueToObject(res, "permanent");
+		goto out;
+	}
+	/* What a command left in the worktree is the role's work: the
+	 * trusted side commits it on the run's branch (in the room, the
+	 * repository's git directory is read-only). */
+	if (role.backend == WF_BE_COMMAND && wf_json_str(run, "worktree") !=
+	    NULL && wf_json_str(run, "branch") != NULL) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "wf run %d: %s", (int)wf_json_int(run,
+		    "id"), rname);
+		if (wf_repo_commit_all(wf_json_str(project, "repo_path"),
+		    wf_json_str(run, "branch"), msg, err, sizeof(err)) == -1)
+			wf_log_warn("%s: commit: %s", rname, err);
 	}
 	if (report == NULL && (report = find_report(out, len)) == NULL) {
 		/* No report printed: the exit status and the counts in the
@@ -1322,6 +1550,9 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 		    wf_json_str(report, "status"));
 		cJSON_AddNumberToObject(rdat, "exit_code",
 		    WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws));
+		if (role.backend != WF_BE_LLM)
+			cJSON_AddStringToObject(rdat, "sandbox", room.on ?
+			    "bwrap" : "off");
 	}
 	rc = 0;
 out:

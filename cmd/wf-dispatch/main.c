@@ -37,6 +37,7 @@
 #include "pipeline.h"
 #include "queue.h"
 #include "sched.h"
+#include "sandbox.h"
 #include "sdnotify.h"
 #include "spool.h"
 
@@ -918,9 +919,10 @@ start_job(struct wf_job *j, int li, int arm)
 	struct wf_exec_spec spec;
 	const char **argv = NULL;
 	const char *agent_argv[3];
-	char agent[PATH_MAX], **envp = NULL;
+	char agent[PATH_MAX], **envp = NULL, **sbargv = NULL;
+	char bwrap[PATH_MAX], hide[4 * PATH_MAX], sberr[512];
 	struct run *r;
-	int attempt = j->attempt + 1;
+	int attempt = j->attempt + 1, sbrc = 0, sboff = 0;
 	const cJSON *cwd;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
@@ -951,6 +953,23 @@ start_job(struct wf_job *j, int li, int arm)
 		cwd = cJSON_GetObjectItemCaseSensitive(j->request_data, "cwd");
 		spec.cwd = cJSON_IsString(cwd) ? cwd->valuestring : NULL;
 		spec.argv = argv;
+		/* A test run of a run's code (wf-gate's): in the sandbox. */
+		if (argv != NULL && (sbrc = wf_sandbox_job_argv(&D.cfg.sandbox,
+		    D.cfg.pipeline.workdir, j->request_data, argv, bwrap,
+		    sizeof(bwrap), hide, sizeof(hide), &sbargv, &sboff, sberr,
+		    sizeof(sberr))) == -1) {
+			fail_now(j, attempt, 0, "%s", sberr);
+			goto fail;
+		}
+		if (sbrc == 1)
+			spec.argv = (const char *const *)sbargv;
+		if (sboff) {
+			if (j->result_data == NULL)
+				j->result_data = cJSON_CreateObject();
+			cJSON_DeleteItemFromObjectCaseSensitive(j->result_data,
+			    "sandbox");
+			cJSON_AddStringToObject(j->result_data, "sandbox", "off");
+		}
 	} else if (D.spares[li].pid > 0 && D.spares[li].infd != -1) {
 		struct spare *sp = &D.spares[li];
 		char line[WF_NAME_MAX + 2];
@@ -1036,10 +1055,12 @@ started:
 	write_pidfile(j->id, r->pid, j->started_at);
 	wf_log_debug("%s: started pid %d on %s (attempt %d)", j->id,
 	    (int)r->pid, r->lane, attempt);
+	free(sbargv);
 	free(argv);
 	wf_exec_env_free(envp);
 	return 0;
 fail:
+	free(sbargv);
 	free(argv);
 	wf_exec_env_free(envp);
 	run_free(r);

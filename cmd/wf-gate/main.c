@@ -38,6 +38,7 @@
 #include "spool.h"
 #include "store.h"
 #include "testcount.h"
+#include "worktree.h"
 
 #define PENDING_MAX 256
 
@@ -137,6 +138,24 @@ is_pending(const char *report)
 	return 0;
 }
 
+/*
+ * The run's project as the gate sees it: a run with a worktree of its own
+ * is checked there, never in the user's checkout.
+ */
+static int
+project_of(const cJSON *run, cJSON **project, char *err, size_t errlen)
+{
+	const cJSON *wt = cJSON_GetObjectItem(run, "worktree");
+
+	if (wf_store_get(G.root, &wf_kind_project, (int64_t)cJSON_GetObjectItem(
+	    run, "project_id")->valuedouble, project, err, errlen) == -1)
+		return -1;
+	if (cJSON_IsString(wt))
+		cJSON_ReplaceItemInObjectCaseSensitive(*project, "repo_path",
+		    cJSON_CreateString(wt->valuestring));
+	return 0;
+}
+
 /* Enqueue the project's test command as the gate's own evidence. */
 static int
 verify(const char *name, const cJSON *project, int64_t run_id, int tdd,
@@ -160,8 +179,22 @@ verify(const char *name, const cJSON *project, int64_t run_id, int tdd,
 	cJSON_AddItemToArray(argv, cJSON_CreateString("/bin/sh"));
 	cJSON_AddItemToArray(argv, cJSON_CreateString("-c"));
 	cJSON_AddItemToArray(argv, cJSON_CreateString(tc->valuestring));
-	if (cJSON_IsString(repo) && repo->valuestring[0] == '/')
+	if (cJSON_IsString(repo) && repo->valuestring[0] == '/') {
+		char gitdir[PATH_MAX];
+		cJSON *sb, *ro;
+
 		cJSON_AddStringToObject(j.request_data, "cwd", repo->valuestring);
+		/* The project's tests are its code: they run in the room,
+		 * the worktree written, no network. */
+		sb = cJSON_AddObjectToObject(j.request_data, "sandbox");
+		cJSON_AddStringToObject(sb, "rw", repo->valuestring);
+		ro = cJSON_AddArrayToObject(sb, "ro");
+		if (wf_repo_is_git(repo->valuestring) &&
+		    wf_worktree_gitdir(repo->valuestring, gitdir,
+		    sizeof(gitdir), err, sizeof(err)) == 0)
+			cJSON_AddItemToArray(ro, cJSON_CreateString(gitdir));
+		cJSON_AddFalseToObject(sb, "network");
+	}
 	if (wf_job_validate(&j, err, sizeof(err)) == -1 ||
 	    wf_queue_submit(G.root, &j, 1) == -1) {
 		wf_log_warn("report %s: cannot enqueue the test command: %s",
@@ -324,8 +357,7 @@ process(const char *name)
 	st = cJSON_GetObjectItem(r, "status");
 	if (wf_store_get(G.root, &wf_kind_run, (int64_t)cJSON_GetObjectItem(r,
 	    "run_id")->valuedouble, &run, why, sizeof(why)) == -1 ||
-	    wf_store_get(G.root, &wf_kind_project, (int64_t)cJSON_GetObjectItem(
-	    run, "project_id")->valuedouble, &project, why, sizeof(why)) == -1 ||
+	    project_of(run, &project, why, sizeof(why)) == -1 ||
 	    wf_pipeline_expects(run, &want, &phase) == -1 ||
 	    strcmp(want, strcmp(role->valuestring, "sec") == 0 ? "security" :
 	    role->valuestring) != 0 || strcmp(st->valuestring, "pending") == 0)
@@ -376,8 +408,7 @@ gate_junit(const cJSON *report, int64_t since, struct wf_testcount *tc,
 		return 0;
 	if (wf_store_get(G.root, &wf_kind_run, (int64_t)cJSON_GetObjectItem(
 	    report, "run_id")->valuedouble, &run, err, errlen) == -1 ||
-	    wf_store_get(G.root, &wf_kind_project, (int64_t)cJSON_GetObjectItem(
-	    run, "project_id")->valuedouble, &project, err, errlen) == -1 ||
+	    project_of(run, &project, err, errlen) == -1 ||
 	    !cJSON_IsString(repo = cJSON_GetObjectItem(project, "repo_path")) ||
 	    wf_testcount_junit_files(repo->valuestring, qa.junit, since, tc,
 	    err, errlen) == -1) {
@@ -584,6 +615,13 @@ status(void)
 	wf_sd_notify(s);
 }
 
+static int
+run_gone(int64_t run_id, void *arg)
+{
+	(void)arg;
+	return wf_pipeline_run_ended(G.root, run_id);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -598,6 +636,7 @@ main(int argc, char *argv[])
 	const char *home;
 	char err[512];
 	sigset_t mask;
+	int gone;
 	int c, verbose = 0, stop = 0;
 
 	wf_log_init("wf-gate", 0);
@@ -654,6 +693,11 @@ main(int argc, char *argv[])
 			    strerror(errno));
 			return EX_OSERR;
 		}
+	/* Worktrees of runs that ended or went while no gate ran. */
+	if ((gone = wf_worktree_gc(G.cfg.pipeline.workdir, run_gone,
+	    NULL)) > 0)
+		wf_log_info("removed %d worktree%s of runs gone", gone,
+		    gone == 1 ? "" : "s");
 	scan_new();
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s", home);

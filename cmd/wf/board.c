@@ -15,9 +15,11 @@
 #include <unistd.h>
 
 #include "board.h"
+#include "config.h"
 #include "home.h"
 #include "json.h"
 #include "log.h"
+#include "sandbox.h"
 #include "spool.h"
 #include "store.h"
 #include "wf.h"
@@ -177,6 +179,9 @@ print_board(const cJSON *b)
 	       "%lld completed, %lld cancelled\n",
 	    wf_json_int(q, "waiting"), wf_json_int(q, "running"), wf_json_int(q, "failed"),
 	    wf_json_int(q, "completed"), wf_json_int(q, "cancelled"));
+	if (wf_json_str(b, "sandbox") != NULL &&
+	    strcmp(wf_json_str(b, "sandbox"), "on") != 0)
+		printf("SANDBOX %s\n", wf_json_str(b, "sandbox_note"));
 }
 
 int
@@ -226,6 +231,14 @@ cmd_board(int argc, char *argv[])
 	}
 	b = wf_board_collect(root, project_id, project);
 	cJSON_Delete(project);
+	{
+		struct wf_config conf;
+
+		/* Never silently off: the board says where agents run. */
+		if (b != NULL && wf_config_read(&conf, wf_home_config(NULL),
+		    err, sizeof(err)) == 0)
+			wf_sandbox_status(&conf.sandbox, b);
+	}
 	close(root);
 	if (json) {
 		char *s = cJSON_PrintUnformatted(b);

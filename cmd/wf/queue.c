@@ -24,7 +24,10 @@
 #include "log.h"
 #include "queue.h"
 #include "sched.h"
+#include "pipeline.h"
+#include "sandbox.h"
 #include "spool.h"
+#include "worktree.h"
 #include "wf.h"
 
 #define REQUEST_WAIT_MS 10000
@@ -286,6 +289,22 @@ count_of(const cJSON *o, const char *k)
 	return cJSON_IsNumber(v) ? (long)v->valuedouble : 0;
 }
 
+/* Whether agents run in the sandbox, never silently not. */
+static void
+sandbox_say(cJSON *out)
+{
+	struct wf_config c;
+	char err[512], note[700];
+
+	if (wf_config_read(&c, wf_home_config(NULL), err, sizeof(err)) == -1) {
+		snprintf(note, sizeof(note), "unknown: %s", err);
+		cJSON_AddStringToObject(out, "sandbox", "unknown");
+		cJSON_AddStringToObject(out, "sandbox_note", note);
+		return;
+	}
+	wf_sandbox_status(&c.sandbox, out);
+}
+
 static int
 q_status(int argc, char *argv[])
 {
@@ -303,6 +322,7 @@ q_status(int argc, char *argv[])
 		wf_log_warn("status: %s", strerror(errno));
 		return EX_IOERR;
 	}
+	sandbox_say(out);
 	if (o.json) {
 		txt = cJSON_PrintUnformatted(out);
 		if (txt != NULL)
@@ -325,6 +345,8 @@ q_status(int argc, char *argv[])
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(out, "by_lane"))
 		printf("lane %-10s %ld waiting, %ld running\n", it->string,
 		    count_of(it, "waiting"), count_of(it, "running"));
+	printf("sandbox: %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(out,
+	    "sandbox_note")));
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(out, "running")) {
 		printf("running %s  %s  pid %d  %ds\n",
 		    cJSON_GetObjectItem(it, "id")->valuestring,
@@ -508,6 +530,15 @@ purge_dir(const char *dir, time_t cutoff, int dry_run, int logs)
 	return n;
 }
 
+static struct wf_config purge_cfg;
+
+static int
+run_gone(int64_t run_id, void *arg)
+{
+	(void)arg;
+	return wf_pipeline_run_ended(root, run_id);
+}
+
 /*
  * purge: the seed's cleanup.  Terminal jobs with their output, events
  * wf-notify has delivered (events/cur) and reports wf-gate has applied
@@ -526,6 +557,7 @@ q_purge(int argc, char *argv[])
 		{ "reports/cur", "report", 0 },
 	};
 	long n[3] = { 0, 0, 0 }, k;
+	char err[512];
 	struct qopts o;
 	int64_t secs;
 	time_t cutoff;
@@ -549,6 +581,14 @@ q_purge(int argc, char *argv[])
 	printf("%s %ld job%s, %ld event%s, %ld report%s older than %s\n",
 	    o.dry_run ? "would purge" : "purged", n[0], n[0] == 1 ? "" : "s",
 	    n[1], n[1] == 1 ? "" : "s", n[2], n[2] == 1 ? "" : "s", o.older);
+	/* The worktrees of runs that ended or are gone, whatever their age. */
+	if (wf_config_read(&purge_cfg, wf_home_config(NULL), err,
+	    sizeof(err)) == -1)
+		wf_log_warn("worktrees left as they are: %s", err);
+	else if (!o.dry_run && (k = wf_worktree_gc(purge_cfg.pipeline.workdir,
+	    run_gone, NULL)) > 0)
+		printf("removed %ld worktree%s of runs gone\n", k,
+		    k == 1 ? "" : "s");
 	return 0;
 }
 

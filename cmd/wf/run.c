@@ -23,6 +23,7 @@
 #include "pipeline.h"
 #include "spool.h"
 #include "store.h"
+#include "worktree.h"
 #include "wf.h"
 
 static const char run_usage[] =
@@ -36,11 +37,22 @@ static const char run_usage[] =
     "       wf run retry N\n"
     "       wf run reset-to-dev N [--tasks]\n"
     "       wf run approve-deploy N [--env NAME|ID]\n"
+    "       wf run diff N [--stat]\n"
+    "       wf run merge N\n"
+    "       wf run abandon N [--why TEXT]\n"
     "       wf run set-state N STATE --force [--why TEXT]\n"
     "       wf run budget N TOKENS\n"
     "       wf run pm|dev|qa|sec --run-id N\n"
     "States: PM DEV QA SEC READY_FOR_COMMIT MERGED READY_FOR_DEPLOY\n"
-    "DEPLOYED, and QA_FAILED SEC_FAILED.  report drops a report for wf-gate,\n"
+    "DEPLOYED, and QA_FAILED SEC_FAILED, DEPLOY_FAILED, ABANDONED.  A run of\n"
+    "a git repository works in a worktree of its own on wf/run-N, made from\n"
+    "the primary branch when it starts: diff shows what it changed since;\n"
+    "merge (a human's) merges wf/run-N into that branch, a fast-forward\n"
+    "where it can, else a merge commit, and refuses a conflict, or your\n"
+    "uncommitted work where it would write, with the paths, changing\n"
+    "nothing: READY_FOR_COMMIT -> MERGED.  abandon ends a run; its worktree\n"
+    "goes (as when it is DEPLOYED), its branch stays.\n"
+    "report drops a report for wf-gate,\n"
     "which applies it; advance leaves a state whose role passed (or\n"
     "READY_FOR_COMMIT, once wf/run-N is merged into the project's primary\n"
     "branch, and MERGED); retry and reset-to-dev send a failed run\n"
@@ -120,7 +132,7 @@ print_run(const cJSON *run, int json)
 struct ropts {
 	int64_t project_id, task_id, run_id;
 	const char *name, *role, *status, *summary, *details, *why, *env;
-	int json, tasks, force, detach;
+	int json, tasks, force, detach, stat;
 	long long timeout, budget;
 };
 
@@ -145,6 +157,7 @@ ropts_parse(int argc, char *argv[], struct ropts *o)
 		{ "timeout", required_argument, NULL, 'o' },
 		{ "token-budget", required_argument, NULL, 'B' },
 		{ "env", required_argument, NULL, 'E' },
+		{ "stat", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -186,6 +199,7 @@ ropts_parse(int argc, char *argv[], struct ropts *o)
 			}
 			break;
 		case 'E': o->env = optarg; break;
+		case 'X': o->stat = 1; break;
 		case 'B':
 			o->budget = strtonum(optarg, 0, 1000000000000LL,
 			    &errstr);
@@ -243,13 +257,54 @@ r_create(struct ropts *o)
 	if (o->budget > 0 && wf_pipeline_budget(root, &cfg.pipeline, id,
 	    o->budget, err, sizeof(err)) == -1)
 		return fail_code(err);
-	if (o->json && wf_store_get(root, &wf_kind_run, id, &run, err,
-	    sizeof(err)) == 0) {
-		cli_json(run);
+	if (wf_store_get(root, &wf_kind_run, id, &run, err, sizeof(err)) == 0) {
+		if (wf_json_str(run, "worktree_note") != NULL)
+			wf_log_warn("run %lld: %s", (long long)id,
+			    wf_json_str(run, "worktree_note"));
+		if (o->json)
+			cli_json(run);
 		cJSON_Delete(run);
-	} else
-		printf("%lld\n", (long long)id);
+		if (o->json)
+			return 0;
+	}
+	printf("%lld\n", (long long)id);
 	return 0;
+}
+
+/* wf run diff N [--stat]: what the run changed since it began. */
+static int
+r_diff(struct ropts *o)
+{
+	char err[512], *out = NULL;
+	cJSON *run = NULL, *project = NULL;
+	size_t len;
+	int rc;
+
+	if (wf_store_get(root, &wf_kind_run, o->run_id, &run, err,
+	    sizeof(err)) == -1)
+		return fail_code(err);
+	if (wf_json_str(run, "branch") == NULL) {
+		wf_log_warn("run %lld has no branch of its own: %s",
+		    (long long)o->run_id, wf_json_str(run, "worktree_note") ?
+		    wf_json_str(run, "worktree_note") : "it was made before wf "
+		    "gave runs their own worktree");
+		cJSON_Delete(run);
+		return EX_DATAERR;
+	}
+	if (wf_store_get(root, &wf_kind_project, wf_json_int(run, "project_id"),
+	    &project, err, sizeof(err)) == -1 ||
+	    wf_worktree_diff(wf_json_str(project, "repo_path"),
+	    wf_json_str(run, "base_commit"), wf_json_str(run, "branch"),
+	    o->stat, &out, &len, err, sizeof(err)) == -1) {
+		rc = fail_code(err);
+		goto out;
+	}
+	rc = fwrite(out, 1, len, stdout) == len ? cli_flush() : EX_IOERR;
+out:
+	free(out);
+	cJSON_Delete(run);
+	cJSON_Delete(project);
+	return rc;
 }
 
 static int
@@ -441,11 +496,19 @@ cmd_run(int argc, char *argv[])
 	}
 	if (strcmp(verb, "show") == 0)
 		return r_show(&o);
+	if (strcmp(verb, "diff") == 0)
+		return r_diff(&o);
 	if (strcmp(verb, "report") == 0)
 		return r_report(&o);
 	if (strcmp(verb, "advance") == 0)
 		rc = wf_pipeline_advance(root, &cfg.pipeline, o.run_id, err,
 		    sizeof(err));
+	else if (strcmp(verb, "merge") == 0)
+		rc = wf_pipeline_merge(root, &cfg.pipeline, o.run_id, err,
+		    sizeof(err));
+	else if (strcmp(verb, "abandon") == 0)
+		rc = wf_pipeline_abandon(root, &cfg.pipeline, o.run_id, o.why,
+		    err, sizeof(err));
 	else if (strcmp(verb, "retry") == 0)
 		rc = wf_pipeline_retry(root, &cfg.pipeline, o.run_id, err,
 		    sizeof(err));
@@ -588,9 +651,14 @@ cmd_pipeline(int argc, char *argv[])
 				printf("stopped: %s\n", wf_json_str(run,
 				    "waiting_reason") ? wf_json_str(run,
 				    "waiting_reason") : "waiting for a human");
+			else if (strcmp(state, "READY_FOR_COMMIT") == 0 &&
+			    wf_json_str(run, "branch") != NULL)
+				printf("waiting for a human: review it (wf run "
+				    "diff %lld), then merge it (wf run merge "
+				    "%lld)\n", (long long)id, (long long)id);
 			else if (strcmp(state, "READY_FOR_COMMIT") == 0)
-				printf("waiting for a human: merge wf/run-%lld, "
-				    "then wf run advance %lld\n", (long long)id,
+				printf("waiting for a human: wf run advance "
+				    "%lld (no branch of its own to merge)\n",
 				    (long long)id);
 			else if (strcmp(state, "READY_FOR_DEPLOY") == 0)
 				printf("waiting for a human: wf run "

@@ -242,14 +242,15 @@ dump() {
 }
 
 # qa_tdd: QA writes its failing test first (tdd), a fourth case of
-# test_calc.sh, committed on the run's branch
+# test_calc.sh, which wf-agent commits on the run's branch (in the
+# sandbox, the repository's git directory is read-only)
 qa_tdd() {
 	cat >>"$ROLES/qa.ini" <<'EOF'
-tdd_command = sed -i -e 's/^echo 1..3/echo 1..4/' -e 's/^check 3 0 add 0 0$/&\ncheck 4 7 add 3 4/' test_calc.sh && git -c user.name=qa -c user.email=qa@localhost commit -qam 'qa: add 3 4, first'
+tdd_command = sed -i -e 's/^echo 1..3/echo 1..4/' -e 's/^check 3 0 add 0 0$/&\ncheck 4 7 add 3 4/' test_calc.sh
 EOF
 	# a long command goes on on an indented line; the phase is in its
 	# environment
-	echo "  && echo \"\$WF_PHASE\" >$BATS_TEST_TMPDIR/phase" >>"$ROLES/qa.ini"
+	echo '  && echo "phase: $WF_PHASE"' >>"$ROLES/qa.ini"
 }
 
 @test "a git repo with a failing test goes to DEPLOYED: QA's failing test first, PM's tasks, DEV's fix on wf/run-N, the real tests, token totals" {
@@ -277,7 +278,7 @@ EOF
 	[ "$(moves SEC READY_FOR_COMMIT)" -eq 1 ]
 	[ "$(q .iteration)" -eq 1 ]
 
-	[ "$(cat "$BATS_TEST_TMPDIR/phase")" = tdd ]
+	grep -qx 'phase: tdd' "$WF_HOME"/output/*.log
 	# tdd: QA's new test was seen to fail by the gate before DEV started
 	[ "$(q .tdd_tests#)" -eq 1 ]
 	[ "$(q .tdd_tests.0)" = test_calc.sh ]
@@ -298,7 +299,8 @@ EOF
 	[ "$(r .0.body.model)" = fake ]
 	[ "$(r .1.body.model)" = fake ]
 	dev_prompt=$(jq -rs '.[1].body.messages[-1].content' "$FAKELOG")
-	[[ "$dev_prompt" == *"\"repo_path\":"*"$REPO"* ]]
+	# the run works in its own worktree, not in the user's checkout
+	[[ "$dev_prompt" == *"\"repo_path\":"*"$WF_HOME/work/run-$rid"* ]]
 	[[ "$dev_prompt" == *"(sh test_calc.sh)"* ]]
 	[[ "$dev_prompt" == *"two tasks for calc"* ]]
 	[[ "$dev_prompt" != *"{{"* ]]
@@ -336,7 +338,7 @@ EOF
 	[ "$(q .results.dev.details.commit_error)" = null ]
 	git -C "$REPO" rev-parse -q --verify "refs/heads/wf/run-$rid" >/dev/null
 	[ "$(git -C "$REPO" log -1 --format=%s "wf/run-$rid")" = "wf run $rid: dev" ]
-	[ "$(git -C "$REPO" log -1 --format=%s "wf/run-$rid^")" = "qa: add 3 4, first" ]
+	[ "$(git -C "$REPO" log -1 --format=%s "wf/run-$rid^")" = "wf run $rid: qa" ]
 	[ "$(git -C "$REPO" rev-parse "wf/run-$rid~2")" = "$main0" ]
 	[ "$(git -C "$REPO" rev-parse main)" = "$main0" ]
 	[ "$(git -C "$REPO" diff --name-only "wf/run-$rid^" "wf/run-$rid")" = calc.sh ]
@@ -372,13 +374,11 @@ EOF
 	[[ "$stderr" == *"wf/run-$rid is not merged into main yet"* ]]
 	fetch "$rid"
 	[ "$(q .state)" = READY_FOR_COMMIT ]
-	# a human merges it, then advances
-	git -C "$REPO" checkout -q main
-	git -C "$REPO" -c user.name=t -c user.email=t@localhost \
-	    merge -q --no-ff -m "merge wf/run-$rid" "wf/run-$rid"
-	run "$B/wf" run advance "$rid"
+	# a human merges it (a fast-forward: main is where the run began)
+	run "$B/wf" run merge "$rid"
 	[ "$status" -eq 0 ]
 	[ "$output" = "run $rid: MERGED" ]
+	[ "$(git -C "$REPO" rev-parse main)" = "$(git -C "$REPO" rev-parse "wf/run-$rid")" ]
 	# merged: its tasks are done, and the audit trail says who moved them
 	run -0 "$B/wf" task list --project-id "$PROJ" --status done --json
 	[ "$(lookup "$(flat <<<"$output")" .#)" -eq 2 ]
@@ -580,11 +580,11 @@ EOF
 @test "goose backend: DEV runs goose run --no-session -i PROMPT in the repo with GOOSE_MODE=auto and the model settings; its edits are committed on wf/run-N" {
 	roles
 	make_repo
-	GLOG="$BATS_TEST_TMPDIR/goose.log"
+	# in the sandbox, goose's own log goes to its output (the job's log)
 	cat >"$ROLES/dev.ini" <<EOF
 [role]
 backend = goose
-command = $BATS_TEST_DIRNAME/../helpers/fake_goose --log $GLOG --fix $FIX/calc_fixed.sh
+command = $BATS_TEST_DIRNAME/../helpers/fake_goose --log - --fix $FIX/calc_fixed.sh
 prompt = dev.prompt
 owns = *
 EOF
@@ -596,15 +596,18 @@ EOF
 
 	run pipeline --project-id "$PROJ" --timeout "$(slow 60)"
 	echo "$output"
-	[ "$status" -eq 0 ] || { dump; cat "$GLOG"; false; }
+	[ "$status" -eq 0 ] || { dump; false; }
 	rid=$(run_id_of "$output")
 	fetch "$rid"
 	[ "$(q .state)" = READY_FOR_COMMIT ]
 	[ "$(q .results.dev.summary)" = "goose fixed calc add" ]
 	[ "$(q .results.qa.details.tests_failed)" -eq 0 ]
+	GLOG=$(grep -l '^argv: run' "$WF_HOME"/output/*.log)
 	cat "$GLOG"
-	grep -qx "argv: run --no-session -i $WF_HOME/tmp/[^ ]*" "$GLOG"
-	grep -qx "cwd: $REPO" "$GLOG"
+	# the prompt is shown alone in the sandbox's /tmp; it runs in the
+	# run's worktree
+	grep -qx "argv: run --no-session -i /tmp/wf-goose-prompt" "$GLOG"
+	grep -qx "cwd: $WF_HOME/work/run-$rid" "$GLOG"
 	grep -qx 'GOOSE_MODE=auto' "$GLOG"
 	grep -qx 'GOOSE_PROVIDER=ollama' "$GLOG"
 	grep -qx 'GOOSE_MODEL=fake' "$GLOG"
@@ -647,8 +650,10 @@ dev_reported() {
 	git -C "$REPO" show "wf/run-$rid:calc.sh" | cmp - "$FIX/calc_fixed.sh"
 	git -C "$REPO" diff --summary main "wf/run-$rid"
 	[ "$(git -C "$REPO" ls-tree "wf/run-$rid" calc.sh | cut -d' ' -f1)" = 100755 ]
-	[ -x "$REPO/calc.sh" ]
-	[ "$("$REPO/calc.sh" add 2 3)" = 5 ]
+	# in the run's worktree, not the user's checkout
+	[ -x "$WF_HOME/work/run-$rid/calc.sh" ]
+	[ "$("$WF_HOME/work/run-$rid/calc.sh" add 2 3)" = 5 ]
+	[ "$("$REPO/calc.sh" add 2 3)" != 5 ]
 }
 
 # job_done ID: wait for ID to end in done/ (dump on failure)

@@ -19,8 +19,12 @@ setup() {
 	GATE_PID=
 	REPO="$BATS_TEST_TMPDIR/repo"
 	ROLES="$BATS_TEST_TMPDIR/roles"
-	OUT="$BATS_TEST_TMPDIR/out"
-	mkdir -p "$REPO" "$ROLES" "$OUT"
+	# The roles' programs run in the sandbox, where the project's
+	# directory (git-less here) is the one place they see and write: their
+	# scripts and what they note go there.
+	SCRIPTS="$REPO/scripts"
+	OUT="$REPO/out"
+	mkdir -p "$REPO" "$ROLES" "$OUT" "$SCRIPTS"
 	cp "$BATS_TEST_DIRNAME/fixtures/run_tests.sh" "$REPO/run_tests.sh"
 	PROJ=$("$B/wf" project create --name demo --repo-path "$REPO" \
 	    --test-command 'sh run_tests.sh')
@@ -320,7 +324,7 @@ sha() { printf '%s' "$1" | sha256sum | cut -c1-64; }
 # $OUT/TAG.  The script is a file of its own: inih reads at most 200 bytes
 # of a line.
 check_cmd() {
-	cat >"$ROLES/$3.sh" <<-EOF
+	cat >"$SCRIPTS/$3.sh" <<-EOF
 	if [ "\$(printf %s "\$$1" | sha256sum | cut -c1-64)" = $(sha "$2") ]; then
 		echo ok >>"$OUT/$3"
 		printf '{"status":"pass","summary":"$1 ok"}\n'
@@ -329,7 +333,7 @@ check_cmd() {
 		printf '{"status":"fail","summary":"$1 wrong"}\n'
 	fi
 	EOF
-	echo "sh $ROLES/$3.sh"
+	echo "sh $SCRIPTS/$3.sh"
 }
 
 @test "a whole pipeline with credentials: each role gets its own, and no secret is anywhere after it" {
@@ -339,7 +343,7 @@ check_cmd() {
 	    'auto_retry = false' 'max_iter = 1'
 	# pm has no mapping and must see none; dev gets the token by name,
 	# sec the db password by id and field; qa runs the tests
-	cat >"$ROLES/pm.sh" <<-EOF
+	cat >"$SCRIPTS/pm.sh" <<-EOF
 	if [ -z "\$GITHUB_TOKEN\$DB_PASSWORD\$DB_USER" ]; then
 		echo ok >>"$OUT/pm"
 		printf '{"status":"pass","summary":"no secrets"}\n'
@@ -347,7 +351,7 @@ check_cmd() {
 		printf '{"status":"fail","summary":"leak"}\n'
 	fi
 	EOF
-	role pm "sh $ROLES/pm.sh"
+	role pm "sh $SCRIPTS/pm.sh"
 	role dev "$(check_cmd GITHUB_TOKEN "$TOKEN" dev)" 'GITHUB_TOKEN:cred:github'
 	role qa 'sh -c "$WF_TEST_COMMAND"'
 	role security "$(check_cmd DB_PASSWORD "$DBPASS" sec)" 'DB_PASSWORD:cred:2.password' \

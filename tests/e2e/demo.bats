@@ -66,7 +66,7 @@ state_of() {
 	[[ "$output" == *"QA wrote 1 test file; 2 of 4 tests fail"* ]]
 	[[ "$output" =~ SEC\ +-\>\ READY_FOR_COMMIT ]]
 	[[ "$output" == *"run 1: READY_FOR_COMMIT, tokens 599 in / 200 out"* ]]
-	[[ "$output" == *"wf run advance: run 1: MERGED"* ]]
+	[[ "$output" == *"wf run merge: run 1: MERGED"* ]]
 	[[ "$output" == *"wf run advance: run 1: READY_FOR_DEPLOY"* ]]
 	[[ "$output" == *"ok 4 - calc add 3 4 = 7"* ]]
 	# the board, at the end, shows the run ready for deploy and PM's tasks
@@ -84,8 +84,10 @@ state_of() {
 	# the stand-in answered PM and DEV, once each
 	[ "$(jq -s length "$WF_DEMO_DIR/fake.jsonl")" -eq 2 ]
 	[ "$(jq -rs 'map(.body.model) | unique | join(",")' "$WF_DEMO_DIR/fake.jsonl")" = recorded ]
-	# the fix is merged on main, where the tests pass now
-	[ "$(git -C "$WF_DEMO_DIR/calc" log -1 --format=%s main)" = 'merge wf/run-1' ]
+	# the fix is merged on main (wf run merge: a fast-forward), where the
+	# tests pass now; the run's worktree was where the agents worked
+	[ "$(git -C "$WF_DEMO_DIR/calc" rev-parse main)" = "$(git -C "$WF_DEMO_DIR/calc" rev-parse wf/run-1)" ]
+	[ "$(git -C "$WF_DEMO_DIR/calc" log -1 --format=%s main)" = 'wf run 1: dev' ]
 	[ "$(git -C "$WF_DEMO_DIR/calc" branch --show-current)" = main ]
 	[ -z "$(git -C "$WF_DEMO_DIR/calc" status --porcelain)" ]
 	(cd "$WF_DEMO_DIR/calc" && sh test_calc.sh)
