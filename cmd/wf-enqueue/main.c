@@ -46,6 +46,7 @@ usage(int code)
 	    "                         outcome: 0 completed, 1 failed, 124\n"
 	    "                         timeout, 125 cancelled\n"
 	    "  -j, --json             print the job record, not only its id\n"
+	    "                         (with --wait, the record it ended with)\n"
 	    "Flags override the fields of a job read from stdin.\n"
 	    "Exit status: 0 queued, 64 usage, 65 bad job, 74 I/O error,\n"
 	    "75 temporary failure (e.g. disk full), 78 no spool (wf init).\n");
@@ -625,9 +626,13 @@ main(int argc, char *argv[])
 		cJSON_Delete(f.env);
 		return exit_for_errno(e);
 	}
-	print_job(&j, f.json);
-	if (fflush(stdout) == EOF)
-		return EX_IOERR;
+	/* With --wait, --json prints the record the job ended with (the
+	 * id alone is printed at once: a script may want it meanwhile). */
+	if (!(f.wait && f.json)) {
+		print_job(&j, f.json);
+		if (fflush(stdout) == EOF)
+			return EX_IOERR;
+	}
 	code = 0;
 	if (f.wait) {
 		struct wf_job done;
@@ -641,6 +646,11 @@ main(int argc, char *argv[])
 			return EX_IOERR;
 		}
 		code = wf_queue_exit_code(done.status);
+		if (f.json) {
+			print_job(&done, 1);
+			if (fflush(stdout) == EOF)
+				code = EX_IOERR;
+		}
 		wf_job_free(&done);
 	}
 	wf_job_free(&j);
