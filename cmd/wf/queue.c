@@ -39,7 +39,7 @@ static const char queue_usage[] =
     "       wf queue purge --older-than DURATION [--dry-run]\n"
     "status: jobs by priority, lane and status; running jobs with pid and\n"
     "  age.  list: one line a job (S: pending, running, completed, failed,\n"
-    "  timeout, cancelled).  show: the whole record; a waiting job's\n"
+    "  timeout, cancelled; --json: one array of the records).  show: the whole record; a waiting job's\n"
     "  position in its lane.  cancel: a waiting or running job (its\n"
     "  process group is killed).  retry: a failed, timed-out or cancelled\n"
     "  job back to its queue.  wait: until the job ends; exit 0 completed,\n"
@@ -256,23 +256,25 @@ q_list(int argc, char *argv[])
 	if (!o.json && n > 0)
 		printf("%-44s %-9s %-8s %-7s %-12s %s\n", "ID", "STATUS",
 		    "PRIORITY", "LANE", "TYPE", "CREATED / COMMAND");
-	for (size_t i = 0; i < n; i++) {
+	if (o.json) {
+		cJSON *arr = cJSON_CreateArray(), *it;
+
+		for (size_t i = 0; arr != NULL && i < n; i++)
+			if ((it = wf_job_to_cjson(&jobs[i])) != NULL)
+				cJSON_AddItemToArray(arr, it);
+		if (arr != NULL)
+			cli_json(arr);
+		cJSON_Delete(arr);
+	}
+	for (size_t i = 0; !o.json && i < n; i++) {
 		struct wf_job *j = &jobs[i];
 
-		if (o.json) {
-			char *s = wf_job_format(j);
-
-			if (s != NULL)
-				printf("%s\n", s);
-			free(s);
-		} else {
-			summary(j, what, sizeof(what));
-			printf("%-44s %-9s %-8s %-7s %-12s %s %s\n", j->id,
-			    wf_job_status_name(j->status),
-			    wf_job_prio_name(j->priority), j->lane,
-			    wf_job_type_name(j->type),
-			    wf_clock_iso(j->created_at, iso, sizeof(iso)), what);
-		}
+		summary(j, what, sizeof(what));
+		printf("%-44s %-9s %-8s %-7s %-12s %s %s\n", j->id,
+		    wf_job_status_name(j->status),
+		    wf_job_prio_name(j->priority), j->lane,
+		    wf_job_type_name(j->type),
+		    wf_clock_iso(j->created_at, iso, sizeof(iso)), what);
 	}
 	wf_queue_collect_free(jobs, n);
 	return fflush(stdout) == 0 ? 0 : EX_IOERR;

@@ -39,11 +39,12 @@ teardown() { wf_teardown; }
 
 	run "$B/wf" queue list --json
 	[ "$status" -eq 0 ]
-	# One record a line (JSON lines), in the order they were enqueued.
-	[ "${#lines[@]}" -eq 2 ]
-	printf '%s\n' "${lines[@]}" | json_ok --lines
-	[[ "${lines[0]}" == *"\"id\":\"$low\""* ]]
-	[[ "${lines[1]}" == *"\"id\":\"$high\""* ]]
+	# One array of the records, in the order they were enqueued.
+	[ "${#lines[@]}" -eq 1 ]
+	json_ok <<<"$output"
+	[ "$(jq -r '.[0].id' <<<"$output")" = "$low" ]
+	[ "$(jq -r '.[1].id' <<<"$output")" = "$high" ]
+	[ "$(jq length <<<"$output")" -eq 2 ]
 
 	start_dispatch
 	wait_job "$low"
@@ -54,13 +55,12 @@ teardown() { wf_teardown; }
 	[[ "$output" == *'"completed":2'* ]]
 	run "$B/wf" queue list --status completed --json
 	[ "$status" -eq 0 ]
-	[ "${#lines[@]}" -eq 2 ]
-	printf '%s\n' "${lines[@]}" | json_ok --lines
-	# None matches: no output, and no error.
+	[ "$(jq '[.[] | select(.status == "completed")] | length' <<<"$output")" -eq 2 ]
+	# None matches: an empty array, and no error.
 	run --separate-stderr "$B/wf" queue list --status failed --json
 	echo "list --status failed: $status, stderr: $stderr"
 	[ "$status" -eq 0 ]
-	[ -z "$output" ]
+	[ "$output" = "[]" ]
 	[ -z "$stderr" ]
 }
 

@@ -145,6 +145,16 @@ refused() {
 	[ "$(jq -r .status <<<"$output")" = pending ]
 }
 
+@test "wf-enqueue --batch --json prints one array of the records" {
+	printf '%s\n' '{"job_type":"command","request_data":{"argv":["true"]}}' \
+	    '{"job_type":"command","request_data":{"argv":["false"]},"priority":1}' |
+	    "$B/wf-enqueue" --batch --json >"$BATS_TEST_TMPDIR/out"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/out")" -eq 1 ]
+	[ "$(jq length "$BATS_TEST_TMPDIR/out")" -eq 2 ]
+	[ "$(jq -r '.[1].priority' "$BATS_TEST_TMPDIR/out")" -eq 1 ]
+	[ "$(jq -r '.[0].status' "$BATS_TEST_TMPDIR/out")" = pending ]
+}
+
 # The disk is full: a tiny tmpfs as WF_HOME, filled up (we are root here
 # and in CI), or else an LD_PRELOAD shim that fails writes under tmp/.
 full_disk() {
