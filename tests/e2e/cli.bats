@@ -202,3 +202,81 @@ position() {
 		[[ "$output" == *usage:* ]]
 	done
 }
+
+@test "every --help works anywhere: no runtime tree, no config, in any position" {
+	local v n=0
+	export WF_HOME=/nonexistent/home WF_CONFIG=/nonexistent/wf.ini
+	while read -r v; do
+		# shellcheck disable=SC2086
+		run --separate-stderr "$B/wf" $v --help
+		if [ "$status" -ne 0 ] || [[ "$output" != *usage:* ]]; then
+			echo "wf $v --help: $status: $stderr" >&2
+			return 1
+		fi
+		n=$((n + 1))
+	done <<'VERBS'
+init
+up
+queue
+queue status
+queue list
+queue show
+queue cancel
+queue retry
+queue wait
+queue purge
+project
+project create
+project list
+project show
+project update
+project delete
+project context
+task create
+bug list
+env create
+run
+run create
+run list
+run show
+run report
+run advance
+run retry
+run reset-to-dev
+run approve-deploy
+run set-state
+run budget
+run pm
+pipeline
+board
+log
+discover
+cred
+cred add
+cred list
+cred get
+cred rm
+cred rotate-key
+webhook
+webhook create
+webhook list
+webhook deliveries
+webhook redeliver
+token
+token add
+token list
+token rm
+VERBS
+	[ "$n" -ge 50 ]
+	# the flag after an operand too
+	run -0 "$B/wf" token add somename --help
+	[[ "$output" == *"usage: wf token add NAME"* ]]
+	run -0 "$B/wf" queue show 1796686465.M --help
+	[[ "$output" == *usage:* ]]
+	for p in wf-enqueue wf-dispatch wf-agent wf-gate wf-notify wf-httpd; do
+		run -0 "$B/$p" --help
+		[[ "$output" == *usage:* ]]
+	done
+	# and no tree was made by asking
+	[ ! -e /nonexistent ]
+}
