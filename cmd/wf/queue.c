@@ -45,7 +45,9 @@ static const char queue_usage[] =
     "  job back to its queue.  wait: until the job ends; exit 0 completed,\n"
     "  1 failed, 124 timeout, 125 cancelled.  purge: delete terminal\n"
     "  records and outputs, delivered events and applied reports older\n"
-    "  than DURATION (90s, 15m, 24h, 7d); never dead deliveries.\n";
+    "  than DURATION (90s, 15m, 24h, 7d); never dead deliveries.\n"
+    "ID: a job's id, or a unique prefix of one (an ambiguous prefix is an\n"
+    "error that names the jobs it matches).\n";
 
 static int root = -1;
 
@@ -64,6 +66,8 @@ struct qopts {
 	int json, dry_run;
 	const char *status, *older, *id;
 	long long timeout;
+	int want_id;
+	char full[WF_NAME_MAX + 1]; /* the id a unique prefix stands for */
 };
 
 static int
@@ -130,10 +134,31 @@ parse_opts(int argc, char *argv[], struct qopts *o, int want_id)
 			wf_log_warn("%.80s: not a job id", o->id);
 			return EX_USAGE;
 		}
+		o->want_id = 1;
 	} else if (argc != optind) {
 		fputs(queue_usage, stderr);
 		return EX_USAGE;
 	}
+	return 0;
+}
+
+/* open_root, then the job id from o->id, which may be a unique prefix.
+ * 0, or an exit code after saying why. */
+static int
+open_root_id(struct qopts *o)
+{
+	char err[512];
+
+	if (open_root() == -1)
+		return EX_CONFIG;
+	if (!o->want_id)
+		return 0;
+	if (wf_queue_resolve(root, o->id, o->full, sizeof(o->full), err,
+	    sizeof(err)) == -1) {
+		wf_log_warn("%s", err);
+		return errno == ENOENT ? EX_NOINPUT : EX_USAGE;
+	}
+	o->id = o->full;
 	return 0;
 }
 
@@ -204,8 +229,8 @@ q_show(int argc, char *argv[])
 
 	if ((rc = parse_opts(argc, argv, &o, 1)) != 0)
 		return rc;
-	if (open_root() == -1)
-		return EX_CONFIG;
+	if ((rc = open_root_id(&o)) != 0)
+		return rc;
 	if (locate(o.id, &ref) == -1)
 		return EX_NOINPUT;
 	if (load(&ref, &j) == -1)
@@ -395,8 +420,8 @@ q_cancel(int argc, char *argv[])
 
 	if ((rc = parse_opts(argc, argv, &o, 1)) != 0)
 		return rc;
-	if (open_root() == -1)
-		return EX_CONFIG;
+	if ((rc = open_root_id(&o)) != 0)
+		return rc;
 	if ((rc = ask("cancel", o.id)) != 0)
 		return rc;
 	if (!await(o.id, is_terminal, REQUEST_WAIT_MS)) {
@@ -421,8 +446,8 @@ q_retry(int argc, char *argv[])
 
 	if ((rc = parse_opts(argc, argv, &o, 1)) != 0)
 		return rc;
-	if (open_root() == -1)
-		return EX_CONFIG;
+	if ((rc = open_root_id(&o)) != 0)
+		return rc;
 	if ((rc = ask("retry", o.id)) != 0)
 		return rc;
 	if (!await(o.id, is_waiting, REQUEST_WAIT_MS)) {
@@ -444,8 +469,8 @@ q_wait(int argc, char *argv[])
 
 	if ((rc = parse_opts(argc, argv, &o, 1)) != 0)
 		return rc;
-	if (open_root() == -1)
-		return EX_CONFIG;
+	if ((rc = open_root_id(&o)) != 0)
+		return rc;
 	if (locate(o.id, &ref) == -1)
 		return EX_NOINPUT;
 	rc = wf_queue_wait(root, o.id,

@@ -280,3 +280,31 @@ VERBS
 	# and no tree was made by asking
 	[ ! -e /nonexistent ]
 }
+
+@test "a unique prefix of a job id is taken wherever an id is; an ambiguous one names the matches" {
+	a=$(enqueue -p low -- true)
+	b=$(enqueue -p low -- sleep 30)
+	[ "${#a}" -ge 30 ]
+	# a unique prefix: the whole id but its last characters
+	run -0 "$B/wf" queue show "${a:0:${#a}-4}" --json
+	[ "$(jq -r .id <<<"$output")" = "$a" ]
+	# the first five characters are both jobs'
+	run -64 --separate-stderr "$B/wf" queue show "${a:0:5}"
+	[[ $stderr == *"ambiguous, 2 jobs"* ]]
+	[[ $stderr == *"$a"* && $stderr == *"$b"* ]]
+	run -66 --separate-stderr "$B/wf" queue show 0000
+	[[ $stderr == *"0000: no such job"* ]]
+	# cancel and wait take it too
+	start_dispatch
+	run -0 "$B/wf" queue cancel "${b:0:${#b}-3}"
+	[[ $output == "$b "* ]]
+	run -0 "$B/wf" queue wait --timeout "$(slow 20)" "${a:0:${#a}-2}"
+	[ "$output" = "$a completed" ]
+	# the API too: GET /api/queue/jobs/{job}
+	start_httpd
+	run -0 curl -s "$HTTPD_URL/api/queue/jobs/${a:0:${#a}-4}"
+	[ "$(jq -r .id <<<"$output")" = "$a" ]
+	run -0 curl -s -o /dev/null -w '%{http_code}' "$HTTPD_URL/api/queue/jobs/${a:0:5}"
+	[ "$output" = 409 ]
+	stop_httpd
+}
