@@ -30,7 +30,7 @@ O ?= obj
 
 CC ?= cc
 CFLAGS ?= -O2 -g
-PKGS = libcjson inih libcurl libsodium libbsd-overlay
+PKGS = libcjson inih libcurl libsodium libbsd-overlay expat
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 # libmicrohttpd: wf-httpd's alone; no other program links it.

@@ -45,6 +45,7 @@ struct req {
 	const char *job; /* the route's {job} */
 	struct wf_api_reply *out;
 	char err[512];
+	char jobid[WF_NAME_MAX + 1]; /* the id a unique {job} prefix names */
 };
 
 typedef int (*handler_fn)(struct req *);
@@ -372,6 +373,21 @@ h_queue_jobs(struct req *r)
 	return reply_json(r, 200, arr);
 }
 
+/* The route's {job}: an id or a unique prefix of one.  0, or -1 after
+ * the reply (404 none, 409 several: named, 400 not an id). */
+static int
+resolve_job(struct req *r)
+{
+	if (wf_queue_resolve(r->a->root, r->job, r->jobid, sizeof(r->jobid),
+	    r->err, sizeof(r->err)) == -1) {
+		fail(r, errno == ENOENT ? 404 : errno == EEXIST ? 409 : 400, "%s",
+		    r->err);
+		return -1;
+	}
+	r->job = r->jobid;
+	return 0;
+}
+
 static int
 h_queue_job(struct req *r)
 {
@@ -379,6 +395,8 @@ h_queue_job(struct req *r)
 	struct wf_job j;
 	cJSON *o;
 
+	if (resolve_job(r) == -1)
+		return r->out->status;
 	if (wf_queue_locate(r->a->root, r->job, &ref) == -1)
 		return fail(r, 404, "no such job %s", r->job);
 	if (wf_queue_load(r->a->root, &ref, &j, r->err, sizeof(r->err)) == -1)
@@ -436,6 +454,8 @@ queue_request(struct req *r, const char *op)
 {
 	cJSON *o;
 
+	if (resolve_job(r) == -1)
+		return r->out->status;
 	if (wf_queue_ask(r->a->root, op, r->job, r->err, sizeof(r->err)) == -1)
 		return fail_errno(r, errno);
 	audit_job(r,

@@ -88,6 +88,97 @@ wf_queue_locate(int root, const char *id, struct wf_jobref *ref)
 	return -1;
 }
 
+/* A directory's job names that start with prefix, into a deduplicated
+ * list of at most max (a count past it goes on in *n). */
+static void
+prefix_scan(int root, const char *dir, const char *prefix,
+    char (*match)[WF_NAME_MAX + 1], size_t max, size_t *n)
+{
+	size_t pl = strlen(prefix);
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if ((fd = openat(root, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		const char *nm = de->d_name;
+		size_t len = strlen(nm), k;
+
+		if (nm[0] == '.' || strncmp(nm, prefix, pl) != 0 ||
+		    len > WF_NAME_MAX)
+			continue;
+		/* active/ holds ID.pid and ID.result beside ID. */
+		if ((len > 4 && strcmp(nm + len - 4, ".pid") == 0) ||
+		    (len > 7 && strcmp(nm + len - 7, ".result") == 0))
+			continue;
+		for (k = 0; k < *n && k < max; k++)
+			if (strcmp(match[k], nm) == 0)
+				break;
+		if (k < *n && k < max)
+			continue;
+		if (*n < max)
+			strlcpy(match[*n], nm, sizeof(match[0]));
+		(*n)++;
+	}
+	closedir(d);
+}
+
+int
+wf_queue_resolve(int root, const char *prefix, char *id, size_t idlen,
+    char *err, size_t errlen)
+{
+	static const enum wf_where dirs[] = {
+		WF_IN_DONE, WF_IN_FAILED, WF_IN_CANCELLED, WF_IN_ACTIVE,
+		WF_IN_DEFERRED,
+	};
+	char match[4][WF_NAME_MAX + 1], dir[64];
+	struct wf_jobref ref;
+	size_t n = 0, off;
+
+	if (!wf_spool_name_ok(prefix)) {
+		snprintf(err, errlen, "%.80s: not a job id", prefix);
+		errno = EINVAL;
+		return -1;
+	}
+	if (wf_queue_locate(root, prefix, &ref) == 0) {
+		if (strlcpy(id, prefix, idlen) >= idlen) {
+			snprintf(err, errlen, "%.80s: too long", prefix);
+			errno = EINVAL;
+			return -1;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		prefix_scan(root, where_dirs[dirs[i]], prefix, match, 4, &n);
+	for (int p = 1; p <= WF_NPRIO; p++) {
+		snprintf(dir, sizeof(dir), "%s/new", wf_spool_qdir(p));
+		prefix_scan(root, dir, prefix, match, 4, &n);
+	}
+	if (n == 1) {
+		strlcpy(id, match[0], idlen);
+		return 0;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "%.80s: no such job", prefix);
+		errno = ENOENT;
+		return -1;
+	}
+	off = (size_t)snprintf(err, errlen, "%.80s: ambiguous, %zu jobs "
+	    "start so:", prefix, n);
+	for (size_t i = 0; i < n && i < 3 && off < errlen; i++)
+		off += (size_t)snprintf(err + off, errlen - off, "%s %s",
+		    i ? "," : "", match[i]);
+	if (n > 3 && off < errlen)
+		snprintf(err + off, errlen - off, ", ...");
+	errno = EEXIST;
+	return -1;
+}
+
 int
 wf_queue_started(int root, const char *id)
 {

@@ -33,6 +33,14 @@ struct wf_jobref {
 
 /* Directory of a place ("active", "done"...); NULL for WF_IN_QUEUE. */
 const char *wf_queue_dirname(enum wf_where w);
+/*
+ * A job id from what a person typed: the id itself, or a unique prefix
+ * of one (ids are 35 characters).  0 and the whole id in id; -1 and a
+ * one-line reason in err, errno ENOENT (no job), EINVAL (not an id) or
+ * EEXIST (a prefix of several jobs: err names them).
+ */
+int wf_queue_resolve(int root, const char *prefix, char *id, size_t idlen,
+    char *err, size_t errlen);
 /* Find the job id.  0 found, -1 not found (errno ENOENT) or bad id. */
 int wf_queue_locate(int root, const char *id, struct wf_jobref *ref);
 /* Load the record of a located job, with its status derived from where it

@@ -367,6 +367,37 @@ wf_role_load(const char *dir, const char *name, struct wf_role *r,
 	return 0;
 }
 
+int
+wf_role_qa_evidence(const struct wf_role *r, const char *test_command,
+    char *why, size_t whylen, char *fix, size_t fixlen)
+{
+	static const char set[] = "give the project its test command "
+	    "(wf project update ID --test-command 'python -m unittest', "
+	    "'pytest', 'make check', ...)";
+
+	if (test_command != NULL && test_command[0] != '\0')
+		return 1;
+	if (r->backend == WF_BE_COMMAND &&
+	    strstr(r->command, "WF_TEST_COMMAND") != NULL) {
+		snprintf(why, whylen, "the project has no test command, and the "
+		    "QA role's command runs it ($WF_TEST_COMMAND): QA would "
+		    "count no test, and the QA gate refuses a pass without "
+		    "evidence");
+		snprintf(fix, fixlen, "%s, or give the QA role a command of "
+		    "its own (command = in qa.ini)", set);
+		return 0;
+	}
+	if (r->backend == WF_BE_SCAN) {
+		snprintf(why, whylen, "the project has no test command, and the "
+		    "QA role is a scan role: scanners report findings, not "
+		    "tests, and the QA gate refuses a pass without evidence");
+		snprintf(fix, fixlen, "%s, or give the QA role a command or an "
+		    "agent that runs the tests (backend = in qa.ini)", set);
+		return 0;
+	}
+	return 1;
+}
+
 /* Does one owns entry, other than "*", cover path? */
 static int
 covers(const char *pat, const char *path)

@@ -76,4 +76,16 @@ int wf_role_may_touch(const struct wf_role *all, int n,
 int wf_role_load(const char *dir, const char *name, struct wf_role *r,
     char *err, size_t errlen);
 
+/*
+ * Can QA give the gates evidence for a project whose test command is
+ * test_command (NULL or "": none), given the QA role r?  Without a test
+ * command the gate has nothing of its own to run (and tdd is skipped),
+ * so QA's counts must come from its own program: not from a command
+ * role whose command is the project's test command ($WF_TEST_COMMAND),
+ * nor from a scan role.  1 yes; 0 no, with the reason in why and what to
+ * do about it in fix (each one line).
+ */
+int wf_role_qa_evidence(const struct wf_role *r, const char *test_command,
+    char *why, size_t whylen, char *fix, size_t fixlen);
+
 #endif

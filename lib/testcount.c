@@ -1,8 +1,7 @@
 /*
  * testcount: test counts from runner output.  Line-oriented and bounded:
  * every scan stays inside [buf, buf+len), no line is copied whole.  And
- * JUnit XML reports, with a small bounded tag scanner (no XML library is
- * a dependency, and only elements and attributes matter here).
+ * JUnit XML reports, read with expat.
  */
 #include <sys/stat.h>
 
@@ -15,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <expat.h>
 
 #include "spool.h"
 #include "testcount.h"
@@ -53,13 +54,101 @@ starts(const char *line, size_t n, const char *p)
 	return n >= pl && memcmp(line, p, pl) == 0;
 }
 
+/* Digits at s (at most 9 of them, then not a digit), or -1. */
+static long
+num_at(const char *s, size_t n)
+{
+	long v = 0;
+	size_t i;
+
+	for (i = 0; i < n && isdigit((unsigned char)s[i]); i++) {
+		if (i == 9)
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return i > 0 ? v : -1;
+}
+
+/*
+ * unittest's "Ran N tests in 0.001s" (or "Ran 1 test in"): N, or -1.
+ */
+static long
+ut_ran(const char *l, size_t n)
+{
+	long v;
+	size_t i;
+
+	if (!starts(l, n, "Ran ") || (v = num_at(l + 4, n - 4)) < 0)
+		return -1;
+	for (i = 4; i < n && isdigit((unsigned char)l[i]); i++)
+		;
+	if (starts(l + i, n - i, " tests in ") ||
+	    starts(l + i, n - i, " test in "))
+		return v;
+	return -1;
+}
+
+/*
+ * unittest's verdict after "Ran N": "OK", "OK (skipped=1)", "FAILED
+ * (failures=1, errors=2, skipped=1, expected failures=1, unexpected
+ * successes=1)" or "NO TESTS RAN".  An unexpected success fails (as
+ * unittest says).  0 with *failed and *skipped, -1 when l is none.
+ */
+static int
+ut_verdict(const char *l, size_t n, long *failed, long *skipped)
+{
+	size_t i;
+
+	*failed = *skipped = 0;
+	if (n == 12 && starts(l, n, "NO TESTS RAN"))
+		return 0;
+	if (n == 2 && starts(l, n, "OK"))
+		return 0;
+	if (starts(l, n, "OK ("))
+		i = 4;
+	else if (starts(l, n, "FAILED ("))
+		i = 8;
+	else
+		return -1;
+	if (l[n - 1] != ')')
+		return -1;
+	n--;
+	while (i < n) {
+		const char *k = l + i, *eq;
+		size_t kl;
+		long v;
+
+		if ((eq = memchr(k, '=', n - i)) == NULL)
+			return -1;
+		kl = (size_t)(eq - k);
+		i += kl + 1;
+		if ((v = num_at(l + i, n - i)) < 0)
+			return -1;
+		while (i < n && isdigit((unsigned char)l[i]))
+			i++;
+		if (i < n && !starts(l + i, n - i, ", "))
+			return -1;
+		i += i < n ? 2 : 0;
+		if ((kl == 8 && memcmp(k, "failures", 8) == 0) ||
+		    (kl == 6 && memcmp(k, "errors", 6) == 0) ||
+		    (kl == 20 && memcmp(k, "unexpected successes", 20) == 0))
+			*failed += v;
+		else if (kl == 7 && memcmp(k, "skipped", 7) == 0)
+			*skipped += v;
+		else if (!(kl == 17 && memcmp(k, "expected failures", 17) == 0))
+			return -1;
+	}
+	return 0;
+}
+
 int
 wf_testcount_parse(const char *buf, size_t len, struct wf_testcount *tc)
 {
 	long tap_ok = 0, tap_nok = 0, go_pass = 0, go_fail = 0;
 	long py_pass = -1, py_fail = 0, py_err = 0;
 	long cargo_pass = 0, cargo_fail = 0;
-	int cargo = 0;
+	long ut_run = 0, ut_fail = 0, ut_skip = 0, ut_pending = -1;
+	int cargo = 0, ut = 0;
 	const char *p = buf, *end = buf + len;
 
 	memset(tc, 0, sizeof(*tc));
@@ -72,6 +161,24 @@ wf_testcount_parse(const char *buf, size_t len, struct wf_testcount *tc)
 		p = nl != NULL ? nl + 1 : end;
 		if (n > 0 && l[n - 1] == '\r')
 			n--;
+		/* unittest: "Ran N tests in Ts", a blank line, its verdict. */
+		if ((v = ut_ran(l, n)) >= 0) {
+			ut_pending = v;
+			continue;
+		}
+		if (ut_pending >= 0 && n > 0) {
+			long f, sk;
+
+			if (ut_verdict(l, n, &f, &sk) == 0 &&
+			    f + sk <= ut_pending) {
+				ut = 1;
+				ut_run += ut_pending;
+				ut_fail += f;
+				ut_skip += sk;
+			}
+			ut_pending = -1;
+			continue;
+		}
 		/* TAP: "ok N", "not ok N"; a "# SKIP" counts as run. */
 		if (starts(l, n, "ok ") || (n == 2 && starts(l, n, "ok")))
 			tap_ok++;
@@ -108,6 +215,12 @@ wf_testcount_parse(const char *buf, size_t len, struct wf_testcount *tc)
 		tc->passed = cargo_pass;
 		tc->failed = cargo_fail;
 		tc->format = "cargo";
+	} else if (ut) {
+		/* Skipped tests are in "Ran N" but neither pass nor fail. */
+		tc->failed = ut_fail;
+		tc->skipped = ut_skip;
+		tc->passed = ut_run - ut_fail - ut_skip;
+		tc->format = "unittest";
 	} else if (tap_ok + tap_nok > 0) {
 		tc->passed = tap_ok;
 		tc->failed = tap_nok;
@@ -123,21 +236,21 @@ wf_testcount_parse(const char *buf, size_t len, struct wf_testcount *tc)
 }
 
 /*
- * JUnit XML.  A tag scanner, not an XML parser: comments, CDATA,
- * processing instructions and <!DOCTYPE> are skipped whole, text and its
- * entities are skipped, attributes are read in place (never copied).
- * Every element must be closed by its own name and the root must be one
- * <testsuites> or <testsuite>, so that a truncated report is refused
- * rather than half counted.
+ * JUnit XML, read with expat.  The handlers see elements and attributes
+ * only; text, comments, CDATA and processing instructions are expat's to
+ * skip.  expat refuses what is not well-formed (a truncated report, text
+ * after the root, a tag closed by another name), so a report is counted
+ * whole or not at all.  A report has no use for entity declarations: one
+ * stops the parse (no entity expansion can be made to blow up), and
+ * external entities are never loaded (expat's default).
  */
 #define JU_DEPTH 256
 #define JU_MAX 1000000000L /* a count beyond this is not a report's */
+#define JU_CHUNK (1 << 20) /* bytes per XML_Parse call */
 
 enum ju_kind { JU_OTHER, JU_SUITES, JU_SUITE, JU_CASE, JU_FAIL, JU_SKIP };
 
 struct ju_el {
-	const char *name;
-	size_t nlen;
 	enum ju_kind kind;
 	int counted; /* its or an ancestor's totals were taken */
 	int tally; /* a testcase that counts: its children decide */
@@ -145,10 +258,27 @@ struct ju_el {
 };
 
 struct ju {
+	XML_Parser xp;
 	struct ju_el st[JU_DEPTH];
-	int depth, roots;
+	int depth, bad;
 	long tests, failed, skipped;
 };
+
+static enum ju_kind
+ju_classify(const char *s)
+{
+	if (strcmp(s, "testsuites") == 0)
+		return JU_SUITES;
+	if (strcmp(s, "testsuite") == 0)
+		return JU_SUITE;
+	if (strcmp(s, "testcase") == 0)
+		return JU_CASE;
+	if (strcmp(s, "failure") == 0 || strcmp(s, "error") == 0)
+		return JU_FAIL;
+	if (strcmp(s, "skipped") == 0)
+		return JU_SKIP;
+	return JU_OTHER;
+}
 
 static int
 ju_space(char ch)
@@ -156,40 +286,11 @@ ju_space(char ch)
 	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
 }
 
-static int
-ju_namech(char ch)
-{
-	return isalnum((unsigned char)ch) || ch == '_' || ch == ':' ||
-	    ch == '-' || ch == '.';
-}
-
-static int
-ju_is(const char *s, size_t n, const char *word)
-{
-	return n == strlen(word) && memcmp(s, word, n) == 0;
-}
-
-static enum ju_kind
-ju_classify(const char *s, size_t n)
-{
-	if (ju_is(s, n, "testsuites"))
-		return JU_SUITES;
-	if (ju_is(s, n, "testsuite"))
-		return JU_SUITE;
-	if (ju_is(s, n, "testcase"))
-		return JU_CASE;
-	if (ju_is(s, n, "failure") || ju_is(s, n, "error"))
-		return JU_FAIL;
-	if (ju_is(s, n, "skipped"))
-		return JU_SKIP;
-	return JU_OTHER;
-}
-
 /* A count attribute: digits, maybe padded with spaces, at most JU_MAX. */
 static int
-ju_count(const char *s, size_t n, long *v)
+ju_count(const char *s, long *v)
 {
-	size_t i = 0;
+	size_t i = 0, n = strlen(s);
 
 	while (i < n && ju_space(s[i]))
 		i++;
@@ -222,102 +323,60 @@ ju_add(struct ju *j, long n, long failed, long skipped)
 	return j->tests <= JU_MAX ? 0 : -1;
 }
 
-/* An element ends (its end tag, or "/>"). */
-static int
-ju_end(struct ju *j, const struct ju_el *e)
+/* The report is not one: stop expat, which then returns an error. */
+static void
+ju_refuse(struct ju *j)
 {
-	if (e->kind != JU_CASE || !e->tally)
-		return 0;
-	return ju_add(j, 1, e->failed ? 1 : 0, !e->failed && e->skipped);
+	j->bad = 1;
+	XML_StopParser(j->xp, XML_FALSE);
 }
 
-/* A start tag; p is just past '<'.  Returns the byte after it, or NULL. */
-static const char *
-ju_start(struct ju *j, const char *p, const char *end)
+static void XMLCALL
+ju_start(void *ud, const XML_Char *name, const XML_Char **attr)
 {
+	struct ju *j = ud;
 	struct ju_el e, *parent = j->depth > 0 ? &j->st[j->depth - 1] : NULL;
 	long tests = -1, failures = 0, errors = 0, skipped = 0;
-	int self = 0;
 
+	if (j->bad)
+		return;
 	memset(&e, 0, sizeof(e));
-	e.name = p;
-	if (p >= end || !(isalpha((unsigned char)*p) || *p == '_' || *p == ':'))
-		return NULL;
-	while (p < end && ju_namech(*p))
-		p++;
-	e.nlen = (size_t)(p - e.name);
-	e.kind = ju_classify(e.name, e.nlen);
-	for (;;) {
-		const char *an, *q, *v;
-		size_t anl;
-		long *slot = NULL, n;
-		int ws = 0;
+	e.kind = ju_classify(name);
+	if (parent == NULL && e.kind != JU_SUITES && e.kind != JU_SUITE) {
+		ju_refuse(j); /* the root: a report's */
+		return;
+	}
+	if (j->depth == JU_DEPTH) {
+		ju_refuse(j);
+		return;
+	}
+	for (size_t i = 0; (e.kind == JU_SUITES || e.kind == JU_SUITE) &&
+	    attr[i] != NULL; i += 2) {
+		long *slot = NULL;
 
-		while (p < end && ju_space(*p)) {
-			p++;
-			ws = 1;
-		}
-		if (p >= end)
-			return NULL;
-		if (*p == '>') {
-			p++;
-			break;
-		}
-		if (*p == '/') {
-			if (p + 1 >= end || p[1] != '>')
-				return NULL;
-			p += 2;
-			self = 1;
-			break;
-		}
-		if (!ws)
-			return NULL;
-		for (an = p; p < end && ju_namech(*p); p++)
-			;
-		if ((anl = (size_t)(p - an)) == 0)
-			return NULL;
-		while (p < end && ju_space(*p))
-			p++;
-		if (p >= end || *p != '=')
-			return NULL;
-		for (p++; p < end && ju_space(*p); p++)
-			;
-		if (p >= end || (*p != '"' && *p != '\''))
-			return NULL;
-		v = p + 1;
-		if ((q = memchr(v, *p, (size_t)(end - v))) == NULL)
-			return NULL;
-		p = q + 1;
-		if (e.kind != JU_SUITES && e.kind != JU_SUITE)
-			continue;
-		if (ju_is(an, anl, "tests"))
+		if (strcmp(attr[i], "tests") == 0)
 			slot = &tests;
-		else if (ju_is(an, anl, "failures"))
+		else if (strcmp(attr[i], "failures") == 0)
 			slot = &failures;
-		else if (ju_is(an, anl, "errors"))
+		else if (strcmp(attr[i], "errors") == 0)
 			slot = &errors;
-		else if (ju_is(an, anl, "skipped"))
+		else if (strcmp(attr[i], "skipped") == 0)
 			slot = &skipped;
-		if (slot != NULL) {
-			if (ju_count(v, (size_t)(q - v), &n) == -1)
-				return NULL;
-			*slot = n;
+		if (slot != NULL && ju_count(attr[i + 1], slot) == -1) {
+			ju_refuse(j);
+			return;
 		}
 	}
-	if (parent == NULL) {
-		/* The root: one, and a report's. */
-		if (++j->roots > 1 ||
-		    (e.kind != JU_SUITES && e.kind != JU_SUITE))
-			return NULL;
-	} else
-		e.counted = parent->counted;
+	e.counted = parent != NULL ? parent->counted : 0;
 	switch (e.kind) {
 	case JU_SUITES:
 	case JU_SUITE:
 		/* The outermost totals win: what they hold is in them. */
 		if (!e.counted && tests >= 0) {
-			if (ju_add(j, tests, failures + errors, skipped) == -1)
-				return NULL;
+			if (ju_add(j, tests, failures + errors, skipped) == -1) {
+				ju_refuse(j);
+				return;
+			}
 			e.counted = 1;
 		}
 		break;
@@ -337,99 +396,62 @@ ju_start(struct ju *j, const char *p, const char *end)
 	case JU_OTHER:
 		break;
 	}
-	if (self)
-		return ju_end(j, &e) == 0 ? p : NULL;
-	if (j->depth == JU_DEPTH)
-		return NULL;
 	j->st[j->depth++] = e;
-	return p;
 }
 
-/* An end tag; p is just past "</". */
-static const char *
-ju_close(struct ju *j, const char *p, const char *end)
+static void XMLCALL
+ju_end(void *ud, const XML_Char *name)
 {
-	const char *n = p;
+	struct ju *j = ud;
 	struct ju_el *e;
 
-	while (p < end && ju_namech(*p))
-		p++;
-	if (j->depth == 0)
-		return NULL;
-	e = &j->st[j->depth - 1];
-	if ((size_t)(p - n) != e->nlen || memcmp(n, e->name, e->nlen) != 0)
-		return NULL;
-	while (p < end && ju_space(*p))
-		p++;
-	if (p >= end || *p != '>')
-		return NULL;
-	j->depth--;
-	return ju_end(j, e) == 0 ? p + 1 : NULL;
+	(void)name; /* expat has matched it to its start tag */
+	if (j->bad || j->depth == 0)
+		return;
+	e = &j->st[--j->depth];
+	if (e->kind == JU_CASE && e->tally &&
+	    ju_add(j, 1, e->failed ? 1 : 0, !e->failed && e->skipped) == -1)
+		ju_refuse(j);
 }
 
-/* Past the first "s" in [p, end), or NULL. */
-static const char *
-ju_past(const char *p, const char *end, const char *s)
+static void XMLCALL
+ju_entity(void *ud, const XML_Char *name, int param, const XML_Char *value,
+    int vlen, const XML_Char *base, const XML_Char *sysid,
+    const XML_Char *pubid, const XML_Char *notation)
 {
-	const char *q = memmem(p, (size_t)(end - p), s, strlen(s));
-
-	return q != NULL ? q + strlen(s) : NULL;
-}
-
-static int
-ju_starts(const char *p, const char *end, const char *s)
-{
-	size_t n = strlen(s);
-
-	return (size_t)(end - p) >= n && memcmp(p, s, n) == 0;
+	(void)name, (void)param, (void)value, (void)vlen, (void)base;
+	(void)sysid, (void)pubid, (void)notation;
+	ju_refuse(ud);
 }
 
 int
 wf_testcount_junit(const char *buf, size_t len, struct wf_testcount *tc)
 {
 	struct ju *j;
-	const char *p = buf, *end = buf + len;
 	int rc = -1;
 
 	memset(tc, 0, sizeof(*tc));
 	/* The stack is 256 elements deep: on the heap, not a fuzzer's. */
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return -1;
-	if (ju_starts(p, end, "\xef\xbb\xbf"))
-		p += 3; /* a UTF-8 byte order mark */
-	while (p != NULL && p < end) {
-		if (*p != '<') {
-			const char *lt = memchr(p, '<', (size_t)(end - p));
-
-			if (lt == NULL)
-				lt = end;
-			/* Text outside the root is not a report's. */
-			for (; j->depth == 0 && p < lt; p++)
-				if (!ju_space(*p))
-					goto out;
-			p = lt;
-		} else if (ju_starts(p, end, "<!--"))
-			p = ju_past(p + 4, end, "-->");
-		else if (ju_starts(p, end, "<![CDATA["))
-			p = j->depth > 0 ? ju_past(p + 9, end, "]]>") : NULL;
-		else if (ju_starts(p, end, "<?"))
-			p = ju_past(p + 2, end, "?>");
-		else if (ju_starts(p, end, "<!")) {
-			/* <!DOCTYPE ...>, maybe with an internal [subset]. */
-			const char *gt = memchr(p, '>', (size_t)(end - p));
-			const char *br = memchr(p, '[', (size_t)(end - p));
-
-			if (j->depth > 0 || j->roots > 0)
-				goto out;
-			p = br != NULL && (gt == NULL || br < gt) ?
-			    ju_past(br, end, "]") : p;
-			p = p != NULL ? ju_past(p, end, ">") : NULL;
-		} else if (ju_starts(p, end, "</"))
-			p = ju_close(j, p + 2, end);
-		else
-			p = ju_start(j, p + 1, end);
+	if ((j->xp = XML_ParserCreate(NULL)) == NULL) {
+		free(j);
+		return -1;
 	}
-	if (p == NULL || j->depth != 0 || j->roots != 1)
+	XML_SetUserData(j->xp, j);
+	XML_SetElementHandler(j->xp, ju_start, ju_end);
+	XML_SetEntityDeclHandler(j->xp, ju_entity);
+	XML_SetParamEntityParsing(j->xp, XML_PARAM_ENTITY_PARSING_NEVER);
+	do {
+		size_t n = len < JU_CHUNK ? len : JU_CHUNK;
+
+		if (XML_Parse(j->xp, buf, (int)n, n == len) !=
+		    XML_STATUS_OK || j->bad)
+			goto out;
+		buf += n;
+		len -= n;
+	} while (len > 0);
+	if (j->depth != 0)
 		goto out;
 	tc->failed = j->failed;
 	tc->skipped = j->skipped;
@@ -438,6 +460,7 @@ wf_testcount_junit(const char *buf, size_t len, struct wf_testcount *tc)
 	tc->format = "junit";
 	rc = 0;
 out:
+	XML_ParserFree(j->xp);
 	free(j);
 	return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * testcount: read how many tests ran, passed and failed from a test
- * runner's output: TAP (prove, bats), pytest, cargo test, go test -v;
- * or from a JUnit XML report.  Gates trust these counts, not an agent's
+ * runner's output: TAP (prove, bats), pytest, cargo test, go test -v,
+ * python -m unittest; or from a JUnit XML report (read with expat).  Gates trust these counts, not an agent's
  * words.  The parsers take a buffer and a length, so that they can be
  * fuzzed.
  */
@@ -13,19 +13,27 @@
 
 struct wf_testcount {
 	long run, passed, failed; /* run = passed + failed */
-	long skipped; /* junit only: neither run, passed nor failed */
-	const char *format; /* "tap", "pytest", "cargo", "go", "junit"; NULL */
+	long skipped; /* junit, unittest: neither run, passed nor failed */
+	const char *format; /* "tap", "pytest", "cargo", "unittest", "go",
+			     * "junit"; NULL */
 };
 
-/* 0 when a known format was found, -1 otherwise (counts zero). */
+/*
+ * 0 when a known format was found, -1 otherwise (counts zero).  When
+ * output holds more than one, the first of pytest, cargo, unittest, TAP
+ * and go wins.  unittest's "Ran N tests" counts only with the verdict
+ * after it ("OK", "FAILED (failures=1, errors=2)", ...): failures,
+ * errors and unexpected successes fail, skipped tests are skipped.
+ */
 int wf_testcount_parse(const char *buf, size_t len, struct wf_testcount *tc);
 
 /*
  * A JUnit XML report: the totals of a <testsuites> or <testsuite> that
  * has a tests attribute (failed = failures + errors), else its
  * <testcase>s and their <failure>, <error> or <skipped> children.  0, or
- * -1 (counts zero) when buf is not a whole, well-nested report whose
- * root is <testsuites> or <testsuite>.
+ * -1 (counts zero) when buf is not a whole, well-formed XML document
+ * whose root is <testsuites> or <testsuite>, or when it declares an
+ * entity.
  */
 int wf_testcount_junit(const char *buf, size_t len, struct wf_testcount *tc);
 

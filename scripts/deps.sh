@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential pkg-config libcjson-dev libinih-dev libcurl4-openssl-dev
-libsodium-dev libbsd-dev libmicrohttpd-dev libcmocka-dev bats perl python3 git jq
+libsodium-dev libbsd-dev libexpat1-dev libmicrohttpd-dev libcmocka-dev bats perl python3 git jq
 curl systemd mandoc chromium"
 
 missing=

@@ -377,7 +377,7 @@ static int tee_role_stdout = 1;
 /*
  * Run a role's program in the project's repository, tee its stdout into
  * our own (the job's log) while keeping up to CAPTURE_MAX of it, and
- * return its wait status.
+ * return its wait status.  A QA command's stderr goes with its stdout.
  */
 static int
 run_role_command(const struct wf_role *role, const char *cmdline,
@@ -437,6 +437,11 @@ run_role_command(const struct wf_role *role, const char *cmdline,
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		dup2(p[1], 1);
+		/* QA's counts are read from both: python -m unittest
+		 * prints its summary on stderr. */
+		if (role->backend == WF_BE_COMMAND &&
+		    strcmp(role->name, "qa") == 0)
+			dup2(p[1], 2);
 		if (repo != NULL && chdir(repo) == -1) {
 			fprintf(stderr, "wf-agent: chdir %s: %s\n", repo,
 			    strerror(errno));

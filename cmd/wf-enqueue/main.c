@@ -42,10 +42,12 @@ usage(int code)
 	    "  -e, --env K=V          a command job's variable (repeatable)\n"
 	    "  -d, --data JSON        request_data of a non-command job\n"
 	    "  -b, --batch            one JSON job a line on stdin; one sync\n"
+	    "                         (--json: one array of the records)\n"
 	    "  -w, --wait             wait until the job ends; exit with its\n"
 	    "                         outcome: 0 completed, 1 failed, 124\n"
 	    "                         timeout, 125 cancelled\n"
 	    "  -j, --json             print the job record, not only its id\n"
+	    "                         (with --wait, the record it ended with)\n"
 	    "Flags override the fields of a job read from stdin.\n"
 	    "Exit status: 0 queued, 64 usage, 65 bad job, 74 I/O error,\n"
 	    "75 temporary failure (e.g. disk full), 78 no spool (wf init).\n");
@@ -261,6 +263,30 @@ print_job(const struct wf_job *j, int json)
 	free(s);
 }
 
+/* A batch's jobs: their ids, a line each, or with --json one array of
+ * their records. */
+static void
+print_jobs(const struct wf_job *jobs, size_t n, int json)
+{
+	cJSON *arr, *o;
+	char *s;
+
+	if (!json) {
+		for (size_t i = 0; i < n; i++)
+			printf("%s\n", jobs[i].id);
+		return;
+	}
+	if ((arr = cJSON_CreateArray()) == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if ((o = wf_job_to_cjson(&jobs[i])) != NULL)
+			cJSON_AddItemToArray(arr, o);
+	if ((s = cJSON_PrintUnformatted(arr)) != NULL)
+		printf("%s\n", s);
+	free(s);
+	cJSON_Delete(arr);
+}
+
 /* Staged files a chunk: each holds a descriptor until it is linked. */
 static size_t
 batch_chunk(void)
@@ -417,8 +443,8 @@ batch(int root, const struct flags *f)
 			}
 		}
 out:
+	print_jobs(jobs, n, f->json);
 	for (size_t i = 0; i < n; i++) {
-		print_job(&jobs[i], f->json);
 		wf_job_free(&jobs[i]);
 		free(texts[i]);
 	}
@@ -444,9 +470,8 @@ fail:
 	if (done > 0)
 		wf_log_warn("%zu of %zu jobs were queued before that; their "
 		    "ids follow", done, n);
+	print_jobs(jobs, done, f->json);
 	for (size_t i = 0; i < n; i++) {
-		if (i < done)
-			print_job(&jobs[i], f->json);
 		wf_job_free(&jobs[i]);
 		free(texts[i]);
 	}
@@ -625,9 +650,13 @@ main(int argc, char *argv[])
 		cJSON_Delete(f.env);
 		return exit_for_errno(e);
 	}
-	print_job(&j, f.json);
-	if (fflush(stdout) == EOF)
-		return EX_IOERR;
+	/* With --wait, --json prints the record the job ended with (the
+	 * id alone is printed at once: a script may want it meanwhile). */
+	if (!(f.wait && f.json)) {
+		print_job(&j, f.json);
+		if (fflush(stdout) == EOF)
+			return EX_IOERR;
+	}
 	code = 0;
 	if (f.wait) {
 		struct wf_job done;
@@ -641,6 +670,11 @@ main(int argc, char *argv[])
 			return EX_IOERR;
 		}
 		code = wf_queue_exit_code(done.status);
+		if (f.json) {
+			print_job(&done, 1);
+			if (fflush(stdout) == EOF)
+				code = EX_IOERR;
+		}
 		wf_job_free(&done);
 	}
 	wf_job_free(&j);

@@ -51,7 +51,9 @@ static const char usage_text[] =
     "                     back from now (90s, 30m, 1h, 2d)\n"
     "  -f, --follow       then wait for new lines and print them as they\n"
     "                     come, until interrupted\n"
-    "  --json             the lines as they are, JSON lines (for jq)\n"
+    "  --json             one JSON array of the lines' objects (for jq);\n"
+    "                     with --follow, a stream: JSON Lines, each line\n"
+    "                     as it is written, one object a line\n"
     "  -h, --help         print this help\n"
     "\n"
     "Filters combine (all must hold).  A line that is not a JSON object,\n"
@@ -64,6 +66,7 @@ static struct {
 	const char *etype, *eid;
 	int64_t since; /* wall ms; 0: all */
 	int json, follow;
+	cJSON *list; /* --json without --follow: the lines, one array */
 } F;
 
 static volatile sig_atomic_t stop;
@@ -170,6 +173,10 @@ one_line(const char *line, size_t len, long lineno)
 		return;
 	}
 	if (wanted(o)) {
+		if (F.list != NULL) {
+			cJSON_AddItemToArray(F.list, o);
+			return;
+		}
 		if (F.json) {
 			fwrite(line, 1, len, stdout);
 			putchar('\n');
@@ -437,8 +444,14 @@ cmd_log(int argc, char *argv[])
 		wf_log_warn(AUDIT ": %s", strerror(errno));
 		rc = EX_IOERR;
 	} else if (!F.follow) {
-		if (r.fd != -1)
+		if (F.json && (F.list = cJSON_CreateArray()) == NULL)
+			rc = EX_OSERR;
+		else if (r.fd != -1)
 			rc = drain(&r, 1);
+		if (F.list != NULL && rc == 0)
+			cli_json(F.list);
+		cJSON_Delete(F.list);
+		F.list = NULL;
 	} else if (fchdir(root) == -1) {
 		wf_log_warn("%s: %s", wf_home_dir(), strerror(errno));
 		rc = EX_IOERR;

@@ -42,13 +42,15 @@ static const char queue_usage[] =
     "       wf queue purge --older-than DURATION [--dry-run]\n"
     "status: jobs by priority, lane and status; running jobs with pid and\n"
     "  age.  list: one line a job (S: pending, running, completed, failed,\n"
-    "  timeout, cancelled).  show: the whole record; a waiting job's\n"
+    "  timeout, cancelled; --json: one array of the records).  show: the whole record; a waiting job's\n"
     "  position in its lane.  cancel: a waiting or running job (its\n"
     "  process group is killed).  retry: a failed, timed-out or cancelled\n"
     "  job back to its queue.  wait: until the job ends; exit 0 completed,\n"
     "  1 failed, 124 timeout, 125 cancelled.  purge: delete terminal\n"
     "  records and outputs, delivered events and applied reports older\n"
-    "  than DURATION (90s, 15m, 24h, 7d); never dead deliveries.\n";
+    "  than DURATION (90s, 15m, 24h, 7d); never dead deliveries.\n"
+    "ID: a job's id, or a unique prefix of one (an ambiguous prefix is an\n"
+    "error that names the jobs it matches).\n";
 
 static int root = -1;
 
@@ -67,6 +69,8 @@ struct qopts {
 	int json, dry_run;
 	const char *status, *older, *id;
 	long long timeout;
+	int want_id;
+	char full[WF_NAME_MAX + 1]; /* the id a unique prefix stands for */
 };
 
 static int
@@ -133,10 +137,31 @@ parse_opts(int argc, char *argv[], struct qopts *o, int want_id)
 			wf_log_warn("%.80s: not a job id", o->id);
 			return EX_USAGE;
 		}
+		o->want_id = 1;
 	} else if (argc != optind) {
 		fputs(queue_usage, stderr);
 		return EX_USAGE;
 	}
+	return 0;
+}
+
+/* open_root, then the job id from o->id, which may be a unique prefix.
+ * 0, or an exit code after saying why. */
+static int
+open_root_id(struct qopts *o)
+{
+	char err[512];
+
+	if (open_root() == -1)
+		return EX_CONFIG;
+	if (!o->want_id)
+		return 0;
+	if (wf_queue_resolve(root, o->id, o->full, sizeof(o->full), err,
+	    sizeof(err)) == -1) {
+		wf_log_warn("%s", err);
+		return errno == ENOENT ? EX_NOINPUT : EX_USAGE;
+	}
+	o->id = o->full;
 	return 0;
 }
 
@@ -207,8 +232,8 @@ q_show(int argc, char *argv[])
 
 	if ((rc = parse_opts(argc, argv, &o, 1)) != 0)
 		return rc;
-	if (open_root() == -1)
-		return EX_CONFIG;
+	if ((rc = open_root_id(&o)) != 0)
+		return rc;
 	if (locate(o.id, &ref) == -1)
 		return EX_NOINPUT;
 	if (load(&ref, &j) == -1)
@@ -259,23 +284,25 @@ q_list(int argc, char *argv[])
 	if (!o.json && n > 0)
 		printf("%-44s %-9s %-8s %-7s %-12s %s\n", "ID", "STATUS",
 		    "PRIORITY", "LANE", "TYPE", "CREATED / COMMAND");
-	for (size_t i = 0; i < n; i++) {
+	if (o.json) {
+		cJSON *arr = cJSON_CreateArray(), *it;
+
+		for (size_t i = 0; arr != NULL && i < n; i++)
+			if ((it = wf_job_to_cjson(&jobs[i])) != NULL)
+				cJSON_AddItemToArray(arr, it);
+		if (arr != NULL)
+			cli_json(arr);
+		cJSON_Delete(arr);
+	}
+	for (size_t i = 0; !o.json && i < n; i++) {
 		struct wf_job *j = &jobs[i];
 
-		if (o.json) {
-			char *s = wf_job_format(j);
-
-			if (s != NULL)
-				printf("%s\n", s);
-			free(s);
-		} else {
-			summary(j, what, sizeof(what));
-			printf("%-44s %-9s %-8s %-7s %-12s %s %s\n", j->id,
-			    wf_job_status_name(j->status),
-			    wf_job_prio_name(j->priority), j->lane,
-			    wf_job_type_name(j->type),
-			    wf_clock_iso(j->created_at, iso, sizeof(iso)), what);
-		}
+		summary(j, what, sizeof(what));
+		printf("%-44s %-9s %-8s %-7s %-12s %s %s\n", j->id,
+		    wf_job_status_name(j->status),
+		    wf_job_prio_name(j->priority), j->lane,
+		    wf_job_type_name(j->type),
+		    wf_clock_iso(j->created_at, iso, sizeof(iso)), what);
 	}
 	wf_queue_collect_free(jobs, n);
 	return fflush(stdout) == 0 ? 0 : EX_IOERR;
@@ -415,8 +442,8 @@ q_cancel(int argc, char *argv[])
 
 	if ((rc = parse_opts(argc, argv, &o, 1)) != 0)
 		return rc;
-	if (open_root() == -1)
-		return EX_CONFIG;
+	if ((rc = open_root_id(&o)) != 0)
+		return rc;
 	if ((rc = ask("cancel", o.id)) != 0)
 		return rc;
 	if (!await(o.id, is_terminal, REQUEST_WAIT_MS)) {
@@ -441,8 +468,8 @@ q_retry(int argc, char *argv[])
 
 	if ((rc = parse_opts(argc, argv, &o, 1)) != 0)
 		return rc;
-	if (open_root() == -1)
-		return EX_CONFIG;
+	if ((rc = open_root_id(&o)) != 0)
+		return rc;
 	if ((rc = ask("retry", o.id)) != 0)
 		return rc;
 	if (!await(o.id, is_waiting, REQUEST_WAIT_MS)) {
@@ -464,8 +491,8 @@ q_wait(int argc, char *argv[])
 
 	if ((rc = parse_opts(argc, argv, &o, 1)) != 0)
 		return rc;
-	if (open_root() == -1)
-		return EX_CONFIG;
+	if ((rc = open_root_id(&o)) != 0)
+		return rc;
 	if (locate(o.id, &ref) == -1)
 		return EX_NOINPUT;
 	rc = wf_queue_wait(root, o.id,

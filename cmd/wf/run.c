@@ -21,6 +21,7 @@
 #include "json.h"
 #include "log.h"
 #include "pipeline.h"
+#include "role.h"
 #include "spool.h"
 #include "store.h"
 #include "worktree.h"
@@ -73,7 +74,9 @@ static const char pipeline_usage[] =
     "with its outcome, duration and tokens.  Exit 0 when the run waits for\n"
     "a human's approval (or is deployed), 1 when it stopped on a failure or\n"
     "waits for a human for another reason, 75 when --timeout passed.\n"
-    "--detach prints the run's id and returns at once.\n";
+    "--detach prints the run's id and returns at once.  A run whose QA\n"
+    "could give no evidence is not started (78, with the reason and the\n"
+    "fix): a project with no test command, and a QA role that runs it.\n";
 
 static const char *usage_text = run_usage;
 
@@ -574,6 +577,38 @@ stage_line(const cJSON *run, const cJSON *h, const char *since)
 	fflush(stdout);
 }
 
+/*
+ * Refuse a run whose QA could give no evidence (see wf_role_qa_evidence):
+ * it would fail QA max_iter times.  0, or an exit code after the reason
+ * and the fix.  A missing project is wf_pipeline_create's to say.
+ */
+static int
+qa_evidence(int64_t project_id)
+{
+	struct wf_role qa;
+	char err[512], why[512], fix[512];
+	cJSON *proj;
+	int ok;
+
+	if (wf_store_get(root, &wf_kind_project, project_id, &proj, err,
+	    sizeof(err)) == -1)
+		return 0;
+	if (wf_role_load(cfg.roles_dir, "qa", &qa, err, sizeof(err)) == -1) {
+		cJSON_Delete(proj);
+		wf_log_warn("%s", err);
+		return EX_CONFIG;
+	}
+	ok = wf_role_qa_evidence(&qa, wf_json_str(proj, "test_command"),
+	    why, sizeof(why), fix, sizeof(fix));
+	cJSON_Delete(proj);
+	if (ok)
+		return 0;
+	wf_log_warn("project %lld: QA cannot give evidence: %s",
+	    (long long)project_id, why);
+	wf_log_warn("fix: %s", fix);
+	return EX_CONFIG;
+}
+
 int
 cmd_pipeline(int argc, char *argv[])
 {
@@ -601,6 +636,8 @@ cmd_pipeline(int argc, char *argv[])
 		wf_log_warn("inotify %s: %s", path, strerror(errno));
 		return EX_OSERR;
 	}
+	if ((rc = qa_evidence(o.project_id)) != 0)
+		return rc;
 	if (wf_pipeline_create(root, &cfg.pipeline, o.project_id, o.task_id,
 	    o.name, &id, err, sizeof(err)) == -1)
 		return fail_code(err);

@@ -40,12 +40,14 @@ cmd_token(int argc, char *argv[])
 	const cJSON *it;
 	cJSON *list;
 
-	if (argc >= 2 &&
-	    (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
-		strcmp(argv[1], "help") == 0)) {
-		fputs(token_usage, stdout);
-		return 0;
-	}
+	/* --help anywhere (wf token add --help), runtime tree or not. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0 ||
+		    (i == 1 && strcmp(argv[i], "help") == 0)) {
+			fputs(token_usage, stdout);
+			return 0;
+		}
 	if (argc == 3 && strcmp(argv[1], "list") == 0 &&
 	    strcmp(argv[2], "--json") == 0)
 		json = 1;

@@ -383,7 +383,7 @@ EOF
 	run -0 "$B/wf" task list --project-id "$PROJ" --status done --json
 	[ "$(lookup "$(flat <<<"$output")" .#)" -eq 2 ]
 	run -0 "$B/wf" log --json
-	[ "$(grep -c '"task.status_changed"' <<<"$output")" -eq 4 ]
+	[ "$(jq '[.[] | select(.action == "task.status_changed")] | length' <<<"$output")" -eq 4 ]
 	run "$B/wf" run advance "$rid"
 	[ "$status" -eq 0 ]
 	[ "$output" = "run $rid: READY_FOR_DEPLOY" ]

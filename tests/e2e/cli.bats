@@ -39,11 +39,12 @@ teardown() { wf_teardown; }
 
 	run "$B/wf" queue list --json
 	[ "$status" -eq 0 ]
-	# One record a line (JSON lines), in the order they were enqueued.
-	[ "${#lines[@]}" -eq 2 ]
-	printf '%s\n' "${lines[@]}" | json_ok --lines
-	[[ "${lines[0]}" == *"\"id\":\"$low\""* ]]
-	[[ "${lines[1]}" == *"\"id\":\"$high\""* ]]
+	# One array of the records, in the order they were enqueued.
+	[ "${#lines[@]}" -eq 1 ]
+	json_ok <<<"$output"
+	[ "$(jq -r '.[0].id' <<<"$output")" = "$low" ]
+	[ "$(jq -r '.[1].id' <<<"$output")" = "$high" ]
+	[ "$(jq length <<<"$output")" -eq 2 ]
 
 	start_dispatch
 	wait_job "$low"
@@ -54,13 +55,12 @@ teardown() { wf_teardown; }
 	[[ "$output" == *'"completed":2'* ]]
 	run "$B/wf" queue list --status completed --json
 	[ "$status" -eq 0 ]
-	[ "${#lines[@]}" -eq 2 ]
-	printf '%s\n' "${lines[@]}" | json_ok --lines
-	# None matches: no output, and no error.
+	[ "$(jq '[.[] | select(.status == "completed")] | length' <<<"$output")" -eq 2 ]
+	# None matches: an empty array, and no error.
 	run --separate-stderr "$B/wf" queue list --status failed --json
 	echo "list --status failed: $status, stderr: $stderr"
 	[ "$status" -eq 0 ]
-	[ -z "$output" ]
+	[ "$output" = "[]" ]
 	[ -z "$stderr" ]
 }
 
@@ -201,4 +201,110 @@ position() {
 		[ "$status" -eq 0 ]
 		[[ "$output" == *usage:* ]]
 	done
+}
+
+@test "every --help works anywhere: no runtime tree, no config, in any position" {
+	local v n=0
+	export WF_HOME=/nonexistent/home WF_CONFIG=/nonexistent/wf.ini
+	while read -r v; do
+		# shellcheck disable=SC2086
+		run --separate-stderr "$B/wf" $v --help
+		if [ "$status" -ne 0 ] || [[ "$output" != *usage:* ]]; then
+			echo "wf $v --help: $status: $stderr" >&2
+			return 1
+		fi
+		n=$((n + 1))
+	done <<'VERBS'
+init
+up
+queue
+queue status
+queue list
+queue show
+queue cancel
+queue retry
+queue wait
+queue purge
+project
+project create
+project list
+project show
+project update
+project delete
+project context
+task create
+bug list
+env create
+run
+run create
+run list
+run show
+run report
+run advance
+run retry
+run reset-to-dev
+run approve-deploy
+run set-state
+run budget
+run pm
+pipeline
+board
+log
+discover
+cred
+cred add
+cred list
+cred get
+cred rm
+cred rotate-key
+webhook
+webhook create
+webhook list
+webhook deliveries
+webhook redeliver
+token
+token add
+token list
+token rm
+VERBS
+	[ "$n" -ge 50 ]
+	# the flag after an operand too
+	run -0 "$B/wf" token add somename --help
+	[[ "$output" == *"usage: wf token add NAME"* ]]
+	run -0 "$B/wf" queue show 1796686465.M --help
+	[[ "$output" == *usage:* ]]
+	for p in wf-enqueue wf-dispatch wf-agent wf-gate wf-notify wf-httpd; do
+		run -0 "$B/$p" --help
+		[[ "$output" == *usage:* ]]
+	done
+	# and no tree was made by asking
+	[ ! -e /nonexistent ]
+}
+
+@test "a unique prefix of a job id is taken wherever an id is; an ambiguous one names the matches" {
+	a=$(enqueue -p low -- true)
+	b=$(enqueue -p low -- sleep 30)
+	[ "${#a}" -ge 30 ]
+	# a unique prefix: the whole id but its last characters
+	run -0 "$B/wf" queue show "${a:0:${#a}-4}" --json
+	[ "$(jq -r .id <<<"$output")" = "$a" ]
+	# the first five characters are both jobs'
+	run -64 --separate-stderr "$B/wf" queue show "${a:0:5}"
+	[[ $stderr == *"ambiguous, 2 jobs"* ]]
+	[[ $stderr == *"$a"* && $stderr == *"$b"* ]]
+	run -66 --separate-stderr "$B/wf" queue show 0000
+	[[ $stderr == *"0000: no such job"* ]]
+	# cancel and wait take it too
+	start_dispatch
+	run -0 "$B/wf" queue cancel "${b:0:${#b}-3}"
+	[[ $output == "$b "* ]]
+	run -0 "$B/wf" queue wait --timeout "$(slow 20)" "${a:0:${#a}-2}"
+	[ "$output" = "$a completed" ]
+	# the API too: GET /api/queue/jobs/{job}
+	start_httpd
+	run -0 curl -s "$HTTPD_URL/api/queue/jobs/${a:0:${#a}-4}"
+	[ "$(jq -r .id <<<"$output")" = "$a" ]
+	run -0 curl -s -o /dev/null -w '%{http_code}' "$HTTPD_URL/api/queue/jobs/${a:0:5}"
+	[ "$output" = 409 ]
+	stop_httpd
 }

@@ -116,12 +116,12 @@ keys() {
 
 	# each reveal is audited, under the login name, without the secret
 	run -0 "$B/wf" log --entity credential:2 --json
-	[ "$(jq -s '[.[] | select(.action == "credential.read")] | length' <<<"$output")" -eq 2 ]
-	[ "$(jq -rs '[.[] | select(.action == "credential.read")][0].actor' <<<"$output")" = "$(id -un)" ]
-	[ "$(jq -rs '[.[] | select(.action == "credential.read")][0].details.field' <<<"$output")" = password ]
+	[ "$(jq '[.[] | select(.action == "credential.read")] | length' <<<"$output")" -eq 2 ]
+	[ "$(jq -r '[.[] | select(.action == "credential.read")][0].actor' <<<"$output")" = "$(id -un)" ]
+	[ "$(jq -r '[.[] | select(.action == "credential.read")][0].details.field' <<<"$output")" = password ]
 	run -0 "$B/wf" log --entity credential:1 --json
-	[ "$(jq -s '[.[] | select(.action == "credential.read")] | length' <<<"$output")" -eq 1 ]
-	[ "$(jq -s '[.[] | select(.action == "credential.created")] | length' <<<"$output")" -eq 1 ]
+	[ "$(jq '[.[] | select(.action == "credential.read")] | length' <<<"$output")" -eq 1 ]
+	[ "$(jq '[.[] | select(.action == "credential.created")] | length' <<<"$output")" -eq 1 ]
 	nowhere "$TOKEN" "$WF_HOME"
 	nowhere "$DBPASS" "$WF_HOME"
 }
@@ -185,7 +185,7 @@ keys() {
 	cmp "$f" "$BATS_TEST_TMPDIR/before"
 	# no read was recorded: nothing was read
 	run -0 "$B/wf" log --entity credential:1 --json
-	[ "$(jq -s '[.[] | select(.action == "credential.read")] | length' <<<"$output")" -eq 0 ]
+	[ "$(jq '[.[] | select(.action == "credential.read")] | length' <<<"$output")" -eq 0 ]
 	# a rotation cannot re-seal it: it says so and keeps its key
 	run -65 "$B/wf" cred rotate-key
 	[[ $output == *"did not open"* ]]
@@ -253,7 +253,7 @@ keys() {
 	[ "$output" = "$DBPASS" ]
 	# audited, key ids only
 	run -0 "$B/wf" log --json
-	line=$(jq -c 'select(.action == "vault.rotated")' <<<"$output")
+	line=$(jq -c '.[] | select(.action == "vault.rotated")' <<<"$output")
 	[ "$(jq -r .details.new_key <<<"$line")" = "$new" ]
 	[ "$(jq -r .details.resealed <<<"$line")" -eq 3 ]
 	# twice more: still one key, still the same secrets
@@ -276,7 +276,7 @@ keys() {
 	run -66 "$B/wf" cred rm 1
 	run -66 "$B/wf" cred get 1 --reveal
 	run -0 "$B/wf" log --entity credential:1 --json
-	[ "$(jq -rs '.[-1].action' <<<"$output")" = credential.deleted ]
+	[ "$(jq -r '.[-1].action' <<<"$output")" = credential.deleted ]
 	nowhere "$TOKEN" "$WF_HOME"
 }
 
@@ -376,13 +376,13 @@ check_cmd() {
 	# every read by a role is audited under the role's name, with no secret
 	"$B/wf" log --json >"$OUT/audit.json"
 	"$B/wf" log >"$OUT/audit.txt"
-	run -0 jq -rs '[.[] | select(.action == "credential.read") | "\(.actor) \(.entity_id) \(.details.env)"] | sort | join(",")' "$OUT/audit.json"
+	run -0 jq -r '[.[] | select(.action == "credential.read") | "\(.actor) \(.entity_id) \(.details.env)"] | sort | join(",")' "$OUT/audit.json"
 	[ "$output" = "dev 1 GITHUB_TOKEN,security 2 DB_PASSWORD,security 2 DB_USER" ]
 	# the approval, under the user's name
 	run -0 "$B/wf" log --run "$rid" --json
-	[ "$(jq -rs '[.[] | select(.action == "run.deploy_approved")][0].actor' <<<"$output")" = "$(id -un)" ]
+	[ "$(jq -r '[.[] | select(.action == "run.deploy_approved")][0].actor' <<<"$output")" = "$(id -un)" ]
 	# every job's end is audited by the dispatcher
-	[ "$(jq -s '[.[] | select(.action == "job.completed" and .actor == "wf-dispatch" and .details.run_id == '"$rid"')] | length' "$OUT/audit.json")" -ge 4 ]
+	[ "$(jq '[.[] | select(.action == "job.completed" and .actor == "wf-dispatch" and .details.run_id == '"$rid"')] | length' "$OUT/audit.json")" -ge 4 ]
 	"$B/wf" queue list --json >"$OUT/queue.json"
 	for id in $(ls "$WF_HOME/done"); do
 		"$B/wf" queue show "$id" --json >>"$OUT/jobs.json"

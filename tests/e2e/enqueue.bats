@@ -127,6 +127,34 @@ refused() {
 	[ "$(jget "$WF_HOME/failed/$output" status)" = timeout ]
 }
 
+@test "wf-enqueue --wait --json prints the record the job ended with, once" {
+	start_dispatch
+	run --separate-stderr enqueue_wait --json -- sh -c 'echo hi; exit 3'
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(jq -r .status <<<"$output")" = failed ]
+	[ "$(jq -r .exit_code <<<"$output")" -eq 3 ]
+	[ "$(jq -r .completed_at <<<"$output")" != null ]
+	ended "$(jq -r .id <<<"$output")" failed
+	run --separate-stderr enqueue_wait --json -- true
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(jq -r .status <<<"$output")" = completed ]
+	# --json alone is the pending record, printed at once
+	run "$B/wf-enqueue" --json -- true
+	[ "$(jq -r .status <<<"$output")" = pending ]
+}
+
+@test "wf-enqueue --batch --json prints one array of the records" {
+	printf '%s\n' '{"job_type":"command","request_data":{"argv":["true"]}}' \
+	    '{"job_type":"command","request_data":{"argv":["false"]},"priority":1}' |
+	    "$B/wf-enqueue" --batch --json >"$BATS_TEST_TMPDIR/out"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/out")" -eq 1 ]
+	[ "$(jq length "$BATS_TEST_TMPDIR/out")" -eq 2 ]
+	[ "$(jq -r '.[1].priority' "$BATS_TEST_TMPDIR/out")" -eq 1 ]
+	[ "$(jq -r '.[0].status' "$BATS_TEST_TMPDIR/out")" = pending ]
+}
+
 # The disk is full: a tiny tmpfs as WF_HOME, filled up (we are root here
 # and in CI), or else an LD_PRELOAD shim that fails writes under tmp/.
 full_disk() {

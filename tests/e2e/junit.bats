@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
-# junit: QA's counts from a JUnit XML report (junit = in the QA role),
-# through the real wf-dispatch, wf-gate and wf-agent with command-backed
-# roles.  The project's test script writes report.xml (3 tests; the flag
+# junit: QA's evidence.  Its counts from a JUnit XML report (junit = in
+# the QA role) and from python -m unittest's output, through the real
+# wf-dispatch, wf-gate and wf-agent with command-backed roles; and wf
+# pipeline refusing a project whose QA could give none.  The project's test script writes report.xml (3 tests; the flag
 # file tests_fail makes one fail) and always exits 0, and prints nothing
 # a runner's output parser would count: the report is all the evidence.
 
@@ -166,4 +167,104 @@ EOF
 	[[ "$(q .gate.agent_report.details.junit_error)" == *"a symlink, not a report"* ]]
 	[[ "$(q .gate.junit_error)" == *"a symlink, not a report"* ]]
 	[ "$(q .results.qa.details.tests_run)" -eq 0 ]
+}
+
+@test "a JUnit report that declares an entity counts nothing (expat reads it; no expansion)" {
+	cat >"$REPO/run_tests.sh" <<'EOF'
+#!/bin/sh
+cat >report.xml <<XML
+<?xml version="1.0"?>
+<!DOCTYPE testsuite [ <!ENTITY n "3"> ]>
+<testsuite tests="&n;" failures="0"/>
+XML
+EOF
+	go
+	[ "$status" -eq 1 ]
+	[ "$(q .state)" = QA_FAILED ]
+	[[ "$(q .gate.junit_error)" == *"not a whole JUnit XML report"* ]]
+	[ "$(q .results.qa.details.tests_run)" -eq 0 ]
+}
+
+# unittest_project FAIL: a project whose tests are python -m unittest's,
+# two tests (the second fails when FAIL is 1) and a skipped one, and a
+# QA role with no junit.
+unittest_project() {
+	mkdir -p "$REPO/tests"
+	cat >"$REPO/tests/test_calc.py" <<EOF
+import unittest
+
+class Calc(unittest.TestCase):
+    def test_add(self):
+        self.assertEqual(1 + 1, 2)
+
+    def test_sub(self):
+        self.assertEqual(2 - 1, $((1 - $1)))
+
+    @unittest.skip("not yet")
+    def test_mul(self):
+        pass
+EOF
+	role qa 'sh -c "$WF_TEST_COMMAND"'
+	PROJ=$("$B/wf" project create --name calc --repo-path "$REPO" \
+	    --test-command "$PY -m unittest discover -s tests")
+}
+
+@test "python -m unittest's output is counted by the agent and by the gate: a pass" {
+	unittest_project 0
+	go
+	[ "$status" -eq 0 ]
+	[ "$(q .state)" = READY_FOR_COMMIT ]
+	[ "$(q .results.qa.details.format)" = unittest ]
+	[ "$(q .results.qa.details.tests_run)" -eq 2 ]
+	[ "$(q .results.qa.details.tests_passed)" -eq 2 ]
+	[ "$(q .results.qa.details.tests_failed)" -eq 0 ]
+	[ "$(q .results.qa.details.verified_by)" = wf-gate ]
+	[ "$(q .gate.agent_report.details.format)" = unittest ]
+	[ "$(q .gate.agent_report.details.tests_skipped)" -eq 1 ]
+}
+
+@test "python -m unittest's failure is counted: QA_FAILED with 1 of 2 failed" {
+	unittest_project 1
+	go
+	[ "$status" -eq 1 ]
+	[ "$(q .state)" = QA_FAILED ]
+	[ "$(q .results.qa.details.format)" = unittest ]
+	[ "$(q .results.qa.details.tests_run)" -eq 2 ]
+	[ "$(q .results.qa.details.tests_failed)" -eq 1 ]
+}
+
+@test "wf pipeline refuses a project with no test command when QA runs the test command: the reason and the fix" {
+	role qa 'sh -c "$WF_TEST_COMMAND"'
+	P2=$("$B/wf" project create --name bare --repo-path "$REPO")
+	run --separate-stderr "$B/wf" pipeline --project-id "$P2" --timeout 5
+	echo "$output"
+	echo "$stderr"
+	[ "$status" -eq 78 ]
+	[[ "$stderr" == *"project $P2: QA cannot give evidence: the project has no test command"* ]]
+	[[ "$stderr" == *'$WF_TEST_COMMAND'* ]]
+	[[ "$stderr" == *"fix: give the project its test command (wf project update ID --test-command"* ]]
+	[ -z "$output" ]
+	# no run was made
+	! ls "$WF_HOME/state/runs" | grep -q 'json$'
+	# with a test command, the same project starts
+	"$B/wf" project update "$P2" --test-command 'sh run_tests.sh'
+	run "$B/wf" pipeline --project-id "$P2" --detach
+	[ "$status" -eq 0 ]
+	[[ "$output" == "run "*" created for project $P2" ]]
+}
+
+@test "wf pipeline starts a project with no test command whose QA has a command of its own (tdd or not); refuses a scan QA" {
+	P2=$("$B/wf" project create --name bare --repo-path "$REPO")
+	role qa 'sh run_tests.sh' 'junit = report.xml'
+	for tdd in true false; do
+		wf_config '[pipeline]' "roles_dir = $ROLES" "tdd = $tdd"
+		run "$B/wf" pipeline --project-id "$P2" --detach
+		[ "$status" -eq 0 ]
+		[[ "$output" == "run "*" created for project $P2" ]]
+	done
+	printf '[role]\nbackend = scan\nscanners = semgrep\n' >"$ROLES/qa.ini"
+	run --separate-stderr "$B/wf" pipeline --project-id "$P2" --detach
+	[ "$status" -eq 78 ]
+	[[ "$stderr" == *"QA cannot give evidence: the project has no test command, and the QA role is a scan role"* ]]
+	[[ "$stderr" == *"fix: "* ]]
 }

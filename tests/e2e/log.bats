@@ -34,7 +34,7 @@ entities() {
 
 # actions [ARG...]: the "action entity_type:entity_id" of wf log --json
 actions() {
-	"$B/wf" log --json "$@" | jq -r '"\(.action) \(.entity_type):\(.entity_id)"'
+	"$B/wf" log --json "$@" | jq -r '.[] | "\(.action) \(.entity_type):\(.entity_id)"'
 }
 
 @test "every line, oldest first, one a line in the human form" {
@@ -80,7 +80,7 @@ actions() {
 	wait_until "$(slow 10)" grep -q "\"entity_id\":\"$other\"" "$A"
 	run -0 "$B/wf" log --run 1 --json
 	[[ $output == *'"action":"run.created"'* ]]
-	line=$(jq -c "select(.entity_id == \"$id\")" <<<"$output")
+	line=$(jq -c ".[] | select(.entity_id == \"$id\")" <<<"$output")
 	[ "$(jq -r .action <<<"$line")" = job.completed ]
 	[ "$(jq -r .actor <<<"$line")" = wf-dispatch ]
 	[ "$(jq -r .details.exit_code <<<"$line")" = 0 ]
@@ -107,19 +107,20 @@ actions() {
 	[[ $output == *--since* ]]
 }
 
-@test "--json prints the lines as they are; a bad or an overlong line is skipped with a warning" {
+@test "--json prints one array of the lines; a bad or an overlong line is skipped with a warning" {
 	entities
 	run -0 "$B/wf" log --json
-	[ "$output" = "$(cat "$A")" ]
-	json_ok --lines <<<"$output"
+	[ "${#lines[@]}" -eq 1 ]
+	json_ok <<<"$output"
+	[ "$(jq -c '.[]' <<<"$output")" = "$(jq -c . "$A")" ]
 	n=$(wc -l <"$A")
 	echo 'not json' >>"$A"
 	head -c 70000 /dev/zero | tr '\0' x >>"$A"
 	echo >>"$A"
 	"$B/wf" project create --name three --repo-path "$REPO" >/dev/null
 	run -0 --separate-stderr "$B/wf" log --json
-	[ "${#lines[@]}" -eq $((n + 1)) ]
-	[[ ${lines[$n]} == *'"name":"three"'* ]]
+	[ "$(jq length <<<"$output")" -eq $((n + 1)) ]
+	[[ "$(jq -c ".[$n]" <<<"$output")" == *'"name":"three"'* ]]
 	[[ $stderr == *":$((n + 1)): not a JSON object"* ]]
 	[[ $stderr == *":$((n + 2)): longer than 65536 bytes"* ]]
 	# no audit trail yet: nothing, and no error

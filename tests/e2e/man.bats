@@ -59,3 +59,47 @@ M=$REPO/man
 		[[ "$output" != *"??"* ]]
 	done
 }
+
+# keys_of_man: "SECTION KEY" for every key wf.ini(5) documents ("lane"
+# for [lane.NAME]).
+keys_of_man() {
+	awk '/^\.Ss \[/ { s = $2; sub(/^\[/, "", s); sub(/\]$/, "", s);
+		sub(/\..*/, "", s) }
+	/^\.It Cm [a-z_]+ No =/ {
+		for (i = 1; i < NF; i++)
+			if ($i == "Cm" && $(i + 2) == "No" && $(i + 3) == "=")
+				print s, $(i + 1)
+	}' "$BATS_TEST_DIRNAME/../../man/wf.ini.5"
+}
+
+# keys_of_ini FILE: "SECTION KEY" for every key FILE sets or shows in a
+# comment ("; key = value", a value of one word).
+keys_of_ini() {
+	awk '/^\[/ { s = $0; gsub(/[][]/, "", s); sub(/\..*/, "", s) }
+	/^;? ?[a-z_]+ = [^ ]+$/ { k = $0; sub(/^; ?/, "", k); sub(/ = .*/, "", k);
+		print s, k }' "$1"
+}
+
+@test "etc/wf.ini shows every key wf.ini(5) documents, in its section, and all of it is read as it is" {
+	local ini="$BATS_TEST_DIRNAME/../../etc/wf.ini"
+	keys_of_man | sort -u >"$BATS_TEST_TMPDIR/man"
+	keys_of_ini "$ini" | sort -u >"$BATS_TEST_TMPDIR/ini"
+	# a documented [llm] key at least, so that the extraction works
+	grep -qx 'llm base_url' "$BATS_TEST_TMPDIR/man"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/man")" -ge 30 ]
+	if ! diff "$BATS_TEST_TMPDIR/man" "$BATS_TEST_TMPDIR/ini"; then
+		echo "< only in wf.ini(5), > only in etc/wf.ini" >&2
+		return 1
+	fi
+	# the file, and the file with every shown key set, are valid configs
+	wf_setup
+	sed -E 's/^; ?([a-z_]+ = [^ ]+)$/\1/' "$ini" >"$WF_CONFIG"
+	run -0 --separate-stderr "$B/wf" run list
+	[ -z "$stderr" ]
+	cp "$ini" "$WF_CONFIG"
+	run -0 --separate-stderr "$B/wf" run list
+	# and a key the config does not read is refused, so the check bites
+	printf '[llm]\nmodle = x\n' >"$WF_CONFIG"
+	run -78 "$B/wf" run list
+	[[ $output == *"[llm] has no key 'modle'"* ]]
+}

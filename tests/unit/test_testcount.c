@@ -1,6 +1,7 @@
 /*
  * test_testcount: test counts read from runner output (lib/testcount.c):
- * TAP, pytest, cargo test and go test -v, and output with no counts;
+ * TAP, pytest, cargo test, go test -v and python -m unittest, and output
+ * with no counts;
  * JUnit XML reports as pytest, Maven surefire and others write them, and
  * broken ones.  Gates decide on these numbers, so each format is checked
  * with passes and failures.
@@ -79,6 +80,76 @@ test_go(void **state)
 	(void)state;
 	check("=== RUN   TestA\n--- PASS: TestA (0.00s)\n=== RUN   TestB\n"
 	    "--- FAIL: TestB (0.00s)\nFAIL\n", 0, "go", 2, 1, 1);
+}
+
+/* unittest's skipped count, beside check()'s. */
+static void
+check_skipped(const char *out, long skipped)
+{
+	struct wf_testcount tc;
+
+	assert_int_equal(wf_testcount_parse(out, strlen(out), &tc), 0);
+	assert_int_equal(tc.skipped, skipped);
+}
+
+static void
+test_unittest(void **state)
+{
+	static const char *fail =
+	    "..F.E\n"
+	    "======================================================"
+	    "================\n"
+	    "FAIL: test_b (test_x.T.test_b)\n"
+	    "------------------------------------------------------"
+	    "----------------\n"
+	    "AssertionError: 1 != 2\n\n"
+	    "------------------------------------------------------"
+	    "----------------\n"
+	    "Ran 5 tests in 0.003s\n\n"
+	    "FAILED (failures=1, errors=2)\n";
+
+	(void)state;
+	check("....\n------------------\nRan 4 tests in 0.001s\n\nOK\n", 0,
+	    "unittest", 4, 4, 0);
+	check(fail, 0, "unittest", 5, 2, 3);
+	check("Ran 1 test in 0.000s\r\n\r\nOK\r\n", 0, "unittest", 1, 1,
+	    0);
+	/* Skipped tests are in "Ran N" but neither pass nor fail. */
+	check("Ran 3 tests in 0.1s\n\nOK (skipped=1)\n", 0, "unittest", 2,
+	    2, 0);
+	check_skipped("Ran 3 tests in 0.1s\n\nOK (skipped=1)\n", 1);
+	/* Expected failures pass; unexpected successes fail. */
+	check("Ran 6 tests in 0.001s\n\nFAILED (failures=1, errors=1, "
+	    "skipped=1, expected failures=1, unexpected successes=1)\n", 0,
+	    "unittest", 5, 2, 3);
+	check("Ran 2 tests in 0.001s\n\nOK (expected failures=1)\n", 0,
+	    "unittest", 2, 2, 0);
+	/* Two runs in one output are summed. */
+	check("Ran 2 tests in 0s\n\nOK\nRan 3 tests in 0s\n\n"
+	    "FAILED (failures=3)\n", 0, "unittest", 5, 2, 3);
+	/* Python 3.12 says so when nothing ran. */
+	check("\n------------------\nRan 0 tests in 0.000s\n\n"
+	    "NO TESTS RAN\n", 0, "unittest", 0, 0, 0);
+	/* "Ran N" without its verdict (the runner died) is no count; nor
+	 * is a verdict with no "Ran N" before it, nor a garbled one. */
+	check("Ran 4 tests in 0.001s\n", -1, NULL, 0, 0, 0);
+	check("Ran 4 tests in 0.001s\n\nKilled\nOK\n", -1, NULL, 0, 0, 0);
+	check("OK\nFAILED (failures=1)\n", -1, NULL, 0, 0, 0);
+	check("Ran 4 tests in 0s\n\nFAILED (failures=x)\n", -1, NULL, 0, 0,
+	    0);
+	check("Ran 4 tests in 0s\n\nFAILED (failures=1, bogus=2)\n", -1,
+	    NULL, 0, 0, 0);
+	check("Ran 4 tests in 0s\n\nFAILED (failures=9)\n", -1, NULL, 0, 0,
+	    0);
+	check("Ran 4 tests in 0s\n\nFAILED (failures=1\n", -1, NULL, 0, 0,
+	    0);
+	check("Ran many tests in 0s\n\nOK\n", -1, NULL, 0, 0, 0);
+	/* pytest's own summary wins when pytest ran unittest tests. */
+	check("Ran 2 tests in 0s\n\nOK\n=== 3 passed in 0.1s ===\n", 0,
+	    "pytest", 3, 3, 0);
+	/* TAP around a unittest summary: the summary is the count. */
+	check("ok 1 - x\nRan 2 tests in 0s\n\nFAILED (errors=1)\n", 0,
+	    "unittest", 2, 1, 1);
 }
 
 static void
@@ -288,8 +359,30 @@ test_junit_broken(void **state)
 	}
 	junit(full, 0, 2, 1, 1, 0);
 	/* A DOCTYPE and a byte order mark are allowed before the root. */
-	junit("\xef\xbb\xbf<!DOCTYPE testsuite [ <!ENTITY a \"b\"> ]>"
+	junit("\xef\xbb\xbf<!DOCTYPE testsuite [ <!ELEMENT testsuite ANY> ]>"
 	    "<testsuite tests=\"1\"/>", 0, 1, 1, 0, 0);
+	junit("<!DOCTYPE testsuite SYSTEM \"junit.dtd\"><testsuite tests=\"1\"/>",
+	    0, 1, 1, 0, 0);
+	/* An entity declaration is not a report's: refused, so that no
+	 * expansion (a billion laughs) nor an external file is read. */
+	junit("<!DOCTYPE testsuite [ <!ENTITY a \"b\"> ]>"
+	    "<testsuite tests=\"1\"/>", -1, 0, 0, 0, 0);
+	junit("<!DOCTYPE t [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;"
+	    "&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;"
+	    "&b;\">]><testsuite tests=\"1\"><testcase name=\"&c;\"/>"
+	    "</testsuite>", -1, 0, 0, 0, 0);
+	junit("<!DOCTYPE testsuite [ <!ENTITY x SYSTEM \"/etc/passwd\"> ]>"
+	    "<testsuite tests=\"1\">&x;</testsuite>", -1, 0, 0, 0, 0);
+	/* Character references and UTF-16 are XML's, and read as such. */
+	junit("<testsuite tests=\"&#50;\"/>", 0, 2, 2, 0, 0);
+	{
+		static const char u16[] = "\xff\xfe<\0t\0e\0s\0t\0s\0u\0i\0"
+		    "t\0e\0 \0t\0e\0s\0t\0s\0=\0\"\0\x34\0\"\0/\0>\0";
+
+		assert_int_equal(wf_testcount_junit(u16, sizeof(u16) - 1, &tc),
+		    0);
+		assert_int_equal(tc.run, 4);
+	}
 }
 
 static void
@@ -418,6 +511,7 @@ main(void)
 		cmocka_unit_test(test_pytest),
 		cmocka_unit_test(test_cargo),
 		cmocka_unit_test(test_go),
+		cmocka_unit_test(test_unittest),
 		cmocka_unit_test(test_none),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_junit_pytest),
