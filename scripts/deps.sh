@@ -1,12 +1,14 @@
 #!/bin/sh
 # deps.sh: install the Debian packages that wf's build and tests need.
 # Idempotent: packages already present are not fetched again, and apt's
-# index is refreshed only when something is missing.
+# index is refreshed only when something is missing.  prometheus is there
+# for its promtool, which tests/e2e/metrics.bats checks /metrics with
+# (with --no-install-recommends its server is not started anywhere).
 set -eu
 
 PKGS="build-essential pkg-config libcjson-dev libinih-dev libcurl4-openssl-dev
 libsodium-dev libbsd-dev libmicrohttpd-dev libcmocka-dev bats perl python3 git jq
-curl systemd mandoc chromium"
+curl systemd mandoc chromium prometheus"
 
 missing=
 for p in $PKGS; do
