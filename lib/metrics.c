@@ -789,7 +789,8 @@ wf_metrics_render(struct wf_metrics *m, int root, const char *const *lanes,
 		errno = e;
 		return -1;
 	}
-	qsort(s->cur, s->ncur, sizeof(*s->cur), ent_cmp);
+	if (s->ncur > 0)
+		qsort(s->cur, s->ncur, sizeof(*s->cur), ent_cmp);
 	free(m->seen);
 	m->seen = s->cur;
 	m->nseen = s->ncur;
