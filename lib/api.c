@@ -21,10 +21,12 @@
 #include "api.h"
 #include "audit.h"
 #include "board.h"
+#include "clock.h"
 #include "cred.h"
 #include "entity.h"
 #include "job.h"
 #include "log.h"
+#include "metrics.h"
 #include "queue.h"
 #include "spool.h"
 #include "store.h"
@@ -1128,7 +1130,34 @@ h_webhook_delete(struct req *r)
 	    r, wf_webhook_delete(r->a->root, r->id, r->err, sizeof(r->err)));
 }
 
+/*
+ * GET /metrics: the tree in the Prometheus text format (lib/metrics).  Its
+ * state between scrapes is the server's, made at the first scrape.
+ */
+static int
+h_metrics(struct req *r)
+{
+	const char *lanes[WF_LANES_MAX];
+	char *s;
+	size_t n;
+
+	if (r->a->metrics == NULL &&
+	    (r->a->metrics = wf_metrics_new()) == NULL)
+		return fail(r, 500, "metrics: out of memory");
+	for (int i = 0; i < r->a->nlanes; i++)
+		lanes[i] = r->a->lanes[i];
+	if (wf_metrics_render(r->a->metrics, r->a->root, lanes, r->a->nlanes,
+	    wf_clock_wall_ms(), &s, &n) == -1)
+		return fail(r, 500, "metrics: %s", strerror(errno));
+	free(r->out->body);
+	r->out->body = s;
+	r->out->len = n;
+	r->out->ctype = WF_METRICS_CTYPE;
+	return r->out->status = 200;
+}
+
 static const struct route routes[] = {
+	{ M_GET, "/metrics", h_metrics },
 	{ M_GET, "/api/health", h_health },
 	{ M_GET, "/api/board", h_board },
 	{ M_GET, "/api/log", h_log },
@@ -1501,7 +1530,11 @@ wf_api_handle(struct wf_api *a, const char *method, const char *path,
 			}
 			p += pl + (p[pl] == '/');
 		}
-		if ((mbit != M_GET || a->remote) &&
+		/* Reads are open on loopback; beyond it (allow_remote)
+		 * they need a token, but /metrics from a client on
+		 * loopback, so that a local Prometheus scrapes it. */
+		if ((mbit != M_GET || (a->remote &&
+		    !(fn == h_metrics && a->peer_local))) &&
 		    authorize(&r, method, path, auth) == -1)
 			return out->status;
 		if (mbit != M_GET && len > WF_API_BODY_MAX)
@@ -1563,6 +1596,10 @@ wf_api_conf(struct wf_api *a, const struct wf_config *cfg)
 	a->pipeline = cfg->pipeline;
 	a->sandbox = cfg->sandbox;
 	a->aging = cfg->aging;
+	a->nlanes = 0;
+	for (int i = 0; i < cfg->nlanes && i < WF_LANES_MAX; i++)
+		strlcpy(a->lanes[a->nlanes++], cfg->lanes[i].name,
+		    sizeof(a->lanes[0]));
 }
 
 int
@@ -1587,6 +1624,8 @@ wf_api_init(struct wf_api *a, int root, const char *webdir,
 void
 wf_api_fini(struct wf_api *a)
 {
+	wf_metrics_free(a->metrics);
+	a->metrics = NULL;
 	if (a->webfd != -1)
 		close(a->webfd);
 	a->webfd = -1;

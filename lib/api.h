@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "sandbox.h"
 #include "token.h"
@@ -37,6 +38,12 @@ struct wf_api {
 	int aging; /* [queue] aging, for a waiting job's position */
 	struct wf_pipeline_conf pipeline;
 	struct wf_sandbox_conf sandbox; /* said in the queue's status */
+	char lanes[WF_LANES_MAX][16]; /* the configured lanes' names */
+	int nlanes;
+	int peer_local; /* the request's client is on loopback: set by the
+	                 * server before each wf_api_handle; with remote,
+	                 * /metrics needs no token from it */
+	struct wf_metrics *metrics; /* /metrics' state between scrapes */
 	unsigned long requests, refused; /* refused: 401 */
 };
 

@@ -1,12 +1,15 @@
 #!/bin/sh
 # deps.sh: install the Debian packages that wf's build and tests need.
 # Idempotent: packages already present are not fetched again, and apt's
-# index is refreshed only when something is missing.
+# index is refreshed only when something is missing.  prometheus is there
+# for its promtool (Debian has no package of promtool alone), which
+# tests/e2e/metrics.bats checks /metrics with; the server the package
+# enables and starts is stopped and disabled again when deps installed it.
 set -eu
 
 PKGS="build-essential pkg-config libcjson-dev libinih-dev libcurl4-openssl-dev
 libsodium-dev libbsd-dev libexpat1-dev libmicrohttpd-dev libcmocka-dev bats perl python3 git jq
-curl systemd mandoc chromium"
+curl systemd mandoc chromium prometheus bubblewrap"
 
 missing=
 for p in $PKGS; do
@@ -30,3 +33,12 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing
+case " $missing " in
+*" prometheus "*)
+	if [ -d /run/systemd/system ]; then
+		echo "deps: prometheus is here for promtool; its server is" \
+		    "disabled (systemctl enable --now prometheus to run it)"
+		$SUDO systemctl disable --now prometheus.service || true
+	fi
+	;;
+esac

@@ -29,6 +29,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "config.h"
+#include "daemon.h"
 #include "exec.h"
 #include "home.h"
 #include "job.h"
@@ -2075,6 +2076,10 @@ main(int argc, char *argv[])
 	}
 	ctl_scan();
 	commit_turn();
+	/* Ready: the marker that says so, held until the process ends
+	 * (lib/daemon; /metrics' wf_daemon_up). */
+	if (wf_daemon_mark(D.root, "wf-dispatch") == -1)
+		wf_log_warn("run/wf-dispatch.lock: %s", strerror(errno));
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s, %zu waiting", home,
 	    wf_sched_count(D.sched, WF_SCHED_UNKNOWN));

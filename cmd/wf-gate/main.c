@@ -27,6 +27,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "config.h"
+#include "daemon.h"
 #include "home.h"
 #include "job.h"
 #include "log.h"
@@ -699,6 +700,9 @@ main(int argc, char *argv[])
 		wf_log_info("removed %d worktree%s of runs gone", gone,
 		    gone == 1 ? "" : "s");
 	scan_new();
+	/* Up, as /metrics tells it: a lock the kernel drops with us. */
+	if (wf_daemon_mark(G.root, "wf-gate") == -1)
+		wf_log_warn("run/wf-gate.lock: %s", strerror(errno));
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s", home);
 

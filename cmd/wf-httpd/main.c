@@ -34,6 +34,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "config.h"
+#include "daemon.h"
 #include "home.h"
 #include "log.h"
 #include "sdnotify.h"
@@ -153,14 +154,29 @@ bad:
 }
 
 static int
-loopback(const struct sockaddr_storage *ss)
+loopback_sa(const struct sockaddr *sa)
 {
-	if (ss->ss_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)ss)
+	const struct in6_addr *a6;
+
+	if (sa == NULL)
+		return 0;
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)(const void *)sa)
 				  ->sin_addr.s_addr) >>
 			   24) == 127;
-	return IN6_IS_ADDR_LOOPBACK(
-	    &((const struct sockaddr_in6 *)ss)->sin6_addr);
+	if (sa->sa_family != AF_INET6)
+		return 0;
+	a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	/* ::ffff:127.x.y.z, an IPv4 client of a dual-stack socket */
+	if (IN6_IS_ADDR_V4MAPPED(a6))
+		return a6->s6_addr[12] == 127;
+	return IN6_IS_ADDR_LOOPBACK(a6);
+}
+
+static int
+loopback(const struct sockaddr_storage *ss)
+{
+	return loopback_sa((const struct sockaddr *)ss);
 }
 
 /* The query as "k=v&k=v", from MHD's decoded arguments. */
@@ -302,6 +318,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	struct wf_api_reply r;
 	struct qbuf q;
 	enum MHD_Result ok;
+	const union MHD_ConnectionInfo *ci;
 	const char *cl;
 
 	(void)cls;
@@ -359,6 +376,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		return too_large(c);
 	memset(&q, 0, sizeof(q));
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	G.api.peer_local = ci != NULL && loopback_sa(ci->client_addr);
 	wf_api_handle(&G.api, method, url, q.s,
 	    MHD_lookup_connection_value(
 		c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
@@ -423,6 +442,8 @@ signals(void)
 			else {
 				na.requests = G.api.requests;
 				na.refused = G.api.refused;
+				na.metrics = G.api.metrics;
+				G.api.metrics = NULL;
 				wf_api_fini(&G.api);
 				G.api = na;
 			}
@@ -549,6 +570,10 @@ main(int argc, char *argv[])
 	    addr, sizeof(addr));
 	wf_log_info("listening on %s%s%s:%u", v6 ? "[" : "", addr,
 	    v6 ? "]" : "", info != NULL ? (unsigned)info->port : 0);
+	/* Ready: the marker that says so, held until the process ends
+	 * (lib/daemon; /metrics' wf_daemon_up). */
+	if (wf_daemon_mark(G.root, "wf-httpd") == -1)
+		wf_log_warn("run/wf-httpd.lock: %s", strerror(errno));
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s (page: %s%s)", wf_home_dir(), webdir(),
 	    G.api.webfd == -1 ? ", missing" : "");

@@ -50,6 +50,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "config.h"
+#include "daemon.h"
 #include "home.h"
 #include "log.h"
 #include "notify.h"
@@ -1003,6 +1004,10 @@ main(int argc, char *argv[])
 	 * claim is fanned out again onto the same names. */
 	scan("events/deferred", load_deferred);
 	scan("events/new", take_event);
+	/* Ready: the marker that says so, held until the process ends
+	 * (lib/daemon; /metrics' wf_daemon_up). */
+	if (wf_daemon_mark(G.root, "wf-notify") == -1)
+		wf_log_warn("run/wf-notify.lock: %s", strerror(errno));
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s (%zu deliveries waiting)", home, G.np);
 

@@ -5,7 +5,8 @@
  * and must be one JSON object (400 naming an unknown field); a change
  * needs a token (401 without one or with a wrong one, and nothing is
  * written), and with the right one it is done under the actor
- * "http:NAME"; the page serves its files and refuses dot names and
+ * "http:NAME"; /metrics needs one only from a client beyond loopback;
+ * the page serves its files and refuses dot names and
  * symbolic links.
  */
 #include <stdarg.h>
@@ -307,6 +308,23 @@ auth(void **state)
 	    req(tr, "GET", "/api/projects", NULL, NULL, NULL), 401);
 	assert_int_equal(
 	    req(tr, "GET", "/api/projects", NULL, tr->bearer, NULL), 200);
+	/* /metrics: open to a client on loopback even then, not to one
+	 * beyond it; the rest of the API needs the token from both */
+	tr->api.peer_local = 0;
+	assert_int_equal(req(tr, "GET", "/metrics", NULL, NULL, NULL), 401);
+	assert_int_equal(
+	    req(tr, "GET", "/metrics", NULL, tr->bearer, NULL), 200);
+	assert_string_equal(tr->r.ctype, WF_METRICS_CTYPE);
+	assert_non_null(strstr(tr->r.body, "# TYPE wf_jobs_waiting gauge\n"));
+	tr->api.peer_local = 1;
+	assert_int_equal(req(tr, "GET", "/metrics", NULL, NULL, NULL), 200);
+	assert_int_equal(
+	    req(tr, "GET", "/api/projects", NULL, NULL, NULL), 401);
+	assert_int_equal(req(tr, "POST", "/metrics", NULL, tr->bearer, NULL),
+	    405);
+	tr->api.remote = 0;
+	tr->api.peer_local = 0;
+	assert_int_equal(req(tr, "GET", "/metrics", NULL, NULL, NULL), 200);
 }
 
 static void
