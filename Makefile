@@ -121,10 +121,15 @@ demo-queue: all
 bench: all
 	WF_BIN=$(CURDIR)/$(B) bench/queue.sh
 	WF_BIN=$(CURDIR)/$(B) bench/llm-lane.sh
+	WF_BIN=$(CURDIR)/$(B) bench/sandbox.sh
 
 # The llm lane alone: 100 llm_complete jobs against a fake 50 ms model.
 bench-llm: all
 	WF_BIN=$(CURDIR)/$(B) bench/llm-lane.sh
+
+# The sandbox alone: what bwrap adds to a job's start, 200 jobs a case.
+bench-sandbox: all
+	WF_BIN=$(CURDIR)/$(B) bench/sandbox.sh
 
 # libFuzzer over every parser of outside bytes (not part of check).
 FUZZ_SECS ?= 60
@@ -247,7 +252,7 @@ clean:
 valgrind: all
 	scripts/valgrind.sh
 
-.PHONY: lint valgrind all check deps demo demo-queue bench bench-llm fuzz install uninstall format \
+.PHONY: lint valgrind all check deps demo demo-queue bench bench-llm bench-sandbox fuzz install uninstall format \
 	clean tests systemd-units security
 .SECONDARY:
 

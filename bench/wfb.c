@@ -1,6 +1,7 @@
 /*
- * wfb: the measuring helper of bench/queue.sh.  It is not part of wf; the
- * script compiles it into its temporary directory.
+ * wfb: the measuring helper of bench/queue.sh, llm-lane.sh and sandbox.sh.
+ * It is not part of wf; each script compiles it into its temporary
+ * directory.
  *
  *   wfb stamp FILE
  *       The job of the latency runs: the first thing main() does is read
@@ -23,18 +24,26 @@
  *       ENQUEUE ... STAMP stamp OUTDIR/i; wait for it; T1 = now; wait for
  *       OUTDIR/i (the job's start S), then until DONEDIR holds one more
  *       record and ACTIVEDIR is empty, then 10 ms.  Prints "i T0 T1 S" (ns).
- *   wfb latmd N OUTDIR HOME STAMP
+ *   wfb latmd N OUTDIR HOME STAMP [EXTRA]
  *       The same with no wf-enqueue: wfb writes the job file itself into
  *       HOME/queue/3-normal/tmp (written and fsync'd), reads T = now and
- *       renames it into new/ (the maildir commit).  Prints "i T T S".
+ *       renames it into new/ (the maildir commit).  EXTRA, when given, is
+ *       more of request_data (e.g. "sandbox":{...}).  Prints "i T T S D",
+ *       D: when its record was seen in done/.
  *   wfb spawnlat N OUTDIR STAMP
  *       The floor of the above: T = now; fork+exec STAMP stamp OUTDIR/i
  *       ourselves; wait.  Prints "i T T S".
+ *   wfb spawnv N OUTDIR [-u UID:GID] -- COMMAND [ARG...]
+ *       N times: T0 = now; fork+exec COMMAND (an ARG "{}" becomes
+ *       OUTDIR/i: a stamp's file; its stdout /dev/null), the child first
+ *       dropping to UID:GID with -u; wait; T1 = now; 2 ms of rest.  Prints "i T0 S T1", S the
+ *       stamp (0 without a "{}").  Exit 1 if a run does not exit 0.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -345,12 +354,12 @@ wait_stamp(const char *dir, const char *path, long long timeout_ms)
 
 /* After a job: its record in donedir, nothing left in activedir. */
 static int
-wait_idle(const char *donedir, long ndone, const char *activedir)
+wait_idle(const char *donedir, long ndone, const char *activedir,
+    long long *seen)
 {
-	long long seen;
 	long last;
 
-	if (wait_count(donedir, ndone, 30000, &seen, &last) == -1)
+	if (wait_count(donedir, ndone, 30000, seen, &last) == -1)
 		return -1;
 	for (long long deadline = mono_ms() + 30000; mono_ms() < deadline;) {
 		if (count_dir(activedir) == 0) {
@@ -388,7 +397,7 @@ cmd_lat(int argc, char **argv)
 	av[na + 3] = NULL;
 	base = count_dir(donedir);
 	for (long i = 0; i < n; i++) {
-		long long t0, t1, s;
+		long long t0, t1, s, d;
 		int st, nul;
 		pid_t pid;
 
@@ -414,7 +423,7 @@ cmd_lat(int argc, char **argv)
 			fprintf(stderr, "wfb: job %ld never started\n", i);
 			return 1;
 		}
-		if (wait_idle(donedir, base + i + 1, activedir) == -1) {
+		if (wait_idle(donedir, base + i + 1, activedir, &d) == -1) {
 			fprintf(stderr, "wfb: job %ld never finished\n", i);
 			return 1;
 		}
@@ -426,13 +435,15 @@ cmd_lat(int argc, char **argv)
 static int
 cmd_latmd(int argc, char **argv)
 {
-	const char *outdir, *home, *stamp;
+	const char *outdir, *home, *stamp, *extra = NULL;
 	char path[4096], json[8192], tmp[4096], new[4096], done[4096],
 	    active[4096], name[128];
 	long n, base;
 
-	if (argc != 6)
+	if (argc != 6 && argc != 7)
 		return 64;
+	if (argc == 7)
+		extra = argv[6];
 	n = atol(argv[2]);
 	outdir = argv[3];
 	home = argv[4];
@@ -442,14 +453,17 @@ cmd_latmd(int argc, char **argv)
 	base = count_dir(done);
 	for (long i = 0; i < n; i++) {
 		struct timeval tv;
-		long long t, s;
+		long long t, s, d;
 		int fd;
 		size_t len;
 
 		snprintf(path, sizeof(path), "%s/%ld", outdir, i);
 		len = (size_t)snprintf(json, sizeof(json),
 		    "{\"job_type\":\"command\",\"request_data\":{\"argv\":"
-		    "[\"%s\",\"stamp\",\"%s\"],\"cwd\":\"/\"}}\n", stamp, path);
+		    "[\"%s\",\"stamp\",\"%s\"],\"cwd\":\"/\"%s%s}}\n", stamp, path,
+		    extra != NULL ? "," : "", extra != NULL ? extra : "");
+		if (len >= sizeof(json))
+			return 64;
 		gettimeofday(&tv, NULL);
 		snprintf(name, sizeof(name), "%lld.M%06ldP%dQ%ldwfb",
 		    (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(), i);
@@ -469,11 +483,11 @@ cmd_latmd(int argc, char **argv)
 			fprintf(stderr, "wfb: job %ld never started\n", i);
 			return 1;
 		}
-		if (wait_idle(done, base + i + 1, active) == -1) {
+		if (wait_idle(done, base + i + 1, active, &d) == -1) {
 			fprintf(stderr, "wfb: job %ld never finished\n", i);
 			return 1;
 		}
-		printf("%ld %lld %lld %lld\n", i, t, t, s);
+		printf("%ld %lld %lld %lld %lld\n", i, t, t, s, d);
 	}
 	return 0;
 }
@@ -513,6 +527,75 @@ cmd_spawnlat(int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_spawnv(int argc, char **argv)
+{
+	char path[4096], **av;
+	int a = 4, na, stamp = 0;
+	long n;
+	unsigned uid = 0, gid = 0, drop = 0;
+
+	if (argc < 6)
+		return 64;
+	n = atol(argv[2]);
+	if (strcmp(argv[a], "-u") == 0) {
+		if (a + 1 >= argc || sscanf(argv[a + 1], "%u:%u", &uid,
+		    &gid) != 2)
+			return 64;
+		drop = 1;
+		a += 2;
+	}
+	if (a >= argc || strcmp(argv[a], "--") != 0 || a + 1 >= argc)
+		return 64;
+	a++;
+	na = argc - a;
+	if ((av = calloc((size_t)na + 1, sizeof(*av))) == NULL)
+		die("calloc");
+	for (int k = 0; k < na; k++) {
+		av[k] = argv[a + k];
+		if (strcmp(av[k], "{}") == 0) {
+			av[k] = path;
+			stamp = 1;
+		}
+	}
+	for (long i = 0; i < n; i++) {
+		long long t0, t1, s = 0;
+		int st;
+		pid_t pid;
+
+		snprintf(path, sizeof(path), "%s/%ld", argv[3], i);
+		t0 = now_ns();
+		if ((pid = fork()) == -1)
+			die("fork");
+		if (pid == 0) {
+			int nul = open("/dev/null", O_WRONLY);
+
+			if (nul != -1)
+				dup2(nul, 1);
+			if (drop && (setgroups(0, NULL) == -1 ||
+			    setgid(gid) == -1 || setuid(uid) == -1))
+				_exit(126);
+			execv(av[0], av);
+			_exit(127);
+		}
+		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+			;
+		t1 = now_ns();
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			fprintf(stderr, "wfb: %s: run %ld: status %d\n", av[0],
+			    i, st);
+			return 1;
+		}
+		if (stamp && (s = read_stamp(path)) <= 0) {
+			fprintf(stderr, "wfb: run %ld left no stamp\n", i);
+			return 1;
+		}
+		printf("%ld %lld %lld %lld\n", i, t0, s, t1);
+		sleep_us(2000);
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -529,7 +612,9 @@ main(int argc, char **argv)
 			return cmd_latmd(argc, argv);
 		if (strcmp(argv[1], "spawnlat") == 0)
 			return cmd_spawnlat(argc, argv);
+		if (strcmp(argv[1], "spawnv") == 0)
+			return cmd_spawnv(argc, argv);
 	}
-	fprintf(stderr, "usage: wfb stamp|waitn|start|lat|latmd|spawnlat ...\n");
+	fprintf(stderr, "usage: wfb stamp|waitn|start|lat|latmd|spawnlat|spawnv ...\n");
 	return 64;
 }
