@@ -7,7 +7,9 @@
 # matched is nowhere in $WF_HOME, not even in the job's log.
 #
 # The daemons get PATH=stand-ins:/usr/bin:/bin, so that a scanner installed
-# elsewhere (~/.local/bin, /usr/local/bin) does not take part.
+# elsewhere (~/.local/bin, /usr/local/bin) does not take part.  The
+# scanners run in the sandbox: the stand-ins sit in the project's own
+# directory, the one place the sandbox shows them.
 
 load helpers
 
@@ -19,7 +21,10 @@ setup() {
 	GATE_PID=
 	REPO="$BATS_TEST_TMPDIR/repo"
 	ROLES="$BATS_TEST_TMPDIR/roles"
-	SBIN="$BATS_TEST_TMPDIR/sbin"
+	# The scanners run in the sandbox, where the project's directory
+	# (git-less here) is the one place they see and write: the stand-ins
+	# and what they note live there.
+	SBIN="$REPO/.sbin"
 	mkdir -p "$REPO" "$ROLES" "$SBIN"
 	cp "$BATS_TEST_DIRNAME/fixtures/run_tests.sh" "$REPO/run_tests.sh"
 	role pm "printf '{\"status\":\"pass\",\"summary\":\"spec\"}\\n'"
@@ -66,7 +71,7 @@ scan_role() {
 standin() {
 	cat >"$SBIN/$1" <<EOF
 #!/bin/sh
-printf '%s\n' "\$PWD" "\$*" >"$BATS_TEST_TMPDIR/$1.args"
+printf '%s\n' "\$PWD" "\$*" >"$SBIN/$1.args"
 echo "$1 stand-in ran" >&2
 cat "$2"
 exit ${3:-0}
@@ -102,8 +107,8 @@ r() {
 @test "a high semgrep finding fails SEC: SEC_FAILED, the finding in the run's results" {
 	scan_role 'scanners = semgrep, gitleaks'
 	standin semgrep "$FIX/semgrep.json"
-	printf '[]\n' >"$BATS_TEST_TMPDIR/none.json"
-	standin gitleaks "$BATS_TEST_TMPDIR/none.json"
+	printf '[]\n' >"$SBIN/none.json"
+	standin gitleaks "$SBIN/none.json"
 	sec_run
 	[ "$(r .state)" = SEC_FAILED ]
 	[ "$(r '.history[-1].why')" != null ]
@@ -119,9 +124,9 @@ r() {
 	[ "$(r '[.results.security.details.scanners[] | "\(.name):\(.exit_code):\(.findings):\(.error)"] | join(" ")')" = \
 	    "semgrep:0:3:null gitleaks:0:0:null" ]
 	# each ran with its default command line, in the project's repository
-	[ "$(sed -n 1p "$BATS_TEST_TMPDIR/semgrep.args")" = "$REPO" ]
-	[ "$(sed -n 2p "$BATS_TEST_TMPDIR/semgrep.args")" = "--json --quiet --config auto ." ]
-	[[ "$(sed -n 2p "$BATS_TEST_TMPDIR/gitleaks.args")" == "detect "*"--report-format json"* ]]
+	[ "$(sed -n 1p "$SBIN/semgrep.args")" = "$REPO" ]
+	[ "$(sed -n 2p "$SBIN/semgrep.args")" = "--json --quiet --config auto ." ]
+	[[ "$(sed -n 2p "$SBIN/gitleaks.args")" == "detect "*"--report-format json"* ]]
 }
 
 @test "only low findings: SEC passes to READY_FOR_COMMIT; a scanner not installed is noted" {
@@ -148,7 +153,7 @@ r() {
 	grep -q "$SECRET" "$FIX/gitleaks.json"
 	sec_run
 	[ "$(r .state)" = SEC_FAILED ]
-	[ "$(sed -n 2p "$BATS_TEST_TMPDIR/gitleaks.args")" = "dir --report-format json ." ]
+	[ "$(sed -n 2p "$SBIN/gitleaks.args")" = "dir --report-format json ." ]
 	[ "$(r '.results.security.details.findings[0] | [.severity, .path, .line, .rule] | join(" ")')" = \
 	    "high config/settings.py 3 aws-access-token" ]
 	[ "$(r '.results.security.details.scanners[0].exit_code')" -eq 1 ]
@@ -163,8 +168,8 @@ r() {
 
 @test "output that is not the scanner's JSON fails SEC with that scanner's error" {
 	scan_role 'scanners = semgrep'
-	printf 'Traceback (most recent call last):\n' >"$BATS_TEST_TMPDIR/tb"
-	standin semgrep "$BATS_TEST_TMPDIR/tb" 2
+	printf 'Traceback (most recent call last):\n' >"$SBIN/tb"
+	standin semgrep "$SBIN/tb" 2
 	sec_run
 	[ "$(r .state)" = SEC_FAILED ]
 	[ "$(r .results.security.status)" = fail ]
