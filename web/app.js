@@ -51,6 +51,8 @@ const state = {
   runsState: '',
   bugsProject: '',
   bugsStatus: '',
+  diff: { key: null },  // the run page's diff: fetched when the run moves
+  diffShow: { id: null, chunks: 1 },
 };
 
 const $ = (id) => document.getElementById(id);
@@ -266,7 +268,7 @@ function drawStats(board, projects) {
   for (const st of RUN_STATES) {
     const list = Array.isArray(runs[st]) ? runs[st] : [];
     if (st === 'DEPLOYED') deployed += list.length;
-    else active += list.length;
+    else if (st !== 'ABANDONED') active += list.length;
     waiting += list.filter((r) => r && r.waiting_for_human).length;
   }
   $('stat-runs').textContent = fmtInt(active);
@@ -295,6 +297,18 @@ function drawQueue(q) {
   const running = Array.isArray(q.running) ? q.running : [];
   const wbp = q.waiting_by_priority || {};
   const waiting = QUEUE_PRIOS.reduce((a, p) => a + num(wbp[p]), 0);
+
+  // the sandbox is never silently off: a chip and its reason, in words
+  const sb = typeof q.sandbox === 'string' ? q.sandbox : '';
+  const bad = sb === 'off' || sb === 'broken';
+  const note = typeof q.sandbox_note === 'string' && q.sandbox_note ? q.sandbox_note : `the sandbox is ${sb}`;
+  const sc = $('queue-sandbox');
+  sc.hidden = !bad;
+  sc.textContent = bad ? `sandbox ${sb}` : '';
+  if (bad) sc.title = note; else sc.removeAttribute('title');
+  const sw = $('sandbox-warn');
+  sw.hidden = !bad;
+  sw.textContent = bad ? `Sandbox: ${note}` : '';
 
   const qs = $('queue-state');
   if (running.length) { qs.textContent = 'processing'; qs.className = 'chip info'; }
@@ -1126,21 +1140,164 @@ async function loadRuns(route, gen) {
 /* #/runs/N */
 
 const RUN_ACTIONS = {
+  merge: { label: 'Merge', path: 'merge', primary: true, done: 'merged' },
   approve: { label: 'Approve deploy', path: 'approve-deploy', primary: true, done: 'deploy approved' },
   retry: { label: 'Retry', path: 'retry', primary: true, done: 'sent back to DEV' },
   reset: { label: 'Reset to DEV', path: 'reset-to-dev', done: 'reset to DEV' },
   advance: { label: 'Advance', path: 'advance', done: 'advanced' },
+  abandon: { label: 'Abandon', path: 'abandon', danger: true, done: 'abandoned' },
 };
 
-/* What a human may do in a state.  In PM…SEC, advance works once that
- * role has passed (the gate usually does it); the pipeline says no with
- * its reason otherwise. */
-function runActions(st) {
-  if (st === 'READY_FOR_DEPLOY') return [['approve'], 'A human approves every deploy. With an environment, the run goes to TESTING while a job deploys it, checks its health and runs its tests.'];
-  if (st === 'QA_FAILED' || st === 'SEC_FAILED') return [['retry', 'reset'], 'Retry sends it back to DEV; reset to DEV can also make tasks of the findings.'];
-  if (st === 'READY_FOR_COMMIT' || st === 'MERGED') return [['advance'], 'Advance moves it to its next state.'];
-  if (['PM', 'DEV', 'QA', 'SEC'].includes(st)) return [['advance'], `Advance works once the ${st} role has passed; wf-gate usually does it.`];
-  return [[], st === 'DEPLOYED' ? 'Deployed: nothing left to do.' : 'Nothing to do in this state.'];
+const ENDED = ['DEPLOYED', 'ABANDONED'];
+
+/* What a human may do in a run's state, and a sentence on it.  In
+ * PM…SEC, advance works once that role has passed (the gate usually does
+ * it); the pipeline says no with its reason otherwise.  Any state that
+ * has not ended may be abandoned. */
+function runActions(r, envs) {
+  const st = String(r.state || '?');
+  const branch = r.branch ? String(r.branch) : '';
+  const into = r.base_branch ? String(r.base_branch) : 'its base branch';
+  const ab = ' Abandon ends the run: its worktree goes, its branch stays.';
+  if (st === 'DEPLOYED') return [[], 'Deployed: nothing left to do.'];
+  if (st === 'ABANDONED') return [[], branch ? 'Abandoned: its worktree is gone, its branch stays.' : 'Abandoned.'];
+  if (st === 'READY_FOR_COMMIT') {
+    if (branch) return [['merge', 'advance', 'abandon'], `Merge puts ${branch} into ${into}: a fast-forward where it can, else a merge commit. A conflict, or uncommitted work of yours where the merge writes, is refused and nothing changes. Advance is for a branch merged by other means.${ab}`];
+    return [['advance', 'abandon'], `This run has no branch of its own: commit its work yourself, then advance it.${ab}`];
+  }
+  if (st === 'READY_FOR_DEPLOY') return [['approve', 'abandon'], 'A human approves every deploy. With an environment, the run goes to TESTING while a job deploys it, checks its health and runs its tests.'];
+  if (st === 'DEPLOY_FAILED') {
+    if (!envs.length) return [['abandon'], `The deploy failed. Approving again needs an environment with a deploy command: add one to the project.${ab}`];
+    return [['approve', 'abandon'], `The deploy failed: approve it again to an environment to retry it, or abandon the run.`];
+  }
+  if (st === 'QA_FAILED' || st === 'SEC_FAILED') return [['retry', 'reset', 'abandon'], 'Retry sends it back to DEV; reset to DEV can also make tasks of the findings.'];
+  if (st === 'MERGED') return [['advance', 'abandon'], 'Advance moves it on to READY FOR DEPLOY.'];
+  if (['PM', 'DEV', 'QA', 'SEC'].includes(st)) return [['advance', 'abandon'], `Advance works once the ${st} role has passed; wf-gate usually does it.`];
+  if (st === 'TESTING') return [['abandon'], `A job deploys it; wf-gate moves it on when the job reports.${ab}`];
+  return [['abandon'], `Nothing to do in this state but abandon it.${ab}`];
+}
+
+const short = (sha) => String(sha || '').slice(0, 7);
+
+/* How a merged run was merged, in words. */
+function mergeText(m) {
+  const how = m.how ? String(m.how) : 'merged';
+  return `${how} into ${m.into ? String(m.into) : '?'}${m.commit ? ` as ${short(m.commit)}` : ''}${m.by ? ` by ${m.by}` : ''}`;
+}
+
+/* ---------- the run's diff: bounded, so that a huge one cannot freeze the page ---------- */
+
+const DIFF_CHUNK = 128 * 1024;   // characters of the patch drawn at a time
+const STAT_MAX_LINES = 200;      // files listed in the stat
+
+function fmtSize(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`;
+  return `${(n / 1048576).toFixed(1)} MB`;
+}
+
+function countLines(s) {
+  let n = 0;
+  for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', i + 1)) n++;
+  return s && !s.endsWith('\n') ? n + 1 : n;
+}
+
+/* git diff --stat: each file's bar of + and - coloured */
+function drawStat(stat) {
+  let lines = stat.split('\n').filter((l) => l.length);
+  const pre = el('pre', { id: 'run-stat', class: 'diffstat' });
+  let more = 0;
+  if (lines.length > STAT_MAX_LINES + 1) {
+    more = lines.length - 1 - STAT_MAX_LINES;
+    lines = [...lines.slice(0, STAT_MAX_LINES), lines[lines.length - 1]];
+  }
+  lines.forEach((l, i) => {
+    const m = /^(.*\|\s*(?:\d+|Bin.*?)\s)(\+*)(-*)$/.exec(l);
+    if (m) pre.append(m[1], el('span', { class: 'd-add' }, m[2]), el('span', { class: 'd-del' }, m[3]));
+    else pre.append(el('span', { class: i === lines.length - 1 ? 'd-sum' : '' }, l));
+    if (more && i === STAT_MAX_LINES - 1) pre.append(`\n … and ${fmtInt(more)} more files`);
+    pre.append('\n');
+  });
+  return pre;
+}
+
+/* the patch as lines, each a span with a class: the file's header, a
+ * hunk's head, an added, a removed or a context line */
+function drawPatch(text) {
+  const pre = el('pre', { id: 'run-patch-text', class: 'diff' });
+  const frag = document.createDocumentFragment();
+  let head = false;
+  for (const l of text.split('\n')) {
+    let cls = 'd-ctx';
+    if (l.startsWith('diff --git ')) { cls = 'd-file'; head = true; }
+    else if (l.startsWith('@@')) { cls = 'd-hunk'; head = false; }
+    else if (head) cls = 'd-meta';
+    else if (l.startsWith('+')) cls = 'd-add';
+    else if (l.startsWith('-')) cls = 'd-del';
+    else if (l.startsWith('\\')) cls = 'd-meta';
+    frag.append(el('span', { class: cls }, l || ' '));
+  }
+  pre.append(frag);
+  return pre;
+}
+
+/* What the run changed (GET /api/runs/N/diff, in d), before its actions:
+ * its branch against where it began, the stat, the patch. */
+function drawChanges(r, d) {
+  const show = state.diffShow.id === r.id ? state.diffShow.chunks : 1;
+  if (!changed('run.changes', [r.id, r.branch, r.base_branch, r.base_commit, r.worktree_note, r.merge, d && d.key, d && d.err, show])) return;
+  const line = $('run-branch');
+  clear(line);
+  if (r.branch) {
+    line.append(el('code', { class: 'cmd' }, String(r.branch)), ' from ',
+      el('code', { class: 'cmd' }, String(r.base_branch || '?')), ' at ',
+      el('code', { class: 'cmd', title: String(r.base_commit || '') }, short(r.base_commit)));
+  }
+  const body = $('run-changes-body');
+  const prev = $('run-patch');
+  const open = prev && prev.dataset.run === String(r.id) ? prev.open : true;
+  clear(body);
+  if (!r.branch) {
+    body.append(el('p', { id: 'run-worktree-note', class: 'note' }, r.worktree_note ? String(r.worktree_note)
+      : 'This run was made before runs had worktrees: it has no branch of its own, and no diff to show.'));
+    return;
+  }
+  if (r.merge && typeof r.merge === 'object') {
+    body.append(el('p', { id: 'run-merged', class: 'merged' }, chip('merged', 'good'), ' ',
+      `${mergeText(r.merge)}`, r.merge.at ? [' · ', whenEl(r.merge.at)] : null));
+  }
+  if (!d) return;
+  if (d.err) {
+    body.append(el('p', { class: 'action-msg' }, `The diff could not be read: ${d.err}`));
+    return;
+  }
+  const stat = typeof d.data.stat === 'string' ? d.data.stat : '';
+  const diff = typeof d.data.diff === 'string' ? d.data.diff : '';
+  if (!stat && !diff) {
+    body.append(el('p', { class: 'empty small' }, `No change: ${r.branch} is where ${r.base_branch || 'its base'} was at ${short(r.base_commit)}.`));
+    return;
+  }
+  body.append(drawStat(stat));
+  let cut = diff;
+  if (diff.length > show * DIFF_CHUNK) {
+    cut = diff.slice(0, show * DIFF_CHUNK);
+    const nl = cut.lastIndexOf('\n');
+    if (nl > 0) cut = cut.slice(0, nl + 1);
+  }
+  const sum = stat.trim().split('\n').pop() || 'the patch';
+  const det = el('details', { id: 'run-patch', class: 'patch', 'data-run': String(r.id), open },
+    el('summary', {}, `Patch · ${sum.trim()}`), drawPatch(cut.replace(/\n$/, '')));
+  if (cut.length < diff.length) {
+    const total = new Blob([diff]).size;
+    det.append(el('p', { id: 'run-patch-more', class: 'note' },
+      `Showing the first ${fmtSize(new Blob([cut]).size)} of ${fmtSize(total)} (${fmtInt(countLines(cut))} of ${fmtInt(countLines(diff))} lines): the page draws no more at once. `,
+      el('code', { class: 'cmd' }, `wf run diff ${r.id}`), ' prints it all. ',
+      el('button', {
+        type: 'button', class: 'btn small', id: 'run-patch-next',
+        onclick: () => { state.diffShow = { id: r.id, chunks: show + 1 }; drawChanges(r, d); },
+      }, `Show ${fmtSize(DIFF_CHUNK)} more`)));
+  }
+  body.append(det);
 }
 
 function drawRun(r, envs) {
@@ -1173,21 +1330,45 @@ function drawRun(r, envs) {
   if (r.task_id) fact('Task', `#${r.task_id}`);
   fact('Updated', whenEl(r.updated_at));
   if (r.approved_by) fact('Approved by', String(r.approved_by));
+  if (r.branch) {
+    fact('Branch', el('code', { class: 'cmd' }, String(r.branch)));
+    fact('Base', [el('code', { class: 'cmd' }, String(r.base_branch || '?')), ' at ',
+      el('code', { class: 'cmd', title: String(r.base_commit || '') }, short(r.base_commit))]);
+    if (r.worktree && !ENDED.includes(st)) fact('Worktree', el('span', { class: 'mono' }, String(r.worktree)));
+  } else if (r.worktree_note) {
+    fact('Worktree', 'none: not a git repository');
+  }
+  if (r.merge && typeof r.merge === 'object') fact('Merged', [mergeText(r.merge), r.merge.at ? [' · ', whenEl(r.merge.at)] : null]);
 
   // the buttons only when the state moves: a poll must not take the focus
-  if (changed('run.actions', [r.id, st, envs.map((e) => e.name)])) {
+  if (changed('run.actions', [r.id, st, r.branch, envs.map((e) => e.name)])) {
     const box = $('run-actions');
     clear(box);
-    const [acts, hint] = runActions(st);
+    $('run-action-msg').hidden = true;
+    const [acts, hint] = runActions(r, envs);
     for (const k of acts) {
       const a = RUN_ACTIONS[k];
-      box.append(el('button', {
-        type: 'button', class: `btn${a.primary ? ' primary' : ''}`, 'data-action': a.path,
+      const btn = el('button', {
+        type: 'button', class: `btn${a.primary ? ' primary' : ''}${a.danger ? ' danger' : ''}`, 'data-action': a.path,
         onclick: (ev) => runAction(r, k, ev.currentTarget),
-      }, a.label));
+      }, a.label);
+      // abandon, apart from the rest, with its reason beside it
+      if (k === 'abandon') {
+        box.append(el('span', { class: 'action-group push' },
+          el('label', { class: 'field inline small' }, el('span', {}, 'Why'),
+            el('input', { type: 'text', id: 'abandon-why', placeholder: 'optional', maxLength: 200 })),
+          btn));
+      } else {
+        box.append(btn);
+      }
       if (k === 'approve' && envs.length) {
-        const sel = el('select', { id: 'deploy-env' }, el('option', { value: '' }, 'none: approve only'));
-        for (const e of envs) sel.append(el('option', { value: String(e.name) }, `${e.name} (${e.env_type || 'development'})`));
+        // after a failed deploy, only to an environment: the one that failed first
+        const again = st === 'DEPLOY_FAILED';
+        const sel = el('select', { id: 'deploy-env' }, again ? null : el('option', { value: '' }, 'none: approve only'));
+        for (const e of envs) {
+          sel.append(el('option', { value: String(e.name), selected: again && e.id === r.deploy_environment_id },
+            `${e.name} (${e.env_type || 'development'})`));
+        }
         box.append(el('label', { class: 'field inline small' }, el('span', {}, 'Deploy to'), sel));
       }
       if (k === 'reset') {
@@ -1245,24 +1426,50 @@ async function loadRun(route, gen) {
   if (!r || r instanceof Error) return;
   // where it may deploy: asked only while a deploy waits for approval
   let envs = [];
-  if (r.state === 'READY_FOR_DEPLOY' && r.project_id) {
+  if ((r.state === 'READY_FOR_DEPLOY' || r.state === 'DEPLOY_FAILED') && r.project_id) {
     const e = await fetchAll([`/api/projects/${encodeURIComponent(r.project_id)}/environments`]);
     if (gen !== state.gen) return;
-    if (e && Array.isArray(e[0])) envs = e[0];
+    if (e && Array.isArray(e[0])) {
+      // after a failed deploy, approving again needs a deploy command
+      envs = r.state === 'DEPLOY_FAILED' ? e[0].filter((x) => x && x.deploy_command) : e[0];
+    }
   }
+  // the diff, asked again only when the run has moved: it may be megabytes
+  let d = null;
+  if (r.branch) {
+    const key = `${r.id}|${r.state}|${r.updated_at}`;
+    if (state.diff.key !== key) {
+      let next;
+      try {
+        next = { key, data: await api(`/api/runs/${encodeURIComponent(r.id)}/diff`), err: null };
+      } catch (e) {
+        if (e instanceof Unreachable) return;
+        next = { key, data: null, err: e.message };
+      }
+      if (gen !== state.gen) return;
+      state.diff = next;
+    }
+    d = state.diff;
+  }
+  drawChanges(r, d);
   drawRun(r, envs);
 }
 
 async function runAction(r, key, btn) {
   const a = RUN_ACTIONS[key];
   const env = key === 'approve' && $('deploy-env') ? $('deploy-env').value : '';
-  if (key === 'approve' && !window.confirm(`Approve the deploy of run #${r.id} (${r.name || 'unnamed'})${env ? ` to ${env}` : ''}?`)) return;
+  const why = key === 'abandon' && $('abandon-why') ? $('abandon-why').value.trim() : '';
+  const name = r.name || 'unnamed';
+  if (key === 'approve' && !window.confirm(`Approve the deploy of run #${r.id} (${name})${env ? ` to ${env}` : ''}?`)) return;
+  if (key === 'merge' && !window.confirm(`Merge ${r.branch} (run #${r.id}, ${name}) into ${r.base_branch || 'its base branch'}?`)) return;
+  if (key === 'abandon' && !window.confirm(`Abandon run #${r.id} (${name})? Its worktree is removed${r.branch ? `; its branch ${r.branch} stays` : ''}.`)) return;
   const msg = $('run-action-msg');
   msg.hidden = true;
   btn.disabled = true;
   const body = {};
   if (key === 'reset' && $('reset-tasks') && $('reset-tasks').checked) body.tasks = true;
   if (env) body.env = env;
+  if (why) body.why = why;
   try {
     const out = await post(`/api/runs/${encodeURIComponent(r.id)}/${a.path}`, body);
     notify(`Run #${r.id} ${a.done}${out && out.state ? `: now ${out.state}` : ''}.`);

@@ -10,8 +10,11 @@
 # credentials without their secret, environments, runs) and its writes
 # (an environment edited and deleted too), the runs and a run's page with
 # its actions and the pipeline's refusal, the bugs, and the webhooks (made
-# and deleted, their secret never in the page).  The real wf-httpd serves
-# the page and its API.
+# and deleted, their secret never in the page).  Then a run of a git
+# project: what it changed (its branch, the stat, the patch, bounded)
+# before its actions, Merge (and its refusals), Abandon, Approve deploy
+# again after a failed deploy, and the sandbox said when it is off or
+# broken.  The real wf-httpd serves the page and its API.
 
 load helpers
 
@@ -501,11 +504,11 @@ NOTICE='document.getElementById("notice-text").textContent'
 	[ "${lines[1]}" = 'QA FAILED' ]
 	[[ "${lines[2]}" == *'PM → QA FAILED'*'qa broke it'* ]]
 	[[ "${lines[3]}" == *QA*fail*'2 of 9 tests fail'* ]]
-	[ "${lines[4]}" = 'Retry,Reset to DEV' ]
+	[ "${lines[4]}" = 'Retry,Reset to DEV,Abandon' ]
 	[[ "${lines[5]}" == "Run #$R2 sent back to DEV"* ]]
 	[ "${lines[6]}" = 'run is PM: it needs a passing pm report first' ]
 	[ "${lines[7]}" = 'Waiting for a human: deploy needs a <b>human</b> approval' ]
-	[ "${lines[8]}" = 'Approve deploy' ]
+	[ "${lines[8]}" = 'Approve deploy,Abandon' ]
 	[ "${lines[9]}" = "Approve the deploy of run #$R1 (fix-add) to prod?" ]
 	[ "${lines[10]}" = "Run #$R1 deploy approved: now TESTING." ]
 	# the store moved the one run, by the token's owner, and not the other
@@ -780,4 +783,299 @@ WATCH="eval (f => { window.sent = []; window.answers = []; window.fetch = async 
 	grep '"action":"webhook.deleted"' "$WF_HOME/log/audit.jsonl" | tail -1 | grep -q '"actor":"http:ivy"'
 	grep -q 'POST /api/webhooks/create 201' "$BATS_TEST_TMPDIR/server.log"
 	! grep -qF -e "$HSEC" -e "$made" "$WF_HOME/log/audit.jsonl" "$BATS_TEST_TMPDIR/server.log"
+}
+
+# gitc ARG...: git with an author
+gitc() { git -c user.name=u -c user.email=u@localhost "$@"; }
+
+# git_project: the user's repository on main (calc.sh whose add
+# subtracts, shared.txt) and its project; sets REPO and GP
+git_project() {
+	REPO="$BATS_TEST_TMPDIR/calc"
+	mkdir -p "$REPO"
+	git -C "$REPO" init -q -b main
+	printf '%s\n' '#!/bin/sh' 'case $1 in add) echo $(($2 - $3)) ;; esac' \
+	    >"$REPO/calc.sh"
+	echo shared >"$REPO/shared.txt"
+	git -C "$REPO" add -A
+	gitc -C "$REPO" commit -qm 'calc with a bug'
+	GP=$("$B/wf" project create --name gcalc --repo-path "$REPO")
+}
+
+# ready_run NAME: a run of the git project left as the pipeline would
+# leave it in READY_FOR_COMMIT: wf run create made its worktree on
+# wf/run-N; its DEV fixed calc.sh and wrote shared.txt there, committed;
+# sets RR and WT
+ready_run() {
+	RR=$("$B/wf" run create --project-id "$GP" --name "$1")
+	WT=$(jq -r .worktree "$WF_HOME/state/runs/$RR.json")
+	[ -f "$WT/.git" ]
+	sed -i 's/\$2 - \$3/$2 + $3/' "$WT/calc.sh"
+	echo "run $RR" >"$WT/shared.txt"
+	git -C "$WT" add -A
+	gitc -C "$WT" commit -qm 'fix add'
+	"$B/wf" run set-state "$RR" READY_FOR_COMMIT --force --why 'sec passed' \
+	    >/dev/null
+}
+
+@test "#/runs/N of a READY_FOR_COMMIT run shows its branch, the stat and the patch before its actions; Merge, confirmed, merges it into main" {
+	git_project
+	ready_run fix-add
+	TOKEN=$("$B/wf" token add kim)
+	base=$(git -C "$REPO" rev-parse main)
+	tip=$(git -C "$REPO" rev-parse "wf/run-$RR")
+	[ "$base" != "$tip" ]
+	start_server
+	patch='#run-patch-text'
+	run cdp "$URL#/runs/$RR" \
+	    "wait !!document.querySelector('$patch .d-add') && !!document.querySelector('#run-actions [data-action=merge]')" \
+	    "$SETF" \
+	    "$WATCH" \
+	    "print document.getElementById('run-branch').textContent" \
+	    "print document.getElementById('run-stat').textContent.replace(/\s+/g, ' ').trim()" \
+	    "print document.getElementById('run-patch').open + '|' + document.querySelector('#run-patch summary').textContent" \
+	    "print [...document.querySelectorAll('$patch .d-add')].map((s) => s.textContent).join('|')" \
+	    "print [...document.querySelectorAll('$patch .d-del')].map((s) => s.textContent).join('|')" \
+	    "print ((c) => c('.d-add') !== c('.d-del') && c('.d-add') !== c('.d-ctx') && c('.d-del') !== c('.d-ctx'))((k) => getComputedStyle(document.querySelector('$patch ' + k)).color)" \
+	    "print getComputedStyle(document.querySelector('$patch')).fontFamily + '|' + getComputedStyle(document.querySelector('$patch')).whiteSpace" \
+	    "print !!(document.getElementById('run-changes').compareDocumentPosition(document.getElementById('run-actions')) & Node.DOCUMENT_POSITION_FOLLOWING) && document.getElementById('run-changes').getBoundingClientRect().bottom <= document.getElementById('run-actions').getBoundingClientRect().top" \
+	    "print [...document.querySelectorAll('#run-actions button')].map((b) => b.textContent + (b.classList.contains('primary') ? '*' : '')).join(',')" \
+	    "print [...document.querySelectorAll('#run-facts .fact')].map((f) => f.textContent).join('|')" \
+	    "eval window.confirm = (q) => { window.asked = q; return false; }" \
+	    "eval document.querySelector('#run-actions [data-action=merge]').click()" \
+	    "print window.asked + '|' + window.sent.length" \
+	    "eval setf('token', '$TOKEN')" \
+	    "eval window.confirm = () => true" \
+	    "eval document.querySelector('#run-actions [data-action=merge]').click()" \
+	    "wait $NOTICE.includes('merged')" \
+	    "print $NOTICE" \
+	    "wait document.getElementById('run-state').textContent === 'MERGED' && !!document.getElementById('run-merged')" \
+	    "print document.getElementById('run-merged').textContent" \
+	    "print [...document.querySelectorAll('#run-actions button')].map((b) => b.textContent).join(',')" \
+	    "print window.sent.join(' ; ')" \
+	    "print document.querySelectorAll('$patch .d-add').length"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "wf/run-$RR from main at ${base:0:7}" ]
+	[[ "${lines[1]}" == *'calc.sh | 2 +-'*'shared.txt | 2 +-'*'2 files changed, 2 insertions(+), 2 deletions(-)' ]]
+	[ "${lines[2]}" = 'true|Patch · 2 files changed, 2 insertions(+), 2 deletions(-)' ]
+	[ "${lines[3]}" = "+case \$1 in add) echo \$((\$2 + \$3)) ;; esac|+run $RR" ]
+	[ "${lines[4]}" = "-case \$1 in add) echo \$((\$2 - \$3)) ;; esac|-shared" ]
+	# + and - lines coloured apart from the context, in monospace
+	[ "${lines[5]}" = True ]
+	[[ "${lines[6]}" == *monospace*'|pre' ]]
+	# the changes come before the actions, in the DOM and on the screen
+	[ "${lines[7]}" = True ]
+	[ "${lines[8]}" = 'Merge*,Advance,Abandon' ]
+	[[ "${lines[9]}" == *"|Branchwf/run-$RR|Basemain at ${base:0:7}|Worktree$WT"* ]]
+	# declined: nothing sent
+	[ "${lines[10]}" = "Merge wf/run-$RR (run #$RR, fix-add) into main?|0" ]
+	[ "${lines[11]}" = "Run #$RR merged: now MERGED." ]
+	[[ "${lines[12]}" == "merged fast-forward into main as ${tip:0:7} by http:kim · "* ]]
+	[ "${lines[13]}" = 'Advance,Abandon' ]
+	[ "${lines[14]}" = "POST /api/runs/$RR/merge {}" ]
+	# the diff is still there once merged: against where the run began
+	[ "${lines[15]}" = 2 ]
+	# main has the branch's commit, in the user's checkout too
+	[ "$(git -C "$REPO" rev-parse main)" = "$tip" ]
+	[ "$(cat "$REPO/shared.txt")" = "run $RR" ]
+	[ -z "$(git -C "$REPO" status --porcelain)" ]
+	[ "$("$B/wf" run show "$RR" --json | jq -r '[.state, .merge.how, .merge.by, .merge.commit] | join("|")')" = "MERGED|fast-forward|http:kim|$tip" ]
+	grep '"action":"run.merged"' "$WF_HOME/log/audit.jsonl" | grep -q '"actor":"http:kim"'
+}
+
+@test "#/runs/N: a refused merge shows the reason beside the button, a conflict and then the user's uncommitted work, and nothing changes" {
+	git_project
+	ready_run clash
+	TOKEN=$("$B/wf" token add lou)
+	# the user changed the same line on main meanwhile
+	echo 'the user' >"$REPO/shared.txt"
+	gitc -C "$REPO" commit -qam mine
+	mine=$(git -C "$REPO" rev-parse main)
+	start_server
+	merge=(
+	    "wait !!document.querySelector('#run-actions [data-action=merge]') && !!document.getElementById('run-stat')"
+	    "$SETF"
+	    "eval setf('token', '$TOKEN')"
+	    "eval window.confirm = () => true"
+	    "eval document.querySelector('#run-actions [data-action=merge]').click()"
+	    "wait !document.getElementById('run-action-msg').hidden"
+	    "print document.getElementById('run-action-msg').textContent"
+	    "print document.getElementById('run-action-msg').closest('.actions-body') === document.getElementById('run-actions').closest('.actions-body')"
+	    "print document.getElementById('run-state').textContent + '|' + !!document.querySelector('#run-actions [data-action=merge]')"
+	)
+	run cdp "$URL#/runs/$RR" "${merge[@]}"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *"does not merge into main cleanly"*"conflicts in: shared.txt" ]]
+	[ "${lines[1]}" = True ]
+	[ "${lines[2]}" = 'READY FOR COMMIT|true' ]
+	[ "$(git -C "$REPO" rev-parse main)" = "$mine" ]
+	[ "$(cat "$REPO/shared.txt")" = 'the user' ]
+	[ -z "$(git -C "$REPO" status --porcelain)" ]
+	state_is() { [ "$("$B/wf" run show "$RR" --json | jq -r .state)" = "$1" ]; }
+	state_is READY_FOR_COMMIT
+
+	# the user's work in progress, where the merge would write
+	gitc -C "$REPO" reset -q --hard HEAD~1
+	echo 'my edit in progress' >"$REPO/shared.txt"
+	head=$(git -C "$REPO" rev-parse main)
+	run cdp "$URL#/runs/$RR" "${merge[@]}"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *"uncommitted changes where the merge writes"*"uncommitted in: shared.txt" ]]
+	[ "${lines[2]}" = 'READY FOR COMMIT|true' ]
+	[ "$(git -C "$REPO" rev-parse main)" = "$head" ]
+	[ "$(cat "$REPO/shared.txt")" = 'my edit in progress' ]
+	state_is READY_FOR_COMMIT
+	! grep -q '"run.merged"' "$WF_HOME/log/audit.jsonl"
+}
+
+@test "#/runs/N: Abandon, confirmed, with a reason: ABANDONED, its worktree gone, its branch and its diff kept" {
+	git_project
+	ready_run dropme
+	"$B/wf" run set-state "$RR" DEV --force --why 'back to dev' >/dev/null
+	TOKEN=$("$B/wf" token add mia)
+	start_server
+	run cdp "$URL#/runs/$RR" \
+	    "wait !!document.querySelector('#run-actions [data-action=abandon]') && !!document.getElementById('run-stat')" \
+	    "$SETF" \
+	    "$WATCH" \
+	    "print [...document.querySelectorAll('#run-actions button')].map((b) => b.textContent).join(',')" \
+	    "eval setf('token', '$TOKEN')" \
+	    "eval setf('abandon-why', 'not needed after all')" \
+	    "eval window.confirm = (q) => { window.asked = q; return false; }" \
+	    "eval document.querySelector('#run-actions [data-action=abandon]').click()" \
+	    "print window.asked + '|' + window.sent.length" \
+	    "eval window.confirm = () => true" \
+	    "eval document.querySelector('#run-actions [data-action=abandon]').click()" \
+	    "wait $NOTICE.includes('abandoned')" \
+	    "print $NOTICE" \
+	    "wait document.getElementById('run-state').textContent === 'ABANDONED'" \
+	    "print document.getElementById('run-actions-hint').textContent" \
+	    "print document.querySelectorAll('#run-actions button').length" \
+	    "print window.sent.join(' ; ')" \
+	    "wait document.querySelector('#run-facts').textContent.includes('Branch') && !document.querySelector('#run-facts').textContent.includes('Worktree')" \
+	    "print document.getElementById('run-stat').textContent.includes('shared.txt')"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 'Advance,Abandon' ]
+	[ "${lines[1]}" = "Abandon run #$RR (dropme)? Its worktree is removed; its branch wf/run-$RR stays.|0" ]
+	[ "${lines[2]}" = "Run #$RR abandoned: now ABANDONED." ]
+	[ "${lines[3]}" = 'Abandoned: its worktree is gone, its branch stays.' ]
+	[ "${lines[4]}" = 0 ]
+	[ "${lines[5]}" = "POST /api/runs/$RR/abandon {\"why\":\"not needed after all\"}" ]
+	[ "${lines[6]}" = True ]
+	# the store: abandoned by the token's owner, with the reason; the
+	# worktree gone, the branch kept
+	[ "$("$B/wf" run show "$RR" --json | jq -r '[.state, .history[-1].why] | join("|")')" = 'ABANDONED|abandoned by http:mia: not needed after all' ]
+	[ ! -e "$WT" ]
+	git -C "$REPO" rev-parse -q --verify "refs/heads/wf/run-$RR" >/dev/null
+}
+
+@test "#/runs/N: a DEPLOY_FAILED run offers Approve deploy to an environment again, not 'Nothing to do'" {
+	seed
+	TOKEN=$("$B/wf" token add ned)
+	"$B/wf" env create --project-id "$P" --name prod --env-type production \
+	    --deploy-command true >/dev/null
+	QA=$("$B/wf" env create --project-id "$P" --name qa --env-type testing \
+	    --deploy-command true)
+	"$B/wf" env create --project-id "$P" --name bare --env-type local >/dev/null
+	"$B/wf" run set-state "$R1" DEPLOY_FAILED --force --why 'health check failed' >/dev/null
+	f="$WF_HOME/state/runs/$R1.json"
+	jq --argjson e "$QA" '.deploy_environment_id = $e | .waiting_for_human = true |
+	    .waiting_reason = "the deploy failed: approve it again"' "$f" >"$f.new"
+	mv "$f.new" "$f"
+	start_server
+	run cdp "$URL#/runs/$R1" \
+	    "wait !!document.querySelector('#deploy-env option[value=qa]')" \
+	    "$SETF" \
+	    "print [...document.querySelectorAll('#run-actions button')].map((b) => b.textContent).join(',')" \
+	    "print [...document.querySelectorAll('#deploy-env option')].map((o) => o.value).join(',') + '|' + document.getElementById('deploy-env').value" \
+	    "print document.getElementById('run-actions-hint').textContent" \
+	    "print document.getElementById('run-worktree-note').textContent" \
+	    "eval setf('token', '$TOKEN')" \
+	    "eval window.confirm = (q) => { window.asked = q; return true; }" \
+	    "eval document.querySelector('#run-actions [data-action=approve-deploy]').click()" \
+	    "wait $NOTICE.includes('deploy approved')" \
+	    "print window.asked" \
+	    "print $NOTICE"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 'Approve deploy,Abandon' ]
+	# only environments that deploy, no "approve only"; the one that failed chosen
+	[ "${lines[1]}" = 'prod,qa|qa' ]
+	[[ "${lines[2]}" == 'The deploy failed: approve it again to an environment'* ]]
+	[[ "${lines[2]}" != *'Nothing to do'* ]]
+	# a project that is no git repository: said plainly, no diff
+	[[ "${lines[3]}" == *"is not a git repository: the run's agents work in it directly"* ]]
+	[ "${lines[4]}" = "Approve the deploy of run #$R1 (fix-add) to qa?" ]
+	[ "${lines[5]}" = "Run #$R1 deploy approved: now TESTING." ]
+	[ "$("$B/wf" run show "$R1" --json | jq -r '[.state, .approved_by, .deploy_environment_id] | join("|")')" = "TESTING|http:ned|$QA" ]
+}
+
+@test "#/runs/N: a diff of megabytes is drawn a bounded piece at a time, with a note, and the page stays live" {
+	git_project
+	RR=$("$B/wf" run create --project-id "$GP" --name big)
+	WT=$(jq -r .worktree "$WF_HOME/state/runs/$RR.json")
+	# about 3.5 MB of patch: 70000 lines
+	"$PY" -c 'import sys; sys.stdout.write("".join("line %d %s\n" % (i, "x" * 40) for i in range(70000)))' >"$WT/big.txt"
+	git -C "$WT" add -A
+	gitc -C "$WT" commit -qm big
+	"$B/wf" run set-state "$RR" READY_FOR_COMMIT --force --why t >/dev/null
+	start_server
+	n="document.querySelectorAll('#run-patch-text span').length"
+	run cdp "$URL#/runs/$RR" \
+	    "wait !!document.getElementById('run-patch-more')" \
+	    "print document.getElementById('run-patch-more').textContent" \
+	    "print $n" \
+	    "print document.getElementById('run-patch-text').textContent.length" \
+	    "print [...document.querySelectorAll('#run-patch-text span')].pop().textContent" \
+	    "eval window.t0 = performance.now()" \
+	    "eval document.getElementById('run-patch-next').click()" \
+	    "print $n" \
+	    "eval window.tick = 0; setTimeout(() => { window.tick = 1; }, 0)" \
+	    "wait window.tick === 1" \
+	    "print document.getElementById('conn').className + '|' + (performance.now() - window.t0 < 5000)"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" =~ ^Showing\ the\ first\ 12[0-9]\ KB\ of\ 3\.[0-9]\ MB\ \(([0-9,]+)\ of\ 70,006\ lines\):\ the\ page\ draws\ no\ more\ at\ once\.\ wf\ run\ diff\ $RR\ prints\ it\ all\. ]]
+	shown=${BASH_REMATCH[1]//,/}
+	[ "$shown" -gt 2000 ] && [ "$shown" -lt 4000 ]
+	[ "${lines[1]}" -eq "$shown" ]
+	[ "${lines[2]}" -le $((128 * 1024)) ]
+	# cut at a line's end: the last line drawn is whole
+	[[ "${lines[3]}" =~ ^\+line\ [0-9]+\ x{40}$ ]]
+	# one more piece on request
+	[ "${lines[4]}" -gt $((shown * 3 / 2)) ] && [ "${lines[4]}" -lt $((shown * 3)) ]
+	[ "${lines[5]}" = 'conn ok|true' ]
+}
+
+@test "the queue's card says when the sandbox is off or broken, with its reason; not when it is on" {
+	wf_config '[sandbox]' 'sandbox = off'
+	start_server
+	dom=$(dump_dom "$URL")
+	card=$(between "$dom" 'id="queue-h"' 'id="queue-body"')
+	[[ "$card" == *'<span id="queue-sandbox" class="chip bad" title="OFF: agents and tests run with wf'"'"'s own rights ([sandbox] sandbox = off)">sandbox off</span>'* ]]
+	[[ "$card" == *'<p id="sandbox-warn" class="sandbox-warn" role="status">Sandbox: OFF: agents and tests run with wf'"'"'s own rights ([sandbox] sandbox = off)</p>'* ]]
+	stop_server
+
+	wf_config '[sandbox]' 'bwrap = /nonexistent/bwrap'
+	start_server
+	dom=$(dump_dom "$URL")
+	card=$(between "$dom" 'id="queue-h"' 'id="queue-body"')
+	[[ "$card" == *'>sandbox broken</span>'* ]]
+	[[ "$card" == *'role="status">Sandbox: on, but jobs that need it fail: sandbox: /nonexistent/bwrap not found: install bubblewrap'*'</p>'* ]]
+	stop_server
+
+	# on: bubblewrap is there (make deps installs it)
+	bw=$(command -v bwrap)
+	wf_config '[sandbox]' "bwrap = $bw"
+	[ "$("$B/wf" queue status --json | jq -r .sandbox)" = on ]
+	start_server
+	dom=$(dump_dom "$URL")
+	card=$(between "$dom" 'id="queue-h"' 'id="queue-body"')
+	[[ "$card" == *'<span id="queue-sandbox" class="chip bad" hidden="">'* ]]
+	[[ "$card" == *'<p id="sandbox-warn" class="sandbox-warn" role="status" hidden="">'* ]]
+	[[ "$dom" == *'id="q-waiting">0<'* ]]
 }
