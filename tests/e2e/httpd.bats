@@ -1,9 +1,10 @@
 #!/usr/bin/env bats
 # httpd: the real wf-httpd on a free port of 127.0.0.1, driven with curl:
 # entities, the queue, a run through the real wf-dispatch and wf-gate to a
-# deploy approved through the API (approver http:NAME), a report applied
-# by wf-gate, tokens refused and nothing written, bad input, the page and
-# its traps, and the signals.
+# deploy approved through the API (approver http:NAME), a run's diff,
+# merge (and its refused conflict) and abandon, a report applied by
+# wf-gate, tokens refused and nothing written, bad input, the page and its
+# traps, and the signals.
 
 load helpers
 
@@ -435,6 +436,112 @@ tree() {
 	anon GET "/api/runs?project_id=1"
 	[ "$(jq length <<<"$output")" -eq 1 ]
 	grep -q '"actor":"http:alice"' "$WF_HOME/log/audit.jsonl"
+}
+
+gitc() { git -c user.name=u -c user.email=u@localhost "$@"; }
+
+@test "a run's diff, merge and abandon: the diff as JSON, a conflict refused with nothing changed, a merge, an abandon; 401 without a token" {
+	GREPO="$BATS_TEST_TMPDIR/calc"
+	mkdir -p "$GREPO"
+	git -C "$GREPO" init -q -b main
+	echo shared >"$GREPO/shared.txt"
+	git -C "$GREPO" add -A
+	gitc -C "$GREPO" commit -qm one
+	base=$(git -C "$GREPO" rev-parse main)
+	api POST /api/projects/create "{\"name\":\"calc\",\"repo_path\":\"$GREPO\"}"
+	[ "$code" = 201 ]
+	gp=$(jq -r .id <<<"$output")
+	api POST "/api/projects/$gp/execute" '{"name":"fix"}'
+	[ "$code" = 201 ]
+	rid=$(jq -r .id <<<"$output")
+	wt=$(jq -r .worktree <<<"$output")
+	[ "$wt" = "$WF_HOME/work/run-$rid" ] && [ -f "$wt/.git" ]
+	# what its DEV would have done, on wf/run-N in its worktree
+	echo "run $rid" >"$wt/shared.txt"
+	echo new >"$wt/new.txt"
+	git -C "$wt" add -A
+	gitc -C "$wt" commit -qm work
+	tip=$(git -C "$GREPO" rev-parse "wf/run-$rid")
+	"$B/wf" run set-state "$rid" READY_FOR_COMMIT --force --why t >/dev/null
+
+	# the diff: where it began, the stat, the patch git gives
+	anon GET "/api/runs/$rid/diff"
+	echo "$output"
+	[ "$code" = 200 ]
+	[ "$(jq -r '[.run_id, .branch, .base_branch, .base_commit] | join("|")' <<<"$output")" = "$rid|wf/run-$rid|main|$base" ]
+	[ "$(jq -r .stat <<<"$output")" = "$(git -C "$GREPO" diff --stat "$base" "wf/run-$rid")" ]
+	[[ "$(jq -r .stat <<<"$output")" == *'new.txt    | 1 +'*'shared.txt | 2 +-'*'2 files changed, 2 insertions(+), 1 deletion(-)' ]]
+	[ "$(jq -r .diff <<<"$output")" = "$(git -C "$GREPO" diff "$base" "wf/run-$rid")" ]
+	[[ "$(jq -r .diff <<<"$output")" == *$'\n-shared\n+run '"$rid"* ]]
+	anon GET /api/runs/999/diff
+	[ "$code" = 404 ]
+	# a run of a project that is no git repository has none
+	api POST /api/projects/create "{\"name\":\"plain\",\"repo_path\":\"$REPO\"}"
+	pp=$(jq -r .id <<<"$output")
+	api POST "/api/projects/$pp/execute" '{}'
+	plain=$(jq -r .id <<<"$output")
+	anon GET "/api/runs/$plain/diff"
+	[ "$code" = 409 ]
+	[[ "$(jq -r .error <<<"$output")" == "run $plain has no branch of its own ($REPO is not a git repository"* ]]
+
+	# the user changed the same line on main meanwhile: a conflict
+	echo 'the user' >"$GREPO/shared.txt"
+	gitc -C "$GREPO" commit -qam mine
+	mine=$(git -C "$GREPO" rev-parse main)
+	before=$(tree)
+	anon POST "/api/runs/$rid/merge"
+	[ "$code" = 401 ]
+	api POST "/api/runs/$rid/merge" '{"into":"elsewhere"}'
+	[ "$code" = 400 ]
+	api POST "/api/runs/$rid/merge"
+	echo "$output"
+	[ "$code" = 409 ]
+	[[ "$(jq -r .error <<<"$output")" == *'does not merge into main cleanly'*'conflicts in: shared.txt' ]]
+	# nothing changed: the store, the branch, main, the user's tree
+	[ "$(tree)" = "$before" ]
+	state_is "$rid" READY_FOR_COMMIT
+	[ "$(git -C "$GREPO" rev-parse main)" = "$mine" ]
+	[ "$(git -C "$GREPO" rev-parse "wf/run-$rid")" = "$tip" ]
+	[ -z "$(git -C "$GREPO" status --porcelain)" ]
+	[ "$(cat "$GREPO/shared.txt")" = 'the user' ]
+
+	# once the user's commit is gone, it merges: a fast-forward
+	gitc -C "$GREPO" reset -q --hard HEAD~1
+	api POST "/api/runs/$rid/merge"
+	echo "$output"
+	[ "$code" = 200 ]
+	[ "$(jq -r '[.state, .merge.how, .merge.into, .merge.commit, .merge.by] | join("|")' <<<"$output")" = "MERGED|fast-forward|main|$tip|http:alice" ]
+	[ "$(git -C "$GREPO" rev-parse main)" = "$tip" ]
+	[ "$(cat "$GREPO/new.txt")" = new ]
+	grep '"action":"run.merged"' "$WF_HOME/log/audit.jsonl" | grep -q '"actor":"http:alice"'
+	api POST "/api/runs/$rid/merge"
+	[ "$code" = 409 ]
+	[[ "$(jq -r .error <<<"$output")" == 'run is MERGED: merge needs READY_FOR_COMMIT' ]]
+
+	# abandon: a human's, with a reason; the worktree goes, the branch stays
+	before=$(tree)
+	anon POST "/api/runs/$rid/abandon" '{"why":"by nobody"}'
+	[ "$code" = 401 ]
+	api POST "/api/runs/$rid/abandon" '{"reason":"x"}'
+	[ "$code" = 400 ]
+	[ "$(tree)" = "$before" ]
+	[ -d "$wt" ]
+	api POST "/api/runs/$rid/abandon" '{"why":"superseded"}'
+	echo "$output"
+	[ "$code" = 200 ]
+	[ "$(jq -r '[.state, .history[-1].why] | join("|")' <<<"$output")" = 'ABANDONED|abandoned by http:alice: superseded' ]
+	[ ! -e "$wt" ]
+	git -C "$GREPO" rev-parse -q --verify "refs/heads/wf/run-$rid" >/dev/null
+	api POST "/api/runs/$rid/abandon"
+	[ "$code" = 409 ]
+	[[ "$(jq -r .error <<<"$output")" == 'run is ABANDONED: it has ended already' ]]
+	# the branch's diff stays readable
+	anon GET "/api/runs/$rid/diff"
+	[ "$code" = 200 ]
+	# with no body at all, too
+	api POST "/api/runs/$plain/abandon"
+	[ "$code" = 200 ]
+	[ "$(jq -r .state <<<"$output")" = ABANDONED ]
 }
 
 @test "a report dropped through the API is applied by wf-gate" {
