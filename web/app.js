@@ -1421,9 +1421,11 @@ async function loadRun(route, gen) {
   if (r instanceof ApiError) {
     $('run-h').textContent = r.status === 404 ? `No run ${route.id}` : 'Run';
     $('run-sub').textContent = r.message;
+    $('run-changes').hidden = true;
     return;
   }
   if (!r || r instanceof Error) return;
+  $('run-changes').hidden = false;
   // where it may deploy: asked only while a deploy waits for approval
   let envs = [];
   if ((r.state === 'READY_FOR_DEPLOY' || r.state === 'DEPLOY_FAILED') && r.project_id) {
