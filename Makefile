@@ -31,11 +31,21 @@ O ?= obj
 CC ?= cc
 CFLAGS ?= -O2 -g
 PKGS = libcjson inih libcurl libsodium libbsd-overlay expat
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+# pkg-config is asked when a flag is first used, not when this file is
+# read: in `make deps demo` on a bare machine that is after deps has
+# installed the packages.  Each is asked once (the first use replaces the
+# variable with its value); one that pkg-config cannot give stops make.
+pkg = $(eval $1 := $$(shell pkg-config $2))$(if $(filter 0,$(.SHELLSTATUS)),,\
+	$(error pkg-config $2 failed: `make deps` installs the packages))$($1)
+PKG_CFLAGS = $(call pkg,PKG_CFLAGS,--cflags $(PKGS))
+PKG_LIBS = $(call pkg,PKG_LIBS,--libs $(PKGS))
 # libmicrohttpd: wf-httpd's alone; no other program links it.
-MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd)
-MHD_LIBS := $(shell pkg-config --libs libmicrohttpd)
+MHD_CFLAGS = $(call pkg,MHD_CFLAGS,--cflags libmicrohttpd)
+MHD_LIBS = $(call pkg,MHD_LIBS,--libs libmicrohttpd)
+CMOCKA_CFLAGS = $(call pkg,CMOCKA_CFLAGS,--cflags cmocka)
+CMOCKA_LIBS = $(call pkg,CMOCKA_LIBS,--libs cmocka)
+# With deps among the goals, every compile waits for it, under -j too.
+DEPS_FIRST = $(filter deps,$(MAKECMDGOALS))
 override CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	-D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -fstack-protector-strong -MMD -MP \
 	-DWF_VERSION='"$(VERSION)"' \
@@ -63,17 +73,17 @@ UNITS = $(UNITSRC:tests/unit/%.c=$(B)/tests/%)
 
 all: $(BINS)
 
-$(O)/lib/%.o: lib/%.c
+$(O)/lib/%.o: lib/%.c | $(DEPS_FIRST)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(O)/cmd/%.o: cmd/%.c
+$(O)/cmd/%.o: cmd/%.c | $(DEPS_FIRST)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(XCFLAGS) -c -o $@ $<
 
-$(O)/tests/%.o: tests/unit/%.c
+$(O)/tests/%.o: tests/unit/%.c | $(DEPS_FIRST)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka) -c -o $@ $<
+	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -c -o $@ $<
 
 $(O)/libwf.a: $(LIBOBJ)
 	rm -f $@
@@ -100,7 +110,7 @@ $(B)/wf-httpd: XLIBS = $(MHD_LIBS)
 $(UNITS): $(B)/tests/%: $(O)/tests/%.o $(O)/libwf.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(O)/libwf.a $(PKG_LIBS) -lm \
-		$(shell pkg-config --libs cmocka)
+		$(CMOCKA_LIBS)
 
 tests: $(BINS) $(UNITS)
 

@@ -2,20 +2,20 @@
 # engine: llm_complete and llm_chat jobs through wf (wf-dispatch and
 # wf-agent) against a real inference engine: llama.cpp through
 # node-llama-cpp (tests/helpers/llama_server.mjs) over the tiny real model
-# in ../shared/models/, in both shapes wf speaks (OpenAI, Ollama).  The
-# jobs must record the engine's own token counts, as its server reported
-# them, and its model's name.
+# of tests/fixtures/models/ (checked against its sha256 first), in both
+# shapes wf speaks (OpenAI, Ollama).  The jobs must record the engine's own
+# token counts, as its server reported them, and its model's name.
 #
-# Needs Node.js 20 or later and npm; node-llama-cpp is installed once by
-# tests/helpers/engine.sh into a cache directory outside the repository
-# (${XDG_CACHE_HOME:-$HOME/.cache}/wf-tests/engine, or $WF_ENGINE_DIR).
-# Without node or the model the test fails and says why: it never skips.
-# WF_ENGINE_MODEL names another GGUF model file.
+# Needs npm; node-llama-cpp, and Node.js 20 where the system's is older,
+# are installed once from the npm registry by tests/helpers/engine.sh into
+# a cache directory outside the repository
+# (${XDG_CACHE_HOME:-$HOME/.cache}/wf-tests, or beside $WF_ENGINE_DIR).
+# Without npm or with a damaged model the test fails and says why: it
+# never skips.  WF_ENGINE_MODEL names another GGUF model file.
 
 load helpers
 
 H=$BATS_TEST_DIRNAME/../helpers
-MODEL=${WF_ENGINE_MODEL:-$BATS_TEST_DIRNAME/../../../shared/models/stories260K.gguf}
 
 setup() {
 	wf_setup
@@ -112,21 +112,23 @@ check_job() {
 	t0=$(now_ms)
 	if ! out=$("$H/engine.sh" check 2>&1); then
 		echo "$out" >&2
-		echo "engine.bats needs Node.js 20+ and npm (see tests/helpers/engine.sh)" >&2
+		echo "engine.bats needs npm (see tests/helpers/engine.sh)" >&2
 		return 1
 	fi
-	if [ ! -f "$MODEL" ]; then
-		echo "the model is missing: $MODEL (../shared/models/stories260K.gguf beside the repository)" >&2
+	MODEL=$("$H/engine.sh" model) || return 1
+	NODE=$("$H/engine.sh" node) || {
+		echo "no Node.js 20 or later (tests/helpers/engine.sh node)" >&2
 		return 1
-	fi
+	}
+	[ "$("$NODE" -p 'process.versions.node.split(".")[0] >= 20')" = true ]
 	DIR=$("$H/engine.sh" install) || {
 		echo "node-llama-cpp could not be installed (tests/helpers/engine.sh install)" >&2
 		return 1
 	}
 	t1=$(now_ms)
-	say "node-llama-cpp ready in $DIR: $((t1 - t0)) ms"
+	say "node $("$NODE" --version) and node-llama-cpp ready in $DIR: $((t1 - t0)) ms"
 
-	node "$H/llama_server.mjs" --model "$MODEL" --modules "$DIR" \
+	"$NODE" "$H/llama_server.mjs" --model "$MODEL" --modules "$DIR" \
 	    --portfile "$BATS_TEST_TMPDIR/engine.port" --log "$SLOG" \
 	    --max-tokens 32 >"$BATS_TEST_TMPDIR/engine.out" 2>&1 3>&- &
 	SERVER_PID=$!
@@ -181,4 +183,30 @@ check_job() {
 	echo "chat: $chat_content" >&2
 	[ "$(wc -l <"$SLOG")" -eq 4 ]
 	say "engine.bats body: $(($(now_ms) - t0)) ms"
+}
+
+@test "the test model is checked against its sha256 before use: a damaged copy is refused, saying so" {
+	local t="$BATS_TEST_TMPDIR/t" m
+	m=$("$H/engine.sh" model)
+	[ "$m" = "$(cd "$BATS_TEST_DIRNAME/../fixtures/models" && pwd)/stories260K.gguf" ]
+	[ "$(sha256sum <"$m" | cut -d' ' -f1)" = 270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d ]
+	grep -q 'MIT' "$BATS_TEST_DIRNAME/../fixtures/models/README.md"
+	grep -q 270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d \
+	    "$BATS_TEST_DIRNAME/../fixtures/models/README.md"
+	# the same script beside a copy whose one byte differs
+	mkdir -p "$t/helpers" "$t/fixtures/models"
+	cp "$H/engine.sh" "$t/helpers/"
+	cp "$BATS_TEST_DIRNAME"/../fixtures/models/stories260K.gguf* "$t/fixtures/models/"
+	run "$t/helpers/engine.sh" model
+	[ "$status" -eq 0 ]
+	printf 'x' | dd of="$t/fixtures/models/stories260K.gguf" bs=1 seek=4096 \
+	    conv=notrunc 2>/dev/null
+	run "$t/helpers/engine.sh" model
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ $output == *"does not match its sha256"* ]]
+	rm "$t/fixtures/models/stories260K.gguf"
+	run "$t/helpers/engine.sh" model
+	[ "$status" -eq 1 ]
+	[[ $output == *"the test model is missing"* ]]
 }
