@@ -1034,26 +1034,59 @@ h_creds(struct req *r)
 	return reply_json(r, 200, all);
 }
 
+/* The secret is "secret" (a string, or an object whose string members
+ * are its fields, as wf cred add takes a JSON secret), or the seed's own
+ * body: api_key_encrypted or another of its NAME_encrypted fields, the
+ * clear value for the server to seal. */
 static int
 h_cred_create(struct req *r)
 {
 	cJSON *fields, *secret, *rec;
 	char *text;
-	int rc;
+	int n, rc;
 
 	if ((fields = fields_in_project(r)) == NULL)
 		return r->out->status;
+	if ((n = wf_cred_seed_secret(fields, &text, r->err, sizeof(r->err))) ==
+	    -1) {
+		cJSON_Delete(fields);
+		return fail(r, 400, "%s", r->err);
+	}
 	secret = cJSON_DetachItemFromObjectCaseSensitive(fields, "secret");
-	if (!cJSON_IsString(secret) && !cJSON_IsObject(secret)) {
+	/* The fields first: an unknown one is named, whatever the secret. */
+	if (wf_store_check(&wf_kind_credential, fields, 0, 0, r->err,
+		sizeof(r->err)) == -1) {
+		int e = errno;
+
+		if (text != NULL)
+			explicit_bzero(text, strlen(text));
+		free(text);
 		cJSON_Delete(secret);
 		cJSON_Delete(fields);
-		return fail(r, 400, "secret: a string or an object is needed");
+		return fail_errno(r, e);
 	}
-	/* An object's string members are fields of the secret, as wf cred
-	 * add takes them from a JSON secret. */
-	text = cJSON_IsString(secret) ? strdup(secret->valuestring)
-				      : cJSON_PrintUnformatted(secret);
-	cJSON_Delete(secret);
+	if (n > 0 && secret != NULL) {
+		explicit_bzero(text, strlen(text));
+		free(text);
+		cJSON_Delete(secret);
+		cJSON_Delete(fields);
+		return fail(r, 400,
+		    "secret: given twice (secret, and the seed's "
+		    "*_encrypted fields): give one");
+	}
+	if (n == 0 && !cJSON_IsString(secret) && !cJSON_IsObject(secret)) {
+		cJSON_Delete(secret);
+		cJSON_Delete(fields);
+		return fail(r, 400,
+		    "secret: a string or an object is needed (or the "
+		    "seed's api_key_encrypted, password_encrypted, ...)");
+	}
+	if (n == 0) {
+		/* An object's string members are fields of the secret. */
+		text = cJSON_IsString(secret) ? strdup(secret->valuestring)
+					      : cJSON_PrintUnformatted(secret);
+		cJSON_Delete(secret);
+	}
 	if (text == NULL || text[0] == '\0' || strlen(text) > WF_VAULT_MAX) {
 		free(text);
 		cJSON_Delete(fields);

@@ -76,6 +76,52 @@ as_fields(const char *secret, size_t len)
 	return o;
 }
 
+/* The seed's secret columns (Workflow Hub's Credential model), each
+ * given as NAME_encrypted: the clear value, for the server to encrypt. */
+static const char *const seed_secrets[] = { "password", "api_key", "token",
+	"ssh_key", "ssh_passphrase", "database_url", "client_secret",
+	"refresh_token", NULL };
+
+int
+wf_cred_seed_secret(cJSON *fields, char **secret, char *err, size_t errlen)
+{
+	cJSON *got, *v, *one = NULL;
+	char key[64];
+	int n = 0;
+
+	*secret = NULL;
+	if ((got = cJSON_CreateObject()) == NULL)
+		return verr(err, errlen, ENOMEM, "out of memory");
+	for (int i = 0; seed_secrets[i] != NULL; i++) {
+		snprintf(key, sizeof(key), "%s_encrypted", seed_secrets[i]);
+		v = cJSON_DetachItemFromObjectCaseSensitive(fields, key);
+		if (v == NULL || cJSON_IsNull(v) ||
+		    (cJSON_IsString(v) && v->valuestring[0] == '\0')) {
+			/* the seed's "none" */
+			cJSON_Delete(v);
+			continue;
+		}
+		if (!cJSON_IsString(v)) {
+			cJSON_Delete(v);
+			wipe_delete(got);
+			return verr(err, errlen, EINVAL,
+			    "%s: a string is needed (the secret in the clear)",
+			    key);
+		}
+		cJSON_AddItemToObject(got, seed_secrets[i], v);
+		one = v;
+		n++;
+	}
+	if (n == 1)
+		*secret = strdup(one->valuestring);
+	else if (n > 1)
+		*secret = cJSON_PrintUnformatted(got);
+	wipe_delete(got);
+	if (n > 0 && *secret == NULL)
+		return verr(err, errlen, ENOMEM, "out of memory");
+	return n;
+}
+
 int
 wf_cred_create(int root, cJSON *fields, const char *secret, size_t len,
     int64_t *id, char *err, size_t errlen)

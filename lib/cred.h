@@ -24,6 +24,15 @@
 int wf_cred_create(int root, cJSON *fields, const char *secret, size_t len,
     int64_t *id, char *err, size_t errlen);
 
+/* The seed's way to give a secret: take its NAME_encrypted members
+ * (password, api_key, token, ssh_key, ssh_passphrase, database_url,
+ * client_secret, refresh_token: the clear values; null or "" is none) out
+ * of fields.  *secret (free it after wiping) gets the one value as it is,
+ * or several as a JSON object of their NAMEs, each a field of the secret;
+ * NULL when there is none.  Returns how many, or -1 with err (EINVAL: one
+ * is not a string). */
+int wf_cred_seed_secret(cJSON *fields, char **secret, char *err, size_t errlen);
+
 /* wf_cred_create, then the "credential.created" audit line: what wf cred
  * add and wf-httpd do.  *rec (may be NULL) gets the record, redacted. */
 int wf_cred_add(int root, cJSON *fields, const char *secret, size_t len,

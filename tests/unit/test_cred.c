@@ -6,7 +6,8 @@
  * re-seals every sealed value of state/ wherever it sits in a file (of any
  * kind), leaves alone what only looks like one, keeps the key of a value
  * that does not open, and drops the others; role env lines parse into
- * NAME, REF and FIELD, and bad ones are refused with the reason.
+ * NAME, REF and FIELD, and bad ones are refused with the reason; the
+ * seed's NAME_encrypted members of a body make the secret.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -390,6 +391,58 @@ role_env(void **state)
 	}
 }
 
+/* The seed's body: its NAME_encrypted members are the secret, taken out
+ * of the fields; one alone as it is, several as an object of fields. */
+static void
+seed_secret(void **state)
+{
+	char err[256], *sec;
+	cJSON *f, *o;
+
+	(void)state;
+	f = cJSON_Parse("{\"name\":\"GitHub API\",\"credential_type\":"
+			"\"api_key\",\"service\":\"github\","
+			"\"api_key_encrypted\":\"your_api_key\"}");
+	assert_int_equal(wf_cred_seed_secret(f, &sec, err, sizeof err), 1);
+	assert_string_equal(sec, "your_api_key");
+	assert_null(cJSON_GetObjectItem(f, "api_key_encrypted"));
+	assert_non_null(cJSON_GetObjectItem(f, "service"));
+	free(sec);
+	cJSON_Delete(f);
+
+	/* several: fields named as the seed's columns without _encrypted;
+	 * null and "" are the seed's "none" */
+	f = cJSON_Parse("{\"name\":\"db\",\"token_encrypted\":null,"
+			"\"database_url_encrypted\":\"postgres://x\","
+			"\"password_encrypted\":\"hunter2\","
+			"\"api_key_encrypted\":\"\"}");
+	assert_int_equal(wf_cred_seed_secret(f, &sec, err, sizeof err), 2);
+	o = cJSON_Parse(sec);
+	assert_int_equal(cJSON_GetArraySize(o), 2);
+	assert_string_equal(
+	    cJSON_GetObjectItem(o, "password")->valuestring, "hunter2");
+	assert_string_equal(cJSON_GetObjectItem(o, "database_url")->valuestring,
+	    "postgres://x");
+	assert_int_equal(cJSON_GetArraySize(f), 1); /* name alone is left */
+	cJSON_Delete(o);
+	free(sec);
+	cJSON_Delete(f);
+
+	/* none: nothing taken, nothing made */
+	f = cJSON_Parse("{\"name\":\"x\",\"secret\":\"s\"}");
+	assert_int_equal(wf_cred_seed_secret(f, &sec, err, sizeof err), 0);
+	assert_null(sec);
+	assert_int_equal(cJSON_GetArraySize(f), 2);
+	cJSON_Delete(f);
+
+	/* not a string: refused, naming the field */
+	f = cJSON_Parse("{\"ssh_key_encrypted\":42}");
+	assert_int_equal(wf_cred_seed_secret(f, &sec, err, sizeof err), -1);
+	assert_null(sec);
+	assert_non_null(strstr(err, "ssh_key_encrypted"));
+	cJSON_Delete(f);
+}
+
 int
 main(void)
 {
@@ -401,6 +454,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    rotate_tampered, setup, teardown),
 		cmocka_unit_test_setup_teardown(role_env, setup, teardown),
+		cmocka_unit_test(seed_secret),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
