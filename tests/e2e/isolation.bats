@@ -464,3 +464,25 @@ EOF
 	run -0 jq -r '.results.deploy.details.sandbox' "$WF_HOME/state/runs/$rid.json"
 	[ "$output" = bwrap ]
 }
+
+# sleeper_up MARK: a process "sleep MARK" is alive
+sleeper_up() { pgrep -f "^sleep $1\$" >/dev/null; }
+
+@test "a role's program cancelled mid-way: everything it forked dies with it, setsid or not" {
+	MARK=$((8000000 + RANDOM))
+	role dev "setsid sleep $MARK </dev/null >/dev/null 2>&1 & sleep $((MARK + 1))"
+	start_all
+	rid=$("$B/wf" run create --project-id "$PROJ")
+	wait_until "$(slow 30)" sleeper_up "$MARK" || { dump; false; }
+	# the room's own processes are not in the job's process group: the
+	# setsid one has a session of its own
+	pid=$(pgrep -f "^sleep $MARK\$" | head -n 1)
+	[ "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid" ]
+	job=$(jq -r 'select(.request_data.role == "dev") | .id' "$WF_HOME"/active/* 2>/dev/null | head -n 1)
+	[ -n "$job" ]
+	run -0 "$B/wf" queue cancel "$job"
+	wait_until "$(slow 20)" test -f "$WF_HOME/cancelled/$job" || { dump; false; }
+	wait_until 5 sh -c "! pgrep -f '^sleep $MARK\$'"
+	! pgrep -f "^sleep $((MARK + 1))\$"
+	state_is "$rid" DEV
+}
