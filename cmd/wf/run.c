@@ -37,7 +37,7 @@ static const char run_usage[] =
     "       wf run advance N\n"
     "       wf run retry N\n"
     "       wf run reset-to-dev N [--tasks]\n"
-    "       wf run approve-deploy N [--env NAME|ID]\n"
+    "       wf run approve-deploy N [--env NAME|ID [--wait [--timeout SECS]]]\n"
     "       wf run diff N [--stat]\n"
     "       wf run merge N\n"
     "       wf run abandon N [--why TEXT]\n"
@@ -61,7 +61,10 @@ static const char run_usage[] =
     "is a human's, recorded under your login name (with --env, the run\n"
     "goes to TESTING while a deploy job runs the environment's deploy\n"
     "command, health check and tests, then DEPLOYED, or DEPLOY_FAILED\n"
-    "after its rollback command); set-state --force is\n"
+    "after its rollback command; --wait waits for either: exit 0 when\n"
+    "DEPLOYED, 1 when DEPLOY_FAILED, with the reason, 75 when --timeout\n"
+    "passed; without --env the run is DEPLOYED at once, and --wait returns\n"
+    "at once); set-state --force is\n"
     "audited.  pm|dev|qa|sec enqueue that role's agent job now.  A run\n"
     "with a token budget starts no job once its tokens reach it: it waits\n"
     "for a human, who raises it with budget (0: none) and retries the job\n"
@@ -135,7 +138,7 @@ print_run(const cJSON *run, int json)
 struct ropts {
 	int64_t project_id, task_id, run_id;
 	const char *name, *role, *status, *summary, *details, *why, *env;
-	int json, tasks, force, detach, stat;
+	int json, tasks, force, detach, stat, wait;
 	long long timeout, budget;
 };
 
@@ -161,6 +164,7 @@ ropts_parse(int argc, char *argv[], struct ropts *o)
 		{ "token-budget", required_argument, NULL, 'B' },
 		{ "env", required_argument, NULL, 'E' },
 		{ "stat", no_argument, NULL, 'X' },
+		{ "wait", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -203,6 +207,7 @@ ropts_parse(int argc, char *argv[], struct ropts *o)
 			break;
 		case 'E': o->env = optarg; break;
 		case 'X': o->stat = 1; break;
+		case 'W': o->wait = 1; break;
 		case 'B':
 			o->budget = strtonum(optarg, 0, 1000000000000LL,
 			    &errstr);
@@ -422,6 +427,105 @@ r_role(const char *role, struct ropts *o)
 	return 0;
 }
 
+/*
+ * Watch state/runs: an inotify descriptor that wakes on every run file
+ * renamed into place, or -1 after saying why.
+ */
+static int
+watch_runs(void)
+{
+	char path[PATH_MAX];
+	int ifd, n;
+
+	if ((ifd = inotify_init1(IN_CLOEXEC)) == -1) {
+		wf_log_warn("inotify: %s", strerror(errno));
+		return -1;
+	}
+	n = snprintf(path, sizeof(path), "%s/state/runs", wf_home_dir());
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		wf_log_warn("%s/state/runs: path too long", wf_home_dir());
+		close(ifd);
+		return -1;
+	}
+	if (inotify_add_watch(ifd, path, IN_MOVED_TO) == -1) {
+		wf_log_warn("inotify %s: %s", path, strerror(errno));
+		close(ifd);
+		return -1;
+	}
+	return ifd;
+}
+
+/*
+ * Sleep until a run file changes, at most max_ms (-1: no limit) and not
+ * past deadline (monotonic ms, -1: none).  An event only says: look
+ * again; the caller re-reads the file either way.  -1 once the deadline
+ * passed.
+ */
+static int
+wait_runs(int ifd, int64_t deadline, int max_ms)
+{
+	char buf[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct pollfd pfd = { ifd, POLLIN, 0 };
+	int wait_ms = max_ms;
+
+	if (deadline >= 0) {
+		int64_t left = deadline - wf_clock_mono_ms();
+
+		if (left <= 0)
+			return -1;
+		if (wait_ms < 0 || left < wait_ms)
+			wait_ms = (int)left;
+	}
+	if (poll(&pfd, 1, wait_ms) > 0)
+		(void)!read(ifd, buf, sizeof(buf));
+	return 0;
+}
+
+/*
+ * approve-deploy --wait: follow the run until it leaves TESTING.  0 when
+ * DEPLOYED, 1 when it stopped elsewhere (DEPLOY_FAILED, with the reason),
+ * 75 when the deadline passed.
+ */
+static int
+wait_deploy(int ifd, int64_t id, long long timeout)
+{
+	int64_t deadline = timeout > 0 ? wf_clock_mono_ms() + timeout * 1000 :
+	    -1;
+	char err[512];
+
+	for (;;) {
+		const char *state, *why;
+		cJSON *run;
+		int rc;
+
+		/* The file is the truth; re-read on each wake, and each second. */
+		if (wf_store_get(root, &wf_kind_run, id, &run, err,
+		    sizeof(err)) == -1)
+			return fail_code(err);
+		state = wf_json_str(run, "state") ? wf_json_str(run, "state") :
+		    "?";
+		if (strcmp(state, "TESTING") != 0) {
+			printf("run %lld: %s\n", (long long)id, state);
+			rc = strcmp(state, "DEPLOYED") == 0 ? 0 : 1;
+			if (rc != 0) {
+				why = wf_json_str(run, "waiting_reason");
+				wf_log_warn("run %lld: %s", (long long)id,
+				    why != NULL ? why : "not deployed");
+			}
+			cJSON_Delete(run);
+			return rc;
+		}
+		cJSON_Delete(run);
+		if (wait_runs(ifd, deadline, 1000) == -1) {
+			printf("run %lld: TESTING\n", (long long)id);
+			wf_log_warn("run %lld: still TESTING after %lld s",
+			    (long long)id, timeout);
+			return EX_TEMPFAIL;
+		}
+	}
+}
+
 int
 cmd_run(int argc, char *argv[])
 {
@@ -520,12 +624,27 @@ cmd_run(int argc, char *argv[])
 		    o.tasks, err, sizeof(err));
 	else if (strcmp(verb, "approve-deploy") == 0) {
 		int64_t env = 0;
+		int ifd = -1;
 
+		if (o.timeout > 0 && !o.wait) {
+			wf_log_warn("approve-deploy: --timeout goes with --wait");
+			return EX_USAGE;
+		}
 		if (o.env != NULL && (env = wf_pipeline_run_env(root, o.run_id, o.env, err,
 		    sizeof(err))) == -1)
 			return fail_code(err);
+		/* Watch before approving: no move goes unseen. */
+		if (o.wait && (ifd = watch_runs()) == -1)
+			return EX_OSERR;
 		rc = wf_pipeline_approve_deploy(root, &cfg.pipeline, o.run_id,
 		    env, err, sizeof(err));
+		if (rc == 0 && o.wait) {
+			rc = wait_deploy(ifd, o.run_id, o.timeout);
+			close(ifd);
+			return rc;
+		}
+		if (ifd != -1)
+			close(ifd);
 	}
 	else {
 		wf_log_warn("run %.40s: unknown verb", verb);
@@ -613,7 +732,7 @@ int
 cmd_pipeline(int argc, char *argv[])
 {
 	struct ropts o;
-	char err[512], path[PATH_MAX], cur[32];
+	char err[512], cur[32];
 	int64_t id, deadline;
 	const char *last_at;
 	int rc, seen = 0, ifd;
@@ -627,15 +746,8 @@ cmd_pipeline(int argc, char *argv[])
 	}
 	if ((rc = setup()) != 0)
 		return rc;
-	if ((ifd = inotify_init1(IN_CLOEXEC)) == -1) {
-		wf_log_warn("inotify: %s", strerror(errno));
+	if ((ifd = watch_runs()) == -1)
 		return EX_OSERR;
-	}
-	snprintf(path, sizeof(path), "%s/state/runs", wf_home_dir());
-	if (inotify_add_watch(ifd, path, IN_MOVED_TO) == -1) {
-		wf_log_warn("inotify %s: %s", path, strerror(errno));
-		return EX_OSERR;
-	}
 	if ((rc = qa_evidence(o.project_id)) != 0)
 		return rc;
 	if (wf_pipeline_create(root, &cfg.pipeline, o.project_id, o.task_id,
@@ -652,13 +764,10 @@ cmd_pipeline(int argc, char *argv[])
 	deadline = o.timeout > 0 ? wf_clock_mono_ms() + o.timeout * 1000 : -1;
 	last_at = NULL;
 	for (;;) {
-		char buf[4096]
-		    __attribute__((aligned(__alignof__(struct inotify_event))));
-		struct pollfd pfd = { ifd, POLLIN, 0 };
 		const cJSON *h, *e;
 		const char *state;
 		cJSON *run;
-		int i = 0, wait_ms = -1;
+		int i = 0;
 
 		/* The file is the truth; an event only says: look again. */
 		if (wf_store_get(root, &wf_kind_run, id, &run, err,
@@ -704,17 +813,10 @@ cmd_pipeline(int argc, char *argv[])
 			return failed ? 1 : 0;
 		}
 		cJSON_Delete(run);
-		if (deadline >= 0) {
-			int64_t left = deadline - wf_clock_mono_ms();
-
-			if (left <= 0) {
-				wf_log_warn("run %lld: still %s after %lld s",
-				    (long long)id, cur, o.timeout);
-				return EX_TEMPFAIL;
-			}
-			wait_ms = (int)left;
+		if (wait_runs(ifd, deadline, -1) == -1) {
+			wf_log_warn("run %lld: still %s after %lld s",
+			    (long long)id, cur, o.timeout);
+			return EX_TEMPFAIL;
 		}
-		if (poll(&pfd, 1, wait_ms) > 0)
-			(void)!read(ifd, buf, sizeof(buf));
 	}
 }

@@ -468,8 +468,11 @@ ready_run() {
 	ready_run
 	start_dispatch
 	start_gate
-	run -0 "$B/wf" run approve-deploy "$rid" --env prod
-	wait_until "$(slow 30)" grep -qs '"state":"DEPLOY_FAILED"' "$WF_HOME/state/runs/$rid.json"
+	# --wait follows it to the end: 1, the final state and the reason
+	run -1 "$B/wf" run approve-deploy "$rid" --env prod --wait --timeout "$(slow 60)"
+	[[ "$output" == *"run $rid: DEPLOY_FAILED"* ]]
+	[[ "$output" == *"answered 404"*"rolled back"* ]]
+	state_is "$rid" DEPLOY_FAILED
 	kill "$HTTP_PID"
 	run -0 "$B/wf" run show "$rid" --json
 	[ "$(jq -r .waiting_for_human <<<"$output")" = true ]
@@ -484,13 +487,34 @@ ready_run() {
 	[ "$status" -ne 0 ]
 }
 
+@test "approve-deploy --wait: 0 and DEPLOYED once the deploy job passed; at once without --env; --timeout alone is a usage error" {
+	run -0 "$B/wf" env create --project-id "$PROJ" --name staging \
+	    --deploy-command "sleep 1 && echo deploying"
+	ready_run
+	start_dispatch
+	start_gate
+	run -64 "$B/wf" run approve-deploy "$rid" --env staging --timeout 5
+	state_is "$rid" READY_FOR_DEPLOY
+	run -0 "$B/wf" run approve-deploy "$rid" --env staging --wait --timeout "$(slow 60)"
+	[ "${lines[${#lines[@]} - 1]}" = "run $rid: DEPLOYED" ]
+	[[ "$output" != *TESTING* ]]
+	state_is "$rid" DEPLOYED
+	# without an environment DEPLOYED is immediate: --wait returns at once
+	ready_run
+	run -0 "$B/wf" run approve-deploy "$rid" --wait
+	[ "$output" = "run $rid: DEPLOYED" ]
+}
+
 @test "a deploy job that dies without its report (its agent killed mid-deploy) leaves the run DEPLOY_FAILED for a human, not in TESTING" {
 	run -0 "$B/wf" env create --project-id "$PROJ" --name slow \
 	    --deploy-command "sleep 60"
 	ready_run
 	start_dispatch
 	start_gate
-	run -0 "$B/wf" run approve-deploy "$rid" --env slow
+	# --wait gives up after --timeout: 75, still TESTING
+	run -75 "$B/wf" run approve-deploy "$rid" --env slow --wait --timeout 1
+	[[ "$output" == *"run $rid: TESTING"* ]]
+	[[ "$output" == *"still TESTING after 1 s"* ]]
 	# active/* read anew on each try, not once when wait_until is called
 	deploy_active() { grep -qs '"job_type":"deploy"' "$WF_HOME"/active/*; }
 	wait_until "$(slow 20)" deploy_active
