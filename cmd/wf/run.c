@@ -2,16 +2,22 @@
  * wf run, wf pipeline: runs through the pipeline.  Every change goes
  * through lib/pipeline, the only writer of runs; a report is dropped into
  * reports/new for wf-gate, like any agent's.  wf pipeline follows a run
- * by watching its file (inotify on state/runs), one line per stage.
+ * by watching its file (inotify on state/runs), one line per stage, and
+ * on a terminal a status line of the stage running, updated in place.
  */
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -74,9 +80,13 @@ static const char pipeline_usage[] =
     "usage: wf pipeline --project-id N [--task-id ID] [--name NAME]\n"
     "                   [--token-budget TOKENS] [--detach] [--timeout SECS]\n"
     "Create a run and follow it as the daemons move it: one line per stage\n"
-    "with its outcome, duration and tokens.  Exit 0 when the run waits for\n"
-    "a human's approval (or is deployed), 1 when it stopped on a failure or\n"
-    "waits for a human for another reason, 75 when --timeout passed.\n"
+    "with its outcome, duration and tokens (test first reads \"PM: QA\n"
+    "writes failing tests first\").  On a terminal, a status line updated\n"
+    "in place shows the stage running, its elapsed time, the tokens so far\n"
+    "and its job's last output line; not on a terminal, the lines alone.\n"
+    "Exit 0 when the run waits for a human's approval (or is deployed), 1\n"
+    "when it stopped on a failure or waits for a human for another reason,\n"
+    "75 when --timeout passed.\n"
     "--detach prints the run's id and returns at once.  A run whose QA\n"
     "could give no evidence is not started (78, with the reason and the\n"
     "fix): a project with no test command, and a QA role that runs it.\n";
@@ -685,15 +695,222 @@ stage_line(const cJSON *run, const cJSON *h, const char *since)
 	if (since != NULL)
 		wf_clock_parse_iso(since, &a);
 	wf_clock_parse_iso(wf_json_str(h, "at"), &b);
+	const char *why = wf_json_str(h, "why") ? wf_json_str(h, "why") : "";
+	char label[64];
+
 	if (role != NULL)
 		res = cJSON_GetObjectItem(cJSON_GetObjectItem(run, "results"),
 		    role);
-	printf("%-16s -> %-16s %7.2fs  %s\n", from, to,
-	    a > 0 ? (double)(b - a) / 1000 : 0.0,
-	    wf_json_str(h, "why") ? wf_json_str(h, "why") : "");
+	/*
+	 * Test first moves PM to PM (the phase is the run's, not the
+	 * history's): say what happens rather than "PM -> PM".
+	 */
+	if (strcmp(from, "PM") == 0 && strcmp(to, "PM") == 0 &&
+	    strstr(why, "tdd") != NULL && strstr(why, "pm starts again") == NULL) {
+		strlcpy(label, strstr(why, "starts again") == NULL ?
+		    "PM: QA writes failing tests first" :
+		    "QA: failing tests first, again", sizeof(label));
+		res = NULL;
+	} else if (snprintf(label, sizeof(label), "%-16s -> %-16s", from,
+	    to) >= (int)sizeof(label))
+		label[sizeof(label) - 1] = '\0';
+	printf("%-36s %7.2fs  %s\n", label,
+	    a > 0 ? (double)(b - a) / 1000 : 0.0, why);
 	if (res != NULL && wf_json_str(res, "summary") != NULL)
 		printf("    %s\n", wf_json_str(res, "summary"));
 	fflush(stdout);
+}
+
+/*
+ * The status line of wf pipeline on a terminal: the stage, its elapsed
+ * time, the tokens so far and its job's last output line, redrawn in
+ * place (\r, the text, clear to the end of the line: one write, no
+ * flicker) at most every PROGRESS_MS, and cleared before a stage line.
+ */
+#define PROGRESS_MS 250
+
+struct progress {
+	int on;          /* stdout is a terminal */
+	int shown;       /* a status line is on the screen */
+	int64_t drawn;   /* monotonic ms of the last draw */
+	char text[1024]; /* what it shows */
+};
+
+static void
+progress_clear(struct progress *p)
+{
+	if (!p->shown)
+		return;
+	fputs("\r\033[K", stdout);
+	fflush(stdout);
+	p->shown = 0;
+	p->text[0] = '\0';
+}
+
+static int
+term_width(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 80;
+}
+
+/*
+ * The id of the run's claimed job of this role and iteration (active/;
+ * the stage before may still be finishing), or -1 when none is.
+ */
+static int
+running_job(int64_t run_id, const char *role, int64_t iter, char *id,
+    size_t idlen)
+{
+	struct dirent *de;
+	DIR *d;
+	int dfd, found = -1;
+
+	if ((dfd = openat(root, "active", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return -1;
+	}
+	while (found == -1 && (de = readdir(d)) != NULL) {
+		char path[PATH_MAX], *buf = NULL;
+		const cJSON *rd;
+		size_t len, n;
+		cJSON *job;
+
+		n = strlen(de->d_name);
+		if (!wf_spool_name_ok(de->d_name) || (n > 4 &&
+		    strcmp(de->d_name + n - 4, ".pid") == 0) || (n > 7 &&
+		    strcmp(de->d_name + n - 7, ".result") == 0))
+			continue;
+		if (snprintf(path, sizeof(path), "active/%s", de->d_name) >=
+		    (int)sizeof(path) || wf_spool_read(root, path, WF_JOB_MAX,
+		    &buf, &len) == -1)
+			continue;
+		job = cJSON_ParseWithLength(buf, len);
+		free(buf);
+		rd = cJSON_GetObjectItem(job, "request_data");
+		if (wf_json_int(rd, "run_id") == run_id &&
+		    wf_json_str(rd, "role") != NULL &&
+		    strcmp(wf_json_str(rd, "role"), role) == 0 &&
+		    wf_json_int(rd, "iteration") == iter &&
+		    strlcpy(id, de->d_name, idlen) < idlen)
+			found = 0;
+		cJSON_Delete(job);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * The last line of a job's output (output/ID.log), its control
+ * characters made spaces; "" when it has none yet.
+ */
+static void
+last_line(const char *job, char *out, size_t outlen)
+{
+	char path[PATH_MAX], buf[4096];
+	struct stat st;
+	ssize_t r;
+	off_t off;
+	size_t b, e, i, o = 0;
+	int fd;
+
+	out[0] = '\0';
+	if (snprintf(path, sizeof(path), "output/%s.log", job) >=
+	    (int)sizeof(path))
+		return;
+	if ((fd = openat(root, path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	off = fstat(fd, &st) == 0 && st.st_size > (off_t)sizeof(buf) ?
+	    st.st_size - (off_t)sizeof(buf) : 0;
+	r = pread(fd, buf, sizeof(buf), off);
+	close(fd);
+	if (r <= 0)
+		return;
+	for (e = (size_t)r; e > 0 && (buf[e - 1] == '\n' ||
+	    buf[e - 1] == '\r' || buf[e - 1] == ' '); e--)
+		;
+	for (b = e; b > 0 && buf[b - 1] != '\n'; b--)
+		;
+	/* The log's own header is not the job's output. */
+	if (e - b >= 7 && strncmp(buf + b, "--- wf:", 7) == 0)
+		return;
+	for (i = b; i < e && o + 1 < outlen; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		out[o++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+	}
+	out[o] = '\0';
+}
+
+/* Cut s to cols columns (UTF-8: a column a character), on a boundary. */
+static void
+fit(char *s, int cols)
+{
+	int n = 0;
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (((unsigned char)s[i] & 0xc0) == 0x80)
+			continue;
+		if (n++ == cols) {
+			s[i] = '\0';
+			return;
+		}
+	}
+}
+
+static void
+progress_draw(struct progress *p, const cJSON *run, const char *since)
+{
+	char text[sizeof(p->text)], job[WF_NAME_MAX + 1], out[512], el[32];
+	const char *state = wf_json_str(run, "state"), *phase, *role;
+	int64_t now = wf_clock_mono_ms(), t0 = 0, secs;
+	int tdd;
+
+	if (!p->on || state == NULL || (p->shown && now - p->drawn <
+	    PROGRESS_MS))
+		return;
+	phase = wf_json_str(run, "phase");
+	if (since == NULL || wf_clock_parse_iso(since, &t0) == -1)
+		t0 = wf_clock_wall_ms();
+	secs = (wf_clock_wall_ms() - t0) / 1000;
+	if (secs < 0)
+		secs = 0;
+	if (secs < 60)
+		snprintf(el, sizeof(el), "%llds", (long long)secs);
+	else
+		snprintf(el, sizeof(el), "%lldm%02llds", (long long)secs / 60,
+		    (long long)secs % 60);
+	tdd = strcmp(state, "PM") == 0 && phase != NULL &&
+	    strcmp(phase, "tdd") == 0;
+	role = tdd ? "qa" : strcmp(state, "PM") == 0 ? "pm" :
+	    strcmp(state, "DEV") == 0 ? "dev" : strcmp(state, "QA") == 0 ?
+	    "qa" : strcmp(state, "SEC") == 0 ? "security" : "";
+	if (running_job(wf_json_int(run, "id"), role, wf_json_int(run,
+	    "iteration"), job, sizeof(job)) == 0)
+		last_line(job, out, sizeof(out));
+	else
+		strlcpy(out, "(its job waits for a worker)", sizeof(out));
+	if (snprintf(text, sizeof(text), "%s %s  tokens %lld in / %lld out  %s",
+	    tdd ? "QA (failing tests first)" : state, el,
+	    wf_json_int(run, "tokens_in"), wf_json_int(run, "tokens_out"),
+	    out) >= (int)sizeof(text))
+		text[sizeof(text) - 1] = '\0';
+	/* One column short of the width: a full line would wrap. */
+	fit(text, term_width() - 1);
+	if (p->shown && strcmp(text, p->text) == 0)
+		return;
+	printf("\r%s\033[K", text);
+	fflush(stdout);
+	strlcpy(p->text, text, sizeof(p->text));
+	p->shown = 1;
+	p->drawn = now;
 }
 
 /*
@@ -732,6 +949,7 @@ int
 cmd_pipeline(int argc, char *argv[])
 {
 	struct ropts o;
+	struct progress pr = { 0 };
 	char err[512], cur[32];
 	int64_t id, deadline;
 	const char *last_at;
@@ -762,6 +980,7 @@ cmd_pipeline(int argc, char *argv[])
 	if (o.detach)
 		return 0;
 	deadline = o.timeout > 0 ? wf_clock_mono_ms() + o.timeout * 1000 : -1;
+	pr.on = isatty(STDOUT_FILENO);
 	last_at = NULL;
 	for (;;) {
 		const cJSON *h, *e;
@@ -776,8 +995,10 @@ cmd_pipeline(int argc, char *argv[])
 		h = cJSON_GetObjectItem(run, "history");
 		last_at = wf_json_str(run, "created_at");
 		cJSON_ArrayForEach(e, h) {
-			if (i++ >= seen)
+			if (i++ >= seen) {
+				progress_clear(&pr);
 				stage_line(run, e, last_at);
+			}
 			last_at = wf_json_str(e, "at");
 		}
 		seen = i;
@@ -789,6 +1010,7 @@ cmd_pipeline(int argc, char *argv[])
 		    cJSON_IsTrue(cJSON_GetObjectItem(run, "waiting_for_human"))) {
 			int failed = cJSON_IsTrue(cJSON_GetObjectItem(run,
 			    "waiting_for_human"));
+			progress_clear(&pr);
 
 			printf("run %lld: %s, tokens %lld in / %lld out\n",
 			    (long long)id, state, (long long)wf_json_int(run,
@@ -812,8 +1034,10 @@ cmd_pipeline(int argc, char *argv[])
 			cJSON_Delete(run);
 			return failed ? 1 : 0;
 		}
+		progress_draw(&pr, run, last_at);
 		cJSON_Delete(run);
-		if (wait_runs(ifd, deadline, -1) == -1) {
+		if (wait_runs(ifd, deadline, pr.on ? PROGRESS_MS : -1) == -1) {
+			progress_clear(&pr);
 			wf_log_warn("run %lld: still %s after %lld s",
 			    (long long)id, cur, o.timeout);
 			return EX_TEMPFAIL;

@@ -417,6 +417,30 @@ health_server() {
 	[ -n "$HPORT" ]
 }
 
+@test "wf pipeline on a terminal: the stage running, its elapsed time, tokens and its job's last line in place; plain lines without a terminal" {
+	role dev "echo working on step 3 && sleep 2 && printf '{\"status\":\"pass\",\"summary\":\"code written\"}\\n'"
+	start_all
+	# script(1) gives wf pipeline a pseudo-terminal; the typescript is
+	# what the terminal got
+	run -0 script -qec "'$B/wf' pipeline --project-id $PROJ --timeout $(slow 60)" /dev/null </dev/null
+	echo "$output" | cat -A | head -n 40
+	# the status line, drawn in place (\r, cleared to the end of the line)
+	[[ "$output" == *$'\r'"DEV "[0-9]*"s  tokens 10 in / 4 out  working on step 3"$'\033[K'* ]]
+	# 2 s of sleep: drawn again as the seconds pass, not once
+	[ "$(grep -o $'\rDEV [0-9]s[^\r]*working on step 3' <<<"$output" | sort -u | wc -l)" -ge 2 ]
+	# DEV's own job, not PM's as it finishes (its report line)
+	! grep -q $'\rDEV [^\r]*spec written' <<<"$output"
+	# cleared before the stage's line, which reads as before
+	[[ "$output" == *$'\r\033[K'"DEV              -> QA "* ]]
+	[[ "$output" == *"run "*": READY_FOR_COMMIT, tokens 10 in / 4 out"* ]]
+	# without a terminal: the plain lines, no carriage return, no escape
+	run -0 pipeline --project-id "$PROJ" --timeout "$(slow 60)"
+	[[ "$output" == *"DEV              -> QA "* ]]
+	[[ "$output" != *$'\r'* ]]
+	[[ "$output" != *$'\033'* ]]
+	[[ "$output" != *"working on step 3"* ]]
+}
+
 # ready_run: a run forced to READY_FOR_DEPLOY (the stages are tested above)
 ready_run() {
 	rid=$("$B/wf" run create --project-id "$PROJ")
