@@ -2,16 +2,22 @@
  * wf run, wf pipeline: runs through the pipeline.  Every change goes
  * through lib/pipeline, the only writer of runs; a report is dropped into
  * reports/new for wf-gate, like any agent's.  wf pipeline follows a run
- * by watching its file (inotify on state/runs), one line per stage.
+ * by watching its file (inotify on state/runs), one line per stage, and
+ * on a terminal a status line of the stage running, updated in place.
  */
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -37,7 +43,7 @@ static const char run_usage[] =
     "       wf run advance N\n"
     "       wf run retry N\n"
     "       wf run reset-to-dev N [--tasks]\n"
-    "       wf run approve-deploy N [--env NAME|ID]\n"
+    "       wf run approve-deploy N [--env NAME|ID [--wait [--timeout SECS]]]\n"
     "       wf run diff N [--stat]\n"
     "       wf run merge N\n"
     "       wf run abandon N [--why TEXT]\n"
@@ -61,7 +67,10 @@ static const char run_usage[] =
     "is a human's, recorded under your login name (with --env, the run\n"
     "goes to TESTING while a deploy job runs the environment's deploy\n"
     "command, health check and tests, then DEPLOYED, or DEPLOY_FAILED\n"
-    "after its rollback command); set-state --force is\n"
+    "after its rollback command; --wait waits for either: exit 0 when\n"
+    "DEPLOYED, 1 when DEPLOY_FAILED, with the reason, 75 when --timeout\n"
+    "passed; without --env the run is DEPLOYED at once, and --wait returns\n"
+    "at once); set-state --force is\n"
     "audited.  pm|dev|qa|sec enqueue that role's agent job now.  A run\n"
     "with a token budget starts no job once its tokens reach it: it waits\n"
     "for a human, who raises it with budget (0: none) and retries the job\n"
@@ -71,9 +80,13 @@ static const char pipeline_usage[] =
     "usage: wf pipeline --project-id N [--task-id ID] [--name NAME]\n"
     "                   [--token-budget TOKENS] [--detach] [--timeout SECS]\n"
     "Create a run and follow it as the daemons move it: one line per stage\n"
-    "with its outcome, duration and tokens.  Exit 0 when the run waits for\n"
-    "a human's approval (or is deployed), 1 when it stopped on a failure or\n"
-    "waits for a human for another reason, 75 when --timeout passed.\n"
+    "with its outcome, duration and tokens (test first reads \"PM: QA\n"
+    "writes failing tests first\").  On a terminal, a status line updated\n"
+    "in place shows the stage running, its elapsed time, the tokens so far\n"
+    "and its job's last output line; not on a terminal, the lines alone.\n"
+    "Exit 0 when the run waits for a human's approval (or is deployed), 1\n"
+    "when it stopped on a failure or waits for a human for another reason,\n"
+    "75 when --timeout passed.\n"
     "--detach prints the run's id and returns at once.  A run whose QA\n"
     "could give no evidence is not started (78, with the reason and the\n"
     "fix): a project with no test command, and a QA role that runs it.\n";
@@ -135,7 +148,7 @@ print_run(const cJSON *run, int json)
 struct ropts {
 	int64_t project_id, task_id, run_id;
 	const char *name, *role, *status, *summary, *details, *why, *env;
-	int json, tasks, force, detach, stat;
+	int json, tasks, force, detach, stat, wait;
 	long long timeout, budget;
 };
 
@@ -161,6 +174,7 @@ ropts_parse(int argc, char *argv[], struct ropts *o)
 		{ "token-budget", required_argument, NULL, 'B' },
 		{ "env", required_argument, NULL, 'E' },
 		{ "stat", no_argument, NULL, 'X' },
+		{ "wait", no_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -203,6 +217,7 @@ ropts_parse(int argc, char *argv[], struct ropts *o)
 			break;
 		case 'E': o->env = optarg; break;
 		case 'X': o->stat = 1; break;
+		case 'W': o->wait = 1; break;
 		case 'B':
 			o->budget = strtonum(optarg, 0, 1000000000000LL,
 			    &errstr);
@@ -422,6 +437,105 @@ r_role(const char *role, struct ropts *o)
 	return 0;
 }
 
+/*
+ * Watch state/runs: an inotify descriptor that wakes on every run file
+ * renamed into place, or -1 after saying why.
+ */
+static int
+watch_runs(void)
+{
+	char path[PATH_MAX];
+	int ifd, n;
+
+	if ((ifd = inotify_init1(IN_CLOEXEC)) == -1) {
+		wf_log_warn("inotify: %s", strerror(errno));
+		return -1;
+	}
+	n = snprintf(path, sizeof(path), "%s/state/runs", wf_home_dir());
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		wf_log_warn("%s/state/runs: path too long", wf_home_dir());
+		close(ifd);
+		return -1;
+	}
+	if (inotify_add_watch(ifd, path, IN_MOVED_TO) == -1) {
+		wf_log_warn("inotify %s: %s", path, strerror(errno));
+		close(ifd);
+		return -1;
+	}
+	return ifd;
+}
+
+/*
+ * Sleep until a run file changes, at most max_ms (-1: no limit) and not
+ * past deadline (monotonic ms, -1: none).  An event only says: look
+ * again; the caller re-reads the file either way.  -1 once the deadline
+ * passed.
+ */
+static int
+wait_runs(int ifd, int64_t deadline, int max_ms)
+{
+	char buf[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct pollfd pfd = { ifd, POLLIN, 0 };
+	int wait_ms = max_ms;
+
+	if (deadline >= 0) {
+		int64_t left = deadline - wf_clock_mono_ms();
+
+		if (left <= 0)
+			return -1;
+		if (wait_ms < 0 || left < wait_ms)
+			wait_ms = (int)left;
+	}
+	if (poll(&pfd, 1, wait_ms) > 0)
+		(void)!read(ifd, buf, sizeof(buf));
+	return 0;
+}
+
+/*
+ * approve-deploy --wait: follow the run until it leaves TESTING.  0 when
+ * DEPLOYED, 1 when it stopped elsewhere (DEPLOY_FAILED, with the reason),
+ * 75 when the deadline passed.
+ */
+static int
+wait_deploy(int ifd, int64_t id, long long timeout)
+{
+	int64_t deadline = timeout > 0 ? wf_clock_mono_ms() + timeout * 1000 :
+	    -1;
+	char err[512];
+
+	for (;;) {
+		const char *state, *why;
+		cJSON *run;
+		int rc;
+
+		/* The file is the truth; re-read on each wake, and each second. */
+		if (wf_store_get(root, &wf_kind_run, id, &run, err,
+		    sizeof(err)) == -1)
+			return fail_code(err);
+		state = wf_json_str(run, "state") ? wf_json_str(run, "state") :
+		    "?";
+		if (strcmp(state, "TESTING") != 0) {
+			printf("run %lld: %s\n", (long long)id, state);
+			rc = strcmp(state, "DEPLOYED") == 0 ? 0 : 1;
+			if (rc != 0) {
+				why = wf_json_str(run, "waiting_reason");
+				wf_log_warn("run %lld: %s", (long long)id,
+				    why != NULL ? why : "not deployed");
+			}
+			cJSON_Delete(run);
+			return rc;
+		}
+		cJSON_Delete(run);
+		if (wait_runs(ifd, deadline, 1000) == -1) {
+			printf("run %lld: TESTING\n", (long long)id);
+			wf_log_warn("run %lld: still TESTING after %lld s",
+			    (long long)id, timeout);
+			return EX_TEMPFAIL;
+		}
+	}
+}
+
 int
 cmd_run(int argc, char *argv[])
 {
@@ -520,12 +634,27 @@ cmd_run(int argc, char *argv[])
 		    o.tasks, err, sizeof(err));
 	else if (strcmp(verb, "approve-deploy") == 0) {
 		int64_t env = 0;
+		int ifd = -1;
 
+		if (o.timeout > 0 && !o.wait) {
+			wf_log_warn("approve-deploy: --timeout goes with --wait");
+			return EX_USAGE;
+		}
 		if (o.env != NULL && (env = wf_pipeline_run_env(root, o.run_id, o.env, err,
 		    sizeof(err))) == -1)
 			return fail_code(err);
+		/* Watch before approving: no move goes unseen. */
+		if (o.wait && (ifd = watch_runs()) == -1)
+			return EX_OSERR;
 		rc = wf_pipeline_approve_deploy(root, &cfg.pipeline, o.run_id,
 		    env, err, sizeof(err));
+		if (rc == 0 && o.wait) {
+			rc = wait_deploy(ifd, o.run_id, o.timeout);
+			close(ifd);
+			return rc;
+		}
+		if (ifd != -1)
+			close(ifd);
 	}
 	else {
 		wf_log_warn("run %.40s: unknown verb", verb);
@@ -566,15 +695,222 @@ stage_line(const cJSON *run, const cJSON *h, const char *since)
 	if (since != NULL)
 		wf_clock_parse_iso(since, &a);
 	wf_clock_parse_iso(wf_json_str(h, "at"), &b);
+	const char *why = wf_json_str(h, "why") ? wf_json_str(h, "why") : "";
+	char label[64];
+
 	if (role != NULL)
 		res = cJSON_GetObjectItem(cJSON_GetObjectItem(run, "results"),
 		    role);
-	printf("%-16s -> %-16s %7.2fs  %s\n", from, to,
-	    a > 0 ? (double)(b - a) / 1000 : 0.0,
-	    wf_json_str(h, "why") ? wf_json_str(h, "why") : "");
+	/*
+	 * Test first moves PM to PM (the phase is the run's, not the
+	 * history's): say what happens rather than "PM -> PM".
+	 */
+	if (strcmp(from, "PM") == 0 && strcmp(to, "PM") == 0 &&
+	    strstr(why, "tdd") != NULL && strstr(why, "pm starts again") == NULL) {
+		strlcpy(label, strstr(why, "starts again") == NULL ?
+		    "PM: QA writes failing tests first" :
+		    "QA: failing tests first, again", sizeof(label));
+		res = NULL;
+	} else if (snprintf(label, sizeof(label), "%-16s -> %-16s", from,
+	    to) >= (int)sizeof(label))
+		label[sizeof(label) - 1] = '\0';
+	printf("%-36s %7.2fs  %s\n", label,
+	    a > 0 ? (double)(b - a) / 1000 : 0.0, why);
 	if (res != NULL && wf_json_str(res, "summary") != NULL)
 		printf("    %s\n", wf_json_str(res, "summary"));
 	fflush(stdout);
+}
+
+/*
+ * The status line of wf pipeline on a terminal: the stage, its elapsed
+ * time, the tokens so far and its job's last output line, redrawn in
+ * place (\r, the text, clear to the end of the line: one write, no
+ * flicker) at most every PROGRESS_MS, and cleared before a stage line.
+ */
+#define PROGRESS_MS 250
+
+struct progress {
+	int on;          /* stdout is a terminal */
+	int shown;       /* a status line is on the screen */
+	int64_t drawn;   /* monotonic ms of the last draw */
+	char text[1024]; /* what it shows */
+};
+
+static void
+progress_clear(struct progress *p)
+{
+	if (!p->shown)
+		return;
+	fputs("\r\033[K", stdout);
+	fflush(stdout);
+	p->shown = 0;
+	p->text[0] = '\0';
+}
+
+static int
+term_width(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 80;
+}
+
+/*
+ * The id of the run's claimed job of this role and iteration (active/;
+ * the stage before may still be finishing), or -1 when none is.
+ */
+static int
+running_job(int64_t run_id, const char *role, int64_t iter, char *id,
+    size_t idlen)
+{
+	struct dirent *de;
+	DIR *d;
+	int dfd, found = -1;
+
+	if ((dfd = openat(root, "active", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return -1;
+	}
+	while (found == -1 && (de = readdir(d)) != NULL) {
+		char path[PATH_MAX], *buf = NULL;
+		const cJSON *rd;
+		size_t len, n;
+		cJSON *job;
+
+		n = strlen(de->d_name);
+		if (!wf_spool_name_ok(de->d_name) || (n > 4 &&
+		    strcmp(de->d_name + n - 4, ".pid") == 0) || (n > 7 &&
+		    strcmp(de->d_name + n - 7, ".result") == 0))
+			continue;
+		if (snprintf(path, sizeof(path), "active/%s", de->d_name) >=
+		    (int)sizeof(path) || wf_spool_read(root, path, WF_JOB_MAX,
+		    &buf, &len) == -1)
+			continue;
+		job = cJSON_ParseWithLength(buf, len);
+		free(buf);
+		rd = cJSON_GetObjectItem(job, "request_data");
+		if (wf_json_int(rd, "run_id") == run_id &&
+		    wf_json_str(rd, "role") != NULL &&
+		    strcmp(wf_json_str(rd, "role"), role) == 0 &&
+		    wf_json_int(rd, "iteration") == iter &&
+		    strlcpy(id, de->d_name, idlen) < idlen)
+			found = 0;
+		cJSON_Delete(job);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * The last line of a job's output (output/ID.log), its control
+ * characters made spaces; "" when it has none yet.
+ */
+static void
+last_line(const char *job, char *out, size_t outlen)
+{
+	char path[PATH_MAX], buf[4096];
+	struct stat st;
+	ssize_t r;
+	off_t off;
+	size_t b, e, i, o = 0;
+	int fd;
+
+	out[0] = '\0';
+	if (snprintf(path, sizeof(path), "output/%s.log", job) >=
+	    (int)sizeof(path))
+		return;
+	if ((fd = openat(root, path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	off = fstat(fd, &st) == 0 && st.st_size > (off_t)sizeof(buf) ?
+	    st.st_size - (off_t)sizeof(buf) : 0;
+	r = pread(fd, buf, sizeof(buf), off);
+	close(fd);
+	if (r <= 0)
+		return;
+	for (e = (size_t)r; e > 0 && (buf[e - 1] == '\n' ||
+	    buf[e - 1] == '\r' || buf[e - 1] == ' '); e--)
+		;
+	for (b = e; b > 0 && buf[b - 1] != '\n'; b--)
+		;
+	/* The log's own header is not the job's output. */
+	if (e - b >= 7 && strncmp(buf + b, "--- wf:", 7) == 0)
+		return;
+	for (i = b; i < e && o + 1 < outlen; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		out[o++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+	}
+	out[o] = '\0';
+}
+
+/* Cut s to cols columns (UTF-8: a column a character), on a boundary. */
+static void
+fit(char *s, int cols)
+{
+	int n = 0;
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (((unsigned char)s[i] & 0xc0) == 0x80)
+			continue;
+		if (n++ == cols) {
+			s[i] = '\0';
+			return;
+		}
+	}
+}
+
+static void
+progress_draw(struct progress *p, const cJSON *run, const char *since)
+{
+	char text[sizeof(p->text)], job[WF_NAME_MAX + 1], out[512], el[32];
+	const char *state = wf_json_str(run, "state"), *phase, *role;
+	int64_t now = wf_clock_mono_ms(), t0 = 0, secs;
+	int tdd;
+
+	if (!p->on || state == NULL || (p->shown && now - p->drawn <
+	    PROGRESS_MS))
+		return;
+	phase = wf_json_str(run, "phase");
+	if (since == NULL || wf_clock_parse_iso(since, &t0) == -1)
+		t0 = wf_clock_wall_ms();
+	secs = (wf_clock_wall_ms() - t0) / 1000;
+	if (secs < 0)
+		secs = 0;
+	if (secs < 60)
+		snprintf(el, sizeof(el), "%llds", (long long)secs);
+	else
+		snprintf(el, sizeof(el), "%lldm%02llds", (long long)secs / 60,
+		    (long long)secs % 60);
+	tdd = strcmp(state, "PM") == 0 && phase != NULL &&
+	    strcmp(phase, "tdd") == 0;
+	role = tdd ? "qa" : strcmp(state, "PM") == 0 ? "pm" :
+	    strcmp(state, "DEV") == 0 ? "dev" : strcmp(state, "QA") == 0 ?
+	    "qa" : strcmp(state, "SEC") == 0 ? "security" : "";
+	if (running_job(wf_json_int(run, "id"), role, wf_json_int(run,
+	    "iteration"), job, sizeof(job)) == 0)
+		last_line(job, out, sizeof(out));
+	else
+		strlcpy(out, "(its job waits for a worker)", sizeof(out));
+	if (snprintf(text, sizeof(text), "%s %s  tokens %lld in / %lld out  %s",
+	    tdd ? "QA (failing tests first)" : state, el,
+	    wf_json_int(run, "tokens_in"), wf_json_int(run, "tokens_out"),
+	    out) >= (int)sizeof(text))
+		text[sizeof(text) - 1] = '\0';
+	/* One column short of the width: a full line would wrap. */
+	fit(text, term_width() - 1);
+	if (p->shown && strcmp(text, p->text) == 0)
+		return;
+	printf("\r%s\033[K", text);
+	fflush(stdout);
+	strlcpy(p->text, text, sizeof(p->text));
+	p->shown = 1;
+	p->drawn = now;
 }
 
 /*
@@ -613,7 +949,8 @@ int
 cmd_pipeline(int argc, char *argv[])
 {
 	struct ropts o;
-	char err[512], path[PATH_MAX], cur[32];
+	struct progress pr = { 0 };
+	char err[512], cur[32];
 	int64_t id, deadline;
 	const char *last_at;
 	int rc, seen = 0, ifd;
@@ -627,15 +964,8 @@ cmd_pipeline(int argc, char *argv[])
 	}
 	if ((rc = setup()) != 0)
 		return rc;
-	if ((ifd = inotify_init1(IN_CLOEXEC)) == -1) {
-		wf_log_warn("inotify: %s", strerror(errno));
+	if ((ifd = watch_runs()) == -1)
 		return EX_OSERR;
-	}
-	snprintf(path, sizeof(path), "%s/state/runs", wf_home_dir());
-	if (inotify_add_watch(ifd, path, IN_MOVED_TO) == -1) {
-		wf_log_warn("inotify %s: %s", path, strerror(errno));
-		return EX_OSERR;
-	}
 	if ((rc = qa_evidence(o.project_id)) != 0)
 		return rc;
 	if (wf_pipeline_create(root, &cfg.pipeline, o.project_id, o.task_id,
@@ -650,15 +980,13 @@ cmd_pipeline(int argc, char *argv[])
 	if (o.detach)
 		return 0;
 	deadline = o.timeout > 0 ? wf_clock_mono_ms() + o.timeout * 1000 : -1;
+	pr.on = isatty(STDOUT_FILENO);
 	last_at = NULL;
 	for (;;) {
-		char buf[4096]
-		    __attribute__((aligned(__alignof__(struct inotify_event))));
-		struct pollfd pfd = { ifd, POLLIN, 0 };
 		const cJSON *h, *e;
 		const char *state;
 		cJSON *run;
-		int i = 0, wait_ms = -1;
+		int i = 0;
 
 		/* The file is the truth; an event only says: look again. */
 		if (wf_store_get(root, &wf_kind_run, id, &run, err,
@@ -667,8 +995,10 @@ cmd_pipeline(int argc, char *argv[])
 		h = cJSON_GetObjectItem(run, "history");
 		last_at = wf_json_str(run, "created_at");
 		cJSON_ArrayForEach(e, h) {
-			if (i++ >= seen)
+			if (i++ >= seen) {
+				progress_clear(&pr);
 				stage_line(run, e, last_at);
+			}
 			last_at = wf_json_str(e, "at");
 		}
 		seen = i;
@@ -680,6 +1010,7 @@ cmd_pipeline(int argc, char *argv[])
 		    cJSON_IsTrue(cJSON_GetObjectItem(run, "waiting_for_human"))) {
 			int failed = cJSON_IsTrue(cJSON_GetObjectItem(run,
 			    "waiting_for_human"));
+			progress_clear(&pr);
 
 			printf("run %lld: %s, tokens %lld in / %lld out\n",
 			    (long long)id, state, (long long)wf_json_int(run,
@@ -703,18 +1034,13 @@ cmd_pipeline(int argc, char *argv[])
 			cJSON_Delete(run);
 			return failed ? 1 : 0;
 		}
+		progress_draw(&pr, run, last_at);
 		cJSON_Delete(run);
-		if (deadline >= 0) {
-			int64_t left = deadline - wf_clock_mono_ms();
-
-			if (left <= 0) {
-				wf_log_warn("run %lld: still %s after %lld s",
-				    (long long)id, cur, o.timeout);
-				return EX_TEMPFAIL;
-			}
-			wait_ms = (int)left;
+		if (wait_runs(ifd, deadline, pr.on ? PROGRESS_MS : -1) == -1) {
+			progress_clear(&pr);
+			wf_log_warn("run %lld: still %s after %lld s",
+			    (long long)id, cur, o.timeout);
+			return EX_TEMPFAIL;
 		}
-		if (poll(&pfd, 1, wait_ms) > 0)
-			(void)!read(ifd, buf, sizeof(buf));
 	}
 }

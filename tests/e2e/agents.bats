@@ -273,6 +273,8 @@ EOF
 	fetch "$rid"
 	[ "$(moves PM PM)" -eq 1 ]
 	[ "$(moves PM DEV)" -eq 1 ]
+	[[ "$output" == *$'\nPM: QA writes failing tests first '* ]]
+	! grep -Eq '^PM +-> PM ' <<<"$output"
 	[ "$(moves DEV QA)" -eq 1 ]
 	[ "$(moves QA SEC)" -eq 1 ]
 	[ "$(moves SEC READY_FOR_COMMIT)" -eq 1 ]
@@ -530,6 +532,11 @@ EOF
 	[ "$(q .waiting_for_human)" = true ]
 	[[ "$(q .waiting_reason)" == *"tdd gate: QA's pass committed no test"* ]]
 	[ "$(q .tdd_tests)" = null ]
+	# test first said plainly, not "PM -> PM" lines that read like a loop
+	[ "$(grep -c '^PM: QA writes failing tests first ' <<<"$output")" -eq 1 ]
+	[ "$(grep -c '^QA: failing tests first, again ' <<<"$output")" -eq "$(($(moves PM PM) - 1))" ]
+	[ "$(moves PM PM)" -ge 2 ]
+	! grep -Eq '^PM +-> PM ' <<<"$output"
 	reqs
 	[ "$(r .#)" -eq 1 ]
 	[ "$(r .0.trigger)" = "You are the PM" ]

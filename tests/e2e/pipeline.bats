@@ -417,6 +417,30 @@ health_server() {
 	[ -n "$HPORT" ]
 }
 
+@test "wf pipeline on a terminal: the stage running, its elapsed time, tokens and its job's last line in place; plain lines without a terminal" {
+	role dev "echo working on step 3 && sleep 2 && printf '{\"status\":\"pass\",\"summary\":\"code written\"}\\n'"
+	start_all
+	# script(1) gives wf pipeline a pseudo-terminal; the typescript is
+	# what the terminal got
+	run -0 script -qec "'$B/wf' pipeline --project-id $PROJ --timeout $(slow 60)" /dev/null </dev/null
+	echo "$output" | cat -A | head -n 40
+	# the status line, drawn in place (\r, cleared to the end of the line)
+	[[ "$output" == *$'\r'"DEV "[0-9]*"s  tokens 10 in / 4 out  working on step 3"$'\033[K'* ]]
+	# 2 s of sleep: drawn again as the seconds pass, not once
+	[ "$(grep -o $'\rDEV [0-9]s[^\r]*working on step 3' <<<"$output" | sort -u | wc -l)" -ge 2 ]
+	# DEV's own job, not PM's as it finishes (its report line)
+	! grep -q $'\rDEV [^\r]*spec written' <<<"$output"
+	# cleared before the stage's line, which reads as before
+	[[ "$output" == *$'\r\033[K'"DEV              -> QA "* ]]
+	[[ "$output" == *"run "*": READY_FOR_COMMIT, tokens 10 in / 4 out"* ]]
+	# without a terminal: the plain lines, no carriage return, no escape
+	run -0 pipeline --project-id "$PROJ" --timeout "$(slow 60)"
+	[[ "$output" == *"DEV              -> QA "* ]]
+	[[ "$output" != *$'\r'* ]]
+	[[ "$output" != *$'\033'* ]]
+	[[ "$output" != *"working on step 3"* ]]
+}
+
 # ready_run: a run forced to READY_FOR_DEPLOY (the stages are tested above)
 ready_run() {
 	rid=$("$B/wf" run create --project-id "$PROJ")
@@ -468,8 +492,11 @@ ready_run() {
 	ready_run
 	start_dispatch
 	start_gate
-	run -0 "$B/wf" run approve-deploy "$rid" --env prod
-	wait_until "$(slow 30)" grep -qs '"state":"DEPLOY_FAILED"' "$WF_HOME/state/runs/$rid.json"
+	# --wait follows it to the end: 1, the final state and the reason
+	run -1 "$B/wf" run approve-deploy "$rid" --env prod --wait --timeout "$(slow 60)"
+	[[ "$output" == *"run $rid: DEPLOY_FAILED"* ]]
+	[[ "$output" == *"answered 404"*"rolled back"* ]]
+	state_is "$rid" DEPLOY_FAILED
 	kill "$HTTP_PID"
 	run -0 "$B/wf" run show "$rid" --json
 	[ "$(jq -r .waiting_for_human <<<"$output")" = true ]
@@ -484,13 +511,34 @@ ready_run() {
 	[ "$status" -ne 0 ]
 }
 
+@test "approve-deploy --wait: 0 and DEPLOYED once the deploy job passed; at once without --env; --timeout alone is a usage error" {
+	run -0 "$B/wf" env create --project-id "$PROJ" --name staging \
+	    --deploy-command "sleep 1 && echo deploying"
+	ready_run
+	start_dispatch
+	start_gate
+	run -64 "$B/wf" run approve-deploy "$rid" --env staging --timeout 5
+	state_is "$rid" READY_FOR_DEPLOY
+	run -0 "$B/wf" run approve-deploy "$rid" --env staging --wait --timeout "$(slow 60)"
+	[ "${lines[${#lines[@]} - 1]}" = "run $rid: DEPLOYED" ]
+	[[ "$output" != *TESTING* ]]
+	state_is "$rid" DEPLOYED
+	# without an environment DEPLOYED is immediate: --wait returns at once
+	ready_run
+	run -0 "$B/wf" run approve-deploy "$rid" --wait
+	[ "$output" = "run $rid: DEPLOYED" ]
+}
+
 @test "a deploy job that dies without its report (its agent killed mid-deploy) leaves the run DEPLOY_FAILED for a human, not in TESTING" {
 	run -0 "$B/wf" env create --project-id "$PROJ" --name slow \
 	    --deploy-command "sleep 60"
 	ready_run
 	start_dispatch
 	start_gate
-	run -0 "$B/wf" run approve-deploy "$rid" --env slow
+	# --wait gives up after --timeout: 75, still TESTING
+	run -75 "$B/wf" run approve-deploy "$rid" --env slow --wait --timeout 1
+	[[ "$output" == *"run $rid: TESTING"* ]]
+	[[ "$output" == *"still TESTING after 1 s"* ]]
 	# active/* read anew on each try, not once when wait_until is called
 	deploy_active() { grep -qs '"job_type":"deploy"' "$WF_HOME"/active/*; }
 	wait_until "$(slow 20)" deploy_active
