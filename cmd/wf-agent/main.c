@@ -759,6 +759,8 @@ reply_report(const char *reply)
 }
 
 /* PM's reply creates tasks: details.tasks [{task_id,title,...}]. */
+#define PM_TASKS_MAX 64
+
 static void
 pm_tasks(int root, const cJSON *run, cJSON *details)
 {
@@ -767,10 +769,22 @@ pm_tasks(int root, const cJSON *run, cJSON *details)
 	int n = 0;
 
 	cJSON_ArrayForEach(t, tasks) {
-		cJSON *f = cJSON_CreateObject();
+		cJSON *f;
 		char err[256], tid[32];
 		int64_t id;
 
+		/* A PM's report is an agent's words: bounded, like its size. */
+		if (n == PM_TASKS_MAX) {
+			wf_log_warn("PM task: more than %d; the rest are left out",
+			    PM_TASKS_MAX);
+			cJSON_AddTrueToObject(details, "tasks_cut");
+			break;
+		}
+		if (!cJSON_IsObject(t)) {
+			n++;
+			continue;
+		}
+		f = cJSON_CreateObject();
 		snprintf(tid, sizeof(tid), "T%d", ++n);
 		cJSON_AddNumberToObject(f, "project_id",
 		    cJSON_GetObjectItem(run, "project_id")->valuedouble);
@@ -1520,6 +1534,10 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 		cJSON_DeleteItemFromObject(report, "details");
 		details = cJSON_AddObjectToObject(report, "details");
 	}
+	/* PM's tasks, whatever its backend (llm made them already). */
+	if (strcmp(rname, "pm") == 0 && role.backend != WF_BE_LLM &&
+	    cJSON_IsArray(cJSON_GetObjectItem(details, "tasks")))
+		pm_tasks(root, run, details);
 	/* QA's counts: its JUnit report when it names one (and then only
 	 * that: a missing report is not made up for by the output), else
 	 * the runner's output. */

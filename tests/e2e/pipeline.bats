@@ -557,3 +557,39 @@ ready_run() {
 	[ "$(jq -r '.history | map(.to) | index("DEPLOYED")' <<<"$output")" = null ]
 	[ "$(jq -r '.reports | map(select(startswith("job-"))) | length' <<<"$output")" -eq 1 ]
 }
+
+@test "a command-backed PM's tasks are kept, as an llm PM's are: linked to the run, bounded" {
+	role pm "printf '{\"status\":\"pass\",\"summary\":\"planned\",\"details\":{\"tasks\":[{\"task_id\":\"CALC-1\",\"title\":\"add adds\",\"acceptance_criteria\":[\"add 2 3 is 5\"]},{\"title\":\"keep mul\"},\"not a task\"]}}\\n'"
+	start_all
+	run pipeline --project-id "$PROJ" --timeout "$(slow 60)"
+	rid=$(run_id_of "$output")
+	[ -n "$rid" ]
+	run -0 "$B/wf" task list --project-id "$PROJ" --json
+	echo "$output"
+	[ "$(jq length <<<"$output")" -eq 2 ]
+	[ "$(jq -r '.[0].task_id' <<<"$output")" = CALC-1 ]
+	[ "$(jq -r '.[0].acceptance_criteria[0]' <<<"$output")" = "add 2 3 is 5" ]
+	[ "$(jq -r '.[1].title' <<<"$output")" = "keep mul" ]
+	[ "$(jq -r '.[1].task_id' <<<"$output")" = T2 ]
+	[ "$(jq -r "[.[].run_id] | unique | .[]" <<<"$output")" = "$rid" ]
+	fetch "$rid"
+	[ "$(q .results.pm.details.tasks_created#)" -eq 2 ]
+	# a PM that says 70 tasks makes 64, and the report says it was cut
+	# (the script sits in the project's directory: the sandbox shows it)
+	cat >"$REPO/many.sh" <<-'EOF'
+	printf '{"status":"pass","summary":"many","details":{"tasks":['
+	i=1; while [ $i -le 70 ]; do
+		[ $i -gt 1 ] && printf ','
+		printf '{"task_id":"M-%d","title":"t%d"}' $i $i
+		i=$((i + 1))
+	done
+	printf ']}}\n'
+	EOF
+	role pm "sh many.sh"
+	run pipeline --project-id "$PROJ" --timeout "$(slow 60)"
+	rid2=$(run_id_of "$output")
+	run -0 "$B/wf" task list --project-id "$PROJ" --json
+	[ "$(jq "[.[] | select(.run_id == $rid2)] | length" <<<"$output")" -eq 64 ]
+	fetch "$rid2"
+	[ "$(q .results.pm.details.tasks_cut)" = true ]
+}
