@@ -712,7 +712,7 @@ render(struct buf *b, struct wf_metrics *m, const struct scrape *s, int root,
 	bput(b, "wf_metrics_records_behind %ld\n", s->behind);
 
 	head(b, "wf_runs", "gauge", "Runs by state.");
-	while (wf_store_run_states[nstates] != NULL && nstates < 32)
+	while (nstates < 32 && wf_store_run_states[nstates] != NULL)
 		nstates++;
 	if ((list = wf_store_list(root, &wf_kind_run, 0)) != NULL) {
 		cJSON_ArrayForEach(it, list)
