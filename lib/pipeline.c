@@ -524,11 +524,10 @@ worktree_make(int root, const struct wf_pipeline_conf *c, cJSON *run,
 {
 	cJSON *project = NULL;
 	const char *repo;
-	char path[4096], branch[64], primary[256], ref[300], e2[512];
+	char path[4096], branch[64], primary[256], e2[512];
 	char sha[64];
 	int rc = -1;
 
-	(void)root;
 	if (wf_store_get(root, &wf_kind_project, get_int(run, "project_id"),
 	    &project, err, errlen) == -1)
 		return -1;
@@ -546,18 +545,15 @@ worktree_make(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	}
 	snprintf(branch, sizeof(branch), "wf/run-%lld",
 	    (long long)get_int(run, "id"));
-	if (wf_worktree_primary(project, primary, sizeof(primary), e2,
-	    sizeof(e2)) == -1 ||
-	    wf_worktree_path(c->workdir, get_int(run, "id"), path,
-	    sizeof(path)) == -1 ||
-	    snprintf(ref, sizeof(ref), "refs/heads/%s", primary) >=
-	    (int)sizeof(ref)) {
-		fail(err, errlen, "worktree: %s", e2);
+	if (wf_worktree_path(c->workdir, get_int(run, "id"), path,
+	    sizeof(path)) == -1) {
+		fail(err, errlen, "worktree: the work directory's path is too "
+		    "long");
 		goto out;
 	}
-	if (!wf_repo_has_branch(repo, primary)) {
-		fail(err, errlen, "worktree: %s has no branch %s (the project's "
-		    "primary_branch)", repo, primary);
+	if (wf_worktree_primary(project, primary, sizeof(primary), e2,
+	    sizeof(e2)) == -1) {
+		fail(err, errlen, "worktree: %s", e2);
 		goto out;
 	}
 	if (wf_worktree_add(repo, path, branch, primary, e2, sizeof(e2)) == -1 ||

@@ -94,8 +94,14 @@ wf_worktree_primary(const cJSON *project, char *branch, size_t len,
 			if (!branch_ok(b->valuestring))
 				return fail(err, errlen, "%s: '%.64s' is not a "
 				    "branch name", names[i], b->valuestring);
-			strlcpy(branch, b->valuestring, len);
-			return 0;
+			/* The field's default is "main": a repository whose
+			 * branch is master is found below. */
+			if (cJSON_IsString(repo) &&
+			    wf_repo_has_branch(repo->valuestring,
+			    b->valuestring)) {
+				strlcpy(branch, b->valuestring, len);
+				return 0;
+			}
 		}
 	}
 	if (!cJSON_IsString(repo))

@@ -21,9 +21,10 @@ int wf_worktree_root(const char *workdir, char *buf, size_t len);
 int wf_worktree_path(const char *workdir, int64_t run_id, char *buf,
     size_t len);
 
-/* The project's primary branch: its primary_branch (or branch) field,
- * else the branch its checkout has out.  -1 and why when there is none
- * (a detached HEAD and no field). */
+/* The project's primary branch: its primary_branch (or branch) field
+ * when the repository has that branch, else main, else master, else the
+ * branch its checkout has out (never a wf/run-N).  -1 and why when there
+ * is none. */
 int wf_worktree_primary(const cJSON *project, char *branch, size_t len,
     char *err, size_t errlen);
 

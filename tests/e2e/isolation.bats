@@ -486,3 +486,25 @@ sleeper_up() { pgrep -f "^sleep $1\$" >/dev/null; }
 	! pgrep -f "^sleep $((MARK + 1))\$"
 	state_is "$rid" DEV
 }
+
+@test "a repository whose branch is master: the run begins from master (primary_branch's default, main, is not there)" {
+	m="$BATS_TEST_TMPDIR/m"
+	mkdir -p "$m"
+	git -C "$m" init -q -b master
+	echo x >"$m/f"
+	git -C "$m" add f
+	git -C "$m" -c user.name=u -c user.email=u@localhost commit -qm one
+	git -C "$m" checkout -q -b feature
+	p2=$("$B/wf" project create --name m --repo-path "$m")
+	[ "$(jq -r .primary_branch "$WF_HOME/state/projects/$p2.json")" = main ]
+	rid=$("$B/wf" run create --project-id "$p2")
+	[ "$(jget "$WF_HOME/state/runs/$rid.json" base_branch)" = master ]
+	[ "$(jget "$WF_HOME/state/runs/$rid.json" base_commit)" = "$(git -C "$m" rev-parse master)" ]
+	# the user's checkout stays on its own branch
+	[ "$(git -C "$m" branch --show-current)" = feature ]
+	# a primary_branch that the repository has wins
+	git -C "$m" branch trunk master
+	"$B/wf" project update "$p2" --primary-branch trunk >/dev/null
+	rid=$("$B/wf" run create --project-id "$p2")
+	[ "$(jget "$WF_HOME/state/runs/$rid.json" base_branch)" = trunk ]
+}
