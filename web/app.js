@@ -1548,11 +1548,12 @@ function createBug(ev) {
 const EVENT_GLOB = /^[A-Za-z0-9._*?-]{1,128}$/;
 
 async function loadWebhooks(route, gen) {
-  const out = await fetchAll(['/api/webhooks', '/api/projects']);
+  const out = await fetchAll(['/api/webhooks', '/api/projects', '/api/webhooks/deliveries?dead=1']);
   if (!out || gen !== state.gen) return;
-  const [hooks, projects] = out;
+  const [hooks, projects, dead] = out;
   if (Array.isArray(projects)) state.projects = projects;
   if (!Array.isArray(hooks)) return;
+  if (Array.isArray(dead)) drawDead(dead, hooks);
   if (!changed('hooks.list', { hooks, n: state.projects.map((p) => p.name) })) return;
   const tb = $('hooks-body');
   clear(tb);
@@ -1583,6 +1584,65 @@ async function loadWebhooks(route, gen) {
         'aria-label': `Delete webhook ${name}`,
         onclick: (ev) => deleteWebhook(h, ev.currentTarget),
       }, 'Delete'))));
+  }
+}
+
+/* The dead letters (GET /api/webhooks/deliveries?dead=1: no body, so no
+ * secret), each with Redeliver, and Redeliver all. */
+function drawDead(dead, hooks) {
+  $('dead-all').disabled = !dead.length;
+  if (!changed('hooks.dead', { dead, h: hooks.map((h) => [h.id, h.name]) })) return;
+  const tb = $('dead-body');
+  clear(tb);
+  if (!dead.length) {
+    emptyRow(tb, 6, 'No dead letter: every delivery was made, or is still being tried.');
+    return;
+  }
+  const names = new Map(hooks.map((h) => [h.id, String(h.name || `#${h.id}`)]));
+  for (const d of dead) {
+    const id = String(d.id || '');
+    const hook = d.hooks === true ? 'hooks.d'
+      : names.get(d.webhook_id) || `#${d.webhook_id} (deleted)`;
+    const when = num(d.dead_at) ? new Date(num(d.dead_at)).toISOString() : d.created_at;
+    tb.append(el('tr', { 'data-dead': id },
+      el('td', {}, el('span', { class: 'strong mono' }, String(d.event || '?')),
+        el('p', { class: 'sub mono' }, id)),
+      el('td', {}, hook),
+      el('td', {}, d.last_error ? String(d.last_error) : dash()),
+      el('td', { class: 'num' }, `${fmtInt(d.attempt)}${num(d.max_attempts) ? ` of ${fmtInt(d.max_attempts)}` : ''}`),
+      el('td', {}, whenEl(when)),
+      el('td', { class: 'num' }, el('button', {
+        type: 'button', class: 'btn small',
+        'aria-label': `Redeliver ${id}`,
+        onclick: (ev) => redeliver(d, ev.currentTarget),
+      }, 'Redeliver'))));
+  }
+}
+
+async function redeliver(d, btn) {
+  btn.disabled = true;
+  try {
+    await post(`/api/webhooks/deliveries/${encodeURIComponent(d.id)}/redeliver`);
+    notify(`Delivery of ${d.event || d.id} put back in the queue: wf-notify sends it again.`);
+    refreshNow();
+  } catch (e) {
+    btn.disabled = false;
+  }
+}
+
+async function redeliverAll() {
+  const btn = $('dead-all');
+  btn.disabled = true;
+  try {
+    const out = await post('/api/webhooks/deliveries/redeliver-all');
+    const ok = out && Array.isArray(out.redelivered) ? out.redelivered.length : 0;
+    const bad = out && Array.isArray(out.failed) ? out.failed : [];
+    notify(bad.length
+      ? `${ok} redelivered; ${bad.length} refused: ${bad.map((f) => `${f.id}: ${f.error}`).join('; ')}`
+      : `${ok} redelivered: wf-notify sends them again.`, bad.length ? 'error' : undefined);
+    refreshNow();
+  } catch (e) {
+    btn.disabled = false;
   }
 }
 
@@ -1895,6 +1955,7 @@ function init() {
   $('env-edit').addEventListener('submit', saveEnv);
   $('env-edit-cancel').addEventListener('click', closeEnvEdit);
   $('hook-form').addEventListener('submit', createWebhook);
+  $('dead-all').addEventListener('click', redeliverAll);
   $('bug-form').addEventListener('submit', createBug);
   fillSelect($('runs-state'), 'All states', RUN_STATES.map((s) => [s, s.replace(/_/g, ' ')]));
   const filter = (id, key) => $(id).addEventListener('change', (e) => {

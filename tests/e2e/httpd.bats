@@ -212,6 +212,61 @@ tree() {
 	[ "$output" = "[]" ]
 }
 
+# dead NAME WEBHOOK_ID: a dead delivery as wf-notify leaves it in events/dead
+dead() {
+	printf '{"id":"%s","event_id":"e1","event":"bug.created","webhook_id":%s,"attempt":5,"max_attempts":5,"next_at":1,"state":"dead","body":"{\\"secret-body\\":1}","last_status":500,"last_error":"HTTP 500","created_at":"2026-01-01T00:00:00.000Z","dead_at":1767225600000}' \
+	    "$1" "$2" >"$WF_HOME/events/dead/$1"
+}
+
+@test "dead deliveries: listed without their body, redelivered one and all with a token" {
+	api POST /api/webhooks/create '{"name":"hook","url":"http://127.0.0.1:9/x","secret":"topsecret-1"}'
+	[ "$code" = 201 ]
+	dead 1700000000.M1.a.w1 1
+	dead 1700000001.M2.a.w1 1
+	dead 1700000002.M3.a.w1 1
+	anon GET /api/webhooks/deliveries
+	[ "$code" = 400 ]
+	anon GET '/api/webhooks/deliveries?dead=1'
+	[ "$code" = 200 ]
+	[ "$(jq -r 'map(.id) | join(" ")' <<<"$output")" = "1700000000.M1.a.w1 1700000001.M2.a.w1 1700000002.M3.a.w1" ]
+	[ "$(jq -r '.[0].last_error' <<<"$output")" = "HTTP 500" ]
+	[[ "$output" != *secret-body* ]]
+	[[ "$output" != *topsecret* ]]
+	anon GET '/api/webhooks/deliveries?dead=1&webhook_id=2'
+	[ "$output" = "[]" ]
+	# no token: refused, nothing moved
+	anon POST /api/webhooks/deliveries/1700000000.M1.a.w1/redeliver
+	[ "$code" = 401 ]
+	anon POST /api/webhooks/deliveries/redeliver-all
+	[ "$code" = 401 ]
+	[ "$(ls "$WF_HOME/events/dead" | wc -l)" -eq 3 ]
+	api POST /api/webhooks/deliveries/1700000000.M1.a.w1/redeliver
+	[ "$code" = 200 ]
+	[ ! -e "$WF_HOME/events/dead/1700000000.M1.a.w1" ]
+	f="$WF_HOME/events/deferred/1700000000.M1.a.w1"
+	[ "$(jq -r '"\(.attempt) \(.state)"' "$f")" = "0 pending" ]
+	[ "$(jq -r .body "$f")" = '{"secret-body":1}' ]
+	api POST /api/webhooks/deliveries/1700000000.M1.a.w1/redeliver
+	[ "$code" = 404 ]
+	api POST /api/webhooks/deliveries/.x/redeliver
+	[ "$code" = 400 ]
+	grep -q '"webhook.redeliver"' "$WF_HOME/log/audit.jsonl"
+	# an inactive webhook's: refused with why, left dead
+	"$B/wf" webhook update 1 --inactive >/dev/null
+	api POST /api/webhooks/deliveries/1700000001.M2.a.w1/redeliver
+	[ "$code" = 409 ]
+	[[ "$output" == *inactive* ]]
+	"$B/wf" webhook update 1 --active >/dev/null
+	api POST /api/webhooks/deliveries/redeliver-all
+	[ "$code" = 200 ]
+	[ "$(jq -r '.redelivered | length' <<<"$output")" -eq 2 ]
+	[ "$(jq -r '.failed | length' <<<"$output")" -eq 0 ]
+	[ "$(ls "$WF_HOME/events/dead" | wc -l)" -eq 0 ]
+	[ "$(ls "$WF_HOME/events/deferred" | wc -l)" -eq 3 ]
+	anon GET '/api/webhooks/deliveries?dead=1'
+	[ "$output" = "[]" ]
+}
+
 @test "the queue: enqueue, see it in status and list, cancel it through wf-dispatch" {
 	api POST /api/queue/enqueue '{"job_type":"command","request_data":{"argv":["sleep","30"]},"priority":"high","timeout":60}'
 	echo "$output"

@@ -785,6 +785,69 @@ WATCH="eval (f => { window.sent = []; window.answers = []; window.fetch = async 
 	! grep -qF -e "$HSEC" -e "$made" "$WF_HOME/log/audit.jsonl" "$BATS_TEST_TMPDIR/server.log"
 }
 
+# dead_letter NAME WEBHOOK_ID ERROR: a dead delivery as wf-notify leaves it
+dead_letter() {
+	jq -nc --arg id "$1" --argjson w "$2" --arg e "$3" \
+	    '{id: $id, event_id: "e", event: "run.state_changed", webhook_id: $w,
+	      attempt: 5, max_attempts: 5, next_at: 1, state: "dead",
+	      body: "{\"payload-secret\":1}", last_status: 500, last_error: $e,
+	      created_at: "2026-01-01T00:00:00.000Z", dead_at: 1767225600000}' \
+	    >"$WF_HOME/events/dead/$1"
+}
+
+@test "#/webhooks shows the dead letters (event, webhook, last error, attempts, when); with a token, Redeliver puts one back and Redeliver all the rest" {
+	TOKEN=$("$B/wf" token add una)
+	"$B/wf" webhook create --name ops --url https://ops.example/hook >/dev/null
+	W=$("$B/wf" webhook list --json | jq ".[0].id")
+	dead_letter 1767225600.M1.x.w$W "$W" 'HTTP 500 <b>boom</b>'
+	dead_letter 1767225601.M2.x.w$W "$W" 'connection refused'
+	dead_letter 1767225602.M3.x.w9 9 'HTTP 502'
+	start_server
+	dom=$(dump_dom "$URL#/webhooks")
+	dead=$(between "$dom" 'id="dead-body"' '</tbody>')
+	[[ "$dead" == *"data-dead=\"1767225600.M1.x.w$W\""*'>run.state_changed<'*'>ops<'*'HTTP 500 &lt;b&gt;boom&lt;/b&gt;'*'>5 of 5<'*'<time'*'>Redeliver</button>'* ]]
+	[[ "$dead" == *'#9 (deleted)'*'HTTP 502'* ]]
+	[[ "$dead" != *payload-secret* ]]
+	row='(n) => document.querySelector("[data-dead=\"" + n + "\"]")'
+	run cdp "$URL#/webhooks" \
+	    "wait document.querySelectorAll('[data-dead]').length === 3" \
+	    "$SETF" \
+	    "$WATCH" \
+	    "eval window.row = $row" \
+	    "eval setf('token', '$TOKEN')" \
+	    "print document.getElementById('dead-all').disabled" \
+	    "eval row('1767225601.M2.x.w$W').querySelector('button').click()" \
+	    "wait !row('1767225601.M2.x.w$W')" \
+	    "print $NOTICE" \
+	    "print window.sent.join('|').trim()" \
+	    "eval document.getElementById('dead-all').click()" \
+	    "wait document.querySelectorAll('[data-dead]').length === 1" \
+	    "print $NOTICE" \
+	    "print window.sent[window.sent.length - 1].trim()" \
+	    "print [...document.querySelectorAll('[data-dead]')].map((r) => r.dataset.dead).join(',')" \
+	    "eval document.getElementById('notice').hidden = true" \
+	    "eval $WATCH" \
+	    "eval document.getElementById('dead-all').click()" \
+	    "wait !document.getElementById('notice').hidden" \
+	    "print $NOTICE"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = False ]
+	[ "${lines[1]}" = 'Delivery of run.state_changed put back in the queue: wf-notify sends it again.' ]
+	[ "${lines[2]}" = "POST /api/webhooks/deliveries/1767225601.M2.x.w$W/redeliver {}" ]
+	# all: ours goes back; the deleted webhook's is refused, with why
+	[[ "${lines[3]}" == "1 redelivered; 1 refused: 1767225602.M3.x.w9: "*webhook* ]]
+	[ "${lines[4]}" = 'POST /api/webhooks/deliveries/redeliver-all {}' ]
+	[ "${lines[5]}" = 1767225602.M3.x.w9 ]
+	# again: nothing more to redeliver, said once more
+	[[ "${lines[6]}" == "0 redelivered; 1 refused: "* ]]
+	# the store: ours back in deferred with their attempts reset
+	[ "$(ls "$WF_HOME/events/dead")" = 1767225602.M3.x.w9 ]
+	[ "$(cat "$WF_HOME"/events/deferred/* | jq -s 'map(.attempt) | add')" -eq 0 ]
+	[ "$(ls "$WF_HOME/events/deferred" | wc -l)" -eq 2 ]
+	grep '"action":"webhook.redeliver"' "$WF_HOME/log/audit.jsonl" | tail -1 | grep -q '"actor":"http:una"'
+}
+
 # gitc ARG...: git with an author
 gitc() { git -c user.name=u -c user.email=u@localhost "$@"; }
 
