@@ -354,8 +354,8 @@ function drawQueue(q) {
     for (const j of running) {
       if (!j || typeof j !== 'object') continue;
       const id = j.id !== undefined ? String(j.id) : '?';
-      tb.append(el('tr', {},
-        el('td', { class: 'mono jid', title: id }, id),
+      tb.append(el('tr', { 'data-job': id },
+        el('td', { class: 'jcell' }, el('span', { class: 'mono jid', title: id }, id), jobWhat(j)),
         el('td', {}, j.job_type !== undefined ? String(j.job_type) : '–'),
         el('td', {}, j.lane !== undefined ? String(j.lane) : '–'),
         el('td', { class: 'num' }, typeof j.age_s === 'number' ? fmtAge(j.age_s) : '–')));
@@ -365,6 +365,26 @@ function drawQueue(q) {
         el('th', { scope: 'col' }, 'Lane'), el('th', { scope: 'col', class: 'num' }, 'Age'))),
       tb));
   }
+}
+
+/* What a running job runs: an agent job's run (a link) and role, a
+ * command job's argv cut to JOB_CMD_MAX characters (the whole, as the
+ * API gave it, in its title). */
+const JOB_CMD_MAX = 60;
+
+function jobWhat(j) {
+  if (num(j.run_id) > 0) {
+    const role = typeof j.role === 'string' && j.role ? ` · ${j.role.toUpperCase()}` : '';
+    return el('span', { class: 'jwhat' },
+      el('a', { href: `#/runs/${num(j.run_id)}` }, `run #${num(j.run_id)}${role}`));
+  }
+  if (typeof j.command === 'string' && j.command) {
+    const cmd = j.command;
+    const cut = cmd.length > JOB_CMD_MAX || j.command_cut === true;
+    return el('span', { class: 'jwhat mono', title: cmd + (j.command_cut === true ? '…' : '') },
+      cut ? `${cmd.slice(0, JOB_CMD_MAX)}…` : cmd);
+  }
+  return null;
 }
 
 function drawProjects(projects, allBoard) {

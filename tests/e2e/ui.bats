@@ -158,6 +158,42 @@ between() {
 	[[ "$dom" == *'class="conn ok"'* ]]
 }
 
+# running ID...: the jobs made running as wf-dispatch leaves them: in
+# active/, with their pid file
+running() {
+	local id f
+	for id in "$@"; do
+		f=$(find "$WF_HOME/queue" -type f -name "$id")
+		mv "$f" "$WF_HOME/active/$id"
+		printf '%d %s\n' $$ "$(date -u -d '-75 seconds' +%Y-%m-%dT%H:%M:%S.000Z)" \
+		    >"$WF_HOME/active/$id.pid"
+	done
+}
+
+@test "the queue card: a running command job shows its argv (cut), an agent job its run and role, linked" {
+	seed
+	long=$(printf 'arg%02d ' $(seq 1 40))
+	C=$("$B/wf-enqueue" -- /bin/echo '<b>hi</b>' $long)
+	A=$("$B/wf-enqueue" -t agent_run --run-id "$R1" \
+	    -d '{"role":"dev","prompt":"x"}')
+	running "$C" "$A"
+	start_server
+	api=$(curl -sf "http://127.0.0.1:$PORT/api/queue/status")
+	# the API cuts a long argv at 240 bytes, and says so
+	want="/bin/echo <b>hi</b> ${long% }"
+	[ "$(jq -r --arg c "$C" '.running[] | select(.id == $c) | "\(.command)|\(.command_cut)"' <<<"$api")" = "${want:0:240}|true" ]
+	[ "$(jq -r --arg a "$A" '.running[] | select(.id == $a) | "\(.run_id) \(.role)"' <<<"$api")" = "$R1 dev" ]
+	dom=$(dump_dom "$URL")
+	jobs=$(between "$dom" 'Running jobs (2)' '</table>')
+	cmd=$(between "$jobs" "data-job=\"$C\"" '</tr>')
+	# the page: the first 60 characters, as text; the whole in the title
+	[[ "$cmd" == *'class="jwhat mono" title="/bin/echo &lt;b&gt;hi&lt;/b&gt; arg01 '*' arg36 arg3…">/bin/echo &lt;b&gt;hi&lt;/b&gt; arg01 arg02 arg03 arg04 arg05 arg06 arg0…</span>'* ]]
+	[[ "$cmd" == *'>1m '[0-9]*'s<'* ]]
+	agent=$(between "$jobs" "data-job=\"$A\"" '</tr>')
+	[[ "$agent" == *"<a href=\"#/runs/$R1\">run #$R1 · DEV</a>"* ]]
+	[[ "$agent" == *'>agent_run<'* ]]
+}
+
 @test "the page keeps the CSP's rules: no inline script or style, nothing from elsewhere, no HTML from data" {
 	start_server
 	run curl -sfD - -o /dev/null "$URL"
