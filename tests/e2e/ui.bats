@@ -194,6 +194,33 @@ running() {
 	[[ "$agent" == *'>agent_run<'* ]]
 }
 
+@test "at 420 px wide the queue card does not overflow, with running jobs" {
+	seed
+	long=$(printf 'argument%02d ' $(seq 1 30))
+	C=$("$B/wf-enqueue" -- /bin/echo $long)
+	A=$("$B/wf-enqueue" -t agent_run --run-id "$R1" -d '{"role":"dev"}')
+	running "$C" "$A"
+	start_server
+	fits='(e) => e.scrollWidth <= e.clientWidth'
+	run cdp "$URL" \
+	    "size 420 900" \
+	    "wait document.querySelectorAll('[data-job]').length === 2" \
+	    "print window.innerWidth" \
+	    "print (e => e.scrollWidth + ' ' + e.clientWidth)(document.getElementById('queue-body'))" \
+	    "print ($fits)(document.getElementById('queue-body')) && ($fits)(document.getElementById('queue-body').closest('.panel'))" \
+	    "print document.getElementById('queue-body').closest('.panel').getBoundingClientRect().right <= window.innerWidth" \
+	    "print document.documentElement.scrollWidth <= window.innerWidth" \
+	    "print (e => e.scrollWidth <= e.clientWidth)(document.querySelector('[data-job=\"$C\"] .jwhat'))"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 420 ]
+	[ "${lines[2]}" = True ]
+	[ "${lines[3]}" = True ]
+	[ "${lines[4]}" = True ]
+	# the command is cut by its cell, not spilled out of it
+	[ "${lines[5]}" = False ]
+}
+
 @test "the page keeps the CSP's rules: no inline script or style, nothing from elsewhere, no HTML from data" {
 	start_server
 	run curl -sfD - -o /dev/null "$URL"
@@ -213,7 +240,8 @@ running() {
 
 # cdp URL STEP...: drive Chromium over --remote-debugging-pipe: open URL,
 # then each step: "wait JS" (until JS is truthy; 20 s), "eval JS",
-# "kill PID", "print JS" (its value on stdout).
+# "kill PID", "print JS" (its value on stdout), "size W H" (the viewport,
+# in CSS pixels).
 cdp() {
 	timeout -s KILL 90 "$PY" - "$CHROMIUM" "$BATS_TEST_TMPDIR/chromium" "$@" <<'EOF'
 import fcntl, json, os, subprocess, sys, time
@@ -279,6 +307,10 @@ try:
             print(js(arg))
         elif verb == "kill":
             os.kill(int(arg), 15)
+        elif verb == "size":
+            w, h = arg.split()
+            call("Emulation.setDeviceMetricsOverride", width=int(w),
+                 height=int(h), deviceScaleFactor=1, mobile=False)
 finally:
     p.kill()
     p.wait()
