@@ -36,6 +36,7 @@
 
 #define ID_MAX (INT64_C(1) << 50) /* the store's largest id */
 #define NSEG 8 /* segments of a route */
+#define WF_API_REQUEST_MAX 65536 /* a run's request: the store's text */
 
 enum { M_GET = 1, M_POST = 2, M_PATCH = 4, M_DELETE = 8 };
 
@@ -682,11 +683,12 @@ static int
 new_run(struct req *r, int64_t pid, int64_t tid)
 {
 	static const char *const names[] = { "name", "task_id", "token_budget",
-		NULL };
-	const char *name = NULL;
+		"request", NULL };
+	const char *name = NULL, *request = NULL;
 	int64_t id, budget = 0, btid = 0;
 
 	if (only(r, names) == -1 || opt_str(r, "name", &name) == -1 ||
+	    opt_str(r, "request", &request) == -1 ||
 	    opt_int(r, "task_id", 1, ID_MAX, &btid) == -1 ||
 	    opt_int(r, "token_budget", 0, INT64_C(1) << 50, &budget) == -1)
 		return r->out->status;
@@ -694,8 +696,14 @@ new_run(struct req *r, int64_t pid, int64_t tid)
 		return fail(r, 400, "task_id: the path gives it");
 	if (tid == 0)
 		tid = btid;
-	if (wf_pipeline_create(r->a->root, &r->a->pipeline, pid, tid, name, &id,
-		r->err, sizeof(r->err)) == -1)
+	/* Blank: no request. */
+	if (request != NULL && request[strspn(request, " \t\r\n")] == '\0')
+		request = NULL;
+	if (request != NULL && strlen(request) > WF_API_REQUEST_MAX)
+		return fail(r, 400, "request: longer than %d bytes",
+		    WF_API_REQUEST_MAX);
+	if (wf_pipeline_create_request(r->a->root, &r->a->pipeline, pid, tid,
+		name, request, &id, r->err, sizeof(r->err)) == -1)
 		return fail_pipeline(r);
 	if (budget > 0 &&
 	    wf_pipeline_budget(r->a->root, &r->a->pipeline, id, budget, r->err,

@@ -1348,6 +1348,7 @@ function drawRun(r, envs) {
   fact('Iteration', `${num(r.iteration)}${r.max_iter ? ` of ${r.max_iter}` : ''}`);
   fact('Tokens', `${fmtInt(r.tokens_in)} in / ${fmtInt(r.tokens_out)} out${num(r.token_budget) ? ` · budget ${fmtInt(r.token_budget)}` : ''}`);
   if (r.task_id) fact('Task', `#${r.task_id}`);
+  if (typeof r.request === 'string' && r.request) fact('Request', el('span', { class: 'request' }, r.request));
   fact('Updated', whenEl(r.updated_at));
   if (r.approved_by) fact('Approved by', String(r.approved_by));
   if (r.branch) {
@@ -1887,12 +1888,18 @@ async function startPipeline(ev) {
   const task = $('start-task').value;
   const opt = $('start-task').selectedOptions[0];
   const label = opt ? opt.getAttribute('data-label') : null;
+  const request = $('start-request').value;
   const btn = $('start-btn');
   btn.disabled = true;
   try {
+    const body = {};
+    if (task) body.task_id = Number(task);
+    // as typed; a blank one is none (the server says so too)
+    if (request.trim()) body.request = request;
     // The reply is the new run's record.
-    const out = await post(`/api/projects/${encodeURIComponent(pid)}/execute`, task ? { task_id: Number(task) } : {});
-    notify(`Run #${out && out.id !== undefined ? out.id : '?'} started for ${projectName(Number(pid))}${task ? ` (task ${label || task})` : ''}.`);
+    const out = await post(`/api/projects/${encodeURIComponent(pid)}/execute`, body);
+    notify(`Run #${out && out.id !== undefined ? out.id : '?'} started for ${projectName(Number(pid))}${task ? ` (task ${label || task})` : ''}${body.request ? ', with your request for PM' : ''}.`);
+    $('start-request').value = '';
     refreshNow();
   } catch (e) {
     // post() has said why

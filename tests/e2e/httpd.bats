@@ -599,6 +599,41 @@ gitc() { git -c user.name=u -c user.email=u@localhost "$@"; }
 	[ "$(jq -r .state <<<"$output")" = ABANDONED ]
 }
 
+@test "a run started with a free-text request keeps it; a command PM gets it as WF_REQUEST" {
+	cat >"$REPO/pm.sh" <<-'EOF'
+	printf '%s' "$WF_REQUEST" >"request.$WF_RUN_ID"
+	printf '{"status":"pass","summary":"read the request"}\n'
+	EOF
+	role pm 'sh pm.sh'
+	api POST /api/projects/create "{\"name\":\"demo\",\"repo_path\":\"$REPO\"}"
+	[ "$code" = 201 ]
+	req='Add a "dark mode" toggle; keep <b>it</b> simple.
+Second line: ünïcode too.'
+	body=$(jq -nc --arg r "$req" '{name: "asked", request: $r}')
+	# the request is checked: a string, not too long
+	api POST /api/projects/1/execute '{"request":7}'
+	[ "$code" = 400 ]
+	api POST /api/projects/1/execute "$(jq -nc '{request: ("x" * 70000)}')"
+	[ "$code" = 400 ]
+	[[ "$output" == *'request: longer than'* ]]
+	[ -z "$(ls "$WF_HOME/state/runs" | grep '\.json$')" ]
+	api POST /api/projects/1/execute "$body"
+	echo "$output"
+	[ "$code" = 201 ]
+	rid=$(jq -r .id <<<"$output")
+	[ "$(jq -r .request <<<"$output")" = "$req" ]
+	[ "$(jq -r .request "$WF_HOME/state/runs/$rid.json")" = "$req" ]
+	# a blank one is none
+	api POST /api/projects/1/execute '{"request":"  \n "}'
+	[ "$code" = 201 ]
+	[ "$(jq -r 'has("request")' <<<"$output")" = false ]
+	blank=$(jq -r .id <<<"$output")
+	start_dispatch
+	wait_until "$(slow 30)" test -e "$REPO/request.$rid" -a -e "$REPO/request.$blank"
+	[ "$(cat "$REPO/request.$rid")" = "$req" ]
+	[ ! -s "$REPO/request.$blank" ]
+}
+
 @test "a report dropped through the API is applied by wf-gate" {
 	api POST /api/projects/create "{\"name\":\"demo\",\"repo_path\":\"$REPO\"}"
 	api POST /api/projects/1/tasks/create '{"title":"t","task_id":"T-1"}'

@@ -14,7 +14,9 @@
 # project: what it changed (its branch, the stat, the patch, bounded)
 # before its actions, Merge (and its refusals), Abandon, Approve deploy
 # again after a failed deploy, and the sandbox said when it is off or
-# broken.  The real wf-httpd serves the page and its API.
+# broken; the running jobs with what they run, the queue card at 420 px,
+# the feature request of Start pipeline and the dead letters
+# redelivered.  The real wf-httpd serves the page and its API.
 
 load helpers
 
@@ -383,6 +385,47 @@ EOF
 	grep "\"action\":\"run.created\"" "$WF_HOME/log/audit.jsonl" | tail -1 | grep -q '"actor":"http:carol"'
 	[ "$("$B/wf" run show "$R1" --json | jq -r .approved_by)" = http:carol ]
 	[ "$("$B/wf" run show "$R1" --json | jq -r .state)" != READY_FOR_DEPLOY ]
+}
+
+@test "Start pipeline's feature request: the text typed starts a run that keeps it, shown on the run's page" {
+	seed
+	TOKEN=$("$B/wf" token add rita)
+	start_server
+	live='document.querySelector("#conn.ok") && document.getElementById("stat-projects").textContent === "2"'
+	req='Add a <b>dark</b> mode toggle.
+Keep it "simple".'
+	js=$(jq -nc --arg r "$req" '$r')
+	run cdp "$URL" \
+	    "wait $live" \
+	    "$SETF" \
+	    "$WATCH" \
+	    "eval setf('token', '$TOKEN')" \
+	    "eval setf('start-project', '$P')" \
+	    "print document.getElementById('start-request').tagName" \
+	    "eval setf('start-request', $js)" \
+	    "eval document.getElementById('start-btn').click()" \
+	    "wait $NOTICE.includes('started')" \
+	    "print $NOTICE" \
+	    "print window.sent[window.sent.length - 1]" \
+	    "print JSON.stringify(document.getElementById('start-request').value)" \
+	    "eval setf('start-request', '   ')" \
+	    "eval document.getElementById('start-btn').click()" \
+	    "wait window.sent.length === 2" \
+	    "print window.sent[1]"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = TEXTAREA ]
+	[[ "${lines[1]}" =~ ^Run\ #([0-9]+)\ started\ for\ calc,\ with\ your\ request\ for\ PM\.$ ]]
+	new=${BASH_REMATCH[1]}
+	[ "${lines[2]}" = "POST /api/projects/$P/execute $(jq -nc --arg r "$req" '{request: $r}')" ]
+	[ "${lines[3]}" = '""' ]
+	# a blank request is not sent
+	[ "${lines[4]}" = "POST /api/projects/$P/execute {}" ]
+	[ "$("$B/wf" run show "$new" --json | jq -r .request)" = "$req" ]
+	# the run's page shows it, as text
+	dom=$(dump_dom "$URL#/runs/$new")
+	[[ "$dom" == *'<dt>Request</dt><dd><span class="request">Add a &lt;b&gt;dark&lt;/b&gt; mode toggle.
+Keep it "simple".</span></dd>'* ]]
 }
 
 # seed_project: the seed, and calc's overview, a credential (its secret on
