@@ -36,6 +36,7 @@
 
 #define ID_MAX (INT64_C(1) << 50) /* the store's largest id */
 #define NSEG 8 /* segments of a route */
+#define WF_API_REQUEST_MAX 65536 /* a run's request: the store's text */
 
 enum { M_GET = 1, M_POST = 2, M_PATCH = 4, M_DELETE = 8 };
 
@@ -682,11 +683,12 @@ static int
 new_run(struct req *r, int64_t pid, int64_t tid)
 {
 	static const char *const names[] = { "name", "task_id", "token_budget",
-		NULL };
-	const char *name = NULL;
+		"request", NULL };
+	const char *name = NULL, *request = NULL;
 	int64_t id, budget = 0, btid = 0;
 
 	if (only(r, names) == -1 || opt_str(r, "name", &name) == -1 ||
+	    opt_str(r, "request", &request) == -1 ||
 	    opt_int(r, "task_id", 1, ID_MAX, &btid) == -1 ||
 	    opt_int(r, "token_budget", 0, INT64_C(1) << 50, &budget) == -1)
 		return r->out->status;
@@ -694,8 +696,14 @@ new_run(struct req *r, int64_t pid, int64_t tid)
 		return fail(r, 400, "task_id: the path gives it");
 	if (tid == 0)
 		tid = btid;
-	if (wf_pipeline_create(r->a->root, &r->a->pipeline, pid, tid, name, &id,
-		r->err, sizeof(r->err)) == -1)
+	/* Blank: no request. */
+	if (request != NULL && request[strspn(request, " \t\r\n")] == '\0')
+		request = NULL;
+	if (request != NULL && strlen(request) > WF_API_REQUEST_MAX)
+		return fail(r, 400, "request: longer than %d bytes",
+		    WF_API_REQUEST_MAX);
+	if (wf_pipeline_create_request(r->a->root, &r->a->pipeline, pid, tid,
+		name, request, &id, r->err, sizeof(r->err)) == -1)
 		return fail_pipeline(r);
 	if (budget > 0 &&
 	    wf_pipeline_budget(r->a->root, &r->a->pipeline, id, budget, r->err,
@@ -1163,6 +1171,73 @@ h_webhook_delete(struct req *r)
 	    r, wf_webhook_delete(r->a->root, r->id, r->err, sizeof(r->err)));
 }
 
+/* Dead deliveries: listed without their bodies (a webhook's secret is
+ * never in one), redelivered through lib/webhook as wf webhook redeliver. */
+static int
+h_deliveries(struct req *r)
+{
+	char buf[8];
+	int64_t wid;
+	int rc;
+	cJSON *arr;
+
+	if ((rc = qget(r->query, "dead", buf, sizeof(buf))) != 1 ||
+	    strcmp(buf, "1") != 0)
+		return fail(r, 400,
+		    "dead=1 is needed: only the dead deliveries are served "
+		    "(wf webhook deliveries shows the attempts)");
+	if (qid(r, "webhook_id", &wid) == -1)
+		return r->out->status;
+	if ((arr = wf_webhook_dead_list(r->a->root, wid)) == NULL)
+		return fail(r, 500, "out of memory");
+	return reply_json(r, 200, arr);
+}
+
+static int
+h_redeliver(struct req *r)
+{
+	cJSON *o;
+
+	if (wf_webhook_redeliver(r->a->root, r->job, r->err,
+	    sizeof(r->err)) == -1)
+		return fail_errno(r, errno);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", r->job);
+	return reply_json(r, 200, o);
+}
+
+/* Every dead delivery: those redelivered, and those refused with why. */
+static int
+h_redeliver_all(struct req *r)
+{
+	cJSON *dead = wf_webhook_dead_list(r->a->root, 0), *it, *o, *ok, *no;
+
+	if (dead == NULL)
+		return fail(r, 500, "out of memory");
+	o = cJSON_CreateObject();
+	ok = cJSON_AddArrayToObject(o, "redelivered");
+	no = cJSON_AddArrayToObject(o, "failed");
+	cJSON_ArrayForEach(it, dead) {
+		const char *id = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(it, "id"));
+		cJSON *f;
+
+		if (id == NULL)
+			continue;
+		if (wf_webhook_redeliver(r->a->root, id, r->err,
+		    sizeof(r->err)) == 0) {
+			cJSON_AddItemToArray(ok, cJSON_CreateString(id));
+			continue;
+		}
+		f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "id", id);
+		cJSON_AddStringToObject(f, "error", r->err);
+		cJSON_AddItemToArray(no, f);
+	}
+	cJSON_Delete(dead);
+	return reply_json(r, 200, o);
+}
+
 /*
  * GET /metrics: the tree in the Prometheus text format (lib/metrics).  Its
  * state between scrapes is the server's, made at the first scrape.
@@ -1238,6 +1313,9 @@ static const struct route routes[] = {
 	{ M_GET, "/api/webhooks", h_webhooks },
 	{ M_POST, "/api/webhooks/create", h_webhook_create },
 	{ M_DELETE, "/api/webhooks/{id}/delete", h_webhook_delete },
+	{ M_GET, "/api/webhooks/deliveries", h_deliveries },
+	{ M_POST, "/api/webhooks/deliveries/{job}/redeliver", h_redeliver },
+	{ M_POST, "/api/webhooks/deliveries/redeliver-all", h_redeliver_all },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 

@@ -767,6 +767,15 @@ wf_pipeline_create(int root, const struct wf_pipeline_conf *c,
     int64_t project_id, int64_t task_id, const char *name, int64_t *run_id,
     char *err, size_t errlen)
 {
+	return wf_pipeline_create_request(root, c, project_id, task_id, name,
+	    NULL, run_id, err, errlen);
+}
+
+int
+wf_pipeline_create_request(int root, const struct wf_pipeline_conf *c,
+    int64_t project_id, int64_t task_id, const char *name,
+    const char *request, int64_t *run_id, char *err, size_t errlen)
+{
 	char jid[WF_NAME_MAX + 1], iso[WF_ISO_LEN], nm[96], e2[256];
 	cJSON *f = cJSON_CreateObject(), *p, *run;
 	int lk;
@@ -781,6 +790,8 @@ wf_pipeline_create(int root, const struct wf_pipeline_conf *c,
 	}
 	cJSON_AddStringToObject(f, "name", name);
 	cJSON_AddNumberToObject(f, "max_iter", c->max_iter);
+	if (request != NULL)
+		cJSON_AddStringToObject(f, "request", request);
 	if (wf_store_create(root, &wf_kind_run, f, 1, run_id, err,
 	    errlen) == -1)
 		return -1;

@@ -50,6 +50,12 @@ int wf_pipeline_gate(const struct wf_pipeline_conf *c, const cJSON *report,
 int wf_pipeline_create(int root, const struct wf_pipeline_conf *c,
     int64_t project_id, int64_t task_id, const char *name, int64_t *run_id,
     char *err, size_t errlen);
+/* The same, with a user's free-text request (NULL: none) kept on the run
+ * as "request" before PM's job is queued: PM's prompt has it as
+ * {{request}}, a command role's environment as WF_REQUEST. */
+int wf_pipeline_create_request(int root, const struct wf_pipeline_conf *c,
+    int64_t project_id, int64_t task_id, const char *name,
+    const char *request, int64_t *run_id, char *err, size_t errlen);
 /* Apply a checked report.  report_id makes it idempotent: a report
  * already applied to the run is a no-op (*applied = 0). */
 int wf_pipeline_report(int root, const struct wf_pipeline_conf *c,

@@ -465,6 +465,54 @@ lane_slot(struct statctx *s, const char *lane)
 	return s->nlanes++;
 }
 
+/* What a running job runs, for a glance: a command job's argv joined by
+ * spaces (cut at WF_RUNNING_CMD_MAX bytes, "command_cut" then true), an
+ * agent job's run and role. */
+static void
+running_what(const struct wf_job *j, cJSON *r)
+{
+	const cJSON *argv, *it, *role;
+	char buf[WF_RUNNING_CMD_MAX + 1] = "";
+	size_t n = 0;
+	int cut = 0;
+
+	if (j->run_id > 0)
+		cJSON_AddNumberToObject(r, "run_id", (double)j->run_id);
+	role = cJSON_GetObjectItemCaseSensitive(j->request_data, "role");
+	if (cJSON_IsString(role))
+		cJSON_AddStringToObject(r, "role", role->valuestring);
+	argv = cJSON_GetObjectItemCaseSensitive(j->request_data, "argv");
+	if (j->type != WF_JT_COMMAND || !cJSON_IsArray(argv))
+		return;
+	cJSON_ArrayForEach(it, argv) {
+		if (!cJSON_IsString(it))
+			continue;
+		if (n > 0)
+			n = strlcat(buf, " ", sizeof(buf));
+		n = strlcat(buf, it->valuestring, sizeof(buf));
+		if (n >= sizeof(buf)) {
+			cut = 1;
+			break;
+		}
+	}
+	if (cut) {
+		/* not in the middle of a UTF-8 sequence: drop a last one
+		 * that is short of its bytes */
+		size_t m;
+		unsigned char c;
+
+		n = sizeof(buf) - 1;
+		for (m = n; m > 0 && ((unsigned char)buf[m - 1] & 0xc0) == 0x80;)
+			m--;
+		if (m > 0 && (c = (unsigned char)buf[m - 1]) >= 0xc0 &&
+		    n - (m - 1) < (size_t)(c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2))
+			buf[m - 1] = '\0';
+	}
+	cJSON_AddStringToObject(r, "command", buf);
+	if (cut)
+		cJSON_AddBoolToObject(r, "command_cut", 1);
+}
+
 static int
 stat_visit(const struct wf_jobref *ref, void *arg)
 {
@@ -494,6 +542,7 @@ stat_visit(const struct wf_jobref *ref, void *arg)
 		cJSON_AddStringToObject(r, "id", j.id);
 		cJSON_AddStringToObject(r, "lane", j.lane);
 		cJSON_AddStringToObject(r, "job_type", wf_job_type_name(j.type));
+		running_what(&j, r);
 		if (read_pid(s->root, j.id, &pi) == 0) {
 			cJSON_AddNumberToObject(r, "pid", pi.pid);
 			cJSON_AddNumberToObject(r, "age_s",

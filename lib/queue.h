@@ -78,8 +78,11 @@ int wf_queue_exit_code(enum wf_jstatus s);
 
 /* The counts of wf queue status: {"waiting_by_priority": {name: n},
  * "by_status": {status: n}, "by_lane": {lane: {waiting, running}},
- * "running": [{id, lane, job_type, pid, age_s}]}.  A file that does not
+ * "running": [{id, lane, job_type, pid, age_s, and what it runs: run_id
+ * and role, or a command job's argv as one "command" string cut at
+ * WF_RUNNING_CMD_MAX bytes ("command_cut": true)}]}.  A file that does not
  * parse is skipped with a warning.  NULL with errno on a walk error. */
+#define WF_RUNNING_CMD_MAX 240
 cJSON *wf_queue_status(int root);
 
 /* Every job (only those of status, a status name, unless NULL), sorted by

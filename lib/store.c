@@ -102,6 +102,8 @@ static const struct wf_field run_fields[] = {
 	{ "project_id", WF_F_REF, WF_FF_REQUIRED, NULL, "project", NULL, NULL },
 	{ "name", WF_F_STR, 0, NULL, NULL, NULL, NULL },
 	{ "task_id", WF_F_REF, 0, NULL, "task", NULL, "the task it works on" },
+	{ "request", WF_F_TEXT, 0, NULL, NULL, NULL,
+	    "a user's free-text request, for PM" },
 	{ "state", WF_F_ENUM, WF_FF_READONLY, wf_store_run_states, NULL, "\"PM\"", NULL },
 	{ "iteration", WF_F_INT, WF_FF_READONLY, NULL, NULL, "1", NULL },
 	{ "max_iter", WF_F_INT, 0, NULL, NULL, NULL,

@@ -6,6 +6,7 @@
  * O_APPEND write a line, so concurrent writers never mix their lines,
  * and is rotated by one rename to deliveries.jsonl.1, never rewritten.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -18,6 +19,7 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "spool.h"
 #include "store.h"
 #include "vault.h"
@@ -401,4 +403,90 @@ wf_webhook_delete(int root, int64_t id, char *err, size_t errlen)
 		return -1;
 	audit_webhook(root, "webhook.deleted", id, NULL);
 	return 0;
+}
+
+cJSON *
+wf_webhook_dead_list(int root, int64_t wid)
+{
+	cJSON *arr = cJSON_CreateArray(), *d;
+	struct dirent **names = NULL;
+	char err[256];
+	int n;
+
+	if (arr == NULL)
+		return NULL;
+	n = scandirat(root, "events/dead", &names, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		if (names[i]->d_name[0] != '.' &&
+		    (d = wf_webhook_get(root, "events/dead", names[i]->d_name,
+			 err, sizeof(err))) != NULL) {
+			const cJSON *w = cJSON_GetObjectItem(d, "webhook_id");
+
+			cJSON_DeleteItemFromObjectCaseSensitive(d, "body");
+			if (wid == 0 ||
+			    (cJSON_IsNumber(w) &&
+				(int64_t)w->valuedouble == wid))
+				cJSON_AddItemToArray(arr, d);
+			else
+				cJSON_Delete(d);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return arr;
+}
+
+int
+wf_webhook_redeliver(int root, const char *id, char *err, size_t errlen)
+{
+	char path[WF_NAME_MAX + 32], why[256];
+	cJSON *d, *wh = NULL;
+	const cJSON *w;
+	int rc = -1, e = 0;
+
+	if ((d = wf_webhook_get(root, "events/dead", id, err, errlen)) == NULL)
+		return -1;
+	w = cJSON_GetObjectItemCaseSensitive(d, "webhook_id");
+	if (cJSON_IsNumber(w) &&
+	    wf_store_get(root, &wf_kind_webhook, (int64_t)w->valuedouble, &wh,
+		why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s", why);
+		e = EBUSY;
+		goto out;
+	}
+	if (wh != NULL &&
+	    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(wh, "active"))) {
+		snprintf(err, errlen,
+		    "webhook %lld is inactive: wf webhook update %lld "
+		    "--active first",
+		    (long long)w->valuedouble, (long long)w->valuedouble);
+		e = EBUSY;
+		goto out;
+	}
+	cJSON_ReplaceItemInObjectCaseSensitive(
+	    d, "attempt", cJSON_CreateNumber(0));
+	cJSON_ReplaceItemInObjectCaseSensitive(
+	    d, "next_at", cJSON_CreateNumber((double)wf_clock_wall_ms()));
+	cJSON_DeleteItemFromObjectCaseSensitive(d, "state");
+	cJSON_AddStringToObject(d, "state", "pending");
+	/* The rename into deferred/ commits; wf-notify drops the old copy
+	 * in dead/ if we die before we do. */
+	if (wf_webhook_put(
+		root, "events/deferred", d, WF_SYNC_FILE | WF_SYNC_DIR) == -1) {
+		e = errno;
+		snprintf(err, errlen, "events/deferred/%s: %s", id,
+		    strerror(e));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "events/dead/%s", id);
+	(void)unlinkat(root, path, 0);
+	wf_audit_append(root, "webhook.redeliver", "webhook",
+	    cJSON_IsNumber(w) ? (int64_t)w->valuedouble : 0, NULL);
+	rc = 0;
+out:
+	cJSON_Delete(wh);
+	cJSON_Delete(d);
+	if (rc == -1)
+		errno = e;
+	return rc;
 }

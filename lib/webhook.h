@@ -84,4 +84,12 @@ int wf_webhook_delete(int root, int64_t id, char *err, size_t errlen);
  * log/deliveries.jsonl.1, over an older one. */
 int wf_webhook_log(int root, const cJSON *line, long max);
 
+/* The dead deliveries (events/dead), oldest first, of webhook wid (0:
+ * all), without their bodies: an array, NULL when out of memory. */
+cJSON *wf_webhook_dead_list(int root, int64_t wid);
+/* Put dead delivery id back in events/deferred, its attempts reset, and
+ * audit it.  -1 with err and errno: ENOENT no such dead delivery, EINVAL
+ * not a delivery, EBUSY its webhook is gone or inactive, else the write's. */
+int wf_webhook_redeliver(int root, const char *id, char *err, size_t errlen);
+
 #endif

@@ -354,8 +354,8 @@ function drawQueue(q) {
     for (const j of running) {
       if (!j || typeof j !== 'object') continue;
       const id = j.id !== undefined ? String(j.id) : '?';
-      tb.append(el('tr', {},
-        el('td', { class: 'mono jid', title: id }, id),
+      tb.append(el('tr', { 'data-job': id },
+        el('td', { class: 'jcell' }, el('span', { class: 'mono jid', title: id }, id), jobWhat(j)),
         el('td', {}, j.job_type !== undefined ? String(j.job_type) : '–'),
         el('td', {}, j.lane !== undefined ? String(j.lane) : '–'),
         el('td', { class: 'num' }, typeof j.age_s === 'number' ? fmtAge(j.age_s) : '–')));
@@ -365,6 +365,26 @@ function drawQueue(q) {
         el('th', { scope: 'col' }, 'Lane'), el('th', { scope: 'col', class: 'num' }, 'Age'))),
       tb));
   }
+}
+
+/* What a running job runs: an agent job's run (a link) and role, a
+ * command job's argv cut to JOB_CMD_MAX characters (the whole, as the
+ * API gave it, in its title). */
+const JOB_CMD_MAX = 60;
+
+function jobWhat(j) {
+  if (num(j.run_id) > 0) {
+    const role = typeof j.role === 'string' && j.role ? ` · ${j.role.toUpperCase()}` : '';
+    return el('span', { class: 'jwhat' },
+      el('a', { href: `#/runs/${num(j.run_id)}` }, `run #${num(j.run_id)}${role}`));
+  }
+  if (typeof j.command === 'string' && j.command) {
+    const cmd = j.command;
+    const cut = cmd.length > JOB_CMD_MAX || j.command_cut === true;
+    return el('span', { class: 'jwhat mono', title: cmd + (j.command_cut === true ? '…' : '') },
+      cut ? `${cmd.slice(0, JOB_CMD_MAX)}…` : cmd);
+  }
+  return null;
 }
 
 function drawProjects(projects, allBoard) {
@@ -1328,6 +1348,7 @@ function drawRun(r, envs) {
   fact('Iteration', `${num(r.iteration)}${r.max_iter ? ` of ${r.max_iter}` : ''}`);
   fact('Tokens', `${fmtInt(r.tokens_in)} in / ${fmtInt(r.tokens_out)} out${num(r.token_budget) ? ` · budget ${fmtInt(r.token_budget)}` : ''}`);
   if (r.task_id) fact('Task', `#${r.task_id}`);
+  if (typeof r.request === 'string' && r.request) fact('Request', el('span', { class: 'request' }, r.request));
   fact('Updated', whenEl(r.updated_at));
   if (r.approved_by) fact('Approved by', String(r.approved_by));
   if (r.branch) {
@@ -1548,11 +1569,12 @@ function createBug(ev) {
 const EVENT_GLOB = /^[A-Za-z0-9._*?-]{1,128}$/;
 
 async function loadWebhooks(route, gen) {
-  const out = await fetchAll(['/api/webhooks', '/api/projects']);
+  const out = await fetchAll(['/api/webhooks', '/api/projects', '/api/webhooks/deliveries?dead=1']);
   if (!out || gen !== state.gen) return;
-  const [hooks, projects] = out;
+  const [hooks, projects, dead] = out;
   if (Array.isArray(projects)) state.projects = projects;
   if (!Array.isArray(hooks)) return;
+  if (Array.isArray(dead)) drawDead(dead, hooks);
   if (!changed('hooks.list', { hooks, n: state.projects.map((p) => p.name) })) return;
   const tb = $('hooks-body');
   clear(tb);
@@ -1583,6 +1605,65 @@ async function loadWebhooks(route, gen) {
         'aria-label': `Delete webhook ${name}`,
         onclick: (ev) => deleteWebhook(h, ev.currentTarget),
       }, 'Delete'))));
+  }
+}
+
+/* The dead letters (GET /api/webhooks/deliveries?dead=1: no body, so no
+ * secret), each with Redeliver, and Redeliver all. */
+function drawDead(dead, hooks) {
+  $('dead-all').disabled = !dead.length;
+  if (!changed('hooks.dead', { dead, h: hooks.map((h) => [h.id, h.name]) })) return;
+  const tb = $('dead-body');
+  clear(tb);
+  if (!dead.length) {
+    emptyRow(tb, 6, 'No dead letter: every delivery was made, or is still being tried.');
+    return;
+  }
+  const names = new Map(hooks.map((h) => [h.id, String(h.name || `#${h.id}`)]));
+  for (const d of dead) {
+    const id = String(d.id || '');
+    const hook = d.hooks === true ? 'hooks.d'
+      : names.get(d.webhook_id) || `#${d.webhook_id} (deleted)`;
+    const when = num(d.dead_at) ? new Date(num(d.dead_at)).toISOString() : d.created_at;
+    tb.append(el('tr', { 'data-dead': id },
+      el('td', {}, el('span', { class: 'strong mono' }, String(d.event || '?')),
+        el('p', { class: 'sub mono' }, id)),
+      el('td', {}, hook),
+      el('td', {}, d.last_error ? String(d.last_error) : dash()),
+      el('td', { class: 'num' }, `${fmtInt(d.attempt)}${num(d.max_attempts) ? ` of ${fmtInt(d.max_attempts)}` : ''}`),
+      el('td', {}, whenEl(when)),
+      el('td', { class: 'num' }, el('button', {
+        type: 'button', class: 'btn small',
+        'aria-label': `Redeliver ${id}`,
+        onclick: (ev) => redeliver(d, ev.currentTarget),
+      }, 'Redeliver'))));
+  }
+}
+
+async function redeliver(d, btn) {
+  btn.disabled = true;
+  try {
+    await post(`/api/webhooks/deliveries/${encodeURIComponent(d.id)}/redeliver`);
+    notify(`Delivery of ${d.event || d.id} put back in the queue: wf-notify sends it again.`);
+    refreshNow();
+  } catch (e) {
+    btn.disabled = false;
+  }
+}
+
+async function redeliverAll() {
+  const btn = $('dead-all');
+  btn.disabled = true;
+  try {
+    const out = await post('/api/webhooks/deliveries/redeliver-all');
+    const ok = out && Array.isArray(out.redelivered) ? out.redelivered.length : 0;
+    const bad = out && Array.isArray(out.failed) ? out.failed : [];
+    notify(bad.length
+      ? `${ok} redelivered; ${bad.length} refused: ${bad.map((f) => `${f.id}: ${f.error}`).join('; ')}`
+      : `${ok} redelivered: wf-notify sends them again.`, bad.length ? 'error' : undefined);
+    refreshNow();
+  } catch (e) {
+    btn.disabled = false;
   }
 }
 
@@ -1807,12 +1888,18 @@ async function startPipeline(ev) {
   const task = $('start-task').value;
   const opt = $('start-task').selectedOptions[0];
   const label = opt ? opt.getAttribute('data-label') : null;
+  const request = $('start-request').value;
   const btn = $('start-btn');
   btn.disabled = true;
   try {
+    const body = {};
+    if (task) body.task_id = Number(task);
+    // as typed; a blank one is none (the server says so too)
+    if (request.trim()) body.request = request;
     // The reply is the new run's record.
-    const out = await post(`/api/projects/${encodeURIComponent(pid)}/execute`, task ? { task_id: Number(task) } : {});
-    notify(`Run #${out && out.id !== undefined ? out.id : '?'} started for ${projectName(Number(pid))}${task ? ` (task ${label || task})` : ''}.`);
+    const out = await post(`/api/projects/${encodeURIComponent(pid)}/execute`, body);
+    notify(`Run #${out && out.id !== undefined ? out.id : '?'} started for ${projectName(Number(pid))}${task ? ` (task ${label || task})` : ''}${body.request ? ', with your request for PM' : ''}.`);
+    $('start-request').value = '';
     refreshNow();
   } catch (e) {
     // post() has said why
@@ -1895,6 +1982,7 @@ function init() {
   $('env-edit').addEventListener('submit', saveEnv);
   $('env-edit-cancel').addEventListener('click', closeEnvEdit);
   $('hook-form').addEventListener('submit', createWebhook);
+  $('dead-all').addEventListener('click', redeliverAll);
   $('bug-form').addEventListener('submit', createBug);
   fillSelect($('runs-state'), 'All states', RUN_STATES.map((s) => [s, s.replace(/_/g, ' ')]));
   const filter = (id, key) => $(id).addEventListener('change', (e) => {

@@ -408,6 +408,8 @@ run_role_command(const struct wf_role *role, const char *cmdline,
 	cJSON_AddStringToObject(env, "WF_ITERATION", iter);
 	cJSON_AddStringToObject(env, "WF_REPO_PATH", repo ? repo : "");
 	cJSON_AddStringToObject(env, "WF_TEST_COMMAND", tc ? tc : "");
+	cJSON_AddStringToObject(env, "WF_REQUEST",
+	    wf_json_str(run, "request") ? wf_json_str(run, "request") : "");
 	for (const cJSON *e = extra != NULL ? extra->child : NULL; e != NULL;
 	    e = e->next)
 		cJSON_AddStringToObject(env, e->string, e->valuestring);
@@ -667,7 +669,8 @@ sb_spec(struct sbuf *b, const char *repo)
 
 /*
  * Fill a role's prompt template: {{role}}, {{project}}, {{task}},
- * {{spec}}, {{reports}}, {{findings}}, {{iteration}}, {{test_command}}.
+ * {{request}} (the run's free-text request; empty when none), {{spec}},
+ * {{reports}}, {{findings}}, {{iteration}}, {{test_command}}.
  */
 static char *
 render(const char *tpl, const char *role, const cJSON *run,
@@ -720,6 +723,11 @@ render(const char *tpl, const char *role, const cJSON *run,
 			    (int)cJSON_GetObjectItem(run,
 			    "iteration")->valuedouble : 1);
 			sb_add(&b, it, strlen(it));
+		} else if (strcmp(key, "request") == 0) {
+			const char *rq = wf_json_str(run, "request");
+
+			if (rq != NULL)
+				sb_add(&b, rq, strlen(rq));
 		} else if (strcmp(key, "test_command") == 0) {
 			const char *tc = wf_json_str(project, "test_command");
 

@@ -227,6 +227,7 @@ to_dead(cJSON *d, const char *why)
 	char src[WF_NAME_MAX + 32], dst[WF_NAME_MAX + 32];
 
 	set_str(d, "state", "dead");
+	set_num(d, "dead_at", (double)wf_clock_wall_ms());
 	if (why != NULL)
 		set_str(d, "last_error", why);
 	snprintf(src, sizeof(src), "events/deferred/%s", id);

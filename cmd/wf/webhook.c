@@ -627,37 +627,6 @@ w_test(struct opts *o)
 	return EX_UNAVAILABLE;
 }
 
-/* The delivery files of events/dead, oldest first, without bodies. */
-static cJSON *
-dead_list(int64_t wid)
-{
-	cJSON *arr = cJSON_CreateArray(), *d;
-	struct dirent **names = NULL;
-	char err[ERRLEN], dir[PATH_MAX];
-	int n;
-
-	snprintf(dir, sizeof(dir), "%s/events/dead", wf_home_dir());
-	n = scandir(dir, &names, NULL, alphasort);
-	for (int i = 0; i < n; i++) {
-		if (names[i]->d_name[0] != '.' &&
-		    (d = wf_webhook_get(root, "events/dead", names[i]->d_name,
-			 err, sizeof(err))) != NULL) {
-			const cJSON *w = cJSON_GetObjectItem(d, "webhook_id");
-
-			cJSON_DeleteItemFromObjectCaseSensitive(d, "body");
-			if (wid == 0 ||
-			    (cJSON_IsNumber(w) &&
-				(int64_t)w->valuedouble == wid))
-				cJSON_AddItemToArray(arr, d);
-			else
-				cJSON_Delete(d);
-		}
-		free(names[i]);
-	}
-	free(names);
-	return arr;
-}
-
 /* Add the lines of one attempt log to arr, of webhook wid (0: all),
  * keeping the last limit. */
 static void
@@ -715,7 +684,7 @@ w_deliveries(struct opts *o)
 
 	if (o->nargs == 1 && (rc = cli_id(o->args[0], "webhook", &wid)) != 0)
 		return rc;
-	arr = o->dead ? dead_list(wid)
+	arr = o->dead ? wf_webhook_dead_list(root, wid)
 		      : log_tail(wid, o->limit > 0 ? o->limit : 50);
 	if (o->json)
 		cli_json(arr);
@@ -763,58 +732,19 @@ w_deliveries(struct opts *o)
 static int
 w_redeliver(struct opts *o)
 {
-	char err[ERRLEN], path[WF_NAME_MAX + 32];
-	const char *id = o->args[0];
-	cJSON *d, *wh = NULL;
-	const cJSON *w;
-	int rc = 0;
+	char err[ERRLEN];
 
-	if ((d = wf_webhook_get(root, "events/dead", id, err, sizeof(err))) ==
-	    NULL) {
+	if (wf_webhook_redeliver(root, o->args[0], err, sizeof(err)) == -1) {
 		wf_log_warn("%s", err);
-		return errno == ENOENT ? EX_NOINPUT : EX_DATAERR;
+		switch (errno) {
+		case ENOENT: return EX_NOINPUT;
+		case EINVAL: return EX_DATAERR;
+		case EBUSY: return EX_UNAVAILABLE;
+		default: return EX_IOERR;
+		}
 	}
-	w = cJSON_GetObjectItemCaseSensitive(d, "webhook_id");
-	if (cJSON_IsNumber(w) &&
-	    wf_store_get(root, &wf_kind_webhook, (int64_t)w->valuedouble, &wh,
-		err, sizeof(err)) == -1) {
-		wf_log_warn("%s", err);
-		rc = EX_UNAVAILABLE;
-		goto out;
-	}
-	if (wh != NULL &&
-	    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(wh, "active"))) {
-		wf_log_warn("webhook %lld is inactive: wf webhook update %lld "
-			    "--active first",
-		    (long long)w->valuedouble, (long long)w->valuedouble);
-		rc = EX_UNAVAILABLE;
-		goto out;
-	}
-	cJSON_ReplaceItemInObjectCaseSensitive(
-	    d, "attempt", cJSON_CreateNumber(0));
-	cJSON_ReplaceItemInObjectCaseSensitive(
-	    d, "next_at", cJSON_CreateNumber((double)wf_clock_wall_ms()));
-	cJSON_DeleteItemFromObjectCaseSensitive(d, "state");
-	cJSON_AddStringToObject(d, "state", "pending");
-	/* The rename into deferred/ commits; wf-notify drops the old copy
-	 * in dead/ if we die before we do. */
-	if (wf_webhook_put(
-		root, "events/deferred", d, WF_SYNC_FILE | WF_SYNC_DIR) == -1) {
-		wf_log_warn("events/deferred/%s: %s", id, strerror(errno));
-		rc = EX_IOERR;
-		goto out;
-	}
-	snprintf(path, sizeof(path), "events/dead/%s", id);
-	if (unlinkat(root, path, 0) == -1 && errno != ENOENT)
-		wf_log_warn("%s: %s", path, strerror(errno));
-	wf_audit_append(root, "webhook.redeliver", "webhook",
-	    cJSON_IsNumber(w) ? (int64_t)w->valuedouble : 0, NULL);
-	printf("%s\n", id);
-	rc = cli_flush();
-out:
-	cJSON_Delete(wh);
-	cJSON_Delete(d);
-	return rc;
+	printf("%s\n", o->args[0]);
+	return cli_flush();
 }
 
 int

@@ -212,6 +212,61 @@ tree() {
 	[ "$output" = "[]" ]
 }
 
+# dead NAME WEBHOOK_ID: a dead delivery as wf-notify leaves it in events/dead
+dead() {
+	printf '{"id":"%s","event_id":"e1","event":"bug.created","webhook_id":%s,"attempt":5,"max_attempts":5,"next_at":1,"state":"dead","body":"{\\"secret-body\\":1}","last_status":500,"last_error":"HTTP 500","created_at":"2026-01-01T00:00:00.000Z","dead_at":1767225600000}' \
+	    "$1" "$2" >"$WF_HOME/events/dead/$1"
+}
+
+@test "dead deliveries: listed without their body, redelivered one and all with a token" {
+	api POST /api/webhooks/create '{"name":"hook","url":"http://127.0.0.1:9/x","secret":"topsecret-1"}'
+	[ "$code" = 201 ]
+	dead 1700000000.M1.a.w1 1
+	dead 1700000001.M2.a.w1 1
+	dead 1700000002.M3.a.w1 1
+	anon GET /api/webhooks/deliveries
+	[ "$code" = 400 ]
+	anon GET '/api/webhooks/deliveries?dead=1'
+	[ "$code" = 200 ]
+	[ "$(jq -r 'map(.id) | join(" ")' <<<"$output")" = "1700000000.M1.a.w1 1700000001.M2.a.w1 1700000002.M3.a.w1" ]
+	[ "$(jq -r '.[0].last_error' <<<"$output")" = "HTTP 500" ]
+	[[ "$output" != *secret-body* ]]
+	[[ "$output" != *topsecret* ]]
+	anon GET '/api/webhooks/deliveries?dead=1&webhook_id=2'
+	[ "$output" = "[]" ]
+	# no token: refused, nothing moved
+	anon POST /api/webhooks/deliveries/1700000000.M1.a.w1/redeliver
+	[ "$code" = 401 ]
+	anon POST /api/webhooks/deliveries/redeliver-all
+	[ "$code" = 401 ]
+	[ "$(ls "$WF_HOME/events/dead" | wc -l)" -eq 3 ]
+	api POST /api/webhooks/deliveries/1700000000.M1.a.w1/redeliver
+	[ "$code" = 200 ]
+	[ ! -e "$WF_HOME/events/dead/1700000000.M1.a.w1" ]
+	f="$WF_HOME/events/deferred/1700000000.M1.a.w1"
+	[ "$(jq -r '"\(.attempt) \(.state)"' "$f")" = "0 pending" ]
+	[ "$(jq -r .body "$f")" = '{"secret-body":1}' ]
+	api POST /api/webhooks/deliveries/1700000000.M1.a.w1/redeliver
+	[ "$code" = 404 ]
+	api POST /api/webhooks/deliveries/.x/redeliver
+	[ "$code" = 400 ]
+	grep -q '"webhook.redeliver"' "$WF_HOME/log/audit.jsonl"
+	# an inactive webhook's: refused with why, left dead
+	"$B/wf" webhook update 1 --inactive >/dev/null
+	api POST /api/webhooks/deliveries/1700000001.M2.a.w1/redeliver
+	[ "$code" = 409 ]
+	[[ "$output" == *inactive* ]]
+	"$B/wf" webhook update 1 --active >/dev/null
+	api POST /api/webhooks/deliveries/redeliver-all
+	[ "$code" = 200 ]
+	[ "$(jq -r '.redelivered | length' <<<"$output")" -eq 2 ]
+	[ "$(jq -r '.failed | length' <<<"$output")" -eq 0 ]
+	[ "$(ls "$WF_HOME/events/dead" | wc -l)" -eq 0 ]
+	[ "$(ls "$WF_HOME/events/deferred" | wc -l)" -eq 3 ]
+	anon GET '/api/webhooks/deliveries?dead=1'
+	[ "$output" = "[]" ]
+}
+
 @test "the queue: enqueue, see it in status and list, cancel it through wf-dispatch" {
 	api POST /api/queue/enqueue '{"job_type":"command","request_data":{"argv":["sleep","30"]},"priority":"high","timeout":60}'
 	echo "$output"
@@ -542,6 +597,41 @@ gitc() { git -c user.name=u -c user.email=u@localhost "$@"; }
 	api POST "/api/runs/$plain/abandon"
 	[ "$code" = 200 ]
 	[ "$(jq -r .state <<<"$output")" = ABANDONED ]
+}
+
+@test "a run started with a free-text request keeps it; a command PM gets it as WF_REQUEST" {
+	cat >"$REPO/pm.sh" <<-'EOF'
+	printf '%s' "$WF_REQUEST" >"request.$WF_RUN_ID"
+	printf '{"status":"pass","summary":"read the request"}\n'
+	EOF
+	role pm 'sh pm.sh'
+	api POST /api/projects/create "{\"name\":\"demo\",\"repo_path\":\"$REPO\"}"
+	[ "$code" = 201 ]
+	req='Add a "dark mode" toggle; keep <b>it</b> simple.
+Second line: ünïcode too.'
+	body=$(jq -nc --arg r "$req" '{name: "asked", request: $r}')
+	# the request is checked: a string, not too long
+	api POST /api/projects/1/execute '{"request":7}'
+	[ "$code" = 400 ]
+	api POST /api/projects/1/execute "$(jq -nc '{request: ("x" * 70000)}')"
+	[ "$code" = 400 ]
+	[[ "$output" == *'request: longer than'* ]]
+	[ -z "$(ls "$WF_HOME/state/runs" | grep '\.json$')" ]
+	api POST /api/projects/1/execute "$body"
+	echo "$output"
+	[ "$code" = 201 ]
+	rid=$(jq -r .id <<<"$output")
+	[ "$(jq -r .request <<<"$output")" = "$req" ]
+	[ "$(jq -r .request "$WF_HOME/state/runs/$rid.json")" = "$req" ]
+	# a blank one is none
+	api POST /api/projects/1/execute '{"request":"  \n "}'
+	[ "$code" = 201 ]
+	[ "$(jq -r 'has("request")' <<<"$output")" = false ]
+	blank=$(jq -r .id <<<"$output")
+	start_dispatch
+	wait_until "$(slow 30)" test -e "$REPO/request.$rid" -a -e "$REPO/request.$blank"
+	[ "$(cat "$REPO/request.$rid")" = "$req" ]
+	[ ! -s "$REPO/request.$blank" ]
 }
 
 @test "a report dropped through the API is applied by wf-gate" {

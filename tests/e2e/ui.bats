@@ -14,7 +14,9 @@
 # project: what it changed (its branch, the stat, the patch, bounded)
 # before its actions, Merge (and its refusals), Abandon, Approve deploy
 # again after a failed deploy, and the sandbox said when it is off or
-# broken.  The real wf-httpd serves the page and its API.
+# broken; the running jobs with what they run, the queue card at 420 px,
+# the feature request of Start pipeline and the dead letters
+# redelivered.  The real wf-httpd serves the page and its API.
 
 load helpers
 
@@ -158,6 +160,69 @@ between() {
 	[[ "$dom" == *'class="conn ok"'* ]]
 }
 
+# running ID...: the jobs made running as wf-dispatch leaves them: in
+# active/, with their pid file
+running() {
+	local id f
+	for id in "$@"; do
+		f=$(find "$WF_HOME/queue" -type f -name "$id")
+		mv "$f" "$WF_HOME/active/$id"
+		printf '%d %s\n' $$ "$(date -u -d '-75 seconds' +%Y-%m-%dT%H:%M:%S.000Z)" \
+		    >"$WF_HOME/active/$id.pid"
+	done
+}
+
+@test "the queue card: a running command job shows its argv (cut), an agent job its run and role, linked" {
+	seed
+	long=$(printf 'arg%02d ' $(seq 1 40))
+	C=$("$B/wf-enqueue" -- /bin/echo '<b>hi</b>' $long)
+	A=$("$B/wf-enqueue" -t agent_run --run-id "$R1" \
+	    -d '{"role":"dev","prompt":"x"}')
+	running "$C" "$A"
+	start_server
+	api=$(curl -sf "http://127.0.0.1:$PORT/api/queue/status")
+	# the API cuts a long argv at 240 bytes, and says so
+	want="/bin/echo <b>hi</b> ${long% }"
+	[ "$(jq -r --arg c "$C" '.running[] | select(.id == $c) | "\(.command)|\(.command_cut)"' <<<"$api")" = "${want:0:240}|true" ]
+	[ "$(jq -r --arg a "$A" '.running[] | select(.id == $a) | "\(.run_id) \(.role)"' <<<"$api")" = "$R1 dev" ]
+	dom=$(dump_dom "$URL")
+	jobs=$(between "$dom" 'Running jobs (2)' '</table>')
+	cmd=$(between "$jobs" "data-job=\"$C\"" '</tr>')
+	# the page: the first 60 characters, as text; the whole in the title
+	[[ "$cmd" == *'class="jwhat mono" title="/bin/echo &lt;b&gt;hi&lt;/b&gt; arg01 '*' arg36 arg3…">/bin/echo &lt;b&gt;hi&lt;/b&gt; arg01 arg02 arg03 arg04 arg05 arg06 arg0…</span>'* ]]
+	[[ "$cmd" == *'>1m '[0-9]*'s<'* ]]
+	agent=$(between "$jobs" "data-job=\"$A\"" '</tr>')
+	[[ "$agent" == *"<a href=\"#/runs/$R1\">run #$R1 · DEV</a>"* ]]
+	[[ "$agent" == *'>agent_run<'* ]]
+}
+
+@test "at 420 px wide the queue card does not overflow, with running jobs" {
+	seed
+	long=$(printf 'argument%02d ' $(seq 1 30))
+	C=$("$B/wf-enqueue" -- /bin/echo $long)
+	A=$("$B/wf-enqueue" -t agent_run --run-id "$R1" -d '{"role":"dev"}')
+	running "$C" "$A"
+	start_server
+	fits='(e) => e.scrollWidth <= e.clientWidth'
+	run cdp "$URL" \
+	    "size 420 900" \
+	    "wait document.querySelectorAll('[data-job]').length === 2" \
+	    "print window.innerWidth" \
+	    "print (e => e.scrollWidth + ' ' + e.clientWidth)(document.getElementById('queue-body'))" \
+	    "print ($fits)(document.getElementById('queue-body')) && ($fits)(document.getElementById('queue-body').closest('.panel'))" \
+	    "print document.getElementById('queue-body').closest('.panel').getBoundingClientRect().right <= window.innerWidth" \
+	    "print document.documentElement.scrollWidth <= window.innerWidth" \
+	    "print (e => e.scrollWidth <= e.clientWidth)(document.querySelector('[data-job=\"$C\"] .jwhat'))"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 420 ]
+	[ "${lines[2]}" = True ]
+	[ "${lines[3]}" = True ]
+	[ "${lines[4]}" = True ]
+	# the command is cut by its cell, not spilled out of it
+	[ "${lines[5]}" = False ]
+}
+
 @test "the page keeps the CSP's rules: no inline script or style, nothing from elsewhere, no HTML from data" {
 	start_server
 	run curl -sfD - -o /dev/null "$URL"
@@ -177,7 +242,8 @@ between() {
 
 # cdp URL STEP...: drive Chromium over --remote-debugging-pipe: open URL,
 # then each step: "wait JS" (until JS is truthy; 20 s), "eval JS",
-# "kill PID", "print JS" (its value on stdout).
+# "kill PID", "print JS" (its value on stdout), "size W H" (the viewport,
+# in CSS pixels).
 cdp() {
 	timeout -s KILL 90 "$PY" - "$CHROMIUM" "$BATS_TEST_TMPDIR/chromium" "$@" <<'EOF'
 import fcntl, json, os, subprocess, sys, time
@@ -243,6 +309,10 @@ try:
             print(js(arg))
         elif verb == "kill":
             os.kill(int(arg), 15)
+        elif verb == "size":
+            w, h = arg.split()
+            call("Emulation.setDeviceMetricsOverride", width=int(w),
+                 height=int(h), deviceScaleFactor=1, mobile=False)
 finally:
     p.kill()
     p.wait()
@@ -315,6 +385,47 @@ EOF
 	grep "\"action\":\"run.created\"" "$WF_HOME/log/audit.jsonl" | tail -1 | grep -q '"actor":"http:carol"'
 	[ "$("$B/wf" run show "$R1" --json | jq -r .approved_by)" = http:carol ]
 	[ "$("$B/wf" run show "$R1" --json | jq -r .state)" != READY_FOR_DEPLOY ]
+}
+
+@test "Start pipeline's feature request: the text typed starts a run that keeps it, shown on the run's page" {
+	seed
+	TOKEN=$("$B/wf" token add rita)
+	start_server
+	live='document.querySelector("#conn.ok") && document.getElementById("stat-projects").textContent === "2"'
+	req='Add a <b>dark</b> mode toggle.
+Keep it "simple".'
+	js=$(jq -nc --arg r "$req" '$r')
+	run cdp "$URL" \
+	    "wait $live" \
+	    "$SETF" \
+	    "$WATCH" \
+	    "eval setf('token', '$TOKEN')" \
+	    "eval setf('start-project', '$P')" \
+	    "print document.getElementById('start-request').tagName" \
+	    "eval setf('start-request', $js)" \
+	    "eval document.getElementById('start-btn').click()" \
+	    "wait $NOTICE.includes('started')" \
+	    "print $NOTICE" \
+	    "print window.sent[window.sent.length - 1]" \
+	    "print JSON.stringify(document.getElementById('start-request').value)" \
+	    "eval setf('start-request', '   ')" \
+	    "eval document.getElementById('start-btn').click()" \
+	    "wait window.sent.length === 2" \
+	    "print window.sent[1]"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = TEXTAREA ]
+	[[ "${lines[1]}" =~ ^Run\ #([0-9]+)\ started\ for\ calc,\ with\ your\ request\ for\ PM\.$ ]]
+	new=${BASH_REMATCH[1]}
+	[ "${lines[2]}" = "POST /api/projects/$P/execute $(jq -nc --arg r "$req" '{request: $r}')" ]
+	[ "${lines[3]}" = '""' ]
+	# a blank request is not sent
+	[ "${lines[4]}" = "POST /api/projects/$P/execute {}" ]
+	[ "$("$B/wf" run show "$new" --json | jq -r .request)" = "$req" ]
+	# the run's page shows it, as text
+	dom=$(dump_dom "$URL#/runs/$new")
+	[[ "$dom" == *'<dt>Request</dt><dd><span class="request">Add a &lt;b&gt;dark&lt;/b&gt; mode toggle.
+Keep it "simple".</span></dd>'* ]]
 }
 
 # seed_project: the seed, and calc's overview, a credential (its secret on
@@ -783,6 +894,69 @@ WATCH="eval (f => { window.sent = []; window.answers = []; window.fetch = async 
 	grep '"action":"webhook.deleted"' "$WF_HOME/log/audit.jsonl" | tail -1 | grep -q '"actor":"http:ivy"'
 	grep -q 'POST /api/webhooks/create 201' "$BATS_TEST_TMPDIR/server.log"
 	! grep -qF -e "$HSEC" -e "$made" "$WF_HOME/log/audit.jsonl" "$BATS_TEST_TMPDIR/server.log"
+}
+
+# dead_letter NAME WEBHOOK_ID ERROR: a dead delivery as wf-notify leaves it
+dead_letter() {
+	jq -nc --arg id "$1" --argjson w "$2" --arg e "$3" \
+	    '{id: $id, event_id: "e", event: "run.state_changed", webhook_id: $w,
+	      attempt: 5, max_attempts: 5, next_at: 1, state: "dead",
+	      body: "{\"payload-secret\":1}", last_status: 500, last_error: $e,
+	      created_at: "2026-01-01T00:00:00.000Z", dead_at: 1767225600000}' \
+	    >"$WF_HOME/events/dead/$1"
+}
+
+@test "#/webhooks shows the dead letters (event, webhook, last error, attempts, when); with a token, Redeliver puts one back and Redeliver all the rest" {
+	TOKEN=$("$B/wf" token add una)
+	"$B/wf" webhook create --name ops --url https://ops.example/hook >/dev/null
+	W=$("$B/wf" webhook list --json | jq ".[0].id")
+	dead_letter 1767225600.M1.x.w$W "$W" 'HTTP 500 <b>boom</b>'
+	dead_letter 1767225601.M2.x.w$W "$W" 'connection refused'
+	dead_letter 1767225602.M3.x.w9 9 'HTTP 502'
+	start_server
+	dom=$(dump_dom "$URL#/webhooks")
+	dead=$(between "$dom" 'id="dead-body"' '</tbody>')
+	[[ "$dead" == *"data-dead=\"1767225600.M1.x.w$W\""*'>run.state_changed<'*'>ops<'*'HTTP 500 &lt;b&gt;boom&lt;/b&gt;'*'>5 of 5<'*'<time'*'>Redeliver</button>'* ]]
+	[[ "$dead" == *'#9 (deleted)'*'HTTP 502'* ]]
+	[[ "$dead" != *payload-secret* ]]
+	row='(n) => document.querySelector("[data-dead=\"" + n + "\"]")'
+	run cdp "$URL#/webhooks" \
+	    "wait document.querySelectorAll('[data-dead]').length === 3" \
+	    "$SETF" \
+	    "$WATCH" \
+	    "eval window.row = $row" \
+	    "eval setf('token', '$TOKEN')" \
+	    "print document.getElementById('dead-all').disabled" \
+	    "eval row('1767225601.M2.x.w$W').querySelector('button').click()" \
+	    "wait !row('1767225601.M2.x.w$W')" \
+	    "print $NOTICE" \
+	    "print window.sent.join('|').trim()" \
+	    "eval document.getElementById('dead-all').click()" \
+	    "wait document.querySelectorAll('[data-dead]').length === 1" \
+	    "print $NOTICE" \
+	    "print window.sent[window.sent.length - 1].trim()" \
+	    "print [...document.querySelectorAll('[data-dead]')].map((r) => r.dataset.dead).join(',')" \
+	    "eval document.getElementById('notice').hidden = true" \
+	    "eval $WATCH" \
+	    "eval document.getElementById('dead-all').click()" \
+	    "wait !document.getElementById('notice').hidden" \
+	    "print $NOTICE"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = False ]
+	[ "${lines[1]}" = 'Delivery of run.state_changed put back in the queue: wf-notify sends it again.' ]
+	[ "${lines[2]}" = "POST /api/webhooks/deliveries/1767225601.M2.x.w$W/redeliver {}" ]
+	# all: ours goes back; the deleted webhook's is refused, with why
+	[[ "${lines[3]}" == "1 redelivered; 1 refused: 1767225602.M3.x.w9: "*webhook* ]]
+	[ "${lines[4]}" = 'POST /api/webhooks/deliveries/redeliver-all {}' ]
+	[ "${lines[5]}" = 1767225602.M3.x.w9 ]
+	# again: nothing more to redeliver, said once more
+	[[ "${lines[6]}" == "0 redelivered; 1 refused: "* ]]
+	# the store: ours back in deferred with their attempts reset
+	[ "$(ls "$WF_HOME/events/dead")" = 1767225602.M3.x.w9 ]
+	[ "$(cat "$WF_HOME"/events/deferred/* | jq -s 'map(.attempt) | add')" -eq 0 ]
+	[ "$(ls "$WF_HOME/events/deferred" | wc -l)" -eq 2 ]
+	grep '"action":"webhook.redeliver"' "$WF_HOME/log/audit.jsonl" | tail -1 | grep -q '"actor":"http:una"'
 }
 
 # gitc ARG...: git with an author
