@@ -264,15 +264,18 @@ function drawStats(board, projects) {
   $('stat-bugs-sub').textContent = `${fmtInt(num(bugs.in_progress))} in progress · ${fmtInt(num(bugs.resolved))} resolved`;
 
   const runs = board.runs || {};
-  let active = 0; let waiting = 0; let deployed = 0;
+  // active: a run that is on its way; a failed one waits for a human,
+  // a deployed or abandoned one is over
+  let active = 0; let waiting = 0; let deployed = 0; let failed = 0;
   for (const st of RUN_STATES) {
     const list = Array.isArray(runs[st]) ? runs[st] : [];
     if (st === 'DEPLOYED') deployed += list.length;
+    else if (st.endsWith('_FAILED')) failed += list.length;
     else if (st !== 'ABANDONED') active += list.length;
     waiting += list.filter((r) => r && r.waiting_for_human).length;
   }
   $('stat-runs').textContent = fmtInt(active);
-  $('stat-runs-sub').textContent = `${waiting} waiting for a human · ${deployed} deployed`;
+  $('stat-runs-sub').textContent = `${waiting} waiting for a human · ${failed ? `${failed} failed · ` : ''}${deployed} deployed`;
   // the tab's title tells a human they are needed while they look elsewhere
   document.title = `${waiting ? `(${waiting}) ` : ''}wf — Workflow Hub`;
 

@@ -115,6 +115,20 @@ between() {
 	printf '%s\n' "${s%%"$3"*}"
 }
 
+@test "Active runs counts the runs on their way: not a failed one, not a deployed one" {
+	seed
+	"$B/wf" run set-state "$R2" QA_FAILED --force --why test >/dev/null
+	r4=$("$B/wf" run create --project-id "$P" --name done)
+	"$B/wf" run set-state "$r4" READY_FOR_DEPLOY --force --why test >/dev/null
+	"$B/wf" run approve-deploy "$r4" >/dev/null
+	start_server
+	dom=$(dump_dom "$URL")
+	# 4 runs: R1 (READY_FOR_DEPLOY) and the other project's are on their
+	# way; R2 failed; r4 deployed
+	[[ "$dom" == *'id="stat-runs">2<'* ]]
+	[[ "$dom" == *"1 failed · 1 deployed"* ]]
+}
+
 @test "the page shows the store: stat cards, projects, tasks and runs in their columns, the human's wait, the queue, the audit trail" {
 	seed
 	start_server
