@@ -82,24 +82,8 @@ export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 T=$(mktemp -d "${TMPDIR:-/tmp}/wfllm.XXXXXX")
 HPID='' DPID='' FPID='' WPID=''
 
-stop_dispatch() {
-	# SIGTERM drains (nothing runs by then), a second one does not wait.
-	[ -n "$DPID" ] || return 0
-	local i
-	kill -TERM "$DPID" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.01
-	done
-	kill -TERM "$DPID" 2>/dev/null || true
-	for ((i = 0; i < 500; i++)); do
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.01
-	done
-	kill -KILL "$DPID" 2>/dev/null || true
-	wait "$HPID" 2>/dev/null || true
-	HPID='' DPID=''
-}
+# stop_dispatch: bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 stop_fake() {
 	[ -n "$FPID" ] || return 0

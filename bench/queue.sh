@@ -77,25 +77,8 @@ WPIDS=            # background waiters
 NQDIR_CUR=        # the NQDIR whose jobs must not outlive us
 TSP_UP=0
 
-stop_dispatch() {
-	# SIGTERM drains (a running job gets 10 s); a second one stops the
-	# wait at once (the job goes back to its queue); SIGKILL at last.
-	[ -n "$DPID" ] || return 0
-	local i
-	kill -TERM "$DPID" 2>/dev/null || true
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.01
-	done
-	kill -TERM "$DPID" 2>/dev/null || true
-	for ((i = 0; i < 500; i++)); do
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.01
-	done
-	kill -KILL "$DPID" 2>/dev/null || true
-	wait "$HPID" 2>/dev/null || true
-	HPID= DPID=
-}
+# stop_dispatch: bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 kill_nq_jobs() {
 	# nq's job files are ,<hex time>.<pid>: end those pids that are jobs
@@ -120,7 +103,7 @@ tsq() { TS_SOCKET=$T/tsp.sock TMPDIR=$T/tspout TS_SLOTS=1 \
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
-	stop_dispatch
+	stop_dispatch 50
 	local w
 	for w in $WPIDS; do kill -TERM "$w" 2>/dev/null || true; done
 	kill_nq_jobs
@@ -271,7 +254,7 @@ SCAN_RSS1=$(vm "$DPID" VmRSS)
 SCAN_HWM1=$(vm "$DPID" VmHWM)
 SCAN_ANON1=$(vm "$DPID" RssAnon)
 SCAN_ACTIVE=$(find "$HD/active" -mindepth 1 -maxdepth 1 -name '[!.]*' ! -name '*.pid' | wc -l)
-stop_dispatch
+stop_dispatch 50
 
 # --- 1 and 2 (wf, runner=direct): enqueue with the dispatcher stopped, then
 # the pure drain ---------------------------------------------------------------
@@ -290,7 +273,7 @@ start_dispatch "$HA" "$T/direct.ini" a
 waitn_get "$T/a.seen"
 DRAIN_DIRECT_US=$((SEEN_US - RES_T0 / 1000))
 DRAIN_DIRECT_HWM=$(vm "$DPID" VmHWM)
-stop_dispatch
+stop_dispatch 50
 check_spool "$HA" "$N" "drain direct"
 
 say "bench: [2] wf: drain of $N queued jobs, runner = agent (load $(load))"
@@ -301,7 +284,7 @@ waitn_bg "$HC/done" "$N" "$T/c.seen"
 start_dispatch "$HC" "$T/agent.ini" c
 waitn_get "$T/c.seen"
 DRAIN_AGENT_US=$((SEEN_US - RES_T0 / 1000))
-stop_dispatch
+stop_dispatch 50
 check_spool "$HC" "$N" "drain agent"
 rm -rf "$HA" "$HC"
 
@@ -324,7 +307,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	# 5. the peak RSS over that run (the highest of the rounds)
 	v=$(vm "$DPID" VmHWM); [ "$v" -gt "$WF_HWM" ] && WF_HWM=$v
 	v=$(vm "$DPID" VmRSS); [ "$v" -gt "$WF_RSS" ] && WF_RSS=$v
-	stop_dispatch
+	stop_dispatch 50
 	check_spool "$HB" "$N" "all done"
 	rm -rf "$HB"
 
@@ -368,7 +351,7 @@ WF_HOME=$HB "$WFB" lat "$NLAT" "$T/lat" "$HB/done" "$HB/active" "$WFB" -- \
     "$WF_BIN/wf-enqueue" -- >"$T/lat.txt" || die "latency run failed"
 WF_HOME=$HB "$WFB" latmd "$NLAT" "$T/latmd" "$HB" "$WFB" >"$T/latmd.txt" ||
     die "maildir latency run failed"
-stop_dispatch
+stop_dispatch 50
 check_spool "$HB" $((2 * NLAT)) "latency"
 rm -rf "$HB"
 "$WFB" spawnlat "$NLAT" "$T/spawn" "$WFB" >"$T/spawn.txt" || die "spawn run failed"

@@ -83,24 +83,8 @@ bwrap --ro-bind / / true 2>/dev/null ||
 T=$(mktemp -d "${TMPDIR:-/tmp}/wfsb.XXXXXX")
 HPID='' DPID=''
 
-stop_dispatch() {
-	# SIGTERM drains (nothing runs by then), a second one does not wait.
-	[ -n "$DPID" ] || return 0
-	local i
-	kill -TERM "$DPID" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.01
-	done
-	kill -TERM "$DPID" 2>/dev/null || true
-	for ((i = 0; i < 500; i++)); do
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.01
-	done
-	kill -KILL "$DPID" 2>/dev/null || true
-	wait "$HPID" 2>/dev/null || true
-	HPID='' DPID=''
-}
+# stop_dispatch: bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 cleanup() {
 	local rc=$?
