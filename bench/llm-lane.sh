@@ -82,7 +82,7 @@ export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 T=$(mktemp -d "${TMPDIR:-/tmp}/wfllm.XXXXXX")
 HPID='' DPID='' FPID='' WPID=''
 
-# stop_dispatch: bench/lib.sh
+# start_dispatch, stop_dispatch: bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 stop_fake() {
@@ -144,22 +144,6 @@ start_fake() { # start_fake LOG: sets FPID PORT
 	done
 	[ -s "$pf" ] || die "the fake model did not start: $(cat "$T/fake.err")"
 	PORT=$(cat "$pf")
-}
-
-start_dispatch() { # start_dispatch HOME CONFIG TAG: sets DPID HPID RES_T0
-	local res=$T/$3.res i
-	rm -f "$res"
-	WF_HOME=$1 WF_CONFIG=$2 WF_BINDIR=$WF_BIN \
-	    "$WFB" start "$T/$3.log" "$res" -- "$WF_BIN/wf-dispatch" &
-	HPID=$!
-	for ((i = 0; i < 6000; i++)); do
-		[ -s "$res" ] && break
-		kill -0 "$HPID" 2>/dev/null || break
-		sleep 0.005
-	done
-	[ -s "$res" ] || die "wf-dispatch did not get ready; its log: $(cat "$T/$3.log")"
-	read -r DPID RES_T0 RES_T1 _ _ <"$res"
-	[ "$RES_T1" != 0 ] || die "wf-dispatch exited before ready: $(cat "$T/$3.log")"
 }
 
 mkconf() { # mkconf FILE PORT PRESTART CHAIN

@@ -77,7 +77,7 @@ WPIDS=            # background waiters
 NQDIR_CUR=        # the NQDIR whose jobs must not outlive us
 TSP_UP=0
 
-# stop_dispatch: bench/lib.sh
+# start_dispatch, stop_dispatch: bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 kill_nq_jobs() {
@@ -143,22 +143,6 @@ count() { find "$1" -mindepth 1 -maxdepth 1 -name '[!.]*' | wc -l; }
 mkconf() { # mkconf FILE RUNNER
 	printf '[queue]\naging = 300\n\n[lane.command]\nconcurrency = 1\nrunner = %s\n' \
 	    "$2" >"$1"
-}
-
-start_dispatch() { # start_dispatch HOME CONFIG TAG: sets DPID HPID RES_*
-	local res=$T/$3.res i
-	rm -f "$res"
-	WF_HOME=$1 WF_CONFIG=$2 WF_BINDIR=$WF_BIN \
-	    "$WFB" start "$T/$3.log" "$res" -- "$WF_BIN/wf-dispatch" &
-	HPID=$!
-	for ((i = 0; i < 6000; i++)); do
-		[ -s "$res" ] && break
-		kill -0 "$HPID" 2>/dev/null || break
-		sleep 0.005
-	done
-	[ -s "$res" ] || die "wf-dispatch did not get ready; its log: $(cat "$T/$3.log")"
-	read -r DPID RES_T0 RES_T1 RES_RSS RES_HWM <"$res"
-	[ "$RES_T1" != 0 ] || die "wf-dispatch exited before ready: $(cat "$T/$3.log")"
 }
 
 vm() { # vm PID FIELD -> kB

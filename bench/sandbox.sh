@@ -83,7 +83,7 @@ bwrap --ro-bind / / true 2>/dev/null ||
 T=$(mktemp -d "${TMPDIR:-/tmp}/wfsb.XXXXXX")
 HPID='' DPID=''
 
-# stop_dispatch: bench/lib.sh
+# start_dispatch, stop_dispatch: bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 cleanup() {
@@ -139,22 +139,6 @@ stats() {
 	eval "${2}_50=$(calc "$p50 / 1000" 2)"
 	eval "${2}_99=$(calc "$p99 / 1000" 2)"
 	eval "${2}_MAX=$(calc "$mx / 1000" 2)"
-}
-
-start_dispatch() { # start_dispatch HOME CONFIG TAG: sets DPID HPID
-	local res=$T/$3.res i
-	rm -f "$res"
-	WF_HOME=$1 WF_CONFIG=$2 WF_BINDIR=$WF_BIN \
-	    "$WFB" start "$T/$3.log" "$res" -- "$WF_BIN/wf-dispatch" &
-	HPID=$!
-	for ((i = 0; i < 6000; i++)); do
-		[ -s "$res" ] && break
-		kill -0 "$HPID" 2>/dev/null || break
-		sleep 0.005
-	done
-	[ -s "$res" ] || die "wf-dispatch did not get ready; its log: $(cat "$T/$3.log")"
-	read -r DPID _ RES_T1 _ _ <"$res"
-	[ "$RES_T1" != 0 ] || die "wf-dispatch exited before ready: $(cat "$T/$3.log")"
 }
 
 say "bench: wf $("$WF_BIN/wf-dispatch" --version | cut -d' ' -f2) (a copy of $WF_SRC_BIN), $("$BWRAP" --version) ($BWRAP), as uid $(id -u)"
