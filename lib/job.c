@@ -6,12 +6,12 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "err.h"
 #include "job.h"
 #include "sandbox.h"
 
@@ -136,17 +136,6 @@ wf_job_default_timeout(enum wf_jtype t)
 	}
 }
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* A JSON number that is an integer in [lo, hi]. */
 static int
 get_int(const cJSON *v, int64_t lo, int64_t hi, int64_t *out)
@@ -219,35 +208,35 @@ check_command(const cJSON *rd, char *err, size_t errlen)
 
 	argv = cJSON_GetObjectItemCaseSensitive(rd, "argv");
 	if (!cJSON_IsArray(argv) || cJSON_GetArraySize(argv) == 0)
-		return fail(err, errlen,
+		return wf_err(err, errlen,
 		    "request_data.argv: a command job needs a non-empty array "
 		    "of strings");
 	cJSON_ArrayForEach(it, argv) {
 		if (!cJSON_IsString(it))
-			return fail(err, errlen,
+			return wf_err(err, errlen,
 			    "request_data.argv[%d]: not a string", n);
 		if (++n > WF_ARGV_MAX)
-			return fail(err, errlen,
+			return wf_err(err, errlen,
 			    "request_data.argv: more than %d arguments",
 			    WF_ARGV_MAX);
 	}
 	cwd = cJSON_GetObjectItemCaseSensitive(rd, "cwd");
 	if (cwd != NULL && !cJSON_IsNull(cwd) &&
 	    (!cJSON_IsString(cwd) || cwd->valuestring[0] != '/'))
-		return fail(err, errlen,
+		return wf_err(err, errlen,
 		    "request_data.cwd: not an absolute path");
 	env = cJSON_GetObjectItemCaseSensitive(rd, "env");
 	if (env != NULL && !cJSON_IsNull(env)) {
 		if (!cJSON_IsObject(env))
-			return fail(err, errlen,
+			return wf_err(err, errlen,
 			    "request_data.env: not an object");
 		cJSON_ArrayForEach(it, env) {
 			if (!envname_ok(it->string))
-				return fail(err, errlen,
+				return wf_err(err, errlen,
 				    "request_data.env: bad variable name '%.64s'",
 				    it->string);
 			if (!cJSON_IsString(it))
-				return fail(err, errlen,
+				return wf_err(err, errlen,
 				    "request_data.env.%.64s: not a string",
 				    it->string);
 		}
@@ -261,7 +250,7 @@ check_command(const cJSON *rd, char *err, size_t errlen)
 		    strcmp(it->string, "cwd") != 0 &&
 		    strcmp(it->string, "env") != 0 &&
 		    strcmp(it->string, "sandbox") != 0)
-			return fail(err, errlen,
+			return wf_err(err, errlen,
 			    "request_data.%.64s: unknown field of a command job",
 			    it->string);
 	}
@@ -272,25 +261,25 @@ int
 wf_job_validate(struct wf_job *j, char *err, size_t errlen)
 {
 	if ((unsigned)j->type >= WF_JT_COUNT)
-		return fail(err, errlen, "job_type: unknown");
+		return wf_err(err, errlen, "job_type: unknown");
 	if (j->lane[0] == '\0')
 		strlcpy(j->lane, wf_job_default_lane(j->type), sizeof(j->lane));
 	if (!lane_ok(j->lane))
-		return fail(err, errlen, "lane: '%s' is not a lane name",
+		return wf_err(err, errlen, "lane: '%s' is not a lane name",
 		    j->lane);
 	if (j->priority < 1 || j->priority > WF_NPRIO)
-		return fail(err, errlen, "priority: must be 1-4");
+		return wf_err(err, errlen, "priority: must be 1-4");
 	if (j->timeout == 0)
 		j->timeout = wf_job_default_timeout(j->type);
 	if (j->timeout < 1 || j->timeout > WF_TIMEOUT_MAX)
-		return fail(err, errlen, "timeout: must be 1-%d seconds",
+		return wf_err(err, errlen, "timeout: must be 1-%d seconds",
 		    WF_TIMEOUT_MAX);
 	if (j->max_attempts < 0 || j->max_attempts > WF_ATTEMPTS_MAX)
-		return fail(err, errlen, "max_attempts: must be 1-%d",
+		return wf_err(err, errlen, "max_attempts: must be 1-%d",
 		    WF_ATTEMPTS_MAX);
 	if (j->request_data == NULL &&
 	    (j->request_data = cJSON_CreateObject()) == NULL)
-		return fail(err, errlen, "out of memory");
+		return wf_err(err, errlen, "out of memory");
 	if (j->type == WF_JT_COMMAND)
 		return check_command(j->request_data, err, errlen);
 	return 0;
@@ -307,12 +296,12 @@ wf_job_parse(struct wf_job *j, const char *buf, size_t len, char *err,
 
 	wf_job_init(j);
 	if (len > WF_JOB_MAX) {
-		fail(err, errlen, "job larger than %d bytes", WF_JOB_MAX);
+		wf_err(err, errlen, "job larger than %d bytes", WF_JOB_MAX);
 		goto out;
 	}
 	root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
 	if (root == NULL) {
-		fail(err, errlen, "malformed JSON near byte %zu",
+		wf_err(err, errlen, "malformed JSON near byte %zu",
 		    (size_t)(cJSON_GetErrorPtr() != NULL ?
 		    cJSON_GetErrorPtr() - buf : 0));
 		goto out;
@@ -320,17 +309,17 @@ wf_job_parse(struct wf_job *j, const char *buf, size_t len, char *err,
 	for (; end != NULL && end < buf + len; end++)
 		if (*end != ' ' && *end != '\n' && *end != '\t' &&
 		    *end != '\r' && *end != '\0') {
-			fail(err, errlen, "trailing data after the JSON object");
+			wf_err(err, errlen, "trailing data after the JSON object");
 			goto out;
 		}
 	if (!cJSON_IsObject(root)) {
-		fail(err, errlen, "a job must be a JSON object");
+		wf_err(err, errlen, "a job must be a JSON object");
 		goto out;
 	}
 	cJSON_ArrayForEach(it, root) {
 		const char *k = it->string;
 
-#define BAD(what) do { fail(err, errlen, "%s: %s", k, what); goto out; } while (0)
+#define BAD(what) do { wf_err(err, errlen, "%s: %s", k, what); goto out; } while (0)
 		if (strcmp(k, "id") == 0) {
 			if (!cJSON_IsString(it) ||
 			    !wf_spool_name_ok(it->valuestring))
@@ -342,7 +331,7 @@ wf_job_parse(struct wf_job *j, const char *buf, size_t len, char *err,
 			if (!cJSON_IsString(it))
 				BAD("not a string");
 			if ((t = wf_job_type_parse(it->valuestring)) < 0) {
-				fail(err, errlen, "job_type: unknown type '%.32s'",
+				wf_err(err, errlen, "job_type: unknown type '%.32s'",
 				    it->valuestring);
 				goto out;
 			}
@@ -440,13 +429,13 @@ wf_job_parse(struct wf_job *j, const char *buf, size_t len, char *err,
 			if ((j->error_message = strdup(it->valuestring)) == NULL)
 				BAD("out of memory");
 		} else {
-			fail(err, errlen, "%.64s: unknown field", k);
+			wf_err(err, errlen, "%.64s: unknown field", k);
 			goto out;
 		}
 #undef BAD
 	}
 	if (!have_type) {
-		fail(err, errlen, "job_type: missing");
+		wf_err(err, errlen, "job_type: missing");
 		goto out;
 	}
 	if ((it = cJSON_GetObjectItemCaseSensitive(root, "request_data")) != NULL)

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include <sodium.h>
 
 #include "clock.h"
+#include "err.h"
 #include "http.h"
 #include "llm.h"
 
@@ -36,23 +36,6 @@
 	    sodium_base64_VARIANT_ORIGINAL)
 
 static const char *const provider_names[] = { "openai", "ollama", "dmr" };
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static bool
 ends_with(const char *s, size_t n, const char *suffix)
@@ -195,7 +178,7 @@ set_base(struct wf_llm_conf *c, const char *name, const char *v, char *err,
 	else
 		n = snprintf(c->base_url, sizeof(c->base_url), "http://%s", v);
 	if (n < 0 || (size_t)n >= sizeof(c->base_url))
-		return fail(err, errlen, "%s: longer than %d bytes", name,
+		return wf_err(err, errlen, "%s: longer than %d bytes", name,
 		    WF_LLM_URL_MAX - 1);
 	return 0;
 }
@@ -205,7 +188,7 @@ set_str(char *dst, size_t len, const char *name, const char *v, char *err,
     size_t errlen)
 {
 	if (strlcpy(dst, v, len) >= len)
-		return fail(err, errlen, "%s: longer than %zu bytes", name,
+		return wf_err(err, errlen, "%s: longer than %zu bytes", name,
 		    len - 1);
 	return 0;
 }
@@ -221,7 +204,7 @@ set_int(int *dst, const char *name, long long lo, long long hi, char *err,
 		return 0;
 	n = strtonum(v, lo, hi, &errstr);
 	if (errstr != NULL)
-		return fail(err, errlen, "%s: '%.32s' is %s (%lld-%lld)", name,
+		return wf_err(err, errlen, "%s: '%.32s' is %s (%lld-%lld)", name,
 		    v, errstr, lo, hi);
 	*dst = (int)n;
 	return 0;
@@ -236,7 +219,7 @@ wf_llm_conf_from_env(struct wf_llm_conf *c, char *err, size_t errlen)
 	wf_llm_conf_defaults(c);
 	if ((v = env("WF_LLM_PROVIDER")) != NULL) {
 		if ((p = wf_llm_provider_parse(v)) == -1)
-			return fail(err, errlen, "WF_LLM_PROVIDER: '%.32s' is "
+			return wf_err(err, errlen, "WF_LLM_PROVIDER: '%.32s' is "
 			    "not openai, ollama or dmr", v);
 		c->provider = (enum wf_llm_provider)p;
 	}
@@ -372,7 +355,7 @@ encode(const unsigned char *bin, size_t n, char *err, size_t errlen)
 	char *b64;
 
 	if ((b64 = malloc(len)) == NULL) {
-		fail(err, errlen, "out of memory");
+		wf_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	sodium_bin2base64(b64, len, bin, n, sodium_base64_VARIANT_ORIGINAL);
@@ -393,26 +376,26 @@ wf_llm_image_file(const char *path, char *err, size_t errlen)
 	 * a link in a shared directory could point anywhere. */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
 	    O_NOFOLLOW)) == -1) {
-		fail(err, errlen, "%.200s: %s", path, errno == ELOOP ?
+		wf_err(err, errlen, "%.200s: %s", path, errno == ELOOP ?
 		    "a symlink, not an image file" : strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) == -1) {
-		fail(err, errlen, "%.200s: %s", path, strerror(errno));
+		wf_err(err, errlen, "%.200s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		fail(err, errlen, "%.200s: not a regular file", path);
+		wf_err(err, errlen, "%.200s: not a regular file", path);
 		goto out;
 	}
 	if (st.st_size > WF_LLM_IMAGE_MAX) {
-		fail(err, errlen, "%.200s: %lld bytes, over the image cap of "
+		wf_err(err, errlen, "%.200s: %lld bytes, over the image cap of "
 		    "%d", path, (long long)st.st_size, WF_LLM_IMAGE_MAX);
 		goto out;
 	}
 	/* One byte more than the cap, to see a file that grew. */
 	if ((bin = malloc((size_t)st.st_size + 1)) == NULL) {
-		fail(err, errlen, "out of memory");
+		wf_err(err, errlen, "out of memory");
 		goto out;
 	}
 	while (n <= (size_t)st.st_size) {
@@ -420,7 +403,7 @@ wf_llm_image_file(const char *path, char *err, size_t errlen)
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1) {
-			fail(err, errlen, "%.200s: %s", path, strerror(errno));
+			wf_err(err, errlen, "%.200s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (r == 0)
@@ -428,11 +411,11 @@ wf_llm_image_file(const char *path, char *err, size_t errlen)
 		n += (size_t)r;
 	}
 	if (n > (size_t)st.st_size) {
-		fail(err, errlen, "%.200s: changed while read", path);
+		wf_err(err, errlen, "%.200s: changed while read", path);
 		goto out;
 	}
 	if (sniff(bin, n) == NULL) {
-		fail(err, errlen, "%.200s: not a PNG, JPEG, GIF or WebP image",
+		wf_err(err, errlen, "%.200s: not a PNG, JPEG, GIF or WebP image",
 		    path);
 		goto out;
 	}
@@ -456,7 +439,7 @@ image_b64(const char *s, char *err, size_t errlen)
 	if (strncmp(s, "data:", 5) == 0) {
 		if ((comma = strchr(s, ',')) == NULL || comma - s < 12 ||
 		    strncmp(comma - 7, ";base64", 7) != 0) {
-			fail(err, errlen, "request_data.image_base64: a data: "
+			wf_err(err, errlen, "request_data.image_base64: a data: "
 			    "URI that is not base64");
 			return NULL;
 		}
@@ -465,26 +448,26 @@ image_b64(const char *s, char *err, size_t errlen)
 	n = strlen(s);
 	/* Room for line breaks, and still bounded. */
 	if (n > B64_MAX + B64_MAX / 32) {
-		fail(err, errlen, "request_data.image_base64: over the image "
+		wf_err(err, errlen, "request_data.image_base64: over the image "
 		    "cap of %d bytes", WF_LLM_IMAGE_MAX);
 		return NULL;
 	}
 	if ((bin = malloc(n / 4 * 3 + 3)) == NULL) {
-		fail(err, errlen, "out of memory");
+		wf_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (sodium_base642bin(bin, n / 4 * 3 + 3, s, n, " \t\r\n", &got,
 	    NULL, sodium_base64_VARIANT_ORIGINAL) == -1) {
-		fail(err, errlen, "request_data.image_base64: not base64");
+		wf_err(err, errlen, "request_data.image_base64: not base64");
 		goto out;
 	}
 	if (got > WF_LLM_IMAGE_MAX) {
-		fail(err, errlen, "request_data.image_base64: %zu bytes, over "
+		wf_err(err, errlen, "request_data.image_base64: %zu bytes, over "
 		    "the image cap of %d", got, WF_LLM_IMAGE_MAX);
 		goto out;
 	}
 	if (sniff(bin, got) == NULL) {
-		fail(err, errlen, "request_data.image_base64: not a PNG, JPEG, "
+		wf_err(err, errlen, "request_data.image_base64: not a PNG, JPEG, "
 		    "GIF or WebP image");
 		goto out;
 	}
@@ -534,16 +517,16 @@ common_opts(const cJSON *rd, struct wf_llm_opts *o, char *err, size_t errlen)
 
 	if ((s = opt_str(rd, "model", &bad)) != NULL &&
 	    strlcpy(o->model, s, sizeof(o->model)) >= sizeof(o->model))
-		return fail(err, errlen, "request_data.model: longer than %d "
+		return wf_err(err, errlen, "request_data.model: longer than %d "
 		    "bytes", WF_LLM_MODEL_MAX - 1);
 	if (bad)
-		return fail(err, errlen, "request_data.model: not a string");
+		return wf_err(err, errlen, "request_data.model: not a string");
 	it = cJSON_GetObjectItemCaseSensitive(rd, "max_tokens");
 	if (it != NULL && !cJSON_IsNull(it)) {
 		if (!cJSON_IsNumber(it) || it->valuedouble < 1 ||
 		    it->valuedouble > (1 << 24) ||
 		    it->valuedouble != floor(it->valuedouble))
-			return fail(err, errlen, "request_data.max_tokens: "
+			return wf_err(err, errlen, "request_data.max_tokens: "
 			    "not an integer 1-%d", 1 << 24);
 		o->max_tokens = (int)it->valuedouble;
 	}
@@ -551,7 +534,7 @@ common_opts(const cJSON *rd, struct wf_llm_opts *o, char *err, size_t errlen)
 	if (it != NULL && !cJSON_IsNull(it)) {
 		if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0) ||
 		    it->valuedouble > 2)
-			return fail(err, errlen, "request_data.temperature: "
+			return wf_err(err, errlen, "request_data.temperature: "
 			    "not a number 0-2");
 		o->temperature = it->valuedouble;
 	}
@@ -568,32 +551,32 @@ chat_messages(const cJSON *rd, cJSON *msgs, char *err, size_t errlen)
 
 	arr = cJSON_GetObjectItemCaseSensitive(rd, "messages");
 	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
-		return fail(err, errlen, "request_data.messages: llm_chat needs "
+		return wf_err(err, errlen, "request_data.messages: llm_chat needs "
 		    "a non-empty array of {\"role\", \"content\"}");
 	cJSON_ArrayForEach(m, arr) {
 		size_t k;
 
 		if (i >= WF_LLM_MESSAGES_MAX)
-			return fail(err, errlen, "request_data.messages: more "
+			return wf_err(err, errlen, "request_data.messages: more "
 			    "than %d", WF_LLM_MESSAGES_MAX);
 		role = cJSON_GetObjectItemCaseSensitive(m, "role");
 		content = cJSON_GetObjectItemCaseSensitive(m, "content");
 		if (!cJSON_IsString(role))
-			return fail(err, errlen, "request_data.messages[%d]."
+			return wf_err(err, errlen, "request_data.messages[%d]."
 			    "role: not a string", i);
 		for (k = 0; k < sizeof(roles) / sizeof(roles[0]); k++)
 			if (strcmp(role->valuestring, roles[k]) == 0)
 				break;
 		if (k == sizeof(roles) / sizeof(roles[0]))
-			return fail(err, errlen, "request_data.messages[%d]."
+			return wf_err(err, errlen, "request_data.messages[%d]."
 			    "role: '%.32s' is not system, user, assistant or "
 			    "tool", i, role->valuestring);
 		if (!cJSON_IsString(content))
-			return fail(err, errlen, "request_data.messages[%d]."
+			return wf_err(err, errlen, "request_data.messages[%d]."
 			    "content: not a string", i);
 		if (add_msg(msgs, role->valuestring, content->valuestring) ==
 		    -1)
-			return fail(err, errlen, "out of memory");
+			return wf_err(err, errlen, "out of memory");
 		i++;
 	}
 	return 0;
@@ -610,11 +593,11 @@ query_message(const cJSON *rd, cJSON *msgs, char *err, size_t errlen)
 	if ((q = opt_str(rd, "query", &bad)) == NULL && !bad)
 		q = opt_str(rd, "prompt", &bad);
 	if (q == NULL || bad)
-		return fail(err, errlen, "request_data.query: llm_query needs "
+		return wf_err(err, errlen, "request_data.query: llm_query needs "
 		    "a string query (or prompt)");
 	if (ctx == NULL || cJSON_IsNull(ctx))
 		return add_msg(msgs, "user", q) == -1 ?
-		    fail(err, errlen, "out of memory") : 0;
+		    wf_err(err, errlen, "out of memory") : 0;
 	if (cJSON_IsString(ctx))
 		ctxs = strdup(ctx->valuestring);
 	else
@@ -622,11 +605,11 @@ query_message(const cJSON *rd, cJSON *msgs, char *err, size_t errlen)
 	if (ctxs == NULL || asprintf(&text, "Context:\n%s\n\nQuestion: %s",
 	    ctxs, q) == -1) {
 		text = NULL;
-		fail(err, errlen, "out of memory");
+		wf_err(err, errlen, "out of memory");
 		goto out;
 	}
 	if (add_msg(msgs, "user", text) == -1) {
-		fail(err, errlen, "out of memory");
+		wf_err(err, errlen, "out of memory");
 		goto out;
 	}
 	rc = 0;
@@ -646,28 +629,28 @@ vision_message(const cJSON *rd, cJSON *msgs, char *err, size_t errlen)
 
 	path = opt_str(rd, "image_path", &bad);
 	if (bad)
-		return fail(err, errlen, "request_data.image_path: not a "
+		return wf_err(err, errlen, "request_data.image_path: not a "
 		    "string");
 	b64in = opt_str(rd, "image_base64", &bad);
 	if (bad)
-		return fail(err, errlen, "request_data.image_base64: not a "
+		return wf_err(err, errlen, "request_data.image_base64: not a "
 		    "string");
 	prompt = opt_str(rd, "prompt", &bad);
 	if (bad)
-		return fail(err, errlen, "request_data.prompt: not a string");
+		return wf_err(err, errlen, "request_data.prompt: not a string");
 	if (prompt == NULL)
 		prompt = "Describe this image.";
 	if ((path == NULL) == (b64in == NULL))
-		return fail(err, errlen, "request_data: vision_analyze needs "
+		return wf_err(err, errlen, "request_data: vision_analyze needs "
 		    "one of image_path and image_base64");
 	if (path != NULL) {
 		char e[400];
 
 		if (path[0] != '/')
-			return fail(err, errlen, "request_data.image_path: not "
+			return wf_err(err, errlen, "request_data.image_path: not "
 			    "an absolute path");
 		if ((b64 = wf_llm_image_file(path, e, sizeof(e))) == NULL)
-			return fail(err, errlen, "request_data.image_path: %s",
+			return wf_err(err, errlen, "request_data.image_path: %s",
 			    e);
 	} else if ((b64 = image_b64(b64in, err, errlen)) == NULL)
 		return -1;
@@ -675,7 +658,7 @@ vision_message(const cJSON *rd, cJSON *msgs, char *err, size_t errlen)
 	    (m = cJSON_GetArrayItem(msgs, cJSON_GetArraySize(msgs) - 1)) ==
 	    NULL ||
 	    (imgs = cJSON_AddArrayToObject(m, "images")) == NULL) {
-		fail(err, errlen, "out of memory");
+		wf_err(err, errlen, "out of memory");
 		goto out;
 	}
 	{
@@ -683,7 +666,7 @@ vision_message(const cJSON *rd, cJSON *msgs, char *err, size_t errlen)
 
 		if (s == NULL || !cJSON_AddItemToArray(imgs, s)) {
 			cJSON_Delete(s);
-			fail(err, errlen, "out of memory");
+			wf_err(err, errlen, "out of memory");
 			goto out;
 		}
 		/* Hand the string over rather than copy 11 MB. */
@@ -708,27 +691,27 @@ wf_llm_request_from_job(const char *job_type, const cJSON *rd,
 	*messages = NULL;
 	wf_llm_opts_init(o);
 	if (!cJSON_IsObject(rd))
-		return fail(err, errlen, "request_data: not an object");
+		return wf_err(err, errlen, "request_data: not an object");
 	if (common_opts(rd, o, err, errlen) == -1)
 		return -1;
 	sys = opt_str(rd, "system", &bad);
 	if (bad)
-		return fail(err, errlen, "request_data.system: not a string");
+		return wf_err(err, errlen, "request_data.system: not a string");
 	if ((msgs = cJSON_CreateArray()) == NULL)
-		return fail(err, errlen, "out of memory");
+		return wf_err(err, errlen, "out of memory");
 	if (sys != NULL && add_msg(msgs, "system", sys) == -1) {
-		fail(err, errlen, "out of memory");
+		wf_err(err, errlen, "out of memory");
 		goto fail;
 	}
 	if (strcmp(job_type, "llm_complete") == 0) {
 		prompt = opt_str(rd, "prompt", &bad);
 		if (prompt == NULL || bad) {
-			fail(err, errlen, "request_data.prompt: llm_complete "
+			wf_err(err, errlen, "request_data.prompt: llm_complete "
 			    "needs a string prompt");
 			goto fail;
 		}
 		if (add_msg(msgs, "user", prompt) == -1) {
-			fail(err, errlen, "out of memory");
+			wf_err(err, errlen, "out of memory");
 			goto fail;
 		}
 	} else if (strcmp(job_type, "llm_chat") == 0) {
@@ -742,7 +725,7 @@ wf_llm_request_from_job(const char *job_type, const cJSON *rd,
 		if (vision_message(rd, msgs, err, errlen) == -1)
 			goto fail;
 	} else {
-		fail(err, errlen, "job_type '%.32s' is not an LLM job",
+		wf_err(err, errlen, "job_type '%.32s' is not an LLM job",
 		    job_type);
 		goto fail;
 	}
@@ -779,7 +762,7 @@ openai_parts(const cJSON *content, const cJSON *images, char *err,
 		goto oom;
 	cJSON_ArrayForEach(img, images) {
 		if (!cJSON_IsString(img)) {
-			fail(err, errlen, "messages: an image that is not a "
+			wf_err(err, errlen, "messages: an image that is not a "
 			    "string");
 			goto bad;
 		}
@@ -807,7 +790,7 @@ openai_parts(const cJSON *content, const cJSON *images, char *err,
 	}
 	return parts;
 oom:
-	fail(err, errlen, "out of memory");
+	wf_err(err, errlen, "out of memory");
 bad:
 	cJSON_Delete(parts);
 	return NULL;
@@ -824,7 +807,7 @@ body_messages(enum wf_llm_provider p, const cJSON *msgs, char *err,
 	int i = 0;
 
 	if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0) {
-		fail(err, errlen, "no messages to send");
+		wf_err(err, errlen, "no messages to send");
 		return NULL;
 	}
 	if ((out = cJSON_CreateArray()) == NULL)
@@ -834,12 +817,12 @@ body_messages(enum wf_llm_provider p, const cJSON *msgs, char *err,
 		content = cJSON_GetObjectItemCaseSensitive(m, "content");
 		images = cJSON_GetObjectItemCaseSensitive(m, "images");
 		if (!cJSON_IsString(role) || !cJSON_IsString(content)) {
-			fail(err, errlen, "messages[%d]: needs a string role "
+			wf_err(err, errlen, "messages[%d]: needs a string role "
 			    "and content", i);
 			goto bad;
 		}
 		if (images != NULL && !cJSON_IsArray(images)) {
-			fail(err, errlen, "messages[%d].images: not an array",
+			wf_err(err, errlen, "messages[%d].images: not an array",
 			    i);
 			goto bad;
 		}
@@ -867,7 +850,7 @@ body_messages(enum wf_llm_provider p, const cJSON *msgs, char *err,
 	}
 	return out;
 oom:
-	fail(err, errlen, "out of memory");
+	wf_err(err, errlen, "out of memory");
 bad:
 	cJSON_Delete(out);
 	return NULL;
@@ -886,7 +869,7 @@ build_body(const struct wf_llm_conf *c, const cJSON *msgs,
 	model = o->model[0] != '\0' ? o->model :
 	    o->vision ? c->vision_model : c->model;
 	if (model[0] == '\0') {
-		fail(err, errlen, "no model configured");
+		wf_err(err, errlen, "no model configured");
 		return NULL;
 	}
 	max_tokens = o->max_tokens > 0 ? o->max_tokens : c->max_tokens;
@@ -924,7 +907,7 @@ build_body(const struct wf_llm_conf *c, const cJSON *msgs,
 	return s;
 oom:
 	cJSON_Delete(b);
-	fail(err, errlen, "out of memory");
+	wf_err(err, errlen, "out of memory");
 	return NULL;
 }
 
@@ -962,11 +945,11 @@ parse_body(enum wf_llm_provider p, const char *body, size_t len,
 
 	r->fault = WF_LLM_PERMANENT;
 	if (body == NULL || len == 0)
-		return fail(err, errlen, "%s: the reply is empty", pn);
+		return wf_err(err, errlen, "%s: the reply is empty", pn);
 	o = cJSON_ParseWithLengthOpts(body, len, &end, 0);
 	if (o == NULL) {
 		excerpt(body, len, q, sizeof(q));
-		return fail(err, errlen, "%s: the reply is not JSON: %s", pn,
+		return wf_err(err, errlen, "%s: the reply is not JSON: %s", pn,
 		    q);
 	}
 	while (end != NULL && end < body + len &&
@@ -974,22 +957,22 @@ parse_body(enum wf_llm_provider p, const char *body, size_t len,
 		end++;
 	if (end != NULL && end < body + len) {
 		if (*end == '{')
-			fail(err, errlen, "%s: the reply is a stream of JSON "
+			wf_err(err, errlen, "%s: the reply is a stream of JSON "
 			    "objects, not one (is \"stream\": false honoured?)",
 			    pn);
 		else
-			fail(err, errlen, "%s: the reply has garbage after its "
+			wf_err(err, errlen, "%s: the reply has garbage after its "
 			    "JSON", pn);
 		goto out;
 	}
 	if (!cJSON_IsObject(o)) {
-		fail(err, errlen, "%s: the reply is not a JSON object", pn);
+		wf_err(err, errlen, "%s: the reply is not a JSON object", pn);
 		goto out;
 	}
 	if ((e = cJSON_GetObjectItemCaseSensitive(o, "error")) != NULL &&
 	    !cJSON_IsNull(e)) {
 		error_text(body, len, q, sizeof(q));
-		fail(err, errlen, "%s: the server says: %s", pn, q);
+		wf_err(err, errlen, "%s: the server says: %s", pn, q);
 		goto out;
 	}
 	model = cJSON_GetObjectItemCaseSensitive(o, "model");
@@ -1006,12 +989,12 @@ parse_body(enum wf_llm_provider p, const char *body, size_t len,
 		done = cJSON_GetObjectItemCaseSensitive(o, "done");
 		msg = cJSON_GetObjectItemCaseSensitive(o, "message");
 		if (!cJSON_IsObject(msg)) {
-			fail(err, errlen, "%s: the reply has no message (not "
+			wf_err(err, errlen, "%s: the reply has no message (not "
 			    "an /api/chat reply)", pn);
 			goto out;
 		}
 		if (cJSON_IsFalse(done)) {
-			fail(err, errlen, "%s: the reply is not done (a "
+			wf_err(err, errlen, "%s: the reply is not done (a "
 			    "stream?)", pn);
 			goto out;
 		}
@@ -1025,19 +1008,19 @@ parse_body(enum wf_llm_provider p, const char *body, size_t len,
 		    usage, "completion_tokens"));
 		choices = cJSON_GetObjectItemCaseSensitive(o, "choices");
 		if (!cJSON_IsArray(choices)) {
-			fail(err, errlen, "%s: the reply has no choices (not a "
+			wf_err(err, errlen, "%s: the reply has no choices (not a "
 			    "chat completion)", pn);
 			goto out;
 		}
 		if ((choice = cJSON_GetArrayItem(choices, 0)) == NULL) {
-			fail(err, errlen, "%s: the reply has no choice", pn);
+			wf_err(err, errlen, "%s: the reply has no choice", pn);
 			goto out;
 		}
 		reason = cJSON_GetObjectItemCaseSensitive(choice,
 		    "finish_reason");
 		msg = cJSON_GetObjectItemCaseSensitive(choice, "message");
 		if (!cJSON_IsObject(msg)) {
-			fail(err, errlen, "%s: the reply's choice has no "
+			wf_err(err, errlen, "%s: the reply's choice has no "
 			    "message", pn);
 			goto out;
 		}
@@ -1048,17 +1031,17 @@ parse_body(enum wf_llm_provider p, const char *body, size_t len,
 	content = cJSON_GetObjectItemCaseSensitive(msg, "content");
 	if (content != NULL && !cJSON_IsNull(content) &&
 	    !cJSON_IsString(content)) {
-		fail(err, errlen, "%s: the reply's content is not a string",
+		wf_err(err, errlen, "%s: the reply's content is not a string",
 		    pn);
 		goto out;
 	}
 	if (!cJSON_IsString(content) || blank(content->valuestring)) {
 		if (strcmp(r->finish_reason, "length") == 0) {
-			fail(err, errlen, "%s: empty reply: the model stopped "
+			wf_err(err, errlen, "%s: empty reply: the model stopped "
 			    "at max_tokens (raise it)", pn);
 		} else {
 			r->fault = WF_LLM_TRANSIENT;
-			fail(err, errlen, "%s: empty reply from the model%s%s",
+			wf_err(err, errlen, "%s: empty reply from the model%s%s",
 			    pn, r->finish_reason[0] ? ", finish_reason " : "",
 			    r->finish_reason);
 		}
@@ -1066,7 +1049,7 @@ parse_body(enum wf_llm_provider p, const char *body, size_t len,
 	}
 	if ((r->content = strdup(content->valuestring)) == NULL) {
 		r->fault = WF_LLM_TRANSIENT;
-		fail(err, errlen, "out of memory");
+		wf_err(err, errlen, "out of memory");
 		goto out;
 	}
 	r->fault = WF_LLM_OK;
@@ -1133,25 +1116,25 @@ curl_fault(CURLcode cc, const struct sink *s, const struct wf_llm_conf *c,
 	r->fault = WF_LLM_TRANSIENT;
 	if (s->over || cc == CURLE_FILESIZE_EXCEEDED) {
 		r->fault = WF_LLM_PERMANENT;
-		fail(err, errlen, "%s: the reply is over %d bytes", pn,
+		wf_err(err, errlen, "%s: the reply is over %d bytes", pn,
 		    WF_LLM_BODY_MAX);
 		return;
 	}
 	if (s->oom) {
-		fail(err, errlen, "%s: out of memory reading the reply", pn);
+		wf_err(err, errlen, "%s: out of memory reading the reply", pn);
 		return;
 	}
 	switch (cc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
-		fail(err, errlen, "%s: cannot resolve the server: %s", pn,
+		wf_err(err, errlen, "%s: cannot resolve the server: %s", pn,
 		    why);
 		break;
 	case CURLE_COULDNT_CONNECT:
-		fail(err, errlen, "%s: cannot connect: %s", pn, why);
+		wf_err(err, errlen, "%s: cannot connect: %s", pn, why);
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
-		fail(err, errlen, "%s: timed out (limit %d s): %s", pn,
+		wf_err(err, errlen, "%s: timed out (limit %d s): %s", pn,
 		    c->timeout, why);
 		break;
 	case CURLE_UNSUPPORTED_PROTOCOL:
@@ -1161,10 +1144,10 @@ curl_fault(CURLcode cc, const struct sink *s, const struct wf_llm_conf *c,
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_LOGIN_DENIED:
 		r->fault = WF_LLM_PERMANENT;
-		fail(err, errlen, "%s: %s", pn, why);
+		wf_err(err, errlen, "%s: %s", pn, why);
 		break;
 	default:
-		fail(err, errlen, "%s: no reply: %s", pn, why);
+		wf_err(err, errlen, "%s: no reply: %s", pn, why);
 		break;
 	}
 }
@@ -1189,7 +1172,7 @@ http_fault(CURL *h, const struct sink *s, const struct wf_llm_conf *c,
 		    CURLE_OK && loc != NULL)
 			where = loc;
 		excerpt(where, strlen(where), q, sizeof(q));
-		fail(err, errlen, "%s: HTTP %ld: redirected to %s; redirects "
+		wf_err(err, errlen, "%s: HTTP %ld: redirected to %s; redirects "
 		    "are not followed, give the final address as the base URL",
 		    pn, st, q);
 		return;
@@ -1210,7 +1193,7 @@ http_fault(CURL *h, const struct sink *s, const struct wf_llm_conf *c,
 		hint = " (check the API key)";
 	else if (st == 404)
 		hint = " (check the base URL and the model)";
-	fail(err, errlen, "%s: HTTP %ld%s%s%s%s", pn, st, ra, hint,
+	wf_err(err, errlen, "%s: HTTP %ld%s%s%s%s", pn, st, ra, hint,
 	    q[0] ? ": " : "", q);
 }
 
@@ -1238,12 +1221,12 @@ wf_llm_call(const struct wf_llm_conf *c, const cJSON *messages,
 		o = &dflt;
 	}
 	if (wf_llm_url(c, url, sizeof(url)) == -1) {
-		fail(err, errlen, "%s: the base URL is not http:// or https:// "
+		wf_err(err, errlen, "%s: the base URL is not http:// or https:// "
 		    "or is too long", pn);
 		goto out;
 	}
 	if (c->timeout < 1 || c->timeout > WF_LLM_TIMEOUT_MAX) {
-		fail(err, errlen, "%s: timeout %d is not 1-%d seconds", pn,
+		wf_err(err, errlen, "%s: timeout %d is not 1-%d seconds", pn,
 		    c->timeout, WF_LLM_TIMEOUT_MAX);
 		goto out;
 	}
@@ -1300,7 +1283,7 @@ wf_llm_call(const struct wf_llm_conf *c, const cJSON *messages,
 	    CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, &s) != CURLE_OK;
 	if (bad) {
-		fail(err, errlen, "%s: libcurl refused an option", pn);
+		wf_err(err, errlen, "%s: libcurl refused an option", pn);
 		r->fault = WF_LLM_PERMANENT;
 		goto out;
 	}
@@ -1323,7 +1306,7 @@ wf_llm_call(const struct wf_llm_conf *c, const cJSON *messages,
 	rc = parse_body(c->provider, s.buf, s.len, r, err, errlen);
 	goto out;
 oom:
-	fail(err, errlen, "out of memory");
+	wf_err(err, errlen, "out of memory");
 out:
 	if (h != NULL)
 		curl_easy_cleanup(h);

@@ -5,7 +5,6 @@
  * and a refused transition changes nothing.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "entity.h"
+#include "err.h"
 #include "event.h"
 #include "job.h"
 #include "log.h"
@@ -23,21 +23,6 @@
 #include "spool.h"
 #include "store.h"
 #include "worktree.h"
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 void
 wf_pipeline_defaults(struct wf_pipeline_conf *c)
@@ -125,11 +110,11 @@ wf_pipeline_report_parse(const char *buf, size_t len, cJSON **out,
 
 	*out = NULL;
 	if (len > (1 << 20))
-		return fail(err, errlen, "report larger than 1 MiB");
+		return wf_err(err, errlen, "report larger than 1 MiB");
 	o = cJSON_ParseWithLength(buf, len);
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
-		return fail(err, errlen, "report: not a JSON object");
+		return wf_err(err, errlen, "report: not a JSON object");
 	}
 	cJSON_ArrayForEach(it, o) {
 		if (strcmp(it->string, "run_id") != 0 &&
@@ -139,7 +124,7 @@ wf_pipeline_report_parse(const char *buf, size_t len, cJSON **out,
 		    strcmp(it->string, "details") != 0 &&
 		    strcmp(it->string, "tokens_in") != 0 &&
 		    strcmp(it->string, "tokens_out") != 0) {
-			fail(err, errlen, "report: unknown field '%.64s'",
+			wf_err(err, errlen, "report: unknown field '%.64s'",
 			    it->string);
 			goto bad;
 		}
@@ -149,7 +134,7 @@ wf_pipeline_report_parse(const char *buf, size_t len, cJSON **out,
 		if (strcmp(it->valuestring, roles[i]) == 0)
 			ok = 1;
 	if (!ok) {
-		fail(err, errlen, "report: role must be "
+		wf_err(err, errlen, "report: role must be "
 		    "pm|dev|qa|security|docs|deploy");
 		goto bad;
 	}
@@ -157,22 +142,22 @@ wf_pipeline_report_parse(const char *buf, size_t len, cJSON **out,
 	if (!cJSON_IsString(it) || (strcmp(it->valuestring, "pass") != 0 &&
 	    strcmp(it->valuestring, "fail") != 0 &&
 	    strcmp(it->valuestring, "pending") != 0)) {
-		fail(err, errlen, "report: status must be pass|fail|pending");
+		wf_err(err, errlen, "report: status must be pass|fail|pending");
 		goto bad;
 	}
 	it = cJSON_GetObjectItemCaseSensitive(o, "summary");
 	if (it != NULL && !cJSON_IsString(it)) {
-		fail(err, errlen, "report: summary must be a string");
+		wf_err(err, errlen, "report: summary must be a string");
 		goto bad;
 	}
 	it = cJSON_GetObjectItemCaseSensitive(o, "details");
 	if (it != NULL && !cJSON_IsObject(it) && !cJSON_IsNull(it)) {
-		fail(err, errlen, "report: details must be an object");
+		wf_err(err, errlen, "report: details must be an object");
 		goto bad;
 	}
 	it = cJSON_GetObjectItemCaseSensitive(o, "run_id");
 	if (it != NULL && (!cJSON_IsNumber(it) || it->valuedouble < 1)) {
-		fail(err, errlen, "report: run_id must be a run id");
+		wf_err(err, errlen, "report: run_id must be a run id");
 		goto bad;
 	}
 	*out = o;
@@ -206,16 +191,16 @@ wf_pipeline_gate(const struct wf_pipeline_conf *c, const cJSON *report,
 		return 0;
 	if (strcmp(role->valuestring, "qa") == 0) {
 		if (num_field(d, "tests_run", &run) == -1 || run < 1)
-			return fail(why, whylen, "QA gate: a pass needs evidence: "
+			return wf_err(why, whylen, "QA gate: a pass needs evidence: "
 			    "details.tests_run >= 1");
 		if (num_field(d, "tests_failed", &failed) == -1) {
 			if (num_field(d, "tests_passed", &passed) == -1)
-				return fail(why, whylen, "QA gate: a pass needs "
+				return wf_err(why, whylen, "QA gate: a pass needs "
 				    "details.tests_failed (or tests_passed)");
 			failed = run - passed;
 		}
 		if (failed != 0)
-			return fail(why, whylen, "QA gate: %g of %g tests "
+			return wf_err(why, whylen, "QA gate: %g of %g tests "
 			    "failed", failed, run);
 		return 0;
 	}
@@ -236,7 +221,7 @@ wf_pipeline_gate(const struct wf_pipeline_conf *c, const cJSON *report,
 				worst = lv;
 		}
 		if (n > 0)
-			return fail(why, whylen, "SEC gate: %d finding%s at or "
+			return wf_err(why, whylen, "SEC gate: %d finding%s at or "
 			    "above the blocking severity", n, n == 1 ? "" : "s");
 	}
 	return 0;
@@ -319,13 +304,13 @@ enqueue_role(int root, const struct wf_pipeline_conf *c, const cJSON *run,
 		cJSON_AddStringToObject(j.request_data, "phase", phase);
 	if (wf_job_validate(&j, e2, sizeof(e2)) == -1) {
 		wf_job_free(&j);
-		return fail(err, errlen, "agent job: %s", e2);
+		return wf_err(err, errlen, "agent job: %s", e2);
 	}
 	rc = wf_queue_submit(root, &j, 1);
 	if (rc == 0 && job_id != NULL)
 		strlcpy(job_id, j.id, idlen);
 	if (rc == -1)
-		fail(err, errlen, "enqueue the %s job: %s", role,
+		wf_err(err, errlen, "enqueue the %s job: %s", role,
 		    strerror(errno));
 	wf_job_free(&j);
 	return rc;
@@ -353,11 +338,11 @@ enqueue_deploy(int root, const cJSON *run, int64_t env_id, char *err,
 	    (double)env_id);
 	if (wf_job_validate(&j, e2, sizeof(e2)) == -1) {
 		wf_job_free(&j);
-		return fail(err, errlen, "deploy job: %s", e2);
+		return wf_err(err, errlen, "deploy job: %s", e2);
 	}
 	rc = wf_queue_submit(root, &j, 1);
 	if (rc == -1)
-		fail(err, errlen, "enqueue the deploy job: %s", strerror(errno));
+		wf_err(err, errlen, "enqueue the deploy job: %s", strerror(errno));
 	wf_job_free(&j);
 	return rc;
 }
@@ -547,18 +532,18 @@ worktree_make(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	    (long long)get_int(run, "id"));
 	if (wf_worktree_path(c->workdir, get_int(run, "id"), path,
 	    sizeof(path)) == -1) {
-		fail(err, errlen, "worktree: the work directory's path is too "
+		wf_err(err, errlen, "worktree: the work directory's path is too "
 		    "long");
 		goto out;
 	}
 	if (wf_worktree_primary(project, primary, sizeof(primary), e2,
 	    sizeof(e2)) == -1) {
-		fail(err, errlen, "worktree: %s", e2);
+		wf_err(err, errlen, "worktree: %s", e2);
 		goto out;
 	}
 	if (wf_worktree_add(repo, path, branch, primary, e2, sizeof(e2)) == -1 ||
 	    wf_repo_head(path, sha, sizeof(sha), e2, sizeof(e2)) == -1) {
-		fail(err, errlen, "worktree: %s", e2);
+		wf_err(err, errlen, "worktree: %s", e2);
 		goto out;
 	}
 	set_str(run, "worktree", path);
@@ -686,7 +671,7 @@ transition(int root, const struct wf_pipeline_conf *c, int64_t run_id,
 	int lk, rc = -1, changed;
 
 	if ((lk = wf_store_lock(root, &wf_kind_run)) == -1)
-		return fail(err, errlen, "runs: lock: %s", strerror(errno));
+		return wf_err(err, errlen, "runs: lock: %s", strerror(errno));
 	if (wf_store_get_locked(root, &wf_kind_run, run_id, &run, err,
 	    errlen) == -1)
 		goto out;
@@ -802,7 +787,7 @@ wf_pipeline_create_request(int root, const struct wf_pipeline_conf *c,
 	wf_audit_append(root, "run.created", "run", *run_id, p);
 	wf_event_emit(root, "run.created", p);
 	if ((lk = wf_store_lock(root, &wf_kind_run)) == -1)
-		return fail(err, errlen, "runs: lock: %s", strerror(errno));
+		return wf_err(err, errlen, "runs: lock: %s", strerror(errno));
 	if (wf_store_get_locked(root, &wf_kind_run, *run_id, &run, err,
 	    errlen) == -1) {
 		wf_store_unlock(lk);
@@ -954,7 +939,7 @@ step_report(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	}
 	if (strcmp(role, "docs") != 0 &&
 	    (want == NULL || strcmp(want, role) != 0))
-		return fail(err, errlen, "run %lld is in %s: a %s report is not "
+		return wf_err(err, errlen, "run %lld is in %s: a %s report is not "
 		    "expected%s%s", (long long)id, state ? state : "?", role,
 		    want ? "; it waits for " : "", want ? want : "");
 	results = cJSON_GetObjectItemCaseSensitive(run, "results");
@@ -1125,7 +1110,7 @@ step_refuse(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	if (a->report_id != NULL && applied_before(run, a->report_id))
 		return 0;
 	if (want == NULL || strcmp(want, role) != 0)
-		return fail(err, errlen, "run %lld is in %s: a %s report is not "
+		return wf_err(err, errlen, "run %lld is in %s: a %s report is not "
 		    "expected", (long long)get_int(run, "id"),
 		    get_str(run, "state") ? get_str(run, "state") : "?", role);
 	strlcpy(ph, phase != NULL ? phase : "", sizeof(ph));
@@ -1218,11 +1203,11 @@ merged_check(int root, cJSON *run, char *err, size_t errlen)
 		goto out;
 	m = wf_repo_merged(repo, branch, into, why, sizeof(why));
 	if (m == 0)
-		rc = fail(err, errlen, "%s is not merged into %s yet: merge it "
+		rc = wf_err(err, errlen, "%s is not merged into %s yet: merge it "
 		    "(wf run merge %lld), then advance", branch, into,
 		    (long long)get_int(run, "id"));
 	else if (m == -1)
-		rc = fail(err, errlen, "cannot tell whether %s is merged: %s",
+		rc = wf_err(err, errlen, "cannot tell whether %s is merged: %s",
 		    branch, why);
 out:
 	cJSON_Delete(project);
@@ -1239,15 +1224,15 @@ step_advance(int root, const struct wf_pipeline_conf *c, cJSON *run,
 
 	(void)arg;
 	if (state == NULL)
-		return fail(err, errlen, "run has no state");
+		return wf_err(err, errlen, "run has no state");
 	if (strcmp(state, "READY_FOR_DEPLOY") == 0)
-		return fail(err, errlen, "run is READY_FOR_DEPLOY: only a human's "
+		return wf_err(err, errlen, "run is READY_FOR_DEPLOY: only a human's "
 		    "approve-deploy moves it on");
 	if (strcmp(state, "QA_FAILED") == 0 || strcmp(state, "SEC_FAILED") == 0)
-		return fail(err, errlen, "run is %s: use retry or reset-to-dev",
+		return wf_err(err, errlen, "run is %s: use retry or reset-to-dev",
 		    state);
 	if ((next = next_state(state)) == NULL)
-		return fail(err, errlen, "run is %s: no state follows", state);
+		return wf_err(err, errlen, "run is %s: no state follows", state);
 	if ((role = state_role(state)) != NULL) {
 		/* Leaving a role's state needs that role's pass, through its
 		 * gate. */
@@ -1255,10 +1240,10 @@ step_advance(int root, const struct wf_pipeline_conf *c, cJSON *run,
 		    role);
 		if (res == NULL || get_str(res, "status") == NULL ||
 		    strcmp(get_str(res, "status"), "pass") != 0)
-			return fail(err, errlen, "run is %s: it needs a passing "
+			return wf_err(err, errlen, "run is %s: it needs a passing "
 			    "%s report first", state, role);
 		if (wf_pipeline_gate(c, res, why, sizeof(why)) == -1)
-			return fail(err, errlen, "%s", why);
+			return wf_err(err, errlen, "%s", why);
 	}
 	if (strcmp(next, "MERGED") == 0 && merged_check(root, run, err,
 	    errlen) == -1)
@@ -1304,10 +1289,10 @@ step_merge(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	(void)c;
 	(void)arg;
 	if (state == NULL || strcmp(state, "READY_FOR_COMMIT") != 0)
-		return fail(err, errlen, "run is %s: merge needs "
+		return wf_err(err, errlen, "run is %s: merge needs "
 		    "READY_FOR_COMMIT", state ? state : "?");
 	if (branch == NULL || into == NULL)
-		return fail(err, errlen, "run %lld has no branch of its own "
+		return wf_err(err, errlen, "run %lld has no branch of its own "
 		    "(its project is not a git repository): advance it by "
 		    "hand", (long long)get_int(run, "id"));
 	if (wf_store_get(root, &wf_kind_project, get_int(run, "project_id"),
@@ -1360,7 +1345,7 @@ step_abandon(int root, const struct wf_pipeline_conf *c, cJSON *run,
 
 	(void)c;
 	if (state == NULL || ended(state))
-		return fail(err, errlen, "run is %s: it has ended already",
+		return wf_err(err, errlen, "run is %s: it has ended already",
 		    state ? state : "?");
 	snprintf(w, sizeof(w), "abandoned by %s%s%.200s", wf_audit_actor(),
 	    why != NULL ? ": " : "", why != NULL ? why : "");
@@ -1388,7 +1373,7 @@ step_retry(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	(void)arg;
 	if (state == NULL || (strcmp(state, "QA_FAILED") != 0 &&
 	    strcmp(state, "SEC_FAILED") != 0))
-		return fail(err, errlen, "run is %s: only QA_FAILED or "
+		return wf_err(err, errlen, "run is %s: only QA_FAILED or "
 		    "SEC_FAILED is retried", state ? state : "?");
 	set_num(run, "iteration", (double)(it + 1));
 	clear_wait(run);
@@ -1462,7 +1447,7 @@ step_reset(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	(void)c;
 	if (state == NULL || (strcmp(state, "QA_FAILED") != 0 &&
 	    strcmp(state, "SEC_FAILED") != 0))
-		return fail(err, errlen, "run is %s: reset-to-dev works from "
+		return wf_err(err, errlen, "run is %s: reset-to-dev works from "
 		    "QA_FAILED or SEC_FAILED", state ? state : "?");
 	res = cJSON_GetObjectItem(cJSON_GetObjectItem(run, "results"),
 	    strcmp(state, "QA_FAILED") == 0 ? "qa" : "security");
@@ -1501,7 +1486,7 @@ step_approve(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	(void)c;
 	if (state == NULL || (strcmp(state, "READY_FOR_DEPLOY") != 0 &&
 	    (env_id == 0 || strcmp(state, "DEPLOY_FAILED") != 0)))
-		return fail(err, errlen, "run is %s: approve-deploy needs "
+		return wf_err(err, errlen, "run is %s: approve-deploy needs "
 		    "READY_FOR_DEPLOY%s", state ? state : "?",
 		    env_id ? " (or DEPLOY_FAILED)" : "");
 	if (env_id > 0) {
@@ -1510,12 +1495,12 @@ step_approve(int root, const struct wf_pipeline_conf *c, cJSON *run,
 			return -1;
 		if (get_int(env, "project_id") != get_int(run, "project_id")) {
 			cJSON_Delete(env);
-			return fail(err, errlen, "environment %lld is not of the "
+			return wf_err(err, errlen, "environment %lld is not of the "
 			    "run's project", (long long)env_id);
 		}
 		if (get_str(env, "deploy_command") == NULL) {
 			cJSON_Delete(env);
-			return fail(err, errlen, "environment %lld has no "
+			return wf_err(err, errlen, "environment %lld has no "
 			    "deploy_command", (long long)env_id);
 		}
 		cJSON_Delete(env);
@@ -1611,9 +1596,9 @@ step_force(int root, const struct wf_pipeline_conf *c, cJSON *run,
 		if (strcmp(f->enums[i], a->state) == 0)
 			ok = 1;
 	if (!ok)
-		return fail(err, errlen, "'%.32s' is not a run state", a->state);
+		return wf_err(err, errlen, "'%.32s' is not a run state", a->state);
 	if (strcmp(a->state, "DEPLOYED") == 0)
-		return fail(err, errlen, "DEPLOYED is reached only through "
+		return wf_err(err, errlen, "DEPLOYED is reached only through "
 		    "approve-deploy");
 	snprintf(why, sizeof(why), "forced by %s%s%s", wf_audit_actor(),
 	    a->why ? ": " : "", a->why ? a->why : "");
@@ -1652,7 +1637,7 @@ wf_pipeline_run_role(int root, const struct wf_pipeline_conf *c,
 
 	if (strcmp(r, "pm") != 0 && strcmp(r, "dev") != 0 &&
 	    strcmp(r, "qa") != 0 && strcmp(r, "security") != 0)
-		return fail(err, errlen, "%.16s: not a role (pm|dev|qa|sec)",
+		return wf_err(err, errlen, "%.16s: not a role (pm|dev|qa|sec)",
 		    role);
 	if (wf_store_get(root, &wf_kind_run, run_id, &run, err, errlen) == -1)
 		return -1;
@@ -1675,7 +1660,7 @@ step_budget(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	(void)c;
 	if (budget < 0) {
 		cJSON_Delete(d);
-		return fail(err, errlen, "a budget is 0 (none) or more tokens");
+		return wf_err(err, errlen, "a budget is 0 (none) or more tokens");
 	}
 	set_num(run, "token_budget", (double)budget);
 	if (wr != NULL && strstr(wr, "token budget") != NULL &&

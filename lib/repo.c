@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,22 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "repo.h"
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 int
 wf_repo_path_ok(const char *rel, char *why, size_t whylen)
@@ -39,23 +24,23 @@ wf_repo_path_ok(const char *rel, char *why, size_t whylen)
 	size_t n = strlen(rel);
 
 	if (n == 0 || n > 1024)
-		return fail(why, whylen, "'%.64s': empty or too long", rel);
+		return wf_err(why, whylen, "'%.64s': empty or too long", rel);
 	if (rel[0] == '/')
-		return fail(why, whylen, "'%.64s': an absolute path", rel);
+		return wf_err(why, whylen, "'%.64s': an absolute path", rel);
 	for (;;) {
 		size_t cl;
 
 		slash = strchr(p, '/');
 		cl = slash != NULL ? (size_t)(slash - p) : strlen(p);
 		if (cl == 0)
-			return fail(why, whylen, "'%.64s': an empty component",
+			return wf_err(why, whylen, "'%.64s': an empty component",
 			    rel);
 		if ((cl == 1 && p[0] == '.') ||
 		    (cl == 2 && p[0] == '.' && p[1] == '.'))
-			return fail(why, whylen, "'%.64s': a '.' or '..' "
+			return wf_err(why, whylen, "'%.64s': a '.' or '..' "
 			    "component", rel);
 		if (cl == 4 && strncmp(p, ".git", 4) == 0)
-			return fail(why, whylen, "'%.64s': inside .git", rel);
+			return wf_err(why, whylen, "'%.64s': inside .git", rel);
 		if (slash == NULL)
 			break;
 		p = slash + 1;
@@ -75,10 +60,10 @@ wf_repo_write(const char *repo, const char *rel, const char *data,
 	if (wf_repo_path_ok(rel, err, errlen) == -1)
 		return -1;
 	if (len > WF_REPO_FILE_MAX)
-		return fail(err, errlen, "%s: larger than %d bytes", rel,
+		return wf_err(err, errlen, "%s: larger than %d bytes", rel,
 		    WF_REPO_FILE_MAX);
 	if ((dfd = open(repo, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return fail(err, errlen, "%s: %s", repo, strerror(errno));
+		return wf_err(err, errlen, "%s: %s", repo, strerror(errno));
 	strlcpy(buf, rel, sizeof(buf));
 	comp = buf;
 	while ((next = strchr(comp, '/')) != NULL) {
@@ -86,14 +71,14 @@ wf_repo_write(const char *repo, const char *rel, const char *data,
 
 		*next = '\0';
 		if (mkdirat(dfd, comp, 0755) == -1 && errno != EEXIST) {
-			fail(err, errlen, "%s: mkdir %s: %s", rel, comp,
+			wf_err(err, errlen, "%s: mkdir %s: %s", rel, comp,
 			    strerror(errno));
 			goto out;
 		}
 		nfd = openat(dfd, comp,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (nfd == -1) {
-			fail(err, errlen, "%s: %s: %s", rel, comp,
+			wf_err(err, errlen, "%s: %s: %s", rel, comp,
 			    errno == ELOOP || errno == ENOTDIR ?
 			    "a symlink or not a directory; refused" :
 			    strerror(errno));
@@ -106,7 +91,7 @@ wf_repo_write(const char *repo, const char *rel, const char *data,
 	mode = 0644;
 	if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISREG(st.st_mode)) {
-			fail(err, errlen, "%s: exists and is not a regular "
+			wf_err(err, errlen, "%s: exists and is not a regular "
 			    "file (a symlink?); refused", rel);
 			goto out;
 		}
@@ -116,7 +101,7 @@ wf_repo_write(const char *repo, const char *rel, const char *data,
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 	    O_CLOEXEC, 0644);
 	if (fd == -1 || fchmod(fd, mode) == -1) {
-		fail(err, errlen, "%s: %s", rel, strerror(errno));
+		wf_err(err, errlen, "%s: %s", rel, strerror(errno));
 		goto out;
 	}
 	for (size_t off = 0; off < len;) {
@@ -125,7 +110,7 @@ wf_repo_write(const char *repo, const char *rel, const char *data,
 		if (w == -1) {
 			if (errno == EINTR)
 				continue;
-			fail(err, errlen, "%s: %s", rel, strerror(errno));
+			wf_err(err, errlen, "%s: %s", rel, strerror(errno));
 			unlinkat(dfd, tmp, 0);
 			goto out;
 		}
@@ -133,13 +118,13 @@ wf_repo_write(const char *repo, const char *rel, const char *data,
 	}
 	if (close(fd) == -1) {
 		fd = -1;
-		fail(err, errlen, "%s: %s", rel, strerror(errno));
+		wf_err(err, errlen, "%s: %s", rel, strerror(errno));
 		unlinkat(dfd, tmp, 0);
 		goto out;
 	}
 	fd = -1;
 	if (renameat(dfd, tmp, dfd, comp) == -1) {
-		fail(err, errlen, "%s: %s", rel, strerror(errno));
+		wf_err(err, errlen, "%s: %s", rel, strerror(errno));
 		unlinkat(dfd, tmp, 0);
 		goto out;
 	}
@@ -179,7 +164,7 @@ git(const char *repo, const char *const *argv, char *err, size_t errlen)
 
 	git_argv(full, repo, argv);
 	if (pipe2(p, O_CLOEXEC) == -1)
-		return fail(err, errlen, "pipe: %s", strerror(errno));
+		return wf_err(err, errlen, "pipe: %s", strerror(errno));
 	if ((pid = fork()) == 0) {
 		dup2(p[1], 1);
 		dup2(p[1], 2);
@@ -199,14 +184,14 @@ git(const char *repo, const char *const *argv, char *err, size_t errlen)
 	close(p[0]);
 	out[len] = '\0';
 	if (pid == -1 || waitpid(pid, &ws, 0) == -1)
-		return fail(err, errlen, "git: cannot run");
+		return wf_err(err, errlen, "git: cannot run");
 	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
 		char *last;
 
 		while (len > 0 && out[len - 1] == '\n')
 			out[--len] = '\0';
 		last = strrchr(out, '\n');
-		return fail(err, errlen, "git %s: %s", argv[0],
+		return wf_err(err, errlen, "git %s: %s", argv[0],
 		    last != NULL ? last + 1 : out[0] ? out : "failed");
 	}
 	return 0;
@@ -227,7 +212,7 @@ git_run(const char *repo, const char *const *argv, size_t max, char **outp,
 
 	git_argv(full, repo, argv);
 	if ((buf = malloc(max + 1)) == NULL || pipe2(p, O_CLOEXEC) == -1) {
-		fail(err, errlen, "git: %s", strerror(errno));
+		wf_err(err, errlen, "git: %s", strerror(errno));
 		goto fail;
 	}
 	if ((pid = fork()) == 0) {
@@ -246,7 +231,7 @@ git_run(const char *repo, const char *const *argv, size_t max, char **outp,
 			break;
 		len += (size_t)r;
 		if (len == max) {
-			fail(err, errlen, "git %s: more than %zu bytes of "
+			wf_err(err, errlen, "git %s: more than %zu bytes of "
 			    "output", argv[0], max);
 			goto fail;
 		}
@@ -256,14 +241,14 @@ git_run(const char *repo, const char *const *argv, size_t max, char **outp,
 	while (pid > 0 && waitpid(pid, &ws, 0) == -1 && errno == EINTR)
 		;
 	if (pid == -1) {
-		fail(err, errlen, "git: cannot run");
+		wf_err(err, errlen, "git: cannot run");
 		goto fail;
 	}
 	pid = -1;
 	if (status != NULL && WIFEXITED(ws))
 		*status = WEXITSTATUS(ws);
 	else if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
-		fail(err, errlen, "git %s: exit %d", argv[0],
+		wf_err(err, errlen, "git %s: exit %d", argv[0],
 		    WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws));
 		goto fail;
 	}
@@ -340,10 +325,10 @@ wf_repo_merged(const char *repo, const char *branch, const char *into,
 
 	if (snprintf(b, sizeof(b), "refs/heads/%s", branch) >= (int)sizeof(b) ||
 	    snprintf(i, sizeof(i), "refs/heads/%s", into) >= (int)sizeof(i))
-		return fail(err, errlen, "branch name too long");
+		return wf_err(err, errlen, "branch name too long");
 	for (int k = 0; k < 2; k++)
 		if (!wf_repo_has_branch(repo, k == 0 ? branch : into))
-			return fail(err, errlen, "no branch %s in %s",
+			return wf_err(err, errlen, "no branch %s in %s",
 			    k == 0 ? branch : into, repo);
 	/* merge-base --is-ancestor says no with exit 1, and fails with
 	 * another status. */
@@ -353,7 +338,7 @@ wf_repo_merged(const char *repo, const char *branch, const char *into,
 	case 1:
 		return 0;
 	default:
-		return fail(err, errlen, "git merge-base %s %s failed", branch,
+		return wf_err(err, errlen, "git merge-base %s %s failed", branch,
 		    into);
 	}
 }
@@ -366,7 +351,7 @@ wf_repo_branch(const char *repo, const char *branch, char *err,
 	const char *mk[] = { "checkout", "-q", "-b", branch, NULL };
 
 	if (strlen(branch) > 250)
-		return fail(err, errlen, "branch name too long");
+		return wf_err(err, errlen, "branch name too long");
 	return git(repo, wf_repo_has_branch(repo, branch) ? sw : mk, err,
 	    errlen);
 }
@@ -420,7 +405,7 @@ wf_repo_head(const char *repo, char *sha, size_t shalen, char *err,
 	if (len < 40 || len >= shalen || strspn(out, "0123456789abcdef") !=
 	    len) {
 		free(out);
-		return fail(err, errlen, "git rev-parse: not a commit");
+		return wf_err(err, errlen, "git rev-parse: not a commit");
 	}
 	memcpy(sha, out, len + 1);
 	free(out);
@@ -448,7 +433,7 @@ wf_repo_changed(const char *repo, const char *base, char ***paths,
 	*paths = NULL;
 	if (base == NULL || strspn(base, "0123456789abcdef") != strlen(base) ||
 	    strlen(base) < 40)
-		return fail(err, errlen, "not a commit id: %.64s",
+		return wf_err(err, errlen, "not a commit id: %.64s",
 		    base ? base : "(none)");
 	if (git_out(repo, argv, 4 << 20, &out, &len, err, errlen) == -1)
 		return -1;
@@ -456,7 +441,7 @@ wf_repo_changed(const char *repo, const char *base, char ***paths,
 		if (out[i] == '\0')
 			n++;
 	if ((v = calloc(n + 1, sizeof(*v))) == NULL) {
-		fail(err, errlen, "out of memory");
+		wf_err(err, errlen, "out of memory");
 		goto fail;
 	}
 	n = 0;
@@ -464,7 +449,7 @@ wf_repo_changed(const char *repo, const char *base, char ***paths,
 		if (out[i] == '\0')
 			continue;
 		if ((v[n++] = strdup(out + i)) == NULL) {
-			fail(err, errlen, "out of memory");
+			wf_err(err, errlen, "out of memory");
 			goto fail;
 		}
 	}

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "err.h"
 #include "spool.h"
 #include "store.h"
 
@@ -267,23 +268,6 @@ wf_store_field(const struct wf_kind *k, const char *name)
 	return NULL;
 }
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	int e = errno;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	errno = e; /* the cause, for the caller to map */
-	return -1;
-}
-
 /* A refusal of the data, not an I/O failure: errno EINVAL. */
 static int
 invalid(char *err, size_t errlen, const char *fmt, ...)
@@ -468,17 +452,17 @@ wf_store_get_locked(int root, const struct wf_kind *k, int64_t id,
 	*out = NULL;
 	if (id < 1 || entity_path(k, id, path, sizeof(path)) == -1) {
 		errno = ENOENT;
-		return fail(err, errlen, "%s %lld: no such %s", k->name,
+		return wf_err(err, errlen, "%s %lld: no such %s", k->name,
 		    (long long)id, k->name);
 	}
 	if (wf_spool_read(root, path, ENTITY_MAX, &buf, &len) == -1) {
 		int e = errno;
 
 		if (e == ENOENT)
-			fail(err, errlen, "%s %lld: no such %s", k->name,
+			wf_err(err, errlen, "%s %lld: no such %s", k->name,
 			    (long long)id, k->name);
 		else
-			fail(err, errlen, "%s: %s", path, strerror(e));
+			wf_err(err, errlen, "%s: %s", path, strerror(e));
 		errno = e;
 		return -1;
 	}
@@ -488,7 +472,7 @@ wf_store_get_locked(int root, const struct wf_kind *k, int64_t id,
 		cJSON_Delete(*out);
 		*out = NULL;
 		errno = EINVAL;
-		return fail(err, errlen, "%s: not a JSON object", path);
+		return wf_err(err, errlen, "%s: not a JSON object", path);
 	}
 	return 0;
 }
@@ -536,18 +520,18 @@ wf_store_put_locked(int root, const struct wf_kind *k, int64_t id,
 	int rc;
 
 	if (entity_path(k, id, path, sizeof(path)) == -1)
-		return fail(err, errlen, "%s: bad id", k->name);
+		return wf_err(err, errlen, "%s: bad id", k->name);
 	cJSON_DeleteItemFromObjectCaseSensitive(obj, "updated_at");
 	cJSON_AddStringToObject(obj, "updated_at",
 	    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)));
 	if ((s = cJSON_PrintUnformatted(obj)) == NULL) {
 		errno = ENOMEM;
-		return fail(err, errlen, "out of memory");
+		return wf_err(err, errlen, "out of memory");
 	}
 	rc = replace(root, path, s);
 	free(s);
 	if (rc == -1)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return wf_err(err, errlen, "%s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -645,7 +629,7 @@ refs_exist(int root, const struct wf_kind *k, const cJSON *obj, char *err,
 			if (errno == ENOENT || errno == EINVAL)
 				return invalid(err, errlen, "%s: %s: %s",
 				    k->name, f->name, e2);
-			return fail(err, errlen, "%s: %s: %s", k->name,
+			return wf_err(err, errlen, "%s: %s: %s", k->name,
 			    f->name, e2);
 		}
 		cJSON_Delete(o);
@@ -667,13 +651,13 @@ wf_store_create(int root, const struct wf_kind *k, cJSON *fields,
 	if (refs_exist(root, k, fields, err, errlen) == -1)
 		goto out;
 	if ((lk = wf_store_lock(root, k)) == -1) {
-		fail(err, errlen, "%s: lock: %s", k->dir, strerror(errno));
+		wf_err(err, errlen, "%s: lock: %s", k->dir, strerror(errno));
 		goto out;
 	}
 	if (taken(root, k, fields, 0, err, errlen) == -1)
 		goto out;
 	if ((id = next_id(root, k)) == -1) {
-		fail(err, errlen, "%s: id counter: %s", k->dir, strerror(errno));
+		wf_err(err, errlen, "%s: id counter: %s", k->dir, strerror(errno));
 		goto out;
 	}
 	cJSON_AddNumberToObject(fields, "id", (double)id);
@@ -698,7 +682,7 @@ wf_store_update(int root, const struct wf_kind *k, int64_t id,
 	int lk = -1, rc = -1;
 
 	if ((p = cJSON_Duplicate(patch, 1)) == NULL) {
-		fail(err, errlen, "out of memory");
+		wf_err(err, errlen, "out of memory");
 		goto out;
 	}
 	if (wf_store_check(k, p, 0, trusted, err, errlen) == -1)
@@ -706,7 +690,7 @@ wf_store_update(int root, const struct wf_kind *k, int64_t id,
 	if (refs_exist(root, k, p, err, errlen) == -1)
 		goto out;
 	if ((lk = wf_store_lock(root, k)) == -1) {
-		fail(err, errlen, "%s: lock: %s", k->dir, strerror(errno));
+		wf_err(err, errlen, "%s: lock: %s", k->dir, strerror(errno));
 		goto out;
 	}
 	if (wf_store_get_locked(root, k, id, &obj, err, errlen) == -1)
@@ -738,11 +722,11 @@ wf_store_delete(int root, const struct wf_kind *k, int64_t id, char *err,
 	int lk, rc = 0;
 
 	if (entity_path(k, id, path, sizeof(path)) == -1)
-		return fail(err, errlen, "%s: bad id", k->name);
+		return wf_err(err, errlen, "%s: bad id", k->name);
 	if ((lk = wf_store_lock(root, k)) == -1)
-		return fail(err, errlen, "%s: lock: %s", k->dir, strerror(errno));
+		return wf_err(err, errlen, "%s: lock: %s", k->dir, strerror(errno));
 	if (unlinkat(root, path, 0) == -1)
-		rc = fail(err, errlen, "%s %lld: %s", k->name, (long long)id,
+		rc = wf_err(err, errlen, "%s %lld: %s", k->name, (long long)id,
 		    errno == ENOENT ? "no such entity" : strerror(errno));
 	else
 		wf_spool_sync_dir(root, k->dir);

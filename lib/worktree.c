@@ -8,31 +8,16 @@
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "home.h"
 #include "repo.h"
 #include "worktree.h"
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 int
 wf_worktree_root(const char *workdir, char *buf, size_t len)
@@ -92,7 +77,7 @@ wf_worktree_primary(const cJSON *project, char *branch, size_t len,
 
 		if (cJSON_IsString(b) && b->valuestring[0] != '\0') {
 			if (!branch_ok(b->valuestring))
-				return fail(err, errlen, "%s: '%.64s' is not a "
+				return wf_err(err, errlen, "%s: '%.64s' is not a "
 				    "branch name", names[i], b->valuestring);
 			/* The field's default is "main": a repository whose
 			 * branch is master is found below. */
@@ -105,7 +90,7 @@ wf_worktree_primary(const cJSON *project, char *branch, size_t len,
 		}
 	}
 	if (!cJSON_IsString(repo))
-		return fail(err, errlen, "the project has no repo_path");
+		return wf_err(err, errlen, "the project has no repo_path");
 	if (wf_repo_has_branch(repo->valuestring, "main")) {
 		strlcpy(branch, "main", len);
 		return 0;
@@ -121,7 +106,7 @@ wf_worktree_primary(const cJSON *project, char *branch, size_t len,
 	if (st != 0 || n == 0 || strncmp(out, "wf/run-", 7) == 0 ||
 	    !branch_ok(out)) {
 		free(out);
-		return fail(err, errlen, "%s has no main or master branch and "
+		return wf_err(err, errlen, "%s has no main or master branch and "
 		    "its checkout has no branch out: set the project's "
 		    "primary_branch", repo->valuestring);
 	}
@@ -162,17 +147,17 @@ wf_worktree_add(const char *repo, const char *path, const char *branch,
 	struct stat st;
 
 	if (!branch_ok(branch) || start == NULL || start[0] == '-')
-		return fail(err, errlen, "worktree: bad branch or start");
+		return wf_err(err, errlen, "worktree: bad branch or start");
 	if (snprintf(dotgit, sizeof(dotgit), "%s/.git", path) >=
 	    (int)sizeof(dotgit))
-		return fail(err, errlen, "worktree: path too long");
+		return wf_err(err, errlen, "worktree: path too long");
 	if (lstat(dotgit, &st) == 0 && S_ISREG(st.st_mode))
 		return 0;
 	strlcpy(parent, path, sizeof(parent));
 	if ((slash = strrchr(parent, '/')) != NULL && slash != parent)
 		*slash = '\0';
 	if (mkdirs(parent, 0750) == -1)
-		return fail(err, errlen, "worktree: %s: %s", parent,
+		return wf_err(err, errlen, "worktree: %s: %s", parent,
 		    strerror(errno));
 	/* A worktree lost with its directory is still registered. */
 	(void)wf_repo_git_status(repo, prune);
@@ -214,7 +199,7 @@ wf_worktree_remove(const char *repo, const char *path, char *err,
 	if (repo != NULL && wf_repo_git(repo, rm, e2, sizeof(e2)) == 0)
 		return 0;
 	if (rm_rf(path) == -1)
-		return fail(err, errlen, "remove %s: %s", path, strerror(errno));
+		return wf_err(err, errlen, "remove %s: %s", path, strerror(errno));
 	if (repo != NULL)
 		(void)wf_repo_git_status(repo, prune);
 	return 0;
@@ -235,7 +220,7 @@ wf_worktree_gitdir(const char *repo, char *buf, size_t len, char *err,
 	chomp(out, &n);
 	if (n == 0 || out[0] != '/' || n >= len) {
 		free(out);
-		return fail(err, errlen, "git rev-parse: no git directory");
+		return wf_err(err, errlen, "git rev-parse: no git directory");
 	}
 	memcpy(buf, out, n + 1);
 	free(out);
@@ -260,12 +245,12 @@ wf_worktree_diff(const char *repo, const char *base, const char *branch,
 		base, ref, "--", NULL };
 
 	if (!sha_ok(base))
-		return fail(err, errlen, "the run has no base commit");
+		return wf_err(err, errlen, "the run has no base commit");
 	if (!branch_ok(branch) || snprintf(ref, sizeof(ref), "refs/heads/%s",
 	    branch) >= (int)sizeof(ref))
-		return fail(err, errlen, "bad branch name");
+		return wf_err(err, errlen, "bad branch name");
 	if (!wf_repo_has_branch(repo, branch))
-		return fail(err, errlen, "%s has no branch %s", repo, branch);
+		return wf_err(err, errlen, "%s has no branch %s", repo, branch);
 	return wf_repo_git_out(repo, argv, 4 << 20, out, len, NULL, err,
 	    errlen);
 }
@@ -281,11 +266,11 @@ rev(const char *repo, const char *ref, char *sha, size_t len, char *err,
 
 	if (wf_repo_git_out(repo, argv, 256, &out, &n, NULL, err,
 	    errlen) == -1)
-		return fail(err, errlen, "no such branch: %s", ref);
+		return wf_err(err, errlen, "no such branch: %s", ref);
 	chomp(out, &n);
 	if (!sha_ok(out) || n >= len) {
 		free(out);
-		return fail(err, errlen, "git rev-parse %s: not a commit", ref);
+		return wf_err(err, errlen, "git rev-parse %s: not a commit", ref);
 	}
 	memcpy(sha, out, n + 1);
 	free(out);
@@ -415,7 +400,7 @@ wf_worktree_merge(const char *repo, const char *branch, const char *into,
 
 	memset(m, 0, sizeof(*m));
 	if (!branch_ok(branch) || !branch_ok(into))
-		return fail(err, errlen, "bad branch name");
+		return wf_err(err, errlen, "bad branch name");
 	snprintf(bref, sizeof(bref), "refs/heads/%s", branch);
 	snprintf(iref, sizeof(iref), "refs/heads/%s", into);
 	if (rev(repo, bref, tip, sizeof(tip), err, errlen) == -1 ||
@@ -445,14 +430,14 @@ wf_worktree_merge(const char *repo, const char *branch, const char *into,
 			}
 			m->conflicts = v;
 			free(out);
-			return fail(err, errlen, "%s does not merge into %s "
+			return wf_err(err, errlen, "%s does not merge into %s "
 			    "cleanly: nothing was changed", branch, into);
 		}
 		chomp(out, &n);
 		if (st != 0 || (n = strcspn(out, "\n")) < 40 ||
 		    n >= sizeof(tree)) {
 			free(out);
-			return fail(err, errlen, "git merge-tree failed (exit "
+			return wf_err(err, errlen, "git merge-tree failed (exit "
 			    "%d)", st);
 		}
 		memcpy(tree, out, n);
@@ -483,7 +468,7 @@ wf_worktree_merge(const char *repo, const char *branch, const char *into,
 			return -1;
 		if (d[0] != NULL) {
 			m->dirty = d;
-			return fail(err, errlen, "%s has %s out with uncommitted "
+			return wf_err(err, errlen, "%s has %s out with uncommitted "
 			    "changes where the merge writes: commit or stash "
 			    "them, then merge again; nothing was changed",
 			    m->where, into);
@@ -509,7 +494,7 @@ wf_worktree_merge(const char *repo, const char *branch, const char *into,
 		chomp(out, &n);
 		if (!sha_ok(out)) {
 			free(out);
-			return fail(err, errlen, "git commit-tree: no commit");
+			return wf_err(err, errlen, "git commit-tree: no commit");
 		}
 		strlcpy(commit, out, sizeof(commit));
 		free(out);
