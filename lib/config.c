@@ -316,6 +316,13 @@ handler(void *user, const char *section, const char *name, const char *value)
 			if (value[0] == '\0' || strlcpy(c->sandbox.bwrap, value,
 			    sizeof(c->sandbox.bwrap)) >= sizeof(c->sandbox.bwrap))
 				ERR("bwrap: '%s' is not a program", value);
+		} else if (strcmp(name, "prestart") == 0) {
+			if (strcmp(value, "on") == 0)
+				c->sandbox.prestart = 1;
+			else if (strcmp(value, "off") == 0)
+				c->sandbox.prestart = 0;
+			else
+				ERR("prestart: '%s' is not on or off", value);
 		} else
 			ERR("[sandbox] has no key '%s'", name);
 		return 1;

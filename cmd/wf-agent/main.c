@@ -38,6 +38,7 @@
 #include "pipeline.h"
 #include "repo.h"
 #include "role.h"
+#include "room.h"
 #include "sandbox.h"
 #include "scan.h"
 #include "spool.h"
@@ -70,12 +71,16 @@ usage(int code)
 	fprintf(code ? stderr : stdout,
 	    "usage: wf-agent [-c config] ID\n"
 	    "       wf-agent [-c config] --stdin\n"
+	    "       wf-agent --room\n"
 	    "Run the job ID, which must sit in $WF_HOME/active/, and write its\n"
 	    "outcome to active/ID.result.  wf-dispatch runs it; by hand it is\n"
 	    "a way to re-run a claimed job in the foreground.  With --stdin it\n"
 	    "starts, loads what it needs, and then waits for the id on its\n"
 	    "standard input: wf-dispatch keeps one such worker ready on a\n"
 	    "model lane, so that the model never waits for a process start.\n"
+	    "With --room it is the stub of a sandbox made ahead of its job:\n"
+	    "it reads the job's argv and environment from its standard input\n"
+	    "(written by wf-dispatch) and execs it in place.\n"
 	    "Job types: command; llm_complete, llm_chat, llm_query and\n"
 	    "vision_analyze (one call to the configured provider: [llm] in\n"
 	    "wf.ini, or OLLAMA_HOST, GOOSE_MODEL, VISION_MODEL, WF_LLM_*);\n"
@@ -1617,6 +1622,12 @@ main(int argc, char *argv[])
 	int c, root, rc, code = EX_SOFTWARE, from_stdin = 0;
 
 	wf_log_init("wf-agent", 0);
+	/* In a room made ahead (lib/room.h): the job comes on stdin. */
+	if (argc == 2 && strcmp(argv[1], "--room") == 0) {
+		if ((rc = wf_room_exec(0, err, sizeof(err))) != 0)
+			wf_log_warn("%s", err);
+		return rc;
+	}
 	/* The release pipe is ours alone: no child of ours may hold it
 	 * open. */
 	if (getenv("WF_RELEASE_FD") != NULL &&

@@ -2,7 +2,8 @@
  * fuzz_parsers: one libFuzzer target over every parser that takes
  * outside bytes: a job file, a report, wf.ini, a test runner's output, a
  * model's reply (both shapes, and its file blocks), a JUnit XML report,
- * a scanner's JSON (the second byte picks which), and wf-httpd's
+ * a scanner's JSON (the second byte picks which), a job handed to a
+ * sandbox made ahead (lib/room), and wf-httpd's
  * requests (lib/api: method, path, query and body, on a scratch tree
  * with a token).  The first byte picks the parser.  Build and run: make fuzz (clang, -fsanitize=fuzzer,address).
  */
@@ -17,6 +18,7 @@
 #include "llm.h"
 #include "pipeline.h"
 #include "repo.h"
+#include "room.h"
 #include "scan.h"
 #include "spool.h"
 #include "testcount.h"
@@ -88,7 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	len = size - 1;
-	switch (data[0] % 9) {
+	switch (data[0] % 10) {
 	case 0: {
 		struct wf_job j;
 
@@ -170,6 +172,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 8: fuzz_api(buf, len); break;
+	case 9: {
+		char **av, **ev;
+
+		if (wf_room_unpack(buf, len, &av, &ev, err, sizeof(err)) == 0) {
+			for (int i = 0; av[i] != NULL; i++)
+				(void)strlen(av[i]);
+			free(av);
+			free(ev);
+		}
+		break;
+	}
 	}
 	return 0;
 }
