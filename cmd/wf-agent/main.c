@@ -92,7 +92,8 @@ usage(int code)
 	    "(the role's scanners, their findings read from their JSON); the\n"
 	    "report goes to reports/new for wf-gate.\n"
 	    "Exit status: 0 the job completed, 1 it failed, 65 the job file is\n"
-	    "bad, 75 the result could not be written.\n");
+	    "bad, 73 its start could not be recorded (nothing was done), 75\n"
+	    "the result could not be written.\n");
 	exit(code);
 }
 
@@ -100,6 +101,8 @@ static pid_t child;
 static int relfd = -1;
 static int gofd = -1;
 static volatile sig_atomic_t waiting; /* for its turn, on gofd */
+static int go_root = -1;               /* the spool, and the job that */
+static char go_id[WF_NAME_MAX + 1];    /* waits: its start is ours to say */
 #define RELEASED_NICE 10 /* after the lane is released */
 
 /*
@@ -145,6 +148,24 @@ await_go(void)
 	waiting = 0;
 	close(gofd);
 	gofd = -1;
+	/* Its attempt is spent from here on: active/ID.pid says so before
+	 * anything leaves (after a crash, wf-dispatch counts it).  Unsaid,
+	 * nothing is done, and wf-dispatch puts the job back (73). */
+	if (go_root != -1) {
+		char name[WF_NAME_MAX + 8], line[64], iso[WF_ISO_LEN];
+		int n;
+
+		snprintf(name, sizeof(name), "%s.pid", go_id);
+		n = snprintf(line, sizeof(line), "%d %s\n", (int)getpid(),
+		    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)));
+		if (n < 0 || (size_t)n >= sizeof(line) ||
+		    wf_spool_write(go_root, "tmp", "active", name, line,
+		    (size_t)n, 0) == -1) {
+			wf_log_warn("%s: cannot record its start: %s; nothing "
+			    "was done", go_id, strerror(errno));
+			exit(EX_CANTCREAT);
+		}
+	}
 }
 
 static void
@@ -1724,6 +1745,8 @@ main(int argc, char *argv[])
 		return EX_DATAERR;
 	}
 	strlcpy(j.id, id, sizeof(j.id));
+	go_root = root;
+	strlcpy(go_id, id, sizeof(go_id));
 	if ((res = cJSON_CreateObject()) == NULL)
 		goto fail;
 	/* A model call builds its request before it waits for its turn;

@@ -31,6 +31,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "exec.h"
+#include "fault.h"
 #include "home.h"
 #include "job.h"
 #include "log.h"
@@ -108,6 +109,18 @@ struct room {
 };
 #define ROOM_MAX_AGE_MS 60000 /* older, a room is made anew */
 
+/* A job's record that could not be written yet (a full disk). */
+struct pending {
+	char *text;
+	char id[WF_NAME_MAX + 1];
+	char dir[16];
+	unsigned bit;
+	int prio;
+	int64_t due; /* deferred/: when it is to run again (wall ms) */
+};
+#define HOLD_MIN_MS 250  /* the first wait after a write that failed */
+#define HOLD_MAX_MS 8000 /* the longest */
+
 struct deferred {
 	char name[WF_NAME_MAX + 1];
 	int prio;
@@ -127,11 +140,17 @@ static struct {
 	int nrunning;
 	struct deferred *def;
 	size_t ndef, capdef;
+	/* Starts wait while a job's start cannot be recorded; records that
+	 * could not be written wait in pend, written again with backoff. */
+	int64_t start_hold, pend_next; /* mono ms */
+	int hold_ms, pend_ms, holding;
+	struct pending *pend;
+	size_t npend, cappend;
 	unsigned dirty; /* directories to fsync at the end of the turn */
 	char (*unlinks)[WF_NAME_MAX + 8];
 	size_t nunlinks, capunlinks;
 	int draining;
-	int64_t drain_until;
+	int64_t drain_until, drain_started;
 	int pump_more;
 	unsigned long ndone, nfailed;
 	char status[256];
@@ -315,26 +334,152 @@ update_status(void)
 	}
 }
 
-/* Write the job's record into dir (done, failed, cancelled, deferred). */
-static int
-write_record(struct wf_job *j, const char *dir, unsigned bit)
+static void deferred_add(const char *name, int prio, int64_t due);
+static void audit_end(const struct wf_job *j);
+
+static int64_t
+backoff(int *ms)
 {
+	*ms = *ms == 0 ? HOLD_MIN_MS : *ms * 2 > HOLD_MAX_MS ? HOLD_MAX_MS :
+	    *ms * 2;
+	return wf_clock_mono_ms() + *ms;
+}
+
+/* What follows a record written: the job leaves active/, its end is
+ * counted and audited, or it waits in deferred/. */
+static void
+recorded(const struct wf_job *j, const char *dir, int64_t due)
+{
+	later_unlink(j->id);
+	if (strcmp(dir, "deferred") == 0) {
+		deferred_add(j->id, j->priority, due);
+		return;
+	}
+	if (strcmp(dir, "done") == 0)
+		D.ndone++;
+	else if (strcmp(dir, "failed") == 0)
+		D.nfailed++;
+	audit_end(j);
+}
+
+/*
+ * Write the job's record into dir (done, failed, cancelled, deferred).
+ * One that cannot be written (a full disk) is kept, and written again
+ * with backoff until it is (pend_retry): meanwhile the job stays in
+ * active/, never to be run again, and the trouble is said once.
+ */
+static void
+record(struct wf_job *j, const char *dir, unsigned bit, int64_t due)
+{
+	struct pending *p;
 	char *s;
-	int rc;
 
 	if ((s = wf_job_format(j)) == NULL) {
 		wf_log_warn("%s: out of memory", j->id);
-		return -1;
+		return;
 	}
 	/* Not synced here: the end of the turn syncs all of its records at
 	 * once, after the next jobs have started. */
-	rc = wf_spool_write(D.root, "tmp", dir, j->id, s, strlen(s), 0);
-	free(s);
-	if (rc == -1) {
-		wf_log_warn("%s: write %s/: %s", j->id, dir, strerror(errno));
+	if (D.npend == 0 &&
+	    wf_spool_write(D.root, "tmp", dir, j->id, s, strlen(s), 0) == 0) {
+		free(s);
+		dirty(bit);
+		recorded(j, dir, due);
+		return;
+	}
+	if (D.npend == 0)
+		wf_log_warn("%s: cannot write its record in %s/: %s; the "
+		    "records wait here, written again once they can be", j->id,
+		    dir, strerror(errno));
+	if (D.npend == D.cappend) {
+		size_t cap = D.cappend ? D.cappend * 2 : 16;
+
+		if ((p = reallocarray(D.pend, cap, sizeof(*p))) == NULL) {
+			/* It stays in active/: the next start settles it. */
+			wf_log_warn("%s: out of memory", j->id);
+			free(s);
+			return;
+		}
+		D.pend = p;
+		D.cappend = cap;
+	}
+	p = &D.pend[D.npend++];
+	p->text = s;
+	strlcpy(p->id, j->id, sizeof(p->id));
+	strlcpy(p->dir, dir, sizeof(p->dir));
+	p->bit = bit;
+	p->prio = j->priority;
+	p->due = due;
+	if (D.npend == 1)
+		D.pend_next = backoff(&D.pend_ms);
+}
+
+/* The records kept, written in their order, until one fails again. */
+static void
+pend_retry(void)
+{
+	size_t done = 0;
+	char err[256];
+
+	if (D.npend == 0 || wf_clock_mono_ms() < D.pend_next)
+		return;
+	for (; done < D.npend; done++) {
+		struct pending *p = &D.pend[done];
+		struct wf_job j;
+
+		if (wf_spool_write(D.root, "tmp", p->dir, p->id, p->text,
+		    strlen(p->text), 0) == -1)
+			break;
+		dirty(p->bit);
+		if (wf_job_parse(&j, p->text, strlen(p->text), err,
+		    sizeof(err)) == 0) {
+			strlcpy(j.id, p->id, sizeof(j.id));
+			recorded(&j, p->dir, p->due);
+			wf_job_free(&j);
+		} else
+			later_unlink(p->id);
+		free(p->text);
+	}
+	memmove(D.pend, D.pend + done, (D.npend - done) * sizeof(*D.pend));
+	D.npend -= done;
+	if (D.npend > 0) {
+		D.pend_next = backoff(&D.pend_ms);
+		return;
+	}
+	wf_log_info("the records held back are written (%zu)", done);
+	D.pend_ms = 0;
+}
+
+/*
+ * A job's attempt is spent before it starts: active/ID.pid says "0" and
+ * the time until the worker's pid replaces it.  After a crash, a job with
+ * that file counts as started, whatever happened in between.
+ */
+static int
+mark_start(const char *id)
+{
+	char name[WF_NAME_MAX + 8], line[64], iso[WF_ISO_LEN];
+	int n;
+
+	snprintf(name, sizeof(name), "%s.pid", id);
+	n = snprintf(line, sizeof(line), "0 %s\n",
+	    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)));
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return -1;
+	if (wf_spool_write(D.root, "tmp", "active", name, line, (size_t)n,
+	    0) == -1) {
+		if (!D.holding)
+			wf_log_warn("%s: cannot record its start: %s; starting "
+			    "nothing until a start can be recorded", id,
+			    strerror(errno));
+		D.holding = 1;
+		D.start_hold = backoff(&D.hold_ms);
 		return -1;
 	}
-	dirty(bit);
+	if (D.holding)
+		wf_log_info("starts are recorded again");
+	D.holding = 0;
+	D.hold_ms = 0;
 	return 0;
 }
 
@@ -404,18 +549,11 @@ settle(struct wf_job *j, int attempt, int permanent)
 
 	j->attempt = attempt;
 	if (j->status == WF_JS_COMPLETED) {
-		if (write_record(j, "done", DIR_DONE) == 0) {
-			later_unlink(j->id);
-			D.ndone++;
-			audit_end(j);
-		}
+		record(j, "done", DIR_DONE, 0);
 		return;
 	}
 	if (j->status == WF_JS_CANCELLED) {
-		if (write_record(j, "cancelled", DIR_CANCELLED) == 0) {
-			later_unlink(j->id);
-			audit_end(j);
-		}
+		record(j, "cancelled", DIR_CANCELLED, 0);
 		return;
 	}
 	if (!permanent && attempt < max && !D.draining) {
@@ -430,25 +568,17 @@ settle(struct wf_job *j, int attempt, int permanent)
 			due = j->not_before; /* a provider's Retry-After */
 		j->not_before = due;
 		j->status = WF_JS_PENDING;
-		if (write_record(j, "deferred", DIR_DEFERRED) == 0) {
-			later_unlink(j->id);
-			deferred_add(j->id, j->priority, due);
-			wf_log_info("%s: attempt %d of %d failed (%s); retry at "
-			    "%s", j->id, attempt, max,
-			    j->error_message ? j->error_message : "?",
-			    wf_clock_iso(due, iso, sizeof(iso)));
-		}
+		wf_log_info("%s: attempt %d of %d failed (%s); retry at %s",
+		    j->id, attempt, max,
+		    j->error_message ? j->error_message : "?",
+		    wf_clock_iso(due, iso, sizeof(iso)));
+		record(j, "deferred", DIR_DEFERRED, due);
 		return;
 	}
-	if (write_record(j, "failed", DIR_FAILED) == 0) {
-		later_unlink(j->id);
-		D.nfailed++;
-		audit_end(j);
-		wf_log_info("%s: %s after %d attempt%s: %s", j->id,
-		    wf_job_status_name(j->status), attempt,
-		    attempt == 1 ? "" : "s",
-		    j->error_message ? j->error_message : "?");
-	}
+	wf_log_info("%s: %s after %d attempt%s: %s", j->id,
+	    wf_job_status_name(j->status), attempt, attempt == 1 ? "" : "s",
+	    j->error_message ? j->error_message : "?");
+	record(j, "failed", DIR_FAILED, 0);
 }
 
 static void
@@ -563,6 +693,9 @@ unclaim(const struct wf_job *j)
 		wf_log_warn("%s: requeue: %s", j->id, strerror(errno));
 		return -1;
 	}
+	/* Its start, if one was said, was not: the next claim says it. */
+	snprintf(src, sizeof(src), "active/%s.pid", j->id);
+	unlinkat(D.root, src, 0);
 	dirty(DIR_QUEUE);
 	return 0;
 }
@@ -615,6 +748,20 @@ finish(struct run *r)
 		    strerror(e));
 	} else if (!r->direct) {
 		if (read_result(j, &permanent, &server_deferred) == -1) {
+			if (WIFEXITED(r->wstatus) &&
+			    WEXITSTATUS(r->wstatus) == EX_CANTCREAT) {
+				/* Handed ahead, it could not say it started
+				 * when its turn came (a full disk): it did
+				 * nothing. */
+				if (!D.holding)
+					wf_log_warn("%s: its worker could not "
+					    "record its start; back to its "
+					    "queue", j->id);
+				D.holding = 1;
+				D.start_hold = backoff(&D.hold_ms);
+				unclaim(j);
+				return;
+			}
 			j->status = WF_JS_FAILED;
 			if (WIFSIGNALED(r->wstatus))
 				set_error(j, "wf-agent killed by signal %d "
@@ -661,6 +808,7 @@ released(struct run *r)
 		r->released = 1;
 		wf_log_debug("%s: released its lane %s", r->job.id, r->lane);
 	}
+	wf_fault("dispatch.released");
 	go_after(r->job.id);
 }
 
@@ -1174,6 +1322,12 @@ start_job(struct wf_job *j, int li, int arm)
 		unclaim(j);
 		goto fail;
 	}
+	/* Its attempt is spent from here on (an armed job's worker says
+	 * so itself when its turn comes). */
+	if (!arm && mark_start(j->id) == -1) {
+		unclaim(j);
+		goto fail;
+	}
 	if (r->direct) {
 		argv = wf_job_argv(j);
 		envp = wf_exec_env(cJSON_GetObjectItemCaseSensitive(
@@ -1290,6 +1444,7 @@ start_job(struct wf_job *j, int li, int arm)
 		goto fail;
 	}
 	strlcpy(r->argv0, spec.argv[0], sizeof(r->argv0));
+	wf_fault("dispatch.started");
 	if (key != NULL) {
 		room_want(li, key, keylen);
 		key = NULL;
@@ -1472,7 +1627,7 @@ dispatch(void)
 	int budget = PUMP_BUDGET;
 
 	D.pump_more = 0;
-	if (D.draining)
+	if (D.draining || wf_clock_mono_ms() < D.start_hold)
 		return;
 	while (any_room()) {
 		const struct wf_sched_ent *u, *best;
@@ -1558,6 +1713,8 @@ arm(void)
 {
 	int budget = PUMP_BUDGET;
 
+	if (wf_clock_mono_ms() < D.start_hold)
+		return;
 	for (int li = 0; li < D.cfg.nlanes; li++) {
 		const char *name = D.cfg.lanes[li].name;
 		struct spare *sp = &D.spares[li];
@@ -1653,8 +1810,14 @@ kill_run(struct run *r, int64_t now)
 static int
 timers(void)
 {
-	int64_t now = wf_clock_mono_ms(), next = -1, wall;
+	int64_t now, next = -1, wall;
 
+	pend_retry();
+	now = wf_clock_mono_ms();
+	if (D.npend > 0)
+		next = D.pend_next;
+	if (D.start_hold > now && (next == -1 || D.start_hold < next))
+		next = D.start_hold;
 	for (int i = 0; i < D.nrunning; i++) {
 		struct run *r = D.running[i];
 		int64_t t;
@@ -2192,9 +2355,11 @@ read_signals(int *reload)
 			if (D.draining) {
 				/* A second request: do not wait any more. */
 				D.drain_until = wf_clock_mono_ms();
+				D.drain_started = 0;
 				break;
 			}
 			D.draining = 1;
+			D.drain_started = wf_clock_mono_ms();
 			D.drain_until = wf_clock_mono_ms() + DRAIN_SECS * 1000;
 			spares_stop();
 			rooms_stop();
@@ -2352,8 +2517,18 @@ main(int argc, char *argv[])
 		commit_turn();
 		update_status();
 		if (D.draining && D.nrunning == 0 && !spares_alive() &&
-		    !rooms_alive())
-			break;
+		    !rooms_alive()) {
+			/* Records held back get the drain's time too. */
+			if (D.npend == 0)
+				break;
+			if (wf_clock_mono_ms() - D.drain_started >
+			    DRAIN_SECS * 1000) {
+				wf_log_warn("stopping with %zu records unwritten: "
+				    "their jobs stay in active/ for the next "
+				    "start", D.npend);
+				break;
+			}
+		}
 		if (D.pump_more)
 			timeout = 0;
 		pfd[nfd++] = (struct pollfd){ D.sfd, POLLIN, 0 };

@@ -48,6 +48,9 @@ rooms() {
 	return 0
 }
 nrooms() { rooms | wc -l; }
+# rooms_eq N: for wait_until
+rooms_eq() { [ "$(nrooms)" -eq "$1" ]; }
+no_sleep() { ! pgrep -f 'sleep 3171' >/dev/null; }
 room_has() { tr '\0' '\n' <"/proc/$1/cmdline" | grep -qxF -- "$2"; }
 
 # outlog ID: the job's output log
@@ -66,7 +69,7 @@ outlog() { cat "$WF_HOME"/output/"$1"*.log; }
 	[[ "$output" == *"bar $j1"* ]]
 	# the first job had no room; one waits now, with its options
 	! grep -q "$j1: in the sandbox made ahead" "$LOG"
-	wait_until 10 test "$(nrooms)" -eq 1
+	wait_until 10 rooms_eq 1
 	r1=$(rooms)
 	room_has "$r1" "$RW"
 	room_has "$r1" --unshare-net
@@ -83,7 +86,7 @@ outlog() { cat "$WF_HOME"/output/"$1"*.log; }
 	[ "$(jq -r .exit_code "$WF_HOME/done/$j2")" = 0 ]
 	# the room it ran in is gone with it; a new one waits
 	wait_until 10 dead "$r1"
-	wait_until 10 test "$(nrooms)" -eq 1
+	wait_until 10 rooms_eq 1
 	[ "$(rooms)" != "$r1" ]
 
 	# a program that is not there: the job fails with the reason
@@ -98,14 +101,14 @@ outlog() { cat "$WF_HOME"/output/"$1"*.log; }
 	start_dispatch
 	j1=$(sbjob "$RW" '["true"]')
 	wait_job "$j1"
-	wait_until 10 test "$(nrooms)" -eq 1
+	wait_until 10 rooms_eq 1
 	r1=$(rooms)
 	j2=$(sbjob "$RW2" '["sh","-c","pwd"]')
 	wait_job "$j2"
 	! grep -q "$j2: in the sandbox made ahead" "$LOG"
 	outlog "$j2" | grep -qxF "$RW2"
 	wait_until 10 dead "$r1"
-	wait_until 10 test "$(nrooms)" -eq 1
+	wait_until 10 rooms_eq 1
 	room_has "$(rooms)" "$RW2"
 	# and the next job of rw2 takes it
 	j3=$(sbjob "$RW2" '["true"]')
@@ -123,20 +126,20 @@ outlog() { cat "$WF_HOME"/output/"$1"*.log; }
 	start_dispatch
 	j1=$(sbjob "$RW" '["true"]')
 	wait_job "$j1"
-	wait_until 10 test "$(nrooms)" -eq 1
+	wait_until 10 rooms_eq 1
 	j2=$(sbjob "$RW" '["sh","-c","setsid sleep 3171 & sleep 3171"]' '"timeout":1')
 	run wait_job "$j2"
 	grep -q "$j2: in the sandbox made ahead" "$LOG"
 	[ "$(jq -r .status "$WF_HOME/failed/$j2")" = timeout ]
-	wait_until 10 test -z "$(pgrep -f 'sleep 3171')"
+	wait_until 10 no_sleep
 
-	wait_until 10 test "$(nrooms)" -eq 1
+	wait_until 10 rooms_eq 1
 	j3=$(sbjob "$RW" '["sh","-c","setsid sleep 3171 & sleep 3171"]')
 	wait_until 10 grep -q "$j3: in the sandbox made ahead" "$LOG"
-	wait_until 10 test -n "$(pgrep -f 'sleep 3171')"
+	wait_until 10 pgrep -f 'sleep 3171' 
 	"$B/wf" queue cancel "$j3" >/dev/null
 	wait_until 10 test -e "$WF_HOME/cancelled/$j3"
-	wait_until 10 test -z "$(pgrep -f 'sleep 3171')"
+	wait_until 10 no_sleep
 }
 
 @test "prestart = off makes no room; a room that cannot be made is said once, and the jobs run all the same" {
@@ -174,7 +177,7 @@ outlog() { cat "$WF_HOME"/output/"$1"*.log; }
 	start_dispatch
 	j1=$(sbjob "$RW" '["true"]')
 	wait_job "$j1"
-	wait_until 10 test "$(nrooms)" -eq 1
+	wait_until 10 rooms_eq 1
 	r1=$(rooms)
 	t0=$(now_ms)
 	kill -TERM "$DISPATCH_PID"
