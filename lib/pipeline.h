@@ -137,6 +137,10 @@ int wf_pipeline_hold(int root, const struct wf_pipeline_conf *c,
     int64_t run_id, const char *why, char *err, size_t errlen);
 
 /* Add tokens a job used to the run's totals. */
+/* Do the effects recorded in runs but not done (a crash came between a
+ * run's write and what follows it): wf-gate, at its start and on a
+ * timer.  Returns the runs whose effects are now all done. */
+int wf_pipeline_effects_redo(int root, const struct wf_pipeline_conf *c);
 int wf_pipeline_add_tokens(int root, int64_t run_id, int64_t in, int64_t out);
 
 #endif

@@ -133,6 +133,9 @@ static const struct wf_field run_fields[] = {
 	    "the commit the current role started from" },
 	{ "tdd_tests", WF_F_JSON, WF_FF_READONLY, NULL, NULL, NULL,
 	    "the failing tests QA wrote before DEV started" },
+	{ "effects", WF_F_JSON, WF_FF_READONLY, NULL, NULL, NULL,
+	    "what follows its last change (jobs, events, audit lines), "
+	    "until done" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
 };
 

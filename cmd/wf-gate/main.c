@@ -42,6 +42,7 @@
 #include "worktree.h"
 
 #define PENDING_MAX 256
+#define EFFECTS_EVERY_MS 10000 /* effects left undone are looked for */
 
 /* A QA pass waiting for the gate's own run of the tests. */
 struct pending {
@@ -637,6 +638,7 @@ main(int argc, char *argv[])
 	const char *home;
 	char err[512];
 	sigset_t mask;
+	int64_t next_redo;
 	int gone;
 	int c, verbose = 0, stop = 0;
 
@@ -699,6 +701,10 @@ main(int argc, char *argv[])
 	    NULL)) > 0)
 		wf_log_info("removed %d worktree%s of runs gone", gone,
 		    gone == 1 ? "" : "s");
+	/* What a crash left between a run's write and its effects. */
+	if ((gone = wf_pipeline_effects_redo(G.root, &G.cfg.pipeline)) > 0)
+		wf_log_info("did the effects of %d run%s left undone", gone,
+		    gone == 1 ? "" : "s");
 	scan_new();
 	/* Up, as /metrics tells it: a lock the kernel drops with us. */
 	if (wf_daemon_mark(G.root, "wf-gate") == -1)
@@ -706,6 +712,7 @@ main(int argc, char *argv[])
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s", home);
 
+	next_redo = wf_clock_mono_ms() + EFFECTS_EVERY_MS;
 	while (!stop) {
 		char buf[16384]
 		    __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -715,8 +722,14 @@ main(int argc, char *argv[])
 		ssize_t n;
 
 		status();
-		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+		if ((n = poll(pfd, 2, EFFECTS_EVERY_MS)) == -1 &&
+		    errno != EINTR)
 			continue;
+		/* Effects that failed (a full disk) are done again. */
+		if (n == 0 || wf_clock_mono_ms() >= next_redo) {
+			wf_pipeline_effects_redo(G.root, &G.cfg.pipeline);
+			next_redo = wf_clock_mono_ms() + EFFECTS_EVERY_MS;
+		}
 		while (read(G.sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
 				if (wf_config_read(&G.cfg, G.cfgpath, err,

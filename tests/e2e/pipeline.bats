@@ -593,3 +593,60 @@ ready_run() {
 	fetch "$rid2"
 	[ "$(q .results.pm.details.tasks_cut)" = true ]
 }
+
+# once_each RUN: every move of the run's history, its state_changed audit
+# lines and events, and its role jobs happened once each
+once_each() {
+	local f="$WF_HOME/state/runs/$1.json" n
+	n=$(jq '[.history[] | .from + ">" + .to] | group_by(.) | map(length) | max' "$f")
+	[ "$n" -eq 1 ] || { echo "run $1: a move twice" >&2; return 1; }
+	n=$(jq -s --argjson r "$1" '[.[] | select(.action == "run.state_changed" and .entity_id == $r) |
+	    .details.from_state + ">" + .details.to_state] | group_by(.) | map(length) | max' \
+	    "$WF_HOME/log/audit.jsonl")
+	[ "$n" -eq 1 ] || { echo "run $1: an audit line twice" >&2; return 1; }
+	[ "$(jq -s --argjson r "$1" '[.[] | select(.action == "run.created" and .entity_id == $r)] | length' \
+	    "$WF_HOME/log/audit.jsonl")" -eq 1 ]
+	n=$(cat "$WF_HOME"/events/new/* "$WF_HOME"/events/cur/* 2>/dev/null |
+	    jq -s --argjson r "$1" '[.[] | select(.event == "run.state_changed" and .payload.run_id == $r) |
+	    .payload.from_state + ">" + .payload.to_state] | group_by(.) | map(length) | max')
+	[ "$n" -eq 1 ] || { echo "run $1: an event twice" >&2; return 1; }
+	n=$(cat "$WF_HOME"/done/* 2>/dev/null | jq -s --argjson r "$1" \
+	    '[.[] | select(.job_type == "agent_run" and .run_id == $r) | .request_data.role] | sort')
+	[ "$(jq -c . <<<"$n")" = '["dev","pm","qa","security"]' ] ||
+	    { echo "run $1: jobs $n" >&2; return 1; }
+}
+
+@test "wf-gate killed between a transition's write and its effects, or between two effects (WF_FAULT): after a restart the run moves on, each job, event and audit line once" {
+	start_dispatch
+	for point in pipeline.written pipeline.effect; do
+		WF_FAULT=$point start_gate
+		rid=$("$B/wf" run create --project-id "$PROJ")
+		# it dies at the run's first transition, PM -> DEV
+		wait_until "$(slow 20)" dead "$GATE_PID"
+		wait "$GATE_PID" 2>/dev/null || true
+		GATE_PID=
+		state_is "$rid" DEV
+		# what follows is recorded in the run, not done (or half)
+		jq -e '.effects | length > 0' "$WF_HOME/state/runs/$rid.json"
+		start_gate
+		grep -q 'did the effects of 1 run left undone' "$BATS_TEST_TMPDIR/gate.log"
+		wait_state "$rid" READY_FOR_COMMIT 60
+		stop_gate
+		jq -e 'has("effects") | not' "$WF_HOME/state/runs/$rid.json"
+		once_each "$rid"
+	done
+}
+
+@test "wf run create killed after the run's write (WF_FAULT): wf-gate gives it its worktree and PM's job, once" {
+	run env WF_FAULT=pipeline.created "$B/wf" run create --project-id "$PROJ"
+	[ "$status" -eq 137 ]
+	rid=1
+	state_is "$rid" PM
+	jq -e '.effects[0].do == "begin"' "$WF_HOME/state/runs/$rid.json"
+	[ "$(count queue/2-high/new)" -eq 0 ]
+	start_all
+	wait_state "$rid" READY_FOR_COMMIT 60
+	# (not a git repository here: the run says so, with a null worktree)
+	jq -e 'has("worktree") and .worktree == null' "$WF_HOME/state/runs/$rid.json"
+	once_each "$rid"
+}
