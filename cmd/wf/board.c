@@ -30,11 +30,12 @@
 static const char board_usage[] =
     "usage: wf board [--project-id N] [--json]\n"
     "The store at a glance: tasks in columns by status (backlog,\n"
-    "in_progress, blocked, done, failed); runs by state with their id,\n"
-    "name, iteration, tokens (in/out) and why one waits for a human; the\n"
-    "open bugs; the queue's jobs waiting, running and failed.  With\n"
-    "--project-id, only that project's tasks, runs and bugs (the queue is\n"
-    "the whole spool's).  --json: one JSON object with the same data.\n";
+    "in_progress, blocked, done, failed, cancelled); runs by state with\n"
+    "their id, name, iteration, tokens (in/out) and why one waits for a\n"
+    "human; the open bugs; the queue's jobs waiting, running and failed.\n"
+    "With --project-id, only that project's tasks, runs and bugs (the\n"
+    "queue is the whole spool's).  --json: one JSON object with the same\n"
+    "data.\n";
 
 
 /* Copy s into buf, at most max bytes, never cutting a UTF-8 sequence, and
