@@ -507,6 +507,19 @@ list_of(struct req *r, const struct wf_kind *k, int64_t pid)
 		return fail(r, 500, "%s: out of memory", k->dir);
 	if (rc == 1)
 		wf_entity_keep_status(all, status);
+	if (k == &wf_kind_task) {
+		char ready[8];
+
+		wf_entity_task_derive(r->a->root, all);
+		if ((rc = qget(r->query, "ready", ready, sizeof(ready))) ==
+		    -1 || (rc == 1 && strcmp(ready, "1") != 0 &&
+		    strcmp(ready, "0") != 0)) {
+			cJSON_Delete(all);
+			return fail(r, 400, "ready: 1 or 0");
+		}
+		if (rc == 1 && strcmp(ready, "1") == 0)
+			wf_entity_keep_ready(all);
+	}
 	return reply_json(r, 200, all);
 }
 
@@ -535,6 +548,15 @@ show(struct req *r, const struct wf_kind *k)
 		return fail_errno(r, errno);
 	if (k == &wf_kind_credential)
 		wf_cred_redact(rec);
+	if (k == &wf_kind_task) {
+		/* As wf task show --json derives it. */
+		cJSON *one = cJSON_CreateArray();
+
+		cJSON_AddItemToArray(one, rec);
+		wf_entity_task_derive(r->a->root, one);
+		rec = cJSON_DetachItemFromArray(one, 0);
+		cJSON_Delete(one);
+	}
 	return reply_json(r, 200, rec);
 }
 

@@ -19,11 +19,13 @@
 #include "err.h"
 #include "spool.h"
 #include "store.h"
+#include "taskdep.h"
 
 #define ENTITY_MAX (1 << 20)
 
 const char *const wf_store_task_status[WF_TASK_NSTATUS + 1] = {
-	"backlog", "in_progress", "blocked", "done", "failed", NULL,
+	"backlog", "in_progress", "blocked", "done", "failed", "cancelled",
+	NULL,
 };
 const char *const wf_store_bug_status[WF_BUG_NSTATUS + 1] = {
 	"open", "in_progress", "resolved", "closed", NULL,
@@ -91,9 +93,9 @@ static const struct wf_field task_fields[] = {
 	{ "acceptance_criteria", WF_F_STRLIST, 0, NULL, NULL, NULL,
 	    "what must hold for it to be done" },
 	{ "blocked_by", WF_F_STRLIST, 0, NULL, NULL, NULL,
-	    "task_ids this one waits for" },
-	{ "pipeline_stage", WF_F_STR, 0, NULL, NULL, NULL,
-	    "the stage of the pipeline it is in" },
+	    "task_ids of its project that must be done first" },
+	{ "pipeline_stage", WF_F_STR, WF_FF_READONLY, NULL, NULL, NULL,
+	    "the stage of the pipeline it is in, from its run (when read)" },
 	{ "run_id", WF_F_REF, 0, NULL, "run", NULL, "the run working on it" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
 };
@@ -611,6 +613,24 @@ taken(int root, const struct wf_kind *k, const cJSON *obj, int64_t self,
 	return rc;
 }
 
+/* A task's edges (blocked_by) checked against every task, under the
+ * kind's lock so that two writers cannot make a cycle between them. */
+static int
+deps_hold(int root, const struct wf_kind *k, const cJSON *obj, char *err,
+    size_t errlen)
+{
+	cJSON *all;
+	int rc;
+
+	if (k != &wf_kind_task)
+		return 0;
+	if ((all = wf_store_list(root, k, 0)) == NULL)
+		return wf_err(err, errlen, "%s: out of memory", k->dir);
+	rc = wf_taskdep_check(all, obj, err, errlen);
+	cJSON_Delete(all);
+	return rc;
+}
+
 static int
 refs_exist(int root, const struct wf_kind *k, const cJSON *obj, char *err,
     size_t errlen)
@@ -657,7 +677,8 @@ wf_store_create(int root, const struct wf_kind *k, cJSON *fields,
 		wf_err(err, errlen, "%s: lock: %s", k->dir, strerror(errno));
 		goto out;
 	}
-	if (taken(root, k, fields, 0, err, errlen) == -1)
+	if (taken(root, k, fields, 0, err, errlen) == -1 ||
+	    deps_hold(root, k, fields, err, errlen) == -1)
 		goto out;
 	if ((id = next_id(root, k)) == -1) {
 		wf_err(err, errlen, "%s: id counter: %s", k->dir, strerror(errno));
@@ -708,6 +729,12 @@ wf_store_update(int root, const struct wf_kind *k, int64_t id,
 			cJSON_AddItemToObject(obj, it->string, v);
 	}
 	if (taken(root, k, obj, id, err, errlen) == -1)
+		goto out;
+	/* Only a write of the edges or of a name is checked: a status
+	 * change must not fail for an edge to a task deleted since. */
+	if ((cJSON_GetObjectItem(p, "blocked_by") != NULL ||
+	    cJSON_GetObjectItem(p, "task_id") != NULL) &&
+	    deps_hold(root, k, obj, err, errlen) == -1)
 		goto out;
 	rc = wf_store_put_locked(root, k, id, obj, err, errlen);
 out:

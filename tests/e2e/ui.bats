@@ -16,7 +16,10 @@
 # again after a failed deploy, and the sandbox said when it is off or
 # broken; the running jobs with what they run, the queue card at 420 px,
 # the feature request of Start pipeline and the dead letters
-# redelivered.  The real wf-httpd serves the page and its API.
+# redelivered; the task board by stage (the seed's columns, a task where
+# its run is, what it waits on and why it is blocked) and Add task, on the
+# board and on a project's page, with acceptance criteria and
+# dependencies.  The real wf-httpd serves the page and its API.
 
 load helpers
 
@@ -144,13 +147,14 @@ between() {
 	projects=$(between "$dom" 'id="projects-body"' '</tbody>')
 	[[ "$projects" =~ \>calc\</a\>.*\>a\ calculator\<.*\>2\</td\>\<td\ class=\"num\"\>2\< ]]
 	[[ "$projects" == *'>other</a>'* ]]
-	# each task in its column, with its priority, and nowhere else
-	backlog=$(between "$dom" 'data-col="backlog"' 'data-col=')
+	# each task in its stage's column, with its priority, and nowhere
+	# else: no run works on either, so both are in the backlog, CALC-2
+	# with its status
+	backlog=$(between "$dom" 'data-col="stage-NONE"' 'data-col=')
 	[[ "$backlog" == *'>CALC-1<'*'>critical<'*'>add adds its operands<'* ]]
 	[[ "$backlog" == *'>elsewhere<'* ]]
-	[[ "$backlog" != *'keep mul working'* ]]
-	progress=$(between "$dom" 'data-col="in_progress"' 'data-col=')
-	[[ "$progress" == *'>keep mul working<'* ]]
+	[[ "$backlog" == *'>in progress<'*'>keep mul working<'* ]]
+	[[ "$(between "$dom" 'data-col="stage-PM"' 'data-col=')" == *'No items'* ]]
 	# the run in its state's column: id, name, iteration, tokens, the
 	# reason it waits (as text: the <b> in it is not markup), the button
 	ready=$(between "$dom" 'data-col="READY_FOR_DEPLOY"' 'data-col=')
@@ -343,7 +347,7 @@ EOF
 	    "wait $live" \
 	    "eval (s => { s.value = '$Q'; s.dispatchEvent(new Event('change')); })(document.getElementById('filter-project'))" \
 	    "wait document.getElementById('scope').textContent === 'Project: other'" \
-	    "print document.querySelector('[data-col=backlog]').textContent" \
+	    "print document.querySelector('[data-col=stage-NONE]').textContent" \
 	    "print document.getElementById('run-board').textContent" \
 	    "eval document.getElementById('token').value = ''" \
 	    "eval document.getElementById('start-project').value = '$P'" \
@@ -1266,4 +1270,147 @@ ready_run() {
 	[[ "$card" == *'<span id="queue-sandbox" class="chip bad" hidden="">'* ]]
 	[[ "$card" == *'<p id="sandbox-warn" class="sandbox-warn" role="status" hidden="">'* ]]
 	[[ "$dom" == *'id="q-waiting">0<'* ]]
+}
+
+@test "the task board by stage: the seed's columns, each task where its run is, what a task waits on and why it is blocked" {
+	seed
+	# CALC-3 waits on CALC-1 and CALC-2; CALC-4 on CALC-3; CALC-5 is done
+	"$B/wf" task create --project-id "$P" --task-id CALC-3 --title 'divide' \
+	    --blocked-by CALC-1,CALC-2 >/dev/null
+	"$B/wf" task create --project-id "$P" --task-id CALC-4 --title 'modulo' \
+	    --blocked-by CALC-3 >/dev/null
+	"$B/wf" task create --project-id "$P" --task-id CALC-5 --title 'parse' \
+	    --status done >/dev/null
+	# a run on CALC-1 in DEV, one on CALC-2 in SEC
+	r=$("$B/wf" run create --project-id "$P" --task-id 1 2>/dev/null)
+	"$B/wf" run set-state "$r" DEV --force --why test >/dev/null
+	r=$("$B/wf" run create --project-id "$P" --task-id 2 2>/dev/null)
+	"$B/wf" run set-state "$r" SEC --force --why test >/dev/null
+	"$B/wf" task status 4 failed >/dev/null  # CALC-3 failed: CALC-4 blocked
+	start_server
+	dom=$(dump_dom "$URL")
+	[ -n "$dom" ]
+	# the seven columns, in the seed's order, with their titles
+	heads=$(grep -o 'data-col="stage-[A-Z]*"' <<<"$dom" | tr '\n' ' ')
+	[ "$heads" = 'data-col="stage-NONE" data-col="stage-PM" data-col="stage-DEV" data-col="stage-QA" data-col="stage-SEC" data-col="stage-DOCS" data-col="stage-COMPLETE" ' ]
+	[[ "$dom" =~ aria-label=\"Backlog,\ 3\" ]]
+	[[ "$dom" =~ aria-label=\"Complete,\ 1\" ]]
+	dev=$(between "$dom" 'data-col="stage-DEV"' 'data-col=')
+	[[ "$dev" == *'>CALC-1<'* && "$dev" != *'>CALC-2<'* ]]
+	sec=$(between "$dom" 'data-col="stage-SEC"' 'data-col=')
+	[[ "$sec" == *'>CALC-2<'* ]]
+	[[ "$(between "$dom" 'data-col="stage-COMPLETE"' 'data-col=')" == *'>parse<'* ]]
+	backlog=$(between "$dom" 'data-col="stage-NONE"' 'data-col=')
+	# CALC-3 failed, with its status; CALC-4 blocked by it, said plainly
+	c3=$(between "$backlog" 'data-task="CALC-3"' '</li>')
+	[[ "$c3" == *'>failed<'* ]]
+	c4=$(between "$backlog" 'data-task="CALC-4"' '</li>')
+	[[ "$c4" == *'data-ready="blocked"'*'>blocked: CALC-3 failed; a human decides: retry it, drop the edge, or cancel this task<'* ]]
+	[[ "$backlog" =~ class=\"card\ blocked\"\ data-task=\"CALC-4\" ]]
+	# a human retries CALC-3: CALC-4 waits, and says on what
+	"$B/wf" task status 4 backlog >/dev/null
+	dom=$(dump_dom "$URL")
+	c4=$(between "$dom" 'data-task="CALC-4"' '</li>')
+	[[ "$c4" == *'data-ready="waiting"'*'>waits on CALC-3 (backlog)<'* ]]
+	c3=$(between "$dom" 'data-task="CALC-3"' '</li>')
+	[[ "$c3" == *'>waits on CALC-1 (in_progress, at DEV); CALC-2 (in_progress, at SEC)<'* ]]
+	# the priority filter keeps to the stages
+	run cdp "$URL" \
+	    "wait !!document.querySelector('[data-col=\"stage-DEV\"] [data-task=\"CALC-1\"]')" \
+	    "eval (s => { s.value = '1'; s.dispatchEvent(new Event('change')); })(document.getElementById('filter-priority'))" \
+	    "wait !document.querySelector('[data-task=\"CALC-4\"]')" \
+	    "print [...document.querySelectorAll('#task-board [data-task]')].map((c) => c.dataset.task).join(',')"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = CALC-1 ]
+}
+
+@test "Add task on the board: title, description, acceptance criteria, priority and what it waits on; the store's refusal shown; and on a project's page" {
+	seed
+	"$B/wf" task create --project-id "$P" --task-id T-7 --title 'numbered' >/dev/null
+	TOKEN=$("$B/wf" token add erin)
+	start_server
+	run cdp "$URL" \
+	    "wait document.querySelectorAll('#bt-project option').length === 3" \
+	    "$SETF" \
+	    "eval setf('token', '$TOKEN')" \
+	    "print document.getElementById('board-task-form').hidden" \
+	    "eval document.getElementById('board-add-task').click()" \
+	    "print document.getElementById('board-task-form').hidden + '|' + document.getElementById('board-add-task').getAttribute('aria-expanded')" \
+	    "eval setf('bt-project', '$P')" \
+	    "wait document.querySelectorAll('#bt-deps option').length === 3" \
+	    "print [...document.querySelectorAll('#bt-deps option')].map((o) => o.value).join(',')" \
+	    "eval setf('bt-title', 'square roots')" \
+	    "eval setf('bt-desc', 'sqrt of a non-negative number')" \
+	    "eval setf('bt-ac', 'sqrt 9 is 3\n\n  sqrt -1 is an error  ')" \
+	    "eval setf('bt-priority', '2')" \
+	    "eval [...document.getElementById('bt-deps').options].forEach((o) => { o.selected = o.value !== 'CALC-2'; })" \
+	    "eval document.querySelector('#board-task-form button[type=submit]').click()" \
+	    "wait $NOTICE.includes('added')" \
+	    "print $NOTICE" \
+	    "wait !!document.querySelector('[data-col=\"stage-NONE\"] [data-task=\"T-8\"]')" \
+	    "print document.querySelector('[data-task=\"T-8\"]').textContent" \
+	    "print document.getElementById('board-task-form').hidden" \
+	    "eval document.getElementById('board-add-task').click()" \
+	    "eval setf('bt-project', '$P')" \
+	    "wait document.querySelectorAll('#bt-deps option').length === 4" \
+	    "eval setf('bt-id', 'CALC-1')" \
+	    "eval setf('bt-title', 'taken')" \
+	    "eval document.querySelector('#board-task-form button[type=submit]').click()" \
+	    "wait $NOTICE.includes('taken')" \
+	    "print $NOTICE" \
+	    "print document.getElementById('board-task-form').hidden"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# (a boolean prints as Python's)
+	[ "${lines[0]}" = True ]
+	[ "${lines[1]}" = 'false|true' ]
+	[ "${lines[2]}" = CALC-1,CALC-2,T-7 ]
+	[ "${lines[3]}" = 'Task T-8 added to calc.' ]
+	[[ "${lines[4]}" == *T-8*high*'square roots'*'waits on CALC-1 (backlog); T-7 (backlog)'* ]]
+	[ "${lines[5]}" = True ]
+	[ "${lines[6]}" = "task: task_id 'CALC-1' is taken by task 1" ]
+	[ "${lines[7]}" = False ]
+	# the store has it, all of it, by the token's owner
+	t=$("$B/wf" task list --project-id "$P" --json | jq -c '.[] | select(.task_id == "T-8") |
+	    [.title, .description, .acceptance_criteria, .priority, .blocked_by, .status]')
+	[ "$t" = '["square roots","sqrt of a non-negative number",["sqrt 9 is 3","sqrt -1 is an error"],2,["CALC-1","T-7"],"backlog"]' ]
+	grep '"action":"task.created"' "$WF_HOME/log/audit.jsonl" | tail -1 | grep -q '"actor":"http:erin"'
+
+	# a project's page: its form takes the criteria and the dependencies
+	# too, and shows the store's refusal of a cycle
+	t8=$("$B/wf" task list --project-id "$P" --json | jq '.[] | select(.task_id == "T-8") | .id')
+	run cdp "$URL#/projects/$P" \
+	    "wait document.querySelectorAll('#task-deps option').length === 4" \
+	    "$SETF" \
+	    "eval setf('token', '$TOKEN')" \
+	    "print document.querySelector('[data-task=\"T-8\"]').textContent" \
+	    "eval setf('task-id', 'T-9')" \
+	    "eval setf('task-title', 'cube roots')" \
+	    "eval setf('task-ac', 'cbrt 27 is 3')" \
+	    "eval [...document.getElementById('task-deps').options].forEach((o) => { o.selected = o.value === 'T-8'; })" \
+	    "eval document.querySelector('#task-form button[type=submit]').click()" \
+	    "wait !!document.querySelector('[data-task=\"T-9\"]')" \
+	    "print document.querySelector('[data-task=\"T-9\"]').textContent"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *T-8*'square roots'*high*Backlog*'CALC-1, T-7'*'waits on CALC-1 (backlog); T-7 (backlog)'* ]]
+	[[ "${lines[1]}" == *T-9*'cube roots'*'T-8'*'waits on T-8 (backlog)'* ]]
+	[ "$("$B/wf" task list --project-id "$P" --json | jq -c '.[] | select(.task_id == "T-9") | [.acceptance_criteria, .blocked_by]')" = '[["cbrt 27 is 3"],["T-8"]]' ]
+	# a list a moment old may name a task gone since: the store refuses
+	# it, the page says so, and nothing is written
+	run cdp "$URL#/projects/$P" \
+	    "wait document.querySelectorAll('#task-deps option').length === 5" \
+	    "$SETF" \
+	    "eval setf('token', '$TOKEN')" \
+	    "eval setf('task-id', 'T-11')" \
+	    "eval setf('task-title', 'stale')" \
+	    "eval document.getElementById('task-deps').append(new Option('T-99', 'T-99', true, true))" \
+	    "eval document.querySelector('#task-form button[type=submit]').click()" \
+	    "wait $NOTICE.includes('blocked_by')" \
+	    "print $NOTICE"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "blocked_by: no task T-99 in project $P" ]
+	[ "$("$B/wf" task list --project-id "$P" --json | jq '[.[] | select(.task_id == "T-11")] | length')" = 0 ]
 }
