@@ -1994,7 +1994,7 @@ main(int argc, char *argv[])
 	const char *home;
 	char err[512];
 	sigset_t mask;
-	int c, verbose = 0;
+	int c, verbose = 0, lockfd;
 
 	wf_log_init("wf-dispatch", 0);
 	wf_audit_set_actor("wf-dispatch");
@@ -2032,6 +2032,10 @@ main(int argc, char *argv[])
 	home = wf_home_dir();
 	if ((D.root = wf_spool_attach(home)) == -1)
 		return EX_CONFIG;
+	/* One dispatcher per tree, before recovery takes active/ for its
+	 * own (lib/daemon; /metrics' wf_daemon_up). */
+	if ((c = wf_daemon_start(D.root, home, "wf-dispatch", &lockfd)) != 0)
+		return c;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -2076,10 +2080,6 @@ main(int argc, char *argv[])
 	}
 	ctl_scan();
 	commit_turn();
-	/* Ready: the marker that says so, held until the process ends
-	 * (lib/daemon; /metrics' wf_daemon_up). */
-	if (wf_daemon_mark(D.root, "wf-dispatch") == -1)
-		wf_log_warn("run/wf-dispatch.lock: %s", strerror(errno));
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s, %zu waiting", home,
 	    wf_sched_count(D.sched, WF_SCHED_UNKNOWN));

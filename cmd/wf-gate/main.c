@@ -638,7 +638,7 @@ main(int argc, char *argv[])
 	char err[512];
 	sigset_t mask;
 	int gone;
-	int c, verbose = 0, stop = 0;
+	int c, verbose = 0, stop = 0, lockfd;
 
 	wf_log_init("wf-gate", 0);
 	while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
@@ -672,6 +672,10 @@ main(int argc, char *argv[])
 	home = wf_home_dir();
 	if ((G.root = wf_spool_attach(home)) == -1)
 		return EX_CONFIG;
+	/* One gate per tree: a lock the kernel drops with us (lib/daemon;
+	 * /metrics' wf_daemon_up). */
+	if ((c = wf_daemon_start(G.root, home, "wf-gate", &lockfd)) != 0)
+		return c;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -700,9 +704,6 @@ main(int argc, char *argv[])
 		wf_log_info("removed %d worktree%s of runs gone", gone,
 		    gone == 1 ? "" : "s");
 	scan_new();
-	/* Up, as /metrics tells it: a lock the kernel drops with us. */
-	if (wf_daemon_mark(G.root, "wf-gate") == -1)
-		wf_log_warn("run/wf-gate.lock: %s", strerror(errno));
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s", home);
 

@@ -485,7 +485,7 @@ main(int argc, char *argv[])
 	const union MHD_DaemonInfo *info;
 	char err[512], addr[INET6_ADDRSTRLEN];
 	sigset_t mask;
-	int c, v6, efd, rc = EX_OSERR;
+	int c, v6, efd, rc = EX_OSERR, lockfd;
 
 	wf_log_init("wf-httpd", 0);
 	while (
@@ -525,6 +525,13 @@ main(int argc, char *argv[])
 	}
 	if ((G.root = wf_spool_attach(wf_home_dir())) == -1)
 		return EX_CONFIG;
+	/* One per tree (lib/daemon; /metrics' wf_daemon_up), before the
+	 * port: a twin is named as such, not as a port in use. */
+	if ((c = wf_daemon_start(G.root, wf_home_dir(), "wf-httpd",
+	    &lockfd)) != 0) {
+		close(G.root);
+		return c;
+	}
 	if (wf_api_init(&G.api, G.root, webdir(), &G.cfg, !loopback(&ss), err,
 		sizeof(err)) == -1) {
 		wf_log_warn("%s", err);
@@ -570,10 +577,6 @@ main(int argc, char *argv[])
 	    addr, sizeof(addr));
 	wf_log_info("listening on %s%s%s:%u", v6 ? "[" : "", addr,
 	    v6 ? "]" : "", info != NULL ? (unsigned)info->port : 0);
-	/* Ready: the marker that says so, held until the process ends
-	 * (lib/daemon; /metrics' wf_daemon_up). */
-	if (wf_daemon_mark(G.root, "wf-httpd") == -1)
-		wf_log_warn("run/wf-httpd.lock: %s", strerror(errno));
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s (page: %s%s)", wf_home_dir(), webdir(),
 	    G.api.webfd == -1 ? ", missing" : "");

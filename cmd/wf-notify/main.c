@@ -947,7 +947,7 @@ main(int argc, char *argv[])
 	const char *home, *test = NULL;
 	char err[512];
 	sigset_t mask;
-	int c, verbose = 0, json = 0, rc = EX_OSERR;
+	int c, verbose = 0, json = 0, rc = EX_OSERR, lockfd;
 
 	wf_log_init("wf-notify", 0);
 	while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
@@ -973,6 +973,11 @@ main(int argc, char *argv[])
 	home = wf_home_dir();
 	if ((G.root = wf_spool_attach(home)) == -1)
 		return EX_CONFIG;
+	/* One per tree, and a test delivery (--test) counts as none: it
+	 * reads the spool and takes nothing from it. */
+	if (test == NULL &&
+	    (c = wf_daemon_start(G.root, home, "wf-notify", &lockfd)) != 0)
+		return c;
 	if (sodium_init() < 0 || wf_notify_init() == -1 ||
 	    (test == NULL && (G.multi = curl_multi_init()) == NULL)) {
 		wf_log_warn("libsodium or libcurl cannot start");
@@ -1005,10 +1010,6 @@ main(int argc, char *argv[])
 	 * claim is fanned out again onto the same names. */
 	scan("events/deferred", load_deferred);
 	scan("events/new", take_event);
-	/* Ready: the marker that says so, held until the process ends
-	 * (lib/daemon; /metrics' wf_daemon_up). */
-	if (wf_daemon_mark(G.root, "wf-notify") == -1)
-		wf_log_warn("run/wf-notify.lock: %s", strerror(errno));
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s (%zu deliveries waiting)", home, G.np);
 

@@ -2,7 +2,8 @@
 # daemon: wf-dispatch as a service: SIGHUP reloads the config (a lane's
 # concurrency changes under load), a bad config stops it at start with the
 # line number, READY=1 and STATUS= go to $NOTIFY_SOCKET, and SIGTERM stops
-# it promptly when idle and after its running jobs when busy.
+# it promptly when idle and after its running jobs when busy; a second
+# instance of any daemon on one spool is refused (75) while the first runs.
 
 load helpers
 
@@ -110,4 +111,42 @@ marks_ge() { [ "$(marks)" -ge "$1" ]; }
 	DISPATCH_PID=
 	[ "$rc" -eq 0 ]
 	ended "$id" done
+}
+
+# bg_daemon NAME LOG [ARG...]: start NAME in the background, logging to
+# LOG; its pid in BG_PID once a new "ready:" line shows it serves.
+bg_daemon() {
+	local name=$1 log=$2 n
+	shift 2
+	n=$(grep -c 'ready:' "$log" 2>/dev/null) || n=0
+	"$B/$name" "$@" >>"$log" 2>&1 3>&- &
+	BG_PID=$!
+	wait_until "$(slow 10)" test "$(grep -c 'ready:' "$log")" -gt "$n" || {
+		cat "$log" >&2
+		return 1
+	}
+}
+
+@test "one of each daemon per spool: a second exits 75 naming the first; after kill -9 of the first, it starts" {
+	wf_config '[httpd]' 'listen = 127.0.0.1:0'
+	for d in wf-dispatch wf-gate wf-notify wf-httpd; do
+		log="$BATS_TEST_TMPDIR/$d.log"
+		bg_daemon "$d" "$log"
+		first=$BG_PID
+		run -75 timeout 10 "$B/$d"
+		[[ "$output" == "$d: $WF_HOME: already running (pid $first)" ]]
+		# the first is untouched and still the one that runs
+		alive "$first"
+		[ "$(cat "$WF_HOME/run/$d.lock")" = "$first" ]
+		kill -KILL "$first"
+		wait "$first" 2>/dev/null || true
+		# no pid file to clean: the kernel dropped the lock
+		bg_daemon "$d" "$log"
+		[ "$BG_PID" != "$first" ]
+		[ "$(cat "$WF_HOME/run/$d.lock")" = "$BG_PID" ]
+		run -75 timeout 10 "$B/$d"
+		[[ "$output" == *"already running (pid $BG_PID)"* ]]
+		kill -TERM "$BG_PID"
+		wait "$BG_PID" || false
+	done
 }
