@@ -113,6 +113,11 @@ marks_ge() { [ "$(marks)" -ge "$1" ]; }
 	ended "$id" done
 }
 
+# readies_gt LOG N: LOG has more than N "ready:" lines
+readies_gt() {
+	[ "$(grep -c 'ready:' "$1" 2>/dev/null)" -gt "$2" ]
+}
+
 # bg_daemon NAME LOG [ARG...]: start NAME in the background, logging to
 # LOG; its pid in BG_PID once a new "ready:" line shows it serves.
 bg_daemon() {
@@ -121,7 +126,7 @@ bg_daemon() {
 	n=$(grep -c 'ready:' "$log" 2>/dev/null) || n=0
 	"$B/$name" "$@" >>"$log" 2>&1 3>&- &
 	BG_PID=$!
-	wait_until "$(slow 10)" test "$(grep -c 'ready:' "$log")" -gt "$n" || {
+	wait_until "$(slow 10)" readies_gt "$log" "$n" || {
 		cat "$log" >&2
 		return 1
 	}
