@@ -319,6 +319,25 @@ scan(const char *dir, void (*fn)(const char *))
 	free(names);
 }
 
+static void take_event(const char *);
+
+static void
+scanned(const char *name, const char *why, void *arg)
+{
+	(void)arg;
+	if (why == NULL)
+		take_event(name);
+}
+
+/* events/new as lib/spool reads a new/ directory: what is not a file
+ * goes to corrupt/. */
+static void
+scan_new(void)
+{
+	if (wf_spool_scan(G.root, "events/new", "event-", scanned, NULL) == -1)
+		wf_log_warn("events/new: %s", strerror(errno));
+}
+
 static cJSON *
 delivery(const char *id, const char *event_id, const char *event,
     const char *body, int64_t now)
@@ -1000,7 +1019,7 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	if ((G.wd_new = wf_spool_watch(G.ifd, home, "events/new",
-	    IN_MOVED_TO | IN_CLOSE_WRITE)) == -1 ||
+	    WF_SPOOL_NEW_EVENTS)) == -1 ||
 	    (G.wd_def = wf_spool_watch(G.ifd, home, "events/deferred",
 	    IN_MOVED_TO)) == -1) {
 		wf_log_warn("inotify %s/events: %s", home, strerror(errno));
@@ -1009,7 +1028,7 @@ main(int argc, char *argv[])
 	/* Deliveries first: an event left in new/ by a crash before its
 	 * claim is fanned out again onto the same names. */
 	scan("events/deferred", load_deferred);
-	scan("events/new", take_event);
+	scan_new();
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s (%zu deliveries waiting)", home, G.np);
 
@@ -1047,12 +1066,14 @@ main(int argc, char *argv[])
 				p += sizeof(*ev) + ev->len;
 				if (ev->mask & IN_Q_OVERFLOW) {
 					scan("events/deferred", load_deferred);
-					scan("events/new", take_event);
+					scan_new();
 					continue;
 				}
 				if (ev->len == 0)
 					continue;
-				if (ev->wd == G.wd_new)
+				if (ev->wd == G.wd_new &&
+				    wf_spool_arrived(G.root, "events/new",
+				    ev->name, ev->mask, "event-", NULL, 0) == 1)
 					take_event(ev->name);
 				else if (ev->wd == G.wd_def)
 					load_deferred(ev->name);
