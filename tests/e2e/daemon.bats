@@ -155,3 +155,65 @@ bg_daemon() {
 		wait "$BG_PID" || false
 	done
 }
+
+# refused LINE KEY PROG [ARG...]: PROG refuses the test's wf.ini at start:
+# exit 78, one line on stderr naming the file, the line and the key
+refused() {
+	local line=$1 key=$2
+	shift 2
+	run --separate-stderr timeout 10 "$@"
+	[ "$status" -eq 78 ] || { echo "$1: status $status: $stderr" >&2; return 1; }
+	[ "${#stderr_lines[@]}" -eq 1 ] || { echo "$stderr" >&2; return 1; }
+	[[ "$stderr" == *"$WF_CONFIG: line $line: $key"* ]] || {
+		echo "$1: $stderr" >&2
+		return 1
+	}
+}
+
+@test "bad [llm] values and a back-off base above its cap stop every program at start: exit 78, the file, the line, the key" {
+	wf_config '[queue]' 'aging = 10' '[llm]' 'provider = foo'
+	for d in wf-dispatch wf-gate wf-notify wf-httpd; do
+		refused 4 "provider: 'foo' is not ollama, openai or dmr" "$B/$d"
+	done
+	refused 4 provider "$B/wf-agent" 1700000000.M1P1.none
+	refused 4 provider "$B/wf" up
+	wf_config '[llm]' 'base_url = not a url'
+	refused 2 "base_url: 'not a url' is not an http:// or https:// URL" \
+	    "$B/wf-dispatch"
+	wf_config '[llm]' 'timeout = 0'
+	refused 2 "timeout: '0' is not in 1-86400" "$B/wf-dispatch"
+	wf_config '[queue]' 'backoff_max = 5' 'backoff_base = 10'
+	refused 3 "backoff_base: 10 is above backoff_max (5)" "$B/wf-dispatch"
+	wf_config '[notify]' 'backoff_base = 2h'
+	refused 2 "[notify] backoff_base" "$B/wf-notify"
+	# nothing was started: no lock is held
+	[ "$(cat "$WF_HOME/run/wf-dispatch.lock" 2>/dev/null)" = "" ]
+}
+
+@test "SIGHUP with a bad [llm] value keeps the old config, logs the key and its line, and keeps serving" {
+	wf_config '[llm]' 'provider = ollama'
+	start_dispatch
+	start_gate
+	wf_config '[llm]' 'timeout = 0'
+	kill -HUP "$DISPATCH_PID" "$GATE_PID"
+	for l in dispatch gate; do
+		wait_until 5 grep -q 'keeping the old config' "$BATS_TEST_TMPDIR/$l.log"
+		grep -q "$WF_CONFIG: line 2: timeout: '0' is not in 1-86400" \
+		    "$BATS_TEST_TMPDIR/$l.log"
+	done
+	run enqueue_wait -- true
+	[ "$status" -eq 0 ]
+	alive "$DISPATCH_PID"
+	alive "$GATE_PID"
+	stop_gate
+}
+
+@test "an llm job's bad setting is named where it came from: the variable when it is exported" {
+	no_model_env
+	wf_config '[llm]' 'provider = ollama' 'base_url = http://127.0.0.1:9'
+	WF_LLM_PROVIDER=foo start_dispatch
+	id=$("$B/wf-enqueue" -t llm_complete -d '{"prompt":"hi"}')
+	ended "$id" failed
+	grep -q "WF_LLM_PROVIDER: 'foo' is not openai, ollama or dmr" \
+	    "$WF_HOME/failed/$id"
+}

@@ -680,6 +680,8 @@ Second line: ünïcode too.'
 	[ "${#lines[@]}" -eq 1 ]
 	wf_config '[httpd]' 'listen = 127.0.0.1:notaport'
 	run -78 "$B/wf-httpd"
+	[[ "$output" == *"$WF_CONFIG: line 2: listen: '127.0.0.1:notaport' is not ADDR:PORT"* ]]
+	: >"$WF_CONFIG"
 	# a taken port, from another spool (on this one, the first wf-httpd
 	# refuses a second whatever its port)
 	WF_HOME="$BATS_TEST_TMPDIR/other" "$B/wf" init >/dev/null
