@@ -208,12 +208,24 @@ refused() {
 	stop_gate
 }
 
-@test "an llm job's bad setting is named where it came from: the variable when it is exported" {
+@test "an llm job's bad setting is named where it came from: the variable when exported, the file's line when the file changed since the dispatcher read it" {
 	no_model_env
-	wf_config '[llm]' 'provider = ollama' 'base_url = http://127.0.0.1:9'
+	wf_config '[lane.llm]' 'prestart = false' \
+	    '[llm]' 'provider = ollama' 'base_url = http://127.0.0.1:9'
 	WF_LLM_PROVIDER=foo start_dispatch
-	id=$("$B/wf-enqueue" -t llm_complete -d '{"prompt":"hi"}')
+	id=$("$B/wf-enqueue" -t llm_complete --max-attempts 1 -d '{"prompt":"hi"}')
 	ended "$id" failed
 	grep -q "WF_LLM_PROVIDER: 'foo' is not openai, ollama or dmr" \
 	    "$WF_HOME/failed/$id"
+	stop_dispatch
+	start_dispatch
+	# changed under the running dispatcher, not reloaded: the job's
+	# worker reads the file, and the job fails naming it
+	wf_config '[lane.llm]' 'prestart = false' \
+	    '[llm]' 'provider = foo' 'base_url = http://127.0.0.1:9'
+	id=$("$B/wf-enqueue" -t llm_complete --max-attempts 1 -d '{"prompt":"hi"}')
+	ended "$id" failed
+	grep -qF "\"error_message\":\"$WF_CONFIG: line 4: provider: 'foo' is not ollama, openai or dmr\"" \
+	    "$WF_HOME/failed/$id"
+	! grep -q WF_LLM_PROVIDER "$WF_HOME/failed/$id"
 }
