@@ -1633,7 +1633,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	char path[WF_NAME_MAX + 16], rname[WF_NAME_MAX + 16], err[512];
-	char iso[WF_ISO_LEN], *buf = NULL, *out = NULL;
+	char iso[WF_ISO_LEN], *buf = NULL, *out = NULL, cfgerr[512] = "";
 	const char *id;
 	struct wf_job j;
 	cJSON *res = NULL;
@@ -1680,11 +1680,13 @@ main(int argc, char *argv[])
 	}
 	if (argc - optind != (from_stdin ? 0 : 1))
 		usage(EX_USAGE);
+	/* A config that does not parse (changed since the dispatcher read
+	 * it) fails the job with its own line: the file, the line and the
+	 * key, not a variable it was exported as.  Not for good: the job's
+	 * next attempt reads the file again. */
 	if (wf_config_read(&cfg, wf_home_config(cfgpath),
-	    err, sizeof(err)) == -1) {
-		wf_log_warn("%s", err);
-		return EX_CONFIG;
-	}
+	    cfgerr, sizeof(cfgerr)) == -1)
+		wf_log_warn("%s", cfgerr);
 	if (wf_llm_init() == -1) {
 		wf_log_warn("libcurl: cannot initialise");
 		return EX_SOFTWARE;
@@ -1736,6 +1738,8 @@ main(int argc, char *argv[])
 	wf_job_init(&j);
 	snprintf(path, sizeof(path), "active/%s", id);
 	if (wf_spool_read(root, path, WF_JOB_MAX, &buf, &len) == -1) {
+		if (cfgerr[0] != '\0')
+			return EX_CONFIG; /* said above */
 		wf_log_warn("%s: %s", path, strerror(errno));
 		return errno == ENOENT ? EX_NOINPUT : EX_DATAERR;
 	}
@@ -1751,12 +1755,16 @@ main(int argc, char *argv[])
 		goto fail;
 	/* A model call builds its request before it waits for its turn;
 	 * any other job waits here. */
-	if (j.type != WF_JT_LLM_COMPLETE && j.type != WF_JT_LLM_CHAT &&
-	    j.type != WF_JT_LLM_QUERY && j.type != WF_JT_VISION_ANALYZE)
+	if (cfgerr[0] == '\0' && j.type != WF_JT_LLM_COMPLETE &&
+	    j.type != WF_JT_LLM_CHAT && j.type != WF_JT_LLM_QUERY &&
+	    j.type != WF_JT_VISION_ANALYZE)
 		await_go();
 	cJSON_AddStringToObject(res, "started_at",
 	    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)));
-	switch (j.type) {
+	if (cfgerr[0] != '\0') {
+		cJSON_AddStringToObject(res, "error_message", cfgerr);
+		rc = -1;
+	} else switch (j.type) {
 	case WF_JT_COMMAND:
 		rc = run_command(&j, res);
 		break;

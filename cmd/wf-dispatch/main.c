@@ -50,14 +50,9 @@
 #endif
 #define PUMP_BUDGET 512   /* job files parsed per loop turn, at most */
 #define DRAIN_SECS 10     /* SIGTERM: how long running jobs may finish */
-/*
- * A file in new/ counts when it is whole: renamed in (IN_MOVED_TO), linked
- * in by a classic maildir writer (IN_CREATE of a file that already has its
- * bytes), or closed by a writer that skipped tmp/ (IN_CLOSE_WRITE).  A
- * symlink made in place is taken too, so that it goes to corrupt/.  An
- * empty file just created is still being written: its close will come.
- */
-#define NEW_EVENTS (IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE)
+/* A file in new/ counts when it is whole, as lib/spool says for every
+ * reader of a new/ directory. */
+#define NEW_EVENTS WF_SPOOL_NEW_EVENTS
 
 struct run {
 	struct wf_job job;
@@ -1905,29 +1900,26 @@ enqueue_entry(int level, const char *name)
 		    name);
 }
 
-/* The one full scan of the queue: names only, no file is opened. */
+static void
+scanned(const char *name, const char *why, void *arg)
+{
+	if (why == NULL)
+		enqueue_entry(*(int *)arg, name);
+}
+
+/* The one full scan of the queue: names only, no file is opened (what
+ * readdir says is a file is taken as one). */
 static int
 scan_queue(void)
 {
 	for (int p = 1; p <= WF_NPRIO; p++) {
 		char dpath[64];
-		struct dirent *de;
-		DIR *d;
-		int fd;
 
 		snprintf(dpath, sizeof(dpath), "%s/new", wf_spool_qdir(p));
-		fd = openat(D.root, dpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		if (wf_spool_scan(D.root, dpath, "", scanned, &p) == -1) {
 			wf_log_warn("%s: %s", dpath, strerror(errno));
-			if (fd != -1)
-				close(fd);
 			return -1;
 		}
-		while ((de = readdir(d)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 &&
-			    strcmp(de->d_name, "..") != 0)
-				enqueue_entry(p, de->d_name);
-		closedir(d);
 	}
 	return 0;
 }
@@ -2072,22 +2064,17 @@ out:
 }
 
 static void
+ctl_scanned(const char *name, const char *why, void *arg)
+{
+	(void)arg;
+	if (why == NULL)
+		ctl_one(name);
+}
+
+static void
 ctl_scan(void)
 {
-	struct dirent *de;
-	DIR *d;
-	int fd;
-
-	fd = openat(D.root, "ctl/new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			ctl_one(de->d_name);
-	closedir(d);
+	wf_spool_scan(D.root, "ctl/new", "ctl-", ctl_scanned, NULL);
 }
 
 static int
@@ -2258,47 +2245,16 @@ scan_deferred(void)
 	closedir(d);
 }
 
-/*
- * Is someone still writing the file?  A read lease is refused (EAGAIN)
- * while any process holds it open for writing; then its close will come.
- * Where leases are not ours to take (another owner), a file with bytes
- * in it is taken as whole.
- */
-static int
-being_written(const char *path, const struct stat *st)
-{
-	int fd, busy;
-
-	fd = openat(D.root, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC);
-	if (fd == -1)
-		return 1;
-	if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
-		fcntl(fd, F_SETLEASE, F_UNLCK);
-		busy = 0;
-	} else
-		busy = errno == EAGAIN || st->st_size == 0;
-	close(fd);
-	return busy;
-}
-
+/* A job file whole in new/ (lib/spool; what is not a file goes to
+ * corrupt/). */
 static int
 arrived(int level, const struct inotify_event *ev)
 {
-	char path[NAME_MAX + 32];
-	struct stat st;
+	char dir[64];
 
-	if (!(ev->mask & IN_CREATE))
-		return 1;
-	snprintf(path, sizeof(path), "%s/new/%s", wf_spool_qdir(level),
-	    ev->name);
-	if (fstatat(D.root, path, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		return 0;
-	if (S_ISLNK(st.st_mode))
-		return 1;
-	if (!S_ISREG(st.st_mode))
-		return 0;
-	return !being_written(path, &st);
+	snprintf(dir, sizeof(dir), "%s/new", wf_spool_qdir(level));
+	return wf_spool_arrived(D.root, dir, ev->name, ev->mask, "", NULL,
+	    0) == 1;
 }
 
 static void
@@ -2325,8 +2281,8 @@ read_inotify(void)
 			if (ev->len == 0 || ev->name[0] == '.')
 				continue;
 			if (ev->wd == D.wd_ctl) {
-				/* Requests arrive renamed in, or closed. */
-				if (!(ev->mask & IN_CREATE))
+				if (wf_spool_arrived(D.root, "ctl/new",
+				    ev->name, ev->mask, "ctl-", NULL, 0) == 1)
 					ctl_one(ev->name);
 				continue;
 			}
@@ -2408,7 +2364,7 @@ main(int argc, char *argv[])
 	const char *home;
 	char err[512];
 	sigset_t mask;
-	int c, verbose = 0;
+	int c, verbose = 0, lockfd;
 
 	wf_log_init("wf-dispatch", 0);
 	wf_audit_set_actor("wf-dispatch");
@@ -2448,6 +2404,10 @@ main(int argc, char *argv[])
 	home = wf_home_dir();
 	if ((D.root = wf_spool_attach(home)) == -1)
 		return EX_CONFIG;
+	/* One dispatcher per tree, before recovery takes active/ for its
+	 * own (lib/daemon; /metrics' wf_daemon_up). */
+	if ((c = wf_daemon_start(D.root, home, "wf-dispatch", &lockfd)) != 0)
+		return c;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -2492,10 +2452,6 @@ main(int argc, char *argv[])
 	}
 	ctl_scan();
 	commit_turn();
-	/* Ready: the marker that says so, held until the process ends
-	 * (lib/daemon; /metrics' wf_daemon_up). */
-	if (wf_daemon_mark(D.root, "wf-dispatch") == -1)
-		wf_log_warn("run/wf-dispatch.lock: %s", strerror(errno));
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s, %zu waiting", home,
 	    wf_sched_count(D.sched, WF_SCHED_UNKNOWN));

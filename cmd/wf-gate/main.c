@@ -80,22 +80,30 @@ usage(int code)
 	exit(code);
 }
 
+/* A report went to corrupt/: the audit line and the count. */
+static void
+rejected(const char *name, const char *why)
+{
+	cJSON *d = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(d, "report", name);
+	cJSON_AddStringToObject(d, "reason", why);
+	wf_audit_append(G.root, "report.rejected", "report", 0, d);
+	cJSON_Delete(d);
+	G.rejected++;
+}
+
 static void
 reject(const char *name, const char *why)
 {
 	char path[NAME_MAX + 16], cname[NAME_MAX + 16];
-	cJSON *d = cJSON_CreateObject();
 
 	snprintf(path, sizeof(path), "reports/new/%s", name);
 	snprintf(cname, sizeof(cname), "report-%s", name);
 	wf_log_warn("report %s: %s; moved to corrupt/", name, why);
 	if (wf_spool_quarantine(G.root, path, cname, why) == -1)
 		wf_log_warn("report %s: quarantine: %s", name, strerror(errno));
-	cJSON_AddStringToObject(d, "report", name);
-	cJSON_AddStringToObject(d, "reason", why);
-	wf_audit_append(G.root, "report.rejected", "report", 0, d);
-	cJSON_Delete(d);
-	G.rejected++;
+	rejected(name, why);
 }
 
 static void
@@ -585,23 +593,40 @@ job_ended(const char *name, int failed)
 		deploy_lost(name);
 }
 
+/* One entry of reports/new, as lib/spool's scan found it. */
+static void
+scanned(const char *name, const char *why, void *arg)
+{
+	(void)arg;
+	if (why != NULL)
+		rejected(name, why);
+	else
+		process(name);
+}
+
+/* One entry of reports/new, as an event named it. */
+static void
+arrived(const char *name, uint32_t mask)
+{
+	char why[128];
+
+	switch (wf_spool_arrived(G.root, "reports/new", name, mask, "report-",
+	    why, sizeof(why))) {
+	case 1:
+		process(name);
+		break;
+	case -1:
+		rejected(name, why);
+		break;
+	}
+}
+
 static void
 scan_new(void)
 {
-	struct dirent *de;
-	DIR *d;
-	int fd;
-
-	fd = openat(G.root, "reports/new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			process(de->d_name);
-	closedir(d);
+	if (wf_spool_scan(G.root, "reports/new", "report-", scanned, NULL) ==
+	    -1)
+		wf_log_warn("reports/new: %s", strerror(errno));
 	/* Gate jobs that ended while we did not watch. */
 	for (int i = G.npend - 1; i >= 0; i--)
 		job_ended(G.pend[i].job, 0);
@@ -640,7 +665,7 @@ main(int argc, char *argv[])
 	sigset_t mask;
 	int64_t next_redo;
 	int gone;
-	int c, verbose = 0, stop = 0;
+	int c, verbose = 0, stop = 0, lockfd;
 
 	wf_log_init("wf-gate", 0);
 	while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
@@ -674,6 +699,10 @@ main(int argc, char *argv[])
 	home = wf_home_dir();
 	if ((G.root = wf_spool_attach(home)) == -1)
 		return EX_CONFIG;
+	/* One gate per tree: a lock the kernel drops with us (lib/daemon;
+	 * /metrics' wf_daemon_up). */
+	if ((c = wf_daemon_start(G.root, home, "wf-gate", &lockfd)) != 0)
+		return c;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -685,7 +714,7 @@ main(int argc, char *argv[])
 		return EX_OSERR;
 	}
 	if ((G.wd_new = wf_spool_watch(G.ifd, home, "reports/new",
-	    IN_MOVED_TO | IN_CLOSE_WRITE)) == -1) {
+	    WF_SPOOL_NEW_EVENTS)) == -1) {
 		wf_log_warn("inotify %s/reports/new: %s", home, strerror(errno));
 		return EX_OSERR;
 	}
@@ -706,9 +735,6 @@ main(int argc, char *argv[])
 		wf_log_info("did the effects of %d run%s left undone", gone,
 		    gone == 1 ? "" : "s");
 	scan_new();
-	/* Up, as /metrics tells it: a lock the kernel drops with us. */
-	if (wf_daemon_mark(G.root, "wf-gate") == -1)
-		wf_log_warn("run/wf-gate.lock: %s", strerror(errno));
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s", home);
 
@@ -754,7 +780,7 @@ main(int argc, char *argv[])
 				if (ev->len == 0)
 					continue;
 				if (ev->wd == G.wd_new)
-					process(ev->name);
+					arrived(ev->name, ev->mask);
 				else
 					job_ended(ev->name,
 					    ev->wd != G.wd_term[0]);

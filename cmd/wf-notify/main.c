@@ -319,6 +319,25 @@ scan(const char *dir, void (*fn)(const char *))
 	free(names);
 }
 
+static void take_event(const char *);
+
+static void
+scanned(const char *name, const char *why, void *arg)
+{
+	(void)arg;
+	if (why == NULL)
+		take_event(name);
+}
+
+/* events/new as lib/spool reads a new/ directory: what is not a file
+ * goes to corrupt/. */
+static void
+scan_new(void)
+{
+	if (wf_spool_scan(G.root, "events/new", "event-", scanned, NULL) == -1)
+		wf_log_warn("events/new: %s", strerror(errno));
+}
+
 static cJSON *
 delivery(const char *id, const char *event_id, const char *event,
     const char *body, int64_t now)
@@ -947,7 +966,7 @@ main(int argc, char *argv[])
 	const char *home, *test = NULL;
 	char err[512];
 	sigset_t mask;
-	int c, verbose = 0, json = 0, rc = EX_OSERR;
+	int c, verbose = 0, json = 0, rc = EX_OSERR, lockfd;
 
 	wf_log_init("wf-notify", 0);
 	while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
@@ -973,6 +992,11 @@ main(int argc, char *argv[])
 	home = wf_home_dir();
 	if ((G.root = wf_spool_attach(home)) == -1)
 		return EX_CONFIG;
+	/* One per tree, and a test delivery (--test) counts as none: it
+	 * reads the spool and takes nothing from it. */
+	if (test == NULL &&
+	    (c = wf_daemon_start(G.root, home, "wf-notify", &lockfd)) != 0)
+		return c;
 	if (sodium_init() < 0 || wf_notify_init() == -1 ||
 	    (test == NULL && (G.multi = curl_multi_init()) == NULL)) {
 		wf_log_warn("libsodium or libcurl cannot start");
@@ -995,7 +1019,7 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	if ((G.wd_new = wf_spool_watch(G.ifd, home, "events/new",
-	    IN_MOVED_TO | IN_CLOSE_WRITE)) == -1 ||
+	    WF_SPOOL_NEW_EVENTS)) == -1 ||
 	    (G.wd_def = wf_spool_watch(G.ifd, home, "events/deferred",
 	    IN_MOVED_TO)) == -1) {
 		wf_log_warn("inotify %s/events: %s", home, strerror(errno));
@@ -1004,11 +1028,7 @@ main(int argc, char *argv[])
 	/* Deliveries first: an event left in new/ by a crash before its
 	 * claim is fanned out again onto the same names. */
 	scan("events/deferred", load_deferred);
-	scan("events/new", take_event);
-	/* Ready: the marker that says so, held until the process ends
-	 * (lib/daemon; /metrics' wf_daemon_up). */
-	if (wf_daemon_mark(G.root, "wf-notify") == -1)
-		wf_log_warn("run/wf-notify.lock: %s", strerror(errno));
+	scan_new();
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s (%zu deliveries waiting)", home, G.np);
 
@@ -1046,12 +1066,14 @@ main(int argc, char *argv[])
 				p += sizeof(*ev) + ev->len;
 				if (ev->mask & IN_Q_OVERFLOW) {
 					scan("events/deferred", load_deferred);
-					scan("events/new", take_event);
+					scan_new();
 					continue;
 				}
 				if (ev->len == 0)
 					continue;
-				if (ev->wd == G.wd_new)
+				if (ev->wd == G.wd_new &&
+				    wf_spool_arrived(G.root, "events/new",
+				    ev->name, ev->mask, "event-", NULL, 0) == 1)
 					take_event(ev->name);
 				else if (ev->wd == G.wd_def)
 					load_deferred(ev->name);

@@ -734,6 +734,14 @@ Second line: ünïcode too.'
 	[ "${#lines[@]}" -eq 1 ]
 	wf_config '[httpd]' 'listen = 127.0.0.1:notaport'
 	run -78 "$B/wf-httpd"
-	run -69 timeout 10 "$B/wf-httpd" -l "127.0.0.1:$HTTPD_PORT"
+	[[ "$output" == *"$WF_CONFIG: line 2: listen: '127.0.0.1:notaport' is not ADDR:PORT"* ]]
+	: >"$WF_CONFIG"
+	# a taken port, from another spool (on this one, the first wf-httpd
+	# refuses a second whatever its port)
+	WF_HOME="$BATS_TEST_TMPDIR/other" "$B/wf" init >/dev/null
+	run -69 env WF_HOME="$BATS_TEST_TMPDIR/other" timeout 10 \
+	    "$B/wf-httpd" -l "127.0.0.1:$HTTPD_PORT"
 	[[ "$output" == *"cannot listen"* ]]
+	run -75 timeout 10 "$B/wf-httpd" -l 127.0.0.1:0
+	[[ "$output" == *"already running (pid $HTTPD_PID)"* ]]
 }
