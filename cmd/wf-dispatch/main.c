@@ -113,6 +113,13 @@ struct pending {
 	int prio;
 	int64_t due; /* deferred/: when it is to run again (wall ms) */
 };
+/* A job's end for the audit trail, not written yet (a full disk). */
+struct paudit {
+	char action[32];
+	char id[WF_NAME_MAX + 1];
+	char *details;
+};
+#define PAUDIT_MAX 100000 /* past it, a line is only logged */
 #define HOLD_MIN_MS 250  /* the first wait after a write that failed */
 #define HOLD_MAX_MS 8000 /* the longest */
 
@@ -141,6 +148,8 @@ static struct {
 	int hold_ms, pend_ms, holding;
 	struct pending *pend;
 	size_t npend, cappend;
+	struct paudit *paud; /* audit lines that could not be written */
+	size_t npaud, cappaud;
 	unsigned dirty; /* directories to fsync at the end of the turn */
 	char (*unlinks)[WF_NAME_MAX + 8];
 	size_t nunlinks, capunlinks;
@@ -416,7 +425,7 @@ pend_retry(void)
 	size_t done = 0;
 	char err[256];
 
-	if (D.npend == 0 || wf_clock_mono_ms() < D.pend_next)
+	if ((D.npend == 0 && D.npaud == 0) || wf_clock_mono_ms() < D.pend_next)
 		return;
 	for (; done < D.npend; done++) {
 		struct pending *p = &D.pend[done];
@@ -441,7 +450,29 @@ pend_retry(void)
 		D.pend_next = backoff(&D.pend_ms);
 		return;
 	}
-	wf_log_info("the records held back are written (%zu)", done);
+	if (done > 0)
+		wf_log_info("the records held back are written (%zu)", done);
+	/* Then the audit lines, in their order. */
+	for (done = 0; done < D.npaud; done++) {
+		struct paudit *pa = &D.paud[done];
+		cJSON *d = pa->details != NULL ?
+		    cJSON_Parse(pa->details) : NULL;
+		int rc = wf_audit_append_named(D.root, pa->action, "job",
+		    pa->id, d);
+
+		cJSON_Delete(d);
+		if (rc == -1)
+			break;
+		free(pa->details);
+	}
+	memmove(D.paud, D.paud + done, (D.npaud - done) * sizeof(*D.paud));
+	D.npaud -= done;
+	if (D.npaud > 0) {
+		D.pend_next = backoff(&D.pend_ms);
+		return;
+	}
+	if (done > 0)
+		wf_log_info("the audit lines held back are written (%zu)", done);
 	D.pend_ms = 0;
 }
 
@@ -527,8 +558,36 @@ audit_end(const struct wf_job *j)
 		cJSON_AddNumberToObject(d, "task_id", (double)j->task_id);
 	if (j->error_message != NULL)
 		cJSON_AddStringToObject(d, "error_message", j->error_message);
-	if (wf_audit_append_named(D.root, action, "job", j->id, d) == -1)
-		wf_log_warn("%s: log/audit.jsonl: %s", j->id, strerror(errno));
+	/* Behind lines that wait, or when it cannot be written: kept, and
+	 * written with the records held back (pend_retry). */
+	if (D.npaud > 0 ||
+	    wf_audit_append_named(D.root, action, "job", j->id, d) == -1) {
+		struct paudit *pa;
+
+		if (D.npaud == 0)
+			wf_log_warn("%s: log/audit.jsonl: %s; the lines wait "
+			    "here, written again once they can be", j->id,
+			    strerror(errno));
+		if (D.npaud == D.cappaud && D.cappaud < PAUDIT_MAX) {
+			size_t cap = D.cappaud ? D.cappaud * 2 : 16;
+
+			if ((pa = reallocarray(D.paud, cap, sizeof(*pa))) !=
+			    NULL) {
+				D.paud = pa;
+				D.cappaud = cap;
+			}
+		}
+		if (D.npaud < D.cappaud) {
+			pa = &D.paud[D.npaud++];
+			strlcpy(pa->action, action, sizeof(pa->action));
+			strlcpy(pa->id, j->id, sizeof(pa->id));
+			pa->details = cJSON_PrintUnformatted(d);
+			if (D.npend == 0 && D.npaud == 1)
+				D.pend_next = backoff(&D.pend_ms);
+		} else
+			wf_log_warn("%s: %s: not in the audit trail", j->id,
+			    action);
+	}
 	cJSON_Delete(d);
 }
 
@@ -1809,7 +1868,7 @@ timers(void)
 
 	pend_retry();
 	now = wf_clock_mono_ms();
-	if (D.npend > 0)
+	if (D.npend > 0 || D.npaud > 0)
 		next = D.pend_next;
 	if (D.start_hold > now && (next == -1 || D.start_hold < next))
 		next = D.start_hold;

@@ -60,7 +60,44 @@ static struct {
 	struct pending pend[PENDING_MAX];
 	int npend;
 	unsigned long applied, rejected;
+	/* A full disk: the reports that could not be filed wait in
+	 * reports/new, and are taken again with backoff. */
+	int held, hold_ms;
+	int64_t retry_at; /* mono ms; 0: nothing waits */
 } G;
+#define HOLD_MIN_MS 250
+#define HOLD_MAX_MS 8000
+
+/* A failure that room on the disk would mend. */
+static int
+no_room(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
+}
+
+/* Leave a report where it is, to be taken again once there is room; said
+ * once until one is filed again. */
+static void
+hold(const char *name, const char *why)
+{
+	if (!G.held)
+		wf_log_warn("report %s: %s; reports wait in reports/new, "
+		    "taken again once there is room", name, why);
+	G.held = 1;
+	G.hold_ms = G.hold_ms == 0 ? HOLD_MIN_MS :
+	    G.hold_ms * 2 > HOLD_MAX_MS ? HOLD_MAX_MS : G.hold_ms * 2;
+	G.retry_at = wf_clock_mono_ms() + G.hold_ms;
+}
+
+/* A report was filed: the disk has room again. */
+static void
+unhold(void)
+{
+	if (G.held)
+		wf_log_info("reports are filed again");
+	G.held = 0;
+	G.hold_ms = 0;
+}
 
 static void
 usage(int code)
@@ -127,9 +164,13 @@ apply(const char *name, const cJSON *report, const cJSON *gate)
 	if (wf_pipeline_report(G.root, &G.cfg.pipeline,
 	    (int64_t)rid->valuedouble, report, name, gate, &applied, err,
 	    sizeof(err)) == -1) {
-		reject(name, err);
+		if (no_room(errno))
+			hold(name, err);
+		else
+			reject(name, err);
 		return;
 	}
+	unhold();
 	if (applied) {
 		G.applied++;
 		wf_log_debug("report %s applied to run %d", name,
@@ -205,11 +246,24 @@ verify(const char *name, const cJSON *project, int64_t run_id, int tdd,
 			cJSON_AddItemToArray(ro, cJSON_CreateString(gitdir));
 		cJSON_AddFalseToObject(sb, "network");
 	}
-	if (wf_job_validate(&j, err, sizeof(err)) == -1 ||
-	    wf_queue_submit(G.root, &j, 1) == -1) {
+	if (wf_job_validate(&j, err, sizeof(err)) == -1) {
 		wf_log_warn("report %s: cannot enqueue the test command: %s",
 		    name, err);
 		wf_job_free(&j);
+		return -1;
+	}
+	if (wf_queue_submit(G.root, &j, 1) == -1) {
+		int e = errno;
+
+		snprintf(err, sizeof(err), "cannot enqueue the test command: "
+		    "%s", strerror(e));
+		wf_job_free(&j);
+		/* Not judged without its evidence: it waits. */
+		if (no_room(e)) {
+			hold(name, err);
+			return 1;
+		}
+		wf_log_warn("report %s: %s", name, err);
 		return -1;
 	}
 	strlcpy(G.pend[G.npend].report, name, sizeof(G.pend[0].report));
@@ -336,9 +390,13 @@ refuse(const char *name, const cJSON *report, const cJSON *gate)
 	if (wf_pipeline_refuse(G.root, &G.cfg.pipeline,
 	    (int64_t)rid->valuedouble, report, name, gate, why, &applied, err,
 	    sizeof(err)) == -1) {
-		reject(name, err);
+		if (no_room(errno))
+			hold(name, err);
+		else
+			reject(name, err);
 		return;
 	}
+	unhold();
 	wf_log_info("report %s: %s", name, why);
 	done_with(name);
 }
@@ -387,7 +445,7 @@ process(const char *name)
 			goto apply; /* no test written: the pipeline refuses */
 		if (verify(name, project, (int64_t)cJSON_GetObjectItem(run,
 		    "id")->valuedouble, tdd, cJSON_GetObjectItem(own,
-		    "changed_paths")) == 0)
+		    "changed_paths")) >= 0)
 			goto out;
 	}
 apply:
@@ -664,7 +722,7 @@ main(int argc, char *argv[])
 	char err[512];
 	sigset_t mask;
 	int64_t next_redo;
-	int gone;
+	int gone, wait;
 	int c, verbose = 0, stop = 0, lockfd;
 
 	wf_log_init("wf-gate", 0);
@@ -748,9 +806,19 @@ main(int argc, char *argv[])
 		ssize_t n;
 
 		status();
-		if ((n = poll(pfd, 2, EFFECTS_EVERY_MS)) == -1 &&
-		    errno != EINTR)
+		wait = EFFECTS_EVERY_MS;
+		if (G.retry_at != 0) {
+			int64_t t = G.retry_at - wf_clock_mono_ms();
+
+			wait = t < 0 ? 0 : t < wait ? (int)t : wait;
+		}
+		if ((n = poll(pfd, 2, wait)) == -1 && errno != EINTR)
 			continue;
+		/* Reports held for room: taken again. */
+		if (G.retry_at != 0 && wf_clock_mono_ms() >= G.retry_at) {
+			G.retry_at = 0;
+			scan_new();
+		}
 		/* Effects that failed (a full disk) are done again. */
 		if (n == 0 || wf_clock_mono_ms() >= next_redo) {
 			wf_pipeline_effects_redo(G.root, &G.cfg.pipeline);

@@ -89,7 +89,13 @@ static struct {
 	struct fly fly[FLY_MAX];
 	int nfly;
 	unsigned long events, delivered, retried, dead, hooks;
+	/* A fan-out that could not be written (a full disk): the events
+	 * wait in events/new, taken again with backoff; said once. */
+	int held, hold_ms, failed;
+	int64_t retry_at; /* mono ms; 0: nothing waits */
 } G = { .root = -1, .ifd = -1, .sfd = -1 };
+#define HOLD_MIN_MS 250
+#define HOLD_MAX_MS 8000
 
 static void
 usage(int code)
@@ -453,8 +459,14 @@ take_event(const char *name)
 	/* The deliveries are durable before the event leaves new/: the
 	 * claim below is the commit of the fan-out. */
 	if (bad || wf_spool_sync_dir(G.root, "events/deferred") == -1) {
-		wf_log_warn(
-		    "event %s: left in events/new for the next start", name);
+		if (!G.held)
+			wf_log_warn("event %s: its deliveries could not be "
+			    "written; events wait in events/new, taken again "
+			    "with backoff", name);
+		G.held = G.failed = 1;
+		G.hold_ms = G.hold_ms == 0 ? HOLD_MIN_MS :
+		    G.hold_ms * 2 > HOLD_MAX_MS ? HOLD_MAX_MS : G.hold_ms * 2;
+		G.retry_at = wf_clock_mono_ms() + G.hold_ms;
 		cJSON_Delete(made);
 		goto out;
 	}
@@ -1047,6 +1059,24 @@ main(int argc, char *argv[])
 		status();
 		if (G.stop)
 			break;
+		if (G.retry_at != 0) {
+			int64_t t = G.retry_at - wf_clock_mono_ms();
+
+			if (t <= 0) {
+				/* Events held for room: taken again. */
+				G.retry_at = 0;
+				G.failed = 0;
+				scan_new();
+				if (!G.failed && G.held) {
+					wf_log_info("events are taken again");
+					G.held = 0;
+					G.hold_ms = 0;
+				}
+				continue;
+			}
+			if (wait < 0 || t < wait)
+				wait = (int)t;
+		}
 		mc = curl_multi_poll(
 		    G.multi, xfd, 2, wait < 0 ? IDLE_MS : wait, NULL);
 		if (mc == CURLM_OK)

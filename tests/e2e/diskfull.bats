@@ -21,6 +21,7 @@ teardown() {
 	local rc=0
 	daemons_ok || rc=1
 	stop_dispatch
+	stop_daemons
 	kill_strays
 	sanitizer_check || rc=1
 	if [ -n "$MNT" ]; then
@@ -113,4 +114,97 @@ done_eq() { [ "$(ndone)" -eq "$1" ]; }
 		[ "$(jget "$WF_HOME/done/$id" attempt)" -eq 1 ]
 	done
 	grep -q 'the records held back are written' "$BATS_TEST_TMPDIR/dispatch.log"
+	# every end in the audit trail, once (held back too, on the tmpfs)
+	wait_until 10 grep -q . "$WF_HOME/log/audit.jsonl"
+	[ "$(jq -s '[.[] | select(.action == "job.completed")] | length' "$WF_HOME/log/audit.jsonl")" -eq 6 ]
+	[ "$(jq -s '[.[] | select(.action == "job.completed") | .entity_id] | unique | length' "$WF_HOME/log/audit.jsonl")" -eq 6 ]
+}
+
+# daemon PROG: start wf-gate or wf-notify on the small disk (through the
+# shim where there is no tmpfs), log in $BATS_TEST_TMPDIR/PROG.log
+daemon() {
+	local log="$BATS_TEST_TMPDIR/$1.log" pid
+	if [ -n "$SHIM" ]; then
+		LD_PRELOAD=$SHIM WF_ENOSPC_WHILE="$BATS_TEST_TMPDIR/full" \
+		    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+		    "$B/$1" -v >>"$log" 2>&1 3>&- &
+	else
+		"$B/$1" -v >>"$log" 2>&1 3>&- &
+	fi
+	pid=$!
+	DPIDS="${DPIDS:-} $pid"
+	wait_until "$(slow 10)" grep -q 'ready:' "$log"
+	echo "$pid" >"$BATS_TEST_TMPDIR/$1.pid"
+}
+got() { [ "$(wc -l <"$BATS_TEST_TMPDIR/out.jsonl")" -ge "$1" ]; }
+stop_daemons() {
+	local p
+	for p in ${DPIDS:-}; do
+		kill -TERM "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	DPIDS=
+}
+
+@test "the disk is full when a report comes: wf-gate leaves it in reports/new, and applies it once there is room, with no restart" {
+	small_disk
+	mkdir -p "$BATS_TEST_TMPDIR/proj"
+	proj=$("$B/wf" project create --name p --repo-path "$BATS_TEST_TMPDIR/proj")
+	rid=$("$B/wf" run create --project-id "$proj")
+	printf '{"run_id":%s,"role":"pm","status":"pass","summary":"spec"}\n' "$rid" \
+	    >"$WF_HOME/reports/tmp/r1"
+	daemon wf-gate
+	pid=$(<"$BATS_TEST_TMPDIR/wf-gate.pid")
+	fill
+	mv "$WF_HOME/reports/tmp/r1" "$WF_HOME/reports/new/1796000000.M1P1.r1"
+	sleep 2
+	[ "$(jq -r .state "$WF_HOME/state/runs/$rid.json")" = PM ]
+	[ -e "$WF_HOME/reports/new/1796000000.M1P1.r1" ]
+	[ "$(count corrupt)" -eq 0 ]
+	[ "$(grep -c 'reports wait in reports/new' "$BATS_TEST_TMPDIR/wf-gate.log")" -eq 1 ]
+	unfill
+	wait_until "$(slow 20)" grep -q '"state":"DEV"' "$WF_HOME/state/runs/$rid.json"
+	wait_until 10 test -e "$WF_HOME/reports/cur/1796000000.M1P1.r1"
+	alive "$pid"
+	grep -q 'reports are filed again' "$BATS_TEST_TMPDIR/wf-gate.log"
+	[ "$(count corrupt)" -eq 0 ]
+	# DEV's job, once
+	[ "$(cat "$WF_HOME"/queue/*/new/* | jq -s '[.[] | select(.request_data.role == "dev")] | length')" -eq 1 ]
+	stop_daemons
+}
+
+@test "the disk is full when events come: wf-notify leaves them in events/new, and delivers each once there is room, with no restart" {
+	small_disk
+	R=$BATS_TEST_TMPDIR
+	echo s3cret-s3cret-s3cret >"$R/secret"
+	: >"$R/out.jsonl"
+	echo 200 >"$R/mode"
+	"$PY" "$BATS_TEST_DIRNAME/../helpers/webhook_recv.py" "$R/secret" \
+	    "$R/out.jsonl" "$R/mode" >"$R/port" 2>"$R/recv.err" &
+	DPIDS="$!"
+	wait_until 10 test -s "$R/port"
+	"$B/wf" webhook create --name h --url "http://127.0.0.1:$(<"$R/port")/hook" \
+	    --events 'run.*' --secret-file "$R/secret" >/dev/null
+	for i in 1 2 3 4 5; do
+		printf '{"event":"run.state_changed","timestamp":"2026-01-01T00:00:00.000Z","payload":{"run_id":%d}}' \
+		    "$i" >"$WF_HOME/events/tmp/e$i"
+	done
+	daemon wf-notify
+	pid=$(<"$R/wf-notify.pid")
+	fill
+	for i in 1 2 3 4 5; do
+		mv "$WF_HOME/events/tmp/e$i" "$WF_HOME/events/new/179600000$i.M1P1.e$i"
+	done
+	sleep 2
+	[ "$(wc -l <"$R/out.jsonl")" -eq 0 ]
+	[ "$(count events/new)" -eq 5 ]
+	[ "$(grep -c 'events wait in events/new' "$R/wf-notify.log")" -eq 1 ]
+	unfill
+	wait_until "$(slow 20)" got 5
+	sleep 0.5
+	[ "$(jq -s '[.[] | .body | fromjson | .payload.run_id] | sort | tostring' "$R/out.jsonl")" = '"[1,2,3,4,5]"' ]
+	alive "$pid"
+	grep -q 'events are taken again' "$R/wf-notify.log"
+	[ "$(count events/new)" -eq 0 ]
+	stop_daemons
 }
