@@ -792,7 +792,8 @@ reply_report(const char *reply)
 	return NULL;
 }
 
-/* PM's reply creates tasks: details.tasks [{task_id,title,...}]. */
+/* PM's reply creates tasks: details.tasks [{task_id,title,description,
+ * acceptance_criteria,blocked_by}]. */
 #define PM_TASKS_MAX 64
 
 static void
@@ -833,6 +834,20 @@ pm_tasks(int root, const cJSON *run, cJSON *details)
 			cJSON_AddItemToObject(f, "acceptance_criteria",
 			    cJSON_Duplicate(cJSON_GetObjectItem(t,
 			    "acceptance_criteria"), 1));
+		/* Its dependencies, the task_ids of tasks of the same reply,
+		 * as PM gave them: the store judges them. */
+		if (cJSON_IsArray(cJSON_GetObjectItem(t, "blocked_by"))) {
+			cJSON *bb = cJSON_AddArrayToObject(f, "blocked_by");
+			const cJSON *e;
+			int nb = 0;
+
+			cJSON_ArrayForEach(e, cJSON_GetObjectItem(t,
+			    "blocked_by")) {
+				if (cJSON_IsString(e) && nb++ < PM_TASKS_MAX)
+					cJSON_AddItemToArray(bb,
+					    cJSON_CreateString(e->valuestring));
+			}
+		}
 		cJSON_AddNumberToObject(f, "run_id",
 		    cJSON_GetObjectItem(run, "id")->valuedouble);
 		if (wf_store_create(root, &wf_kind_task, f, 0, &id, err,

@@ -402,6 +402,76 @@ EOF
 	[ "$(q .tokens_out)" -eq "$sum_out" ]
 }
 
+# fake_asked N: the fake model has been asked N times (for wait_until)
+fake_asked() {
+	[ "$(wc -l <"$FAKELOG" 2>/dev/null || echo 0)" -ge "$1" ]
+}
+
+@test "a feature request from the CLI reaches the llm PM's prompt; PM's tasks, with the dependencies it gave, become the project's tasks" {
+	roles
+	make_repo
+	FR_REPLY='{"status":"pass","summary":"mul and div","details":{"tasks":[{"task_id":"F-1","title":"calc mul","acceptance_criteria":["calc mul 2 3 prints 6"]},{"task_id":"F-2","title":"calc div","blocked_by":["F-1"],"acceptance_criteria":["calc div 6 3 prints 2"]}]}}'
+	jq -n --arg pm "$FR_REPLY" --arg dev "$(printf '```file:calc.sh\n%s\n```\n{"status":"pass","summary":"calc add adds","details":{}}\n' "$(cat "$FIX/calc_fixed.sh")")" '{
+	    "You are the PM": {content: $pm, prompt_tokens: 5,
+		completion_tokens: 5},
+	    "You are the DEV": {content: $dev, prompt_tokens: 5,
+		completion_tokens: 5}}' >"$SCRIPT"
+	start_fake
+	config openai "$PORT"
+	start_dispatch
+	start_gate
+	# two lines, a quote and a brace: the user's words as they are
+	printf 'Add a "mul" command to calc.\nThen a div {command}, after mul.\n' \
+	    >"$BATS_TEST_TMPDIR/request.txt"
+
+	run pipeline --project-id "$PROJ" --request-file "$BATS_TEST_TMPDIR/request.txt" \
+	    --timeout "$(slow 60)"
+	echo "$output"
+	[ "$status" -eq 0 ] || { dump; false; }
+	rid=$(run_id_of "$output")
+	jq -e --rawfile t "$BATS_TEST_TMPDIR/request.txt" '.request == $t' \
+	    "$WF_HOME/state/runs/$rid.json"
+	# the text is in PM's prompt, whole, where the shipped prompt puts it
+	pm_prompt=$(jq -rs '.[0].body.messages[-1].content' "$FAKELOG")
+	[[ "$pm_prompt" == *$'in their words'*$'Add a "mul" command to calc.\nThen a div {command}, after mul.'* ]]
+	# PM's tasks are the project's, F-2 waiting on F-1 as PM said
+	run -0 "$B/wf" task list --project-id "$PROJ" --json
+	echo "$output"
+	[ "$(jq length <<<"$output")" -eq 2 ]
+	[ "$(jq -r '.[0].task_id' <<<"$output")" = F-1 ]
+	[ "$(jq -r '.[1].task_id' <<<"$output")" = F-2 ]
+	[ "$(jq -r '.[0].blocked_by' <<<"$output")" = null ]
+	[ "$(jq -c '.[1].blocked_by' <<<"$output")" = '["F-1"]' ]
+	[ "$(jq -r '.[1].acceptance_criteria[0]' <<<"$output")" = "calc div 6 3 prints 2" ]
+	[ "$(jq -r "[.[].run_id] | unique | .[]" <<<"$output")" = "$rid" ]
+	run -0 "$B/wf" task list --project-id "$PROJ"
+	[[ "$output" == *"calc div"* ]]
+
+	# wf run create --request, and --request-file - (standard input)
+	run -0 "$B/wf" run create --project-id "$PROJ" --request 'only mul, please' --json
+	[ "$(jq -r .request <<<"$output")" = 'only mul, please' ]
+	r2=$(jq -r .id <<<"$output")
+	wait_until "$(slow 20)" fake_asked 3 || { dump; false; }
+	[[ "$(jq -rs '.[2].body.messages[-1].content' "$FAKELOG")" == *'only mul, please'* ]]
+	"$B/wf" run abandon "$r2" >/dev/null
+	r3=$(printf 'from stdin\n' | "$B/wf" run create --project-id "$PROJ" --request-file -)
+	jq -e '.request == "from stdin\n"' "$WF_HOME/state/runs/$r3.json"
+	"$B/wf" run abandon "$r3" >/dev/null
+	# blank is none; both, or more than 64 KiB, or a missing file: refused
+	r4=$("$B/wf" run create --project-id "$PROJ" --request '  ')
+	[ "$(jq -r .request "$WF_HOME/state/runs/$r4.json")" = null ]
+	"$B/wf" run abandon "$r4" >/dev/null
+	run "$B/wf" run create --project-id "$PROJ" --request a --request-file -
+	[ "$status" -eq 64 ]
+	head -c 65537 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/big.txt"
+	run "$B/wf" pipeline --project-id "$PROJ" --request-file "$BATS_TEST_TMPDIR/big.txt"
+	[ "$status" -eq 65 ]
+	[[ "$output" == *"longer than 65536 bytes"* ]]
+	run "$B/wf" run create --project-id "$PROJ" --request-file "$BATS_TEST_TMPDIR/none.txt"
+	[ "$status" -eq 66 ]
+	[ "$("$B/wf" run list --json | jq length)" -eq 4 ]
+}
+
 @test "DEV's reply writing ../x, /etc/x and through a symlink is refused and reported; nothing is written outside" {
 	# /etc/x: absent (and removed by teardown if the test made it), or
 	# a file of this machine that must stay as it is
