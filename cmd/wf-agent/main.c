@@ -30,6 +30,7 @@
 #include "deploy.h"
 #include "cred.h"
 #include "exec.h"
+#include "handoff.h"
 #include "home.h"
 #include "job.h"
 #include "json.h"
@@ -696,7 +697,9 @@ sb_spec(struct sbuf *b, const char *repo)
 /*
  * Fill a role's prompt template: {{role}}, {{project}}, {{task}},
  * {{request}} (the run's free-text request; empty when none), {{spec}},
- * {{reports}}, {{findings}}, {{iteration}}, {{test_command}}.
+ * {{reports}}, {{findings}}, {{iteration}}, {{test_command}},
+ * {{handoffs}} (the stages' handoffs so far, the newest that fit in
+ * WF_HANDOFF_PROMPT_MAX).
  */
 static char *
 render(const char *tpl, const char *role, const cJSON *run,
@@ -754,6 +757,14 @@ render(const char *tpl, const char *role, const cJSON *run,
 
 			if (rq != NULL)
 				sb_add(&b, rq, strlen(rq));
+		} else if (strcmp(key, "handoffs") == 0) {
+			char *h = wf_handoff_text(cJSON_GetObjectItem(run,
+			    "handoffs"), WF_HANDOFF_PROMPT_MAX);
+
+			if (h != NULL)
+				sb_add(&b, h[0] != '\0' ? h : "(none yet)",
+				    h[0] != '\0' ? strlen(h) : 10);
+			free(h);
 		} else if (strcmp(key, "test_command") == 0) {
 			const char *tc = wf_json_str(project, "test_command");
 
@@ -1416,6 +1427,46 @@ out:
 }
 
 /*
+ * A command role's view of the handoffs before it: the run's "handoffs"
+ * as a JSON array in a private file of the spool, named by WF_HANDOFFS
+ * in its environment (env), and shown alone, read-only, in its room (the
+ * spool is hidden there).  file gets the spool's name of it, for the
+ * caller to remove.
+ */
+static int
+handoffs_file(int root, const cJSON *run, cJSON *env, char *file,
+    size_t filelen)
+{
+	static char path[PATH_MAX];
+	char name[WF_NAME_MAX + 1], *js;
+	const cJSON *h = cJSON_GetObjectItem(run, "handoffs");
+	cJSON *empty = NULL;
+	int rc = -1;
+
+	if (!cJSON_IsArray(h))
+		h = empty = cJSON_CreateArray();
+	js = cJSON_PrintUnformatted(h);
+	if (js != NULL && wf_spool_name(name, sizeof(name)) == 0 &&
+	    snprintf(file, filelen, "tmp/%s", name) < (int)filelen &&
+	    snprintf(path, sizeof(path), "%s/%s", wf_home_dir(), file) <
+	    (int)sizeof(path) &&
+	    wf_spool_write(root, "tmp", "tmp", name, js, strlen(js),
+	    WF_NO_RENAME) == 0) {
+		if (room.on) {
+			room.sb.file_src = path;
+			room.sb.file_dst = "/tmp/wf-handoffs.json";
+		}
+		cJSON_AddStringToObject(env, "WF_HANDOFFS", room.on ?
+		    room.sb.file_dst : path);
+		rc = 0;
+	} else
+		file[0] = '\0';
+	free(js);
+	cJSON_Delete(empty);
+	return rc;
+}
+
+/*
  * Every role of a run works in the run's worktree, on wf/run-N: from
  * here on the project's repo_path is that worktree, made again if a crash
  * lost it.  A run that ended has no role to run; a run of a git project
@@ -1474,6 +1525,9 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 	const char *rname = wf_json_str(rd, "role");
 	cJSON *run = NULL, *project = NULL, *report = NULL, *details;
 	cJSON *phase = NULL; /* WF_PHASE for the role's program */
+	cJSON *extra = NULL; /* and the rest of its environment */
+	cJSON *task = NULL, *handoff;
+	char hfile[WF_NAME_MAX + 16] = "";
 	struct wf_role role;
 	struct wf_testcount tc;
 	struct secrets sec = { { NULL }, 0 };
@@ -1518,6 +1572,16 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 	if (role.backend != WF_BE_LLM && room_open(&role,
 	    wf_json_str(project, "repo_path"), res) == -1)
 		goto out;
+	if (cJSON_IsNumber(cJSON_GetObjectItem(run, "task_id")))
+		(void)wf_store_get(root, &wf_kind_task, wf_json_int(run,
+		    "task_id"), &task, err, sizeof(err));
+	if (role.backend == WF_BE_COMMAND) {
+		extra = phase != NULL ? cJSON_Duplicate(phase, 1) :
+		    cJSON_CreateObject();
+		if (handoffs_file(root, run, extra, hfile, sizeof(hfile)) == -1)
+			wf_log_warn("%s: the handoffs file: %s", rname,
+			    strerror(errno));
+	}
 	/* A JUnit report older than this is not this run's. */
 	since = wf_clock_wall_ms();
 	if (role.backend == WF_BE_LLM) {
@@ -1540,7 +1604,7 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 		if ((report = run_role_scan(&role, run, project, &sec,
 		    res)) == NULL)
 			goto out;
-	} else if (run_role_command(&role, role.command, phase, run, project,
+	} else if (run_role_command(&role, role.command, extra, run, project,
 	    &sec, &out, &len, &ws) == -1) {
 		cJSON_AddStringToObject(res, "error_message",
 		    "cannot run the role's command");
@@ -1609,6 +1673,12 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 	cJSON_DeleteItemFromObject(report, "role");
 	cJSON_AddNumberToObject(report, "run_id", rid->valuedouble);
 	cJSON_AddStringToObject(report, "role", rname);
+	/* The stage's handoff is the trusted side's account of the work,
+	 * never the agent's own. */
+	cJSON_DeleteItemFromObject(report, "handoff");
+	if ((handoff = wf_handoff_make(run, rname, wf_json_str(rd, "phase"),
+	    task, wf_json_str(project, "repo_path"), j->id)) != NULL)
+		cJSON_AddItemToObject(report, "handoff", handoff);
 	if (wf_pipeline_submit_report(root, report, repid, sizeof(repid)) == -1) {
 		snprintf(err, sizeof(err), "drop the report: %s", strerror(errno));
 		cJSON_AddStringToObject(res, "error_message", err);
@@ -1628,10 +1698,14 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 	}
 	rc = 0;
 out:
+	if (hfile[0] != '\0')
+		unlinkat(root, hfile, 0);
 	secrets_free(&sec);
 	free(out);
 	cJSON_Delete(report);
 	cJSON_Delete(run);
+	cJSON_Delete(task);
+	cJSON_Delete(extra);
 	cJSON_Delete(phase);
 	cJSON_Delete(project);
 	return rc;

@@ -23,6 +23,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "handoff.h"
 #include "home.h"
 #include "json.h"
 #include "log.h"
@@ -38,7 +39,7 @@ static const char run_usage[] =
     "                     [--request TEXT | --request-file FILE|-]\n"
     "                     [--token-budget TOKENS] [--json]\n"
     "       wf run list [--project-id N] [--json]\n"
-    "       wf run show N [--json]\n"
+    "       wf run show N [--handoffs] [--json]\n"
     "       wf run report N --role R --status pass|fail|pending\n"
     "                     [--summary TEXT] [--details JSON]   (or JSON on stdin)\n"
     "       wf run advance N\n"
@@ -72,8 +73,12 @@ static const char run_usage[] =
     "DEPLOYED, 1 when DEPLOY_FAILED, with the reason, 75 when --timeout\n"
     "passed; without --env the run is DEPLOYED at once, and --wait returns\n"
     "at once); set-state --force is\n"
-    "audited.  create --request (or --request-file FILE|-) keeps a feature\n"
-    "request on the run for PM, as wf pipeline does.  pm|dev|qa|sec enqueue that role's agent job now.  A run\n"
+    "audited.  show --handoffs prints what each stage handed over (the\n"
+    "role, what it was asked, its summary, commits, diff stat, tests, what\n"
+    "the gate judged, its log), kept after the worktree is gone.\n"
+    "create --request (or --request-file FILE|-) keeps a feature\n"
+    "request on the run for PM, as wf pipeline does.  pm|dev|qa|sec\n"
+    "enqueue that role's agent job now.  A run\n"
     "with a token budget starts no job once its tokens reach it: it waits\n"
     "for a human, who raises it with budget (0: none) and retries the job\n"
     "(wf queue retry).\n";
@@ -132,7 +137,8 @@ print_run(const cJSON *run, int json)
 		char *s;
 
 		if (cJSON_IsNull(it) || strcmp(it->string, "history") == 0 ||
-		    strcmp(it->string, "reports") == 0)
+		    strcmp(it->string, "reports") == 0 ||
+		    strcmp(it->string, "handoffs") == 0)
 			continue;
 		if (cJSON_IsString(it))
 			printf("%-18s %s\n", it->string, it->valuestring);
@@ -141,6 +147,10 @@ print_run(const cJSON *run, int json)
 			free(s);
 		}
 	}
+	it = cJSON_GetObjectItem(run, "handoffs");
+	if (cJSON_GetArraySize(it) > 0)
+		printf("%-18s %d (wf run show %lld --handoffs)\n", "handoffs",
+		    cJSON_GetArraySize(it), wf_json_int(run, "id"));
 	it = cJSON_GetObjectItem(run, "history");
 	if (cJSON_GetArraySize(it) > 0)
 		printf("history:\n");
@@ -156,7 +166,7 @@ struct ropts {
 	int64_t project_id, task_id, run_id;
 	const char *name, *role, *status, *summary, *details, *why, *env;
 	const char *request, *request_file;
-	int json, tasks, force, detach, stat, wait;
+	int json, tasks, force, detach, stat, wait, handoffs;
 	long long timeout, budget;
 };
 
@@ -184,6 +194,7 @@ ropts_parse(int argc, char *argv[], struct ropts *o)
 		{ "stat", no_argument, NULL, 'X' },
 		{ "wait", no_argument, NULL, 'W' },
 		{ "request", required_argument, NULL, 'q' },
+		{ "handoffs", no_argument, NULL, 'H' },
 		{ "request-file", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -229,6 +240,7 @@ ropts_parse(int argc, char *argv[], struct ropts *o)
 		case 'X': o->stat = 1; break;
 		case 'W': o->wait = 1; break;
 		case 'q': o->request = optarg; break;
+		case 'H': o->handoffs = 1; break;
 		case 'Q': o->request_file = optarg; break;
 		case 'B':
 			o->budget = strtonum(optarg, 0, 1000000000000LL,
@@ -433,6 +445,36 @@ r_list(struct ropts *o)
 	return 0;
 }
 
+/* wf run show N --handoffs: each stage's record (consumes run). */
+static int
+show_handoffs(cJSON *run, int json)
+{
+	cJSON *h = cJSON_GetObjectItem(run, "handoffs");
+	char *text;
+	int rc;
+
+	if (json) {
+		if (cJSON_IsArray(h))
+			cli_json(h);
+		else
+			printf("[]\n");
+		cJSON_Delete(run);
+		return cli_flush();
+	}
+	if ((text = wf_handoff_text(h, 0)) == NULL) {
+		cJSON_Delete(run);
+		return EX_OSERR;
+	}
+	if (text[0] == '\0')
+		printf("run %lld: no handoff yet\n", wf_json_int(run, "id"));
+	else
+		fputs(text, stdout);
+	free(text);
+	cJSON_Delete(run);
+	rc = cli_flush();
+	return rc;
+}
+
 static int
 r_show(struct ropts *o)
 {
@@ -442,6 +484,8 @@ r_show(struct ropts *o)
 	if (wf_store_get(root, &wf_kind_run, o->run_id, &run, err,
 	    sizeof(err)) == -1)
 		return fail_code(err);
+	if (o->handoffs)
+		return show_handoffs(run, o->json);
 	print_run(run, o->json);
 	cJSON_Delete(run);
 	return 0;

@@ -306,6 +306,11 @@ EOF
 	[[ "$dev_prompt" == *"(sh test_calc.sh)"* ]]
 	[[ "$dev_prompt" == *"two tasks for calc"* ]]
 	[[ "$dev_prompt" != *"{{"* ]]
+	# DEV's prompt holds PM's and QA's handoffs: who worked, what it
+	# said, QA's commit and its diff stat, and the output the gate judged
+	[[ "$dev_prompt" == *$'== handoff 1: PM, iteration 1, pass'*$'\nsummary: two tasks for calc\n'*$'tasks made: 2\n    CALC-1: add adds its operands\n'* ]]
+	[[ "$dev_prompt" == *$'== handoff 2: QA writing failing tests first, iteration 1, pass'*$'\n    '*" wf run $rid: qa"$'\n'*"test_calc.sh | "*$'tests: 4 run, 2 passed, 2 failed (counted by wf-gate)\n'*$'the output the gate judged'*$'    not ok 4 - calc add 3 4 = 7'* ]]
+	[[ "$dev_prompt" != *"== handoff 3"* ]]
 
 	# PM's reply made the tasks, linked to the project and the run
 	run "$B/wf" task list --project-id "$PROJ" --json
@@ -395,6 +400,33 @@ EOF
 	fetch "$rid"
 	[ "$(q .state)" = DEPLOYED ]
 	[ "$(q .approved_by)" = "$(id -un)" ]
+	# the handoffs stay once the worktree is gone
+	[ ! -e "$WF_HOME/work/run-$rid" ]
+	run -0 "$B/wf" run show "$rid" --handoffs --json
+	H=$(flat <<<"$output")
+	[ "$(lookup "$H" .#)" -eq 5 ]
+	[ "$(lookup "$H" .0.role)" = pm ]
+	[ "$(lookup "$H" .0.tasks.1.task_id)" = CALC-2 ]
+	[ "$(lookup "$H" .1.role)" = qa ]
+	[ "$(lookup "$H" .1.phase)" = tdd ]
+	[ "$(lookup "$H" .2.role)" = dev ]
+	[ "$(lookup "$H" .2.asked.tdd_tests.0)" = test_calc.sh ]
+	[ "$(lookup "$H" .2.commits#)" -eq 1 ]
+	[ "$(lookup "$H" .2.commits.0.subject)" = "wf run $rid: dev" ]
+	[[ "$(jq -r '.[2].diff_stat' <<<"$output")" == *"calc.sh | 2 +-"* ]]
+	[ "$(lookup "$H" .2.next)" = QA ]
+	[ -s "$WF_HOME/$(lookup "$H" .2.log)" ]
+	[ "$(lookup "$H" .3.role)" = qa ]
+	[ "$(lookup "$H" .3.tests.tests_run)" -eq 4 ]
+	[ "$(lookup "$H" .3.gate.tests_failed)" -eq 0 ]
+	[[ "$(jq -r '.[3].gate.output' <<<"$output")" == *$'\nok 4 - calc add 3 4 = 7'* ]]
+	[ "$(lookup "$H" .4.role)" = security ]
+	[ "$(lookup "$H" .4.next)" = READY_FOR_COMMIT ]
+	run -0 "$B/wf" run show "$rid" --handoffs
+	[[ "$output" == *$'== handoff 3: DEV, iteration 1, pass'*$'asked: make pass test_calc.sh\nsummary: calc add adds\n'*"log: output/"* ]]
+	[[ "$output" == *"== handoff 5: SEC"* ]]
+	run -0 "$B/wf" run show "$rid"
+	[[ "$output" == *"handoffs           5 (wf run show $rid --handoffs)"* ]]
 	# nothing more was asked of the model, and the totals stand
 	reqs
 	[ "$(r .#)" -eq 2 ]

@@ -217,6 +217,11 @@ run_id_of() {
 
 @test "QA fails with auto_retry off: QA_FAILED; the tests are fixed, wf run retry, and it passes" {
 	touch "$REPO/tests_fail"
+	# DEV, a command, reads the handoffs before it in $WF_HANDOFFS
+	role dev "$(cat <<'EOF'
+echo "handed: $(jq -r 'map(.role + ":" + .status) | join(",")' "$WF_HANDOFFS")" && printf '{"status":"pass","summary":"code written"}\n'
+EOF
+)"
 	start_all
 	run pipeline --project-id "$PROJ" --timeout "$(slow 20)"
 	echo "$output"
@@ -242,6 +247,20 @@ run_id_of() {
 	[ "$(moves QA_FAILED DEV)" -eq 1 ]
 	[ "$(moves QA SEC)" -eq 1 ]
 	[ "$(moves SEC READY_FOR_COMMIT)" -eq 1 ]
+	# DEV was handed PM's work first, then its own and QA's failure
+	grep -rqx 'handed: pm:pass' "$WF_HOME/output"
+	grep -rqx 'handed: pm:pass,dev:pass,qa:fail' "$WF_HOME/output"
+	run -0 "$B/wf" run show "$rid" --handoffs --json
+	echo "$output"
+	[ "$(jq length <<<"$output")" -eq 6 ]
+	[ "$(jq -r '.[2] | .role + " " + .status + " " + .next' <<<"$output")" = "qa fail QA_FAILED" ]
+	[ "$(jq -r '.[2].tests.tests_failed' <<<"$output")" -eq 1 ]
+	[ "$(jq -r '.[3] | .role + " " + (.iteration | tostring)' <<<"$output")" = "dev 2" ]
+	[ "$(jq -r '.[3].asked.findings[0].from' <<<"$output")" = qa ]
+	[ "$(jq -r '.[3].asked.findings | length' <<<"$output")" -eq 1 ]
+	[ "$(jq -r '.[1].asked.findings' <<<"$output")" = null ]
+	run -0 "$B/wf" run show "$rid" --handoffs
+	[[ "$output" == *"== handoff 4: DEV, iteration 2, pass"*"given: qa's findings: "* ]]
 	# retry is for failed runs only
 	run "$B/wf" run retry "$rid"
 	[ "$status" -ne 0 ]
