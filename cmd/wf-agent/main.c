@@ -5,7 +5,6 @@
  * rename) before it exits.  It never moves the job file: that is
  * wf-dispatch's job, which finalises from the result even after a crash.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,6 +23,7 @@
 
 #include <sodium.h>
 
+#include "agentsmd.h"
 #include "audit.h"
 #include "clock.h"
 #include "config.h"
@@ -654,49 +654,21 @@ sb_json(struct sbuf *b, const cJSON *o)
 	}
 }
 
-/* The spec files (the .md files of _spec/), at most 64 KiB. */
+/* What agentsmd reads of the worktree, as a prompt's part. */
 static void
-sb_spec(struct sbuf *b, const char *repo)
+sb_agentsmd(struct sbuf *b, const char *repo, int what, size_t max)
 {
-	char path[PATH_MAX];
-	struct dirent *de;
-	size_t total = 0;
-	DIR *d;
+	char *t = wf_agentsmd_text(repo, what, max);
 
-	if (repo == NULL)
-		return;
-	snprintf(path, sizeof(path), "%s/_spec", repo);
-	if ((d = opendir(path)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL && total < 65536) {
-		size_t n = strlen(de->d_name);
-		char fpath[PATH_MAX], chunk[8192];
-		ssize_t r;
-		int fd;
-
-		if (n < 4 || strcmp(de->d_name + n - 3, ".md") != 0)
-			continue;
-		if (snprintf(fpath, sizeof(fpath), "%s/%s", path, de->d_name) >=
-		    (int)sizeof(fpath))
-			continue;
-		if ((fd = open(fpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-			continue;
-		sb_add(b, "--- _spec/", 10);
-		sb_add(b, de->d_name, n);
-		sb_add(b, " ---\n", 5);
-		while (total < 65536 &&
-		    (r = read(fd, chunk, sizeof(chunk))) > 0) {
-			sb_add(b, chunk, (size_t)r);
-			total += (size_t)r;
-		}
-		close(fd);
-	}
-	closedir(d);
+	if (t != NULL)
+		sb_add(b, t, strlen(t));
+	free(t);
 }
 
 /*
  * Fill a role's prompt template: {{role}}, {{project}}, {{task}},
- * {{request}} (the run's free-text request; empty when none), {{spec}},
+ * {{request}} (the run's free-text request; empty when none), {{spec}}
+ * (_spec/'s .md files, 64 KiB), {{agents}} (AGENTS.md and those, 16 KiB),
  * {{reports}}, {{findings}}, {{iteration}}, {{test_command}},
  * {{handoffs}} (the stages' handoffs so far, the newest that fit in
  * WF_HANDOFF_PROMPT_MAX).
@@ -730,7 +702,11 @@ render(const char *tpl, const char *role, const cJSON *run,
 		else if (strcmp(key, "task") == 0)
 			sb_json(&b, task);
 		else if (strcmp(key, "spec") == 0)
-			sb_spec(&b, repo);
+			sb_agentsmd(&b, repo, WF_AGENTSMD_SPEC,
+			    WF_AGENTSMD_SPEC_MAX);
+		else if (strcmp(key, "agents") == 0)
+			sb_agentsmd(&b, repo, WF_AGENTSMD_AGENTS |
+			    WF_AGENTSMD_SPEC, WF_AGENTSMD_MAX);
 		else if (strcmp(key, "reports") == 0)
 			sb_json(&b, results);
 		else if (strcmp(key, "findings") == 0) {

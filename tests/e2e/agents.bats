@@ -734,6 +734,67 @@ EOF
 	[ "$(r .#)" -eq 1 ]
 }
 
+@test "AGENTS.md and _spec/ reach the llm PM's prompt and goose's ({{agents}}), bounded; an AGENTS.md that is a symlink out of the worktree is not followed" {
+	roles
+	make_repo
+	printf 'Conventions: tabs, never spaces.\nRun sh test_calc.sh before you say pass.\n' >"$REPO/AGENTS.md"
+	mkdir "$REPO/_spec"
+	printf 'calc: a calculator with add and mul.\n' >"$REPO/_spec/brief.md"
+	git -C "$REPO" add AGENTS.md _spec
+	git -C "$REPO" -c user.name=t -c user.email=t@localhost commit -q -m conventions
+	cat >"$ROLES/dev.ini" <<EOF
+[role]
+backend = goose
+command = $BATS_TEST_DIRNAME/../helpers/fake_goose --log - --fix $FIX/calc_fixed.sh
+prompt = dev.prompt
+owns = *
+EOF
+	script_pipeline unused
+	start_fake
+	config ollama "$PORT"
+	start_dispatch
+	start_gate
+
+	run pipeline --project-id "$PROJ" --timeout "$(slow 60)"
+	echo "$output"
+	[ "$status" -eq 0 ] || { dump; false; }
+	rid=$(run_id_of "$output")
+	# PM (llm) has them in its prompt, as the repository has them
+	pm_prompt=$(jq -rs '.[0].body.messages[-1].content' "$FAKELOG")
+	[[ "$pm_prompt" == *$'(_spec/*.md):\n--- AGENTS.md ---\nConventions: tabs, never spaces.\nRun sh test_calc.sh before you say pass.\n--- _spec/brief.md ---\ncalc: a calculator with add and mul.\n'* ]]
+	[[ "$pm_prompt" != *"{{agents}}"* ]]
+	# and so does goose's prompt (DEV), with PM's handoff
+	GLOG=$(grep -l '^argv: run' "$WF_HOME"/output/*.log)
+	grep -qx 'prompt| --- AGENTS.md ---' "$GLOG"
+	grep -qx 'prompt| Conventions: tabs, never spaces.' "$GLOG"
+	grep -qx 'prompt| calc: a calculator with add and mul.' "$GLOG"
+	grep -qx 'prompt| summary: two tasks for calc' "$GLOG"
+
+	# an agent's AGENTS.md that leads outside the worktree is not read,
+	# and a spec past 16 KiB is cut, with a marker
+	echo 'TOP-SECRET-42' >"$BATS_TEST_TMPDIR/secret.txt"
+	rm "$REPO/AGENTS.md"
+	ln -s "$BATS_TEST_TMPDIR/secret.txt" "$REPO/AGENTS.md"
+	{ for i in $(seq 1 600); do echo "line $i of a long spec, padded to be long"; done
+	  echo END-OF-BIG; } >"$REPO/_spec/big.md"
+	git -C "$REPO" add -A
+	git -C "$REPO" -c user.name=t -c user.email=t@localhost commit -q -m 'a link out, a long spec'
+	r2=$("$B/wf" run create --project-id "$PROJ")
+	[ -L "$WF_HOME/work/run-$r2/AGENTS.md" ]
+	wait_until "$(slow 20)" fake_asked 2 || { dump; false; }
+	p2=$(jq -rs '.[1].body.messages[-1].content' "$FAKELOG")
+	[[ "$p2" == *'--- AGENTS.md: not read (a symlink that leads outside the repository) ---'* ]]
+	[[ "$p2" != *TOP-SECRET-42* ]]
+	[[ "$p2" == *$'--- _spec/big.md ---\nline 1 of a long spec'* ]]
+	[[ "$p2" == *$'\n\xe2\x80\xa6truncated: the rest is left out'* ]]
+	[[ "$p2" != *END-OF-BIG* ]]
+	[[ "$p2" != *'--- _spec/brief.md ---'* ]]
+	agents_part=${p2#*"(_spec/*.md):"}
+	agents_part=${agents_part%%"What the stages of this run"*}
+	[ "${#agents_part}" -le $((16384 + 100)) ]
+	"$B/wf" run abandon "$r2" >/dev/null
+}
+
 # dev_reported: DEV's report waits in reports/new (no gate takes it)
 dev_reported() {
 	grep -qs '"role":"dev"' "$WF_HOME"/reports/new/*
