@@ -142,10 +142,15 @@ findings_given(cJSON *asked, const cJSON *run, const char *role,
 		const cJSON *d;
 
 		r = cJSON_GetObjectItem(results, others[i]);
-		if (wf_json_str(r, "status") == NULL ||
-		    strcmp(wf_json_str(r, "status"), "fail") != 0)
-			continue;
 		d = cJSON_GetObjectItem(r, "details");
+		/* A failed report, or findings the gate judged (SEC's pass
+		 * with a high finding fails at the gate): what {{findings}}
+		 * shows DEV. */
+		if ((wf_json_str(r, "status") == NULL ||
+		    strcmp(wf_json_str(r, "status"), "fail") != 0) &&
+		    cJSON_GetArraySize(cJSON_GetObjectItem(d, "findings")) == 0 &&
+		    cJSON_GetArraySize(cJSON_GetObjectItem(d, "failures")) == 0)
+			continue;
 		e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "from", others[i]);
 		add_cut(e, "summary", wf_json_str(r, "summary") ?

@@ -1028,6 +1028,11 @@ step_report_apply(int root, const struct wf_pipeline_conf *c, cJSON *run,
 		cJSON_AddStringToObject(p, "reason", gatewhy);
 		note("run.gate_failed", "run.gate_failed", id, p);
 		snprintf(why, sizeof(why), "%s", gatewhy);
+		/* The handoff says what the gate made of the pass. */
+		if (a->handoff != NULL) {
+			set_str(a->handoff, "status", "fail");
+			set_str(a->handoff, "refused", gatewhy);
+		}
 	} else
 		snprintf(why, sizeof(why), "%s reported %s", role, status);
 	clear_wait(run);

@@ -281,6 +281,12 @@ EOF
 	[ "$(q .results.security.status)" = pass ]
 	[ "$(q .results.security.details.findings.0.title)" = x ]
 	grep -q '"action":"run.gate_failed"' "$WF_HOME/log/audit.jsonl"
+	# its handoff says what the gate made of the pass
+	[ "$(q .handoffs.3.role)" = security ]
+	[ "$(q .handoffs.3.status)" = fail ]
+	[[ "$(q .handoffs.3.refused)" == *"SEC gate"* ]]
+	[ "$(q .handoffs.3.findings)" -eq 1 ]
+	[ "$(q .handoffs.3.next)" = SEC_FAILED ]
 	# reset-to-dev --tasks turns the finding into a task
 	run "$B/wf" run reset-to-dev "$rid" --tasks
 	[ "$status" -eq 0 ]
@@ -294,6 +300,11 @@ EOF
 	wait_state "$rid" SEC_FAILED
 	fetch "$rid"
 	[ "$(moves SEC SEC_FAILED)" -eq 2 ]
+	# DEV's second handoff: it was given SEC's finding
+	[ "$(q .handoffs.4.role)" = dev ]
+	[ "$(q .handoffs.4.iteration)" -eq 2 ]
+	[ "$(q .handoffs.4.asked.findings.0.from)" = security ]
+	[ "$(q .handoffs.4.asked.findings.0.findings.0.title)" = x ]
 }
 
 @test "max_iter 2 with auto_retry: tests that always fail stop the run in QA_FAILED for a human" {
