@@ -478,6 +478,11 @@ fake_asked() {
 	[ "$(jq -r "[.[].run_id] | unique | .[]" <<<"$output")" = "$rid" ]
 	run -0 "$B/wf" task list --project-id "$PROJ"
 	[[ "$output" == *"calc div"* ]]
+	# PM's handoff says what it was asked, and what it made of it
+	run -0 "$B/wf" run show "$rid" --handoffs --json
+	[ "$(jq -r '.[0].role' <<<"$output")" = pm ]
+	jq -e --rawfile t "$BATS_TEST_TMPDIR/request.txt" '.[0].asked.request == $t' <<<"$output"
+	[ "$(jq -c '.[0].tasks[1]' <<<"$output")" = '{"task_id":"F-2","title":"calc div","blocked_by":["F-1"]}' ]
 
 	# wf run create --request, and --request-file - (standard input)
 	run -0 "$B/wf" run create --project-id "$PROJ" --request 'only mul, please' --json
