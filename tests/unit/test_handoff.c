@@ -1,5 +1,6 @@
 /*
- * test_handoff: lib/handoff.c without a repository: the record of a
+ * test_handoff: lib/handoff.c without a repository: what a role was
+ * asked (its task, the request, the findings given to it), the record of a
  * report in a run (the agent's part checked, everything cut to its
  * bound, the oldest dropped), its outcome from the run's history, and
  * the text, bounded for a prompt with the newest kept.
@@ -158,10 +159,57 @@ test_outcome_and_text(void **state)
 	cJSON_Delete(run);
 }
 
+static void
+test_make(void **state)
+{
+	cJSON *run = parse("{\"id\":2,\"request\":\"add mul\","
+	    "\"tdd_tests\":[\"t.sh\"],\"stage_base\":\"--output=/tmp/x\","
+	    "\"results\":{\"qa\":{\"status\":\"fail\",\"summary\":\"1 "
+	    "failed\",\"details\":{\"failures\":[\"add 2 3\"]}},"
+	    "\"security\":{\"status\":\"pass\",\"details\":{\"findings\":[]}},"
+	    "\"dev\":{\"status\":\"fail\",\"refused_by\":\"wf-gate\","
+	    "\"summary\":\"ownership gate: t.sh\"}}}");
+	cJSON *task = parse("{\"id\":7,\"task_id\":\"T-7\",\"title\":\"x\"}");
+	cJSON *h, *a, *f;
+
+	(void)state;
+	h = wf_handoff_make(run, "dev", NULL, task, NULL, "J9");
+	assert_non_null(h);
+	assert_string_equal(cJSON_GetObjectItem(h, "log")->valuestring,
+	    "output/J9.log");
+	a = cJSON_GetObjectItem(h, "asked");
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "task"),
+	    "id")->valueint, 7);
+	assert_string_equal(cJSON_GetObjectItem(a, "request")->valuestring,
+	    "add mul");
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(a,
+	    "tdd_tests"), 0)->valuestring, "t.sh");
+	/* QA's failure and the gate's refusal; SEC's clean pass is none */
+	f = cJSON_GetObjectItem(a, "findings");
+	assert_int_equal(cJSON_GetArraySize(f), 2);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(f, 0),
+	    "from")->valuestring, "qa");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(f, 1),
+	    "from")->valuestring, "gate");
+	/* no repository, and a base that is no commit id: no git at all */
+	assert_null(cJSON_GetObjectItem(h, "commits"));
+	assert_null(cJSON_GetObjectItem(h, "base"));
+	cJSON_Delete(h);
+	/* QA is given nobody's findings */
+	h = wf_handoff_make(run, "qa", NULL, NULL, NULL, NULL);
+	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(h, "asked"),
+	    "findings"));
+	assert_null(cJSON_GetObjectItem(h, "log"));
+	cJSON_Delete(h);
+	cJSON_Delete(task);
+	cJSON_Delete(run);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_make),
 		cmocka_unit_test(test_record),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_outcome_and_text),
