@@ -83,6 +83,17 @@ open_beneath(int dfd, const char *path, int ndfd, const char *name,
 	return fd;
 }
 
+/* Why open_beneath failed, from errno. */
+static const char *
+why(void)
+{
+	if (errno == EXDEV)
+		return "a symlink that leads outside the repository";
+	if (errno == ELOOP)
+		return "a symlink, not followed";
+	return strerror(errno);
+}
+
 /* One file beneath rfd (name in ndfd), its content after its header
  * line. */
 static void
@@ -97,10 +108,7 @@ add_file(struct out *o, int rfd, const char *path, int ndfd,
 	if ((fd = open_beneath(rfd, path, ndfd, name,
 	    O_RDONLY | O_NONBLOCK)) == -1) {
 		if (errno != ENOENT)
-			addf(o, "--- %s: not read (%s) ---\n", path,
-			    errno == EXDEV || errno == ELOOP ?
-			    "a symlink that leads outside the repository" :
-			    strerror(errno));
+			addf(o, "--- %s: not read (%s) ---\n", path, why());
 		return;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
@@ -143,9 +151,7 @@ add_spec(struct out *o, int rfd)
 	if ((dfd = open_beneath(rfd, "_spec", rfd, "_spec",
 	    O_RDONLY | O_DIRECTORY)) == -1) {
 		if (errno != ENOENT)
-			addf(o, "--- _spec/: not read (%s) ---\n",
-			    errno == EXDEV || errno == ELOOP ? "a symlink that "
-			    "leads outside the repository" : strerror(errno));
+			addf(o, "--- _spec/: not read (%s) ---\n", why());
 		return;
 	}
 	/* The directory's own descriptor stays for the files in it. */

@@ -11,7 +11,11 @@
 #include <cmocka.h>
 
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
+#include <linux/openat2.h>
+
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
@@ -22,6 +26,23 @@
 #include "agentsmd.h"
 
 static char top[PATH_MAX], wt[PATH_MAX + 8];
+
+/* Has this kernel openat2 (valgrind, or a seccomp filter, may not)?
+ * Without it no symlink is followed, not even one inside. */
+static int
+have_openat2(void)
+{
+	struct open_how how;
+	int fd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH;
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, ".", &how, sizeof(how));
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0;
+}
 
 static void
 put(const char *rel, const char *text)
@@ -114,8 +135,9 @@ test_outside(void **state)
 	assert_int_equal(symlink("../elsewhere", p), 0);
 	t = wf_agentsmd_text(wt, WF_AGENTSMD_AGENTS | WF_AGENTSMD_SPEC, 4096);
 	assert_null(strstr(t, "SECRET"));
-	assert_non_null(strstr(t, "--- AGENTS.md: not read (a symlink that "
-	    "leads outside the repository) ---\n"));
+	assert_non_null(strstr(t, have_openat2() ? "--- AGENTS.md: not read "
+	    "(a symlink that leads outside the repository) ---\n" :
+	    "--- AGENTS.md: not read (a symlink, not followed) ---\n"));
 	assert_non_null(strstr(t, "--- _spec/: not read"));
 	free(t);
 	/* a relative link that climbs out is refused as well; one that
@@ -130,7 +152,8 @@ test_outside(void **state)
 	put("CONVENTIONS.md", "inside\n");
 	assert_int_equal(symlink("CONVENTIONS.md", p), 0);
 	t = wf_agentsmd_text(wt, WF_AGENTSMD_AGENTS, 4096);
-	assert_string_equal(t, "--- AGENTS.md ---\ninside\n");
+	assert_string_equal(t, have_openat2() ? "--- AGENTS.md ---\ninside\n" :
+	    "--- AGENTS.md: not read (a symlink, not followed) ---\n");
 	free(t);
 }
 
