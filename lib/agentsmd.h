@@ -1,10 +1,10 @@
 /*
  * agentsmd: what a repository tells coding agents about itself, its
- * AGENTS.md and its spec (the .md files of _spec/), read from a run's worktree for a
- * role's prompt.  The worktree is the agent's: every file is opened
- * beneath it (openat2 RESOLVE_BENEATH), so that a symlink there leads
- * nowhere outside, and only regular files are read; what is read is
- * bounded, and says so when it was cut.
+ * AGENTS.md and its spec (the .md files of _spec/), read from a run's
+ * worktree for a role's prompt.  The worktree is the agent's: every file
+ * is opened beneath it (openat2 RESOLVE_BENEATH), so that a symlink there
+ * leads nowhere outside, and only regular files are read; what is read
+ * is bounded, and says so when it was cut.
  */
 #ifndef WF_AGENTSMD_H
 #define WF_AGENTSMD_H

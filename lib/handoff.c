@@ -27,6 +27,15 @@
 
 static const char ellipsis[] = "\xe2\x80\xa6"; /* U+2026 */
 
+/* o's string member k, else dflt. */
+static const char *
+str_or(const cJSON *o, const char *k, const char *dflt)
+{
+	const char *v = wf_json_str(o, k);
+
+	return v != NULL ? v : dflt;
+}
+
 /* s cut to at most max bytes (on a UTF-8 boundary), with "…truncated"
  * when cut; a new cJSON string. */
 static cJSON *
@@ -146,10 +155,11 @@ findings_given(cJSON *asked, const cJSON *run, const char *role,
 		/* A failed report, or findings the gate judged (SEC's pass
 		 * with a high finding fails at the gate): what {{findings}}
 		 * shows DEV. */
-		if ((wf_json_str(r, "status") == NULL ||
-		    strcmp(wf_json_str(r, "status"), "fail") != 0) &&
-		    cJSON_GetArraySize(cJSON_GetObjectItem(d, "findings")) == 0 &&
-		    cJSON_GetArraySize(cJSON_GetObjectItem(d, "failures")) == 0)
+		if (strcmp(str_or(r, "status", ""), "fail") != 0 &&
+		    cJSON_GetArraySize(cJSON_GetObjectItem(d,
+		    "findings")) == 0 &&
+		    cJSON_GetArraySize(cJSON_GetObjectItem(d,
+		    "failures")) == 0)
 			continue;
 		e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "from", others[i]);
@@ -189,9 +199,9 @@ git_work(cJSON *h, const char *repo, const char *base)
 	char range[160], err[256], *out = NULL;
 	const char *logv[] = { "log", "--no-color", "--format=%h%x09%s", "-n",
 		"21", range, "--", NULL };
-	const char *statv[] = { "-c", "core.quotepath=off", "diff", "--no-color",
-		"--no-ext-diff", "--stat=100", "--stat-count=40", base, "HEAD",
-		"--", NULL };
+	const char *statv[] = { "-c", "core.quotepath=off", "diff",
+		"--no-color", "--no-ext-diff", "--stat=100", "--stat-count=40",
+		base, "HEAD", "--", NULL };
 	cJSON *commits;
 	size_t len = 0;
 	int n = 0;
@@ -204,8 +214,8 @@ git_work(cJSON *h, const char *repo, const char *base)
 			char *tab;
 			cJSON *c;
 
-			if ((nl = memchr(line, '\n', len - (size_t)(line - out)))
-			    == NULL)
+			nl = memchr(line, '\n', len - (size_t)(line - out));
+			if (nl == NULL)
 				nl = out + len;
 			*nl = '\0';
 			if ((tab = strchr(line, '\t')) == NULL)
@@ -254,7 +264,8 @@ wf_handoff_make(const cJSON *run, const char *role, const char *phase,
 	if (cJSON_IsObject(task)) {
 		cJSON *t = cJSON_AddObjectToObject(asked, "task");
 
-		cJSON_AddNumberToObject(t, "id", (double)wf_json_int(task, "id"));
+		cJSON_AddNumberToObject(t, "id",
+		    (double)wf_json_int(task, "id"));
 		add_cut(t, "task_id", wf_json_str(task, "task_id"), 128);
 		add_cut(t, "title", wf_json_str(task, "title"), 256);
 	}
@@ -264,7 +275,8 @@ wf_handoff_make(const cJSON *run, const char *role, const char *phase,
 		int cut = 0;
 
 		cJSON_AddItemToObject(asked, "tdd_tests", bounded_array(
-		    cJSON_GetObjectItem(run, "tdd_tests"), PATHS_MAX, 256, &cut));
+		    cJSON_GetObjectItem(run, "tdd_tests"), PATHS_MAX, 256,
+		    &cut));
 	}
 	findings_given(asked, run, role, phase);
 	if (repo != NULL && wf_repo_is_git(repo) && sha_ok(base)) {
@@ -304,14 +316,15 @@ agent_part(cJSON *h, const cJSON *part)
 	if (cJSON_IsObject(v = cJSON_GetObjectItem(part, "asked"))) {
 		s = cJSON_PrintUnformatted(v);
 		if (s != NULL && strlen(s) <= PART_MAX / 2)
-			cJSON_AddItemToObject(h, "asked", cJSON_Duplicate(v, 1));
+			cJSON_AddItemToObject(h, "asked",
+			    cJSON_Duplicate(v, 1));
 		else
 			cJSON_AddTrueToObject(h, "asked_cut");
 		free(s);
 	}
 	if (cJSON_IsArray(v = cJSON_GetObjectItem(part, "commits")))
-		cJSON_AddItemToObject(h, "commits", bounded_array(v, COMMITS_MAX,
-		    SUBJECT_MAX + 96, &cut));
+		cJSON_AddItemToObject(h, "commits", bounded_array(v,
+		    COMMITS_MAX, SUBJECT_MAX + 96, &cut));
 	if (cut || cJSON_IsTrue(cJSON_GetObjectItem(part, "commits_cut")))
 		cJSON_AddTrueToObject(h, "commits_cut");
 }
@@ -429,14 +442,15 @@ wf_handoff_record(cJSON *run, const cJSON *report, const cJSON *gate,
 	    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)));
 	cJSON_AddStringToObject(h, "role", role != NULL && strcmp(role,
 	    "sec") == 0 ? "security" : role != NULL ? role : "?");
-	cJSON_AddNumberToObject(h, "iteration", wf_json_int(run, "iteration") > 0 ?
+	cJSON_AddNumberToObject(h, "iteration",
+	    wf_json_int(run, "iteration") > 0 ?
 	    (double)wf_json_int(run, "iteration") : 1);
 	agent_part(h, cJSON_GetObjectItem(report, "handoff"));
 	if (cJSON_GetObjectItem(h, "phase") == NULL &&
 	    wf_json_str(run, "phase") != NULL)
 		add_cut(h, "phase", wf_json_str(run, "phase"), 32);
 	cJSON_AddStringToObject(h, "status", refused != NULL ? "fail" :
-	    wf_json_str(report, "status") ? wf_json_str(report, "status") : "?");
+	    str_or(report, "status", "?"));
 	add_cut(h, "summary", wf_json_str(report, "summary"), SUMMARY_MAX);
 	if (refused != NULL)
 		add_cut(h, "refused", refused, SUMMARY_MAX);
@@ -619,20 +633,20 @@ one_text(const cJSON *h, struct text *t)
 	}
 	if (cJSON_IsObject(ts = cJSON_GetObjectItem(h, "tests")))
 		put(t, "tests: %lld run, %lld passed, %lld failed%s%s%s\n",
-		    wf_json_int(ts, "tests_run"), wf_json_int(ts, "tests_passed"),
+		    wf_json_int(ts, "tests_run"),
+		    wf_json_int(ts, "tests_passed"),
 		    wf_json_int(ts, "tests_failed"),
 		    wf_json_str(ts, "verified_by") ? " (counted by " : "",
-		    wf_json_str(ts, "verified_by") ? wf_json_str(ts,
-		    "verified_by") : "", wf_json_str(ts, "verified_by") ? ")" : "");
+		    str_or(ts, "verified_by", ""),
+		    wf_json_str(ts, "verified_by") ? ")" : "");
 	if (cJSON_IsNumber(cJSON_GetObjectItem(h, "findings")))
 		put(t, "findings: %lld\n", wf_json_int(h, "findings"));
 	g = cJSON_GetObjectItem(h, "gate");
 	if (wf_json_str(g, "job_id") != NULL) {
 		put(t, "gate: its own test run, job %s (%s, exit %lld): %lld "
 		    "run, %lld failed; %s\n", wf_json_str(g, "job_id"),
-		    wf_json_str(g, "job_status") ? wf_json_str(g, "job_status") :
-		    "?", wf_json_int(g, "exit_code"), wf_json_int(g, "tests_run"),
-		    wf_json_int(g, "tests_failed"),
+		    str_or(g, "job_status", "?"), wf_json_int(g, "exit_code"),
+		    wf_json_int(g, "tests_run"), wf_json_int(g, "tests_failed"),
 		    cJSON_IsTrue(cJSON_GetObjectItem(g, "agrees")) ?
 		    "it agrees" : "it disagrees");
 		if (wf_json_str(g, "output") != NULL) {
@@ -642,9 +656,8 @@ one_text(const cJSON *h, struct text *t)
 		}
 	}
 	cJSON_ArrayForEach(e, cJSON_GetObjectItem(g, "offending_paths"))
-		put(t, "gate: not its path: %s (%s's)\n", wf_json_str(e, "path") ?
-		    wf_json_str(e, "path") : "?", wf_json_str(e, "owner") ?
-		    wf_json_str(e, "owner") : "no role");
+		put(t, "gate: not its path: %s (%s's)\n",
+		    str_or(e, "path", "?"), str_or(e, "owner", "no role"));
 	if (wf_json_str(h, "log") != NULL)
 		put(t, "log: %s\n", wf_json_str(h, "log"));
 }

@@ -196,8 +196,8 @@ test_bound(void **state)
 	assert_true(n <= WF_AGENTSMD_MAX + 1 + 80);
 	assert_non_null(strstr(t, "\n\xe2\x80\xa6truncated"));
 	/* cut between two characters, not inside one */
-	assert_int_equal((unsigned char)strstr(t, "\n\xe2\x80\xa6truncated")[-1],
-	    0xa9);
+	assert_int_equal((unsigned char)strstr(t,
+	    "\n\xe2\x80\xa6truncated")[-1], 0xa9);
 	free(t);
 	free(big);
 }

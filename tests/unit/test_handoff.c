@@ -49,7 +49,8 @@ test_record(void **state)
 	    "handoffs")), 1);
 	assert_int_equal(cJSON_GetObjectItem(h, "n")->valueint, 1);
 	assert_string_equal(cJSON_GetObjectItem(h, "role")->valuestring, "qa");
-	assert_string_equal(cJSON_GetObjectItem(h, "phase")->valuestring, "tdd");
+	assert_string_equal(cJSON_GetObjectItem(h, "phase")->valuestring,
+	    "tdd");
 	assert_int_equal(cJSON_GetObjectItem(h, "iteration")->valueint, 2);
 	assert_string_equal(cJSON_GetObjectItem(h, "log")->valuestring,
 	    "output/J1.log");
@@ -121,7 +122,8 @@ static void
 test_outcome_and_text(void **state)
 {
 	cJSON *run = parse("{\"id\":1,\"history\":[{\"from\":\"PM\","
-	    "\"to\":\"DEV\",\"why\":\"pm reported pass\",\"report_id\":\"A\"}]}");
+	    "\"to\":\"DEV\",\"why\":\"pm reported pass\","
+	    "\"report_id\":\"A\"}]}");
 	cJSON *rep = parse("{\"role\":\"pm\",\"status\":\"pass\","
 	    "\"summary\":\"two tasks\",\"details\":{\"tasks\":[{\"task_id\":"
 	    "\"F-1\",\"title\":\"one\"},{\"task_id\":\"F-2\",\"title\":\"two\","
