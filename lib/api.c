@@ -36,7 +36,6 @@
 
 #define ID_MAX (INT64_C(1) << 50) /* the store's largest id */
 #define NSEG 8 /* segments of a route */
-#define WF_API_REQUEST_MAX 65536 /* a run's request: the store's text */
 
 enum { M_GET = 1, M_POST = 2, M_PATCH = 4, M_DELETE = 8 };
 
@@ -721,9 +720,9 @@ new_run(struct req *r, int64_t pid, int64_t tid)
 	/* Blank: no request. */
 	if (request != NULL && request[strspn(request, " \t\r\n")] == '\0')
 		request = NULL;
-	if (request != NULL && strlen(request) > WF_API_REQUEST_MAX)
+	if (request != NULL && strlen(request) > WF_PIPELINE_REQUEST_MAX)
 		return fail(r, 400, "request: longer than %d bytes",
-		    WF_API_REQUEST_MAX);
+		    WF_PIPELINE_REQUEST_MAX);
 	if (wf_pipeline_create_request(r->a->root, &r->a->pipeline, pid, tid,
 		name, request, &id, r->err, sizeof(r->err)) == -1)
 		return fail_pipeline(r);

@@ -16,6 +16,7 @@
 #include "event.h"
 #include "fault.h"
 #include "job.h"
+#include "handoff.h"
 #include "log.h"
 #include "pipeline.h"
 #include "queue.h"
@@ -124,7 +125,8 @@ wf_pipeline_report_parse(const char *buf, size_t len, cJSON **out,
 		    strcmp(it->string, "summary") != 0 &&
 		    strcmp(it->string, "details") != 0 &&
 		    strcmp(it->string, "tokens_in") != 0 &&
-		    strcmp(it->string, "tokens_out") != 0) {
+		    strcmp(it->string, "tokens_out") != 0 &&
+		    strcmp(it->string, "handoff") != 0) {
 			wf_err(err, errlen, "report: unknown field '%.64s'",
 			    it->string);
 			goto bad;
@@ -154,6 +156,11 @@ wf_pipeline_report_parse(const char *buf, size_t len, cJSON **out,
 	it = cJSON_GetObjectItemCaseSensitive(o, "details");
 	if (it != NULL && !cJSON_IsObject(it) && !cJSON_IsNull(it)) {
 		wf_err(err, errlen, "report: details must be an object");
+		goto bad;
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "handoff");
+	if (it != NULL && !cJSON_IsObject(it)) {
+		wf_err(err, errlen, "report: handoff must be an object");
 		goto bad;
 	}
 	it = cJSON_GetObjectItemCaseSensitive(o, "run_id");
@@ -1119,7 +1126,18 @@ struct report_arg {
 	const char *report_id;
 	const cJSON *gate;
 	int applied;
+	cJSON *handoff; /* the one this report left, in the run */
 };
+
+/* A role's last report, as results keeps it: its handoff is kept apart. */
+static cJSON *
+result_of(const cJSON *report)
+{
+	cJSON *r = cJSON_Duplicate(report, 1);
+
+	cJSON_DeleteItemFromObjectCaseSensitive(r, "handoff");
+	return r;
+}
 
 static int tdd_report(int, const struct wf_pipeline_conf *, cJSON *,
     struct report_arg *, int);
@@ -1138,7 +1156,7 @@ applied_before(const cJSON *run, const char *report_id)
 }
 
 static int
-step_report(int root, const struct wf_pipeline_conf *c, cJSON *run,
+step_report_apply(int root, const struct wf_pipeline_conf *c, cJSON *run,
     void *argp, char *err, size_t errlen)
 {
 	struct report_arg *a = argp;
@@ -1165,10 +1183,14 @@ step_report(int root, const struct wf_pipeline_conf *c, cJSON *run,
 		results = cJSON_CreateObject();
 		set_item(run, "results", results);
 	}
-	set_item(results, in_tdd(run) ? "qa_tdd" : role,
-	    cJSON_Duplicate(a->report, 1));
+	set_item(results, in_tdd(run) ? "qa_tdd" : role, result_of(a->report));
 	if (a->gate != NULL)
 		set_item(run, "gate", cJSON_Duplicate(a->gate, 1));
+	/* A stage's record for the next role and for a human; a role still
+	 * at work (pending) has not handed anything over yet. */
+	if (strcmp(status, "pending") != 0)
+		a->handoff = wf_handoff_record(run, a->report, a->gate,
+		    a->report_id, NULL);
 	{
 		double in = 0, out = 0;
 
@@ -1224,6 +1246,11 @@ step_report(int root, const struct wf_pipeline_conf *c, cJSON *run,
 		cJSON_AddStringToObject(p, "reason", gatewhy);
 		note("run.gate_failed", "run.gate_failed", id, p);
 		snprintf(why, sizeof(why), "%s", gatewhy);
+		/* The handoff says what the gate made of the pass. */
+		if (a->handoff != NULL) {
+			set_str(a->handoff, "status", "fail");
+			set_str(a->handoff, "refused", gatewhy);
+		}
 	} else
 		snprintf(why, sizeof(why), "%s reported %s", role, status);
 	clear_wait(run);
@@ -1247,12 +1274,27 @@ step_report(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	return 1;
 }
 
+/* A report, and then what came of it in its handoff. */
+static int
+step_report(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    void *argp, char *err, size_t errlen)
+{
+	struct report_arg *a = argp;
+	int rc;
+
+	a->handoff = NULL;
+	rc = step_report_apply(root, c, run, argp, err, errlen);
+	if (rc == 1)
+		wf_handoff_outcome(a->handoff, run, a->report_id);
+	return rc;
+}
+
 int
 wf_pipeline_report(int root, const struct wf_pipeline_conf *c,
     int64_t run_id, const cJSON *report, const char *report_id,
     const cJSON *gate, int *applied, char *err, size_t errlen)
 {
-	struct report_arg a = { report, report_id, gate, 0 };
+	struct report_arg a = { report, report_id, gate, 0, NULL };
 	int rc;
 
 	rc = transition(root, c, run_id, step_report, &a, err, errlen);
@@ -1322,7 +1364,7 @@ step_refuse(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	struct refuse_arg *a = argp;
 	const char *role = norm_role(get_str(a->report, "role"));
 	const char *want = expected_role(run), *phase = get_str(run, "phase");
-	cJSON *results, *r, *ids, *p;
+	cJSON *results, *r, *ids, *p, *h;
 	char ph[16];
 
 	if (a->report_id != NULL && applied_before(run, a->report_id))
@@ -1337,13 +1379,14 @@ step_refuse(int root, const struct wf_pipeline_conf *c, cJSON *run,
 		results = cJSON_CreateObject();
 		set_item(run, "results", results);
 	}
-	r = cJSON_Duplicate(a->report, 1);
+	r = result_of(a->report);
 	set_str(r, "status", "fail");
 	set_str(r, "summary", a->why);
 	set_str(r, "refused_by", "wf-gate");
 	set_item(results, in_tdd(run) ? "qa_tdd" : role, r);
 	if (a->gate != NULL)
 		set_item(run, "gate", cJSON_Duplicate(a->gate, 1));
+	h = wf_handoff_record(run, a->report, a->gate, a->report_id, a->why);
 	if (a->report_id != NULL) {
 		ids = cJSON_GetObjectItemCaseSensitive(run, "reports");
 		if (!cJSON_IsArray(ids)) {
@@ -1364,6 +1407,7 @@ step_refuse(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	clear_wait(run);
 	start_over(root, c, run, role, ph[0] != '\0' ? ph : NULL, a->why,
 	    a->report_id);
+	wf_handoff_outcome(h, run, a->report_id);
 	return 1;
 }
 

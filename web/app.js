@@ -1552,6 +1552,76 @@ function drawRun(r, envs) {
       tok ? el('p', { class: 'card-meta' }, tok) : null,
       details));
   }
+  drawHandoffs(r);
+}
+
+/* The stages' handoffs, oldest first: each what it was asked, what it
+   did and what the gate judged (lib/handoff.c makes them). */
+function drawHandoffs(r) {
+  const box = $('run-handoffs');
+  const hs = Array.isArray(r.handoffs) ? r.handoffs.filter((h) => h && typeof h === 'object') : [];
+  const opened = new Set([...box.querySelectorAll('details[open]')].map((d) => d.dataset.key));
+  clear(box);
+  if (!hs.length) {
+    box.append(el('li', { class: 'panel empty' }, 'No stage has handed over yet.'));
+    return;
+  }
+  const str = (v) => (typeof v === 'string' ? v : '');
+  const pre = (key, label, text) => el('details', { class: 'raw', 'data-key': key, open: opened.has(key) },
+    el('summary', {}, label), el('pre', {}, text));
+  for (const h of hs) {
+    const n = num(h.n);
+    const status = str(h.status) || '?';
+    const cls = status === 'pass' ? 'good' : status === 'fail' ? 'bad' : 'warn';
+    const role = (str(h.role) || '?').replace(/^security$/, 'sec').toUpperCase();
+    const dl = el('dl', { class: 'hf' });
+    const row = (label, ...v) => dl.append(el('dt', {}, label), el('dd', {}, ...v));
+    const a = h.asked && typeof h.asked === 'object' ? h.asked : null;
+    if (a) {
+      const asked = [];
+      if (a.task && typeof a.task === 'object') asked.push(el('p', {}, `Task #${num(a.task.id)} ${str(a.task.task_id)}: ${str(a.task.title)}`));
+      if (str(a.request)) asked.push(el('p', { class: 'request' }, `Request: ${a.request}`));
+      if (Array.isArray(a.tdd_tests) && a.tdd_tests.length) asked.push(el('p', {}, `Make pass: ${a.tdd_tests.map(String).join(', ')}`));
+      for (const f of Array.isArray(a.findings) ? a.findings : []) {
+        if (!f || typeof f !== 'object') continue;
+        const items = [...(Array.isArray(f.findings) ? f.findings : []), ...(Array.isArray(f.failures) ? f.failures : [])];
+        asked.push(el('p', {}, `Given ${str(f.from)}'s findings: ${str(f.summary)}`),
+          items.length ? el('ul', {}, items.map((x) => el('li', {}, typeof x === 'string' ? x : JSON.stringify(x)))) : null);
+      }
+      row('Asked', asked.length ? asked : el('span', { class: 'muted' }, 'the project as it is: no task, no request, no findings'));
+    }
+    row('Summary', str(h.summary) || el('span', { class: 'muted' }, 'No summary.'));
+    if (Array.isArray(h.tasks) && h.tasks.length) {
+      row('Tasks made', el('ul', {}, h.tasks.map((t) => el('li', {}, `${str(t && t.task_id)}: ${str(t && t.title)}`,
+        t && Array.isArray(t.blocked_by) && t.blocked_by.length ? ` (after ${t.blocked_by.map(String).join(', ')})` : ''))));
+    }
+    if (str(h.refused)) row('Refused', str(h.refused));
+    if (str(h.outcome)) row('Outcome', str(h.next) ? [stateChip(h.next), ' ', str(h.outcome)] : str(h.outcome));
+    if (Array.isArray(h.commits)) {
+      row('Commits', h.commits.length
+        ? el('ul', { class: 'commits' }, h.commits.map((c) => el('li', {}, el('code', { class: 'cmd' }, str(c && c.sha)), ' ', str(c && c.subject))),
+          h.commits_cut ? el('li', { class: 'muted' }, '… and more') : null)
+        : el('span', { class: 'muted' }, 'none'));
+    }
+    if (str(h.diff_stat)) row('Diff stat', el('pre', { class: 'stat' }, h.diff_stat));
+    const t = h.tests && typeof h.tests === 'object' ? h.tests : null;
+    if (t) row('Tests', `${fmtInt(t.tests_run)} run, ${fmtInt(t.tests_passed)} passed, ${fmtInt(t.tests_failed)} failed${str(t.verified_by) ? ` (counted by ${t.verified_by})` : ''}`);
+    if (typeof h.findings === 'number') row('Findings', fmtInt(h.findings));
+    const g = h.gate && typeof h.gate === 'object' ? h.gate : null;
+    if (g && str(g.job_id)) {
+      row('Gate', `its own test run: ${fmtInt(g.tests_run)} run, ${fmtInt(g.tests_failed)} failed, exit ${num(g.exit_code)}; ${g.agrees ? 'it agrees' : 'it disagrees'}`,
+        str(g.output) ? pre(`g${n}`, `The output the gate judged (${str(g.log)})`, g.output) : null);
+    }
+    if (g && Array.isArray(g.offending_paths) && g.offending_paths.length) {
+      row('Not its paths', g.offending_paths.map((o) => (o && typeof o === 'object' ? `${str(o.path)} (${str(o.owner) || 'no role'}'s)` : '')).join(', '));
+    }
+    if (str(h.log)) row('Log', el('code', { class: 'cmd' }, h.log));
+    box.append(el('li', { class: `handoff panel r-${cls}`, 'data-role': str(h.role), 'data-n': String(n) },
+      el('header', { class: 'card-top' },
+        el('h3', {}, `${n} · ${role}${h.phase === 'tdd' ? ' · failing tests first' : ''} · iteration ${num(h.iteration) || 1}`),
+        chip(status, cls), h.at ? whenEl(h.at) : null),
+      dl));
+  }
 }
 
 async function loadRun(route, gen) {

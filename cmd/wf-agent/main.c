@@ -5,7 +5,6 @@
  * rename) before it exits.  It never moves the job file: that is
  * wf-dispatch's job, which finalises from the result even after a crash.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,12 +23,14 @@
 
 #include <sodium.h>
 
+#include "agentsmd.h"
 #include "audit.h"
 #include "clock.h"
 #include "config.h"
 #include "deploy.h"
 #include "cred.h"
 #include "exec.h"
+#include "handoff.h"
 #include "home.h"
 #include "job.h"
 #include "json.h"
@@ -653,50 +654,24 @@ sb_json(struct sbuf *b, const cJSON *o)
 	}
 }
 
-/* The spec files (the .md files of _spec/), at most 64 KiB. */
+/* What agentsmd reads of the worktree, as a prompt's part. */
 static void
-sb_spec(struct sbuf *b, const char *repo)
+sb_agentsmd(struct sbuf *b, const char *repo, int what, size_t max)
 {
-	char path[PATH_MAX];
-	struct dirent *de;
-	size_t total = 0;
-	DIR *d;
+	char *t = wf_agentsmd_text(repo, what, max);
 
-	if (repo == NULL)
-		return;
-	snprintf(path, sizeof(path), "%s/_spec", repo);
-	if ((d = opendir(path)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL && total < 65536) {
-		size_t n = strlen(de->d_name);
-		char fpath[PATH_MAX], chunk[8192];
-		ssize_t r;
-		int fd;
-
-		if (n < 4 || strcmp(de->d_name + n - 3, ".md") != 0)
-			continue;
-		if (snprintf(fpath, sizeof(fpath), "%s/%s", path, de->d_name) >=
-		    (int)sizeof(fpath))
-			continue;
-		if ((fd = open(fpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-			continue;
-		sb_add(b, "--- _spec/", 10);
-		sb_add(b, de->d_name, n);
-		sb_add(b, " ---\n", 5);
-		while (total < 65536 &&
-		    (r = read(fd, chunk, sizeof(chunk))) > 0) {
-			sb_add(b, chunk, (size_t)r);
-			total += (size_t)r;
-		}
-		close(fd);
-	}
-	closedir(d);
+	if (t != NULL)
+		sb_add(b, t, strlen(t));
+	free(t);
 }
 
 /*
  * Fill a role's prompt template: {{role}}, {{project}}, {{task}},
- * {{request}} (the run's free-text request; empty when none), {{spec}},
- * {{reports}}, {{findings}}, {{iteration}}, {{test_command}}.
+ * {{request}} (the run's free-text request; empty when none), {{spec}}
+ * (_spec/'s .md files, 64 KiB), {{agents}} (AGENTS.md and those, 16 KiB),
+ * {{reports}}, {{findings}}, {{iteration}}, {{test_command}},
+ * {{handoffs}} (the stages' handoffs so far, the newest that fit in
+ * WF_HANDOFF_PROMPT_MAX).
  */
 static char *
 render(const char *tpl, const char *role, const cJSON *run,
@@ -727,7 +702,11 @@ render(const char *tpl, const char *role, const cJSON *run,
 		else if (strcmp(key, "task") == 0)
 			sb_json(&b, task);
 		else if (strcmp(key, "spec") == 0)
-			sb_spec(&b, repo);
+			sb_agentsmd(&b, repo, WF_AGENTSMD_SPEC,
+			    WF_AGENTSMD_SPEC_MAX);
+		else if (strcmp(key, "agents") == 0)
+			sb_agentsmd(&b, repo, WF_AGENTSMD_AGENTS |
+			    WF_AGENTSMD_SPEC, WF_AGENTSMD_MAX);
 		else if (strcmp(key, "reports") == 0)
 			sb_json(&b, results);
 		else if (strcmp(key, "findings") == 0) {
@@ -754,6 +733,14 @@ render(const char *tpl, const char *role, const cJSON *run,
 
 			if (rq != NULL)
 				sb_add(&b, rq, strlen(rq));
+		} else if (strcmp(key, "handoffs") == 0) {
+			char *h = wf_handoff_text(cJSON_GetObjectItem(run,
+			    "handoffs"), WF_HANDOFF_PROMPT_MAX);
+
+			if (h != NULL)
+				sb_add(&b, h[0] != '\0' ? h : "(none yet)",
+				    h[0] != '\0' ? strlen(h) : 10);
+			free(h);
 		} else if (strcmp(key, "test_command") == 0) {
 			const char *tc = wf_json_str(project, "test_command");
 
@@ -792,7 +779,8 @@ reply_report(const char *reply)
 	return NULL;
 }
 
-/* PM's reply creates tasks: details.tasks [{task_id,title,...}]. */
+/* PM's reply creates tasks: details.tasks [{task_id,title,description,
+ * acceptance_criteria,blocked_by}]. */
 #define PM_TASKS_MAX 64
 
 static void
@@ -833,6 +821,20 @@ pm_tasks(int root, const cJSON *run, cJSON *details)
 			cJSON_AddItemToObject(f, "acceptance_criteria",
 			    cJSON_Duplicate(cJSON_GetObjectItem(t,
 			    "acceptance_criteria"), 1));
+		/* Its dependencies, the task_ids of tasks of the same reply,
+		 * as PM gave them: the store judges them. */
+		if (cJSON_IsArray(cJSON_GetObjectItem(t, "blocked_by"))) {
+			cJSON *bb = cJSON_AddArrayToObject(f, "blocked_by");
+			const cJSON *e;
+			int nb = 0;
+
+			cJSON_ArrayForEach(e, cJSON_GetObjectItem(t,
+			    "blocked_by")) {
+				if (cJSON_IsString(e) && nb++ < PM_TASKS_MAX)
+					cJSON_AddItemToArray(bb,
+					    cJSON_CreateString(e->valuestring));
+			}
+		}
 		cJSON_AddNumberToObject(f, "run_id",
 		    cJSON_GetObjectItem(run, "id")->valuedouble);
 		if (wf_store_create(root, &wf_kind_task, f, 0, &id, err,
@@ -1401,6 +1403,46 @@ out:
 }
 
 /*
+ * A command role's view of the handoffs before it: the run's "handoffs"
+ * as a JSON array in a private file of the spool, named by WF_HANDOFFS
+ * in its environment (env), and shown alone, read-only, in its room (the
+ * spool is hidden there).  file gets the spool's name of it, for the
+ * caller to remove.
+ */
+static int
+handoffs_file(int root, const cJSON *run, cJSON *env, char *file,
+    size_t filelen)
+{
+	static char path[PATH_MAX];
+	char name[WF_NAME_MAX + 1], *js;
+	const cJSON *h = cJSON_GetObjectItem(run, "handoffs");
+	cJSON *empty = NULL;
+	int rc = -1;
+
+	if (!cJSON_IsArray(h))
+		h = empty = cJSON_CreateArray();
+	js = cJSON_PrintUnformatted(h);
+	if (js != NULL && wf_spool_name(name, sizeof(name)) == 0 &&
+	    snprintf(file, filelen, "tmp/%s", name) < (int)filelen &&
+	    snprintf(path, sizeof(path), "%s/%s", wf_home_dir(), file) <
+	    (int)sizeof(path) &&
+	    wf_spool_write(root, "tmp", "tmp", name, js, strlen(js),
+	    WF_NO_RENAME) == 0) {
+		if (room.on) {
+			room.sb.file_src = path;
+			room.sb.file_dst = "/tmp/wf-handoffs.json";
+		}
+		cJSON_AddStringToObject(env, "WF_HANDOFFS", room.on ?
+		    room.sb.file_dst : path);
+		rc = 0;
+	} else
+		file[0] = '\0';
+	free(js);
+	cJSON_Delete(empty);
+	return rc;
+}
+
+/*
  * Every role of a run works in the run's worktree, on wf/run-N: from
  * here on the project's repo_path is that worktree, made again if a crash
  * lost it.  A run that ended has no role to run; a run of a git project
@@ -1459,6 +1501,9 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 	const char *rname = wf_json_str(rd, "role");
 	cJSON *run = NULL, *project = NULL, *report = NULL, *details;
 	cJSON *phase = NULL; /* WF_PHASE for the role's program */
+	cJSON *extra = NULL; /* and the rest of its environment */
+	cJSON *task = NULL, *handoff;
+	char hfile[WF_NAME_MAX + 16] = "";
 	struct wf_role role;
 	struct wf_testcount tc;
 	struct secrets sec = { { NULL }, 0 };
@@ -1503,6 +1548,16 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 	if (role.backend != WF_BE_LLM && room_open(&role,
 	    wf_json_str(project, "repo_path"), res) == -1)
 		goto out;
+	if (cJSON_IsNumber(cJSON_GetObjectItem(run, "task_id")))
+		(void)wf_store_get(root, &wf_kind_task, wf_json_int(run,
+		    "task_id"), &task, err, sizeof(err));
+	if (role.backend == WF_BE_COMMAND) {
+		extra = phase != NULL ? cJSON_Duplicate(phase, 1) :
+		    cJSON_CreateObject();
+		if (handoffs_file(root, run, extra, hfile, sizeof(hfile)) == -1)
+			wf_log_warn("%s: the handoffs file: %s", rname,
+			    strerror(errno));
+	}
 	/* A JUnit report older than this is not this run's. */
 	since = wf_clock_wall_ms();
 	if (role.backend == WF_BE_LLM) {
@@ -1525,7 +1580,7 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 		if ((report = run_role_scan(&role, run, project, &sec,
 		    res)) == NULL)
 			goto out;
-	} else if (run_role_command(&role, role.command, phase, run, project,
+	} else if (run_role_command(&role, role.command, extra, run, project,
 	    &sec, &out, &len, &ws) == -1) {
 		cJSON_AddStringToObject(res, "error_message",
 		    "cannot run the role's command");
@@ -1594,6 +1649,12 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 	cJSON_DeleteItemFromObject(report, "role");
 	cJSON_AddNumberToObject(report, "run_id", rid->valuedouble);
 	cJSON_AddStringToObject(report, "role", rname);
+	/* The stage's handoff is the trusted side's account of the work,
+	 * never the agent's own. */
+	cJSON_DeleteItemFromObject(report, "handoff");
+	if ((handoff = wf_handoff_make(run, rname, wf_json_str(rd, "phase"),
+	    task, wf_json_str(project, "repo_path"), j->id)) != NULL)
+		cJSON_AddItemToObject(report, "handoff", handoff);
 	if (wf_pipeline_submit_report(root, report, repid, sizeof(repid)) == -1) {
 		snprintf(err, sizeof(err), "drop the report: %s", strerror(errno));
 		cJSON_AddStringToObject(res, "error_message", err);
@@ -1613,10 +1674,14 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 	}
 	rc = 0;
 out:
+	if (hfile[0] != '\0')
+		unlinkat(root, hfile, 0);
 	secrets_free(&sec);
 	free(out);
 	cJSON_Delete(report);
 	cJSON_Delete(run);
+	cJSON_Delete(task);
+	cJSON_Delete(extra);
 	cJSON_Delete(phase);
 	cJSON_Delete(project);
 	return rc;

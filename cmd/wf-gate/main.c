@@ -43,6 +43,7 @@
 
 #define PENDING_MAX 256
 #define EFFECTS_EVERY_MS 10000 /* effects left undone are looked for */
+#define GATE_OUTPUT_MAX 4096 /* of its test run's output, kept in the run */
 
 /* A QA pass waiting for the gate's own run of the tests. */
 struct pending {
@@ -502,7 +503,7 @@ verified(int i, const struct wf_jobref *ref)
 	struct wf_job j;
 	char err[512], log[WF_NAME_MAX + 16], *out = NULL, sum[256];
 	char jerr[512] = "";
-	cJSON *r, *gate, *eff, *d;
+	cJSON *r, *gate, *eff, *d, *tail = NULL;
 	size_t len = 0;
 	int ok;
 
@@ -527,6 +528,17 @@ verified(int i, const struct wf_jobref *ref)
 	} else if (wf_spool_read(G.root, log, 64 << 20, &out, &len) == -1 ||
 	    wf_testcount_parse(out, len, &tc) == -1)
 		memset(&tc, 0, sizeof(tc));
+	/* What it judged, for the run's handoff: the end of the output,
+	 * where the runners put their verdict. */
+	if (out != NULL) {
+		size_t from = len > GATE_OUTPUT_MAX ? len - GATE_OUTPUT_MAX : 0;
+
+		while (from < len && ((unsigned char)out[from] & 0xc0) == 0x80)
+			from++;
+		out[len] = '\0';
+		if (memchr(out + from, '\0', len - from) == NULL)
+			tail = cJSON_CreateString(out + from);
+	}
 	free(out);
 	if (p.tdd)
 		ok = tc.format != NULL && tc.failed >= 1;
@@ -547,12 +559,17 @@ verified(int i, const struct wf_jobref *ref)
 	if (jerr[0] != '\0')
 		cJSON_AddStringToObject(gate, "junit_error", jerr);
 	cJSON_AddStringToObject(gate, "agent_said", "pass");
+	/* Its handoff goes into the run's handoffs, not twice. */
 	cJSON_AddItemToObject(gate, "agent_report", cJSON_Duplicate(r, 1));
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(gate, "agent_report"),
+	    "handoff");
 	cJSON_AddBoolToObject(gate, "agrees", ok);
 	if (p.tdd)
 		cJSON_AddTrueToObject(gate, "tdd");
 	if (p.changed != NULL)
 		cJSON_AddItemToObject(gate, "changed_paths", p.changed);
+	if (tail != NULL)
+		cJSON_AddItemToObject(gate, "output", tail);
 	/* The report the pipeline decides on carries the gate's counts. */
 	eff = cJSON_Duplicate(r, 1);
 	cJSON_DeleteItemFromObject(eff, "details");

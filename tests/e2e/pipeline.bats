@@ -217,6 +217,11 @@ run_id_of() {
 
 @test "QA fails with auto_retry off: QA_FAILED; the tests are fixed, wf run retry, and it passes" {
 	touch "$REPO/tests_fail"
+	# DEV, a command, reads the handoffs before it in $WF_HANDOFFS
+	role dev "$(cat <<'EOF'
+echo "handed: $(jq -r 'map(.role + ":" + .status) | join(",")' "$WF_HANDOFFS")" && printf '{"status":"pass","summary":"code written"}\n'
+EOF
+)"
 	start_all
 	run pipeline --project-id "$PROJ" --timeout "$(slow 20)"
 	echo "$output"
@@ -242,6 +247,20 @@ run_id_of() {
 	[ "$(moves QA_FAILED DEV)" -eq 1 ]
 	[ "$(moves QA SEC)" -eq 1 ]
 	[ "$(moves SEC READY_FOR_COMMIT)" -eq 1 ]
+	# DEV was handed PM's work first, then its own and QA's failure
+	grep -rqx 'handed: pm:pass' "$WF_HOME/output"
+	grep -rqx 'handed: pm:pass,dev:pass,qa:fail' "$WF_HOME/output"
+	run -0 "$B/wf" run show "$rid" --handoffs --json
+	echo "$output"
+	[ "$(jq length <<<"$output")" -eq 6 ]
+	[ "$(jq -r '.[2] | .role + " " + .status + " " + .next' <<<"$output")" = "qa fail QA_FAILED" ]
+	[ "$(jq -r '.[2].tests.tests_failed' <<<"$output")" -eq 1 ]
+	[ "$(jq -r '.[3] | .role + " " + (.iteration | tostring)' <<<"$output")" = "dev 2" ]
+	[ "$(jq -r '.[3].asked.findings[0].from' <<<"$output")" = qa ]
+	[ "$(jq -r '.[3].asked.findings | length' <<<"$output")" -eq 1 ]
+	[ "$(jq -r '.[1].asked.findings' <<<"$output")" = null ]
+	run -0 "$B/wf" run show "$rid" --handoffs
+	[[ "$output" == *"== handoff 4: DEV, iteration 2, pass"*"given: qa's findings: "* ]]
 	# retry is for failed runs only
 	run "$B/wf" run retry "$rid"
 	[ "$status" -ne 0 ]
@@ -262,6 +281,12 @@ run_id_of() {
 	[ "$(q .results.security.status)" = pass ]
 	[ "$(q .results.security.details.findings.0.title)" = x ]
 	grep -q '"action":"run.gate_failed"' "$WF_HOME/log/audit.jsonl"
+	# its handoff says what the gate made of the pass
+	[ "$(q .handoffs.3.role)" = security ]
+	[ "$(q .handoffs.3.status)" = fail ]
+	[[ "$(q .handoffs.3.refused)" == *"SEC gate"* ]]
+	[ "$(q .handoffs.3.findings)" -eq 1 ]
+	[ "$(q .handoffs.3.next)" = SEC_FAILED ]
 	# reset-to-dev --tasks turns the finding into a task
 	run "$B/wf" run reset-to-dev "$rid" --tasks
 	[ "$status" -eq 0 ]
@@ -275,6 +300,11 @@ run_id_of() {
 	wait_state "$rid" SEC_FAILED
 	fetch "$rid"
 	[ "$(moves SEC SEC_FAILED)" -eq 2 ]
+	# DEV's second handoff: it was given SEC's finding
+	[ "$(q .handoffs.4.role)" = dev ]
+	[ "$(q .handoffs.4.iteration)" -eq 2 ]
+	[ "$(q .handoffs.4.asked.findings.0.from)" = security ]
+	[ "$(q .handoffs.4.asked.findings.0.findings.0.title)" = x ]
 }
 
 @test "max_iter 2 with auto_retry: tests that always fail stop the run in QA_FAILED for a human" {

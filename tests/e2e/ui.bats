@@ -19,7 +19,8 @@
 # redelivered; the task board by stage (the seed's columns, a task where
 # its run is, what it waits on and why it is blocked) and Add task, on the
 # board and on a project's page, with acceptance criteria and
-# dependencies.  The real wf-httpd serves the page and its API.
+# dependencies; a run's handoffs.  The real wf-httpd serves the page and
+# its API.
 
 load helpers
 
@@ -1413,4 +1414,70 @@ ready_run() {
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "blocked_by: no task T-99 in project $P" ]
 	[ "$("$B/wf" task list --project-id "$P" --json | jq '[.[] | select(.task_id == "T-11")] | length')" = 0 ]
+@test "#/runs/N shows the handoffs, oldest first, as text: what each stage was asked, its summary, tasks, commits, diff stat, tests, the output the gate judged, its log; after the worktree is gone" {
+	git_project
+	ready_run handed
+	"$B/wf" run abandon "$RR" --why 'seen enough' >/dev/null
+	[ ! -e "$WT" ]
+	R0=$("$B/wf" run create --project-id "$GP" --name none-yet)
+	# what lib/pipeline would have kept (the agents test makes them for
+	# real): PM's tasks, QA's failing tests first with the gate's output,
+	# DEV again with QA's findings and a request that holds markup
+	f="$WF_HOME/state/runs/$RR.json"
+	jq '.handoffs = [
+	    {n: 1, at: "2026-12-08T02:00:00.000Z", role: "pm", iteration: 1,
+	     status: "pass", summary: "two tasks", asked: {request: "add <b>mul</b>"},
+	     commits: [], tasks: [{task_id: "F-1", title: "mul"},
+		{task_id: "F-2", title: "div", blocked_by: ["F-1"]}],
+	     next: "PM", outcome: "pm passed; QA writes the failing tests first (tdd)",
+	     log: "output/J1.log"},
+	    {n: 2, at: "2026-12-08T02:01:00.000Z", role: "qa", phase: "tdd",
+	     iteration: 1, status: "pass", summary: "tdd: 4 run, 2 failed",
+	     asked: {}, commits: [{sha: "fd76f33", subject: "wf run 1: qa"}],
+	     diff_stat: " test_calc.sh | 3 ++-\n 1 file changed",
+	     tests: {tests_run: 4, tests_passed: 2, tests_failed: 2, verified_by: "wf-gate"},
+	     gate: {job_id: "G2", log: "output/G2.log", exit_code: 1, tests_run: 4,
+		tests_failed: 2, agrees: true, output: "1..4\nnot ok 1 - add <i>2 3</i>\nok 2"},
+	     next: "DEV", outcome: "QA wrote 1 test file", log: "output/J2.log"},
+	    {n: 3, at: "2026-12-08T02:02:00.000Z", role: "dev", iteration: 2,
+	     status: "fail", summary: "could not", refused: "ownership gate: dev touched test_calc.sh",
+	     asked: {request: "add <b>mul</b>", tdd_tests: ["test_calc.sh"],
+		findings: [{from: "qa", summary: "1 failed", failures: ["add 2 3"]}]},
+	     commits: [{sha: "98d2b37", subject: "wf run 1: dev"}],
+	     gate: {offending_paths: [{path: "test_calc.sh", owner: "qa"}]},
+	     log: "output/J3.log"}]' "$f" >"$f.new"
+	mv "$f.new" "$f"
+	start_server
+	H='#run-handoffs'
+	run cdp "$URL#/runs/$RR" \
+	    "wait document.querySelectorAll('$H .handoff').length === 3" \
+	    "print [...document.querySelectorAll('$H .handoff h3')].map((h) => h.textContent).join('|')" \
+	    "print [...document.querySelectorAll('$H .handoff')].map((h) => h.className).join('|')" \
+	    "print [...document.querySelectorAll('$H [data-n=\"1\"] dt')].map((d) => d.textContent).join(',')" \
+	    "print document.querySelector('$H [data-n=\"1\"]').textContent.includes('F-2: div (after F-1)')" \
+	    "print JSON.stringify(document.querySelector('$H [data-n=\"2\"] .stat').textContent)" \
+	    "print document.querySelector('$H [data-n=\"2\"] details summary').textContent" \
+	    "print JSON.stringify(document.querySelector('$H [data-n=\"2\"] details pre').textContent)" \
+	    "print [...document.querySelectorAll('$H [data-n=\"2\"] dd')].map((d) => d.textContent).filter((t) => t.startsWith('4 run')).join()" \
+	    "print [...document.querySelectorAll('$H [data-n=\"3\"] dd')].slice(0, 1).map((d) => d.textContent).join()" \
+	    "print [...document.querySelectorAll('$H [data-n=\"3\"] dd')].map((d) => d.textContent).filter((t) => t.startsWith('ownership') || t.startsWith('test_calc') || t.startsWith('output/') || t.startsWith('98d')).join('|')" \
+	    "print document.querySelectorAll('$H b, $H i').length" \
+	    "eval location.hash = '#/runs/$R0'" \
+	    "wait document.getElementById('run-h').textContent.includes('none-yet') && document.querySelectorAll('$H .handoff').length === 0" \
+	    "print document.getElementById('run-handoffs').textContent"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = '1 · PM · iteration 1|2 · QA · failing tests first · iteration 1|3 · DEV · iteration 2' ]
+	[ "${lines[1]}" = 'handoff panel r-good|handoff panel r-good|handoff panel r-bad' ]
+	[ "${lines[2]}" = 'Asked,Summary,Tasks made,Outcome,Commits,Log' ]
+	[ "${lines[3]}" = True ]
+	[ "${lines[4]}" = '" test_calc.sh | 3 ++-\n 1 file changed"' ]
+	[ "${lines[5]}" = 'The output the gate judged (output/G2.log)' ]
+	[ "${lines[6]}" = '"1..4\nnot ok 1 - add <i>2 3</i>\nok 2"' ]
+	[ "${lines[7]}" = '4 run, 2 passed, 2 failed (counted by wf-gate)' ]
+	[ "${lines[8]}" = "Request: add <b>mul</b>Make pass: test_calc.shGiven qa's findings: 1 failedadd 2 3" ]
+	[ "${lines[9]}" = 'ownership gate: dev touched test_calc.sh|98d2b37 wf run 1: dev|test_calc.sh (qa'"'"'s)|output/J3.log' ]
+	# the agents' words are text, never markup
+	[ "${lines[10]}" = 0 ]
+	[ "${lines[11]}" = 'No stage has handed over yet.' ]
 }
