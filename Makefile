@@ -66,7 +66,8 @@ endif
 
 LIBSRC = $(wildcard lib/*.c)
 LIBOBJ = $(LIBSRC:lib/%.c=$(O)/lib/%.o)
-PROGS = wf wf-enqueue wf-dispatch wf-agent wf-gate wf-notify wf-httpd
+PROGS = wf wf-enqueue wf-dispatch wf-agent wf-gate wf-notify wf-httpd \
+	wf-director
 BINS = $(PROGS:%=$(B)/%)
 UNITSRC = $(wildcard tests/unit/*.c)
 UNITS = $(UNITSRC:tests/unit/%.c=$(B)/tests/%)
@@ -104,6 +105,7 @@ $(B)/wf-agent: $(O)/cmd/wf-agent/main.o
 $(B)/wf-gate: $(O)/cmd/wf-gate/main.o
 $(B)/wf-notify: $(O)/cmd/wf-notify/main.o
 $(B)/wf-httpd: $(O)/cmd/wf-httpd/main.o
+$(B)/wf-director: $(O)/cmd/wf-director/main.o
 $(O)/cmd/wf-httpd/main.o: XCFLAGS = $(MHD_CFLAGS)
 $(B)/wf-httpd: XLIBS = $(MHD_LIBS)
 
@@ -158,10 +160,11 @@ fuzz:
 # is there already is never overwritten: when it differs from the new
 # default, that goes beside it as FILE.new.
 UNITS_SVC = wf-dispatch.service wf-gate.service wf-notify.service \
-	wf-httpd.service
+	wf-httpd.service wf-director.service
 MANPAGES = $(wildcard man/*.[1-8])
 WEBFILES = $(wildcard web/*)
-CONFFILES = wf.ini $(patsubst etc/%,%,$(wildcard etc/roles/*))
+CONFFILES = wf.ini $(patsubst etc/%,%,$(wildcard etc/roles/*)) \
+	$(patsubst etc/%,%,$(wildcard etc/director/*))
 # Every program the suite has had or will have, for uninstall (rm -f).
 ALLPROGS = $(sort $(PROGS) wf-notify wf-httpd)
 SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SPOOLDIR@|$(SPOOLDIR)|g' \
@@ -193,6 +196,7 @@ install: systemd-units
 		WF_DEFAULT_CONFIG=$(SYSCONFDIR)/wf/wf.ini \
 		WF_DEFAULT_BINDIR=$(BINDIR) WF_DEFAULT_WEBDIR=$(WEBDIR) all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/wf/roles \
+		$(DESTDIR)$(SYSCONFDIR)/wf/director \
 		$(DESTDIR)$(SYSCONFDIR)/wf/hooks.d $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(WEBDIR)
@@ -232,6 +236,7 @@ uninstall:
 		elif [ -e $$t ]; then echo "uninstall: $$t is edited: kept"; fi; \
 	done
 	rmdir $(DESTDIR)$(SYSCONFDIR)/wf/roles $(DESTDIR)$(SYSCONFDIR)/wf/hooks.d \
+		$(DESTDIR)$(SYSCONFDIR)/wf/director \
 		$(DESTDIR)$(SYSCONFDIR)/wf 2>/dev/null || true
 
 # The exposure score of each daemon's unit (systemd-analyze security,

@@ -63,6 +63,7 @@ void
 wf_config_defaults(struct wf_config *c)
 {
 	memset(c, 0, sizeof(*c));
+	wf_director_defaults(&c->director);
 	c->aging = 300;
 	c->backoff_base = 2;
 	c->backoff_max = 300;
@@ -491,6 +492,32 @@ handler(void *user, const char *section, const char *name, const char *value)
 			ERR("[sandbox] has no key '%s'", name);
 		return 1;
 	}
+	if (strcmp(section, "director") == 0) {
+		struct { const char *k; int *dst; long long lo, hi; } ints[] = {
+			{ "interval", &c->director.interval, 1, 86400 },
+			{ "max_active", &c->director.max_active, 1, 64 },
+			{ "stuck_after", &c->director.stuck_after, 1, 86400 * 7 },
+			{ "retries", &c->director.retries, 0, 100 },
+		};
+		for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+			if (strcmp(name, ints[i].k) != 0)
+				continue;
+			if (num(value, ints[i].lo, ints[i].hi, &v) == -1)
+				ERR("%s: '%s' is not in %lld-%lld",
+				    name, value, ints[i].lo, ints[i].hi);
+			*ints[i].dst = (int)v;
+			return 1;
+		}
+		if (strcmp(name, "criteria") == 0) {
+			if (value[0] != '/' || strlcpy(c->director.criteria,
+			    value, sizeof(c->director.criteria)) >=
+			    sizeof(c->director.criteria))
+				ERR("criteria: '%s' is not an absolute path",
+				    value);
+			return 1;
+		}
+		ERR("[director] has no key '%s'", name);
+	}
 	if (strcmp(section, "notify") == 0)
 		return notify_key(p, name, value);
 	if (strcmp(section, "httpd") == 0)
@@ -647,6 +674,15 @@ wf_config_load(struct wf_config *c, const char *path, int required,
 	}
 	strlcpy(c->pipeline.roles_dir, c->roles_dir,
 	    sizeof(c->pipeline.roles_dir));
+	if (c->director.criteria[0] == '\0') {
+		const char *slash = strrchr(path, '/');
+
+		if (slash != NULL)
+			snprintf(c->director.criteria,
+			    sizeof(c->director.criteria),
+			    "%.*s/director/criteria.txt", (int)(slash - path),
+			    path);
+	}
 	if (c->notify.hooks_dir[0] == '\0') {
 		const char *slash = strrchr(path, '/');
 

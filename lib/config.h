@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "director.h"
 #include "pipeline.h"
 #include "sandbox.h"
 
@@ -63,6 +64,7 @@ struct wf_config {
 		int allow_remote;      /* listen beyond loopback */
 	} httpd;
 	struct wf_sandbox_conf sandbox; /* [sandbox] */
+	struct wf_director_conf director; /* [director] */
 };
 
 void wf_config_defaults(struct wf_config *c);

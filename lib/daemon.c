@@ -19,7 +19,8 @@
 #include "log.h"
 
 const char *const wf_daemons[] = {
-	"wf-dispatch", "wf-gate", "wf-notify", "wf-httpd", NULL,
+	"wf-dispatch", "wf-gate", "wf-notify", "wf-httpd", "wf-director",
+	NULL,
 };
 
 static int

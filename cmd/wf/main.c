@@ -38,6 +38,8 @@ usage(int code)
 	    "  wf pipeline --project-id N [--task ID] [--detach]\n"
 	    "  wf board [--project-id N] [--json]\n"
 	    "                       tasks, runs, bugs and the queue at a glance\n"
+	    "  wf director on|off|status [--max-active N] [--json]\n"
+	    "                       wf-director: start ready tasks by itself\n"
 	    "  wf discover PATH [--create|--update] [--name N] [--json]\n"
 	    "  wf webhook create|list|show|update|rm|test|deliveries|\n"
 	    "         redeliver ...\n"
@@ -133,6 +135,8 @@ main(int argc, char *argv[])
 		return cmd_log(argc - 1, argv + 1);
 	if (strcmp(argv[1], "board") == 0)
 		return cmd_board(argc - 1, argv + 1);
+	if (strcmp(argv[1], "director") == 0)
+		return cmd_director(argc - 1, argv + 1);
 	if (strcmp(argv[1], "token") == 0)
 		return cmd_token(argc - 1, argv + 1);
 

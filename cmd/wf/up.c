@@ -30,7 +30,7 @@
 
 /* The daemons of the suite, in start order; those not built are skipped. */
 static const char *const daemons[] = {
-	"wf-dispatch", "wf-gate", "wf-notify", "wf-httpd",
+	"wf-dispatch", "wf-gate", "wf-notify", "wf-httpd", "wf-director",
 };
 #define NDAEMONS (sizeof(daemons) / sizeof(daemons[0]))
 

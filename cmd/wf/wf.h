@@ -37,5 +37,7 @@ int cmd_log(int argc, char *argv[]);
 int cmd_board(int argc, char *argv[]);
 /* wf token add|list|rm: wf-httpd's bearer tokens (token.c). */
 int cmd_token(int argc, char *argv[]);
+/* wf director on|off|status: wf-director's settings (director.c). */
+int cmd_director(int argc, char *argv[]);
 
 #endif

@@ -134,7 +134,7 @@ bg_daemon() {
 
 @test "one of each daemon per spool: a second exits 75 naming the first; after kill -9 of the first, it starts" {
 	wf_config '[httpd]' 'listen = 127.0.0.1:0'
-	for d in wf-dispatch wf-gate wf-notify wf-httpd; do
+	for d in wf-dispatch wf-gate wf-notify wf-httpd wf-director; do
 		log="$BATS_TEST_TMPDIR/$d.log"
 		bg_daemon "$d" "$log"
 		first=$BG_PID
@@ -172,7 +172,7 @@ refused() {
 
 @test "bad [llm] values and a back-off base above its cap stop every program at start: exit 78, the file, the line, the key" {
 	wf_config '[queue]' 'aging = 10' '[llm]' 'provider = foo'
-	for d in wf-dispatch wf-gate wf-notify wf-httpd; do
+	for d in wf-dispatch wf-gate wf-notify wf-httpd wf-director; do
 		refused 4 "provider: 'foo' is not ollama, openai or dmr" "$B/$d"
 	done
 	refused 4 provider "$B/wf-agent" 1700000000.M1P1.none

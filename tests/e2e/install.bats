@@ -40,16 +40,16 @@ teardown() {
 }
 
 @test "install puts programs, man pages, units, sysusers, tmpfiles, completion and config in place" {
-	for p in wf wf-enqueue wf-dispatch wf-agent wf-gate wf-httpd; do
+	for p in wf wf-enqueue wf-dispatch wf-agent wf-gate wf-httpd wf-director; do
 		[ "$(stat -c %a "$I/$p")" = 755 ]
 	done
 	for m in man1/wf.1 man1/wf-enqueue.1 man5/wf.ini.5 man7/wf-spool.7 \
 	    man8/wf-dispatch.8 man8/wf-agent.8 man8/wf-gate.8 man8/wf-notify.8 \
-	    man8/wf-httpd.8; do
+	    man8/wf-httpd.8 man8/wf-director.8; do
 		[ -f "$ROOT/usr/local/share/man/$m" ] || { echo "no $m"; false; }
 	done
 	for u in wf-dispatch.service wf-gate.service wf-notify.service \
-	    wf-httpd.service wf.target; do
+	    wf-httpd.service wf-director.service wf.target; do
 		[ -f "$ROOT/usr/local/lib/systemd/system/$u" ]
 	done
 	grep -qx "ExecStart=/usr/local/bin/wf-dispatch" \
@@ -58,6 +58,7 @@ teardown() {
 	grep -q '^d /var/spool/wf ' "$ROOT/usr/local/lib/tmpfiles.d/wf.conf"
 	[ -f "$ROOT/usr/local/share/bash-completion/completions/wf" ]
 	cmp "$REPO/etc/wf.ini" "$ROOT/etc/wf/wf.ini"
+	cmp "$REPO/etc/director/criteria.txt" "$ROOT/etc/wf/director/criteria.txt"
 	for r in "$REPO"/etc/roles/*; do
 		cmp "$r" "$ROOT/etc/wf/roles/${r##*/}"
 	done

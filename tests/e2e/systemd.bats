@@ -66,12 +66,16 @@ prop() {
 	verify wf-httpd.service
 }
 
-@test "wf.target passes verify and starts and stops the four daemons together" {
+@test "wf-director.service passes systemd-analyze verify" {
+	verify wf-director.service
+}
+
+@test "wf.target passes verify and starts and stops the five daemons together" {
 	verify wf.target
 	[ "$(prop wf.target Wants)" = \
-	    "wf-dispatch.service wf-gate.service wf-notify.service wf-httpd.service" ]
+	    "wf-dispatch.service wf-gate.service wf-notify.service wf-httpd.service wf-director.service" ]
 	[ "$(prop wf.target WantedBy)" = multi-user.target ]
-	for s in wf-dispatch wf-gate wf-notify wf-httpd; do
+	for s in wf-dispatch wf-gate wf-notify wf-httpd wf-director; do
 		[ "$(prop $s.service PartOf)" = wf.target ]
 		[ "$(prop $s.service WantedBy)" = wf.target ]
 	done
@@ -85,7 +89,7 @@ prop() {
 }
 
 @test "the services: notify, restart but on EX_CONFIG, the wf user, the spool, the sandbox" {
-	for s in wf-dispatch wf-gate wf-notify wf-httpd; do
+	for s in wf-dispatch wf-gate wf-notify wf-httpd wf-director; do
 		u=$s.service
 		[ "$(prop $u Type)" = notify ]
 		[ "$(prop $u ExecStart)" = "$B/$s" ]
@@ -117,8 +121,10 @@ prop() {
 	[ "$(prop wf-httpd.service IPAddressAllow)" = localhost ]
 	[ "$(prop wf-gate.service RestrictAddressFamilies)" = AF_UNIX ]
 	[ "$(prop wf-gate.service PrivateNetwork)" = yes ]
+	[ "$(prop wf-director.service RestrictAddressFamilies)" = AF_UNIX ]
+	[ "$(prop wf-director.service PrivateNetwork)" = yes ]
 	# Only wf-dispatch makes namespaces: its jobs' sandbox (bubblewrap)
-	for s in wf-gate wf-notify wf-httpd; do
+	for s in wf-gate wf-notify wf-httpd wf-director; do
 		grep -qx RestrictNamespaces=yes "$U/$s.service"
 		grep -qx ProtectKernelTunables=yes "$U/$s.service"
 		grep -qx ProtectKernelLogs=yes "$U/$s.service"
@@ -132,7 +138,7 @@ prop() {
 }
 
 @test "systemd-analyze security rates every daemon's unit OK or better (exposure < 2; wf-dispatch, which makes the agents' sandbox, < 3)" {
-	for s in wf-dispatch wf-gate wf-notify wf-httpd; do
+	for s in wf-dispatch wf-gate wf-notify wf-httpd wf-director; do
 		run systemd-analyze security --offline=true --no-pager \
 		    "$U/$s.service"
 		score=$(printf '%s\n' "$output" |
@@ -206,6 +212,10 @@ daemon_contract() {
 
 @test "wf-gate keeps the unit's contract: 78, READY=1, SIGHUP, SIGTERM" {
 	daemon_contract wf-gate
+}
+
+@test "wf-director keeps the unit's contract: 78, READY=1, SIGHUP, SIGTERM" {
+	daemon_contract wf-director
 }
 
 @test "wf-notify keeps the unit's contract: 78, READY=1, SIGHUP, SIGTERM (needs wf-notify built)" {

@@ -55,6 +55,8 @@ new_child() {
 	    "$BATS_TEST_TMPDIR/up.log"
 	h=$(pgrep -P "$UP_PID" -x wf-httpd)
 	[ -n "$h" ]
+	# and wf-director
+	wait_until "$(slow 10)" pgrep -P "$UP_PID" -x wf-director
 	run enqueue_wait -- echo first
 	[ "$status" -eq 0 ]
 
@@ -92,8 +94,8 @@ new_child() {
 	start_gate
 	"$B/wf" up >>"$BATS_TEST_TMPDIR/up.log" 2>&1 3>&- &
 	UP_PID=$!
-	# wf-dispatch, wf-notify and wf-httpd: ready under wf up
-	wait_until "$(slow 10)" readies 3
+	# wf-dispatch, wf-notify, wf-httpd and wf-director: ready under wf up
+	wait_until "$(slow 10)" readies 4
 	grep -q "wf-gate not started: already running on $WF_HOME (pid $GATE_PID)" \
 	    "$BATS_TEST_TMPDIR/up.log"
 	[ -z "$(pgrep -P "$UP_PID" -x wf-gate)" ]
@@ -105,6 +107,7 @@ new_child() {
 	[[ "$stderr" == *"wf-gate not started: already running on $WF_HOME (pid $GATE_PID)"* ]]
 	[[ "$stderr" == *"wf-notify not started: already running"* ]]
 	[[ "$stderr" == *"wf-httpd not started: already running"* ]]
+	[[ "$stderr" == *"wf-director not started: already running"* ]]
 	# the first wf up's dispatcher still runs, and is the only one
 	alive "$d1"
 	[ "$(cat "$WF_HOME/run/wf-dispatch.lock")" = "$d1" ]
