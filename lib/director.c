@@ -19,6 +19,7 @@
 #include "director.h"
 #include "err.h"
 #include "event.h"
+#include "fault.h"
 #include "json.h"
 #include "log.h"
 #include "spool.h"
@@ -472,6 +473,7 @@ start(int root, const struct wf_director_conf *conf,
 		}
 		(*n)++;
 		out->started++;
+		wf_fault("director.created");
 		link_task(root, tid, rid);
 		d = cJSON_CreateObject();
 		cJSON_AddNumberToObject(d, "project_id", (double)pid);
