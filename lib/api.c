@@ -22,6 +22,7 @@
 #include "audit.h"
 #include "board.h"
 #include "clock.h"
+#include "director.h"
 #include "cred.h"
 #include "entity.h"
 #include "job.h"
@@ -315,6 +316,56 @@ h_board(struct req *r)
 	if (b != NULL)
 		wf_sandbox_status(&r->a->sandbox, b);
 	return reply_json(r, 200, b);
+}
+
+/* wf director status. */
+static int
+h_director(struct req *r)
+{
+	cJSON *st = wf_director_status(r->a->root, &r->a->director, r->err,
+	    sizeof(r->err));
+
+	if (st == NULL)
+		return fail(r, 500, "%s", r->err);
+	return reply_json(r, 200, st);
+}
+
+/* wf director on|off with its limits: body {"enabled", "max_active",
+ * "interval", "stuck_after", "retries"}, each optional. */
+static int
+h_director_set(struct req *r)
+{
+	static const char *const names[] = { "enabled", "max_active",
+		"interval", "stuck_after", "retries", NULL };
+	static const struct {
+		const char *k;
+		int64_t lo, hi;
+	} lim[] = { { "max_active", 1, 64 }, { "interval", 1, 86400 },
+		{ "stuck_after", 1, 86400 * 7 }, { "retries", 0, 100 } };
+	const cJSON *en;
+	int v[4], enabled = -1;
+	int64_t n;
+
+	if (need_body(r) == -1 || only(r, names) == -1)
+		return r->out->status;
+	en = cJSON_GetObjectItemCaseSensitive(r->body, "enabled");
+	if (en != NULL && !cJSON_IsBool(en))
+		return fail(r, 400, "enabled: not true or false");
+	if (en != NULL)
+		enabled = cJSON_IsTrue(en);
+	for (int i = 0; i < 4; i++) {
+		v[i] = -1;
+		if (cJSON_GetObjectItemCaseSensitive(r->body, lim[i].k) ==
+		    NULL)
+			continue;
+		if (opt_int(r, lim[i].k, lim[i].lo, lim[i].hi, &n) == -1)
+			return r->out->status;
+		v[i] = (int)n;
+	}
+	if (wf_director_set(r->a->root, enabled, v[0], v[1], v[2], v[3],
+	    r->err, sizeof(r->err)) == -1)
+		return fail(r, errno == EINVAL ? 400 : 500, "%s", r->err);
+	return h_director(r);
 }
 
 static int
@@ -1290,6 +1341,8 @@ static const struct route routes[] = {
 	{ M_GET, "/api/health", h_health },
 	{ M_GET, "/api/board", h_board },
 	{ M_GET, "/api/log", h_log },
+	{ M_GET, "/api/director", h_director },
+	{ M_POST, "/api/director", h_director_set },
 	{ M_GET, "/api/queue/status", h_queue_status },
 	{ M_GET, "/api/queue/jobs", h_queue_jobs },
 	{ M_GET, "/api/queue/jobs/{job}", h_queue_job },
@@ -1726,6 +1779,7 @@ void
 wf_api_conf(struct wf_api *a, const struct wf_config *cfg)
 {
 	a->pipeline = cfg->pipeline;
+	a->director = cfg->director;
 	a->sandbox = cfg->sandbox;
 	a->aging = cfg->aging;
 	a->nlanes = 0;

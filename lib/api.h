@@ -37,6 +37,7 @@ struct wf_api {
 	int remote; /* listening beyond loopback: reads need a token too */
 	int aging; /* [queue] aging, for a waiting job's position */
 	struct wf_pipeline_conf pipeline;
+	struct wf_director_conf director; /* [director], under its state */
 	struct wf_sandbox_conf sandbox; /* said in the queue's status */
 	char lanes[WF_LANES_MAX][16]; /* the configured lanes' names */
 	int nlanes;

@@ -310,3 +310,46 @@ all_ready_for_commit() {
 	[ "$(cat "$WF_HOME"/state/runs/[0-9]*.json 2>/dev/null |
 	    jq -s '[.[] | select(.state == "READY_FOR_COMMIT")] | length')" -eq "$1" ]
 }
+
+# api METHOD PATH [BODY] (TOKEN unset: none): the reply's body in $output,
+# its status in $code
+api() {
+	local out="$BATS_TEST_TMPDIR/reply" args
+	args=(-s -o "$out" -w '%{http_code}' -X "$1")
+	[ -z "${TOKEN:-}" ] || args+=(-H "Authorization: Bearer $TOKEN")
+	[ $# -lt 3 ] || args+=(-H 'Content-Type: application/json' --data-binary "$3")
+	code=$(curl "${args[@]}" "$HTTPD_URL$2")
+	output=$(<"$out")
+}
+
+@test "/api/director: GET says the setting; POST with a token changes it as wf director does; without one, 401" {
+	TOKEN=$("$B/wf" token add alice)
+	start_httpd
+	api GET /api/director
+	[ "$code" = 200 ]
+	[ "$(jq -r .enabled <<<"$output")" = false ]
+	TOKEN= api POST /api/director '{"enabled":true}'
+	[ "$code" = 401 ]
+	[ "$(jq -r .enabled "$WF_HOME/state/director.json" 2>/dev/null)" != true ]
+	api POST /api/director '{"enabled":true,"max_active":4,"retries":0}'
+	[ "$code" = 200 ]
+	[ "$(jq -r .enabled <<<"$output")" = true ]
+	[ "$(jq -r .max_active <<<"$output")" = 4 ]
+	[ "$(jq -r .retries <<<"$output")" = 0 ]
+	run "$B/wf" director status --json
+	[ "$(jq -r .max_active <<<"$output")" = 4 ]
+	api POST /api/director '{"max_active":65}'
+	[ "$code" = 400 ]
+	[[ "$output" == *max_active* ]]
+	api POST /api/director '{"enabled":"yes"}'
+	[ "$code" = 400 ]
+	api POST /api/director '{"sideways":1}'
+	[ "$code" = 400 ]
+	api POST /api/director '{"enabled":false}'
+	[ "$code" = 200 ]
+	[ "$(jq -r .enabled "$WF_HOME/state/director.json")" = false ]
+	# the limits set before stay
+	[ "$(jq -r .max_active "$WF_HOME/state/director.json")" = 4 ]
+	[ "$(audit_count director.settings)" -eq 2 ]
+	stop_httpd
+}
