@@ -15,12 +15,12 @@ M=$REPO/man
 		[ "$status" -eq 0 ] || { echo "$output"; false; }
 		n=$((n + 1))
 	done
-	[ "$n" -eq 9 ]
+	[ "$n" -eq 10 ]
 }
 
 @test "the pages the issue asks for are there, each in its section" {
 	for p in wf.1 wf-enqueue.1 wf.ini.5 wf-spool.7 wf-dispatch.8 \
-	    wf-agent.8 wf-gate.8 wf-notify.8 wf-httpd.8; do
+	    wf-agent.8 wf-gate.8 wf-notify.8 wf-httpd.8 wf-director.8; do
 		[ -f "$M/$p" ] || { echo "no man/$p"; false; }
 		sec=${p##*.}
 		name=${p%.*}
