@@ -52,6 +52,7 @@ const state = {
   projects: [],
   drawn: {},       // section -> the JSON it was last drawn from
   taskOptionsFor: null,
+  director: null,  // GET /api/director, as last drawn
   route: { view: 'dashboard' },
   gen: 0,          // bumped by each route change: a late answer is dropped
   again: false,
@@ -2015,10 +2016,10 @@ async function loadDashboard(route, gen) {
   // the whole board too when filtered: the projects table counts every project
   const out = await fetchAll([
     `/api/board${q}`, '/api/queue/status', '/api/projects', `/api/log?limit=${LOG_LIMIT}`,
-    '/api/health', state.project ? '/api/board' : null,
+    '/api/health', state.project ? '/api/board' : null, '/api/director',
   ]);
   if (!out || gen !== state.gen) return;
-  const [board, queue, projects, log, health, allBoard] = out.map((v) => (v instanceof Error ? null : v));
+  const [board, queue, projects, log, health, allBoard, director] = out.map((v) => (v instanceof Error ? null : v));
 
   if (Array.isArray(projects)) state.projects = projects;
   fillProjectSelects(state.projects);
@@ -2033,6 +2034,69 @@ async function loadDashboard(route, gen) {
   drawProjects(state.projects, state.project ? allBoard : board);
   if (log) drawActivity(log);
   if (health && health.version) $('version').textContent = String(health.version);
+  if (director && typeof director === 'object') drawDirector(director);
+}
+
+/* ---------- the director ---------- */
+
+/* drawDirector(d): GET /api/director.  The limits' fields are filled only
+ * when what the server says changed, so that a number being typed stays. */
+function drawDirector(d) {
+  state.director = d;
+  const on = d.enabled === true;
+  const st = $('director-state');
+  st.textContent = on ? (d.running ? 'on' : 'on, not running') : 'off';
+  st.className = `chip ${on ? (d.running ? 'good' : 'warn') : ''}`;
+  $('director-toggle').textContent = on ? 'Turn off' : 'Turn on';
+  const active = d.active && typeof d.active === 'object'
+    ? Object.values(d.active).reduce((a, n) => a + num(n), 0) : 0;
+  const ready = Array.isArray(d.ready) ? d.ready.length : 0;
+  $('director-text').textContent = on
+    ? `On: every ${num(d.interval)} s, and at once on a change; ${active} active run${active === 1 ? '' : 's'}, ${ready} ready task${ready === 1 ? '' : 's'}.`
+    : `Off: no run starts by itself. ${ready} ready task${ready === 1 ? '' : 's'} would start.`;
+  if (!changed('director-limits', [d.max_active, d.stuck_after, d.retries])) return;
+  $('director-max').value = String(num(d.max_active));
+  $('director-stuck').value = String(num(d.stuck_after));
+  $('director-retries').value = String(num(d.retries));
+}
+
+async function directorPost(body, said) {
+  const btns = [$('director-toggle'), $('director-save')];
+  btns.forEach((b) => { b.disabled = true; });
+  try {
+    const d = await post('/api/director', body);
+    if (d && typeof d === 'object') {
+      state.drawn['director-limits'] = null;
+      drawDirector(d);
+    }
+    notify(said(d || {}));
+  } catch (e) {
+    // post() has said why
+  } finally {
+    btns.forEach((b) => { b.disabled = false; });
+  }
+}
+
+function toggleDirector() {
+  const on = !(state.director && state.director.enabled === true);
+  directorPost({ enabled: on }, () => (on ? 'Director turned on.' : 'Director turned off.'));
+}
+
+function saveDirector(ev) {
+  ev.preventDefault();
+  const body = {};
+  const fields = [['director-max', 'max_active', 1, 64], ['director-stuck', 'stuck_after', 1, 604800],
+    ['director-retries', 'retries', 0, 100]];
+  for (const [id, k, lo, hi] of fields) {
+    const v = Number($(id).value);
+    if (!Number.isInteger(v) || v < lo || v > hi) {
+      notify(`${k}: a whole number from ${lo} to ${hi}.`, 'error');
+      $(id).focus();
+      return;
+    }
+    body[k] = v;
+  }
+  directorPost(body, (d) => `Director limits saved: ${num(d.max_active)} active run${num(d.max_active) === 1 ? '' : 's'} a project, stuck after ${num(d.stuck_after)} s, ${num(d.retries)} retr${num(d.retries) === 1 ? 'y' : 'ies'}.`);
 }
 
 function schedule() {
@@ -2148,6 +2212,8 @@ function init() {
   });
   $('start-project').addEventListener('change', loadTaskOptions);
   $('start-form').addEventListener('submit', startPipeline);
+  $('director-form').addEventListener('submit', saveDirector);
+  $('director-toggle').addEventListener('click', toggleDirector);
   $('board-add-task').addEventListener('click', () => toggleBoardTask($('board-task-form').hidden));
   $('bt-cancel').addEventListener('click', () => toggleBoardTask(false));
   $('bt-project').addEventListener('change', loadBoardDeps);

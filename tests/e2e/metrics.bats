@@ -168,6 +168,8 @@ metric_is() { scrape >/dev/null 2>&1 && [ "$(value "$1")" = "$2" ]; }
 	is 'wf_daemon_up{daemon="wf-gate"}' 1
 	is 'wf_daemon_up{daemon="wf-notify"}' 1
 	is 'wf_daemon_up{daemon="wf-httpd"}' 1
+	# the director is one of the daemons, not started here
+	is 'wf_daemon_up{daemon="wf-director"}' 0
 	# every event of the run is one dead letter, and one attempt logged
 	# dead: the gauge, the counter and the directory agree
 	wait_until "$(slow 20)" test "$(count events/new)" -eq 0

@@ -1481,3 +1481,56 @@ ready_run() {
 	[ "${lines[10]}" = 0 ]
 	[ "${lines[11]}" = 'No stage has handed over yet.' ]
 }
+
+@test "the Director panel: off, then turned on with a token and its limits saved, as wf director status says, and without a token told how to get one" {
+	seed
+	start_server
+	live='document.querySelector("#conn.ok") && document.getElementById("director-state").textContent !== "–"'
+	notice='document.getElementById("notice-text").textContent'
+	# without a token: the page says how to make one, and nothing changes
+	run cdp "$URL" \
+	    "wait $live" \
+	    "print document.getElementById('director-state').textContent" \
+	    "print document.getElementById('director-max').value" \
+	    "eval document.getElementById('director-toggle').click()" \
+	    "wait $notice.includes('token')" \
+	    "print $notice"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = off ]
+	[ "${lines[1]}" = 1 ]
+	[[ "${lines[2]}" == *"wf token add"* ]]
+	[ "$("$B/wf" director status --json | jq .enabled)" = false ]
+	TOKEN=$("$B/wf" token add dora)
+	run cdp "$URL" \
+	    "wait $live" \
+	    "eval (t => { t.value = '$TOKEN'; t.dispatchEvent(new Event('change')); })(document.getElementById('token'))" \
+	    "eval document.getElementById('director-toggle').click()" \
+	    "wait $notice.includes('turned on')" \
+	    "print $notice" \
+	    "print document.getElementById('director-state').textContent" \
+	    "print document.getElementById('director-toggle').textContent" \
+	    "eval document.getElementById('director-max').value = '3'" \
+	    "eval document.getElementById('director-retries').value = '0'" \
+	    "eval document.getElementById('director-save').click()" \
+	    "wait $notice.includes('limits saved')" \
+	    "print $notice" \
+	    "eval document.getElementById('director-max').value = '99'" \
+	    "eval document.getElementById('director-save').click()" \
+	    "wait $notice.includes('max_active')" \
+	    "print $notice"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "Director turned on." ]
+	# no wf-director runs here: the panel says so
+	[ "${lines[1]}" = "on, not running" ]
+	[ "${lines[2]}" = "Turn off" ]
+	[[ "${lines[3]}" == "Director limits saved: 3 active runs a project"*"0 retries." ]]
+	[[ "${lines[4]}" == *"max_active"* ]]
+	run "$B/wf" director status --json
+	[ "$(jq .enabled <<<"$output")" = true ]
+	[ "$(jq .max_active <<<"$output")" = 3 ]
+	[ "$(jq .retries <<<"$output")" = 0 ]
+	grep '"action":"director.settings"' "$WF_HOME/log/audit.jsonl" | tail -1 |
+	    grep -q '"actor":"http:dora"'
+}
