@@ -516,7 +516,7 @@ since(const cJSON *run)
  * Stuck runs: one waiting for a role's report, not held for a human, in
  * the same state for stuck_after (since its last move, or since the last
  * retry in that state).  The retries of each run are counted in the state
- * file's "retries" ({run: {state, moves, count, at}}), written under its
+ * file's "stuck" ({run: {state, moves, count, at}}), written under its
  * lock.
  */
 static int
@@ -536,7 +536,7 @@ unstick(int root, const struct wf_director_conf *conf,
 		close(fd);
 		return -1;
 	}
-	book = cJSON_GetObjectItemCaseSensitive(o, "retries");
+	book = cJSON_GetObjectItemCaseSensitive(o, "stuck");
 	nbook = cJSON_CreateObject();
 	cJSON_ArrayForEach(r, runs) {
 		int64_t rid = wf_json_int(r, "id"), t0, at = 0;
@@ -625,8 +625,8 @@ unstick(int root, const struct wf_director_conf *conf,
 		/* Detach the references before the old book goes. */
 		cJSON *nb = cJSON_Duplicate(nbook, 1);
 
-		cJSON_DeleteItemFromObjectCaseSensitive(o, "retries");
-		cJSON_AddItemToObject(o, "retries", nb);
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "stuck");
+		cJSON_AddItemToObject(o, "stuck", nb);
 		if (save(root, o, err, sizeof(err)) == -1)
 			wf_log_warn("%s", err);
 	}
