@@ -108,7 +108,8 @@ save(int root, cJSON *o, char *err, size_t errlen)
 	rc = wf_spool_sync_dir(root, "state");
 out:
 	if (rc == -1)
-		wf_err(err, errlen, "%s: %s", WF_DIRECTOR_FILE, strerror(errno));
+		wf_err(err, errlen, "%s: %s", WF_DIRECTOR_FILE,
+		    strerror(errno));
 	free(s);
 	return rc;
 }
@@ -316,8 +317,8 @@ expand(const char *line, const cJSON *t, char *out, size_t len)
 			char key[40];
 			const char *v;
 
-			snprintf(key, sizeof(key), "%.*s", (int)(end - line - 2),
-			    line + 2);
+			snprintf(key, sizeof(key), "%.*s",
+			    (int)(end - line - 2), line + 2);
 			if ((v = wf_json_str(t, key)) != NULL) {
 				o += strlcpy(out + o, v, len - o);
 				if (o >= len)
@@ -382,8 +383,8 @@ fill_criteria(int root, const struct wf_director_conf *conf, const cJSON *t)
 		cJSON_AddNumberToObject(d, "project_id",
 		    (double)wf_json_int(t, "project_id"));
 		cJSON_AddNumberToObject(d, "task", (double)id);
-		cJSON_AddStringToObject(d, "task_id", wf_json_str(t, "task_id") ?
-		    wf_json_str(t, "task_id") : "");
+		cJSON_AddStringToObject(d, "task_id",
+		    wf_json_str(t, "task_id") ? wf_json_str(t, "task_id") : "");
 		cJSON_AddStringToObject(d, "template", conf->criteria);
 		cJSON_AddItemToObject(d, "acceptance_criteria",
 		    cJSON_Duplicate(list, 1));
@@ -468,7 +469,8 @@ start(int root, const struct wf_director_conf *conf,
 		rc = wf_pipeline_create_request(root, pc, pid, tid, nm, NULL,
 		    &rid, err, sizeof(err));
 		if (rc == -1 && rid <= 0) {
-			wf_log_warn("task %lld: a run: %s", (long long)tid, err);
+			wf_log_warn("task %lld: a run: %s", (long long)tid,
+			    err);
 			continue;
 		}
 		(*n)++;
@@ -554,7 +556,8 @@ unstick(int root, const struct wf_director_conf *conf,
 			continue;
 		snprintf(key, sizeof(key), "%lld", (long long)rid);
 		e = cJSON_GetObjectItemCaseSensitive(book, key);
-		if (e != NULL && st != NULL && wf_json_str(e, "state") != NULL &&
+		if (e != NULL && st != NULL &&
+		    wf_json_str(e, "state") != NULL &&
 		    strcmp(wf_json_str(e, "state"), st) == 0 &&
 		    wf_json_int(e, "moves") == moves) {
 			count = (int)wf_json_int(e, "count");
@@ -607,8 +610,8 @@ unstick(int root, const struct wf_director_conf *conf,
 			    count, count == 1 ? "y" : "ies");
 			if (wf_pipeline_hold(root, pc, rid, why, err,
 			    sizeof(err)) == -1) {
-				wf_log_warn("run %lld: hold: %s", (long long)rid,
-				    err);
+				wf_log_warn("run %lld: hold: %s",
+				    (long long)rid, err);
 				cJSON_Delete(d);
 				continue;
 			}

@@ -55,8 +55,9 @@ int wf_director_settings(int root, const struct wf_director_conf *conf,
     int *enabled, struct wf_director_conf *eff, char *err, size_t errlen);
 
 /* Change the settings: enabled -1 keeps it; each of max_active,
- * interval, stuck_after, retries < 0 keeps it, else overrides wf.ini's.  Audited (director.settings) as the caller's
- * actor.  -1 with err (errno EINVAL: a value out of range). */
+ * interval, stuck_after, retries < 0 keeps it, else overrides wf.ini's.
+ * Audited (director.settings) as the caller's actor.  -1 with err
+ * (errno EINVAL: a value out of range). */
 int wf_director_set(int root, int enabled, int max_active, int interval,
     int stuck_after, int retries, char *err, size_t errlen);
 

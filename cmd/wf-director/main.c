@@ -170,7 +170,8 @@ main(int argc, char *argv[])
 	while (!stop) {
 		char buf[8192]
 		    __attribute__((aligned(__alignof__(struct inotify_event))));
-		struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { ifd, POLLIN, 0 } };
+		struct pollfd pfd[2] = { { sfd, POLLIN, 0 },
+			{ ifd, POLLIN, 0 } };
 		struct signalfd_siginfo si;
 		int64_t now = wf_clock_mono_ms(), t = due != 0 && due < next ?
 		    due : next;
