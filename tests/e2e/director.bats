@@ -267,6 +267,24 @@ audit_count() {
 	done
 }
 
+@test "with an interval of an hour, what inotify sees starts a pass at once: the switch turned on, a run that leaves the active states" {
+	config 'interval = 3600' 'max_active = 1' 'stuck_after = 3600'
+	task T1 1
+	task T2 2
+	start_director
+	sleep 0.5
+	[ -z "$(runs_of T1)" ]
+	"$B/wf" director on >/dev/null
+	wait_for_cmd 5 has_run T1
+	# one active run at most: T2 waits
+	sleep 1
+	[ -z "$(runs_of T2)" ]
+	"$B/wf" run set-state "$(runs_of T1)" READY_FOR_COMMIT --force \
+	    --why test >/dev/null
+	wait_for_cmd 5 has_run T2
+	[ "$(audit_count director.run_started)" -eq 2 ]
+}
+
 @test "the setting survives a restart; wf director refuses what is out of range" {
 	run "$B/wf" director status --json
 	[ "$status" -eq 0 ]
