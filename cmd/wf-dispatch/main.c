@@ -36,7 +36,6 @@
 #include "job.h"
 #include "log.h"
 #include "output.h"
-#include "pipeline.h"
 #include "queue.h"
 #include "sched.h"
 #include "room.h"
@@ -1587,19 +1586,6 @@ claim(const struct wf_sched_ent *e, int arm)
 		fail_now(&j, j.attempt + 1, 1,
 		    "lane '%s' is not configured (add [lane.%s] to wf.ini)",
 		    j.lane, j.lane);
-		wf_job_free(&j);
-		return 0;
-	}
-	/* A run over its token budget starts nothing more: a human
-	 * decides (wf run budget), then retries the job. */
-	if (j.run_id > 0 && wf_pipeline_over_budget(D.root, j.run_id, why,
-	    sizeof(why)) == 1) {
-		char err[256];
-
-		if (wf_pipeline_hold(D.root, &D.cfg.pipeline, j.run_id, why,
-		    err, sizeof(err)) == -1)
-			wf_log_warn("run %lld: %s", (long long)j.run_id, err);
-		fail_now(&j, j.attempt + 1, 1, "%s", why);
 		wf_job_free(&j);
 		return 0;
 	}

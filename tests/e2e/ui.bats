@@ -1414,6 +1414,8 @@ ready_run() {
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "blocked_by: no task T-99 in project $P" ]
 	[ "$("$B/wf" task list --project-id "$P" --json | jq '[.[] | select(.task_id == "T-11")] | length')" = 0 ]
+}
+
 @test "#/runs/N shows the handoffs, oldest first, as text: what each stage was asked, its summary, tasks, commits, diff stat, tests, the output the gate judged, its log; after the worktree is gone" {
 	git_project
 	ready_run handed
