@@ -2031,7 +2031,7 @@ static void
 ctl_retry(const char *id)
 {
 	static const char *const dirs[] = { "failed", "cancelled" };
-	char path[NAME_MAX + 32], qtmp[64], qnew[64], why[256], *s;
+	char path[NAME_MAX + 32], why[256];
 	struct wf_job j;
 	int gone;
 
@@ -2053,18 +2053,13 @@ ctl_retry(const char *id)
 		j.result_data = NULL;
 		free(j.error_message);
 		j.error_message = NULL;
-		s = wf_job_format(&j);
-		snprintf(qtmp, sizeof(qtmp), "%s/tmp", wf_spool_qdir(j.priority));
-		snprintf(qnew, sizeof(qnew), "%s/new", wf_spool_qdir(j.priority));
 		/* The queue file is the commit; its old record goes when
 		 * it is claimed (drop_twins) or right now. */
-		if (s != NULL && wf_spool_write(D.root, qtmp, qnew, id, s,
-		    strlen(s), WF_SYNC_FILE | WF_SYNC_DIR) == 0) {
+		if (wf_queue_submit(D.root, &j, 1) == 0) {
 			unlinkat(D.root, path, 0);
-			wf_log_info("%s: retry: back in %s", id, qnew);
+			wf_log_info("%s: retry: back in its queue", id);
 		} else
 			wf_log_warn("retry %s: %s", id, strerror(errno));
-		free(s);
 		wf_job_free(&j);
 		return;
 	}
@@ -2226,24 +2221,11 @@ recover(void)
 				set_error(&j, "interrupted: wf-dispatch stopped "
 				    "while it ran, and its attempts are spent");
 				settle(&j, j.attempt, 1);
-			} else {
-				char *s = wf_job_format(&j);
-				char qtmp[64], qnew[64];
-
-				snprintf(qtmp, sizeof(qtmp), "%s/tmp",
-				    wf_spool_qdir(j.priority));
-				snprintf(qnew, sizeof(qnew), "%s/new",
-				    wf_spool_qdir(j.priority));
-				if (s != NULL && wf_spool_write(D.root, qtmp,
-				    qnew, name, s, strlen(s),
-				    WF_SYNC_FILE) == 0) {
-					dirty(DIR_QUEUE);
-					later_unlink(name);
-				} else
-					wf_log_warn("%s: requeue: %s", name,
-					    strerror(errno));
-				free(s);
-			}
+			} else if (wf_queue_submit(D.root, &j, 1) == 0)
+				later_unlink(name);
+			else
+				wf_log_warn("%s: requeue: %s", name,
+				    strerror(errno));
 		}
 		wf_job_free(&j);
 	}
