@@ -25,6 +25,7 @@
 #include "cred.h"
 #include "entity.h"
 #include "job.h"
+#include "json.h"
 #include "log.h"
 #include "metrics.h"
 #include "queue.h"
@@ -1653,7 +1654,10 @@ wf_api_handle(struct wf_api *a, const char *method, const char *path,
 			    WF_API_BODY_MAX);
 		if (mbit != M_GET && body != NULL && len > 0) {
 			const char *end = NULL;
+			char why[160];
 
+			if (wf_json_text_ok(body, len, why, sizeof(why)) == -1)
+				return fail(&r, 400, "%s", why);
 			r.body = cJSON_ParseWithLengthOpts(body, len, &end, 0);
 			if (r.body == NULL) {
 				const char *at = cJSON_GetErrorPtr();

@@ -15,6 +15,7 @@
 #include "err.h"
 #include "event.h"
 #include "job.h"
+#include "json.h"
 #include "log.h"
 #include "pipeline.h"
 #include "queue.h"
@@ -106,11 +107,14 @@ wf_pipeline_report_parse(const char *buf, size_t len, cJSON **out,
 		"sec", "docs", "deploy", NULL };
 	const cJSON *it;
 	cJSON *o;
+	int64_t rid;
 	int ok = 0;
 
 	*out = NULL;
 	if (len > (1 << 20))
 		return wf_err(err, errlen, "report larger than 1 MiB");
+	if (wf_json_text_ok(buf, len, err, errlen) == -1)
+		return -1;
 	o = cJSON_ParseWithLength(buf, len);
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
@@ -156,8 +160,11 @@ wf_pipeline_report_parse(const char *buf, size_t len, cJSON **out,
 		goto bad;
 	}
 	it = cJSON_GetObjectItemCaseSensitive(o, "run_id");
-	if (it != NULL && (!cJSON_IsNumber(it) || it->valuedouble < 1)) {
-		wf_err(err, errlen, "report: run_id must be a run id");
+	if (it != NULL && wf_json_id(it, &rid) == -1) {
+		/* Its value is not named: 1e300 as an int64 would be a
+		 * run that is not the one the report meant. */
+		wf_err(err, errlen, "report: run_id must be a run id (an "
+		    "integer from 1 to 2^53-1)");
 		goto bad;
 	}
 	*out = o;
