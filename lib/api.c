@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,9 +258,11 @@ opt_int(struct req *r, const char *k, int64_t lo, int64_t hi, int64_t *out)
 	*out = 0;
 	if (v == NULL || cJSON_IsNull(v))
 		return 0;
+	/* The range first: casting 1e300 to int64_t is undefined. */
 	if (!cJSON_IsNumber(v) ||
-	    v->valuedouble != (double)(int64_t)v->valuedouble ||
-	    v->valuedouble < (double)lo || v->valuedouble > (double)hi) {
+	    !(v->valuedouble >= (double)lo && v->valuedouble <= (double)hi &&
+	    v->valuedouble <= WF_JSON_ID_MAX) ||
+	    v->valuedouble != floor(v->valuedouble)) {
 		fail(r, 400, "%s: not an integer in %lld-%lld", k,
 		    (long long)lo, (long long)hi);
 		return -1;

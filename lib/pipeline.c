@@ -282,9 +282,7 @@ get_str(const cJSON *o, const char *k)
 static int64_t
 get_int(const cJSON *o, const char *k)
 {
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(it) ? (int64_t)it->valuedouble : 0;
+	return wf_json_int(o, k);
 }
 
 static int
@@ -1784,9 +1782,20 @@ int
 wf_pipeline_drop_report(int root, int64_t run_id, cJSON *rep, char *id,
     size_t idlen, char *err, size_t errlen)
 {
+	const cJSON *given = cJSON_GetObjectItemCaseSensitive(rep, "run_id");
 	cJSON *chk = NULL;
+	int64_t gid;
 	char *s;
 
+	/* A run_id of its own must be this run's: refused, not
+	 * replaced. */
+	if (given != NULL && (wf_json_id(given, &gid) == -1 ||
+	    gid != run_id)) {
+		snprintf(err, errlen, "report: run_id must be a run id, "
+		    "this run's (%lld)", (long long)run_id);
+		errno = EINVAL;
+		return -1;
+	}
 	cJSON_DeleteItemFromObject(rep, "run_id");
 	cJSON_AddNumberToObject(rep, "run_id", (double)run_id);
 	/* Checked here too, so that the caller hears of a bad report now,

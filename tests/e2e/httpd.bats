@@ -393,6 +393,9 @@ dead() {
 	[ "$code" = 201 ]
 	api POST /api/projects/1/tasks/create '{"title":"t","task_id":"T-1"}'
 	[ "$code" = 201 ]
+	api POST /api/projects/1/runs/create '{}'
+	[ "$code" = 201 ]
+	rid=$(jq -r .id <<<"$output")
 	before=$(tree)
 	api POST /api/projects/create '{"name":"ok\u0000evil"}'
 	[ "$code" = 400 ]
@@ -427,6 +430,17 @@ dead() {
 	[ "$code" = 400 ]
 	[[ "$(jq -r .error <<<"$output")" == *priority* ]]
 	api POST /api/projects/create '{"name":"p3","\u0000x":1}'
+	[ "$code" = 400 ]
+	for n in 1e300 -1e300 1.5 9007199254740993; do
+		api POST /api/projects/1/runs/create "{\"task_id\":$n}"
+		[ "$code" = 400 ]
+		[[ "$(jq -r .error <<<"$output")" == "task_id: not an integer"* ]]
+		api POST "/api/runs/$rid/report" "{\"run_id\":$n,\"role\":\"pm\",\"status\":\"pass\"}"
+		[ "$code" = 400 ]
+		[[ "$(jq -r .error <<<"$output")" == *"run_id must be a run id"* ]]
+	done
+	# another run's id is refused, not replaced by the path's
+	api POST "/api/runs/$rid/report" "{\"run_id\":$((rid + 1)),\"role\":\"pm\",\"status\":\"pass\"}"
 	[ "$code" = 400 ]
 	[ "$(tree)" = "$before" ]
 	# and what is UTF-8 goes in and comes out as it went in
