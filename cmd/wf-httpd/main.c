@@ -55,6 +55,8 @@
 #define WF_DEFAULT_WEBDIR "/usr/local/share/wf/web"
 #endif
 
+#define RUN_MAX_MS 250 /* the longest poll between two MHD_run */
+
 /* A connection's deadline, from its start to MHD's close. */
 struct sock {
 	TAILQ_ENTRY(sock) entry;
@@ -779,6 +781,12 @@ main(int argc, char *argv[])
 		if (MHD_get_timeout(d, &to) == MHD_YES &&
 		    (wait == -1 || to < (MHD_UNSIGNED_LONG_LONG)wait))
 			wait = to > INT_MAX ? INT_MAX : (int)to;
+		/* At connection_limit MHD takes its listening socket out
+		 * of its epoll set and puts it back only on a later run:
+		 * a run at least this often, or the backlog could wait
+		 * for an event that never comes. */
+		if (wait == -1 || wait > RUN_MAX_MS)
+			wait = RUN_MAX_MS;
 		if (poll(pfd, 2, wait) == -1 && errno != EINTR) {
 			wf_log_warn("poll: %s", strerror(errno));
 			goto out;

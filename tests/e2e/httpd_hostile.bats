@@ -58,7 +58,7 @@ raw() {
 	start_httpd
 	# 16 idle and 16 more trickling: the limit is full the whole time
 	run python3 "$SLOW" "$HTTPD_PORT" --idle 16 --slow 16 --probes 10 \
-	    --hold 0.2 --after 3
+	    --hold 0.2 --after "$(slow 3)"
 	[ "$status" -eq 0 ]
 	echo "$output" >&2
 	[ "$(jq .after.answered <<<"$output")" -eq 10 ]
