@@ -28,6 +28,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +74,7 @@ struct conn {
 	int headed;    /* its head is in: on_request has seen it */
 	int nul;       /* a %00 in its URI, which MHD decodes to a cut */
 	int too_large; /* past WF_API_BODY_MAX: the body is dropped */
-	int bad_host;  /* refused for its Host header */
+	int refused;   /* refused from its head: the body is dropped */
 	int64_t start; /* mono us */
 };
 
@@ -427,6 +428,35 @@ sweep(void)
 	return (int)((next - now) / 1000 + 1);
 }
 
+/*
+ * MHD's own errors: each client that times out or goes away is a line,
+ * so a flood of them would flood the journal.  With -v all; else one in
+ * 10 s, with a count of the ones held back.
+ */
+static void __attribute__((format(printf, 2, 0)))
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	static int64_t last;
+	static unsigned long held;
+	int64_t now = wf_clock_mono_us();
+	char msg[256];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	if (!G.verbose && last != 0 && now - last < 10 * 1000000LL) {
+		held++;
+		return;
+	}
+	if (held > 0)
+		wf_log_info("libmicrohttpd: %s (and %lu more in %llds)", msg,
+		    held, (long long)((now - last) / 1000000));
+	else
+		wf_log_info("libmicrohttpd: %s", msg);
+	last = now;
+	held = 0;
+}
+
 /* The raw URI, before MHD decodes it: a %00 there would be a cut path
  * ("/api/projects/1%00" read as project 1), so it is marked here and
  * refused. */
@@ -458,12 +488,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 
 	(void)cls;
 	(void)version;
-	if (k == NULL) {
-		if ((k = calloc(1, sizeof(*k))) == NULL)
-			return MHD_NO;
-		k->start = wf_clock_mono_us();
-		*con_cls = k;
-	}
+	if (k == NULL) /* on_uri, which makes it, is out of memory */
+		return MHD_NO;
 	if (!k->headed) {
 		int hosts = 0;
 
@@ -474,18 +500,18 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		MHD_get_connection_values(c, MHD_HEADER_KIND, count_host,
 		    &hosts);
 		if (hosts > 1) {
-			k->bad_host = 1;
+			k->refused = 1;
 			return refuse(c, 400, "Host: more than one");
 		}
 		if (!host_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_HOST))) {
-			k->bad_host = 1;
+			k->refused = 1;
 			return refuse(c, 403, "Host: not a name of this "
 			    "machine's loopback (127.0.0.1, localhost, "
 			    "[::1]) with this port");
 		}
 		if (k->nul) {
-			k->bad_host = 1; /* refused: its body is dropped */
+			k->refused = 1; /* refused: its body is dropped */
 			return refuse(c, 400,
 			    "path: %00 (a NUL byte) is not allowed");
 		}
@@ -499,7 +525,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		}
 		return MHD_YES;
 	}
-	if (k->bad_host) {
+	if (k->refused) {
 		*upload_size = 0; /* a body to a refused request is dropped */
 		return MHD_YES;
 	}
@@ -742,6 +768,7 @@ main(int argc, char *argv[])
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(backstop() / 1000 + 1),
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
 	if (d == NULL) {
 		wf_log_warn("cannot listen on %s (in use, or not an address "
