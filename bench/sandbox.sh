@@ -17,8 +17,14 @@
 #  a. through the real daemons: one wf-dispatch ([lane.command]
 #     concurrency 1, runner direct, the sandbox on as by default) on a
 #     temporary $WF_HOME; each job is written into queue/3-normal/tmp and
-#     renamed into new/ (wfb latmd) once the previous one has ended, with
-#     and without the sandbox field.  Per job: start = the job's first
+#     renamed into new/ (wfb latmd) BENCH_GAP_MS (30) after the previous
+#     one has ended, with and without the sandbox field.  wf-dispatch
+#     makes a job's room ahead (lib/room.h: bwrap with the last sandboxed
+#     job's options, waiting in `wf-agent --room`), so that what (a)
+#     measures is the hand-off; the gap is the time the next room has to
+#     be made in, as a real job's run gives it (a project's tests run for
+#     seconds).  BENCH_GAP_MS=0 runs them back to back: the job then waits
+#     for the rest of its room's making.  Per job: start = the job's first
 #     instruction - the rename (wf-dispatch's wake-up, claim, fork+exec,
 #     and in the sandbox bwrap's making of the room); turnaround = its
 #     record seen in done/ - the rename (the room's tear-down too);
@@ -40,6 +46,7 @@
 # plain p50.  (b)'s added p50 is printed beside it.
 #
 # Environment: WF_BIN (programs; default <checkout>/bin), BENCH_N (200),
+# BENCH_GAP_MS (30; the time between one job's end and the next),
 # BENCH_ROUNDS (8), BENCH_VARIANTS (1; 0 skips c), BENCH_RT=1 (b and c
 # under SCHED_FIFO, chrt -f 10, root only: each process runs as soon as it
 # can, what a busy machine's run queue adds is out), BENCH_JSON (write the
@@ -65,6 +72,8 @@ if [ "${BENCH_RT:-0}" = 1 ]; then
 fi
 BENCH_JSON=${BENCH_JSON:-}
 TARGET_US=5000 # p50 added at the start
+GAP=${BENCH_GAP_MS:-30}
+case $GAP in '' | *[!0-9]*) echo "bench: BENCH_GAP_MS must be a number" >&2; exit 1 ;; esac
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "bench: $*"; exit 1; }
@@ -306,10 +315,10 @@ case_a() { # case_a p|s ROUND K: K jobs through the daemons
 	local d=$T/rw/a-$1-$2
 	mkdir "$d"
 	if [ "$1" = s ]; then
-		WF_HOME=$H "$WFB" latmd "$3" "$d" "$H" "$WFB" "$SBJSON" >>"$T/a-s.txt" ||
+		WF_HOME=$H WFB_GAP_MS=$GAP "$WFB" latmd "$3" "$d" "$H" "$WFB" "$SBJSON" >>"$T/a-s.txt" ||
 		    die "round $2: sandboxed jobs failed: $(cat "$H"/failed/* 2>/dev/null | head -c 600)"
 	else
-		WF_HOME=$H "$WFB" latmd "$3" "$d" "$H" "$WFB" >>"$T/a-p.txt" ||
+		WF_HOME=$H WFB_GAP_MS=$GAP "$WFB" latmd "$3" "$d" "$H" "$WFB" >>"$T/a-p.txt" ||
 		    die "round $2: plain jobs failed: $(cat "$H"/failed/* 2>/dev/null | head -c 600)"
 	fi
 	rm -rf "$d"
@@ -401,7 +410,7 @@ row() { printf '%-46s %8s %8s %8s %6s\n' "$@"; }
 	echo "$(nproc) cores, $(uname -r), bwrap as uid $(id -u); load $LOAD_START at the start, $LOAD_END at the end"
 	[ ${#RT[@]} = 0 ] || echo "b and c under SCHED_FIFO (BENCH_RT=1): ${RT[*]}"
 	echo
-	echo "a. through wf-dispatch (rename into new/ -> the job's first instruction; -> its record in done/)"
+	echo "a. through wf-dispatch (rename into new/ -> the job's first instruction; -> its record in done/); ${GAP} ms between jobs"
 	row "" p50 p99 max n
 	row "plain: start" "$ApS_50" "$ApS_99" "$ApS_MAX" "$Ap_N"
 	row "sandbox: start" "$AsS_50" "$AsS_99" "$AsS_MAX" "$As_N"

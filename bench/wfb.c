@@ -29,7 +29,8 @@
  *       HOME/queue/3-normal/tmp (written and fsync'd), reads T = now and
  *       renames it into new/ (the maildir commit).  EXTRA, when given, is
  *       more of request_data (e.g. "sandbox":{...}).  Prints "i T T S D",
- *       D: when its record was seen in done/.
+ *       D: when its record was seen in done/.  With WFB_GAP_MS=G in the
+ *       environment, G ms pass between a job's record and the next job.
  *   wfb spawnlat N OUTDIR STAMP
  *       The floor of the above: T = now; fork+exec STAMP stamp OUTDIR/i
  *       ourselves; wait.  Prints "i T T S".
@@ -438,10 +439,12 @@ cmd_latmd(int argc, char **argv)
 	const char *outdir, *home, *stamp, *extra = NULL;
 	char path[4096], json[8192], tmp[4096], new[4096], done[4096],
 	    active[4096], name[128];
-	long n, base;
+	long n, base, gap = 0;
 
 	if (argc != 6 && argc != 7)
 		return 64;
+	if (getenv("WFB_GAP_MS") != NULL)
+		gap = atol(getenv("WFB_GAP_MS"));
 	if (argc == 7)
 		extra = argv[6];
 	n = atol(argv[2]);
@@ -488,6 +491,8 @@ cmd_latmd(int argc, char **argv)
 			return 1;
 		}
 		printf("%ld %lld %lld %lld %lld\n", i, t, t, s, d);
+		if (gap > 0)
+			usleep((useconds_t)gap * 1000);
 	}
 	return 0;
 }

@@ -38,7 +38,6 @@
 
 #define ID_MAX (INT64_C(1) << 50) /* the store's largest id */
 #define NSEG 8 /* segments of a route */
-#define WF_API_REQUEST_MAX 65536 /* a run's request: the store's text */
 
 enum { M_GET = 1, M_POST = 2, M_PATCH = 4, M_DELETE = 8 };
 
@@ -511,6 +510,19 @@ list_of(struct req *r, const struct wf_kind *k, int64_t pid)
 		return fail(r, 500, "%s: out of memory", k->dir);
 	if (rc == 1)
 		wf_entity_keep_status(all, status);
+	if (k == &wf_kind_task) {
+		char ready[8];
+
+		wf_entity_task_derive(r->a->root, all);
+		if ((rc = qget(r->query, "ready", ready, sizeof(ready))) ==
+		    -1 || (rc == 1 && strcmp(ready, "1") != 0 &&
+		    strcmp(ready, "0") != 0)) {
+			cJSON_Delete(all);
+			return fail(r, 400, "ready: 1 or 0");
+		}
+		if (rc == 1 && strcmp(ready, "1") == 0)
+			wf_entity_keep_ready(all);
+	}
 	return reply_json(r, 200, all);
 }
 
@@ -539,6 +551,15 @@ show(struct req *r, const struct wf_kind *k)
 		return fail_errno(r, errno);
 	if (k == &wf_kind_credential)
 		wf_cred_redact(rec);
+	if (k == &wf_kind_task) {
+		/* As wf task show --json derives it. */
+		cJSON *one = cJSON_CreateArray();
+
+		cJSON_AddItemToArray(one, rec);
+		wf_entity_task_derive(r->a->root, one);
+		rec = cJSON_DetachItemFromArray(one, 0);
+		cJSON_Delete(one);
+	}
 	return reply_json(r, 200, rec);
 }
 
@@ -703,9 +724,9 @@ new_run(struct req *r, int64_t pid, int64_t tid)
 	/* Blank: no request. */
 	if (request != NULL && request[strspn(request, " \t\r\n")] == '\0')
 		request = NULL;
-	if (request != NULL && strlen(request) > WF_API_REQUEST_MAX)
+	if (request != NULL && strlen(request) > WF_PIPELINE_REQUEST_MAX)
 		return fail(r, 400, "request: longer than %d bytes",
-		    WF_API_REQUEST_MAX);
+		    WF_PIPELINE_REQUEST_MAX);
 	if (wf_pipeline_create_request(r->a->root, &r->a->pipeline, pid, tid,
 		name, request, &id, r->err, sizeof(r->err)) == -1)
 		return fail_pipeline(r);

@@ -14,6 +14,9 @@
 
 #include "audit.h"
 #include "clock.h"
+#include "spool.h"
+
+#define AUDIT_TAIL (1 << 20) /* where a redone effect's line is looked for */
 
 static char actor[64];
 
@@ -90,6 +93,54 @@ wf_audit_append(int root, const char *action, const char *entity_type,
     int64_t entity_id, const cJSON *details)
 {
 	return append(root, action, entity_type, entity_id, NULL, details);
+}
+
+/* Is "effect_id":"id" in the last 1 MiB of the trail? */
+static int
+has_effect(int root, const char *id)
+{
+	char needle[WF_NAME_MAX + 32], *buf = NULL;
+	struct stat st;
+	off_t off;
+	ssize_t n;
+	int fd, found = 0;
+
+	snprintf(needle, sizeof(needle), "\"effect_id\":\"%s\"", id);
+	if ((fd = openat(root, "log/audit.jsonl",
+	    O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return 0;
+	if (fstat(fd, &st) == -1 || (buf = malloc(AUDIT_TAIL + 1)) == NULL)
+		goto out;
+	off = st.st_size > AUDIT_TAIL ? st.st_size - AUDIT_TAIL : 0;
+	if ((n = pread(fd, buf, AUDIT_TAIL, off)) > 0) {
+		buf[n] = '\0';
+		found = memmem(buf, (size_t)n, needle, strlen(needle)) != NULL;
+	}
+out:
+	free(buf);
+	close(fd);
+	return found;
+}
+
+int
+wf_audit_append_once(int root, const char *effect_id, const char *action,
+    const char *entity_type, int64_t entity_id, const cJSON *details)
+{
+	cJSON *d;
+	int rc;
+
+	if (has_effect(root, effect_id))
+		return 0;
+	d = details != NULL ? cJSON_Duplicate(details, 1) :
+	    cJSON_CreateObject();
+	if (d == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	cJSON_AddStringToObject(d, "effect_id", effect_id);
+	rc = append(root, action, entity_type, entity_id, NULL, d);
+	cJSON_Delete(d);
+	return rc;
 }
 
 int

@@ -23,6 +23,12 @@ int wf_audit_append(int root, const char *action, const char *entity_type,
 int wf_audit_append_named(int root, const char *action,
     const char *entity_type, const char *entity_id, const cJSON *details);
 
+/* The same once: details get "effect_id": effect_id, and when a line
+ * with it is already in the trail's last 1 MiB nothing is written (a
+ * transition's effect done again after a crash; lib/pipeline). */
+int wf_audit_append_once(int root, const char *effect_id, const char *action,
+    const char *entity_type, int64_t entity_id, const cJSON *details);
+
 /* Which lines a reader wants (wf log's flags, wf-httpd's /api/log): all
  * that are set must hold.  run and project also take the lines whose
  * details name them (run_id, project_id). */

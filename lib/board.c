@@ -1,6 +1,6 @@
 /*
  * board: the store at a glance, as one JSON object: tasks in columns by
- * status, runs by state, open bugs counted, the queue counted.  wf board
+ * status and by the stage of the pipeline they are in, runs by state, open bugs counted, the queue counted.  wf board
  * prints it (--json as it is) and wf-httpd serves it at /api/board.  It
  * only reads: the store's files and the spool's directories, never taking
  * a lock (a board a moment old is as good).
@@ -12,6 +12,7 @@
 #include "json.h"
 #include "queue.h"
 #include "store.h"
+#include "taskdep.h"
 
 struct qcount {
 	int root;
@@ -38,6 +39,63 @@ q_visit(const struct wf_jobref *ref, void *arg)
 	default: break;
 	}
 	return 0;
+}
+
+/* A task on the board: its ids, title and priority. */
+static cJSON *
+task_card(const cJSON *it)
+{
+	cJSON *t = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(t, "id", (double)wf_json_int(it, "id"));
+	cJSON_AddNumberToObject(t, "project_id",
+	    (double)wf_json_int(it, "project_id"));
+	cJSON_AddStringToObject(t, "task_id",
+	    wf_json_str(it, "task_id") ? wf_json_str(it, "task_id") : "");
+	cJSON_AddStringToObject(t, "title",
+	    wf_json_str(it, "title") ? wf_json_str(it, "title") : "");
+	cJSON_AddNumberToObject(t, "priority",
+	    (double)wf_json_int(it, "priority"));
+	return t;
+}
+
+/* The tasks by stage, the seed's board: each with its status and, when
+ * it is not ready, what it waits on.  Derived from every task and run,
+ * since a project's tasks may only wait on their own. */
+static void
+stages(int root, int64_t project_id, cJSON *out)
+{
+	cJSON *col = cJSON_AddObjectToObject(out, "stages");
+	cJSON *tasks = wf_store_list(root, &wf_kind_task, 0);
+	cJSON *runs = wf_store_list(root, &wf_kind_run, 0);
+	const cJSON *it;
+	char why[1024];
+
+	for (int i = 0; i < WF_TASKDEP_NSTAGES; i++)
+		cJSON_AddArrayToObject(col, wf_taskdep_stages[i]);
+	cJSON_ArrayForEach(it, tasks)
+	{
+		enum wf_taskdep_state s;
+		cJSON *t, *r;
+
+		if (project_id > 0 && wf_json_int(it, "project_id") != project_id)
+			continue;
+		t = task_card(it);
+		cJSON_AddStringToObject(t, "status",
+		    wf_json_str(it, "status") ? wf_json_str(it, "status") : "");
+		cJSON_AddItemToObject(t, "blocked_by", cJSON_IsArray(
+		    cJSON_GetObjectItem(it, "blocked_by")) ? cJSON_Duplicate(
+		    cJSON_GetObjectItem(it, "blocked_by"), 1) :
+		    cJSON_CreateArray());
+		s = wf_taskdep_ready(tasks, runs, it, why, sizeof(why), NULL);
+		r = cJSON_AddObjectToObject(t, "readiness");
+		cJSON_AddStringToObject(r, "state", wf_taskdep_state_name(s));
+		cJSON_AddStringToObject(r, "why", why);
+		cJSON_AddItemToArray(cJSON_GetObjectItem(col,
+		    wf_taskdep_stage(it, runs)), t);
+	}
+	cJSON_Delete(tasks);
+	cJSON_Delete(runs);
 }
 
 /* The board's data as one object. */
@@ -69,19 +127,11 @@ wf_board_collect(int root, int64_t project_id, const cJSON *project)
 		if (st == NULL ||
 		    (col = cJSON_GetObjectItem(tasks, st)) == NULL)
 			continue;
-		t = cJSON_CreateObject();
-		cJSON_AddNumberToObject(t, "id", (double)wf_json_int(it, "id"));
-		cJSON_AddNumberToObject(
-		    t, "project_id", (double)wf_json_int(it, "project_id"));
-		cJSON_AddStringToObject(t, "task_id",
-		    wf_json_str(it, "task_id") ? wf_json_str(it, "task_id") : "");
-		cJSON_AddStringToObject(
-		    t, "title", wf_json_str(it, "title") ? wf_json_str(it, "title") : "");
-		cJSON_AddNumberToObject(
-		    t, "priority", (double)wf_json_int(it, "priority"));
+		t = task_card(it);
 		cJSON_AddItemToArray(col, t);
 	}
 	cJSON_Delete(all);
+	stages(root, project_id, out);
 
 	runs = cJSON_AddObjectToObject(out, "runs");
 	for (int i = 0; wf_store_run_states[i] != NULL; i++)

@@ -1,6 +1,8 @@
 /*
  * board: the data of wf board and of wf-httpd's /api/board, one object:
- * {"project": {id, name} or null, "tasks": {status: [task...]}, "runs":
+ * {"project": {id, name} or null, "tasks": {status: [task...]},
+ * "stages": {stage: [task... with status, blocked_by, readiness {state,
+ * why}]} (NONE PM DEV QA SEC DOCS COMPLETE, lib/taskdep), "runs":
  * {state: [run...]}, "bugs": {status: count}, "queue": {waiting, running,
  * failed, completed, cancelled}}.
  */

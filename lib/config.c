@@ -2,22 +2,43 @@
  * config: wf.ini through inih.  Known sections are [queue], [up],
  * [llm], [pipeline], [notify], [httpd] and [lane.NAME]; any other
  * section or key is an error with its line number, so that a typo in a
- * config never silently does nothing.
+ * config never silently does nothing.  Every value is checked here, as
+ * wf.ini(5) says, and so are the pairs that must agree (a back-off's base
+ * and its cap): a program refuses the file at start, and a daemon keeps
+ * its old config on SIGHUP, rather than fail later in a job that cannot
+ * say where the value came from.
  */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
+#include "llm.h"
 #include "spool.h"
+
+/* The text inih reads, a line at a time, and the line being read: the
+ * handler names it in the errors found after the parse (a pair of keys). */
+struct reader {
+	const char *p;
+	int line, next;
+};
+
+/* Lines of the keys checked together after the parse; 0 not in the text. */
+enum { L_QBASE, L_QMAX, L_NBASE, L_NMAX, L_N };
 
 struct parse_ctx {
 	struct wf_config *c;
 	char *err;
 	size_t errlen;
 	int failed;
+	struct reader *rd;
+	int line[L_N];
 };
 
 static struct wf_lane_conf *
@@ -175,6 +196,7 @@ notify_key(struct parse_ctx *p, const char *name, const char *value)
 			    "at most 7 days", name, value);
 		*(name[8] == 'b' ? &n->backoff_base_ms : &n->backoff_max_ms) =
 		    (long)v;
+		p->line[name[8] == 'b' ? L_NBASE : L_NMAX] = p->rd->line;
 	} else if (strcmp(name, "hooks_dir") == 0) {
 		if (value[0] != '/')
 			ERR("hooks_dir: '%s' is not an absolute path", value);
@@ -183,6 +205,149 @@ notify_key(struct parse_ctx *p, const char *name, const char *value)
 		ERR("[notify] has no key '%s'", name);
 	return 1;
 #undef ERR
+}
+
+/* An http or https URL with a host, an optional port and path: what the
+ * model calls can be sent to.  A value of the environment may be a bare
+ * host:port (OLLAMA_HOST); the file says what it means. */
+static int
+url_ok(const char *v)
+{
+	static const char re[] =
+	    "^https?://([A-Za-z0-9._~-]+|\\[[0-9A-Fa-f:.]+\\])"
+	    "(:([0-9]{1,5}))?(/[^[:space:][:cntrl:]]*)?$";
+	regex_t rx;
+	regmatch_t m[4];
+	const char *errstr;
+	char port[8];
+	int ok;
+
+	if (regcomp(&rx, re, REG_EXTENDED | REG_ICASE) != 0)
+		return 0;
+	ok = regexec(&rx, v, 4, m, 0) == 0;
+	regfree(&rx);
+	if (ok && m[3].rm_so != -1) {
+		size_t n = (size_t)(m[3].rm_eo - m[3].rm_so);
+
+		memcpy(port, v + m[3].rm_so, n);
+		port[n] = '\0';
+		strtonum(port, 1, 65535, &errstr);
+		ok = errstr == NULL;
+	}
+	return ok;
+}
+
+/* A name as a model server takes it: printable, no space. */
+static int
+model_ok(const char *v)
+{
+	for (const unsigned char *s = (const unsigned char *)v; *s; s++)
+		if (!isgraph(*s))
+			return 0;
+	return 1;
+}
+
+/* [llm]: the defaults of the model calls' variables, each checked as the
+ * call would check its variable (lib/llm), so that a value of the file
+ * is refused here, with its line, and never in a job. */
+static int
+llm_key(struct parse_ctx *p, const char *name, const char *value)
+{
+	struct wf_config *c = p->c;
+	const char *errstr;
+	int i;
+
+#define ERR(...) do { snprintf(p->err, p->errlen, __VA_ARGS__); \
+	p->failed = 1; return 0; } while (0)
+	for (i = 0; i < 7; i++)
+		if (strcmp(name, llm_keys[i][0]) == 0)
+			break;
+	if (i == 7)
+		ERR("[llm] has no key '%s'", name);
+	if (strlcpy(c->llm[i], value, sizeof(c->llm[i])) >= sizeof(c->llm[i]))
+		ERR("%s: longer than 255 bytes", name);
+	/* Empty: the key is not set, its default holds. */
+	if (value[0] == '\0')
+		return 1;
+	if (strcmp(name, "provider") == 0) {
+		static const char *const names[] = WF_LLM_PROVIDER_NAMES;
+		size_t k;
+
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (strcasecmp(value, names[k]) == 0)
+				break;
+		if (k == sizeof(names) / sizeof(names[0]))
+			ERR("provider: '%s' is not ollama, openai or dmr", value);
+	} else if (strcmp(name, "base_url") == 0) {
+		if (!url_ok(value))
+			ERR("base_url: '%s' is not an http:// or https:// URL "
+			    "(http://localhost:11434)", value);
+	} else if (strcmp(name, "model") == 0 ||
+	    strcmp(name, "vision_model") == 0) {
+		if (!model_ok(value))
+			ERR("%s: '%s' is not a model name (no space or "
+			    "control character)", name, value);
+	} else if (strcmp(name, "timeout") == 0) {
+		strtonum(value, 1, WF_LLM_TIMEOUT_MAX, &errstr);
+		if (errstr != NULL)
+			ERR("timeout: '%s' is not in 1-%d", value,
+			    WF_LLM_TIMEOUT_MAX);
+	} else {
+		strtonum(value, 0, 1 << 24, &errstr);
+		if (errstr != NULL)
+			ERR("%s: '%s' is not in 0-%d", name, value, 1 << 24);
+	}
+	return 1;
+#undef ERR
+}
+
+int
+wf_config_listen(const char *s, struct sockaddr_storage *ss, int *v6,
+    char *err, size_t errlen)
+{
+	struct sockaddr_storage tmp;
+	char host[64];
+	const char *colon = strrchr(s, ':'), *errstr;
+	size_t hl;
+	long long port;
+
+	if (ss == NULL)
+		ss = &tmp;
+	memset(ss, 0, sizeof(*ss));
+	if (colon == NULL)
+		goto bad;
+	port = strtonum(colon + 1, 0, 65535, &errstr);
+	if (errstr != NULL)
+		goto bad;
+	hl = (size_t)(colon - s);
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		goto bad;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) ==
+	    1) {
+		((struct sockaddr_in *)ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+		if (v6 != NULL)
+			*v6 = 0;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host,
+	    &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+		if (v6 != NULL)
+			*v6 = 1;
+		return 0;
+	}
+bad:
+	snprintf(err, errlen, "listen: '%.80s' is not ADDR:PORT "
+	    "(127.0.0.1:8000, [::1]:8000)", s);
+	return -1;
 }
 
 /* [httpd]: wf-httpd's socket and page. */
@@ -195,9 +360,13 @@ httpd_key(struct parse_ctx *p, const char *name, const char *value)
 #define ERR(...) do { snprintf(p->err, p->errlen, __VA_ARGS__); \
 	p->failed = 1; return 0; } while (0)
 	if (strcmp(name, "listen") == 0) {
-		if (strchr(value, ':') == NULL ||
-		    strlcpy(h->listen, value, sizeof(h->listen)) >=
-			sizeof(h->listen))
+		if (wf_config_listen(value, NULL, NULL, p->err, p->errlen) ==
+		    -1) {
+			p->failed = 1;
+			return 0;
+		}
+		if (strlcpy(h->listen, value, sizeof(h->listen)) >=
+		    sizeof(h->listen))
 			ERR("listen: '%s' is not ADDR:PORT", value);
 	} else if (strcmp(name, "web_dir") == 0) {
 		if (value[0] != '/')
@@ -256,6 +425,9 @@ handler(void *user, const char *section, const char *name, const char *value)
 				ERR("%s: '%s' is not in %lld-%lld",
 				    name, value, ints[i].lo, ints[i].hi);
 			*ints[i].dst = (int)v;
+			if (strncmp(name, "backoff_", 8) == 0)
+				p->line[name[8] == 'b' ? L_QBASE : L_QMAX] =
+				    p->rd->line;
 			return 1;
 		}
 		if (strcmp(name, "output_max") == 0) {
@@ -277,16 +449,8 @@ handler(void *user, const char *section, const char *name, const char *value)
 		}
 		ERR("[up] has no key '%s'", name);
 	}
-	if (strcmp(section, "llm") == 0) {
-		for (int i = 0; i < 7; i++)
-			if (strcmp(name, llm_keys[i][0]) == 0) {
-				if (strlcpy(c->llm[i], value, sizeof(c->llm[i])) >=
-				    sizeof(c->llm[i]))
-					ERR("%s: longer than 255 bytes", name);
-				return 1;
-			}
-		ERR("[llm] has no key '%s'", name);
-	}
+	if (strcmp(section, "llm") == 0)
+		return llm_key(p, name, value);
 	if (strcmp(section, "pipeline") == 0) {
 		struct wf_pipeline_conf *pc = &c->pipeline;
 
@@ -338,6 +502,13 @@ handler(void *user, const char *section, const char *name, const char *value)
 			if (value[0] == '\0' || strlcpy(c->sandbox.bwrap, value,
 			    sizeof(c->sandbox.bwrap)) >= sizeof(c->sandbox.bwrap))
 				ERR("bwrap: '%s' is not a program", value);
+		} else if (strcmp(name, "prestart") == 0) {
+			if (strcmp(value, "on") == 0)
+				c->sandbox.prestart = 1;
+			else if (strcmp(value, "off") == 0)
+				c->sandbox.prestart = 0;
+			else
+				ERR("prestart: '%s' is not on or off", value);
 		} else
 			ERR("[sandbox] has no key '%s'", name);
 		return 1;
@@ -396,11 +567,58 @@ accept_all(void *user, const char *section, const char *name,
 	return 1;
 }
 
+/* inih's reader over a string (ini_parse_string's own), counting lines:
+ * a chunk of a line longer than inih's buffer keeps the line's number. */
+static char *
+read_line(char *str, int num, void *stream)
+{
+	struct reader *r = stream;
+	int n = 0;
+
+	if (*r->p == '\0' || num < 2)
+		return NULL;
+	r->line = r->next;
+	while (n < num - 1 && *r->p != '\0') {
+		char ch = *r->p++;
+
+		str[n++] = ch;
+		if (ch == '\n') {
+			r->next++;
+			break;
+		}
+	}
+	str[n] = '\0';
+	return str;
+}
+
+/*
+ * A back-off's base above its cap: the error names the line of the later
+ * of the two keys (the one that made them disagree), or of the only one
+ * the text sets, the other being its default.
+ */
+static int
+pair(struct parse_ctx *p, const char *what, long long base, long long max,
+    int lbase, int lmax, const char *unit)
+{
+	if (base <= max || (lbase == 0 && lmax == 0))
+		return 0;
+	if (lbase > lmax)
+		snprintf(p->err, p->errlen, "line %d: %sbackoff_base: %lld%s is "
+		    "above backoff_max (%lld%s%s)", lbase, what, base, unit,
+		    max, unit, lmax == 0 ? ", its default" : "");
+	else
+		snprintf(p->err, p->errlen, "line %d: %sbackoff_max: %lld%s is "
+		    "below backoff_base (%lld%s%s)", lmax, what, max, unit,
+		    base, unit, lbase == 0 ? ", its default" : "");
+	return -1;
+}
+
 int
 wf_config_parse(struct wf_config *c, const char *text, char *err,
     size_t errlen)
 {
-	struct parse_ctx p = { c, err, errlen, 0 };
+	struct reader rd = { text, 0, 1 };
+	struct parse_ctx p = { c, err, errlen, 0, &rd, { 0 } };
 	int rc;
 
 	/* inih reads on past an error and returns the first bad line, which
@@ -412,7 +630,7 @@ wf_config_parse(struct wf_config *c, const char *text, char *err,
 		snprintf(err, errlen, "line %d: syntax error", rc);
 		return -1;
 	}
-	rc = ini_parse_string(text, handler, &p);
+	rc = ini_parse_stream(read_line, &rd, handler, &p);
 	if (p.failed) {
 		char tmp[512];
 
@@ -424,10 +642,12 @@ wf_config_parse(struct wf_config *c, const char *text, char *err,
 		snprintf(err, errlen, "line %d: syntax error", rc);
 		return -1;
 	}
-	if (c->backoff_max < c->backoff_base)
-		c->backoff_max = c->backoff_base;
-	if (c->notify.backoff_max_ms < c->notify.backoff_base_ms)
-		c->notify.backoff_max_ms = c->notify.backoff_base_ms;
+	if (pair(&p, "", c->backoff_base, c->backoff_max, p.line[L_QBASE],
+	    p.line[L_QMAX], "") == -1 ||
+	    pair(&p, "[notify] ", c->notify.backoff_base_ms,
+	    c->notify.backoff_max_ms, p.line[L_NBASE], p.line[L_NMAX],
+	    "ms") == -1)
+		return -1;
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "pipeline.h"
 #include "sandbox.h"
@@ -88,6 +89,12 @@ int wf_config_read(struct wf_config *c, const char *path, char *err,
  * variables (WF_LLM_PROVIDER, WF_LLM_BASE_URL, ...), never overriding
  * one already set. */
 void wf_config_llm_env(const struct wf_config *c);
+
+/* Parse a listen address, ADDR:PORT or [V6]:PORT, into ss (NULL: only
+ * check it), *v6 saying which (may be NULL).  -1 and a one-line reason
+ * naming "listen" in err. */
+int wf_config_listen(const char *s, struct sockaddr_storage *ss, int *v6,
+    char *err, size_t errlen);
 
 /* The lane named name, or NULL. */
 const struct wf_lane_conf *wf_config_lane(const struct wf_config *c,

@@ -17,6 +17,7 @@
 #include "entity.h"
 #include "event.h"
 #include "log.h"
+#include "taskdep.h"
 
 /* Bounds the schema does not say. */
 static const struct range {
@@ -230,6 +231,41 @@ referenced(
 	    (long long)id, what);
 }
 
+/* Refuse to delete a task that another waits on: the edge would point
+ * at nothing, and the task behind it would be blocked for good. */
+static int
+waited_on(int root, const struct wf_kind *k, const cJSON *rec, char *err,
+    size_t errlen)
+{
+	const char *tid = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(rec, "task_id"));
+	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(rec, "project_id");
+	cJSON *all;
+	const cJSON *t, *d;
+	int rc = 0;
+
+	if (k != &wf_kind_task || tid == NULL || !cJSON_IsNumber(pid))
+		return 0;
+	all = wf_store_list(root, k, (int64_t)pid->valuedouble);
+	cJSON_ArrayForEach(t, all)
+	{
+		cJSON_ArrayForEach(d, cJSON_GetObjectItem(t, "blocked_by"))
+		{
+			const char *w = cJSON_GetStringValue(
+			    cJSON_GetObjectItem(t, "task_id"));
+
+			if (rc == 0 && cJSON_IsString(d) &&
+			    strcmp(d->valuestring, tid) == 0)
+				rc = refuse(EBUSY, err, errlen,
+				    "task %.64s: %.64s waits on it; drop that "
+				    "edge first",
+				    tid, w != NULL ? w : "a task");
+		}
+	}
+	cJSON_Delete(all);
+	return rc;
+}
+
 int
 wf_entity_delete(
     int root, const struct wf_kind *k, int64_t id, char *err, size_t errlen)
@@ -239,6 +275,7 @@ wf_entity_delete(
 
 	if (wf_store_get(root, k, id, &rec, err, errlen) == -1 ||
 	    referenced(root, k, id, err, errlen) == -1 ||
+	    waited_on(root, k, rec, err, errlen) == -1 ||
 	    wf_store_delete(root, k, id, err, errlen) == -1)
 		goto fail;
 	audit(root, k, "deleted", id, rec);
@@ -382,6 +419,34 @@ wf_entity_keep_status(cJSON *arr, const char *status)
 
 		next = it->next;
 		if (!cJSON_IsString(s) || strcmp(s->valuestring, status) != 0)
+			cJSON_Delete(cJSON_DetachItemViaPointer(arr, it));
+	}
+}
+
+void
+wf_entity_task_derive(int root, cJSON *arr)
+{
+	cJSON *tasks = wf_store_list(root, &wf_kind_task, 0);
+	cJSON *runs = wf_store_list(root, &wf_kind_run, 0);
+
+	wf_taskdep_annotate(arr, tasks, runs);
+	cJSON_Delete(tasks);
+	cJSON_Delete(runs);
+}
+
+void
+wf_entity_keep_ready(cJSON *arr)
+{
+	cJSON *it, *next;
+
+	for (it = arr != NULL ? arr->child : NULL; it != NULL; it = next) {
+		const cJSON *s = cJSON_GetObjectItemCaseSensitive(it, "status");
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(it, "readiness"), "state");
+
+		next = it->next;
+		if (!cJSON_IsString(s) || strcmp(s->valuestring, "backlog") != 0 ||
+		    !cJSON_IsString(r) || strcmp(r->valuestring, "ready") != 0)
 			cJSON_Delete(cJSON_DetachItemViaPointer(arr, it));
 	}
 }

@@ -40,6 +40,13 @@ int wf_entity_status(int root, const struct wf_kind *k, int64_t id,
 /* Keep the records of arr whose status is status (wf task list --status,
  * wf-httpd's ?status=). */
 void wf_entity_keep_status(cJSON *arr, const char *status);
+/* Add to each task of arr (records of any projects) what is derived
+ * from the other tasks and the runs: pipeline_stage and readiness (see
+ * lib/taskdep). */
+void wf_entity_task_derive(int root, cJSON *arr);
+/* Keep the tasks of arr (derived) that could start now: in the backlog,
+ * and ready (wf task list --ready, wf-httpd's ?ready=1). */
+void wf_entity_keep_ready(cJSON *arr);
 /* {"project","tasks","environments" (their secret-named fields left
  * out),"latest_run" (or null),"bugs" (neither resolved nor closed)}. */
 cJSON *wf_entity_context(

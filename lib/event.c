@@ -2,7 +2,11 @@
  * event: one event, one file, dropped into events/new by the maildir
  * protocol (events/tmp, then rename) for wf-notify to deliver.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,10 +14,10 @@
 #include "event.h"
 #include "spool.h"
 
-int
-wf_event_emit(int root, const char *name, cJSON *payload)
+static int
+emit(int root, const char *id, const char *name, cJSON *payload)
 {
-	char id[WF_NAME_MAX + 1], iso[WF_ISO_LEN], *s;
+	char iso[WF_ISO_LEN], *s;
 	cJSON *o;
 	int rc = -1;
 
@@ -26,8 +30,7 @@ wf_event_emit(int root, const char *name, cJSON *payload)
 	    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)));
 	cJSON_AddItemToObject(o, "payload",
 	    payload != NULL ? payload : cJSON_CreateObject());
-	if (wf_spool_name(id, sizeof(id)) == 0 &&
-	    (s = cJSON_PrintUnformatted(o)) != NULL) {
+	if (id != NULL && (s = cJSON_PrintUnformatted(o)) != NULL) {
 		/* A promise to wf-notify: durable once dropped. */
 		rc = wf_spool_write(root, "events/tmp", "events/new", id, s,
 		    strlen(s), WF_SYNC_FILE | WF_SYNC_DIR);
@@ -35,4 +38,32 @@ wf_event_emit(int root, const char *name, cJSON *payload)
 	}
 	cJSON_Delete(o);
 	return rc;
+}
+
+int
+wf_event_emit(int root, const char *name, cJSON *payload)
+{
+	char id[WF_NAME_MAX + 1];
+
+	return emit(root, wf_spool_name(id, sizeof(id)) == 0 ? id : NULL, name,
+	    payload);
+}
+
+int
+wf_event_emit_once(int root, const char *id, const char *name,
+    cJSON *payload)
+{
+	char path[WF_NAME_MAX + 16];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "events/new/%s", id);
+	if (fstatat(root, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		goto done;
+	snprintf(path, sizeof(path), "events/cur/%s", id);
+	if (fstatat(root, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		goto done;
+	return emit(root, id, name, payload);
+done:
+	cJSON_Delete(payload);
+	return 0;
 }

@@ -45,8 +45,8 @@ child_fail(int efd, int step)
  * child of vfork shares our memory and must not touch the heap or our
  * globals (execvp would read our own environ).
  */
-static void
-exec_path(const char *file, char *const argv[], char *const envp[])
+void
+wf_exec_path(const char *file, char *const argv[], char *const envp[])
 {
 	const char *path = "/usr/local/bin:/usr/bin:/bin", *p, *end;
 	char buf[PATH_MAX];
@@ -152,7 +152,7 @@ wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd)
 			child_fail(efd, 4);
 		if (spec->cwd != NULL && chdir(spec->cwd) == -1)
 			child_fail(efd, 5);
-		exec_path(spec->argv[0], (char *const *)spec->argv,
+		wf_exec_path(spec->argv[0], (char *const *)spec->argv,
 		    (char *const *)spec->envp);
 		child_fail(efd, 6);
 	}

@@ -41,6 +41,10 @@ pid_t wf_exec_start(const struct wf_exec_spec *spec, int *outfd, int *errfd);
 /* After the child exited: did its set-up or exec fail?  1 with *step
  * ("chdir", "execve"...) and *err (an errno), else 0.  Closes errfd. */
 int wf_exec_failed(int errfd, const char **step, int *err);
+/* execve with argv[0] looked up in the PATH of envp (a default PATH when
+ * it has none), never our own environ; returns only on failure, errno
+ * set.  Safe in the child of a vfork. */
+void wf_exec_path(const char *file, char *const argv[], char *const envp[]);
 /* Signal a job's whole process group. */
 int wf_exec_kill(pid_t pgid, int sig);
 

@@ -35,7 +35,7 @@
 #define B64_MAX sodium_base64_ENCODED_LEN(WF_LLM_IMAGE_MAX, \
 	    sodium_base64_VARIANT_ORIGINAL)
 
-static const char *const provider_names[] = { "openai", "ollama", "dmr" };
+static const char *const provider_names[] = WF_LLM_PROVIDER_NAMES;
 
 static bool
 ends_with(const char *s, size_t n, const char *suffix)

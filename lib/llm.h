@@ -54,6 +54,9 @@ enum wf_llm_provider {
 	WF_LLM_OLLAMA,  /* {base}/api/chat */
 	WF_LLM_DMR,     /* {base}/engines/v1/chat/completions */
 };
+/* Their names, in the enum's order: an initializer, so that lib/config
+ * checks wf.ini's provider without linking this module (and libcurl). */
+#define WF_LLM_PROVIDER_NAMES { "openai", "ollama", "dmr" }
 
 struct wf_llm_conf {
 	enum wf_llm_provider provider;

@@ -14,7 +14,9 @@
 #include "entity.h"
 #include "err.h"
 #include "event.h"
+#include "fault.h"
 #include "job.h"
+#include "handoff.h"
 #include "json.h"
 #include "log.h"
 #include "pipeline.h"
@@ -127,7 +129,8 @@ wf_pipeline_report_parse(const char *buf, size_t len, cJSON **out,
 		    strcmp(it->string, "summary") != 0 &&
 		    strcmp(it->string, "details") != 0 &&
 		    strcmp(it->string, "tokens_in") != 0 &&
-		    strcmp(it->string, "tokens_out") != 0) {
+		    strcmp(it->string, "tokens_out") != 0 &&
+		    strcmp(it->string, "handoff") != 0) {
 			wf_err(err, errlen, "report: unknown field '%.64s'",
 			    it->string);
 			goto bad;
@@ -157,6 +160,11 @@ wf_pipeline_report_parse(const char *buf, size_t len, cJSON **out,
 	it = cJSON_GetObjectItemCaseSensitive(o, "details");
 	if (it != NULL && !cJSON_IsObject(it) && !cJSON_IsNull(it)) {
 		wf_err(err, errlen, "report: details must be an object");
+		goto bad;
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "handoff");
+	if (it != NULL && !cJSON_IsObject(it)) {
+		wf_err(err, errlen, "report: handoff must be an object");
 		goto bad;
 	}
 	it = cJSON_GetObjectItemCaseSensitive(o, "run_id");
@@ -287,14 +295,15 @@ get_int(const cJSON *o, const char *k)
 
 static int
 enqueue_role(int root, const struct wf_pipeline_conf *c, const cJSON *run,
-    const char *role, const char *phase, char *job_id, size_t idlen,
-    char *err, size_t errlen)
+    const char *role, const char *phase, const char *job_id, char *err,
+    size_t errlen)
 {
 	struct wf_job j;
 	char e2[256];
 	int rc;
 
 	wf_job_init(&j);
+	strlcpy(j.id, job_id, sizeof(j.id));
 	j.type = WF_JT_AGENT_RUN;
 	j.priority = c->agent_priority;
 	j.run_id = get_int(run, "id");
@@ -312,8 +321,6 @@ enqueue_role(int root, const struct wf_pipeline_conf *c, const cJSON *run,
 		return wf_err(err, errlen, "agent job: %s", e2);
 	}
 	rc = wf_queue_submit(root, &j, 1);
-	if (rc == 0 && job_id != NULL)
-		strlcpy(job_id, j.id, idlen);
 	if (rc == -1)
 		wf_err(err, errlen, "enqueue the %s job: %s", role,
 		    strerror(errno));
@@ -324,14 +331,15 @@ enqueue_role(int root, const struct wf_pipeline_conf *c, const cJSON *run,
 /* The deploy job of an approved run: high priority, one attempt (a
  * deploy is not retried behind a human's back). */
 static int
-enqueue_deploy(int root, const cJSON *run, int64_t env_id, char *err,
-    size_t errlen)
+enqueue_deploy(int root, const cJSON *run, int64_t env_id, const char *job_id,
+    char *err, size_t errlen)
 {
 	struct wf_job j;
 	char e2[256];
 	int rc;
 
 	wf_job_init(&j);
+	strlcpy(j.id, job_id, sizeof(j.id));
 	j.type = WF_JT_DEPLOY;
 	j.priority = 2;
 	j.max_attempts = 1;
@@ -375,22 +383,10 @@ note(const char *audit_action, const char *event, int64_t run_id,
 	cJSON_AddItemToArray(notes, n);
 }
 
+/* A step that refused, or changed nothing, tells nothing. */
 static void
-notes_flush(int root, int send)
+notes_drop(void)
 {
-	const cJSON *n;
-
-	cJSON_ArrayForEach(n, notes) {
-		const char *a = get_str(n, "audit"), *e = get_str(n, "event");
-		cJSON *p = cJSON_GetObjectItem(n, "payload");
-
-		if (!send)
-			continue;
-		if (a != NULL)
-			wf_audit_append(root, a, "run", get_int(n, "id"), p);
-		if (e != NULL)
-			wf_event_emit(root, e, cJSON_Duplicate(p, 1));
-	}
 	cJSON_Delete(notes);
 	notes = NULL;
 }
@@ -655,6 +651,229 @@ tasks_follow(int root, const cJSON *run, const char *before,
 	cJSON_Delete(all);
 }
 
+/*
+ * Effects: what follows a change of a run (its audit lines and events,
+ * the next role's job, a deploy job, its tasks on the board, the end of
+ * its worktree), recorded in the run ("effects") by the same write that
+ * changes it, each with an id made then, and done right after it.  Done
+ * again, an effect is a no-op: a job or an event whose id exists is not
+ * made again, an audit line whose id is in the trail is not written
+ * again, the rest come out the same.  So a crash between the write and
+ * its effects only delays them: wf-gate does what it finds recorded
+ * (wf_pipeline_effects_redo), at its start and on a timer.
+ */
+static cJSON *
+effect_new(cJSON *run, const char *what)
+{
+	cJSON *fx = cJSON_GetObjectItemCaseSensitive(run, "effects"), *e;
+	char id[WF_NAME_MAX + 1];
+
+	if (!cJSON_IsArray(fx)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(run, "effects");
+		fx = cJSON_AddArrayToObject(run, "effects");
+	}
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "do", what);
+	if (wf_spool_name(id, sizeof(id)) == 0)
+		cJSON_AddStringToObject(e, "id", id);
+	cJSON_AddItemToArray(fx, e);
+	return e;
+}
+
+/* A step's notes become its effects: an audit line and an event each. */
+static void
+notes_to_effects(cJSON *run)
+{
+	const cJSON *n;
+	cJSON *e;
+
+	cJSON_ArrayForEach(n, notes) {
+		const char *a = get_str(n, "audit"), *ev = get_str(n, "event");
+		const cJSON *p = cJSON_GetObjectItem(n, "payload");
+
+		if (a != NULL) {
+			e = effect_new(run, "audit");
+			cJSON_AddStringToObject(e, "action", a);
+			cJSON_AddItemToObject(e, "details", cJSON_Duplicate(p, 1));
+		}
+		if (ev != NULL) {
+			e = effect_new(run, "event");
+			cJSON_AddStringToObject(e, "event", ev);
+			cJSON_AddItemToObject(e, "payload", cJSON_Duplicate(p, 1));
+		}
+	}
+	cJSON_Delete(notes);
+	notes = NULL;
+}
+
+static int
+job_exists(int root, const char *id)
+{
+	struct wf_jobref ref;
+
+	return wf_queue_locate(root, id, &ref) == 0;
+}
+
+/*
+ * A new run's beginning: it is said (run.created), gets its worktree
+ * (where it has none yet: the run says "worktree", null for a project
+ * that is not a git repository) and its first stage's base, and PM's
+ * job.  With no worktree to be had, a human decides: no job.
+ */
+static int
+begin(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    const cJSON *e, char *err, size_t errlen)
+{
+	const char *aid = get_str(e, "audit_id"), *eid = get_str(e, "event_id");
+	cJSON *p = cJSON_CreateObject();
+	char e2[512];
+
+	cJSON_AddNumberToObject(p, "run_id", (double)get_int(run, "id"));
+	cJSON_AddNumberToObject(p, "project_id",
+	    (double)get_int(run, "project_id"));
+	cJSON_AddStringToObject(p, "state", "PM");
+	if ((aid != NULL && wf_audit_append_once(root, aid, "run.created",
+	    "run", get_int(run, "id"), p) == -1) ||
+	    (eid != NULL && wf_event_emit_once(root, eid, "run.created",
+	    cJSON_Duplicate(p, 1)) == -1)) {
+		cJSON_Delete(p);
+		return wf_err(err, errlen, "run.created: %s", strerror(errno));
+	}
+	cJSON_Delete(p);
+	if (cJSON_GetObjectItemCaseSensitive(run, "worktree") == NULL) {
+		if (worktree_make(root, c, run, e2, sizeof(e2)) == -1) {
+			/* No room of its own: no agent starts. */
+			wait_human(run, e2);
+			return 0;
+		}
+		stage_begin(root, run);
+		/* The agent reads where it works from the run: written
+		 * before its job exists. */
+		if (wf_store_put_locked(root, &wf_kind_run, get_int(run, "id"),
+		    run, err, errlen) == -1)
+			return -1;
+	}
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(run,
+	    "waiting_for_human")))
+		return 0;
+	if (!job_exists(root, get_str(e, "id")) && enqueue_role(root, c, run,
+	    "pm", NULL, get_str(e, "id"), err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+effect_do(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    const cJSON *e, char *err, size_t errlen)
+{
+	const char *what = get_str(e, "do"), *id = get_str(e, "id");
+	int64_t rid = get_int(run, "id");
+
+	if (what == NULL || id == NULL || !wf_spool_name_ok(id))
+		return wf_err(err, errlen, "run %lld: a malformed effect",
+		    (long long)rid);
+	if (strcmp(what, "audit") == 0) {
+		if (wf_audit_append_once(root, id, get_str(e, "action"), "run",
+		    rid, cJSON_GetObjectItemCaseSensitive(e, "details")) == -1)
+			return wf_err(err, errlen, "audit: %s",
+			    strerror(errno));
+	} else if (strcmp(what, "event") == 0) {
+		if (wf_event_emit_once(root, id, get_str(e, "event"),
+		    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(e,
+		    "payload"), 1)) == -1)
+			return wf_err(err, errlen, "event %s: %s",
+			    get_str(e, "event"), strerror(errno));
+	} else if (strcmp(what, "begin") == 0) {
+		if (begin(root, c, run, e, err, errlen) == -1)
+			return -1;
+	} else if (strcmp(what, "tasks") == 0) {
+		tasks_follow(root, run, get_str(e, "before"),
+		    get_str(e, "after"));
+	} else if (strcmp(what, "worktree_drop") == 0) {
+		worktree_drop(root, run);
+	} else if (strcmp(what, "job") == 0) {
+		if (!job_exists(root, id) && enqueue_role(root, c, run,
+		    get_str(e, "role"), get_str(e, "phase"), id, err,
+		    errlen) == -1)
+			return -1;
+	} else if (strcmp(what, "deploy") == 0) {
+		if (!job_exists(root, id) && enqueue_deploy(root, run,
+		    get_int(e, "environment_id"), id, err, errlen) == -1)
+			return -1;
+	} else
+		return wf_err(err, errlen, "run %lld: an effect '%.20s' this "
+		    "wf does not know", (long long)rid, what);
+	return 0;
+}
+
+/*
+ * Do a run's recorded effects, in order (the run is locked and written):
+ * those done leave the record, which is written again.  0 when all are
+ * done; -1 and the first failure's reason when some wait (they stay
+ * recorded, for wf_pipeline_effects_redo).
+ */
+static int
+effects_run(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    char *err, size_t errlen)
+{
+	cJSON *fx = cJSON_GetObjectItemCaseSensitive(run, "effects");
+	char e2[256];
+	int n = 0, rc = 0;
+
+	if (!cJSON_IsArray(fx))
+		return 0;
+	while (cJSON_GetArraySize(fx) > 0) {
+		if (effect_do(root, c, run, cJSON_GetArrayItem(fx, 0), err,
+		    errlen) == -1) {
+			rc = -1;
+			break;
+		}
+		wf_fault("pipeline.effect");
+		cJSON_DeleteItemFromArray(fx, 0);
+		n++;
+	}
+	if (cJSON_GetArraySize(fx) == 0)
+		cJSON_DeleteItemFromObjectCaseSensitive(run, "effects");
+	if (n > 0 && wf_store_put_locked(root, &wf_kind_run, get_int(run, "id"),
+	    run, e2, sizeof(e2)) == -1)
+		wf_log_warn("run %lld: %s (its effects are done; they will be "
+		    "seen as done again)", (long long)get_int(run, "id"), e2);
+	return rc;
+}
+
+int
+wf_pipeline_effects_redo(int root, const struct wf_pipeline_conf *c)
+{
+	cJSON *all, *r;
+	int n = 0;
+
+	if ((all = wf_store_list(root, &wf_kind_run, 0)) == NULL)
+		return 0;
+	cJSON_ArrayForEach(r, all) {
+		cJSON *run = NULL;
+		char err[512];
+		int lk;
+
+		if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(r,
+		    "effects")))
+			continue;
+		if ((lk = wf_store_lock(root, &wf_kind_run)) == -1)
+			break;
+		if (wf_store_get_locked(root, &wf_kind_run, get_int(r, "id"),
+		    &run, err, sizeof(err)) == 0) {
+			if (effects_run(root, c, run, err, sizeof(err)) == -1)
+				wf_log_warn("run %lld: its effects wait: %s",
+				    (long long)get_int(r, "id"), err);
+			else
+				n++;
+		}
+		cJSON_Delete(run);
+		wf_store_unlock(lk);
+	}
+	cJSON_Delete(all);
+	return n;
+}
+
 /* A step changes the run and returns 1, leaves it as it is and returns
  * 0, or refuses with -1 and a reason. */
 typedef int (*step_fn)(int root, const struct wf_pipeline_conf *c,
@@ -669,10 +888,9 @@ static int
 transition(int root, const struct wf_pipeline_conf *c, int64_t run_id,
     step_fn fn, void *arg, char *err, size_t errlen)
 {
-	cJSON *run = NULL;
-	char before[32] = "", jid[WF_NAME_MAX + 1];
+	cJSON *run = NULL, *fx;
+	char before[32] = "", e2[512];
 	const char *after, *role;
-
 	int lk, rc = -1, changed;
 
 	if ((lk = wf_store_lock(root, &wf_kind_run)) == -1)
@@ -682,7 +900,7 @@ transition(int root, const struct wf_pipeline_conf *c, int64_t run_id,
 		goto out;
 	if (get_str(run, "state") != NULL)
 		strlcpy(before, get_str(run, "state"), sizeof(before));
-	notes_flush(root, 0);
+	notes_drop();
 	again.role[0] = '\0';
 	again.deploy_env = 0;
 	if ((changed = fn(root, c, run, arg, err, errlen)) == -1)
@@ -700,23 +918,37 @@ transition(int root, const struct wf_pipeline_conf *c, int64_t run_id,
 	}
 	if (again.role[0] != '\0' && !again.keep_base)
 		stage_begin(root, run);
+	/* What follows goes in the same write (effects_run does it). */
+	notes_to_effects(run);
+	if (strcmp(before, after) != 0) {
+		fx = effect_new(run, "tasks");
+		cJSON_AddStringToObject(fx, "before", before);
+		cJSON_AddStringToObject(fx, "after", after);
+	}
+	if (ended(after) && !ended(before))
+		effect_new(run, "worktree_drop");
+	if (again.role[0] != '\0') {
+		fx = effect_new(run, "job");
+		cJSON_AddStringToObject(fx, "role", again.role);
+		if (again.phase[0] != '\0')
+			cJSON_AddStringToObject(fx, "phase", again.phase);
+	}
+	if (again.deploy_env > 0) {
+		fx = effect_new(run, "deploy");
+		cJSON_AddNumberToObject(fx, "environment_id",
+		    (double)again.deploy_env);
+	}
 	if (wf_store_put_locked(root, &wf_kind_run, run_id, run, err,
 	    errlen) == -1)
 		goto out;
-	notes_flush(root, 1);
-	tasks_follow(root, run, before, after);
-	if (ended(after) && !ended(before))
-		worktree_drop(root, run);
-	if (again.role[0] != '\0' && enqueue_role(root, c, run, again.role,
-	    again.phase[0] != '\0' ? again.phase : NULL, jid, sizeof(jid), err,
-	    errlen) == -1)
-		goto out;
-	if (again.deploy_env > 0 && enqueue_deploy(root, run, again.deploy_env,
-	    err, errlen) == -1)
-		goto out;
+	wf_fault("pipeline.written");
+	/* Committed: what is left undone is wf-gate's to do again. */
+	if (effects_run(root, c, run, e2, sizeof(e2)) == -1)
+		wf_log_warn("run %lld: its effects wait: %s",
+		    (long long)run_id, e2);
 	rc = 0;
 out:
-	notes_flush(root, 0);
+	notes_drop();
 	wf_store_unlock(lk);
 	cJSON_Delete(run);
 	return rc;
@@ -766,9 +998,9 @@ wf_pipeline_create_request(int root, const struct wf_pipeline_conf *c,
     int64_t project_id, int64_t task_id, const char *name,
     const char *request, int64_t *run_id, char *err, size_t errlen)
 {
-	char jid[WF_NAME_MAX + 1], iso[WF_ISO_LEN], nm[96], e2[256];
-	cJSON *f = cJSON_CreateObject(), *p, *run;
-	int lk;
+	char iso[WF_ISO_LEN], nm[96], id[WF_NAME_MAX + 1];
+	cJSON *f = cJSON_CreateObject(), *run, *e;
+	int lk, rc = -1;
 
 	cJSON_AddNumberToObject(f, "project_id", (double)project_id);
 	if (task_id > 0)
@@ -782,15 +1014,16 @@ wf_pipeline_create_request(int root, const struct wf_pipeline_conf *c,
 	cJSON_AddNumberToObject(f, "max_iter", c->max_iter);
 	if (request != NULL)
 		cJSON_AddStringToObject(f, "request", request);
+	/* Its beginning is its first effect, written with it. */
+	e = effect_new(f, "begin");
+	if (wf_spool_name(id, sizeof(id)) == 0)
+		cJSON_AddStringToObject(e, "audit_id", id);
+	if (wf_spool_name(id, sizeof(id)) == 0)
+		cJSON_AddStringToObject(e, "event_id", id);
 	if (wf_store_create(root, &wf_kind_run, f, 1, run_id, err,
 	    errlen) == -1)
 		return -1;
-	p = cJSON_CreateObject();
-	cJSON_AddNumberToObject(p, "run_id", (double)*run_id);
-	cJSON_AddNumberToObject(p, "project_id", (double)project_id);
-	cJSON_AddStringToObject(p, "state", "PM");
-	wf_audit_append(root, "run.created", "run", *run_id, p);
-	wf_event_emit(root, "run.created", p);
+	wf_fault("pipeline.created");
 	if ((lk = wf_store_lock(root, &wf_kind_run)) == -1)
 		return wf_err(err, errlen, "runs: lock: %s", strerror(errno));
 	if (wf_store_get_locked(root, &wf_kind_run, *run_id, &run, err,
@@ -798,26 +1031,18 @@ wf_pipeline_create_request(int root, const struct wf_pipeline_conf *c,
 		wf_store_unlock(lk);
 		return -1;
 	}
-	if (worktree_make(root, c, run, err, errlen) == -1) {
-		/* No room of its own: no agent starts; a human decides. */
-		wait_human(run, err);
-		(void)wf_store_put_locked(root, &wf_kind_run, *run_id, run, e2,
-		    sizeof(e2));
-		cJSON_Delete(run);
-		wf_store_unlock(lk);
-		return -1;
-	}
-	stage_begin(root, run);
-	if (wf_store_put_locked(root, &wf_kind_run, *run_id, run, err,
-	    errlen) == -1 || enqueue_role(root, c, run, "pm", NULL, jid, sizeof(jid), err,
-	    errlen) == -1) {
-		cJSON_Delete(run);
-		wf_store_unlock(lk);
-		return -1;
-	}
+	if (effects_run(root, c, run, err, errlen) == -1)
+		wf_log_warn("run %lld: its effects wait: %s",
+		    (long long)*run_id, err);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(run,
+	    "waiting_for_human")))
+		/* No room of its own: a human decides. */
+		wf_err(err, errlen, "%s", get_str(run, "waiting_reason"));
+	else
+		rc = 0;
 	cJSON_Delete(run);
 	wf_store_unlock(lk);
-	return 0;
+	return rc;
 }
 
 /* Under tdd, the PM state has a phase in which QA writes tests. */
@@ -906,7 +1131,18 @@ struct report_arg {
 	const char *report_id;
 	const cJSON *gate;
 	int applied;
+	cJSON *handoff; /* the one this report left, in the run */
 };
+
+/* A role's last report, as results keeps it: its handoff is kept apart. */
+static cJSON *
+result_of(const cJSON *report)
+{
+	cJSON *r = cJSON_Duplicate(report, 1);
+
+	cJSON_DeleteItemFromObjectCaseSensitive(r, "handoff");
+	return r;
+}
 
 static int tdd_report(int, const struct wf_pipeline_conf *, cJSON *,
     struct report_arg *, int);
@@ -925,7 +1161,7 @@ applied_before(const cJSON *run, const char *report_id)
 }
 
 static int
-step_report(int root, const struct wf_pipeline_conf *c, cJSON *run,
+step_report_apply(int root, const struct wf_pipeline_conf *c, cJSON *run,
     void *argp, char *err, size_t errlen)
 {
 	struct report_arg *a = argp;
@@ -952,10 +1188,14 @@ step_report(int root, const struct wf_pipeline_conf *c, cJSON *run,
 		results = cJSON_CreateObject();
 		set_item(run, "results", results);
 	}
-	set_item(results, in_tdd(run) ? "qa_tdd" : role,
-	    cJSON_Duplicate(a->report, 1));
+	set_item(results, in_tdd(run) ? "qa_tdd" : role, result_of(a->report));
 	if (a->gate != NULL)
 		set_item(run, "gate", cJSON_Duplicate(a->gate, 1));
+	/* A stage's record for the next role and for a human; a role still
+	 * at work (pending) has not handed anything over yet. */
+	if (strcmp(status, "pending") != 0)
+		a->handoff = wf_handoff_record(run, a->report, a->gate,
+		    a->report_id, NULL);
 	{
 		double in = 0, out = 0;
 
@@ -1011,6 +1251,11 @@ step_report(int root, const struct wf_pipeline_conf *c, cJSON *run,
 		cJSON_AddStringToObject(p, "reason", gatewhy);
 		note("run.gate_failed", "run.gate_failed", id, p);
 		snprintf(why, sizeof(why), "%s", gatewhy);
+		/* The handoff says what the gate made of the pass. */
+		if (a->handoff != NULL) {
+			set_str(a->handoff, "status", "fail");
+			set_str(a->handoff, "refused", gatewhy);
+		}
 	} else
 		snprintf(why, sizeof(why), "%s reported %s", role, status);
 	clear_wait(run);
@@ -1034,12 +1279,27 @@ step_report(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	return 1;
 }
 
+/* A report, and then what came of it in its handoff. */
+static int
+step_report(int root, const struct wf_pipeline_conf *c, cJSON *run,
+    void *argp, char *err, size_t errlen)
+{
+	struct report_arg *a = argp;
+	int rc;
+
+	a->handoff = NULL;
+	rc = step_report_apply(root, c, run, argp, err, errlen);
+	if (rc == 1)
+		wf_handoff_outcome(a->handoff, run, a->report_id);
+	return rc;
+}
+
 int
 wf_pipeline_report(int root, const struct wf_pipeline_conf *c,
     int64_t run_id, const cJSON *report, const char *report_id,
     const cJSON *gate, int *applied, char *err, size_t errlen)
 {
-	struct report_arg a = { report, report_id, gate, 0 };
+	struct report_arg a = { report, report_id, gate, 0, NULL };
 	int rc;
 
 	rc = transition(root, c, run_id, step_report, &a, err, errlen);
@@ -1109,7 +1369,7 @@ step_refuse(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	struct refuse_arg *a = argp;
 	const char *role = norm_role(get_str(a->report, "role"));
 	const char *want = expected_role(run), *phase = get_str(run, "phase");
-	cJSON *results, *r, *ids, *p;
+	cJSON *results, *r, *ids, *p, *h;
 	char ph[16];
 
 	if (a->report_id != NULL && applied_before(run, a->report_id))
@@ -1124,13 +1384,14 @@ step_refuse(int root, const struct wf_pipeline_conf *c, cJSON *run,
 		results = cJSON_CreateObject();
 		set_item(run, "results", results);
 	}
-	r = cJSON_Duplicate(a->report, 1);
+	r = result_of(a->report);
 	set_str(r, "status", "fail");
 	set_str(r, "summary", a->why);
 	set_str(r, "refused_by", "wf-gate");
 	set_item(results, in_tdd(run) ? "qa_tdd" : role, r);
 	if (a->gate != NULL)
 		set_item(run, "gate", cJSON_Duplicate(a->gate, 1));
+	h = wf_handoff_record(run, a->report, a->gate, a->report_id, a->why);
 	if (a->report_id != NULL) {
 		ids = cJSON_GetObjectItemCaseSensitive(run, "reports");
 		if (!cJSON_IsArray(ids)) {
@@ -1151,6 +1412,7 @@ step_refuse(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	clear_wait(run);
 	start_over(root, c, run, role, ph[0] != '\0' ? ph : NULL, a->why,
 	    a->report_id);
+	wf_handoff_outcome(h, run, a->report_id);
 	return 1;
 }
 
@@ -1646,8 +1908,12 @@ wf_pipeline_run_role(int root, const struct wf_pipeline_conf *c,
 		    role);
 	if (wf_store_get(root, &wf_kind_run, run_id, &run, err, errlen) == -1)
 		return -1;
-	rc = enqueue_role(root, c, run, r, get_str(run, "phase"), job_id, idlen,
-	    err, errlen);
+	if (wf_spool_name(job_id, idlen) == -1) {
+		cJSON_Delete(run);
+		return wf_err(err, errlen, "a job id: %s", strerror(errno));
+	}
+	rc = enqueue_role(root, c, run, r, get_str(run, "phase"), job_id, err,
+	    errlen);
 	cJSON_Delete(run);
 	return rc;
 }

@@ -50,6 +50,10 @@ int wf_pipeline_gate(const struct wf_pipeline_conf *c, const cJSON *report,
 int wf_pipeline_create(int root, const struct wf_pipeline_conf *c,
     int64_t project_id, int64_t task_id, const char *name, int64_t *run_id,
     char *err, size_t errlen);
+/* The longest request a run keeps, in bytes (the API's and the CLI's
+ * bound alike). */
+#define WF_PIPELINE_REQUEST_MAX 65536
+
 /* The same, with a user's free-text request (NULL: none) kept on the run
  * as "request" before PM's job is queued: PM's prompt has it as
  * {{request}}, a command role's environment as WF_REQUEST. */
@@ -137,6 +141,10 @@ int wf_pipeline_hold(int root, const struct wf_pipeline_conf *c,
     int64_t run_id, const char *why, char *err, size_t errlen);
 
 /* Add tokens a job used to the run's totals. */
+/* Do the effects recorded in runs but not done (a crash came between a
+ * run's write and what follows it): wf-gate, at its start and on a
+ * timer.  Returns the runs whose effects are now all done. */
+int wf_pipeline_effects_redo(int root, const struct wf_pipeline_conf *c);
 int wf_pipeline_add_tokens(int root, int64_t run_id, int64_t in, int64_t out);
 
 #endif

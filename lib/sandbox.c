@@ -62,6 +62,7 @@ void
 wf_sandbox_defaults(struct wf_sandbox_conf *c)
 {
 	c->on = 1;
+	c->prestart = 1;
 	strlcpy(c->bwrap, "bwrap", sizeof(c->bwrap));
 }
 

@@ -22,6 +22,8 @@
 struct wf_sandbox_conf {
 	int on;               /* [sandbox] sandbox = on (the default) | off */
 	char bwrap[PATH_MAX]; /* the bwrap program: a path, or a name in PATH */
+	int prestart;         /* prestart = on (the default): wf-dispatch makes
+	                       * a command job's room ahead (lib/room.h) */
 };
 
 enum wf_sandbox_net {

@@ -6,6 +6,7 @@
  * name at all (O_TMPFILE in tmp/) and commit each with a link instead.
  * Nothing is rewritten in place.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -504,4 +505,151 @@ wf_spool_quarantine(int root, const char *path, const char *name,
 		n = sizeof(line) - 1;
 	return wf_spool_write(root, "tmp", "corrupt", wname, line, (size_t)n,
 	    WF_SYNC_DIR);
+}
+
+/*
+ * Is someone still writing the file?  A read lease is refused (EAGAIN)
+ * while any process holds it open for writing; then its close will come.
+ * Where leases are not ours to take (another owner), a file with bytes
+ * in it is taken as whole.
+ */
+static int
+being_written(int root, const char *path, const struct stat *st)
+{
+	int fd, busy;
+
+	fd = openat(root, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return 1;
+	if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+		fcntl(fd, F_SETLEASE, F_UNLCK);
+		busy = 0;
+	} else
+		busy = errno == EAGAIN || st->st_size == 0;
+	close(fd);
+	return busy;
+}
+
+static const char *
+not_a_file(mode_t m)
+{
+	if (S_ISLNK(m))
+		return "a symlink, not a file (never followed)";
+	if (S_ISFIFO(m))
+		return "a FIFO, not a file";
+	if (S_ISDIR(m))
+		return "a directory, not a file";
+	if (S_ISSOCK(m))
+		return "a socket, not a file";
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return "a device, not a file";
+	return "not a regular file";
+}
+
+/* d_type from readdir, DT_UNKNOWN when there is none (an event). */
+static int
+arrived(int root, const char *dir, const char *name, unsigned char type,
+    uint32_t mask, const char *prefix, char *why, size_t whylen)
+{
+	char path[PATH_MAX], cname[NAME_MAX + 1];
+	const char *reason;
+	struct stat st;
+	int n;
+
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	if (name[0] == '.' || name[0] == '\0')
+		return 0;
+	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return 0;
+	/* What readdir says is a file stays one: a rename swaps in a new
+	 * entry, whose open (O_NOFOLLOW | O_NONBLOCK, fstat) is checked
+	 * again by the reader. */
+	if (type == DT_REG && mask == 0)
+		return 1;
+	if (fstatat(root, path, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	if (S_ISREG(st.st_mode))
+		return !(mask & IN_CREATE) || !being_written(root, path, &st);
+	reason = not_a_file(st.st_mode);
+	n = snprintf(cname, sizeof(cname), "%s%s", prefix, name);
+	if (n < 0 || (size_t)n >= sizeof(cname))
+		strlcpy(cname, name, sizeof(cname));
+	wf_log_warn("%s: %s; moved to corrupt/", path, reason);
+	if (wf_spool_quarantine(root, path, cname, reason) == -1 &&
+	    errno != ENOENT)
+		wf_log_warn("%s: quarantine: %s", path, strerror(errno));
+	if (why != NULL)
+		strlcpy(why, reason, whylen);
+	return -1;
+}
+
+int
+wf_spool_arrived(int root, const char *dir, const char *name, uint32_t mask,
+    const char *prefix, char *why, size_t whylen)
+{
+	return arrived(root, dir, name, DT_UNKNOWN, mask, prefix, why,
+	    whylen);
+}
+
+struct entry {
+	char *name;
+	unsigned char type;
+};
+
+int
+wf_spool_scan(int root, const char *dir, const char *prefix,
+    void (*fn)(const char *name, const char *why, void *arg), void *arg)
+{
+	struct entry *v = NULL;
+	struct dirent *de;
+	size_t n = 0, cap = 0;
+	char why[128];
+	DIR *d;
+	int fd, e;
+
+	/* Names first, then the work: fn may add to the directory. */
+	fd = openat(root, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			void *p = reallocarray(v, nc, sizeof(*v));
+
+			if (p == NULL)
+				break;
+			v = p;
+			cap = nc;
+		}
+		if ((v[n].name = strdup(de->d_name)) == NULL)
+			break;
+		v[n++].type = de->d_type;
+	}
+	closedir(d);
+	for (size_t i = 0; i < n; i++) {
+		switch (arrived(root, dir, v[i].name, v[i].type, 0, prefix, why,
+		    sizeof(why))) {
+		case 1:
+			fn(v[i].name, NULL, arg);
+			break;
+		case -1:
+			fn(v[i].name, why, arg);
+			break;
+		}
+		free(v[i].name);
+	}
+	free(v);
+	return 0;
 }

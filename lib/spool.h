@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/inotify.h>
 
 #define WF_NAME_MAX 64       /* bytes in a name, without the NUL */
 #define WF_JOB_MAX (1 << 20) /* largest job file read */
@@ -85,5 +86,28 @@ int wf_spool_sync_dir(int root, const char *dir);
 /* Move path to corrupt/name and leave corrupt/name.why with the reason. */
 int wf_spool_quarantine(int root, const char *path, const char *name,
     const char *why);
+
+/*
+ * Readers of a new/ directory (wf-dispatch's queue and ctl/new, wf-gate's
+ * reports/new, wf-notify's events/new) take files alike.  A file counts
+ * once whole: renamed in (IN_MOVED_TO), linked in by a classic maildir
+ * writer (IN_CREATE of a file nobody still writes), or closed by a writer
+ * that skipped tmp/ (IN_CLOSE_WRITE); these are the events to watch.
+ */
+#define WF_SPOOL_NEW_EVENTS (IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE)
+
+/* The entry dir/name of a new/ directory, seen by a scan (mask 0) or an
+ * inotify event of mask: 1 a regular file to take now; 0 nothing to do
+ * now (gone, a dot name, or still being written: its close will come);
+ * -1 not a regular file (a symlink, never followed; a FIFO, a directory,
+ * a socket, a device): moved to corrupt/PREFIXNAME with the reason in
+ * its .why, logged, and the reason in why. */
+int wf_spool_arrived(int root, const char *dir, const char *name,
+    uint32_t mask, const char *prefix, char *why, size_t whylen);
+/* Read the names of dir first, then give each to wf_spool_arrived (as a
+ * scan) and call fn for those taken (why NULL) and those quarantined
+ * (why their reason).  -1 with errno when dir cannot be read. */
+int wf_spool_scan(int root, const char *dir, const char *prefix,
+    void (*fn)(const char *name, const char *why, void *arg), void *arg);
 
 #endif

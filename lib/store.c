@@ -20,11 +20,13 @@
 #include "json.h"
 #include "spool.h"
 #include "store.h"
+#include "taskdep.h"
 
 #define ENTITY_MAX (1 << 20)
 
 const char *const wf_store_task_status[WF_TASK_NSTATUS + 1] = {
-	"backlog", "in_progress", "blocked", "done", "failed", NULL,
+	"backlog", "in_progress", "blocked", "done", "failed", "cancelled",
+	NULL,
 };
 const char *const wf_store_bug_status[WF_BUG_NSTATUS + 1] = {
 	"open", "in_progress", "resolved", "closed", NULL,
@@ -92,9 +94,9 @@ static const struct wf_field task_fields[] = {
 	{ "acceptance_criteria", WF_F_STRLIST, 0, NULL, NULL, NULL,
 	    "what must hold for it to be done" },
 	{ "blocked_by", WF_F_STRLIST, 0, NULL, NULL, NULL,
-	    "task_ids this one waits for" },
-	{ "pipeline_stage", WF_F_STR, 0, NULL, NULL, NULL,
-	    "the stage of the pipeline it is in" },
+	    "task_ids of its project that must be done first" },
+	{ "pipeline_stage", WF_F_STR, WF_FF_READONLY, NULL, NULL, NULL,
+	    "the stage of the pipeline it is in, from its run (when read)" },
 	{ "run_id", WF_F_REF, 0, NULL, "run", NULL, "the run working on it" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
 };
@@ -134,6 +136,9 @@ static const struct wf_field run_fields[] = {
 	    "the commit the current role started from" },
 	{ "tdd_tests", WF_F_JSON, WF_FF_READONLY, NULL, NULL, NULL,
 	    "the failing tests QA wrote before DEV started" },
+	{ "effects", WF_F_JSON, WF_FF_READONLY, NULL, NULL, NULL,
+	    "what follows its last change (jobs, events, audit lines), "
+	    "until done" },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -269,23 +274,6 @@ wf_store_field(const struct wf_kind *k, const char *name)
 	return NULL;
 }
 
-/* A refusal of the data, not an I/O failure: errno EINVAL. */
-static int
-invalid(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-invalid(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	errno = EINVAL;
-	return -1;
-}
-
 static int
 is_int(const cJSON *v, double lo, double hi)
 {
@@ -303,7 +291,7 @@ check_value(const struct wf_kind *k, const struct wf_field *f,
 
 	if (cJSON_IsNull(v)) {
 		if (f->flags & WF_FF_REQUIRED)
-			return invalid(err, errlen, "%s: %s is required",
+			return wf_err_invalid(err, errlen, "%s: %s is required",
 			    k->name, f->name);
 		return 0;
 	}
@@ -311,49 +299,50 @@ check_value(const struct wf_kind *k, const struct wf_field *f,
 	case WF_F_STR:
 	case WF_F_TEXT:
 		if (!cJSON_IsString(v))
-			return invalid(err, errlen, "%s: %s must be a string",
+			return wf_err_invalid(err, errlen, "%s: %s must be a string",
 			    k->name, f->name);
 		if (strlen(v->valuestring) > (f->type == WF_F_STR ? 4096 :
 		    65536))
-			return invalid(err, errlen, "%s: %s is too long",
+			return wf_err_invalid(err, errlen, "%s: %s is too long",
 			    k->name, f->name);
 		/* Stored as it came or not at all: every reader of the
 		 * file expects UTF-8 JSON. */
 		if (!wf_json_utf8_ok(v->valuestring, strlen(v->valuestring)))
-			return invalid(err, errlen, "%s: %s is not UTF-8",
+			return wf_err_invalid(err, errlen,
+			    "%s: %s is not UTF-8",
 			    k->name, f->name);
 		if ((f->flags & WF_FF_REQUIRED) && v->valuestring[0] == '\0')
-			return invalid(err, errlen, "%s: %s must not be empty",
+			return wf_err_invalid(err, errlen, "%s: %s must not be empty",
 			    k->name, f->name);
 		return 0;
 	case WF_F_INT:
 		if (!is_int(v, -9e15, 9e15))
-			return invalid(err, errlen, "%s: %s must be an integer",
+			return wf_err_invalid(err, errlen, "%s: %s must be an integer",
 			    k->name, f->name);
 		return 0;
 	case WF_F_REF:
 		if (!is_int(v, 1, 9e15))
-			return invalid(err, errlen, "%s: %s must be a %s id",
+			return wf_err_invalid(err, errlen, "%s: %s must be a %s id",
 			    k->name, f->name, f->ref);
 		return 0;
 	case WF_F_BOOL:
 		if (!cJSON_IsBool(v))
-			return invalid(err, errlen,
+			return wf_err_invalid(err, errlen,
 			    "%s: %s must be true or false", k->name, f->name);
 		return 0;
 	case WF_F_STRLIST:
 		if (!cJSON_IsArray(v))
-			return invalid(err, errlen,
+			return wf_err_invalid(err, errlen,
 			    "%s: %s must be an array of strings", k->name,
 			    f->name);
 		cJSON_ArrayForEach(it, v) {
 			if (!cJSON_IsString(it))
-				return invalid(err, errlen,
+				return wf_err_invalid(err, errlen,
 				    "%s: %s must be an array of strings",
 				    k->name, f->name);
 			if (!wf_json_utf8_ok(it->valuestring,
 			    strlen(it->valuestring)))
-				return invalid(err, errlen,
+				return wf_err_invalid(err, errlen,
 				    "%s: %s is not UTF-8", k->name, f->name);
 		}
 		return 0;
@@ -370,13 +359,13 @@ check_value(const struct wf_kind *k, const struct wf_field *f,
 					strlcat(list, "|", sizeof(list));
 				strlcat(list, f->enums[i], sizeof(list));
 			}
-			return invalid(err, errlen, "%s: %s must be one of %s",
+			return wf_err_invalid(err, errlen, "%s: %s must be one of %s",
 			    k->name, f->name, list);
 		}
 	case WF_F_TIME:
 		if (!cJSON_IsString(v) ||
 		    wf_clock_parse_iso(v->valuestring, &ms) == -1)
-			return invalid(err, errlen, "%s: %s must be an ISO "
+			return wf_err_invalid(err, errlen, "%s: %s must be an ISO "
 			    "8601 UTC time", k->name, f->name);
 		return 0;
 	case WF_F_JSON:
@@ -393,13 +382,13 @@ wf_store_check(const struct wf_kind *k, cJSON *obj, int creating,
 	cJSON *it;
 
 	if (!cJSON_IsObject(obj))
-		return invalid(err, errlen, "%s: not a JSON object", k->name);
+		return wf_err_invalid(err, errlen, "%s: not a JSON object", k->name);
 	cJSON_ArrayForEach(it, obj) {
 		if ((f = wf_store_field(k, it->string)) == NULL)
-			return invalid(err, errlen, "%s: unknown field '%.64s'",
+			return wf_err_invalid(err, errlen, "%s: unknown field '%.64s'",
 			    k->name, it->string);
 		if ((f->flags & WF_FF_READONLY) && !trusted)
-			return invalid(err, errlen, "%s: %s is set by wf, "
+			return wf_err_invalid(err, errlen, "%s: %s is set by wf, "
 			    "not by hand", k->name, f->name);
 		if (check_value(k, f, it, err, errlen) == -1)
 			return -1;
@@ -410,7 +399,7 @@ wf_store_check(const struct wf_kind *k, cJSON *obj, int creating,
 		if (cJSON_GetObjectItemCaseSensitive(obj, f->name) != NULL)
 			continue;
 		if (f->flags & WF_FF_REQUIRED)
-			return invalid(err, errlen, "%s: %s is required",
+			return wf_err_invalid(err, errlen, "%s: %s is required",
 			    k->name, f->name);
 		if (f->dflt != NULL)
 			cJSON_AddItemToObject(obj, f->name, cJSON_Parse(f->dflt));
@@ -606,7 +595,7 @@ taken(int root, const struct wf_kind *k, const cJSON *obj, int64_t self,
 			if (cJSON_IsString(o) &&
 			    strcmp(o->valuestring, v->valuestring) == 0 &&
 			    cJSON_IsNumber(oid) && oid->valuedouble != self) {
-				rc = invalid(err, errlen, "%s: %s '%.64s' is "
+				rc = wf_err_invalid(err, errlen, "%s: %s '%.64s' is "
 				    "taken by %s %d", k->name, f->name,
 				    v->valuestring, k->name,
 				    (int)oid->valuedouble);
@@ -614,6 +603,24 @@ taken(int root, const struct wf_kind *k, const cJSON *obj, int64_t self,
 			}
 		}
 	}
+	cJSON_Delete(all);
+	return rc;
+}
+
+/* A task's edges (blocked_by) checked against every task, under the
+ * kind's lock so that two writers cannot make a cycle between them. */
+static int
+deps_hold(int root, const struct wf_kind *k, const cJSON *obj, char *err,
+    size_t errlen)
+{
+	cJSON *all;
+	int rc;
+
+	if (k != &wf_kind_task)
+		return 0;
+	if ((all = wf_store_list(root, k, 0)) == NULL)
+		return wf_err(err, errlen, "%s: out of memory", k->dir);
+	rc = wf_taskdep_check(all, obj, err, errlen);
 	cJSON_Delete(all);
 	return rc;
 }
@@ -637,7 +644,7 @@ refs_exist(int root, const struct wf_kind *k, const cJSON *obj, char *err,
 			/* A reference to nothing is bad data; a failed read
 			 * keeps its errno. */
 			if (errno == ENOENT || errno == EINVAL)
-				return invalid(err, errlen, "%s: %s: %s",
+				return wf_err_invalid(err, errlen, "%s: %s: %s",
 				    k->name, f->name, e2);
 			return wf_err(err, errlen, "%s: %s: %s", k->name,
 			    f->name, e2);
@@ -664,7 +671,8 @@ wf_store_create(int root, const struct wf_kind *k, cJSON *fields,
 		wf_err(err, errlen, "%s: lock: %s", k->dir, strerror(errno));
 		goto out;
 	}
-	if (taken(root, k, fields, 0, err, errlen) == -1)
+	if (taken(root, k, fields, 0, err, errlen) == -1 ||
+	    deps_hold(root, k, fields, err, errlen) == -1)
 		goto out;
 	if ((id = next_id(root, k)) == -1) {
 		wf_err(err, errlen, "%s: id counter: %s", k->dir, strerror(errno));
@@ -715,6 +723,12 @@ wf_store_update(int root, const struct wf_kind *k, int64_t id,
 			cJSON_AddItemToObject(obj, it->string, v);
 	}
 	if (taken(root, k, obj, id, err, errlen) == -1)
+		goto out;
+	/* Only a write of the edges or of a name is checked: a status
+	 * change must not fail for an edge to a task deleted since. */
+	if ((cJSON_GetObjectItem(p, "blocked_by") != NULL ||
+	    cJSON_GetObjectItem(p, "task_id") != NULL) &&
+	    deps_hold(root, k, obj, err, errlen) == -1)
 		goto out;
 	rc = wf_store_put_locked(root, k, id, obj, err, errlen);
 out:

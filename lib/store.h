@@ -60,7 +60,7 @@ extern const struct wf_kind wf_kind_webhook;
 
 /* The values of a task's status, a bug's status and a run's state, in the
  * board's order (a run's failures last); NULL-terminated. */
-#define WF_TASK_NSTATUS 5
+#define WF_TASK_NSTATUS 6
 #define WF_BUG_NSTATUS 4
 extern const char *const wf_store_task_status[WF_TASK_NSTATUS + 1];
 extern const char *const wf_store_bug_status[WF_BUG_NSTATUS + 1];

@@ -22,6 +22,14 @@ const TASK_COLS = [
   ['blocked', 'Blocked'],
   ['done', 'Done'],
   ['failed', 'Failed'],
+  ['cancelled', 'Cancelled'],
+];
+
+/* The task board's columns: the stage of the pipeline a task is in, from
+ * the run that works on it (the seed's Backlog ... Complete). */
+const TASK_STAGES = [
+  ['NONE', 'Backlog'], ['PM', 'PM'], ['DEV', 'DEV'], ['QA', 'QA'],
+  ['SEC', 'SEC'], ['DOCS', 'DOCS'], ['COMPLETE', 'Complete'],
 ];
 
 const RUN_STATES = [
@@ -446,27 +454,132 @@ function column(key, title, items, cls) {
   return { col, list };
 }
 
+/* What a task not ready waits on, or why it is blocked (a human's
+ * call): nothing for one that is ready, done or cancelled. */
+function readinessEl(t) {
+  const r = t.readiness || {};
+  if (!r.state || r.state === 'ready' || t.status === 'done' || t.status === 'cancelled') return null;
+  return el('p', { class: `dep ${r.state === 'blocked' ? 'blocked' : 'waiting'}`, 'data-ready': r.state },
+    String(r.why || r.state));
+}
+
 function drawTasks(board) {
-  const tasks = board.tasks || {};
-  if (!changed('tasks', { tasks, pr: state.priority, all: !state.project, n: state.projects.length })) return;
+  const stages = board.stages || {};
+  if (!changed('tasks', { stages, pr: state.priority, all: !state.project, n: state.projects.length })) return;
   const root = $('task-board');
   clear(root);
-  for (const [key, title] of TASK_COLS) {
-    let items = Array.isArray(tasks[key]) ? tasks[key] : [];
+  for (const [key, title] of TASK_STAGES) {
+    let items = Array.isArray(stages[key]) ? stages[key] : [];
     if (state.priority) items = items.filter((t) => String(t.priority) === state.priority);
     items = [...items].sort((a, b) => (num(a.priority) || 9) - (num(b.priority) || 9) || num(a.id) - num(b.id));
-    const { col, list } = column(key, title, items, `t-${key}`);
+    const { col, list } = column(`stage-${key}`, title, items, `s-${key.toLowerCase()}`);
     for (const t of items) {
       const pname = PRIORITIES[t.priority] || 'none';
-      list.append(el('li', { class: 'card', 'data-task': t.task_id || '' },
+      const st = String(t.status || 'backlog');
+      // the status, where the column does not say it already
+      const showSt = !(st === 'backlog' && key === 'NONE') && !(st === 'done' && key === 'COMPLETE');
+      const blocked = t.readiness && t.readiness.state === 'blocked' && st !== 'done' && st !== 'cancelled';
+      list.append(el('li', { class: `card${blocked ? ' blocked' : ''}`, 'data-task': t.task_id || '' },
         el('div', { class: 'card-top' },
           el('span', { class: 'mono id' }, t.task_id ? String(t.task_id) : `#${t.id}`),
-          chip(pname, `prio p-${pname}`)),
+          el('span', { class: 'chips' },
+            showSt ? chip(st.replace(/_/g, ' '), `st st-${st}`) : null,
+            chip(pname, `prio p-${pname}`))),
         el('p', { class: 'card-title' }, String(t.title || '(untitled)')),
+        readinessEl(t),
         !state.project ? el('p', { class: 'card-meta' }, projectLink(t.project_id)) : null));
     }
     root.append(col);
   }
+}
+
+/* ---------- Add task: on the board and on a project's page ---------- */
+
+/* The project's tasks as the options of a "Waits on" list, keeping what
+ * was chosen. */
+function fillDeps(sel, tasks) {
+  const keep = new Set([...sel.selectedOptions].map((o) => o.value));
+  clear(sel);
+  for (const t of Array.isArray(tasks) ? tasks : []) {
+    if (!t.task_id) continue;
+    const id = String(t.task_id);
+    sel.append(el('option', { value: id, selected: keep.has(id) }, `${id} — ${t.title || ''}`));
+  }
+}
+
+/* A task id for a task added without one: T-n, one past the largest n
+ * the project has. */
+function nextTaskId(tasks) {
+  let n = 0;
+  for (const t of Array.isArray(tasks) ? tasks : []) {
+    const m = /^T-?(\d+)$/.exec(String(t.task_id || ''));
+    if (m) n = Math.max(n, Number(m[1]));
+  }
+  return `T-${n + 1}`;
+}
+
+/* The body of a new task from the form whose ids start with p. */
+function taskBody(p) {
+  const b = bodyOf([['task_id', $(`${p}-id`).value], ['title', $(`${p}-title`).value],
+    ['priority', Number($(`${p}-priority`).value)], ['description', $(`${p}-desc`).value]]);
+  const ac = $(`${p}-ac`).value.split('\n').map((l) => l.trim()).filter(Boolean);
+  const deps = [...$(`${p}-deps`).selectedOptions].map((o) => o.value);
+  if (ac.length) b.acceptance_criteria = ac;
+  if (deps.length) b.blocked_by = deps;
+  return b;
+}
+
+function clearTaskForm(p) {
+  for (const f of ['id', 'title', 'desc', 'ac']) $(`${p}-${f}`).value = '';
+  for (const o of $(`${p}-deps`).options) o.selected = false;
+}
+
+const boardTask = { pid: '', tasks: [] };
+
+async function loadBoardDeps() {
+  const pid = $('bt-project').value;
+  boardTask.pid = pid;
+  boardTask.tasks = [];
+  clear($('bt-deps'));
+  if (!pid) return;
+  try {
+    const tasks = await api(`/api/projects/${encodeURIComponent(pid)}/tasks`);
+    if (boardTask.pid !== pid) return;  // the choice moved on meanwhile
+    boardTask.tasks = Array.isArray(tasks) ? tasks : [];
+    fillDeps($('bt-deps'), boardTask.tasks);
+  } catch (e) {
+    // the banner says the server is gone; the list stays empty
+  }
+}
+
+function toggleBoardTask(open) {
+  $('board-task-form').hidden = !open;
+  $('board-add-task').setAttribute('aria-expanded', String(open));
+  if (!open) return;
+  if (!$('bt-project').value && state.project) $('bt-project').value = state.project;
+  loadBoardDeps();
+  ($('bt-project').value ? $('bt-title') : $('bt-project')).focus();
+}
+
+function createBoardTask(ev) {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  const pid = $('bt-project').value;
+  if (!pid) {
+    notify('A project is needed.', 'error');
+    $('bt-project').focus();
+    return;
+  }
+  if (!need($('bt-title'), 'A title')) return;
+  submitting(form, async () => {
+    const body = taskBody('bt');
+    if (!body.task_id) body.task_id = nextTaskId(boardTask.tasks);
+    const out = await post(`/api/projects/${encodeURIComponent(pid)}/tasks/create`, body);
+    notify(`Task ${out && out.task_id ? out.task_id : ''} added to ${projectName(Number(pid))}.`);
+    clearTaskForm('bt');
+    toggleBoardTask(false);
+    refreshNow();
+  });
 }
 
 function stateChipClass(st) {
@@ -562,7 +675,8 @@ function detailText(d) {
 
 function fillProjectSelects(projects) {
   if (!changed('selects', projects.map((p) => [p.id, p.name]))) return;
-  for (const [id, first] of [['filter-project', 'All projects'], ['start-project', 'Select a project…']]) {
+  for (const [id, first] of [['filter-project', 'All projects'], ['start-project', 'Select a project…'],
+    ['bt-project', 'Select a project…']]) {
     const sel = $(id);
     const keep = id === 'filter-project' ? state.project : sel.value;
     clear(sel);
@@ -836,10 +950,11 @@ function saveSettings(ev) {
 
 function drawProjectTasks(tasks) {
   if (!changed('p.tasks', tasks)) return;
+  fillDeps($('task-deps'), tasks);
   const tb = $('ptasks-body');
   clear(tb);
   if (!tasks.length) {
-    emptyRow(tb, 4, 'No task yet: add one below.');
+    emptyRow(tb, 6, 'No task yet: add one below.');
     return;
   }
   const sorted = [...tasks].sort((a, b) => TASK_STATUSES.indexOf(a.status) - TASK_STATUSES.indexOf(b.status)
@@ -851,6 +966,10 @@ function drawProjectTasks(tasks) {
       el('td', {}, el('span', { class: 'strong' }, String(t.title || '(untitled)')),
         t.description ? el('p', { class: 'sub' }, String(t.description)) : null),
       el('td', {}, prioChip(t.priority)),
+      el('td', { class: 'small' }, String(t.pipeline_stage || 'NONE') === 'NONE' ? 'Backlog'
+        : t.pipeline_stage === 'COMPLETE' ? 'Complete' : String(t.pipeline_stage)),
+      el('td', { class: 'small' }, Array.isArray(t.blocked_by) && t.blocked_by.length
+        ? [el('span', { class: 'mono' }, t.blocked_by.join(', ')), readinessEl(t)] : dash()),
       el('td', {}, statusSelect(String(t.status || 'backlog'), TASK_STATUSES, `Status of task ${tid}`, async (to) => {
         await post(`/api/tasks/${encodeURIComponent(t.id)}/status`, { status: to });
         notify(`Task ${tid} is now ${to.replace(/_/g, ' ')}.`);
@@ -981,11 +1100,9 @@ function createTask(ev) {
   const form = ev.currentTarget;
   if (!need($('task-id'), 'A task id') || !need($('task-title'), 'A title')) return;
   submitting(form, async () => {
-    const out = await post(`/api/projects/${encodeURIComponent(state.route.id)}/tasks/create`, bodyOf([
-      ['task_id', $('task-id').value], ['title', $('task-title').value],
-      ['priority', Number($('task-priority').value)], ['description', $('task-desc').value]]));
+    const out = await post(`/api/projects/${encodeURIComponent(state.route.id)}/tasks/create`, taskBody('task'));
     notify(`Task ${out && out.task_id ? out.task_id : ''} added.`);
-    for (const id of ['task-id', 'task-title', 'task-desc']) $(id).value = '';
+    clearTaskForm('task');
     refreshNow();
   });
 }
@@ -1434,6 +1551,76 @@ function drawRun(r, envs) {
       el('p', { class: 'summary' }, o.summary ? String(o.summary) : el('span', { class: 'muted' }, 'No summary.')),
       tok ? el('p', { class: 'card-meta' }, tok) : null,
       details));
+  }
+  drawHandoffs(r);
+}
+
+/* The stages' handoffs, oldest first: each what it was asked, what it
+   did and what the gate judged (lib/handoff.c makes them). */
+function drawHandoffs(r) {
+  const box = $('run-handoffs');
+  const hs = Array.isArray(r.handoffs) ? r.handoffs.filter((h) => h && typeof h === 'object') : [];
+  const opened = new Set([...box.querySelectorAll('details[open]')].map((d) => d.dataset.key));
+  clear(box);
+  if (!hs.length) {
+    box.append(el('li', { class: 'panel empty' }, 'No stage has handed over yet.'));
+    return;
+  }
+  const str = (v) => (typeof v === 'string' ? v : '');
+  const pre = (key, label, text) => el('details', { class: 'raw', 'data-key': key, open: opened.has(key) },
+    el('summary', {}, label), el('pre', {}, text));
+  for (const h of hs) {
+    const n = num(h.n);
+    const status = str(h.status) || '?';
+    const cls = status === 'pass' ? 'good' : status === 'fail' ? 'bad' : 'warn';
+    const role = (str(h.role) || '?').replace(/^security$/, 'sec').toUpperCase();
+    const dl = el('dl', { class: 'hf' });
+    const row = (label, ...v) => dl.append(el('dt', {}, label), el('dd', {}, ...v));
+    const a = h.asked && typeof h.asked === 'object' ? h.asked : null;
+    if (a) {
+      const asked = [];
+      if (a.task && typeof a.task === 'object') asked.push(el('p', {}, `Task #${num(a.task.id)} ${str(a.task.task_id)}: ${str(a.task.title)}`));
+      if (str(a.request)) asked.push(el('p', { class: 'request' }, `Request: ${a.request}`));
+      if (Array.isArray(a.tdd_tests) && a.tdd_tests.length) asked.push(el('p', {}, `Make pass: ${a.tdd_tests.map(String).join(', ')}`));
+      for (const f of Array.isArray(a.findings) ? a.findings : []) {
+        if (!f || typeof f !== 'object') continue;
+        const items = [...(Array.isArray(f.findings) ? f.findings : []), ...(Array.isArray(f.failures) ? f.failures : [])];
+        asked.push(el('p', {}, `Given ${str(f.from)}'s findings: ${str(f.summary)}`),
+          items.length ? el('ul', {}, items.map((x) => el('li', {}, typeof x === 'string' ? x : JSON.stringify(x)))) : null);
+      }
+      row('Asked', asked.length ? asked : el('span', { class: 'muted' }, 'the project as it is: no task, no request, no findings'));
+    }
+    row('Summary', str(h.summary) || el('span', { class: 'muted' }, 'No summary.'));
+    if (Array.isArray(h.tasks) && h.tasks.length) {
+      row('Tasks made', el('ul', {}, h.tasks.map((t) => el('li', {}, `${str(t && t.task_id)}: ${str(t && t.title)}`,
+        t && Array.isArray(t.blocked_by) && t.blocked_by.length ? ` (after ${t.blocked_by.map(String).join(', ')})` : ''))));
+    }
+    if (str(h.refused)) row('Refused', str(h.refused));
+    if (str(h.outcome)) row('Outcome', str(h.next) ? [stateChip(h.next), ' ', str(h.outcome)] : str(h.outcome));
+    if (Array.isArray(h.commits)) {
+      row('Commits', h.commits.length
+        ? el('ul', { class: 'commits' }, h.commits.map((c) => el('li', {}, el('code', { class: 'cmd' }, str(c && c.sha)), ' ', str(c && c.subject))),
+          h.commits_cut ? el('li', { class: 'muted' }, '… and more') : null)
+        : el('span', { class: 'muted' }, 'none'));
+    }
+    if (str(h.diff_stat)) row('Diff stat', el('pre', { class: 'stat' }, h.diff_stat));
+    const t = h.tests && typeof h.tests === 'object' ? h.tests : null;
+    if (t) row('Tests', `${fmtInt(t.tests_run)} run, ${fmtInt(t.tests_passed)} passed, ${fmtInt(t.tests_failed)} failed${str(t.verified_by) ? ` (counted by ${t.verified_by})` : ''}`);
+    if (typeof h.findings === 'number') row('Findings', fmtInt(h.findings));
+    const g = h.gate && typeof h.gate === 'object' ? h.gate : null;
+    if (g && str(g.job_id)) {
+      row('Gate', `its own test run: ${fmtInt(g.tests_run)} run, ${fmtInt(g.tests_failed)} failed, exit ${num(g.exit_code)}; ${g.agrees ? 'it agrees' : 'it disagrees'}`,
+        str(g.output) ? pre(`g${n}`, `The output the gate judged (${str(g.log)})`, g.output) : null);
+    }
+    if (g && Array.isArray(g.offending_paths) && g.offending_paths.length) {
+      row('Not its paths', g.offending_paths.map((o) => (o && typeof o === 'object' ? `${str(o.path)} (${str(o.owner) || 'no role'}'s)` : '')).join(', '));
+    }
+    if (str(h.log)) row('Log', el('code', { class: 'cmd' }, h.log));
+    box.append(el('li', { class: `handoff panel r-${cls}`, 'data-role': str(h.role), 'data-n': String(n) },
+      el('header', { class: 'card-top' },
+        el('h3', {}, `${n} · ${role}${h.phase === 'tdd' ? ' · failing tests first' : ''} · iteration ${num(h.iteration) || 1}`),
+        chip(status, cls), h.at ? whenEl(h.at) : null),
+      dl));
   }
 }
 
@@ -1961,6 +2148,10 @@ function init() {
   });
   $('start-project').addEventListener('change', loadTaskOptions);
   $('start-form').addEventListener('submit', startPipeline);
+  $('board-add-task').addEventListener('click', () => toggleBoardTask($('board-task-form').hidden));
+  $('bt-cancel').addEventListener('click', () => toggleBoardTask(false));
+  $('bt-project').addEventListener('change', loadBoardDeps);
+  $('board-task-form').addEventListener('submit', createBoardTask);
   $('notice-close').addEventListener('click', () => { $('notice').hidden = true; });
 
   let theme = localStorage.getItem('wf.theme') || 'auto';

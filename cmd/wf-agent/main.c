@@ -5,7 +5,6 @@
  * rename) before it exits.  It never moves the job file: that is
  * wf-dispatch's job, which finalises from the result even after a crash.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,12 +23,14 @@
 
 #include <sodium.h>
 
+#include "agentsmd.h"
 #include "audit.h"
 #include "clock.h"
 #include "config.h"
 #include "deploy.h"
 #include "cred.h"
 #include "exec.h"
+#include "handoff.h"
 #include "home.h"
 #include "job.h"
 #include "json.h"
@@ -38,6 +39,7 @@
 #include "pipeline.h"
 #include "repo.h"
 #include "role.h"
+#include "room.h"
 #include "sandbox.h"
 #include "scan.h"
 #include "spool.h"
@@ -70,12 +72,16 @@ usage(int code)
 	fprintf(code ? stderr : stdout,
 	    "usage: wf-agent [-c config] ID\n"
 	    "       wf-agent [-c config] --stdin\n"
+	    "       wf-agent --room\n"
 	    "Run the job ID, which must sit in $WF_HOME/active/, and write its\n"
 	    "outcome to active/ID.result.  wf-dispatch runs it; by hand it is\n"
 	    "a way to re-run a claimed job in the foreground.  With --stdin it\n"
 	    "starts, loads what it needs, and then waits for the id on its\n"
 	    "standard input: wf-dispatch keeps one such worker ready on a\n"
 	    "model lane, so that the model never waits for a process start.\n"
+	    "With --room it is the stub of a sandbox made ahead of its job:\n"
+	    "it reads the job's argv and environment from its standard input\n"
+	    "(written by wf-dispatch) and execs it in place.\n"
 	    "Job types: command; llm_complete, llm_chat, llm_query and\n"
 	    "vision_analyze (one call to the configured provider: [llm] in\n"
 	    "wf.ini, or OLLAMA_HOST, GOOSE_MODEL, VISION_MODEL, WF_LLM_*);\n"
@@ -87,7 +93,8 @@ usage(int code)
 	    "(the role's scanners, their findings read from their JSON); the\n"
 	    "report goes to reports/new for wf-gate.\n"
 	    "Exit status: 0 the job completed, 1 it failed, 65 the job file is\n"
-	    "bad, 75 the result could not be written.\n");
+	    "bad, 73 its start could not be recorded (nothing was done), 75\n"
+	    "the result could not be written.\n");
 	exit(code);
 }
 
@@ -95,6 +102,8 @@ static pid_t child;
 static int relfd = -1;
 static int gofd = -1;
 static volatile sig_atomic_t waiting; /* for its turn, on gofd */
+static int go_root = -1;               /* the spool, and the job that */
+static char go_id[WF_NAME_MAX + 1];    /* waits: its start is ours to say */
 #define RELEASED_NICE 10 /* after the lane is released */
 
 /*
@@ -140,6 +149,24 @@ await_go(void)
 	waiting = 0;
 	close(gofd);
 	gofd = -1;
+	/* Its attempt is spent from here on: active/ID.pid says so before
+	 * anything leaves (after a crash, wf-dispatch counts it).  Unsaid,
+	 * nothing is done, and wf-dispatch puts the job back (73). */
+	if (go_root != -1) {
+		char name[WF_NAME_MAX + 8], line[64], iso[WF_ISO_LEN];
+		int n;
+
+		snprintf(name, sizeof(name), "%s.pid", go_id);
+		n = snprintf(line, sizeof(line), "%d %s\n", (int)getpid(),
+		    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)));
+		if (n < 0 || (size_t)n >= sizeof(line) ||
+		    wf_spool_write(go_root, "tmp", "active", name, line,
+		    (size_t)n, 0) == -1) {
+			wf_log_warn("%s: cannot record its start: %s; nothing "
+			    "was done", go_id, strerror(errno));
+			exit(EX_CANTCREAT);
+		}
+	}
 }
 
 static void
@@ -627,50 +654,24 @@ sb_json(struct sbuf *b, const cJSON *o)
 	}
 }
 
-/* The spec files (the .md files of _spec/), at most 64 KiB. */
+/* What agentsmd reads of the worktree, as a prompt's part. */
 static void
-sb_spec(struct sbuf *b, const char *repo)
+sb_agentsmd(struct sbuf *b, const char *repo, int what, size_t max)
 {
-	char path[PATH_MAX];
-	struct dirent *de;
-	size_t total = 0;
-	DIR *d;
+	char *t = wf_agentsmd_text(repo, what, max);
 
-	if (repo == NULL)
-		return;
-	snprintf(path, sizeof(path), "%s/_spec", repo);
-	if ((d = opendir(path)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL && total < 65536) {
-		size_t n = strlen(de->d_name);
-		char fpath[PATH_MAX], chunk[8192];
-		ssize_t r;
-		int fd;
-
-		if (n < 4 || strcmp(de->d_name + n - 3, ".md") != 0)
-			continue;
-		if (snprintf(fpath, sizeof(fpath), "%s/%s", path, de->d_name) >=
-		    (int)sizeof(fpath))
-			continue;
-		if ((fd = open(fpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-			continue;
-		sb_add(b, "--- _spec/", 10);
-		sb_add(b, de->d_name, n);
-		sb_add(b, " ---\n", 5);
-		while (total < 65536 &&
-		    (r = read(fd, chunk, sizeof(chunk))) > 0) {
-			sb_add(b, chunk, (size_t)r);
-			total += (size_t)r;
-		}
-		close(fd);
-	}
-	closedir(d);
+	if (t != NULL)
+		sb_add(b, t, strlen(t));
+	free(t);
 }
 
 /*
  * Fill a role's prompt template: {{role}}, {{project}}, {{task}},
- * {{request}} (the run's free-text request; empty when none), {{spec}},
- * {{reports}}, {{findings}}, {{iteration}}, {{test_command}}.
+ * {{request}} (the run's free-text request; empty when none), {{spec}}
+ * (_spec/'s .md files, 64 KiB), {{agents}} (AGENTS.md and those, 16 KiB),
+ * {{reports}}, {{findings}}, {{iteration}}, {{test_command}},
+ * {{handoffs}} (the stages' handoffs so far, the newest that fit in
+ * WF_HANDOFF_PROMPT_MAX).
  */
 static char *
 render(const char *tpl, const char *role, const cJSON *run,
@@ -701,7 +702,11 @@ render(const char *tpl, const char *role, const cJSON *run,
 		else if (strcmp(key, "task") == 0)
 			sb_json(&b, task);
 		else if (strcmp(key, "spec") == 0)
-			sb_spec(&b, repo);
+			sb_agentsmd(&b, repo, WF_AGENTSMD_SPEC,
+			    WF_AGENTSMD_SPEC_MAX);
+		else if (strcmp(key, "agents") == 0)
+			sb_agentsmd(&b, repo, WF_AGENTSMD_AGENTS |
+			    WF_AGENTSMD_SPEC, WF_AGENTSMD_MAX);
 		else if (strcmp(key, "reports") == 0)
 			sb_json(&b, results);
 		else if (strcmp(key, "findings") == 0) {
@@ -728,6 +733,14 @@ render(const char *tpl, const char *role, const cJSON *run,
 
 			if (rq != NULL)
 				sb_add(&b, rq, strlen(rq));
+		} else if (strcmp(key, "handoffs") == 0) {
+			char *h = wf_handoff_text(cJSON_GetObjectItem(run,
+			    "handoffs"), WF_HANDOFF_PROMPT_MAX);
+
+			if (h != NULL)
+				sb_add(&b, h[0] != '\0' ? h : "(none yet)",
+				    h[0] != '\0' ? strlen(h) : 10);
+			free(h);
 		} else if (strcmp(key, "test_command") == 0) {
 			const char *tc = wf_json_str(project, "test_command");
 
@@ -766,7 +779,8 @@ reply_report(const char *reply)
 	return NULL;
 }
 
-/* PM's reply creates tasks: details.tasks [{task_id,title,...}]. */
+/* PM's reply creates tasks: details.tasks [{task_id,title,description,
+ * acceptance_criteria,blocked_by}]. */
 #define PM_TASKS_MAX 64
 
 static void
@@ -807,6 +821,20 @@ pm_tasks(int root, const cJSON *run, cJSON *details)
 			cJSON_AddItemToObject(f, "acceptance_criteria",
 			    cJSON_Duplicate(cJSON_GetObjectItem(t,
 			    "acceptance_criteria"), 1));
+		/* Its dependencies, the task_ids of tasks of the same reply,
+		 * as PM gave them: the store judges them. */
+		if (cJSON_IsArray(cJSON_GetObjectItem(t, "blocked_by"))) {
+			cJSON *bb = cJSON_AddArrayToObject(f, "blocked_by");
+			const cJSON *e;
+			int nb = 0;
+
+			cJSON_ArrayForEach(e, cJSON_GetObjectItem(t,
+			    "blocked_by")) {
+				if (cJSON_IsString(e) && nb++ < PM_TASKS_MAX)
+					cJSON_AddItemToArray(bb,
+					    cJSON_CreateString(e->valuestring));
+			}
+		}
 		cJSON_AddNumberToObject(f, "run_id",
 		    cJSON_GetObjectItem(run, "id")->valuedouble);
 		if (wf_store_create(root, &wf_kind_task, f, 0, &id, err,
@@ -1375,6 +1403,46 @@ out:
 }
 
 /*
+ * A command role's view of the handoffs before it: the run's "handoffs"
+ * as a JSON array in a private file of the spool, named by WF_HANDOFFS
+ * in its environment (env), and shown alone, read-only, in its room (the
+ * spool is hidden there).  file gets the spool's name of it, for the
+ * caller to remove.
+ */
+static int
+handoffs_file(int root, const cJSON *run, cJSON *env, char *file,
+    size_t filelen)
+{
+	static char path[PATH_MAX];
+	char name[WF_NAME_MAX + 1], *js;
+	const cJSON *h = cJSON_GetObjectItem(run, "handoffs");
+	cJSON *empty = NULL;
+	int rc = -1;
+
+	if (!cJSON_IsArray(h))
+		h = empty = cJSON_CreateArray();
+	js = cJSON_PrintUnformatted(h);
+	if (js != NULL && wf_spool_name(name, sizeof(name)) == 0 &&
+	    snprintf(file, filelen, "tmp/%s", name) < (int)filelen &&
+	    snprintf(path, sizeof(path), "%s/%s", wf_home_dir(), file) <
+	    (int)sizeof(path) &&
+	    wf_spool_write(root, "tmp", "tmp", name, js, strlen(js),
+	    WF_NO_RENAME) == 0) {
+		if (room.on) {
+			room.sb.file_src = path;
+			room.sb.file_dst = "/tmp/wf-handoffs.json";
+		}
+		cJSON_AddStringToObject(env, "WF_HANDOFFS", room.on ?
+		    room.sb.file_dst : path);
+		rc = 0;
+	} else
+		file[0] = '\0';
+	free(js);
+	cJSON_Delete(empty);
+	return rc;
+}
+
+/*
  * Every role of a run works in the run's worktree, on wf/run-N: from
  * here on the project's repo_path is that worktree, made again if a crash
  * lost it.  A run that ended has no role to run; a run of a git project
@@ -1433,6 +1501,9 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 	const char *rname = wf_json_str(rd, "role");
 	cJSON *run = NULL, *project = NULL, *report = NULL, *details;
 	cJSON *phase = NULL; /* WF_PHASE for the role's program */
+	cJSON *extra = NULL; /* and the rest of its environment */
+	cJSON *task = NULL, *handoff;
+	char hfile[WF_NAME_MAX + 16] = "";
 	struct wf_role role;
 	struct wf_testcount tc;
 	struct secrets sec = { { NULL }, 0 };
@@ -1477,6 +1548,16 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 	if (role.backend != WF_BE_LLM && room_open(&role,
 	    wf_json_str(project, "repo_path"), res) == -1)
 		goto out;
+	if (cJSON_IsNumber(cJSON_GetObjectItem(run, "task_id")))
+		(void)wf_store_get(root, &wf_kind_task, wf_json_int(run,
+		    "task_id"), &task, err, sizeof(err));
+	if (role.backend == WF_BE_COMMAND) {
+		extra = phase != NULL ? cJSON_Duplicate(phase, 1) :
+		    cJSON_CreateObject();
+		if (handoffs_file(root, run, extra, hfile, sizeof(hfile)) == -1)
+			wf_log_warn("%s: the handoffs file: %s", rname,
+			    strerror(errno));
+	}
 	/* A JUnit report older than this is not this run's. */
 	since = wf_clock_wall_ms();
 	if (role.backend == WF_BE_LLM) {
@@ -1499,7 +1580,7 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 		if ((report = run_role_scan(&role, run, project, &sec,
 		    res)) == NULL)
 			goto out;
-	} else if (run_role_command(&role, role.command, phase, run, project,
+	} else if (run_role_command(&role, role.command, extra, run, project,
 	    &sec, &out, &len, &ws) == -1) {
 		cJSON_AddStringToObject(res, "error_message",
 		    "cannot run the role's command");
@@ -1568,6 +1649,12 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 	cJSON_DeleteItemFromObject(report, "role");
 	cJSON_AddNumberToObject(report, "run_id", rid->valuedouble);
 	cJSON_AddStringToObject(report, "role", rname);
+	/* The stage's handoff is the trusted side's account of the work,
+	 * never the agent's own. */
+	cJSON_DeleteItemFromObject(report, "handoff");
+	if ((handoff = wf_handoff_make(run, rname, wf_json_str(rd, "phase"),
+	    task, wf_json_str(project, "repo_path"), j->id)) != NULL)
+		cJSON_AddItemToObject(report, "handoff", handoff);
 	if (wf_pipeline_submit_report(root, report, repid, sizeof(repid)) == -1) {
 		snprintf(err, sizeof(err), "drop the report: %s", strerror(errno));
 		cJSON_AddStringToObject(res, "error_message", err);
@@ -1587,10 +1674,14 @@ run_agent(int root, struct wf_job *j, cJSON *res)
 	}
 	rc = 0;
 out:
+	if (hfile[0] != '\0')
+		unlinkat(root, hfile, 0);
 	secrets_free(&sec);
 	free(out);
 	cJSON_Delete(report);
 	cJSON_Delete(run);
+	cJSON_Delete(task);
+	cJSON_Delete(extra);
 	cJSON_Delete(phase);
 	cJSON_Delete(project);
 	return rc;
@@ -1607,7 +1698,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	char path[WF_NAME_MAX + 16], rname[WF_NAME_MAX + 16], err[512];
-	char iso[WF_ISO_LEN], *buf = NULL, *out = NULL;
+	char iso[WF_ISO_LEN], *buf = NULL, *out = NULL, cfgerr[512] = "";
 	const char *id;
 	struct wf_job j;
 	cJSON *res = NULL;
@@ -1617,6 +1708,12 @@ main(int argc, char *argv[])
 	int c, root, rc, code = EX_SOFTWARE, from_stdin = 0;
 
 	wf_log_init("wf-agent", 0);
+	/* In a room made ahead (lib/room.h): the job comes on stdin. */
+	if (argc == 2 && strcmp(argv[1], "--room") == 0) {
+		if ((rc = wf_room_exec(0, err, sizeof(err))) != 0)
+			wf_log_warn("%s", err);
+		return rc;
+	}
 	/* The release pipe is ours alone: no child of ours may hold it
 	 * open. */
 	if (getenv("WF_RELEASE_FD") != NULL &&
@@ -1648,11 +1745,13 @@ main(int argc, char *argv[])
 	}
 	if (argc - optind != (from_stdin ? 0 : 1))
 		usage(EX_USAGE);
+	/* A config that does not parse (changed since the dispatcher read
+	 * it) fails the job with its own line: the file, the line and the
+	 * key, not a variable it was exported as.  Not for good: the job's
+	 * next attempt reads the file again. */
 	if (wf_config_read(&cfg, wf_home_config(cfgpath),
-	    err, sizeof(err)) == -1) {
-		wf_log_warn("%s", err);
-		return EX_CONFIG;
-	}
+	    cfgerr, sizeof(cfgerr)) == -1)
+		wf_log_warn("%s", cfgerr);
 	if (wf_llm_init() == -1) {
 		wf_log_warn("libcurl: cannot initialise");
 		return EX_SOFTWARE;
@@ -1704,6 +1803,8 @@ main(int argc, char *argv[])
 	wf_job_init(&j);
 	snprintf(path, sizeof(path), "active/%s", id);
 	if (wf_spool_read(root, path, WF_JOB_MAX, &buf, &len) == -1) {
+		if (cfgerr[0] != '\0')
+			return EX_CONFIG; /* said above */
 		wf_log_warn("%s: %s", path, strerror(errno));
 		return errno == ENOENT ? EX_NOINPUT : EX_DATAERR;
 	}
@@ -1713,16 +1814,32 @@ main(int argc, char *argv[])
 		return EX_DATAERR;
 	}
 	strlcpy(j.id, id, sizeof(j.id));
+	go_root = root;
+	strlcpy(go_id, id, sizeof(go_id));
 	if ((res = cJSON_CreateObject()) == NULL)
 		goto fail;
 	/* A model call builds its request before it waits for its turn;
 	 * any other job waits here. */
-	if (j.type != WF_JT_LLM_COMPLETE && j.type != WF_JT_LLM_CHAT &&
-	    j.type != WF_JT_LLM_QUERY && j.type != WF_JT_VISION_ANALYZE)
+	if (cfgerr[0] == '\0' && j.type != WF_JT_LLM_COMPLETE &&
+	    j.type != WF_JT_LLM_CHAT && j.type != WF_JT_LLM_QUERY &&
+	    j.type != WF_JT_VISION_ANALYZE)
 		await_go();
 	cJSON_AddStringToObject(res, "started_at",
 	    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)));
-	switch (j.type) {
+	if (cfgerr[0] == '\0' && j.run_id > 0 && j.type != WF_JT_COMMAND &&
+	    j.type != WF_JT_DEPLOY && wf_pipeline_over_budget(root, j.run_id,
+	    cfgerr, sizeof(cfgerr)) == 1) {
+		/* A run over its token budget asks no model any more: the
+		 * job fails for good, and wf-gate, which sees it end, holds
+		 * the run for a human. */
+		cJSON_AddTrueToObject(res, "permanent");
+		cJSON_AddTrueToObject(cJSON_AddObjectToObject(res,
+		    "result_data"), "over_budget");
+	}
+	if (cfgerr[0] != '\0') {
+		cJSON_AddStringToObject(res, "error_message", cfgerr);
+		rc = -1;
+	} else switch (j.type) {
 	case WF_JT_COMMAND:
 		rc = run_command(&j, res);
 		break;

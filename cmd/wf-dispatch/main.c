@@ -31,13 +31,14 @@
 #include "config.h"
 #include "daemon.h"
 #include "exec.h"
+#include "fault.h"
 #include "home.h"
 #include "job.h"
 #include "log.h"
 #include "output.h"
-#include "pipeline.h"
 #include "queue.h"
 #include "sched.h"
+#include "room.h"
 #include "sandbox.h"
 #include "sdnotify.h"
 #include "spool.h"
@@ -48,14 +49,9 @@
 #endif
 #define PUMP_BUDGET 512   /* job files parsed per loop turn, at most */
 #define DRAIN_SECS 10     /* SIGTERM: how long running jobs may finish */
-/*
- * A file in new/ counts when it is whole: renamed in (IN_MOVED_TO), linked
- * in by a classic maildir writer (IN_CREATE of a file that already has its
- * bytes), or closed by a writer that skipped tmp/ (IN_CLOSE_WRITE).  A
- * symlink made in place is taken too, so that it goes to corrupt/.  An
- * empty file just created is still being written: its close will come.
- */
-#define NEW_EVENTS (IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE)
+/* A file in new/ counts when it is whole, as lib/spool says for every
+ * reader of a new/ directory. */
+#define NEW_EVENTS WF_SPOOL_NEW_EVENTS
 
 struct run {
 	struct wf_job job;
@@ -91,6 +87,41 @@ struct spare {
 	int64_t started, hold_until; /* mono ms */
 };
 
+/* A sandbox made ahead for its lane's next command job (lib/room.h). */
+struct room {
+	pid_t pid;
+	int infd, outfd, errfd;
+	char *key;                   /* the options it was made with */
+	size_t keylen;
+	dev_t dev;                   /* its working directory's, when made */
+	ino_t ino;
+	char *want;                  /* the last job's options: the next
+	                              * room's */
+	size_t wantlen;
+	int retiring, failing;
+	int64_t started, hold_until; /* mono ms */
+};
+#define ROOM_MAX_AGE_MS 60000 /* older, a room is made anew */
+
+/* A job's record that could not be written yet (a full disk). */
+struct pending {
+	char *text;
+	char id[WF_NAME_MAX + 1];
+	char dir[16];
+	unsigned bit;
+	int prio;
+	int64_t due; /* deferred/: when it is to run again (wall ms) */
+};
+/* A job's end for the audit trail, not written yet (a full disk). */
+struct paudit {
+	char action[32];
+	char id[WF_NAME_MAX + 1];
+	char *details;
+};
+#define PAUDIT_MAX 100000 /* past it, a line is only logged */
+#define HOLD_MIN_MS 250  /* the first wait after a write that failed */
+#define HOLD_MAX_MS 8000 /* the longest */
+
 struct deferred {
 	char name[WF_NAME_MAX + 1];
 	int prio;
@@ -106,14 +137,23 @@ static struct {
 	struct wf_sched *sched;
 	struct run *running[MAX_RUNNING];
 	struct spare spares[WF_LANES_MAX];
+	struct room rooms[WF_LANES_MAX];
 	int nrunning;
 	struct deferred *def;
 	size_t ndef, capdef;
+	/* Starts wait while a job's start cannot be recorded; records that
+	 * could not be written wait in pend, written again with backoff. */
+	int64_t start_hold, pend_next; /* mono ms */
+	int hold_ms, pend_ms, holding;
+	struct pending *pend;
+	size_t npend, cappend;
+	struct paudit *paud; /* audit lines that could not be written */
+	size_t npaud, cappaud;
 	unsigned dirty; /* directories to fsync at the end of the turn */
 	char (*unlinks)[WF_NAME_MAX + 8];
 	size_t nunlinks, capunlinks;
 	int draining;
-	int64_t drain_until;
+	int64_t drain_until, drain_started;
 	int pump_more;
 	unsigned long ndone, nfailed;
 	char status[256];
@@ -297,26 +337,174 @@ update_status(void)
 	}
 }
 
-/* Write the job's record into dir (done, failed, cancelled, deferred). */
-static int
-write_record(struct wf_job *j, const char *dir, unsigned bit)
+static void deferred_add(const char *name, int prio, int64_t due);
+static void audit_end(const struct wf_job *j);
+
+static int64_t
+backoff(int *ms)
 {
+	*ms = *ms == 0 ? HOLD_MIN_MS : *ms * 2 > HOLD_MAX_MS ? HOLD_MAX_MS :
+	    *ms * 2;
+	return wf_clock_mono_ms() + *ms;
+}
+
+/* What follows a record written: the job leaves active/, its end is
+ * counted and audited, or it waits in deferred/. */
+static void
+recorded(const struct wf_job *j, const char *dir, int64_t due)
+{
+	later_unlink(j->id);
+	if (strcmp(dir, "deferred") == 0) {
+		deferred_add(j->id, j->priority, due);
+		return;
+	}
+	if (strcmp(dir, "done") == 0)
+		D.ndone++;
+	else if (strcmp(dir, "failed") == 0)
+		D.nfailed++;
+	audit_end(j);
+}
+
+/*
+ * Write the job's record into dir (done, failed, cancelled, deferred).
+ * One that cannot be written (a full disk) is kept, and written again
+ * with backoff until it is (pend_retry): meanwhile the job stays in
+ * active/, never to be run again, and the trouble is said once.
+ */
+static void
+record(struct wf_job *j, const char *dir, unsigned bit, int64_t due)
+{
+	struct pending *p;
 	char *s;
-	int rc;
 
 	if ((s = wf_job_format(j)) == NULL) {
 		wf_log_warn("%s: out of memory", j->id);
-		return -1;
+		return;
 	}
 	/* Not synced here: the end of the turn syncs all of its records at
 	 * once, after the next jobs have started. */
-	rc = wf_spool_write(D.root, "tmp", dir, j->id, s, strlen(s), 0);
-	free(s);
-	if (rc == -1) {
-		wf_log_warn("%s: write %s/: %s", j->id, dir, strerror(errno));
+	if (D.npend == 0 &&
+	    wf_spool_write(D.root, "tmp", dir, j->id, s, strlen(s), 0) == 0) {
+		free(s);
+		dirty(bit);
+		recorded(j, dir, due);
+		return;
+	}
+	if (D.npend == 0)
+		wf_log_warn("%s: cannot write its record in %s/: %s; the "
+		    "records wait here, written again once they can be", j->id,
+		    dir, strerror(errno));
+	if (D.npend == D.cappend) {
+		size_t cap = D.cappend ? D.cappend * 2 : 16;
+
+		if ((p = reallocarray(D.pend, cap, sizeof(*p))) == NULL) {
+			/* It stays in active/: the next start settles it. */
+			wf_log_warn("%s: out of memory", j->id);
+			free(s);
+			return;
+		}
+		D.pend = p;
+		D.cappend = cap;
+	}
+	p = &D.pend[D.npend++];
+	p->text = s;
+	strlcpy(p->id, j->id, sizeof(p->id));
+	strlcpy(p->dir, dir, sizeof(p->dir));
+	p->bit = bit;
+	p->prio = j->priority;
+	p->due = due;
+	if (D.npend == 1)
+		D.pend_next = backoff(&D.pend_ms);
+}
+
+/* The records kept, written in their order, until one fails again. */
+static void
+pend_retry(void)
+{
+	size_t done = 0;
+	char err[256];
+
+	if ((D.npend == 0 && D.npaud == 0) || wf_clock_mono_ms() < D.pend_next)
+		return;
+	for (; done < D.npend; done++) {
+		struct pending *p = &D.pend[done];
+		struct wf_job j;
+
+		if (wf_spool_write(D.root, "tmp", p->dir, p->id, p->text,
+		    strlen(p->text), 0) == -1)
+			break;
+		dirty(p->bit);
+		if (wf_job_parse(&j, p->text, strlen(p->text), err,
+		    sizeof(err)) == 0) {
+			strlcpy(j.id, p->id, sizeof(j.id));
+			recorded(&j, p->dir, p->due);
+			wf_job_free(&j);
+		} else
+			later_unlink(p->id);
+		free(p->text);
+	}
+	memmove(D.pend, D.pend + done, (D.npend - done) * sizeof(*D.pend));
+	D.npend -= done;
+	if (D.npend > 0) {
+		D.pend_next = backoff(&D.pend_ms);
+		return;
+	}
+	if (done > 0)
+		wf_log_info("the records held back are written (%zu)", done);
+	/* Then the audit lines, in their order. */
+	for (done = 0; done < D.npaud; done++) {
+		struct paudit *pa = &D.paud[done];
+		cJSON *d = pa->details != NULL ?
+		    cJSON_Parse(pa->details) : NULL;
+		int rc = wf_audit_append_named(D.root, pa->action, "job",
+		    pa->id, d);
+
+		cJSON_Delete(d);
+		if (rc == -1)
+			break;
+		free(pa->details);
+	}
+	memmove(D.paud, D.paud + done, (D.npaud - done) * sizeof(*D.paud));
+	D.npaud -= done;
+	if (D.npaud > 0) {
+		D.pend_next = backoff(&D.pend_ms);
+		return;
+	}
+	if (done > 0)
+		wf_log_info("the audit lines held back are written (%zu)", done);
+	D.pend_ms = 0;
+}
+
+/*
+ * A job's attempt is spent before it starts: active/ID.pid says "0" and
+ * the time until the worker's pid replaces it.  After a crash, a job with
+ * that file counts as started, whatever happened in between.
+ */
+static int
+mark_start(const char *id)
+{
+	char name[WF_NAME_MAX + 8], line[64], iso[WF_ISO_LEN];
+	int n;
+
+	snprintf(name, sizeof(name), "%s.pid", id);
+	n = snprintf(line, sizeof(line), "0 %s\n",
+	    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)));
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return -1;
+	if (wf_spool_write(D.root, "tmp", "active", name, line, (size_t)n,
+	    0) == -1) {
+		if (!D.holding)
+			wf_log_warn("%s: cannot record its start: %s; starting "
+			    "nothing until a start can be recorded", id,
+			    strerror(errno));
+		D.holding = 1;
+		D.start_hold = backoff(&D.hold_ms);
 		return -1;
 	}
-	dirty(bit);
+	if (D.holding)
+		wf_log_info("starts are recorded again");
+	D.holding = 0;
+	D.hold_ms = 0;
 	return 0;
 }
 
@@ -369,8 +557,36 @@ audit_end(const struct wf_job *j)
 		cJSON_AddNumberToObject(d, "task_id", (double)j->task_id);
 	if (j->error_message != NULL)
 		cJSON_AddStringToObject(d, "error_message", j->error_message);
-	if (wf_audit_append_named(D.root, action, "job", j->id, d) == -1)
-		wf_log_warn("%s: log/audit.jsonl: %s", j->id, strerror(errno));
+	/* Behind lines that wait, or when it cannot be written: kept, and
+	 * written with the records held back (pend_retry). */
+	if (D.npaud > 0 ||
+	    wf_audit_append_named(D.root, action, "job", j->id, d) == -1) {
+		struct paudit *pa;
+
+		if (D.npaud == 0)
+			wf_log_warn("%s: log/audit.jsonl: %s; the lines wait "
+			    "here, written again once they can be", j->id,
+			    strerror(errno));
+		if (D.npaud == D.cappaud && D.cappaud < PAUDIT_MAX) {
+			size_t cap = D.cappaud ? D.cappaud * 2 : 16;
+
+			if ((pa = reallocarray(D.paud, cap, sizeof(*pa))) !=
+			    NULL) {
+				D.paud = pa;
+				D.cappaud = cap;
+			}
+		}
+		if (D.npaud < D.cappaud) {
+			pa = &D.paud[D.npaud++];
+			strlcpy(pa->action, action, sizeof(pa->action));
+			strlcpy(pa->id, j->id, sizeof(pa->id));
+			pa->details = cJSON_PrintUnformatted(d);
+			if (D.npend == 0 && D.npaud == 1)
+				D.pend_next = backoff(&D.pend_ms);
+		} else
+			wf_log_warn("%s: %s: not in the audit trail", j->id,
+			    action);
+	}
 	cJSON_Delete(d);
 }
 
@@ -386,18 +602,11 @@ settle(struct wf_job *j, int attempt, int permanent)
 
 	j->attempt = attempt;
 	if (j->status == WF_JS_COMPLETED) {
-		if (write_record(j, "done", DIR_DONE) == 0) {
-			later_unlink(j->id);
-			D.ndone++;
-			audit_end(j);
-		}
+		record(j, "done", DIR_DONE, 0);
 		return;
 	}
 	if (j->status == WF_JS_CANCELLED) {
-		if (write_record(j, "cancelled", DIR_CANCELLED) == 0) {
-			later_unlink(j->id);
-			audit_end(j);
-		}
+		record(j, "cancelled", DIR_CANCELLED, 0);
 		return;
 	}
 	if (!permanent && attempt < max && !D.draining) {
@@ -412,25 +621,17 @@ settle(struct wf_job *j, int attempt, int permanent)
 			due = j->not_before; /* a provider's Retry-After */
 		j->not_before = due;
 		j->status = WF_JS_PENDING;
-		if (write_record(j, "deferred", DIR_DEFERRED) == 0) {
-			later_unlink(j->id);
-			deferred_add(j->id, j->priority, due);
-			wf_log_info("%s: attempt %d of %d failed (%s); retry at "
-			    "%s", j->id, attempt, max,
-			    j->error_message ? j->error_message : "?",
-			    wf_clock_iso(due, iso, sizeof(iso)));
-		}
+		wf_log_info("%s: attempt %d of %d failed (%s); retry at %s",
+		    j->id, attempt, max,
+		    j->error_message ? j->error_message : "?",
+		    wf_clock_iso(due, iso, sizeof(iso)));
+		record(j, "deferred", DIR_DEFERRED, due);
 		return;
 	}
-	if (write_record(j, "failed", DIR_FAILED) == 0) {
-		later_unlink(j->id);
-		D.nfailed++;
-		audit_end(j);
-		wf_log_info("%s: %s after %d attempt%s: %s", j->id,
-		    wf_job_status_name(j->status), attempt,
-		    attempt == 1 ? "" : "s",
-		    j->error_message ? j->error_message : "?");
-	}
+	wf_log_info("%s: %s after %d attempt%s: %s", j->id,
+	    wf_job_status_name(j->status), attempt, attempt == 1 ? "" : "s",
+	    j->error_message ? j->error_message : "?");
+	record(j, "failed", DIR_FAILED, 0);
 }
 
 static void
@@ -545,6 +746,9 @@ unclaim(const struct wf_job *j)
 		wf_log_warn("%s: requeue: %s", j->id, strerror(errno));
 		return -1;
 	}
+	/* Its start, if one was said, was not: the next claim says it. */
+	snprintf(src, sizeof(src), "active/%s.pid", j->id);
+	unlinkat(D.root, src, 0);
 	dirty(DIR_QUEUE);
 	return 0;
 }
@@ -597,6 +801,20 @@ finish(struct run *r)
 		    strerror(e));
 	} else if (!r->direct) {
 		if (read_result(j, &permanent, &server_deferred) == -1) {
+			if (WIFEXITED(r->wstatus) &&
+			    WEXITSTATUS(r->wstatus) == EX_CANTCREAT) {
+				/* Handed ahead, it could not say it started
+				 * when its turn came (a full disk): it did
+				 * nothing. */
+				if (!D.holding)
+					wf_log_warn("%s: its worker could not "
+					    "record its start; back to its "
+					    "queue", j->id);
+				D.holding = 1;
+				D.start_hold = backoff(&D.hold_ms);
+				unclaim(j);
+				return;
+			}
 			j->status = WF_JS_FAILED;
 			if (WIFSIGNALED(r->wstatus))
 				set_error(j, "wf-agent killed by signal %d "
@@ -643,6 +861,7 @@ released(struct run *r)
 		r->released = 1;
 		wf_log_debug("%s: released its lane %s", r->job.id, r->lane);
 	}
+	wf_fault("dispatch.released");
 	go_after(r->job.id);
 }
 
@@ -865,6 +1084,214 @@ spares_stop(void)
 }
 
 /*
+ * Rooms made ahead (lib/room.h): a lane whose last command job ran in the
+ * sandbox keeps a room with that job's options ready, so that the next
+ * job with the same options (the same run's or project's tests) starts
+ * without waiting for bubblewrap.
+ */
+
+/* The directory a room works in (bwrap's --chdir), or NULL. */
+static const char *
+room_dir(const char *key, size_t keylen)
+{
+	const char *p, *end = key + keylen;
+
+	for (p = key + strlen(key) + 1; p < end; p += strlen(p) + 1)
+		if (strcmp(p, "--chdir") == 0 && p + strlen(p) + 1 < end)
+			return p + strlen(p) + 1;
+	return NULL;
+}
+
+static void
+room_close(struct room *rm)
+{
+	if (rm->infd != -1)
+		close(rm->infd);
+	if (rm->outfd != -1)
+		close(rm->outfd);
+	if (rm->errfd != -1)
+		close(rm->errfd);
+	free(rm->key);
+	rm->key = NULL;
+	rm->pid = 0;
+	rm->infd = rm->outfd = rm->errfd = -1;
+	rm->retiring = 0;
+}
+
+/* Closing its stdin lets a room go: its stub exits with nothing run. */
+static void
+room_retire(struct room *rm)
+{
+	if (rm->pid > 0 && rm->infd != -1) {
+		close(rm->infd);
+		rm->infd = -1;
+		rm->retiring = 1;
+	}
+}
+
+/* The next room of lane li is to have these options (key is taken). */
+static void
+room_want(int li, char *key, size_t keylen)
+{
+	struct room *rm = &D.rooms[li];
+
+	free(rm->want);
+	rm->want = key;
+	rm->wantlen = keylen;
+}
+
+static void
+rooms_fill(void)
+{
+	int64_t now = wf_clock_mono_ms();
+
+	for (int i = 0; i < D.cfg.nlanes && !D.draining; i++) {
+		struct room *rm = &D.rooms[i];
+		struct wf_exec_spec spec;
+		const char *stub[3], *cwd, *dir;
+		char agent[PATH_MAX], **argv, **envp;
+		struct stat st;
+
+		if (rm->pid > 0 || rm->want == NULL || now < rm->hold_until ||
+		    !D.cfg.sandbox.on || !D.cfg.sandbox.prestart)
+			continue;
+		agent_path(agent, sizeof(agent));
+		stub[0] = agent;
+		stub[1] = "--room";
+		stub[2] = NULL;
+		argv = wf_room_argv(rm->want, rm->wantlen, stub);
+		envp = wf_exec_env(NULL, NULL);
+		if (argv == NULL || envp == NULL) {
+			free(argv);
+			wf_exec_env_free(envp);
+			continue;
+		}
+		cwd = wf_room_key_cwd(rm->want);
+		memset(&spec, 0, sizeof(spec));
+		spec.argv = (const char *const *)argv;
+		spec.envp = (const char *const *)envp;
+		spec.cwd = cwd[0] != '\0' ? cwd : NULL;
+		spec.infd = &rm->infd;
+		rm->pid = wf_exec_start(&spec, &rm->outfd, &rm->errfd);
+		free(argv);
+		wf_exec_env_free(envp);
+		if (rm->pid == -1) {
+			rm->pid = 0;
+			rm->hold_until = now + 5000;
+			continue;
+		}
+		rm->key = rm->want;
+		rm->keylen = rm->wantlen;
+		rm->want = NULL;
+		rm->started = now;
+		rm->dev = 0;
+		rm->ino = 0;
+		if ((dir = room_dir(rm->key, rm->keylen)) != NULL &&
+		    stat(dir, &st) == 0) {
+			rm->dev = st.st_dev;
+			rm->ino = st.st_ino;
+		}
+	}
+}
+
+/*
+ * Hand a job (argv, envp) to lane li's room, if it was made with key and
+ * is still what such a room would be: 1 and the room's pid and pipes in
+ * r, else 0 (the room, stale or of other options, is let go).
+ */
+static int
+room_take(int li, const char *key, size_t keylen, const char *const *argv,
+    const char *const *envp, struct run *r)
+{
+	struct room *rm = &D.rooms[li];
+	const char *dir;
+	struct stat st;
+	char *pack;
+	size_t len;
+	ssize_t n;
+
+	if (rm->pid <= 0 || rm->infd == -1)
+		return 0;
+	if (rm->keylen != keylen || memcmp(rm->key, key, keylen) != 0 ||
+	    wf_clock_mono_ms() - rm->started > ROOM_MAX_AGE_MS ||
+	    ((dir = room_dir(key, keylen)) != NULL &&
+	    (stat(dir, &st) == -1 || st.st_dev != rm->dev ||
+	    st.st_ino != rm->ino))) {
+		room_retire(rm);
+		return 0;
+	}
+	if ((pack = wf_room_pack(argv, envp, &len)) == NULL)
+		return 0;
+	/* One write into an empty pipe of at least WF_ROOM_PACK_MAX: it is
+	 * whole at once, or the room is gone. */
+	n = write(rm->infd, pack, len);
+	free(pack);
+	if (n != (ssize_t)len) {
+		wf_exec_kill(rm->pid, SIGKILL);
+		room_retire(rm);
+		return 0;
+	}
+	r->pid = rm->pid;
+	r->outfd = rm->outfd;
+	r->errfd = rm->errfd;
+	close(rm->infd);
+	free(rm->key);
+	rm->key = NULL;
+	rm->pid = 0;
+	rm->infd = rm->outfd = rm->errfd = -1;
+	rm->failing = 0;
+	return 1;
+}
+
+/* A room died before it got a job: say why once, and make rooms per job
+ * for a while rather than in a loop. */
+static int
+room_reaped(pid_t pid)
+{
+	for (int i = 0; i < WF_LANES_MAX; i++) {
+		struct room *rm = &D.rooms[i];
+		char why[256];
+		ssize_t n;
+
+		if (rm->pid != pid)
+			continue;
+		if (!rm->retiring && !D.draining) {
+			n = rm->outfd != -1 ? read(rm->outfd, why,
+			    sizeof(why) - 1) : -1;
+			why[n > 0 ? n : 0] = '\0';
+			why[strcspn(why, "\n")] = '\0';
+			if (!rm->failing)
+				wf_log_warn("the sandbox made ahead on lane %s "
+				    "ended before its job%s%s; making them per "
+				    "job for 5 s", i < D.cfg.nlanes ?
+				    D.cfg.lanes[i].name : "?",
+				    why[0] != '\0' ? ": " : "", why);
+			rm->failing = 1;
+			rm->hold_until = wf_clock_mono_ms() + 5000;
+		}
+		room_close(rm);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+rooms_alive(void)
+{
+	for (int i = 0; i < WF_LANES_MAX; i++)
+		if (D.rooms[i].pid > 0)
+			return 1;
+	return 0;
+}
+
+static void
+rooms_stop(void)
+{
+	for (int i = 0; i < WF_LANES_MAX; i++)
+		room_retire(&D.rooms[i]);
+}
+
+/*
  * active/<id>.pid: the worker's pid and start, for wf queue status, and
  * for recovery, which kills a group a crashed dispatcher left.  Not
  * fsync'd: after a crash of the machine no process survives anyway.
@@ -921,8 +1348,9 @@ start_job(struct wf_job *j, int li, int arm)
 	const char **argv = NULL;
 	const char *agent_argv[3];
 	char agent[PATH_MAX], **envp = NULL, **sbargv = NULL;
-	char bwrap[PATH_MAX], hide[4 * PATH_MAX], sberr[512];
+	char bwrap[PATH_MAX], hide[4 * PATH_MAX], sberr[512], *key = NULL;
 	struct run *r;
+	size_t keylen = 0;
 	int attempt = j->attempt + 1, sbrc = 0, sboff = 0;
 	const cJSON *cwd;
 
@@ -947,6 +1375,12 @@ start_job(struct wf_job *j, int li, int arm)
 		unclaim(j);
 		goto fail;
 	}
+	/* Its attempt is spent from here on (an armed job's worker says
+	 * so itself when its turn comes). */
+	if (!arm && mark_start(j->id) == -1) {
+		unclaim(j);
+		goto fail;
+	}
 	if (r->direct) {
 		argv = wf_job_argv(j);
 		envp = wf_exec_env(cJSON_GetObjectItemCaseSensitive(
@@ -964,6 +1398,20 @@ start_job(struct wf_job *j, int li, int arm)
 		}
 		if (sbrc == 1)
 			spec.argv = (const char *const *)sbargv;
+		/* The room made ahead, when it has this job's options; the
+		 * next one is made with them, after this job's start. */
+		if (sbrc == 1 && D.cfg.sandbox.prestart &&
+		    (key = wf_room_key(spec.argv, spec.cwd, &keylen)) != NULL &&
+		    envp != NULL && room_take(li, key, keylen, argv,
+		    (const char *const *)envp, r)) {
+			room_want(li, key, keylen);
+			key = NULL;
+			begin(r);
+			strlcpy(r->argv0, argv[0], sizeof(r->argv0));
+			wf_log_debug("%s: in the sandbox made ahead, pid %d",
+			    j->id, (int)r->pid);
+			goto started;
+		}
 		if (sboff) {
 			if (j->result_data == NULL)
 				j->result_data = cJSON_CreateObject();
@@ -1049,6 +1497,11 @@ start_job(struct wf_job *j, int li, int arm)
 		goto fail;
 	}
 	strlcpy(r->argv0, spec.argv[0], sizeof(r->argv0));
+	wf_fault("dispatch.started");
+	if (key != NULL) {
+		room_want(li, key, keylen);
+		key = NULL;
+	}
 started:
 	j->worker_pid = r->pid;
 	j->status = WF_JS_RUNNING;
@@ -1056,11 +1509,13 @@ started:
 	write_pidfile(j->id, r->pid, j->started_at);
 	wf_log_debug("%s: started pid %d on %s (attempt %d)", j->id,
 	    (int)r->pid, r->lane, attempt);
+	free(key);
 	free(sbargv);
 	free(argv);
 	wf_exec_env_free(envp);
 	return 0;
 fail:
+	free(key);
 	free(sbargv);
 	free(argv);
 	wf_exec_env_free(envp);
@@ -1131,19 +1586,6 @@ claim(const struct wf_sched_ent *e, int arm)
 		fail_now(&j, j.attempt + 1, 1,
 		    "lane '%s' is not configured (add [lane.%s] to wf.ini)",
 		    j.lane, j.lane);
-		wf_job_free(&j);
-		return 0;
-	}
-	/* A run over its token budget starts nothing more: a human
-	 * decides (wf run budget), then retries the job. */
-	if (j.run_id > 0 && wf_pipeline_over_budget(D.root, j.run_id, why,
-	    sizeof(why)) == 1) {
-		char err[256];
-
-		if (wf_pipeline_hold(D.root, &D.cfg.pipeline, j.run_id, why,
-		    err, sizeof(err)) == -1)
-			wf_log_warn("run %lld: %s", (long long)j.run_id, err);
-		fail_now(&j, j.attempt + 1, 1, "%s", why);
 		wf_job_free(&j);
 		return 0;
 	}
@@ -1225,7 +1667,7 @@ dispatch(void)
 	int budget = PUMP_BUDGET;
 
 	D.pump_more = 0;
-	if (D.draining)
+	if (D.draining || wf_clock_mono_ms() < D.start_hold)
 		return;
 	while (any_room()) {
 		const struct wf_sched_ent *u, *best;
@@ -1311,6 +1753,8 @@ arm(void)
 {
 	int budget = PUMP_BUDGET;
 
+	if (wf_clock_mono_ms() < D.start_hold)
+		return;
 	for (int li = 0; li < D.cfg.nlanes; li++) {
 		const char *name = D.cfg.lanes[li].name;
 		struct spare *sp = &D.spares[li];
@@ -1370,7 +1814,7 @@ reap(void)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0) {
-		if (spare_reaped(pid))
+		if (spare_reaped(pid) || room_reaped(pid))
 			continue;
 		for (int i = 0; i < D.nrunning; i++) {
 			struct run *r = D.running[i];
@@ -1406,8 +1850,14 @@ kill_run(struct run *r, int64_t now)
 static int
 timers(void)
 {
-	int64_t now = wf_clock_mono_ms(), next = -1, wall;
+	int64_t now, next = -1, wall;
 
+	pend_retry();
+	now = wf_clock_mono_ms();
+	if (D.npend > 0 || D.npaud > 0)
+		next = D.pend_next;
+	if (D.start_hold > now && (next == -1 || D.start_hold < next))
+		next = D.start_hold;
 	for (int i = 0; i < D.nrunning; i++) {
 		struct run *r = D.running[i];
 		int64_t t;
@@ -1495,29 +1945,26 @@ enqueue_entry(int level, const char *name)
 		    name);
 }
 
-/* The one full scan of the queue: names only, no file is opened. */
+static void
+scanned(const char *name, const char *why, void *arg)
+{
+	if (why == NULL)
+		enqueue_entry(*(int *)arg, name);
+}
+
+/* The one full scan of the queue: names only, no file is opened (what
+ * readdir says is a file is taken as one). */
 static int
 scan_queue(void)
 {
 	for (int p = 1; p <= WF_NPRIO; p++) {
 		char dpath[64];
-		struct dirent *de;
-		DIR *d;
-		int fd;
 
 		snprintf(dpath, sizeof(dpath), "%s/new", wf_spool_qdir(p));
-		fd = openat(D.root, dpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		if (wf_spool_scan(D.root, dpath, "", scanned, &p) == -1) {
 			wf_log_warn("%s: %s", dpath, strerror(errno));
-			if (fd != -1)
-				close(fd);
 			return -1;
 		}
-		while ((de = readdir(d)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 &&
-			    strcmp(de->d_name, "..") != 0)
-				enqueue_entry(p, de->d_name);
-		closedir(d);
 	}
 	return 0;
 }
@@ -1662,22 +2109,17 @@ out:
 }
 
 static void
+ctl_scanned(const char *name, const char *why, void *arg)
+{
+	(void)arg;
+	if (why == NULL)
+		ctl_one(name);
+}
+
+static void
 ctl_scan(void)
 {
-	struct dirent *de;
-	DIR *d;
-	int fd;
-
-	fd = openat(D.root, "ctl/new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			ctl_one(de->d_name);
-	closedir(d);
+	wf_spool_scan(D.root, "ctl/new", "ctl-", ctl_scanned, NULL);
 }
 
 static int
@@ -1848,47 +2290,16 @@ scan_deferred(void)
 	closedir(d);
 }
 
-/*
- * Is someone still writing the file?  A read lease is refused (EAGAIN)
- * while any process holds it open for writing; then its close will come.
- * Where leases are not ours to take (another owner), a file with bytes
- * in it is taken as whole.
- */
-static int
-being_written(const char *path, const struct stat *st)
-{
-	int fd, busy;
-
-	fd = openat(D.root, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC);
-	if (fd == -1)
-		return 1;
-	if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
-		fcntl(fd, F_SETLEASE, F_UNLCK);
-		busy = 0;
-	} else
-		busy = errno == EAGAIN || st->st_size == 0;
-	close(fd);
-	return busy;
-}
-
+/* A job file whole in new/ (lib/spool; what is not a file goes to
+ * corrupt/). */
 static int
 arrived(int level, const struct inotify_event *ev)
 {
-	char path[NAME_MAX + 32];
-	struct stat st;
+	char dir[64];
 
-	if (!(ev->mask & IN_CREATE))
-		return 1;
-	snprintf(path, sizeof(path), "%s/new/%s", wf_spool_qdir(level),
-	    ev->name);
-	if (fstatat(D.root, path, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		return 0;
-	if (S_ISLNK(st.st_mode))
-		return 1;
-	if (!S_ISREG(st.st_mode))
-		return 0;
-	return !being_written(path, &st);
+	snprintf(dir, sizeof(dir), "%s/new", wf_spool_qdir(level));
+	return wf_spool_arrived(D.root, dir, ev->name, ev->mask, "", NULL,
+	    0) == 1;
 }
 
 static void
@@ -1915,8 +2326,8 @@ read_inotify(void)
 			if (ev->len == 0 || ev->name[0] == '.')
 				continue;
 			if (ev->wd == D.wd_ctl) {
-				/* Requests arrive renamed in, or closed. */
-				if (!(ev->mask & IN_CREATE))
+				if (wf_spool_arrived(D.root, "ctl/new",
+				    ev->name, ev->mask, "ctl-", NULL, 0) == 1)
 					ctl_one(ev->name);
 				continue;
 			}
@@ -1945,11 +2356,14 @@ read_signals(int *reload)
 			if (D.draining) {
 				/* A second request: do not wait any more. */
 				D.drain_until = wf_clock_mono_ms();
+				D.drain_started = 0;
 				break;
 			}
 			D.draining = 1;
+			D.drain_started = wf_clock_mono_ms();
 			D.drain_until = wf_clock_mono_ms() + DRAIN_SECS * 1000;
 			spares_stop();
+			rooms_stop();
 			/* What has not started does not start now. */
 			for (int i = 0; i < D.nrunning; i++)
 				if (D.running[i]->armed &&
@@ -1976,6 +2390,7 @@ reload_config(void)
 		return;
 	}
 	spares_stop(); /* they exit; new ones start with the new config */
+	rooms_stop();
 	if (rebuild_index() == -1)
 		wf_log_warn("reload: rescan failed");
 	wf_log_info("reloaded %s", D.cfgpath);
@@ -1994,7 +2409,7 @@ main(int argc, char *argv[])
 	const char *home;
 	char err[512];
 	sigset_t mask;
-	int c, verbose = 0;
+	int c, verbose = 0, lockfd;
 
 	wf_log_init("wf-dispatch", 0);
 	wf_audit_set_actor("wf-dispatch");
@@ -2023,6 +2438,8 @@ main(int argc, char *argv[])
 	for (int i = 0; i < WF_LANES_MAX; i++)
 		D.spares[i].infd = D.spares[i].outfd = D.spares[i].errfd =
 		    D.spares[i].relfd = -1;
+	for (int i = 0; i < WF_LANES_MAX; i++)
+		D.rooms[i].infd = D.rooms[i].outfd = D.rooms[i].errfd = -1;
 
 	D.cfgpath = wf_home_config(D.cfgpath);
 	if (wf_config_read(&D.cfg, D.cfgpath, err, sizeof(err)) == -1) {
@@ -2032,6 +2449,10 @@ main(int argc, char *argv[])
 	home = wf_home_dir();
 	if ((D.root = wf_spool_attach(home)) == -1)
 		return EX_CONFIG;
+	/* One dispatcher per tree, before recovery takes active/ for its
+	 * own (lib/daemon; /metrics' wf_daemon_up). */
+	if ((c = wf_daemon_start(D.root, home, "wf-dispatch", &lockfd)) != 0)
+		return c;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -2076,10 +2497,6 @@ main(int argc, char *argv[])
 	}
 	ctl_scan();
 	commit_turn();
-	/* Ready: the marker that says so, held until the process ends
-	 * (lib/daemon; /metrics' wf_daemon_up). */
-	if (wf_daemon_mark(D.root, "wf-dispatch") == -1)
-		wf_log_warn("run/wf-dispatch.lock: %s", strerror(errno));
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s, %zu waiting", home,
 	    wf_sched_count(D.sched, WF_SCHED_UNKNOWN));
@@ -2096,11 +2513,23 @@ main(int argc, char *argv[])
 		 * current request before it (no event would come round
 		 * before the holder's release). */
 		spares_fill();
+		rooms_fill();
 		timeout = timers();
 		commit_turn();
 		update_status();
-		if (D.draining && D.nrunning == 0 && !spares_alive())
-			break;
+		if (D.draining && D.nrunning == 0 && !spares_alive() &&
+		    !rooms_alive()) {
+			/* Records held back get the drain's time too. */
+			if (D.npend == 0)
+				break;
+			if (wf_clock_mono_ms() - D.drain_started >
+			    DRAIN_SECS * 1000) {
+				wf_log_warn("stopping with %zu records unwritten: "
+				    "their jobs stay in active/ for the next "
+				    "start", D.npend);
+				break;
+			}
+		}
 		if (D.pump_more)
 			timeout = 0;
 		pfd[nfd++] = (struct pollfd){ D.sfd, POLLIN, 0 };

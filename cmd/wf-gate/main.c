@@ -42,6 +42,8 @@
 #include "worktree.h"
 
 #define PENDING_MAX 256
+#define EFFECTS_EVERY_MS 10000 /* effects left undone are looked for */
+#define GATE_OUTPUT_MAX 4096 /* of its test run's output, kept in the run */
 
 /* A QA pass waiting for the gate's own run of the tests. */
 struct pending {
@@ -59,7 +61,44 @@ static struct {
 	struct pending pend[PENDING_MAX];
 	int npend;
 	unsigned long applied, rejected;
+	/* A full disk: the reports that could not be filed wait in
+	 * reports/new, and are taken again with backoff. */
+	int held, hold_ms;
+	int64_t retry_at; /* mono ms; 0: nothing waits */
 } G;
+#define HOLD_MIN_MS 250
+#define HOLD_MAX_MS 8000
+
+/* A failure that room on the disk would mend. */
+static int
+no_room(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
+}
+
+/* Leave a report where it is, to be taken again once there is room; said
+ * once until one is filed again. */
+static void
+hold(const char *name, const char *why)
+{
+	if (!G.held)
+		wf_log_warn("report %s: %s; reports wait in reports/new, "
+		    "taken again once there is room", name, why);
+	G.held = 1;
+	G.hold_ms = G.hold_ms == 0 ? HOLD_MIN_MS :
+	    G.hold_ms * 2 > HOLD_MAX_MS ? HOLD_MAX_MS : G.hold_ms * 2;
+	G.retry_at = wf_clock_mono_ms() + G.hold_ms;
+}
+
+/* A report was filed: the disk has room again. */
+static void
+unhold(void)
+{
+	if (G.held)
+		wf_log_info("reports are filed again");
+	G.held = 0;
+	G.hold_ms = 0;
+}
 
 static void
 usage(int code)
@@ -79,22 +118,30 @@ usage(int code)
 	exit(code);
 }
 
+/* A report went to corrupt/: the audit line and the count. */
+static void
+rejected(const char *name, const char *why)
+{
+	cJSON *d = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(d, "report", name);
+	cJSON_AddStringToObject(d, "reason", why);
+	wf_audit_append(G.root, "report.rejected", "report", 0, d);
+	cJSON_Delete(d);
+	G.rejected++;
+}
+
 static void
 reject(const char *name, const char *why)
 {
 	char path[NAME_MAX + 16], cname[NAME_MAX + 16];
-	cJSON *d = cJSON_CreateObject();
 
 	snprintf(path, sizeof(path), "reports/new/%s", name);
 	snprintf(cname, sizeof(cname), "report-%s", name);
 	wf_log_warn("report %s: %s; moved to corrupt/", name, why);
 	if (wf_spool_quarantine(G.root, path, cname, why) == -1)
 		wf_log_warn("report %s: quarantine: %s", name, strerror(errno));
-	cJSON_AddStringToObject(d, "report", name);
-	cJSON_AddStringToObject(d, "reason", why);
-	wf_audit_append(G.root, "report.rejected", "report", 0, d);
-	cJSON_Delete(d);
-	G.rejected++;
+	rejected(name, why);
 }
 
 static void
@@ -118,9 +165,13 @@ apply(const char *name, const cJSON *report, const cJSON *gate)
 	if (wf_pipeline_report(G.root, &G.cfg.pipeline,
 	    (int64_t)rid->valuedouble, report, name, gate, &applied, err,
 	    sizeof(err)) == -1) {
-		reject(name, err);
+		if (no_room(errno))
+			hold(name, err);
+		else
+			reject(name, err);
 		return;
 	}
+	unhold();
 	if (applied) {
 		G.applied++;
 		wf_log_debug("report %s applied to run %lld", name,
@@ -196,11 +247,24 @@ verify(const char *name, const cJSON *project, int64_t run_id, int tdd,
 			cJSON_AddItemToArray(ro, cJSON_CreateString(gitdir));
 		cJSON_AddFalseToObject(sb, "network");
 	}
-	if (wf_job_validate(&j, err, sizeof(err)) == -1 ||
-	    wf_queue_submit(G.root, &j, 1) == -1) {
+	if (wf_job_validate(&j, err, sizeof(err)) == -1) {
 		wf_log_warn("report %s: cannot enqueue the test command: %s",
 		    name, err);
 		wf_job_free(&j);
+		return -1;
+	}
+	if (wf_queue_submit(G.root, &j, 1) == -1) {
+		int e = errno;
+
+		snprintf(err, sizeof(err), "cannot enqueue the test command: "
+		    "%s", strerror(e));
+		wf_job_free(&j);
+		/* Not judged without its evidence: it waits. */
+		if (no_room(e)) {
+			hold(name, err);
+			return 1;
+		}
+		wf_log_warn("report %s: %s", name, err);
 		return -1;
 	}
 	strlcpy(G.pend[G.npend].report, name, sizeof(G.pend[0].report));
@@ -327,9 +391,13 @@ refuse(const char *name, const cJSON *report, const cJSON *gate)
 	if (wf_pipeline_refuse(G.root, &G.cfg.pipeline,
 	    (int64_t)rid->valuedouble, report, name, gate, why, &applied, err,
 	    sizeof(err)) == -1) {
-		reject(name, err);
+		if (no_room(errno))
+			hold(name, err);
+		else
+			reject(name, err);
 		return;
 	}
+	unhold();
 	wf_log_info("report %s: %s", name, why);
 	done_with(name);
 }
@@ -378,7 +446,7 @@ process(const char *name)
 			goto apply; /* no test written: the pipeline refuses */
 		if (verify(name, project, (int64_t)cJSON_GetObjectItem(run,
 		    "id")->valuedouble, tdd, cJSON_GetObjectItem(own,
-		    "changed_paths")) == 0)
+		    "changed_paths")) >= 0)
 			goto out;
 	}
 apply:
@@ -435,7 +503,7 @@ verified(int i, const struct wf_jobref *ref)
 	struct wf_job j;
 	char err[512], log[WF_NAME_MAX + 16], *out = NULL, sum[256];
 	char jerr[512] = "";
-	cJSON *r, *gate, *eff, *d;
+	cJSON *r, *gate, *eff, *d, *tail = NULL;
 	size_t len = 0;
 	int ok;
 
@@ -460,6 +528,17 @@ verified(int i, const struct wf_jobref *ref)
 	} else if (wf_spool_read(G.root, log, 64 << 20, &out, &len) == -1 ||
 	    wf_testcount_parse(out, len, &tc) == -1)
 		memset(&tc, 0, sizeof(tc));
+	/* What it judged, for the run's handoff: the end of the output,
+	 * where the runners put their verdict. */
+	if (out != NULL) {
+		size_t from = len > GATE_OUTPUT_MAX ? len - GATE_OUTPUT_MAX : 0;
+
+		while (from < len && ((unsigned char)out[from] & 0xc0) == 0x80)
+			from++;
+		out[len] = '\0';
+		if (memchr(out + from, '\0', len - from) == NULL)
+			tail = cJSON_CreateString(out + from);
+	}
 	free(out);
 	if (p.tdd)
 		ok = tc.format != NULL && tc.failed >= 1;
@@ -480,12 +559,17 @@ verified(int i, const struct wf_jobref *ref)
 	if (jerr[0] != '\0')
 		cJSON_AddStringToObject(gate, "junit_error", jerr);
 	cJSON_AddStringToObject(gate, "agent_said", "pass");
+	/* Its handoff goes into the run's handoffs, not twice. */
 	cJSON_AddItemToObject(gate, "agent_report", cJSON_Duplicate(r, 1));
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(gate, "agent_report"),
+	    "handoff");
 	cJSON_AddBoolToObject(gate, "agrees", ok);
 	if (p.tdd)
 		cJSON_AddTrueToObject(gate, "tdd");
 	if (p.changed != NULL)
 		cJSON_AddItemToObject(gate, "changed_paths", p.changed);
+	if (tail != NULL)
+		cJSON_AddItemToObject(gate, "output", tail);
 	/* The report the pipeline decides on carries the gate's counts. */
 	eff = cJSON_Duplicate(r, 1);
 	cJSON_DeleteItemFromObject(eff, "details");
@@ -568,6 +652,30 @@ deploy_lost(const char *name)
 	wf_job_free(&j);
 }
 
+/*
+ * A run's job that wf-agent refused because the run is over its token
+ * budget: the run waits for a human (wf run budget, then wf queue retry).
+ * Holding it twice is a no-op.
+ */
+static void
+budget_held(const char *name)
+{
+	struct wf_jobref ref;
+	struct wf_job j;
+	char err[512];
+
+	if (wf_queue_locate(G.root, name, &ref) == -1 ||
+	    ref.where != WF_IN_FAILED ||
+	    wf_queue_load(G.root, &ref, &j, err, sizeof(err)) == -1)
+		return;
+	if (j.run_id > 0 && j.error_message != NULL &&
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j.result_data,
+	    "over_budget")) && wf_pipeline_hold(G.root, &G.cfg.pipeline,
+	    j.run_id, j.error_message, err, sizeof(err)) == -1)
+		wf_log_warn("run %lld: %s", (long long)j.run_id, err);
+	wf_job_free(&j);
+}
+
 static void
 job_ended(const char *name, int failed)
 {
@@ -580,27 +688,46 @@ job_ended(const char *name, int failed)
 				verified(i, &ref);
 			return;
 		}
-	if (failed)
+	if (failed) {
 		deploy_lost(name);
+		budget_held(name);
+	}
+}
+
+/* One entry of reports/new, as lib/spool's scan found it. */
+static void
+scanned(const char *name, const char *why, void *arg)
+{
+	(void)arg;
+	if (why != NULL)
+		rejected(name, why);
+	else
+		process(name);
+}
+
+/* One entry of reports/new, as an event named it. */
+static void
+arrived(const char *name, uint32_t mask)
+{
+	char why[128];
+
+	switch (wf_spool_arrived(G.root, "reports/new", name, mask, "report-",
+	    why, sizeof(why))) {
+	case 1:
+		process(name);
+		break;
+	case -1:
+		rejected(name, why);
+		break;
+	}
 }
 
 static void
 scan_new(void)
 {
-	struct dirent *de;
-	DIR *d;
-	int fd;
-
-	fd = openat(G.root, "reports/new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			process(de->d_name);
-	closedir(d);
+	if (wf_spool_scan(G.root, "reports/new", "report-", scanned, NULL) ==
+	    -1)
+		wf_log_warn("reports/new: %s", strerror(errno));
 	/* Gate jobs that ended while we did not watch. */
 	for (int i = G.npend - 1; i >= 0; i--)
 		job_ended(G.pend[i].job, 0);
@@ -637,8 +764,9 @@ main(int argc, char *argv[])
 	const char *home;
 	char err[512];
 	sigset_t mask;
-	int gone;
-	int c, verbose = 0, stop = 0;
+	int64_t next_redo;
+	int gone, wait;
+	int c, verbose = 0, stop = 0, lockfd;
 
 	wf_log_init("wf-gate", 0);
 	while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
@@ -672,6 +800,10 @@ main(int argc, char *argv[])
 	home = wf_home_dir();
 	if ((G.root = wf_spool_attach(home)) == -1)
 		return EX_CONFIG;
+	/* One gate per tree: a lock the kernel drops with us (lib/daemon;
+	 * /metrics' wf_daemon_up). */
+	if ((c = wf_daemon_start(G.root, home, "wf-gate", &lockfd)) != 0)
+		return c;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -683,7 +815,7 @@ main(int argc, char *argv[])
 		return EX_OSERR;
 	}
 	if ((G.wd_new = wf_spool_watch(G.ifd, home, "reports/new",
-	    IN_MOVED_TO | IN_CLOSE_WRITE)) == -1) {
+	    WF_SPOOL_NEW_EVENTS)) == -1) {
 		wf_log_warn("inotify %s/reports/new: %s", home, strerror(errno));
 		return EX_OSERR;
 	}
@@ -699,13 +831,15 @@ main(int argc, char *argv[])
 	    NULL)) > 0)
 		wf_log_info("removed %d worktree%s of runs gone", gone,
 		    gone == 1 ? "" : "s");
+	/* What a crash left between a run's write and its effects. */
+	if ((gone = wf_pipeline_effects_redo(G.root, &G.cfg.pipeline)) > 0)
+		wf_log_info("did the effects of %d run%s left undone", gone,
+		    gone == 1 ? "" : "s");
 	scan_new();
-	/* Up, as /metrics tells it: a lock the kernel drops with us. */
-	if (wf_daemon_mark(G.root, "wf-gate") == -1)
-		wf_log_warn("run/wf-gate.lock: %s", strerror(errno));
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s", home);
 
+	next_redo = wf_clock_mono_ms() + EFFECTS_EVERY_MS;
 	while (!stop) {
 		char buf[16384]
 		    __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -715,8 +849,24 @@ main(int argc, char *argv[])
 		ssize_t n;
 
 		status();
-		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+		wait = EFFECTS_EVERY_MS;
+		if (G.retry_at != 0) {
+			int64_t t = G.retry_at - wf_clock_mono_ms();
+
+			wait = t < 0 ? 0 : t < wait ? (int)t : wait;
+		}
+		if ((n = poll(pfd, 2, wait)) == -1 && errno != EINTR)
 			continue;
+		/* Reports held for room: taken again. */
+		if (G.retry_at != 0 && wf_clock_mono_ms() >= G.retry_at) {
+			G.retry_at = 0;
+			scan_new();
+		}
+		/* Effects that failed (a full disk) are done again. */
+		if (n == 0 || wf_clock_mono_ms() >= next_redo) {
+			wf_pipeline_effects_redo(G.root, &G.cfg.pipeline);
+			next_redo = wf_clock_mono_ms() + EFFECTS_EVERY_MS;
+		}
 		while (read(G.sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
 				if (wf_config_read(&G.cfg, G.cfgpath, err,
@@ -741,7 +891,7 @@ main(int argc, char *argv[])
 				if (ev->len == 0)
 					continue;
 				if (ev->wd == G.wd_new)
-					process(ev->name);
+					arrived(ev->name, ev->mask);
 				else
 					job_ended(ev->name,
 					    ev->wd != G.wd_term[0]);

@@ -125,57 +125,10 @@ usage(int code)
 	    "  -V, --version       print the version\n"
 	    "\n"
 	    "Exit status: 0 stopped by SIGTERM or SIGINT; 64 usage; 69 cannot\n"
-	    "listen; 71 system error; 78 bad config, no runtime tree, or a\n"
-	    "remote address not allowed.\n",
+	    "listen; 71 system error; 75 another wf-httpd runs on the tree;\n"
+	    "78 bad config, no runtime tree, or a remote address not allowed.\n",
 	    wf_home_config(NULL), WF_DEFAULT_WEBDIR);
 	exit(code);
-}
-
-/* Parse "A.B.C.D:PORT" or "[V6]:PORT" into ss.  -1 with err. */
-static int
-parse_listen(const char *s, struct sockaddr_storage *ss, int *v6, char *err,
-    size_t errlen)
-{
-	char host[64];
-	const char *colon = strrchr(s, ':'), *errstr;
-	size_t hl;
-	long long port;
-
-	memset(ss, 0, sizeof(*ss));
-	if (colon == NULL)
-		goto bad;
-	port = strtonum(colon + 1, 0, 65535, &errstr);
-	if (errstr != NULL)
-		goto bad;
-	hl = (size_t)(colon - s);
-	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
-		s++;
-		hl -= 2;
-	}
-	if (hl == 0 || hl >= sizeof(host))
-		goto bad;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) ==
-	    1) {
-		((struct sockaddr_in *)ss)->sin_family = AF_INET;
-		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-		*v6 = 0;
-		return 0;
-	}
-	if (inet_pton(
-		AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
-		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-		*v6 = 1;
-		return 0;
-	}
-bad:
-	snprintf(err, errlen,
-	    "listen: '%.80s' is not ADDR:PORT (127.0.0.1:8000, "
-	    "[::1]:8000)",
-	    s);
-	return -1;
 }
 
 static int
@@ -698,7 +651,7 @@ main(int argc, char *argv[])
 	const union MHD_DaemonInfo *info;
 	char err[512], addr[INET6_ADDRSTRLEN];
 	sigset_t mask;
-	int c, v6, efd, rc = EX_OSERR;
+	int c, v6, efd, rc = EX_OSERR, lockfd;
 
 	wf_log_init("wf-httpd", 0);
 	while (
@@ -722,7 +675,7 @@ main(int argc, char *argv[])
 		wf_log_warn("%s", err);
 		return EX_CONFIG;
 	}
-	if (parse_listen(
+	if (wf_config_listen(
 		G.listen_opt != NULL ? G.listen_opt : G.cfg.httpd.listen, &ss,
 		&v6, err, sizeof(err)) == -1) {
 		wf_log_warn("%s", err);
@@ -738,6 +691,13 @@ main(int argc, char *argv[])
 	}
 	if ((G.root = wf_spool_attach(wf_home_dir())) == -1)
 		return EX_CONFIG;
+	/* One per tree (lib/daemon; /metrics' wf_daemon_up), before the
+	 * port: a twin is named as such, not as a port in use. */
+	if ((c = wf_daemon_start(G.root, wf_home_dir(), "wf-httpd",
+	    &lockfd)) != 0) {
+		close(G.root);
+		return c;
+	}
 	if (wf_api_init(&G.api, G.root, webdir(), &G.cfg, !loopback(&ss), err,
 		sizeof(err)) == -1) {
 		wf_log_warn("%s", err);
@@ -791,10 +751,6 @@ main(int argc, char *argv[])
 	G.port = info != NULL ? (unsigned)info->port : 0;
 	wf_log_info("listening on %s%s%s:%u", v6 ? "[" : "", addr,
 	    v6 ? "]" : "", G.port);
-	/* Ready: the marker that says so, held until the process ends
-	 * (lib/daemon; /metrics' wf_daemon_up). */
-	if (wf_daemon_mark(G.root, "wf-httpd") == -1)
-		wf_log_warn("run/wf-httpd.lock: %s", strerror(errno));
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s (page: %s%s)", wf_home_dir(), webdir(),
 	    G.api.webfd == -1 ? ", missing" : "");

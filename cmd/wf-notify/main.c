@@ -91,7 +91,13 @@ static struct {
 	struct fly fly[FLY_MAX];
 	int nfly;
 	unsigned long events, delivered, retried, dead, hooks;
+	/* A fan-out that could not be written (a full disk): the events
+	 * wait in events/new, taken again with backoff; said once. */
+	int held, hold_ms, failed;
+	int64_t retry_at; /* mono ms; 0: nothing waits */
 } G = { .root = -1, .ifd = -1, .sfd = -1 };
+#define HOLD_MIN_MS 250
+#define HOLD_MAX_MS 8000
 
 static void
 usage(int code)
@@ -323,6 +329,25 @@ scan(const char *dir, void (*fn)(const char *))
 	free(names);
 }
 
+static void take_event(const char *);
+
+static void
+scanned(const char *name, const char *why, void *arg)
+{
+	(void)arg;
+	if (why == NULL)
+		take_event(name);
+}
+
+/* events/new as lib/spool reads a new/ directory: what is not a file
+ * goes to corrupt/. */
+static void
+scan_new(void)
+{
+	if (wf_spool_scan(G.root, "events/new", "event-", scanned, NULL) == -1)
+		wf_log_warn("events/new: %s", strerror(errno));
+}
+
 static cJSON *
 delivery(const char *id, const char *event_id, const char *event,
     const char *body, int64_t now)
@@ -438,8 +463,14 @@ take_event(const char *name)
 	/* The deliveries are durable before the event leaves new/: the
 	 * claim below is the commit of the fan-out. */
 	if (bad || wf_spool_sync_dir(G.root, "events/deferred") == -1) {
-		wf_log_warn(
-		    "event %s: left in events/new for the next start", name);
+		if (!G.held)
+			wf_log_warn("event %s: its deliveries could not be "
+			    "written; events wait in events/new, taken again "
+			    "with backoff", name);
+		G.held = G.failed = 1;
+		G.hold_ms = G.hold_ms == 0 ? HOLD_MIN_MS :
+		    G.hold_ms * 2 > HOLD_MAX_MS ? HOLD_MAX_MS : G.hold_ms * 2;
+		G.retry_at = wf_clock_mono_ms() + G.hold_ms;
 		cJSON_Delete(made);
 		goto out;
 	}
@@ -951,7 +982,7 @@ main(int argc, char *argv[])
 	const char *home, *test = NULL;
 	char err[512];
 	sigset_t mask;
-	int c, verbose = 0, json = 0, rc = EX_OSERR;
+	int c, verbose = 0, json = 0, rc = EX_OSERR, lockfd;
 
 	wf_log_init("wf-notify", 0);
 	while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
@@ -977,6 +1008,11 @@ main(int argc, char *argv[])
 	home = wf_home_dir();
 	if ((G.root = wf_spool_attach(home)) == -1)
 		return EX_CONFIG;
+	/* One per tree, and a test delivery (--test) counts as none: it
+	 * reads the spool and takes nothing from it. */
+	if (test == NULL &&
+	    (c = wf_daemon_start(G.root, home, "wf-notify", &lockfd)) != 0)
+		return c;
 	if (sodium_init() < 0 || wf_notify_init() == -1 ||
 	    (test == NULL && (G.multi = curl_multi_init()) == NULL)) {
 		wf_log_warn("libsodium or libcurl cannot start");
@@ -999,7 +1035,7 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	if ((G.wd_new = wf_spool_watch(G.ifd, home, "events/new",
-	    IN_MOVED_TO | IN_CLOSE_WRITE)) == -1 ||
+	    WF_SPOOL_NEW_EVENTS)) == -1 ||
 	    (G.wd_def = wf_spool_watch(G.ifd, home, "events/deferred",
 	    IN_MOVED_TO)) == -1) {
 		wf_log_warn("inotify %s/events: %s", home, strerror(errno));
@@ -1008,11 +1044,7 @@ main(int argc, char *argv[])
 	/* Deliveries first: an event left in new/ by a crash before its
 	 * claim is fanned out again onto the same names. */
 	scan("events/deferred", load_deferred);
-	scan("events/new", take_event);
-	/* Ready: the marker that says so, held until the process ends
-	 * (lib/daemon; /metrics' wf_daemon_up). */
-	if (wf_daemon_mark(G.root, "wf-notify") == -1)
-		wf_log_warn("run/wf-notify.lock: %s", strerror(errno));
+	scan_new();
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s (%zu deliveries waiting)", home, G.np);
 
@@ -1031,6 +1063,24 @@ main(int argc, char *argv[])
 		status();
 		if (G.stop)
 			break;
+		if (G.retry_at != 0) {
+			int64_t t = G.retry_at - wf_clock_mono_ms();
+
+			if (t <= 0) {
+				/* Events held for room: taken again. */
+				G.retry_at = 0;
+				G.failed = 0;
+				scan_new();
+				if (!G.failed && G.held) {
+					wf_log_info("events are taken again");
+					G.held = 0;
+					G.hold_ms = 0;
+				}
+				continue;
+			}
+			if (wait < 0 || t < wait)
+				wait = (int)t;
+		}
 		mc = curl_multi_poll(
 		    G.multi, xfd, 2, wait < 0 ? IDLE_MS : wait, NULL);
 		if (mc == CURLM_OK)
@@ -1050,12 +1100,14 @@ main(int argc, char *argv[])
 				p += sizeof(*ev) + ev->len;
 				if (ev->mask & IN_Q_OVERFLOW) {
 					scan("events/deferred", load_deferred);
-					scan("events/new", take_event);
+					scan_new();
 					continue;
 				}
 				if (ev->len == 0)
 					continue;
-				if (ev->wd == G.wd_new)
+				if (ev->wd == G.wd_new &&
+				    wf_spool_arrived(G.root, "events/new",
+				    ev->name, ev->mask, "event-", NULL, 0) == 1)
 					take_event(ev->name);
 				else if (ev->wd == G.wd_def)
 					load_deferred(ev->name);

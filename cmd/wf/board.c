@@ -1,6 +1,7 @@
 /*
- * wf board: the store as a text Kanban board.  Tasks in columns by
- * status, runs grouped by state (id, name, iteration, tokens, and why one
+ * wf board: the store as a text Kanban board.  Tasks in columns by the
+ * stage of the pipeline they are in (the seed's Backlog, PM, DEV, QA, SEC,
+ * DOCS, Complete) and what those not ready wait on, runs grouped by state (id, name, iteration, tokens, and why one
  * waits for a human), the bugs still open and the queue's counts, in 100
  * columns; --json gives the same as one object, made by lib/board (which
  * wf-httpd's /api/board serves too).  It only reads: the store's files
@@ -22,19 +23,22 @@
 #include "sandbox.h"
 #include "spool.h"
 #include "store.h"
+#include "taskdep.h"
 #include "wf.h"
 
 #define WIDTH 100 /* the board's columns */
-#define CELL (WIDTH / WF_TASK_NSTATUS) /* a task column, its gap included */
+#define CELL (WIDTH / WF_TASKDEP_NSTAGES) /* a task column, its gap too */
 
 static const char board_usage[] =
     "usage: wf board [--project-id N] [--json]\n"
-    "The store at a glance: tasks in columns by status (backlog,\n"
-    "in_progress, blocked, done, failed); runs by state with their id,\n"
-    "name, iteration, tokens (in/out) and why one waits for a human; the\n"
-    "open bugs; the queue's jobs waiting, running and failed.  With\n"
-    "--project-id, only that project's tasks, runs and bugs (the queue is\n"
-    "the whole spool's).  --json: one JSON object with the same data.\n";
+    "The store at a glance: tasks in columns by the stage of the pipeline\n"
+    "they are in (Backlog, PM, DEV, QA, SEC, DOCS, Complete: from the run\n"
+    "that works on each), then what each task not ready waits on or why\n"
+    "it is blocked; runs by state with their id, name, iteration, tokens\n"
+    "(in/out) and why one waits for a human; the open bugs; the queue's\n"
+    "jobs waiting, running and failed.  With --project-id, only that\n"
+    "project's tasks, runs and bugs (the queue is the whole spool's).\n"
+    "--json: one JSON object with the same data, and the tasks by status.\n";
 
 
 /* Copy s into buf, at most max bytes, never cutting a UTF-8 sequence, and
@@ -64,36 +68,48 @@ rule(void)
 	putchar('\n');
 }
 
-static void
-print_tasks(const cJSON *tasks)
+/* The heading of a stage's column: the seed's words. */
+static const char *
+stage_title(const char *stage)
 {
-	const cJSON *col[WF_TASK_NSTATUS];
-	char cell[CELL + 8], head[CELL + 8];
-	int rows = 0, n;
+	if (strcmp(stage, "NONE") == 0)
+		return "Backlog";
+	if (strcmp(stage, "COMPLETE") == 0)
+		return "Complete";
+	return stage;
+}
 
-	for (int i = 0; i < WF_TASK_NSTATUS; i++) {
-		col[i] = cJSON_GetObjectItem(tasks, wf_store_task_status[i]);
+static void
+print_tasks(const cJSON *stages)
+{
+	const cJSON *col[WF_TASKDEP_NSTAGES], *t;
+	char cell[CELL + 8], head[CELL + 8], why[WIDTH + 8], line[2 * WIDTH];
+	int rows = 0, n, notready = 0;
+
+	for (int i = 0; i < WF_TASKDEP_NSTAGES; i++) {
+		col[i] = cJSON_GetObjectItem(stages, wf_taskdep_stages[i]);
 		if ((n = cJSON_GetArraySize(col[i])) > rows)
 			rows = n;
 	}
 	printf("TASKS\n");
-	for (int i = 0; i < WF_TASK_NSTATUS; i++) {
-		snprintf(head, sizeof(head), "%s (%d)", wf_store_task_status[i],
+	for (int i = 0; i < WF_TASKDEP_NSTAGES; i++) {
+		snprintf(head, sizeof(head), "%s (%d)",
+		    stage_title(wf_taskdep_stages[i]),
 		    cJSON_GetArraySize(col[i]));
-		printf("%-*s", i < WF_TASK_NSTATUS - 1 ? CELL : 0, head);
+		printf("%-*s", i < WF_TASKDEP_NSTAGES - 1 ? CELL : 0, head);
 	}
 	putchar('\n');
 	for (int r = 0; r < rows; r++) {
 		int last = 0;
 
-		for (int i = 0; i < WF_TASK_NSTATUS; i++)
+		for (int i = 0; i < WF_TASKDEP_NSTAGES; i++)
 			if (cJSON_GetArrayItem(col[i], r) != NULL)
 				last = i;
 		for (int i = 0; i <= last; i++) {
-			const cJSON *t = cJSON_GetArrayItem(col[i], r);
 			char text[256];
 			int chars = 0;
 
+			t = cJSON_GetArrayItem(col[i], r);
 			cell[0] = '\0';
 			if (t != NULL) {
 				snprintf(text, sizeof(text), "%s %s",
@@ -108,8 +124,31 @@ print_tasks(const cJSON *tasks)
 		}
 		putchar('\n');
 	}
-	if (rows == 0)
+	if (rows == 0) {
 		printf("(no tasks)\n");
+		return;
+	}
+	/* What the tasks yet to be done wait on: the columns have no room
+	 * for it, and it is what a human acts on. */
+	for (int i = 0; i < WF_TASKDEP_NSTAGES; i++) {
+		cJSON_ArrayForEach(t, col[i]) {
+			const cJSON *rd = cJSON_GetObjectItem(t, "readiness");
+			const char *st = wf_json_str(t, "status"), *w;
+			const char *rs = wf_json_str(rd, "state");
+
+			if (st == NULL || strcmp(st, "done") == 0 ||
+			    strcmp(st, "cancelled") == 0 || rs == NULL ||
+			    strcmp(rs, "ready") == 0 ||
+			    (w = wf_json_str(rd, "why")) == NULL)
+				continue;
+			if (!notready++)
+				printf("NOT READY\n");
+			snprintf(line, sizeof(line), "%s %s",
+			    wf_json_str(t, "task_id"), w);
+			clip(why, WIDTH - 2, line);
+			printf("  %s\n", why);
+		}
+	}
 }
 
 static void
@@ -167,7 +206,7 @@ print_board(const cJSON *b)
 	} else
 		printf("wf board: all projects\n");
 	rule();
-	print_tasks(cJSON_GetObjectItem(b, "tasks"));
+	print_tasks(cJSON_GetObjectItem(b, "stages"));
 	rule();
 	print_runs(cJSON_GetObjectItem(b, "runs"));
 	rule();

@@ -40,7 +40,7 @@
 /* getopt codes beyond the short ones; a field's flag is O_FIELD + its
  * index in the schema. */
 enum {
-	O_JSON = 256, O_DATA, O_PROJECT, O_STATUS, O_FIELD = 512,
+	O_JSON = 256, O_DATA, O_PROJECT, O_STATUS, O_READY, O_FIELD = 512,
 };
 
 /* The flags a verb takes. */
@@ -60,6 +60,7 @@ struct opts {
 	int64_t id;         /* the verb's ID */
 	int64_t project_id; /* list --project-id */
 	const char *status; /* list --status */
+	int ready;          /* task list --ready */
 	const char *data;   /* --data */
 	cJSON *flags;       /* the fields the flags gave */
 	char **args;        /* the positional arguments */
@@ -101,7 +102,8 @@ static const struct verb verbs[] = {
 	{ "delete", e_delete, K_ALL, 0, 1,
 	    "Delete the @ ID.  One that another entity still refers to (a "
 	    "project with tasks, runs, environments or bugs; a task with a "
-	    "run) is refused: delete those first." },
+	    "run, or that another task waits on) is refused: delete those, "
+	    "or drop the edge, first." },
 	{ "status", e_status, K_TASK | K_BUG, 0, 2,
 	    "Set the status of the @ ID and print its id and new status." },
 	{ "context", e_context, K_PROJECT, G_JSON, 1,
@@ -118,7 +120,8 @@ static const char *const project_cols[] = {
 	"id", "name", "repo_path", "test_command", NULL,
 };
 static const char *const task_cols[] = {
-	"id", "project_id", "task_id", "status", "priority", "title", NULL,
+	"id", "project_id", "task_id", "status", "stage", "ready",
+	"priority", "title", NULL,
 };
 static const char *const bug_cols[] = {
 	"id", "status", "app_name", "title", NULL,
@@ -361,6 +364,8 @@ synopsis(FILE *fp, const struct verb *v, int col)
 		strlcat(buf, " [--project-id ID]", sizeof(buf));
 	if ((v->groups & G_FILTER) && wf_store_field(kind, "status"))
 		strlcat(buf, " [--status STATUS]", sizeof(buf));
+	if ((v->groups & G_FILTER) && kind == &wf_kind_task)
+		strlcat(buf, " [--ready]", sizeof(buf));
 	if (v->groups & G_JSON)
 		strlcat(buf, " [--json]", sizeof(buf));
 	wrap(fp, col, col + 4, buf);
@@ -435,6 +440,9 @@ verb_usage(FILE *fp, const struct verb *v)
 		flag_line(fp, "--project-id ID", "only those of this project");
 	if ((v->groups & G_FILTER) && wf_store_field(kind, "status"))
 		flag_line(fp, "--status STATUS", "only those with this status");
+	if ((v->groups & G_FILTER) && kind == &wf_kind_task)
+		flag_line(fp, "--ready", "only those that could start now: in "
+		    "the backlog, and every task they wait on done");
 	if (v->groups & G_JSON)
 		flag_line(fp, "--json", "print JSON");
 	flag_line(fp, "-h, --help", "print this help");
@@ -588,6 +596,9 @@ build_longopts(const struct verb *v)
 	if ((v->groups & G_FILTER) && wf_store_field(kind, "status"))
 		longopts[n++] = (struct option){ "status", required_argument,
 			NULL, O_STATUS };
+	if ((v->groups & G_FILTER) && kind == &wf_kind_task)
+		longopts[n++] = (struct option){ "ready", no_argument, NULL,
+			O_READY };
 	if (v->groups & G_JSON)
 		longopts[n++] = (struct option){ "json", no_argument, NULL,
 			O_JSON };
@@ -645,6 +656,9 @@ take_opt(struct opts *o, int c, int argc, char *argv[])
 	case O_STATUS:
 		if (set_status_filter(o, optarg) != 0)
 			return usage_error();
+		return 0;
+	case O_READY:
+		o->ready = 1;
 		return 0;
 	default:
 		if (c < O_FIELD || c >= O_FIELD + NFIELDS_MAX)
@@ -819,6 +833,15 @@ print_kv(const char *indent, const char *key, const cJSON *v)
 	free(s);
 }
 
+/* A task's readiness as two lines: its state, and what it waits on or
+ * why it is blocked. */
+static void
+print_readiness(const cJSON *r, const char *indent)
+{
+	print_kv(indent, "readiness", cJSON_GetObjectItem(r, "state"));
+	print_kv(indent, "why", cJSON_GetObjectItem(r, "why"));
+}
+
 /* Every field of the kind, in the schema's order, then any other. */
 static void
 print_fields(const cJSON *rec, const char *indent)
@@ -829,8 +852,28 @@ print_fields(const cJSON *rec, const char *indent)
 		print_kv(indent, f->name,
 		    cJSON_GetObjectItemCaseSensitive(rec, f->name));
 	cJSON_ArrayForEach(it, rec) {
-		if (wf_store_field(kind, it->string) == NULL)
+		if (strcmp(it->string, "readiness") == 0 &&
+		    kind == &wf_kind_task)
+			print_readiness(it, indent);
+		else if (wf_store_field(kind, it->string) == NULL)
 			print_kv(indent, it->string, it);
+	}
+}
+
+/* The derived columns of wf task list: the stage, and ready, waiting or
+ * blocked. */
+static void
+task_columns(cJSON *rows)
+{
+	cJSON *t;
+
+	cJSON_ArrayForEach(t, rows) {
+		const cJSON *st = cJSON_GetObjectItem(t, "pipeline_stage");
+		const cJSON *r = cJSON_GetObjectItem(
+		    cJSON_GetObjectItem(t, "readiness"), "state");
+
+		cJSON_AddItemToObject(t, "stage", cJSON_Duplicate(st, 1));
+		cJSON_AddItemToObject(t, "ready", cJSON_Duplicate(r, 1));
 	}
 }
 
@@ -950,10 +993,18 @@ e_list(struct opts *o)
 	}
 	if (o->status != NULL)
 		wf_entity_keep_status(all, o->status);
+	if (kind == &wf_kind_task) {
+		wf_entity_task_derive(root, all);
+		if (o->ready)
+			wf_entity_keep_ready(all);
+	}
 	if (o->json)
 		cli_json(all);
-	else if (cJSON_GetArraySize(all) > 0)
+	else if (cJSON_GetArraySize(all) > 0) {
+		if (kind == &wf_kind_task)
+			task_columns(all);
 		print_table(all, columns(), "");
+	}
 	cJSON_Delete(all);
 	return cli_flush();
 }
@@ -966,6 +1017,15 @@ e_show(struct opts *o)
 
 	if ((rc = fetch(kind, o->id, &rec)) != 0)
 		return rc;
+	if (kind == &wf_kind_task) {
+		/* Derived the way a list is, so that the two agree. */
+		cJSON *one = cJSON_CreateArray();
+
+		cJSON_AddItemToArray(one, rec);
+		wf_entity_task_derive(root, one);
+		rec = cJSON_DetachItemFromArray(one, 0);
+		cJSON_Delete(one);
+	}
 	if (o->json)
 		cli_json(rec);
 	else

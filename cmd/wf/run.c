@@ -23,6 +23,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "handoff.h"
 #include "home.h"
 #include "json.h"
 #include "log.h"
@@ -35,9 +36,10 @@
 
 static const char run_usage[] =
     "usage: wf run create --project-id N [--task-id ID] [--name NAME]\n"
+    "                     [--request TEXT | --request-file FILE|-]\n"
     "                     [--token-budget TOKENS] [--json]\n"
     "       wf run list [--project-id N] [--json]\n"
-    "       wf run show N [--json]\n"
+    "       wf run show N [--handoffs] [--json]\n"
     "       wf run report N --role R --status pass|fail|pending\n"
     "                     [--summary TEXT] [--details JSON]   (or JSON on stdin)\n"
     "       wf run advance N\n"
@@ -71,13 +73,19 @@ static const char run_usage[] =
     "DEPLOYED, 1 when DEPLOY_FAILED, with the reason, 75 when --timeout\n"
     "passed; without --env the run is DEPLOYED at once, and --wait returns\n"
     "at once); set-state --force is\n"
-    "audited.  pm|dev|qa|sec enqueue that role's agent job now.  A run\n"
+    "audited.  show --handoffs prints what each stage handed over (the\n"
+    "role, what it was asked, its summary, commits, diff stat, tests, what\n"
+    "the gate judged, its log), kept after the worktree is gone.\n"
+    "create --request (or --request-file FILE|-) keeps a feature\n"
+    "request on the run for PM, as wf pipeline does.  pm|dev|qa|sec\n"
+    "enqueue that role's agent job now.  A run\n"
     "with a token budget starts no job once its tokens reach it: it waits\n"
     "for a human, who raises it with budget (0: none) and retries the job\n"
     "(wf queue retry).\n";
 
 static const char pipeline_usage[] =
     "usage: wf pipeline --project-id N [--task-id ID] [--name NAME]\n"
+    "                   [--request TEXT | --request-file FILE|-]\n"
     "                   [--token-budget TOKENS] [--detach] [--timeout SECS]\n"
     "Create a run and follow it as the daemons move it: one line per stage\n"
     "with its outcome, duration and tokens (test first reads \"PM: QA\n"
@@ -89,7 +97,11 @@ static const char pipeline_usage[] =
     "75 when --timeout passed.\n"
     "--detach prints the run's id and returns at once.  A run whose QA\n"
     "could give no evidence is not started (78, with the reason and the\n"
-    "fix): a project with no test command, and a QA role that runs it.\n";
+    "fix): a project with no test command, and a QA role that runs it.\n"
+    "--request gives PM a feature request in your words (--request-file\n"
+    "reads it from FILE, or standard input for -; at most 64 KiB): PM's\n"
+    "prompt has it as {{request}}, a command role as $WF_REQUEST, and the\n"
+    "tasks PM makes of it become the project's tasks.\n";
 
 static const char *usage_text = run_usage;
 
@@ -125,7 +137,8 @@ print_run(const cJSON *run, int json)
 		char *s;
 
 		if (cJSON_IsNull(it) || strcmp(it->string, "history") == 0 ||
-		    strcmp(it->string, "reports") == 0)
+		    strcmp(it->string, "reports") == 0 ||
+		    strcmp(it->string, "handoffs") == 0)
 			continue;
 		if (cJSON_IsString(it))
 			printf("%-18s %s\n", it->string, it->valuestring);
@@ -134,6 +147,10 @@ print_run(const cJSON *run, int json)
 			free(s);
 		}
 	}
+	it = cJSON_GetObjectItem(run, "handoffs");
+	if (cJSON_GetArraySize(it) > 0)
+		printf("%-18s %d (wf run show %lld --handoffs)\n", "handoffs",
+		    cJSON_GetArraySize(it), wf_json_int(run, "id"));
 	it = cJSON_GetObjectItem(run, "history");
 	if (cJSON_GetArraySize(it) > 0)
 		printf("history:\n");
@@ -148,7 +165,8 @@ print_run(const cJSON *run, int json)
 struct ropts {
 	int64_t project_id, task_id, run_id;
 	const char *name, *role, *status, *summary, *details, *why, *env;
-	int json, tasks, force, detach, stat, wait;
+	const char *request, *request_file;
+	int json, tasks, force, detach, stat, wait, handoffs;
 	long long timeout, budget;
 };
 
@@ -175,6 +193,9 @@ ropts_parse(int argc, char *argv[], struct ropts *o)
 		{ "env", required_argument, NULL, 'E' },
 		{ "stat", no_argument, NULL, 'X' },
 		{ "wait", no_argument, NULL, 'W' },
+		{ "request", required_argument, NULL, 'q' },
+		{ "handoffs", no_argument, NULL, 'H' },
+		{ "request-file", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -218,6 +239,9 @@ ropts_parse(int argc, char *argv[], struct ropts *o)
 		case 'E': o->env = optarg; break;
 		case 'X': o->stat = 1; break;
 		case 'W': o->wait = 1; break;
+		case 'q': o->request = optarg; break;
+		case 'H': o->handoffs = 1; break;
+		case 'Q': o->request_file = optarg; break;
 		case 'B':
 			o->budget = strtonum(optarg, 0, 1000000000000LL,
 			    &errstr);
@@ -258,19 +282,90 @@ fail_code(const char *err)
 	return strstr(err, "no such") != NULL ? EX_NOINPUT : EX_DATAERR;
 }
 
+/*
+ * The feature request of --request or --request-file (- for standard
+ * input), as the API takes one: at most WF_PIPELINE_REQUEST_MAX bytes,
+ * no NUL byte, and a blank one is none.  *buf is the caller's to free.
+ */
+static int
+request_text(const struct ropts *o, char **buf, const char **request)
+{
+	size_t len = 0, cap = WF_PIPELINE_REQUEST_MAX + 2;
+	int fd, self;
+	ssize_t n;
+
+	*buf = NULL;
+	*request = NULL;
+	if (o->request != NULL && o->request_file != NULL) {
+		wf_log_warn("--request and --request-file: give one");
+		return EX_USAGE;
+	}
+	if (o->request_file == NULL) {
+		*request = o->request;
+		len = o->request != NULL ? strlen(o->request) : 0;
+	} else {
+		self = strcmp(o->request_file, "-") == 0;
+		if ((fd = self ? STDIN_FILENO : open(o->request_file,
+		    O_RDONLY | O_CLOEXEC)) == -1) {
+			wf_log_warn("%s: %s", o->request_file, strerror(errno));
+			return EX_NOINPUT;
+		}
+		if ((*buf = malloc(cap)) == NULL) {
+			if (!self)
+				close(fd);
+			return EX_OSERR;
+		}
+		/* One byte past the bound tells a request that is too long. */
+		while (len < cap - 1 && ((n = read(fd, *buf + len,
+		    cap - 1 - len)) > 0 || (n == -1 && errno == EINTR)))
+			len += n > 0 ? (size_t)n : 0;
+		if (n == -1)
+			wf_log_warn("%s: %s", o->request_file, strerror(errno));
+		if (!self)
+			close(fd);
+		if (n == -1)
+			return EX_IOERR;
+		(*buf)[len] = '\0';
+		if (memchr(*buf, '\0', len) != NULL) {
+			wf_log_warn("%s: the request holds a NUL byte: it is "
+			    "text", o->request_file);
+			return EX_DATAERR;
+		}
+		*request = *buf;
+	}
+	if (len > WF_PIPELINE_REQUEST_MAX) {
+		wf_log_warn("the request is longer than %d bytes",
+		    WF_PIPELINE_REQUEST_MAX);
+		return EX_DATAERR;
+	}
+	/* Blank: no request, as the API and the page say. */
+	if (*request != NULL && (*request)[strspn(*request, " \t\r\n")] ==
+	    '\0')
+		*request = NULL;
+	return 0;
+}
+
 static int
 r_create(struct ropts *o)
 {
-	char err[512];
+	char err[512], *rbuf;
+	const char *request;
 	int64_t id;
 	cJSON *run;
+	int rc;
 
 	if (o->project_id == 0) {
 		wf_log_warn("run create needs --project-id");
 		return EX_USAGE;
 	}
-	if (wf_pipeline_create(root, &cfg.pipeline, o->project_id, o->task_id,
-	    o->name, &id, err, sizeof(err)) == -1)
+	if ((rc = request_text(o, &rbuf, &request)) != 0) {
+		free(rbuf);
+		return rc;
+	}
+	rc = wf_pipeline_create_request(root, &cfg.pipeline, o->project_id,
+	    o->task_id, o->name, request, &id, err, sizeof(err));
+	free(rbuf);
+	if (rc == -1)
 		return fail_code(err);
 	if (o->budget > 0 && wf_pipeline_budget(root, &cfg.pipeline, id,
 	    o->budget, err, sizeof(err)) == -1)
@@ -350,6 +445,36 @@ r_list(struct ropts *o)
 	return 0;
 }
 
+/* wf run show N --handoffs: each stage's record (consumes run). */
+static int
+show_handoffs(cJSON *run, int json)
+{
+	cJSON *h = cJSON_GetObjectItem(run, "handoffs");
+	char *text;
+	int rc;
+
+	if (json) {
+		if (cJSON_IsArray(h))
+			cli_json(h);
+		else
+			printf("[]\n");
+		cJSON_Delete(run);
+		return cli_flush();
+	}
+	if ((text = wf_handoff_text(h, 0)) == NULL) {
+		cJSON_Delete(run);
+		return EX_OSERR;
+	}
+	if (text[0] == '\0')
+		printf("run %lld: no handoff yet\n", wf_json_int(run, "id"));
+	else
+		fputs(text, stdout);
+	free(text);
+	cJSON_Delete(run);
+	rc = cli_flush();
+	return rc;
+}
+
 static int
 r_show(struct ropts *o)
 {
@@ -359,6 +484,8 @@ r_show(struct ropts *o)
 	if (wf_store_get(root, &wf_kind_run, o->run_id, &run, err,
 	    sizeof(err)) == -1)
 		return fail_code(err);
+	if (o->handoffs)
+		return show_handoffs(run, o->json);
 	print_run(run, o->json);
 	cJSON_Delete(run);
 	return 0;
@@ -950,9 +1077,9 @@ cmd_pipeline(int argc, char *argv[])
 {
 	struct ropts o;
 	struct progress pr = { 0 };
-	char err[512], cur[32];
+	char err[512], cur[32], *rbuf;
 	int64_t id, deadline;
-	const char *last_at;
+	const char *last_at, *request;
 	int rc, seen = 0, ifd;
 
 	usage_text = pipeline_usage;
@@ -968,8 +1095,14 @@ cmd_pipeline(int argc, char *argv[])
 		return EX_OSERR;
 	if ((rc = qa_evidence(o.project_id)) != 0)
 		return rc;
-	if (wf_pipeline_create(root, &cfg.pipeline, o.project_id, o.task_id,
-	    o.name, &id, err, sizeof(err)) == -1)
+	if ((rc = request_text(&o, &rbuf, &request)) != 0) {
+		free(rbuf);
+		return rc;
+	}
+	rc = wf_pipeline_create_request(root, &cfg.pipeline, o.project_id,
+	    o.task_id, o.name, request, &id, err, sizeof(err));
+	free(rbuf);
+	if (rc == -1)
 		return fail_code(err);
 	if (o.budget > 0 && wf_pipeline_budget(root, &cfg.pipeline, id,
 	    o.budget, err, sizeof(err)) == -1)

@@ -3,6 +3,10 @@
  * without systemd.  A daemon that dies is restarted after a back-off that
  * doubles up to [up] restart_max; one that exits 78 (bad config) is not,
  * since a restart would only fail again.  SIGINT or SIGTERM stops them all.
+ * One of each daemon runs per tree (lib/daemon): one that already runs
+ * there (another wf up, systemd) is not started, and one that exits 75
+ * because it found a twin is not restarted; each is named with the
+ * holder's pid.  A wf up left with nothing to run exits 75.
  */
 #include <errno.h>
 #include <limits.h>
@@ -18,6 +22,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "daemon.h"
 #include "home.h"
 #include "log.h"
 #include "spool.h"
@@ -37,6 +42,20 @@ struct daemon {
 	int64_t started;    /* mono ms */
 	int64_t restart_at; /* mono ms; 0: none due */
 };
+
+/* The daemon runs elsewhere on this tree: say so, with who. */
+static void
+twin(const char *name, int root, const char *what)
+{
+	pid_t pid = wf_daemon_holder(root, name);
+
+	if (pid > 0)
+		wf_log_warn("%s %s: already running on %s (pid %ld)", name,
+		    what, wf_home_dir(), (long)pid);
+	else
+		wf_log_warn("%s %s: already running on %s", name, what,
+		    wf_home_dir());
+}
 
 static pid_t
 start(struct daemon *d, const char *cfg)
@@ -72,7 +91,7 @@ cmd_up(int argc, char *argv[])
 	const char *cfgpath = NULL;
 	char err[512];
 	sigset_t mask;
-	int sfd, stopping = 0, code = 0, alive;
+	int sfd, root, stopping = 0, code = 0, alive, ntwins = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
@@ -96,7 +115,8 @@ cmd_up(int argc, char *argv[])
 		wf_log_warn("%s", err);
 		return EX_CONFIG;
 	}
-	if (wf_spool_init(wf_home_dir()) == -1) {
+	if (wf_spool_init(wf_home_dir()) == -1 ||
+	    (root = wf_spool_open(wf_home_dir())) == -1) {
 		wf_log_warn("%s: %s", wf_home_dir(), strerror(errno));
 		return EX_CANTCREAT;
 	}
@@ -116,7 +136,12 @@ cmd_up(int argc, char *argv[])
 		    wf_home_bindir(), daemons[i]);
 		ds[i].present = access(ds[i].path, X_OK) == 0;
 		ds[i].backoff = 1;
-		if (ds[i].present)
+		if (!ds[i].present)
+			continue;
+		if (wf_daemon_up(root, daemons[i]) == 1) {
+			twin(daemons[i], root, "not started");
+			ntwins++;
+		} else
 			start(&ds[i], cfgpath);
 	}
 	if (!ds[0].present) {
@@ -148,6 +173,12 @@ cmd_up(int argc, char *argv[])
 		}
 		if (stopping && alive == 0)
 			break;
+		/* Each daemon runs elsewhere: nothing is ours to watch. */
+		if (alive == 0 && next == -1 && ntwins > 0) {
+			wf_log_warn("nothing left to run on %s", wf_home_dir());
+			code = EX_TEMPFAIL;
+			break;
+		}
 		if (poll(&pfd, 1, next == -1 ? -1 : (int)(next - now)) <= 0)
 			continue;
 		if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
@@ -185,6 +216,14 @@ cmd_up(int argc, char *argv[])
 					for (size_t k = 0; k < NDAEMONS; k++)
 						if (ds[k].pid > 0)
 							kill(ds[k].pid, SIGTERM);
+					break;
+				}
+				if (WIFEXITED(status) &&
+				    WEXITSTATUS(status) == EX_TEMPFAIL &&
+				    wf_daemon_up(root, daemons[i]) == 1) {
+					twin(daemons[i], root,
+					    "could not start; not restarting it");
+					ntwins++;
 					break;
 				}
 				/* A daemon that ran a while earns a quick

@@ -306,6 +306,11 @@ EOF
 	[[ "$dev_prompt" == *"(sh test_calc.sh)"* ]]
 	[[ "$dev_prompt" == *"two tasks for calc"* ]]
 	[[ "$dev_prompt" != *"{{"* ]]
+	# DEV's prompt holds PM's and QA's handoffs: who worked, what it
+	# said, QA's commit and its diff stat, and the output the gate judged
+	[[ "$dev_prompt" == *$'== handoff 1: PM, iteration 1, pass'*$'\nsummary: two tasks for calc\n'*$'tasks made: 2\n    CALC-1: add adds its operands\n'* ]]
+	[[ "$dev_prompt" == *$'== handoff 2: QA writing failing tests first, iteration 1, pass'*$'\n    '*" wf run $rid: qa"$'\n'*"test_calc.sh | "*$'tests: 4 run, 2 passed, 2 failed (counted by wf-gate)\n'*$'the output the gate judged'*$'    not ok 4 - calc add 3 4 = 7'* ]]
+	[[ "$dev_prompt" != *"== handoff 3"* ]]
 
 	# PM's reply made the tasks, linked to the project and the run
 	run "$B/wf" task list --project-id "$PROJ" --json
@@ -395,11 +400,113 @@ EOF
 	fetch "$rid"
 	[ "$(q .state)" = DEPLOYED ]
 	[ "$(q .approved_by)" = "$(id -un)" ]
+	# the handoffs stay once the worktree is gone
+	[ ! -e "$WF_HOME/work/run-$rid" ]
+	run -0 "$B/wf" run show "$rid" --handoffs --json
+	H=$(flat <<<"$output")
+	[ "$(lookup "$H" .#)" -eq 5 ]
+	[ "$(lookup "$H" .0.role)" = pm ]
+	[ "$(lookup "$H" .0.tasks.1.task_id)" = CALC-2 ]
+	[ "$(lookup "$H" .1.role)" = qa ]
+	[ "$(lookup "$H" .1.phase)" = tdd ]
+	[ "$(lookup "$H" .2.role)" = dev ]
+	[ "$(lookup "$H" .2.asked.tdd_tests.0)" = test_calc.sh ]
+	[ "$(lookup "$H" .2.commits#)" -eq 1 ]
+	[ "$(lookup "$H" .2.commits.0.subject)" = "wf run $rid: dev" ]
+	[[ "$(jq -r '.[2].diff_stat' <<<"$output")" == *"calc.sh | 2 +-"* ]]
+	[ "$(lookup "$H" .2.next)" = QA ]
+	[ -s "$WF_HOME/$(lookup "$H" .2.log)" ]
+	[ "$(lookup "$H" .3.role)" = qa ]
+	[ "$(lookup "$H" .3.tests.tests_run)" -eq 4 ]
+	[ "$(lookup "$H" .3.gate.tests_failed)" -eq 0 ]
+	[[ "$(jq -r '.[3].gate.output' <<<"$output")" == *$'\nok 4 - calc add 3 4 = 7'* ]]
+	[ "$(lookup "$H" .4.role)" = security ]
+	[ "$(lookup "$H" .4.next)" = READY_FOR_COMMIT ]
+	run -0 "$B/wf" run show "$rid" --handoffs
+	[[ "$output" == *$'== handoff 3: DEV, iteration 1, pass'*$'asked: make pass test_calc.sh\nsummary: calc add adds\n'*"log: output/"* ]]
+	[[ "$output" == *"== handoff 5: SEC"* ]]
+	run -0 "$B/wf" run show "$rid"
+	[[ "$output" == *"handoffs           5 (wf run show $rid --handoffs)"* ]]
 	# nothing more was asked of the model, and the totals stand
 	reqs
 	[ "$(r .#)" -eq 2 ]
 	[ "$(q .tokens_in)" -eq "$sum_in" ]
 	[ "$(q .tokens_out)" -eq "$sum_out" ]
+}
+
+# fake_asked N: the fake model has been asked N times (for wait_until)
+fake_asked() {
+	[ "$(wc -l <"$FAKELOG" 2>/dev/null || echo 0)" -ge "$1" ]
+}
+
+@test "a feature request from the CLI reaches the llm PM's prompt; PM's tasks, with the dependencies it gave, become the project's tasks" {
+	roles
+	make_repo
+	FR_REPLY='{"status":"pass","summary":"mul and div","details":{"tasks":[{"task_id":"F-1","title":"calc mul","acceptance_criteria":["calc mul 2 3 prints 6"]},{"task_id":"F-2","title":"calc div","blocked_by":["F-1"],"acceptance_criteria":["calc div 6 3 prints 2"]}]}}'
+	jq -n --arg pm "$FR_REPLY" --arg dev "$(printf '```file:calc.sh\n%s\n```\n{"status":"pass","summary":"calc add adds","details":{}}\n' "$(cat "$FIX/calc_fixed.sh")")" '{
+	    "You are the PM": {content: $pm, prompt_tokens: 5,
+		completion_tokens: 5},
+	    "You are the DEV": {content: $dev, prompt_tokens: 5,
+		completion_tokens: 5}}' >"$SCRIPT"
+	start_fake
+	config openai "$PORT"
+	start_dispatch
+	start_gate
+	# two lines, a quote and a brace: the user's words as they are
+	printf 'Add a "mul" command to calc.\nThen a div {command}, after mul.\n' \
+	    >"$BATS_TEST_TMPDIR/request.txt"
+
+	run pipeline --project-id "$PROJ" --request-file "$BATS_TEST_TMPDIR/request.txt" \
+	    --timeout "$(slow 60)"
+	echo "$output"
+	[ "$status" -eq 0 ] || { dump; false; }
+	rid=$(run_id_of "$output")
+	jq -e --rawfile t "$BATS_TEST_TMPDIR/request.txt" '.request == $t' \
+	    "$WF_HOME/state/runs/$rid.json"
+	# the text is in PM's prompt, whole, where the shipped prompt puts it
+	pm_prompt=$(jq -rs '.[0].body.messages[-1].content' "$FAKELOG")
+	[[ "$pm_prompt" == *$'in their words'*$'Add a "mul" command to calc.\nThen a div {command}, after mul.'* ]]
+	# PM's tasks are the project's, F-2 waiting on F-1 as PM said
+	run -0 "$B/wf" task list --project-id "$PROJ" --json
+	echo "$output"
+	[ "$(jq length <<<"$output")" -eq 2 ]
+	[ "$(jq -r '.[0].task_id' <<<"$output")" = F-1 ]
+	[ "$(jq -r '.[1].task_id' <<<"$output")" = F-2 ]
+	[ "$(jq -r '.[0].blocked_by' <<<"$output")" = null ]
+	[ "$(jq -c '.[1].blocked_by' <<<"$output")" = '["F-1"]' ]
+	[ "$(jq -r '.[1].acceptance_criteria[0]' <<<"$output")" = "calc div 6 3 prints 2" ]
+	[ "$(jq -r "[.[].run_id] | unique | .[]" <<<"$output")" = "$rid" ]
+	run -0 "$B/wf" task list --project-id "$PROJ"
+	[[ "$output" == *"calc div"* ]]
+	# PM's handoff says what it was asked, and what it made of it
+	run -0 "$B/wf" run show "$rid" --handoffs --json
+	[ "$(jq -r '.[0].role' <<<"$output")" = pm ]
+	jq -e --rawfile t "$BATS_TEST_TMPDIR/request.txt" '.[0].asked.request == $t' <<<"$output"
+	[ "$(jq -c '.[0].tasks[1]' <<<"$output")" = '{"task_id":"F-2","title":"calc div","blocked_by":["F-1"]}' ]
+
+	# wf run create --request, and --request-file - (standard input)
+	run -0 "$B/wf" run create --project-id "$PROJ" --request 'only mul, please' --json
+	[ "$(jq -r .request <<<"$output")" = 'only mul, please' ]
+	r2=$(jq -r .id <<<"$output")
+	wait_until "$(slow 20)" fake_asked 3 || { dump; false; }
+	[[ "$(jq -rs '.[2].body.messages[-1].content' "$FAKELOG")" == *'only mul, please'* ]]
+	"$B/wf" run abandon "$r2" >/dev/null
+	r3=$(printf 'from stdin\n' | "$B/wf" run create --project-id "$PROJ" --request-file -)
+	jq -e '.request == "from stdin\n"' "$WF_HOME/state/runs/$r3.json"
+	"$B/wf" run abandon "$r3" >/dev/null
+	# blank is none; both, or more than 64 KiB, or a missing file: refused
+	r4=$("$B/wf" run create --project-id "$PROJ" --request '  ')
+	[ "$(jq -r .request "$WF_HOME/state/runs/$r4.json")" = null ]
+	"$B/wf" run abandon "$r4" >/dev/null
+	run "$B/wf" run create --project-id "$PROJ" --request a --request-file -
+	[ "$status" -eq 64 ]
+	head -c 65537 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/big.txt"
+	run "$B/wf" pipeline --project-id "$PROJ" --request-file "$BATS_TEST_TMPDIR/big.txt"
+	[ "$status" -eq 65 ]
+	[[ "$output" == *"longer than 65536 bytes"* ]]
+	run "$B/wf" run create --project-id "$PROJ" --request-file "$BATS_TEST_TMPDIR/none.txt"
+	[ "$status" -eq 66 ]
+	[ "$("$B/wf" run list --json | jq length)" -eq 4 ]
 }
 
 @test "DEV's reply writing ../x, /etc/x and through a symlink is refused and reported; nothing is written outside" {
@@ -630,6 +737,67 @@ EOF
 	# only PM asked the model server itself
 	reqs
 	[ "$(r .#)" -eq 1 ]
+}
+
+@test "AGENTS.md and _spec/ reach the llm PM's prompt and goose's ({{agents}}), bounded; an AGENTS.md that is a symlink out of the worktree is not followed" {
+	roles
+	make_repo
+	printf 'Conventions: tabs, never spaces.\nRun sh test_calc.sh before you say pass.\n' >"$REPO/AGENTS.md"
+	mkdir "$REPO/_spec"
+	printf 'calc: a calculator with add and mul.\n' >"$REPO/_spec/brief.md"
+	git -C "$REPO" add AGENTS.md _spec
+	git -C "$REPO" -c user.name=t -c user.email=t@localhost commit -q -m conventions
+	cat >"$ROLES/dev.ini" <<EOF
+[role]
+backend = goose
+command = $BATS_TEST_DIRNAME/../helpers/fake_goose --log - --fix $FIX/calc_fixed.sh
+prompt = dev.prompt
+owns = *
+EOF
+	script_pipeline unused
+	start_fake
+	config ollama "$PORT"
+	start_dispatch
+	start_gate
+
+	run pipeline --project-id "$PROJ" --timeout "$(slow 60)"
+	echo "$output"
+	[ "$status" -eq 0 ] || { dump; false; }
+	rid=$(run_id_of "$output")
+	# PM (llm) has them in its prompt, as the repository has them
+	pm_prompt=$(jq -rs '.[0].body.messages[-1].content' "$FAKELOG")
+	[[ "$pm_prompt" == *$'(_spec/*.md):\n--- AGENTS.md ---\nConventions: tabs, never spaces.\nRun sh test_calc.sh before you say pass.\n--- _spec/brief.md ---\ncalc: a calculator with add and mul.\n'* ]]
+	[[ "$pm_prompt" != *"{{agents}}"* ]]
+	# and so does goose's prompt (DEV), with PM's handoff
+	GLOG=$(grep -l '^argv: run' "$WF_HOME"/output/*.log)
+	grep -qx 'prompt| --- AGENTS.md ---' "$GLOG"
+	grep -qx 'prompt| Conventions: tabs, never spaces.' "$GLOG"
+	grep -qx 'prompt| calc: a calculator with add and mul.' "$GLOG"
+	grep -qx 'prompt| summary: two tasks for calc' "$GLOG"
+
+	# an agent's AGENTS.md that leads outside the worktree is not read,
+	# and a spec past 16 KiB is cut, with a marker
+	echo 'TOP-SECRET-42' >"$BATS_TEST_TMPDIR/secret.txt"
+	rm "$REPO/AGENTS.md"
+	ln -s "$BATS_TEST_TMPDIR/secret.txt" "$REPO/AGENTS.md"
+	{ for i in $(seq 1 600); do echo "line $i of a long spec, padded to be long"; done
+	  echo END-OF-BIG; } >"$REPO/_spec/big.md"
+	git -C "$REPO" add -A
+	git -C "$REPO" -c user.name=t -c user.email=t@localhost commit -q -m 'a link out, a long spec'
+	r2=$("$B/wf" run create --project-id "$PROJ")
+	[ -L "$WF_HOME/work/run-$r2/AGENTS.md" ]
+	wait_until "$(slow 20)" fake_asked 2 || { dump; false; }
+	p2=$(jq -rs '.[1].body.messages[-1].content' "$FAKELOG")
+	[[ "$p2" == *'--- AGENTS.md: not read (a symlink that leads outside the repository) ---'* ]]
+	[[ "$p2" != *TOP-SECRET-42* ]]
+	[[ "$p2" == *$'--- _spec/big.md ---\nline 1 of a long spec'* ]]
+	[[ "$p2" == *$'\n\xe2\x80\xa6truncated: the rest is left out'* ]]
+	[[ "$p2" != *END-OF-BIG* ]]
+	[[ "$p2" != *'--- _spec/brief.md ---'* ]]
+	agents_part=${p2#*"(_spec/*.md):"}
+	agents_part=${agents_part%%"What the stages of this run"*}
+	[ "${#agents_part}" -le $((16384 + 100)) ]
+	"$B/wf" run abandon "$r2" >/dev/null
 }
 
 # dev_reported: DEV's report waits in reports/new (no gate takes it)

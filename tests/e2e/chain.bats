@@ -276,3 +276,30 @@ agents() {
 	[ "$status" -eq 78 ]
 	[[ "$output" == *"chain: 'maybe' is not true or false"* ]]
 }
+
+@test "wf-dispatch killed the moment a job releases the model (WF_FAULT): the armed job's request never goes out twice" {
+	# b is armed behind a; the dispatcher dies on a's release, while
+	# b's worker takes its turn.  b's worker says its start in
+	# active/b.pid before its request leaves: after the restart, b
+	# either never reached the model and runs now, or did, and is
+	# counted (max_attempts 1: interrupted).  Never twice.
+	model 400
+	lane
+	a=$(job a)
+	b=$(job b)
+	WF_FAULT=dispatch.released start_dispatch
+	wait_until "$(slow 10)" armed "$b"
+	wait_until "$(slow 10)" dead "$DISPATCH_PID"
+	wait "$DISPATCH_PID" || true
+	DISPATCH_PID=
+	start_dispatch
+	wait_until "$(slow 20)" active_empty
+	[ "$(jq -rs '[.[] | select(.body.messages[-1].content == "b")] | length' "$FAKELOG")" -le 1 ]
+	if [ -e "$WF_HOME/failed/$b" ]; then
+		jget "$WF_HOME/failed/$b" error_message | grep -q interrupted
+		[ "$(jget "$WF_HOME/failed/$b" attempt)" -eq 1 ]
+	else
+		ended "$b" done
+		[ "$(jq -rs '[.[] | select(.body.messages[-1].content == "b")] | length' "$FAKELOG")" -eq 1 ]
+	fi
+}

@@ -183,9 +183,10 @@ audit() {
 	run -0 "$B/wf" task create --help
 	[[ "$output" == *"--blocked-by"* ]]
 	[[ "$output" == *"--acceptance-criteria"* ]]
-	[[ "$output" == *"(default: backlog)"* ]]
+	# (the help wraps lines: a default may start on the next one)
+	[[ "$(tr -s ' \n' '  ' <<<"$output")" == *"(default: backlog)"* ]]
 	run -0 "$B/wf" task status --help
-	[[ "$output" == *"backlog, in_progress, blocked, done, failed"* ]]
+	[[ "$output" == *"backlog, in_progress, blocked, done, failed, cancelled"* ]]
 	run -0 "$B/wf" env create --help
 	[[ "$output" == *"--env-type VALUE"*"production"* ]]
 	[[ "$output" == *"--health-check-url URL"* ]]
@@ -226,13 +227,119 @@ audit() {
 	run -64 "$B/wf" task list --status doing
 	run -0 "$B/wf" task list
 	[ "${#lines[@]}" -eq 4 ]
-	[[ "${lines[0]}" == "ID  PROJECT_ID  TASK_ID  STATUS       PRIORITY  TITLE" ]]
-	[[ "${lines[1]}" == "1   1           T1       in_progress  2         first" ]]
+	[[ "${lines[0]}" == "ID  PROJECT_ID  TASK_ID  STATUS       STAGE  READY    PRIORITY  TITLE" ]]
+	[[ "${lines[1]}" == "1   1           T1       in_progress  NONE   ready    2         first" ]]
+	[[ "${lines[2]}" == "2   1           T2       backlog      NONE   waiting  3         second" ]]
 	run -0 "$B/wf" task update 2 --title 'second, renamed' --priority 1
 	run -0 --separate-stderr "$B/wf" task show 2 --json
 	[ "$(jq -r .title <<<"$output")" = 'second, renamed' ]
 	run -0 "$B/wf" task delete 3
 	run -66 "$B/wf" task show 3
+}
+
+# ready ID: the readiness state of task ID, as wf task show --json says
+ready() {
+	"$B/wf" task show "$1" --json | jq -r .readiness.state
+}
+
+@test "task dependencies: unknown ids, other projects' ids and cycles refused with the path; nothing written" {
+	"$B/wf" project create --name a >/dev/null
+	"$B/wf" project create --name b >/dev/null
+	"$B/wf" task create --project-id 1 --task-id T-3 --title three >/dev/null
+	"$B/wf" task create --project-id 1 --task-id T-5 --title five --blocked-by T-3 >/dev/null
+	"$B/wf" task create --project-id 2 --task-id T-9 --title nine >/dev/null
+	before=$(cat "$WF_HOME"/state/tasks/*.json | md5sum)
+	n=$(audit task.updated)
+	run -65 --separate-stderr "$B/wf" task update 1 --blocked-by T-5
+	[ "$stderr" = "wf: blocked_by: cycle T-3 -> T-5 -> T-3" ]
+	run -65 --separate-stderr "$B/wf" task create --project-id 1 --task-id T-6 --title six --blocked-by T-6
+	[ "$stderr" = "wf: blocked_by: cycle T-6 -> T-6" ]
+	run -65 --separate-stderr "$B/wf" task create --project-id 1 --task-id T-6 --title six --blocked-by T-3,T-8
+	[ "$stderr" = "wf: blocked_by: no task T-8 in project 1" ]
+	run -65 --separate-stderr "$B/wf" task create --project-id 1 --task-id T-6 --title six --blocked-by T-9
+	[ "$stderr" = "wf: blocked_by: T-9 is a task of project 2, not of project 1" ]
+	run -65 --separate-stderr "$B/wf" task create --project-id 1 --task-id T-6 --title six --data '{"blocked_by":["T-3","T-3"]}'
+	[ "$stderr" = "wf: blocked_by: T-3 is listed twice" ]
+	# the stage is wf's to say, not a caller's
+	run -65 --separate-stderr "$B/wf" task update 1 --data '{"pipeline_stage":"DEV"}'
+	[[ "$stderr" == *"pipeline_stage is set by wf"* ]]
+	# a task waited on keeps its name and is not deleted
+	run -65 --separate-stderr "$B/wf" task update 1 --task-id T-33
+	[ "$stderr" = "wf: task_id: T-5 waits on T-3; drop that edge first" ]
+	run -65 --separate-stderr "$B/wf" task delete 1
+	[ "$stderr" = "wf: task T-3: T-5 waits on it; drop that edge first" ]
+	[ "$(cat "$WF_HOME"/state/tasks/*.json | md5sum)" = "$before" ]
+	[ ! -e "$WF_HOME/state/tasks/4.json" ]
+	[ "$(audit task.updated)" -eq "$n" ]
+	# a diamond is no cycle
+	run -0 "$B/wf" task create --project-id 1 --task-id T-7 --title seven --blocked-by T-3,T-5
+}
+
+@test "task readiness: follows the dependencies; a failed or cancelled one blocks until a human retries it, drops the edge or cancels" {
+	"$B/wf" project create --name a >/dev/null
+	"$B/wf" task create --project-id 1 --task-id T-1 --title one --priority 2 >/dev/null
+	"$B/wf" task create --project-id 1 --task-id T-2 --title two --blocked-by T-1 >/dev/null
+	"$B/wf" task create --project-id 1 --task-id T-3 --title three --blocked-by T-1,T-2 >/dev/null
+	[ "$(ready 1)" = ready ]
+	[ "$(ready 2)" = waiting ]
+	run -0 --separate-stderr "$B/wf" task show 3 --json
+	[ "$(jq -r .readiness.why <<<"$output")" = "waits on T-1 (backlog); T-2 (backlog)" ]
+	[ "$(jq -c '[.readiness.waits_on[] | .task_id, .state]' <<<"$output")" = '["T-1","waiting","T-2","waiting"]' ]
+	[ "$(jq -r .pipeline_stage <<<"$output")" = NONE ]
+	run -0 "$B/wf" task show 3
+	[[ "$output" == *"readiness            waiting"* ]]
+	[[ "$output" == *"why                  waits on T-1 (backlog); T-2 (backlog)"* ]]
+	run -0 --separate-stderr "$B/wf" task list --ready --json
+	[ "$(jq -r '[.[].task_id] | join(",")' <<<"$output")" = T-1 ]
+
+	# the stage follows the run that works on the task
+	"$B/wf" run create --project-id 1 --task-id 1 >/dev/null 2>&1
+	[ "$("$B/wf" task show 1 --json | jq -r .pipeline_stage)" = PM ]
+	"$B/wf" run set-state 1 QA --force --why test >/dev/null
+	[ "$("$B/wf" task show 1 --json | jq -r .pipeline_stage)" = QA ]
+	run -0 --separate-stderr "$B/wf" task show 2 --json
+	[ "$(jq -r .readiness.why <<<"$output")" = "waits on T-1 (backlog, at QA)" ]
+	"$B/wf" run set-state 1 READY_FOR_COMMIT --force --why test >/dev/null
+	[ "$("$B/wf" task show 1 --json | jq -r .pipeline_stage)" = COMPLETE ]
+	# ...but the edge waits for the task to be done
+	[ "$(ready 2)" = waiting ]
+	"$B/wf" task status 1 done >/dev/null
+	[ "$(ready 2)" = ready ]
+	[ "$(ready 3)" = waiting ]
+	run -0 --separate-stderr "$B/wf" task list --ready --json
+	[ "$(jq -r '[.[].task_id] | join(",")' <<<"$output")" = T-2 ]
+
+	# fail closed: T-2 failed blocks T-3 until a human decides
+	"$B/wf" task status 2 failed >/dev/null
+	[ "$(ready 3)" = blocked ]
+	run -0 --separate-stderr "$B/wf" task show 3 --json
+	[[ "$(jq -r .readiness.why <<<"$output")" == "blocked: T-2 failed; a human decides"* ]]
+	run -0 --separate-stderr "$B/wf" task list --ready --json
+	[ "$output" = '[]' ]
+	# retry the dependency: back in the backlog, T-3 waits again
+	"$B/wf" task status 2 backlog >/dev/null
+	[ "$(ready 3)" = waiting ]
+	# cancelled blocks as failed does
+	"$B/wf" task status 2 cancelled >/dev/null
+	[ "$(ready 3)" = blocked ]
+	run -0 --separate-stderr "$B/wf" task show 3 --json
+	[[ "$(jq -r .readiness.why <<<"$output")" == "blocked: T-2 was cancelled;"* ]]
+	# drop the edge: T-3 waits on T-1 alone, which is done
+	"$B/wf" task update 3 --blocked-by T-1 >/dev/null
+	[ "$(ready 3)" = ready ]
+	run -0 --separate-stderr "$B/wf" task list --ready --json
+	[ "$(jq -r '[.[].task_id] | join(",")' <<<"$output")" = T-3 ]
+	# an abandoned run blocks the tasks behind its task
+	"$B/wf" task create --project-id 1 --task-id T-4 --title four >/dev/null
+	"$B/wf" task create --project-id 1 --task-id T-5 --title five --blocked-by T-4 >/dev/null
+	"$B/wf" run create --project-id 1 --task-id 4 >/dev/null 2>&1
+	"$B/wf" run abandon 2 >/dev/null
+	[ "$(ready 5)" = blocked ]
+	[ "$("$B/wf" task show 4 --json | jq -r .pipeline_stage)" = NONE ]
+	# dropping every edge
+	"$B/wf" task update 5 --blocked-by '' >/dev/null
+	[ "$("$B/wf" task show 5 --json | jq -c .blocked_by)" = '[]' ]
+	[ "$(ready 5)" = ready ]
 }
 
 @test "bug: create makes a bug.created event; status; list" {

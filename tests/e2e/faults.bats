@@ -187,3 +187,21 @@ drop() {
 	ended "$id" done
 	[ "$(count corrupt)" -eq 0 ]
 }
+
+@test "wf-dispatch killed right after it started a job (WF_FAULT): the attempt was spent, the job never runs again" {
+	wf_config '[queue]' 'max_attempts = 1'
+	ran="$BATS_TEST_TMPDIR/ran"
+	id=$(enqueue -- sh -c "echo x >>'$ran'; sleep 0.5")
+	WF_FAULT=dispatch.started start_dispatch || true
+	wait_until 10 dead "$DISPATCH_PID"
+	wait "$DISPATCH_PID" 2>/dev/null || true
+	DISPATCH_PID=
+	# its start was said before it started
+	[ -e "$WF_HOME/active/$id.pid" ]
+	start_dispatch
+	wait_until 10 ended "$id" failed
+	jget "$WF_HOME/failed/$id" error_message | grep -q 'interrupted'
+	[ "$(jget "$WF_HOME/failed/$id" attempt)" -eq 1 ]
+	sleep 0.7
+	[ "$(wc -l <"$ran" 2>/dev/null || echo 0)" -le 1 ]
+}

@@ -166,6 +166,60 @@ tree() {
 	[ "$(jq -r '.[0].status' <<<"$output")" = resolved ]
 }
 
+@test "task dependencies: a cycle and an unknown id refused (400, the path); readiness, ?ready=1, a retry and a dropped edge" {
+	api POST /api/projects/create '{"name":"deps"}'
+	[ "$code" = 201 ]
+	api POST /api/projects/create '{"name":"other"}'
+	api POST /api/projects/2/tasks/create '{"title":"elsewhere","task_id":"T-9"}'
+	[ "$code" = 201 ]
+	api POST /api/projects/1/tasks/create '{"title":"three","task_id":"T-3"}'
+	[ "$code" = 201 ]
+	api POST /api/projects/1/tasks/create '{"title":"five","task_id":"T-5","blocked_by":["T-3"]}'
+	[ "$code" = 201 ]
+	five=$(jq -r .id <<<"$output")
+	before=$(tree)
+	api PATCH /api/tasks/2/update '{"blocked_by":["T-5"]}'
+	[ "$code" = 400 ]
+	[ "$output" = '{"error":"blocked_by: cycle T-3 -> T-5 -> T-3"}' ]
+	api POST /api/projects/1/tasks/create '{"title":"six","task_id":"T-6","blocked_by":["T-8"]}'
+	[ "$code" = 400 ]
+	[ "$output" = '{"error":"blocked_by: no task T-8 in project 1"}' ]
+	api POST /api/projects/1/tasks/create '{"title":"six","task_id":"T-6","blocked_by":["T-9"]}'
+	[ "$code" = 400 ]
+	[ "$output" = '{"error":"blocked_by: T-9 is a task of project 2, not of project 1"}' ]
+	api POST /api/projects/1/tasks/create '{"title":"six","task_id":"T-6","pipeline_stage":"DEV"}'
+	[ "$code" = 400 ]
+	[ "$(tree)" = "$before" ]
+
+	anon GET "/api/tasks/$five"
+	[ "$code" = 200 ]
+	[ "$(jq -r .readiness.state <<<"$output")" = waiting ]
+	[ "$(jq -r .readiness.why <<<"$output")" = "waits on T-3 (backlog)" ]
+	[ "$(jq -r .pipeline_stage <<<"$output")" = NONE ]
+	[ "$output" = "$("$B/wf" task show "$five" --json)" ]
+	anon GET "/api/projects/1/tasks?ready=1"
+	[ "$code" = 200 ]
+	[ "$(jq -r '[.[].task_id] | join(",")' <<<"$output")" = T-3 ]
+	[ "$output" = "$("$B/wf" task list --project-id 1 --ready --json)" ]
+	anon GET "/api/projects/1/tasks?ready=yes"
+	[ "$code" = 400 ]
+
+	# fail closed, then a human's retry, then a dropped edge
+	api POST /api/tasks/2/status '{"status":"failed"}'
+	[ "$code" = 200 ]
+	anon GET "/api/tasks/$five"
+	[ "$(jq -r .readiness.state <<<"$output")" = blocked ]
+	anon GET "/api/projects/1/tasks?ready=1"
+	[ "$output" = '[]' ]
+	api POST /api/tasks/2/status '{"status":"backlog"}'
+	anon GET "/api/tasks/$five"
+	[ "$(jq -r .readiness.state <<<"$output")" = waiting ]
+	api PATCH "/api/tasks/$five/update" '{"blocked_by":[]}'
+	[ "$code" = 200 ]
+	anon GET "/api/projects/1/tasks?ready=1"
+	[ "$(jq -r '[.[].task_id] | join(",")' <<<"$output")" = T-3,T-5 ]
+}
+
 @test "credentials and webhooks: secrets go in, never come out" {
 	api POST /api/projects/create '{"name":"demo"}'
 	api POST /api/projects/1/credentials/create '{"name":"db","credential_type":"database","secret":"hunter2-s3cret"}'
@@ -745,6 +799,14 @@ Second line: ünïcode too.'
 	[ "${#lines[@]}" -eq 1 ]
 	wf_config '[httpd]' 'listen = 127.0.0.1:notaport'
 	run -78 "$B/wf-httpd"
-	run -69 timeout 10 "$B/wf-httpd" -l "127.0.0.1:$HTTPD_PORT"
+	[[ "$output" == *"$WF_CONFIG: line 2: listen: '127.0.0.1:notaport' is not ADDR:PORT"* ]]
+	: >"$WF_CONFIG"
+	# a taken port, from another spool (on this one, the first wf-httpd
+	# refuses a second whatever its port)
+	WF_HOME="$BATS_TEST_TMPDIR/other" "$B/wf" init >/dev/null
+	run -69 env WF_HOME="$BATS_TEST_TMPDIR/other" timeout 10 \
+	    "$B/wf-httpd" -l "127.0.0.1:$HTTPD_PORT"
 	[[ "$output" == *"cannot listen"* ]]
+	run -75 timeout 10 "$B/wf-httpd" -l 127.0.0.1:0
+	[[ "$output" == *"already running (pid $HTTPD_PID)"* ]]
 }

@@ -217,6 +217,11 @@ run_id_of() {
 
 @test "QA fails with auto_retry off: QA_FAILED; the tests are fixed, wf run retry, and it passes" {
 	touch "$REPO/tests_fail"
+	# DEV, a command, reads the handoffs before it in $WF_HANDOFFS
+	role dev "$(cat <<'EOF'
+echo "handed: $(jq -r 'map(.role + ":" + .status) | join(",")' "$WF_HANDOFFS")" && printf '{"status":"pass","summary":"code written"}\n'
+EOF
+)"
 	start_all
 	run pipeline --project-id "$PROJ" --timeout "$(slow 20)"
 	echo "$output"
@@ -242,6 +247,20 @@ run_id_of() {
 	[ "$(moves QA_FAILED DEV)" -eq 1 ]
 	[ "$(moves QA SEC)" -eq 1 ]
 	[ "$(moves SEC READY_FOR_COMMIT)" -eq 1 ]
+	# DEV was handed PM's work first, then its own and QA's failure
+	grep -rqx 'handed: pm:pass' "$WF_HOME/output"
+	grep -rqx 'handed: pm:pass,dev:pass,qa:fail' "$WF_HOME/output"
+	run -0 "$B/wf" run show "$rid" --handoffs --json
+	echo "$output"
+	[ "$(jq length <<<"$output")" -eq 6 ]
+	[ "$(jq -r '.[2] | .role + " " + .status + " " + .next' <<<"$output")" = "qa fail QA_FAILED" ]
+	[ "$(jq -r '.[2].tests.tests_failed' <<<"$output")" -eq 1 ]
+	[ "$(jq -r '.[3] | .role + " " + (.iteration | tostring)' <<<"$output")" = "dev 2" ]
+	[ "$(jq -r '.[3].asked.findings[0].from' <<<"$output")" = qa ]
+	[ "$(jq -r '.[3].asked.findings | length' <<<"$output")" -eq 1 ]
+	[ "$(jq -r '.[1].asked.findings' <<<"$output")" = null ]
+	run -0 "$B/wf" run show "$rid" --handoffs
+	[[ "$output" == *"== handoff 4: DEV, iteration 2, pass"*"given: qa's findings: "* ]]
 	# retry is for failed runs only
 	run "$B/wf" run retry "$rid"
 	[ "$status" -ne 0 ]
@@ -262,6 +281,12 @@ run_id_of() {
 	[ "$(q .results.security.status)" = pass ]
 	[ "$(q .results.security.details.findings.0.title)" = x ]
 	grep -q '"action":"run.gate_failed"' "$WF_HOME/log/audit.jsonl"
+	# its handoff says what the gate made of the pass
+	[ "$(q .handoffs.3.role)" = security ]
+	[ "$(q .handoffs.3.status)" = fail ]
+	[[ "$(q .handoffs.3.refused)" == *"SEC gate"* ]]
+	[ "$(q .handoffs.3.findings)" -eq 1 ]
+	[ "$(q .handoffs.3.next)" = SEC_FAILED ]
 	# reset-to-dev --tasks turns the finding into a task
 	run "$B/wf" run reset-to-dev "$rid" --tasks
 	[ "$status" -eq 0 ]
@@ -275,6 +300,11 @@ run_id_of() {
 	wait_state "$rid" SEC_FAILED
 	fetch "$rid"
 	[ "$(moves SEC SEC_FAILED)" -eq 2 ]
+	# DEV's second handoff: it was given SEC's finding
+	[ "$(q .handoffs.4.role)" = dev ]
+	[ "$(q .handoffs.4.iteration)" -eq 2 ]
+	[ "$(q .handoffs.4.asked.findings.0.from)" = security ]
+	[ "$(q .handoffs.4.asked.findings.0.findings.0.title)" = x ]
 }
 
 @test "max_iter 2 with auto_retry: tests that always fail stop the run in QA_FAILED for a human" {
@@ -608,4 +638,61 @@ ready_run() {
 	[ "$(jq "[.[] | select(.run_id == $rid2)] | length" <<<"$output")" -eq 64 ]
 	fetch "$rid2"
 	[ "$(q .results.pm.details.tasks_cut)" = true ]
+}
+
+# once_each RUN: every move of the run's history, its state_changed audit
+# lines and events, and its role jobs happened once each
+once_each() {
+	local f="$WF_HOME/state/runs/$1.json" n
+	n=$(jq '[.history[] | .from + ">" + .to] | group_by(.) | map(length) | max' "$f")
+	[ "$n" -eq 1 ] || { echo "run $1: a move twice" >&2; return 1; }
+	n=$(jq -s --argjson r "$1" '[.[] | select(.action == "run.state_changed" and .entity_id == $r) |
+	    .details.from_state + ">" + .details.to_state] | group_by(.) | map(length) | max' \
+	    "$WF_HOME/log/audit.jsonl")
+	[ "$n" -eq 1 ] || { echo "run $1: an audit line twice" >&2; return 1; }
+	[ "$(jq -s --argjson r "$1" '[.[] | select(.action == "run.created" and .entity_id == $r)] | length' \
+	    "$WF_HOME/log/audit.jsonl")" -eq 1 ]
+	n=$(cat "$WF_HOME"/events/new/* "$WF_HOME"/events/cur/* 2>/dev/null |
+	    jq -s --argjson r "$1" '[.[] | select(.event == "run.state_changed" and .payload.run_id == $r) |
+	    .payload.from_state + ">" + .payload.to_state] | group_by(.) | map(length) | max')
+	[ "$n" -eq 1 ] || { echo "run $1: an event twice" >&2; return 1; }
+	n=$(cat "$WF_HOME"/done/* 2>/dev/null | jq -s --argjson r "$1" \
+	    '[.[] | select(.job_type == "agent_run" and .run_id == $r) | .request_data.role] | sort')
+	[ "$(jq -c . <<<"$n")" = '["dev","pm","qa","security"]' ] ||
+	    { echo "run $1: jobs $n" >&2; return 1; }
+}
+
+@test "wf-gate killed between a transition's write and its effects, or between two effects (WF_FAULT): after a restart the run moves on, each job, event and audit line once" {
+	start_dispatch
+	for point in pipeline.written pipeline.effect; do
+		WF_FAULT=$point start_gate
+		rid=$("$B/wf" run create --project-id "$PROJ")
+		# it dies at the run's first transition, PM -> DEV
+		wait_until "$(slow 20)" dead "$GATE_PID"
+		wait "$GATE_PID" 2>/dev/null || true
+		GATE_PID=
+		state_is "$rid" DEV
+		# what follows is recorded in the run, not done (or half)
+		jq -e '.effects | length > 0' "$WF_HOME/state/runs/$rid.json"
+		start_gate
+		grep -q 'did the effects of 1 run left undone' "$BATS_TEST_TMPDIR/gate.log"
+		wait_state "$rid" READY_FOR_COMMIT 60
+		stop_gate
+		jq -e 'has("effects") | not' "$WF_HOME/state/runs/$rid.json"
+		once_each "$rid"
+	done
+}
+
+@test "wf run create killed after the run's write (WF_FAULT): wf-gate gives it its worktree and PM's job, once" {
+	run env WF_FAULT=pipeline.created "$B/wf" run create --project-id "$PROJ"
+	[ "$status" -eq 137 ]
+	rid=1
+	state_is "$rid" PM
+	jq -e '.effects[0].do == "begin"' "$WF_HOME/state/runs/$rid.json"
+	[ "$(count queue/2-high/new)" -eq 0 ]
+	start_all
+	wait_state "$rid" READY_FOR_COMMIT 60
+	# (not a git repository here: the run says so, with a null worktree)
+	jq -e 'has("worktree") and .worktree == null' "$WF_HOME/state/runs/$rid.json"
+	once_each "$rid"
 }

@@ -16,7 +16,11 @@
 # again after a failed deploy, and the sandbox said when it is off or
 # broken; the running jobs with what they run, the queue card at 420 px,
 # the feature request of Start pipeline and the dead letters
-# redelivered.  The real wf-httpd serves the page and its API.
+# redelivered; the task board by stage (the seed's columns, a task where
+# its run is, what it waits on and why it is blocked) and Add task, on the
+# board and on a project's page, with acceptance criteria and
+# dependencies; a run's handoffs.  The real wf-httpd serves the page and
+# its API.
 
 load helpers
 
@@ -144,13 +148,14 @@ between() {
 	projects=$(between "$dom" 'id="projects-body"' '</tbody>')
 	[[ "$projects" =~ \>calc\</a\>.*\>a\ calculator\<.*\>2\</td\>\<td\ class=\"num\"\>2\< ]]
 	[[ "$projects" == *'>other</a>'* ]]
-	# each task in its column, with its priority, and nowhere else
-	backlog=$(between "$dom" 'data-col="backlog"' 'data-col=')
+	# each task in its stage's column, with its priority, and nowhere
+	# else: no run works on either, so both are in the backlog, CALC-2
+	# with its status
+	backlog=$(between "$dom" 'data-col="stage-NONE"' 'data-col=')
 	[[ "$backlog" == *'>CALC-1<'*'>critical<'*'>add adds its operands<'* ]]
 	[[ "$backlog" == *'>elsewhere<'* ]]
-	[[ "$backlog" != *'keep mul working'* ]]
-	progress=$(between "$dom" 'data-col="in_progress"' 'data-col=')
-	[[ "$progress" == *'>keep mul working<'* ]]
+	[[ "$backlog" == *'>in progress<'*'>keep mul working<'* ]]
+	[[ "$(between "$dom" 'data-col="stage-PM"' 'data-col=')" == *'No items'* ]]
 	# the run in its state's column: id, name, iteration, tokens, the
 	# reason it waits (as text: the <b> in it is not markup), the button
 	ready=$(between "$dom" 'data-col="READY_FOR_DEPLOY"' 'data-col=')
@@ -343,7 +348,7 @@ EOF
 	    "wait $live" \
 	    "eval (s => { s.value = '$Q'; s.dispatchEvent(new Event('change')); })(document.getElementById('filter-project'))" \
 	    "wait document.getElementById('scope').textContent === 'Project: other'" \
-	    "print document.querySelector('[data-col=backlog]').textContent" \
+	    "print document.querySelector('[data-col=stage-NONE]').textContent" \
 	    "print document.getElementById('run-board').textContent" \
 	    "eval document.getElementById('token').value = ''" \
 	    "eval document.getElementById('start-project').value = '$P'" \
@@ -1266,4 +1271,215 @@ ready_run() {
 	[[ "$card" == *'<span id="queue-sandbox" class="chip bad" hidden="">'* ]]
 	[[ "$card" == *'<p id="sandbox-warn" class="sandbox-warn" role="status" hidden="">'* ]]
 	[[ "$dom" == *'id="q-waiting">0<'* ]]
+}
+
+@test "the task board by stage: the seed's columns, each task where its run is, what a task waits on and why it is blocked" {
+	seed
+	# CALC-3 waits on CALC-1 and CALC-2; CALC-4 on CALC-3; CALC-5 is done
+	"$B/wf" task create --project-id "$P" --task-id CALC-3 --title 'divide' \
+	    --blocked-by CALC-1,CALC-2 >/dev/null
+	"$B/wf" task create --project-id "$P" --task-id CALC-4 --title 'modulo' \
+	    --blocked-by CALC-3 >/dev/null
+	"$B/wf" task create --project-id "$P" --task-id CALC-5 --title 'parse' \
+	    --status done >/dev/null
+	# a run on CALC-1 in DEV, one on CALC-2 in SEC
+	r=$("$B/wf" run create --project-id "$P" --task-id 1 2>/dev/null)
+	"$B/wf" run set-state "$r" DEV --force --why test >/dev/null
+	r=$("$B/wf" run create --project-id "$P" --task-id 2 2>/dev/null)
+	"$B/wf" run set-state "$r" SEC --force --why test >/dev/null
+	"$B/wf" task status 4 failed >/dev/null  # CALC-3 failed: CALC-4 blocked
+	start_server
+	dom=$(dump_dom "$URL")
+	[ -n "$dom" ]
+	# the seven columns, in the seed's order, with their titles
+	heads=$(grep -o 'data-col="stage-[A-Z]*"' <<<"$dom" | tr '\n' ' ')
+	[ "$heads" = 'data-col="stage-NONE" data-col="stage-PM" data-col="stage-DEV" data-col="stage-QA" data-col="stage-SEC" data-col="stage-DOCS" data-col="stage-COMPLETE" ' ]
+	[[ "$dom" =~ aria-label=\"Backlog,\ 3\" ]]
+	[[ "$dom" =~ aria-label=\"Complete,\ 1\" ]]
+	dev=$(between "$dom" 'data-col="stage-DEV"' 'data-col=')
+	[[ "$dev" == *'>CALC-1<'* && "$dev" != *'>CALC-2<'* ]]
+	sec=$(between "$dom" 'data-col="stage-SEC"' 'data-col=')
+	[[ "$sec" == *'>CALC-2<'* ]]
+	[[ "$(between "$dom" 'data-col="stage-COMPLETE"' 'data-col=')" == *'>parse<'* ]]
+	backlog=$(between "$dom" 'data-col="stage-NONE"' 'data-col=')
+	# CALC-3 failed, with its status; CALC-4 blocked by it, said plainly
+	c3=$(between "$backlog" 'data-task="CALC-3"' '</li>')
+	[[ "$c3" == *'>failed<'* ]]
+	c4=$(between "$backlog" 'data-task="CALC-4"' '</li>')
+	[[ "$c4" == *'data-ready="blocked"'*'>blocked: CALC-3 failed; a human decides: retry it, drop the edge, or cancel this task<'* ]]
+	[[ "$backlog" =~ class=\"card\ blocked\"\ data-task=\"CALC-4\" ]]
+	# a human retries CALC-3: CALC-4 waits, and says on what
+	"$B/wf" task status 4 backlog >/dev/null
+	dom=$(dump_dom "$URL")
+	c4=$(between "$dom" 'data-task="CALC-4"' '</li>')
+	[[ "$c4" == *'data-ready="waiting"'*'>waits on CALC-3 (backlog)<'* ]]
+	c3=$(between "$dom" 'data-task="CALC-3"' '</li>')
+	[[ "$c3" == *'>waits on CALC-1 (in_progress, at DEV); CALC-2 (in_progress, at SEC)<'* ]]
+	# the priority filter keeps to the stages
+	run cdp "$URL" \
+	    "wait !!document.querySelector('[data-col=\"stage-DEV\"] [data-task=\"CALC-1\"]')" \
+	    "eval (s => { s.value = '1'; s.dispatchEvent(new Event('change')); })(document.getElementById('filter-priority'))" \
+	    "wait !document.querySelector('[data-task=\"CALC-4\"]')" \
+	    "print [...document.querySelectorAll('#task-board [data-task]')].map((c) => c.dataset.task).join(',')"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = CALC-1 ]
+}
+
+@test "Add task on the board: title, description, acceptance criteria, priority and what it waits on; the store's refusal shown; and on a project's page" {
+	seed
+	"$B/wf" task create --project-id "$P" --task-id T-7 --title 'numbered' >/dev/null
+	TOKEN=$("$B/wf" token add erin)
+	start_server
+	run cdp "$URL" \
+	    "wait document.querySelectorAll('#bt-project option').length === 3" \
+	    "$SETF" \
+	    "eval setf('token', '$TOKEN')" \
+	    "print document.getElementById('board-task-form').hidden" \
+	    "eval document.getElementById('board-add-task').click()" \
+	    "print document.getElementById('board-task-form').hidden + '|' + document.getElementById('board-add-task').getAttribute('aria-expanded')" \
+	    "eval setf('bt-project', '$P')" \
+	    "wait document.querySelectorAll('#bt-deps option').length === 3" \
+	    "print [...document.querySelectorAll('#bt-deps option')].map((o) => o.value).join(',')" \
+	    "eval setf('bt-title', 'square roots')" \
+	    "eval setf('bt-desc', 'sqrt of a non-negative number')" \
+	    "eval setf('bt-ac', 'sqrt 9 is 3\n\n  sqrt -1 is an error  ')" \
+	    "eval setf('bt-priority', '2')" \
+	    "eval [...document.getElementById('bt-deps').options].forEach((o) => { o.selected = o.value !== 'CALC-2'; })" \
+	    "eval document.querySelector('#board-task-form button[type=submit]').click()" \
+	    "wait $NOTICE.includes('added')" \
+	    "print $NOTICE" \
+	    "wait !!document.querySelector('[data-col=\"stage-NONE\"] [data-task=\"T-8\"]')" \
+	    "print document.querySelector('[data-task=\"T-8\"]').textContent" \
+	    "print document.getElementById('board-task-form').hidden" \
+	    "eval document.getElementById('board-add-task').click()" \
+	    "eval setf('bt-project', '$P')" \
+	    "wait document.querySelectorAll('#bt-deps option').length === 4" \
+	    "eval setf('bt-id', 'CALC-1')" \
+	    "eval setf('bt-title', 'taken')" \
+	    "eval document.querySelector('#board-task-form button[type=submit]').click()" \
+	    "wait $NOTICE.includes('taken')" \
+	    "print $NOTICE" \
+	    "print document.getElementById('board-task-form').hidden"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# (a boolean prints as Python's)
+	[ "${lines[0]}" = True ]
+	[ "${lines[1]}" = 'false|true' ]
+	[ "${lines[2]}" = CALC-1,CALC-2,T-7 ]
+	[ "${lines[3]}" = 'Task T-8 added to calc.' ]
+	[[ "${lines[4]}" == *T-8*high*'square roots'*'waits on CALC-1 (backlog); T-7 (backlog)'* ]]
+	[ "${lines[5]}" = True ]
+	[ "${lines[6]}" = "task: task_id 'CALC-1' is taken by task 1" ]
+	[ "${lines[7]}" = False ]
+	# the store has it, all of it, by the token's owner
+	t=$("$B/wf" task list --project-id "$P" --json | jq -c '.[] | select(.task_id == "T-8") |
+	    [.title, .description, .acceptance_criteria, .priority, .blocked_by, .status]')
+	[ "$t" = '["square roots","sqrt of a non-negative number",["sqrt 9 is 3","sqrt -1 is an error"],2,["CALC-1","T-7"],"backlog"]' ]
+	grep '"action":"task.created"' "$WF_HOME/log/audit.jsonl" | tail -1 | grep -q '"actor":"http:erin"'
+
+	# a project's page: its form takes the criteria and the dependencies
+	# too, and shows the store's refusal of a cycle
+	t8=$("$B/wf" task list --project-id "$P" --json | jq '.[] | select(.task_id == "T-8") | .id')
+	run cdp "$URL#/projects/$P" \
+	    "wait document.querySelectorAll('#task-deps option').length === 4" \
+	    "$SETF" \
+	    "eval setf('token', '$TOKEN')" \
+	    "print document.querySelector('[data-task=\"T-8\"]').textContent" \
+	    "eval setf('task-id', 'T-9')" \
+	    "eval setf('task-title', 'cube roots')" \
+	    "eval setf('task-ac', 'cbrt 27 is 3')" \
+	    "eval [...document.getElementById('task-deps').options].forEach((o) => { o.selected = o.value === 'T-8'; })" \
+	    "eval document.querySelector('#task-form button[type=submit]').click()" \
+	    "wait !!document.querySelector('[data-task=\"T-9\"]')" \
+	    "print document.querySelector('[data-task=\"T-9\"]').textContent"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *T-8*'square roots'*high*Backlog*'CALC-1, T-7'*'waits on CALC-1 (backlog); T-7 (backlog)'* ]]
+	[[ "${lines[1]}" == *T-9*'cube roots'*'T-8'*'waits on T-8 (backlog)'* ]]
+	[ "$("$B/wf" task list --project-id "$P" --json | jq -c '.[] | select(.task_id == "T-9") | [.acceptance_criteria, .blocked_by]')" = '[["cbrt 27 is 3"],["T-8"]]' ]
+	# a list a moment old may name a task gone since: the store refuses
+	# it, the page says so, and nothing is written
+	run cdp "$URL#/projects/$P" \
+	    "wait document.querySelectorAll('#task-deps option').length === 5" \
+	    "$SETF" \
+	    "eval setf('token', '$TOKEN')" \
+	    "eval setf('task-id', 'T-11')" \
+	    "eval setf('task-title', 'stale')" \
+	    "eval document.getElementById('task-deps').append(new Option('T-99', 'T-99', true, true))" \
+	    "eval document.querySelector('#task-form button[type=submit]').click()" \
+	    "wait $NOTICE.includes('blocked_by')" \
+	    "print $NOTICE"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "blocked_by: no task T-99 in project $P" ]
+	[ "$("$B/wf" task list --project-id "$P" --json | jq '[.[] | select(.task_id == "T-11")] | length')" = 0 ]
+}
+
+@test "#/runs/N shows the handoffs, oldest first, as text: what each stage was asked, its summary, tasks, commits, diff stat, tests, the output the gate judged, its log; after the worktree is gone" {
+	git_project
+	ready_run handed
+	"$B/wf" run abandon "$RR" --why 'seen enough' >/dev/null
+	[ ! -e "$WT" ]
+	R0=$("$B/wf" run create --project-id "$GP" --name none-yet)
+	# what lib/pipeline would have kept (the agents test makes them for
+	# real): PM's tasks, QA's failing tests first with the gate's output,
+	# DEV again with QA's findings and a request that holds markup
+	f="$WF_HOME/state/runs/$RR.json"
+	jq '.handoffs = [
+	    {n: 1, at: "2026-12-08T02:00:00.000Z", role: "pm", iteration: 1,
+	     status: "pass", summary: "two tasks", asked: {request: "add <b>mul</b>"},
+	     commits: [], tasks: [{task_id: "F-1", title: "mul"},
+		{task_id: "F-2", title: "div", blocked_by: ["F-1"]}],
+	     next: "PM", outcome: "pm passed; QA writes the failing tests first (tdd)",
+	     log: "output/J1.log"},
+	    {n: 2, at: "2026-12-08T02:01:00.000Z", role: "qa", phase: "tdd",
+	     iteration: 1, status: "pass", summary: "tdd: 4 run, 2 failed",
+	     asked: {}, commits: [{sha: "fd76f33", subject: "wf run 1: qa"}],
+	     diff_stat: " test_calc.sh | 3 ++-\n 1 file changed",
+	     tests: {tests_run: 4, tests_passed: 2, tests_failed: 2, verified_by: "wf-gate"},
+	     gate: {job_id: "G2", log: "output/G2.log", exit_code: 1, tests_run: 4,
+		tests_failed: 2, agrees: true, output: "1..4\nnot ok 1 - add <i>2 3</i>\nok 2"},
+	     next: "DEV", outcome: "QA wrote 1 test file", log: "output/J2.log"},
+	    {n: 3, at: "2026-12-08T02:02:00.000Z", role: "dev", iteration: 2,
+	     status: "fail", summary: "could not", refused: "ownership gate: dev touched test_calc.sh",
+	     asked: {request: "add <b>mul</b>", tdd_tests: ["test_calc.sh"],
+		findings: [{from: "qa", summary: "1 failed", failures: ["add 2 3"]}]},
+	     commits: [{sha: "98d2b37", subject: "wf run 1: dev"}],
+	     gate: {offending_paths: [{path: "test_calc.sh", owner: "qa"}]},
+	     log: "output/J3.log"}]' "$f" >"$f.new"
+	mv "$f.new" "$f"
+	start_server
+	H='#run-handoffs'
+	run cdp "$URL#/runs/$RR" \
+	    "wait document.querySelectorAll('$H .handoff').length === 3" \
+	    "print [...document.querySelectorAll('$H .handoff h3')].map((h) => h.textContent).join('|')" \
+	    "print [...document.querySelectorAll('$H .handoff')].map((h) => h.className).join('|')" \
+	    "print [...document.querySelectorAll('$H [data-n=\"1\"] dt')].map((d) => d.textContent).join(',')" \
+	    "print document.querySelector('$H [data-n=\"1\"]').textContent.includes('F-2: div (after F-1)')" \
+	    "print JSON.stringify(document.querySelector('$H [data-n=\"2\"] .stat').textContent)" \
+	    "print document.querySelector('$H [data-n=\"2\"] details summary').textContent" \
+	    "print JSON.stringify(document.querySelector('$H [data-n=\"2\"] details pre').textContent)" \
+	    "print [...document.querySelectorAll('$H [data-n=\"2\"] dd')].map((d) => d.textContent).filter((t) => t.startsWith('4 run')).join()" \
+	    "print [...document.querySelectorAll('$H [data-n=\"3\"] dd')].slice(0, 1).map((d) => d.textContent).join()" \
+	    "print [...document.querySelectorAll('$H [data-n=\"3\"] dd')].map((d) => d.textContent).filter((t) => t.startsWith('ownership') || t.startsWith('test_calc') || t.startsWith('output/') || t.startsWith('98d')).join('|')" \
+	    "print document.querySelectorAll('$H b, $H i').length" \
+	    "eval location.hash = '#/runs/$R0'" \
+	    "wait document.getElementById('run-h').textContent.includes('none-yet') && document.querySelectorAll('$H .handoff').length === 0" \
+	    "print document.getElementById('run-handoffs').textContent"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = '1 · PM · iteration 1|2 · QA · failing tests first · iteration 1|3 · DEV · iteration 2' ]
+	[ "${lines[1]}" = 'handoff panel r-good|handoff panel r-good|handoff panel r-bad' ]
+	[ "${lines[2]}" = 'Asked,Summary,Tasks made,Outcome,Commits,Log' ]
+	[ "${lines[3]}" = True ]
+	[ "${lines[4]}" = '" test_calc.sh | 3 ++-\n 1 file changed"' ]
+	[ "${lines[5]}" = 'The output the gate judged (output/G2.log)' ]
+	[ "${lines[6]}" = '"1..4\nnot ok 1 - add <i>2 3</i>\nok 2"' ]
+	[ "${lines[7]}" = '4 run, 2 passed, 2 failed (counted by wf-gate)' ]
+	[ "${lines[8]}" = "Request: add <b>mul</b>Make pass: test_calc.shGiven qa's findings: 1 failedadd 2 3" ]
+	[ "${lines[9]}" = 'ownership gate: dev touched test_calc.sh|98d2b37 wf run 1: dev|test_calc.sh (qa'"'"'s)|output/J3.log' ]
+	# the agents' words are text, never markup
+	[ "${lines[10]}" = 0 ]
+	[ "${lines[11]}" = 'No stage has handed over yet.' ]
 }

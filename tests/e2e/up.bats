@@ -2,7 +2,8 @@
 # up: wf up as the supervisor where there is no systemd: it starts
 # wf-dispatch (and the other daemons, wf-httpd among them), restarts it
 # when it dies (jobs still run), stops everything on SIGTERM and exits 0,
-# and refuses a bad config with 78.
+# refuses a bad config with 78, and starts no daemon that already runs on
+# its spool (75 when none is left to run).
 
 load helpers
 
@@ -85,4 +86,27 @@ new_child() {
 	[ "$status" -eq 78 ]
 	[[ "$stderr" == *"line 2"* ]]
 	[ -z "$(strays)" ]
+}
+
+@test "one of each daemon per spool: wf up names the daemon it did not start and why; a second wf up exits 75" {
+	start_gate
+	"$B/wf" up >>"$BATS_TEST_TMPDIR/up.log" 2>&1 3>&- &
+	UP_PID=$!
+	# wf-dispatch, wf-notify and wf-httpd: ready under wf up
+	wait_until "$(slow 10)" readies 3
+	grep -q "wf-gate not started: already running on $WF_HOME (pid $GATE_PID)" \
+	    "$BATS_TEST_TMPDIR/up.log"
+	[ -z "$(pgrep -P "$UP_PID" -x wf-gate)" ]
+	d1=$(dispatch_child)
+	[ -n "$d1" ]
+	run --separate-stderr timeout 10 "$B/wf" up
+	[ "$status" -eq 75 ]
+	[[ "$stderr" == *"wf-dispatch not started: already running on $WF_HOME (pid $d1)"* ]]
+	[[ "$stderr" == *"wf-gate not started: already running on $WF_HOME (pid $GATE_PID)"* ]]
+	[[ "$stderr" == *"wf-notify not started: already running"* ]]
+	[[ "$stderr" == *"wf-httpd not started: already running"* ]]
+	# the first wf up's dispatcher still runs, and is the only one
+	alive "$d1"
+	[ "$(cat "$WF_HOME/run/wf-dispatch.lock")" = "$d1" ]
+	stop_gate
 }

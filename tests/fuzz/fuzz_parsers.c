@@ -1,8 +1,10 @@
 /*
  * fuzz_parsers: one libFuzzer target over every parser that takes
- * outside bytes: a job file, a report, wf.ini, a test runner's output, a
- * model's reply (both shapes, and its file blocks), a JUnit XML report,
- * a scanner's JSON (the second byte picks which), and wf-httpd's
+ * outside bytes: a job file, a report (and the handoff it leaves),
+ * wf.ini, a test runner's output, a model's reply (both shapes, and its
+ * file blocks), a JUnit XML report,
+ * a scanner's JSON (the second byte picks which), a job handed to a
+ * sandbox made ahead (lib/room), and wf-httpd's
  * requests (lib/api: method, path, query and body, on a scratch tree
  * with a token).  The first byte picks the parser.  Build and run: make fuzz (clang, -fsanitize=fuzzer,address).
  */
@@ -13,10 +15,12 @@
 
 #include "api.h"
 #include "config.h"
+#include "handoff.h"
 #include "job.h"
 #include "llm.h"
 #include "pipeline.h"
 #include "repo.h"
+#include "room.h"
 #include "scan.h"
 #include "spool.h"
 #include "testcount.h"
@@ -88,7 +92,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	len = size - 1;
-	switch (data[0] % 9) {
+	switch (data[0] % 10) {
 	case 0: {
 		struct wf_job j;
 
@@ -101,7 +105,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 1: {
-		cJSON *r;
+		cJSON *r, *run;
 
 		if (wf_pipeline_report_parse(buf, len, &r, err, sizeof(err)) ==
 		    0) {
@@ -109,6 +113,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			wf_pipeline_defaults(&c);
 			wf_pipeline_gate(&c, r, err, sizeof(err));
+			/* The handoff it leaves (its details as the gate's
+			 * evidence), and that as a prompt's text. */
+			if ((run = cJSON_CreateObject()) != NULL) {
+				wf_handoff_record(run, r, cJSON_GetObjectItem(r,
+				    "details"), "fuzz", NULL);
+				free(wf_handoff_text(cJSON_GetObjectItem(run,
+				    "handoffs"), WF_HANDOFF_PROMPT_MAX));
+				cJSON_Delete(run);
+			}
 			cJSON_Delete(r);
 		}
 		break;
@@ -170,6 +183,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 8: fuzz_api(buf, len); break;
+	case 9: {
+		char **av, **ev;
+
+		if (wf_room_unpack(buf, len, &av, &ev, err, sizeof(err)) == 0) {
+			for (int i = 0; av[i] != NULL; i++)
+				(void)strlen(av[i]);
+			free(av);
+			free(ev);
+		}
+		break;
+	}
 	}
 	return 0;
 }

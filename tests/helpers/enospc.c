@@ -3,7 +3,9 @@
  * end-to-end tests where mounting a tiny tmpfs is not permitted.  A write()
  * to a file under a tmp/ directory of $WF_HOME writes half of what it is
  * given the first time (a disk that fills up mid-file), then fails with
- * ENOSPC.  Everything else passes through.
+ * ENOSPC.  Everything else passes through.  With WF_ENOSPC_WHILE=PATH,
+ * the disk is full only while PATH exists (a test frees it by removing
+ * PATH).
  *
  *   cc -shared -fPIC -o enospc.so enospc.c -ldl
  */
@@ -27,10 +29,13 @@ full(int fd)
 {
 	char link[64], path[PATH_MAX];
 	const char *home = getenv("WF_HOME");
+	const char *flag = getenv("WF_ENOSPC_WHILE");
 	size_t hl;
 	ssize_t n;
 
 	if (home == NULL || *home == '\0' || fd < 0)
+		return 0;
+	if (flag != NULL && *flag != '\0' && access(flag, F_OK) == -1)
 		return 0;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	if ((n = readlink(link, path, sizeof(path) - 1)) <= 0)

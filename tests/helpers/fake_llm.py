@@ -16,7 +16,10 @@ and writes the port it got to FILE (whole, by rename) once it listens.
 path, body (parsed when it is JSON), authorization, the reply (status,
 fault, tokens), and t_arrival_ns / t_reply_ns (wall clock, time.time_ns)
 with mono_arrival_ns / mono_reply_ns (time.monotonic_ns).  Arrival is when
-the request line was read; reply is when the last byte was written.
+the request line was read; reply is when its writing began (taken before
+the write, so that a client that reads the reply and sends its next
+request can never appear to have done so before it: a thread preempted
+between its write and its clock would make it seem so on a busy machine).
 
 --script FILE is a JSON object mapping a trigger, a substring of the last
 user message (or "*", tried last), to a reply or a list of replies served
@@ -150,12 +153,19 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in headers:
             self.send_header(k, v)
         self.end_headers()
+        self.sent_wall_ns = time.time_ns()
+        self.sent_mono_ns = time.monotonic_ns()
         self.wfile.write(data)
         self.wfile.flush()
 
     def record(self, entry):
-        entry["t_reply_ns"] = time.time_ns()
-        entry["mono_reply_ns"] = time.monotonic_ns()
+        sent = getattr(self, "sent_mono_ns", None)
+        if sent is None or sent < self.mono_arrival:
+            # nothing sent for this request (a fault): now
+            self.sent_wall_ns = time.time_ns()
+            self.sent_mono_ns = time.monotonic_ns()
+        entry["t_reply_ns"] = self.sent_wall_ns
+        entry["mono_reply_ns"] = self.sent_mono_ns
         log = self.server.log
         if log is None:
             return

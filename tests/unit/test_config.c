@@ -1,7 +1,7 @@
 /*
  * test_config: wf.ini parsing (lib/config.c).  The defaults; a full valid
  * text sets every value and adds lanes; each error names its line and its
- * key; wf_config_load of a missing file (required or not), of a file over
+ * key, [llm]'s values and the back-off pairs included; wf_config_load of a missing file (required or not), of a file over
  * 64 KiB, and of real files written to a mkdtemp directory.
  */
 #include <stdarg.h>
@@ -223,6 +223,39 @@ static const struct {
 	{ "[lane.]\nconcurrency=1\n", 2, "lane." },
 	{ "[lane.abcdefghijklmnop]\nconcurrency=1\n", 2,
 	    "lane.abcdefghijklmnop" },
+	/* [llm]: each value as its variable would be checked, here */
+	{ "[llm]\nprovider = foo\n", 2, "provider" },
+	{ "[llm]\nprovider = ollama2\n", 2, "provider" },
+	{ "[llm]\n\nbase_url = not a url\n", 3, "base_url" },
+	{ "[llm]\nbase_url = ftp://host/\n", 2, "base_url" },
+	{ "[llm]\nbase_url = http://\n", 2, "base_url" },
+	{ "[llm]\nbase_url = localhost:11434\n", 2, "base_url" },
+	{ "[llm]\nbase_url = http://host:0\n", 2, "base_url" },
+	{ "[llm]\nbase_url = http://host:65536/\n", 2, "base_url" },
+	{ "[llm]\nbase_url = http://host/a b\n", 2, "base_url" },
+	{ "[llm]\ntimeout = 0\n", 2, "timeout" },
+	{ "[llm]\ntimeout = 86401\n", 2, "timeout" },
+	{ "[llm]\ntimeout = 5s\n", 2, "timeout" },
+	{ "[llm]\nnum_ctx = -1\n", 2, "num_ctx" },
+	{ "[llm]\nmax_tokens = 16777217\n", 2, "max_tokens" },
+	{ "[llm]\nmodel = two words\n", 2, "model" },
+	{ "[llm]\napi_key = sk-1\n", 2, "api_key" },
+	/* pairs: a back-off's base above its cap, named at the later key,
+	 * or at the only one set against the other's default */
+	{ "[queue]\nbackoff_base = 10\nbackoff_max = 5\n", 3, "backoff_max" },
+	{ "[queue]\nbackoff_max = 5\n\nbackoff_base = 10\n", 4,
+	    "backoff_base: 10 is above backoff_max (5)" },
+	{ "[queue]\nbackoff_base = 600\n", 2,
+	    "backoff_base: 600 is above backoff_max (300, its default)" },
+	{ "[queue]\nbackoff_max = 1\n", 2,
+	    "backoff_max: 1 is below backoff_base (2, its default)" },
+	{ "[notify]\nbackoff_base = 2h\n", 2, "[notify] backoff_base" },
+	{ "[notify]\nbackoff_base = 1s\nbackoff_max = 500ms\n", 3,
+	    "[notify] backoff_max: 500ms is below backoff_base (1000ms)" },
+	/* [httpd] listen: an address and a port, as wf-httpd takes it */
+	{ "[httpd]\nlisten = 127.0.0.1:notaport\n", 2, "listen" },
+	{ "[httpd]\nlisten = localhost:8000\n", 2, "listen" },
+	{ "[httpd]\nlisten = 127.0.0.1:65536\n", 2, "listen" },
 	/* syntax */
 	{ "[queue]\naging=1\nthis line has no equals sign\n", 3, "syntax" },
 	{ "[queue\n", 1, "syntax" },
@@ -246,6 +279,52 @@ test_parse_errors(void **state)
 			fail_msg("error for '%s' is '%s', not naming '%s' and "
 			    "'%s'", bad[i].text, err, want, bad[i].word);
 	}
+}
+
+/* Good [llm] values, [httpd] listen addresses and back-off pairs pass;
+ * an empty [llm] value leaves its default. */
+static void
+test_parse_checked_ok(void **state)
+{
+	static const char *const good[] = {
+		"[llm]\nprovider = OLLAMA\nbase_url = http://127.0.0.1:11434\n"
+		"model = ai/qwen3-coder:latest\nvision_model = ai/qwen3-vl\n"
+		"timeout = 1\nnum_ctx = 0\nmax_tokens = 16777216\n",
+		"[llm]\nprovider = openai\nbase_url = https://api.openai.com/v1\n"
+		"timeout = 86400\n",
+		"[llm]\nprovider = dmr\nbase_url = http://[::1]:12434/\n",
+		"[llm]\nbase_url = http://model.invalid:8080\nprovider =\n",
+		"[queue]\nbackoff_base = 300\n",
+		"[queue]\nbackoff_base = 5\nbackoff_max = 5\n",
+		"[queue]\nbackoff_max = 1\nbackoff_base = 1\n",
+		"[notify]\nbackoff_base = 1h\n",
+		"[notify]\nbackoff_base = 200ms\nbackoff_max = 1s\n",
+		"[httpd]\nlisten = [::1]:0\n",
+		"[httpd]\nlisten = 0.0.0.0:8000\n",
+	};
+	struct wf_config c;
+	char err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		wf_config_defaults(&c);
+		if (wf_config_parse(&c, good[i], err, sizeof(err)) != 0)
+			fail_msg("refused '%s': %s", good[i], err);
+	}
+	wf_config_defaults(&c);
+	assert_int_equal(wf_config_parse(&c, good[0], err, sizeof(err)), 0);
+	assert_string_equal(c.llm[0], "OLLAMA");
+	assert_string_equal(c.llm[4], "1");
+	wf_config_defaults(&c);
+	assert_int_equal(wf_config_parse(&c, good[3], err, sizeof(err)), 0);
+	assert_string_equal(c.llm[0], "");
+	/* tdd is on unless the file says otherwise, as wf.ini(5), the
+	 * README and etc/wf.ini say */
+	wf_config_defaults(&c);
+	assert_int_equal(c.pipeline.tdd, 1);
+	assert_int_equal(wf_config_parse(&c, "[pipeline]\ntdd = false\n", err,
+	    sizeof(err)), 0);
+	assert_int_equal(c.pipeline.tdd, 0);
 }
 
 /*
@@ -476,6 +555,7 @@ main(void)
 		cmocka_unit_test(test_parse_limits),
 		cmocka_unit_test(test_httpd_limits),
 		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_parse_checked_ok),
 		cmocka_unit_test(test_parse_error_line_after_syntax_error),
 		cmocka_unit_test_setup_teardown(test_load, make_dir, rm_dir),
 		cmocka_unit_test_setup_teardown(test_load_size, make_dir,

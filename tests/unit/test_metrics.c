@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -338,20 +340,35 @@ static void
 test_daemons(void **state)
 {
 	struct tree *tr = *state;
-	int fd;
+	pid_t pid;
+	int fd, fd2;
 
 	scrape(tr);
 	has(tr, "wf_daemon_up{daemon=\"wf-gate\"} 0");
-	assert_true((fd = wf_daemon_mark(tr->root, "wf-gate")) != -1);
+	assert_int_equal(wf_daemon_holder(tr->root, "wf-gate"), 0);
+	assert_true((fd = wf_daemon_lock(tr->root, "wf-gate", &pid)) != -1);
 	assert_int_equal(wf_daemon_up(tr->root, "wf-gate"), 1);
+	assert_int_equal(wf_daemon_holder(tr->root, "wf-gate"), getpid());
+	/* A twin is refused and told who holds the lock; asking took
+	 * nothing. */
+	assert_int_equal(wf_daemon_lock(tr->root, "wf-gate", &pid), -1);
+	assert_int_equal(errno, EWOULDBLOCK);
+	assert_int_equal(pid, getpid());
+	assert_int_equal(wf_daemon_start(tr->root, "home", "wf-gate", &fd2),
+	    EX_TEMPFAIL);
 	scrape(tr);
 	has(tr, "wf_daemon_up{daemon=\"wf-gate\"} 1");
 	has(tr, "wf_daemon_up{daemon=\"wf-dispatch\"} 0");
 	close(fd);
 	assert_int_equal(wf_daemon_up(tr->root, "wf-gate"), 0);
+	assert_int_equal(wf_daemon_holder(tr->root, "wf-gate"), 0);
 	scrape(tr);
 	has(tr, "wf_daemon_up{daemon=\"wf-gate\"} 0");
-	assert_int_equal(wf_daemon_mark(tr->root, "../x"), -1);
+	/* Free again: the next one takes it. */
+	assert_int_equal(wf_daemon_start(tr->root, "home", "wf-gate", &fd2), 0);
+	assert_int_equal(wf_daemon_up(tr->root, "wf-gate"), 1);
+	close(fd2);
+	assert_int_equal(wf_daemon_lock(tr->root, "../x", &pid), -1);
 }
 
 int

@@ -4,8 +4,9 @@
  * back from a name (wf_spool_name_time_us), making and checking the tree
  * (wf_spool_init, wf_spool_check), whole-file writes and bounded reads
  * (wf_spool_write, wf_spool_read), unnamed files committed by a link
- * (wf_spool_stage, wf_spool_link) and quarantine (wf_spool_quarantine),
- * on a private tree made with mkdtemp and removed afterwards.
+ * (wf_spool_stage, wf_spool_link), quarantine (wf_spool_quarantine) and
+ * how a reader takes what a new/ directory holds (wf_spool_arrived,
+ * wf_spool_scan), on a private tree made with mkdtemp and removed afterwards.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -562,6 +563,104 @@ test_quarantine(void **state)
 	assert_int_equal(count_entries(t->root, "corrupt"), 4);
 }
 
+struct seen {
+	char taken[8][16], bad[8][16];
+	int ntaken, nbad;
+};
+
+static void
+scan_fn(const char *name, const char *why, void *arg)
+{
+	struct seen *s = arg;
+
+	if (why == NULL && s->ntaken < 8)
+		strlcpy(s->taken[s->ntaken++], name, sizeof(s->taken[0]));
+	else if (why != NULL && s->nbad < 8)
+		strlcpy(s->bad[s->nbad++], name, sizeof(s->bad[0]));
+}
+
+static int
+seen_has(char (*v)[16], int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* wf_spool_arrived and wf_spool_scan: every reader of a new/ directory
+ * takes a regular file however it came (a link drop too), and moves what
+ * is not one to corrupt/ with its reason, never following a symlink nor
+ * blocking on a FIFO. */
+static void
+test_arrived_scan(void **state)
+{
+	struct tree *t = *state;
+	struct seen s;
+	char why[128];
+	int wfd;
+
+	put_file(t->root, "reports/new/plain", "{}");
+	put_file(t->root, "reports/tmp/linked", "{}");
+	assert_int_equal(linkat(t->root, "reports/tmp/linked", t->root,
+	    "reports/new/linked", 0), 0);
+	assert_int_equal(unlinkat(t->root, "reports/tmp/linked", 0), 0);
+	put_file(t->root, "reports/new/.hidden", "{}");
+	assert_int_equal(symlinkat("plain", t->root, "reports/new/sym"), 0);
+	assert_int_equal(mkfifoat(t->root, "reports/new/fifo", 0600), 0);
+	assert_int_equal(mkdirat(t->root, "reports/new/dir", 0700), 0);
+
+	/* Events: a link drop (IN_CREATE of a closed file) is taken; a
+	 * file made in place and still open for writing waits for its
+	 * close; a dot name is nobody's. */
+	assert_int_equal(wf_spool_arrived(t->root, "reports/new", "linked",
+	    IN_CREATE, "r-", why, sizeof(why)), 1);
+	assert_int_equal(wf_spool_arrived(t->root, "reports/new", "plain",
+	    IN_MOVED_TO, "r-", why, sizeof(why)), 1);
+	assert_int_equal(wf_spool_arrived(t->root, "reports/new", ".hidden",
+	    IN_MOVED_TO, "r-", why, sizeof(why)), 0);
+	assert_int_equal(wf_spool_arrived(t->root, "reports/new", "gone",
+	    IN_MOVED_TO, "r-", why, sizeof(why)), 0);
+	wfd = openat(t->root, "reports/new/open", O_WRONLY | O_CREAT |
+	    O_CLOEXEC, 0600);
+	assert_true(wfd != -1);
+	assert_int_equal(wf_spool_arrived(t->root, "reports/new", "open",
+	    IN_CREATE, "r-", why, sizeof(why)), 0);
+	assert_int_equal(write(wfd, "{}", 2), 2);
+	close(wfd);
+	assert_int_equal(wf_spool_arrived(t->root, "reports/new", "open",
+	    IN_CLOSE_WRITE, "r-", why, sizeof(why)), 1);
+	/* A FIFO seen by an event: quarantined at once, never opened. */
+	assert_int_equal(wf_spool_arrived(t->root, "reports/new", "fifo",
+	    IN_CREATE, "r-", why, sizeof(why)), -1);
+	assert_string_equal(why, "a FIFO, not a file");
+	assert_file_is(t->root, "corrupt/r-fifo.why", "a FIFO, not a file\n");
+
+	/* A scan: the regular files taken, the rest quarantined. */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(wf_spool_scan(t->root, "reports/new", "r-", scan_fn,
+	    &s), 0);
+	assert_int_equal(s.ntaken, 3);
+	assert_true(seen_has(s.taken, s.ntaken, "plain"));
+	assert_true(seen_has(s.taken, s.ntaken, "linked"));
+	assert_true(seen_has(s.taken, s.ntaken, "open"));
+	assert_int_equal(s.nbad, 2);
+	assert_true(seen_has(s.bad, s.nbad, "sym"));
+	assert_true(seen_has(s.bad, s.nbad, "dir"));
+	assert_file_is(t->root, "corrupt/r-sym.why",
+	    "a symlink, not a file (never followed)\n");
+	assert_file_is(t->root, "corrupt/r-dir.why",
+	    "a directory, not a file\n");
+	assert_int_equal(faccessat(t->root, "reports/new/sym", F_OK,
+	    AT_SYMLINK_NOFOLLOW), -1);
+	/* the symlink itself moved, its target untouched */
+	assert_file_is(t->root, "reports/new/plain", "{}");
+	/* regular files, the dot file and nothing else left */
+	assert_int_equal(count_entries(t->root, "reports/new"), 4);
+	assert_int_equal(wf_spool_scan(t->root, "reports/none", "r-", scan_fn,
+	    &s), -1);
+}
+
 /* wf_spool_read_beneath: a path of several components, never through a
  * symlink, never out of the directory. */
 static void
@@ -664,6 +763,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_write_missing_dst,
 		    tree_setup, tree_teardown),
 		cmocka_unit_test_setup_teardown(test_quarantine, tree_setup,
+		    tree_teardown),
+		cmocka_unit_test_setup_teardown(test_arrived_scan, tree_setup,
 		    tree_teardown),
 	};
 

@@ -6,6 +6,8 @@
  * corrupt entity file; and concurrent writers in several processes: 8 x 100
  * read-modify-writes of one counter lose none, 8 x 25 creates give 200
  * distinct ids, and concurrent updates of different fields keep them all.
+ * A task's edges (blocked_by) checked by the store for every writer, and
+ * 8 writers each adding one edge of a ring: exactly one is refused.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -749,6 +751,88 @@ test_concurrent_update(void **state)
 	cJSON_Delete(o);
 }
 
+/* A task's edges are checked by the store itself, for every writer
+ * (the CLI, the API, an agent's PM, the pipeline; trusted or not). */
+static void
+test_task_edges(void **state)
+{
+	struct tree *t = *state;
+	const struct wf_kind *T = &wf_kind_task;
+	cJSON *o;
+
+	make(t->root, &wf_kind_project, "{\"name\":\"p\"}", 0);
+	make(t->root, &wf_kind_project, "{\"name\":\"q\"}", 0);
+	make(t->root, T, "{\"project_id\":1,\"task_id\":\"A\",\"title\":"
+	    "\"a\"}", 0);
+	make(t->root, T, "{\"project_id\":1,\"task_id\":\"B\",\"title\":"
+	    "\"b\",\"blocked_by\":[\"A\"]}", 0);
+	make(t->root, T, "{\"project_id\":2,\"task_id\":\"Z\",\"title\":"
+	    "\"z\"}", 0);
+	refused(t->root, T, "{\"project_id\":1,\"task_id\":\"C\",\"title\":"
+	    "\"c\",\"blocked_by\":[\"Y\"]}", 1, "no task Y in project 1");
+	refused(t->root, T, "{\"project_id\":1,\"task_id\":\"C\",\"title\":"
+	    "\"c\",\"blocked_by\":[\"Z\"]}", 0,
+	    "Z is a task of project 2, not of project 1");
+	update_refused(t->root, T, 1, "{\"blocked_by\":[\"B\"]}", 1,
+	    "blocked_by: cycle A -> B -> A");
+	update_refused(t->root, T, 1, "{\"task_id\":\"AA\"}", 0,
+	    "B waits on A");
+	refused(t->root, T, "{\"project_id\":1,\"task_id\":\"C\",\"title\":"
+	    "\"c\",\"pipeline_stage\":\"DEV\"}", 0, "pipeline_stage");
+	/* nothing was written by the refusals */
+	o = get(t->root, T, 1);
+	assert_null(cJSON_GetObjectItem(o, "blocked_by"));
+	assert_string_equal(str(o, "task_id"), "A");
+	cJSON_Delete(o);
+	/* a status change is no write of the edges */
+	update(t->root, T, 2, "{\"status\":\"cancelled\"}", 0);
+	update(t->root, T, 2, "{\"blocked_by\":[]}", 0);
+	update(t->root, T, 1, "{\"blocked_by\":[\"B\"]}", 0);
+}
+
+/* Task i of a ring waits on task i+1: each write alone is fine, all of
+ * them would close the ring.  Under the lock, exactly one must lose. */
+static int
+ring_edge(int root, int who)
+{
+	char err[512], next[16];
+	cJSON *p = cJSON_CreateObject(), *deps;
+	int rc;
+
+	deps = cJSON_AddArrayToObject(p, "blocked_by");
+	snprintf(next, sizeof(next), "R%d", (who + 1) % NPROC);
+	cJSON_AddItemToArray(deps, cJSON_CreateString(next));
+	rc = wf_store_update(root, &wf_kind_task, who + 1, p, 0, err,
+	    sizeof(err));
+	cJSON_Delete(p);
+	if (rc == -1)
+		return strstr(err, "blocked_by: cycle") != NULL ? 0 : 2;
+	return 0;
+}
+
+static void
+test_concurrent_edges(void **state)
+{
+	struct tree *t = *state;
+	char text[128];
+	cJSON *all, *it;
+	int edges = 0;
+
+	make(t->root, &wf_kind_project, "{\"name\":\"p\"}", 0);
+	for (int i = 0; i < NPROC; i++) {
+		snprintf(text, sizeof(text), "{\"project_id\":1,\"task_id\":"
+		    "\"R%d\",\"title\":\"r\"}", i);
+		make(t->root, &wf_kind_task, text, 0);
+	}
+	in_parallel(t, ring_edge);
+	all = wf_store_list(t->root, &wf_kind_task, 1);
+	cJSON_ArrayForEach(it, all)
+		edges += cJSON_GetArraySize(cJSON_GetObjectItem(it,
+		    "blocked_by"));
+	cJSON_Delete(all);
+	assert_int_equal(edges, NPROC - 1);
+}
+
 int
 main(void)
 {
@@ -769,6 +853,8 @@ main(void)
 		T(test_concurrent_counter),
 		T(test_concurrent_create),
 		T(test_concurrent_update),
+		T(test_task_edges),
+		T(test_concurrent_edges),
 #undef T
 	};
 
