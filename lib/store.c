@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "json.h"
 #include "spool.h"
 #include "store.h"
 #include "taskdep.h"
@@ -304,6 +305,12 @@ check_value(const struct wf_kind *k, const struct wf_field *f,
 		    65536))
 			return wf_err_invalid(err, errlen, "%s: %s is too long",
 			    k->name, f->name);
+		/* Stored as it came or not at all: every reader of the
+		 * file expects UTF-8 JSON. */
+		if (!wf_json_utf8_ok(v->valuestring, strlen(v->valuestring)))
+			return wf_err_invalid(err, errlen,
+			    "%s: %s is not UTF-8",
+			    k->name, f->name);
 		if ((f->flags & WF_FF_REQUIRED) && v->valuestring[0] == '\0')
 			return wf_err_invalid(err, errlen, "%s: %s must not be empty",
 			    k->name, f->name);
@@ -333,6 +340,10 @@ check_value(const struct wf_kind *k, const struct wf_field *f,
 				return wf_err_invalid(err, errlen,
 				    "%s: %s must be an array of strings",
 				    k->name, f->name);
+			if (!wf_json_utf8_ok(it->valuestring,
+			    strlen(it->valuestring)))
+				return wf_err_invalid(err, errlen,
+				    "%s: %s is not UTF-8", k->name, f->name);
 		}
 		return 0;
 	case WF_F_ENUM:

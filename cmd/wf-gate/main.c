@@ -174,8 +174,8 @@ apply(const char *name, const cJSON *report, const cJSON *gate)
 	unhold();
 	if (applied) {
 		G.applied++;
-		wf_log_debug("report %s applied to run %d", name,
-		    (int)rid->valuedouble);
+		wf_log_debug("report %s applied to run %lld", name,
+		    (long long)rid->valuedouble);
 	} else
 		wf_log_info("report %s was applied before; not again", name);
 	done_with(name);
