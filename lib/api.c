@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "cred.h"
 #include "entity.h"
 #include "job.h"
+#include "json.h"
 #include "log.h"
 #include "metrics.h"
 #include "queue.h"
@@ -256,9 +258,11 @@ opt_int(struct req *r, const char *k, int64_t lo, int64_t hi, int64_t *out)
 	*out = 0;
 	if (v == NULL || cJSON_IsNull(v))
 		return 0;
+	/* The range first: casting 1e300 to int64_t is undefined. */
 	if (!cJSON_IsNumber(v) ||
-	    v->valuedouble != (double)(int64_t)v->valuedouble ||
-	    v->valuedouble < (double)lo || v->valuedouble > (double)hi) {
+	    !(v->valuedouble >= (double)lo && v->valuedouble <= (double)hi &&
+	    v->valuedouble <= WF_JSON_ID_MAX) ||
+	    v->valuedouble != floor(v->valuedouble)) {
 		fail(r, 400, "%s: not an integer in %lld-%lld", k,
 		    (long long)lo, (long long)hi);
 		return -1;
@@ -1727,7 +1731,10 @@ wf_api_handle(struct wf_api *a, const char *method, const char *path,
 			    WF_API_BODY_MAX);
 		if (mbit != M_GET && body != NULL && len > 0) {
 			const char *end = NULL;
+			char why[160];
 
+			if (wf_json_text_ok(body, len, why, sizeof(why)) == -1)
+				return fail(&r, 400, "%s", why);
 			r.body = cJSON_ParseWithLengthOpts(body, len, &end, 0);
 			if (r.body == NULL) {
 				const char *at = cJSON_GetErrorPtr();

@@ -41,6 +41,24 @@ q_visit(const struct wf_jobref *ref, void *arg)
 	return 0;
 }
 
+/* A task on the board: its ids, title and priority. */
+static cJSON *
+task_card(const cJSON *it)
+{
+	cJSON *t = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(t, "id", (double)wf_json_int(it, "id"));
+	cJSON_AddNumberToObject(t, "project_id",
+	    (double)wf_json_int(it, "project_id"));
+	cJSON_AddStringToObject(t, "task_id",
+	    wf_json_str(it, "task_id") ? wf_json_str(it, "task_id") : "");
+	cJSON_AddStringToObject(t, "title",
+	    wf_json_str(it, "title") ? wf_json_str(it, "title") : "");
+	cJSON_AddNumberToObject(t, "priority",
+	    (double)wf_json_int(it, "priority"));
+	return t;
+}
+
 /* The tasks by stage, the seed's board: each with its status and, when
  * it is not ready, what it waits on.  Derived from every task and run,
  * since a project's tasks may only wait on their own. */
@@ -62,16 +80,7 @@ stages(int root, int64_t project_id, cJSON *out)
 
 		if (project_id > 0 && wf_json_int(it, "project_id") != project_id)
 			continue;
-		t = cJSON_CreateObject();
-		cJSON_AddNumberToObject(t, "id", (double)wf_json_int(it, "id"));
-		cJSON_AddNumberToObject(
-		    t, "project_id", (double)wf_json_int(it, "project_id"));
-		cJSON_AddStringToObject(t, "task_id",
-		    wf_json_str(it, "task_id") ? wf_json_str(it, "task_id") : "");
-		cJSON_AddStringToObject(
-		    t, "title", wf_json_str(it, "title") ? wf_json_str(it, "title") : "");
-		cJSON_AddNumberToObject(
-		    t, "priority", (double)wf_json_int(it, "priority"));
+		t = task_card(it);
 		cJSON_AddStringToObject(t, "status",
 		    wf_json_str(it, "status") ? wf_json_str(it, "status") : "");
 		cJSON_AddItemToObject(t, "blocked_by", cJSON_IsArray(
@@ -118,16 +127,7 @@ wf_board_collect(int root, int64_t project_id, const cJSON *project)
 		if (st == NULL ||
 		    (col = cJSON_GetObjectItem(tasks, st)) == NULL)
 			continue;
-		t = cJSON_CreateObject();
-		cJSON_AddNumberToObject(t, "id", (double)wf_json_int(it, "id"));
-		cJSON_AddNumberToObject(
-		    t, "project_id", (double)wf_json_int(it, "project_id"));
-		cJSON_AddStringToObject(t, "task_id",
-		    wf_json_str(it, "task_id") ? wf_json_str(it, "task_id") : "");
-		cJSON_AddStringToObject(
-		    t, "title", wf_json_str(it, "title") ? wf_json_str(it, "title") : "");
-		cJSON_AddNumberToObject(
-		    t, "priority", (double)wf_json_int(it, "priority"));
+		t = task_card(it);
 		cJSON_AddItemToArray(col, t);
 	}
 	cJSON_Delete(all);

@@ -81,6 +81,11 @@ wf_config_defaults(struct wf_config *c)
 	c->notify.parallel = 8;
 	c->notify.log_max = 16L << 20;
 	strlcpy(c->httpd.listen, "127.0.0.1:8000", sizeof(c->httpd.listen));
+	c->httpd.conn_limit = 1024;
+	c->httpd.per_ip_limit = 512;
+	c->httpd.head_ms = 10000;
+	c->httpd.body_ms = 60000;
+	c->httpd.idle_ms = 15000;
 	lane_get(c, "llm")->prestart = 1;
 	lane_get(c, "agent")->prestart = 1;
 	lane_get(c, "vision")->prestart = 1;
@@ -351,6 +356,7 @@ static int
 httpd_key(struct parse_ctx *p, const char *name, const char *value)
 {
 	struct wf_httpd_conf *h = &p->c->httpd;
+	long long v;
 
 #define ERR(...) do { snprintf(p->err, p->errlen, __VA_ARGS__); \
 	p->failed = 1; return 0; } while (0)
@@ -370,6 +376,22 @@ httpd_key(struct parse_ctx *p, const char *name, const char *value)
 	} else if (strcmp(name, "allow_remote") == 0) {
 		if (boolean(value, &h->allow_remote) == -1)
 			ERR("allow_remote: '%s' is not yes or no", value);
+	} else if (strcmp(name, "connection_limit") == 0) {
+		if (num(value, 1, 16384, &v) == -1)
+			ERR("connection_limit: '%s' is not 1-16384", value);
+		h->conn_limit = (int)v;
+	} else if (strcmp(name, "per_ip_limit") == 0) {
+		if (num(value, 1, 16384, &v) == -1)
+			ERR("per_ip_limit: '%s' is not 1-16384", value);
+		h->per_ip_limit = (int)v;
+	} else if (strcmp(name, "head_timeout") == 0 ||
+	    strcmp(name, "body_timeout") == 0 ||
+	    strcmp(name, "idle_timeout") == 0) {
+		if (duration_ms(value, 100, 3600 * 1000, &v) == -1)
+			ERR("%s: '%s' is not a duration of 100ms to 1h",
+			    name, value);
+		*(name[0] == 'h' ? &h->head_ms : name[0] == 'b' ? &h->body_ms
+		    : &h->idle_ms) = (long)v;
 	} else
 		ERR("[httpd] has no key '%s'", name);
 	return 1;

@@ -62,6 +62,11 @@ struct wf_config {
 		char listen[128];      /* ADDR:PORT; [v6]:PORT */
 		char web_dir[PATH_MAX]; /* /ui/'s files; "" the built-in */
 		int allow_remote;      /* listen beyond loopback */
+		int conn_limit;        /* connections at once */
+		int per_ip_limit;      /* of them from one address */
+		long head_ms;          /* a request's head, whole */
+		long body_ms;          /* its body and reply, after the head */
+		long idle_ms;          /* keep-alive: the next head, whole */
 	} httpd;
 	struct wf_sandbox_conf sandbox; /* [sandbox] */
 	struct wf_director_conf director; /* [director] */

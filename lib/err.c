@@ -21,3 +21,17 @@ wf_err(char *err, size_t errlen, const char *fmt, ...)
 	errno = e; /* the cause, for a caller that maps it */
 	return -1;
 }
+
+int
+wf_err_invalid(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	errno = EINVAL;
+	return -1;
+}

@@ -13,4 +13,8 @@
 int wf_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The same for a refusal of the data, not an I/O failure: errno EINVAL. */
+int wf_err_invalid(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

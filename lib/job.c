@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "err.h"
 #include "job.h"
+#include "json.h"
 #include "sandbox.h"
 
 static const char *const type_names[WF_JT_COUNT] = {
@@ -306,6 +307,11 @@ wf_job_parse(struct wf_job *j, const char *buf, size_t len, char *err,
 		    cJSON_GetErrorPtr() - buf : 0));
 		goto out;
 	}
+	/* What cJSON read: a NUL or bytes not UTF-8 in it would be a
+	 * string cut or stored as it came. */
+	if (wf_json_text_ok(buf, end != NULL ? (size_t)(end - buf) : len,
+	    err, errlen) == -1)
+		goto out;
 	for (; end != NULL && end < buf + len; end++)
 		if (*end != ' ' && *end != '\n' && *end != '\t' &&
 		    *end != '\r' && *end != '\0') {

@@ -17,6 +17,7 @@
 #include "fault.h"
 #include "job.h"
 #include "handoff.h"
+#include "json.h"
 #include "log.h"
 #include "pipeline.h"
 #include "queue.h"
@@ -108,11 +109,14 @@ wf_pipeline_report_parse(const char *buf, size_t len, cJSON **out,
 		"sec", "docs", "deploy", NULL };
 	const cJSON *it;
 	cJSON *o;
+	int64_t rid;
 	int ok = 0;
 
 	*out = NULL;
 	if (len > (1 << 20))
 		return wf_err(err, errlen, "report larger than 1 MiB");
+	if (wf_json_text_ok(buf, len, err, errlen) == -1)
+		return -1;
 	o = cJSON_ParseWithLength(buf, len);
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
@@ -164,8 +168,11 @@ wf_pipeline_report_parse(const char *buf, size_t len, cJSON **out,
 		goto bad;
 	}
 	it = cJSON_GetObjectItemCaseSensitive(o, "run_id");
-	if (it != NULL && (!cJSON_IsNumber(it) || it->valuedouble < 1)) {
-		wf_err(err, errlen, "report: run_id must be a run id");
+	if (it != NULL && wf_json_id(it, &rid) == -1) {
+		/* Its value is not named: 1e300 as an int64 would be a
+		 * run that is not the one the report meant. */
+		wf_err(err, errlen, "report: run_id must be a run id (an "
+		    "integer from 1 to 2^53-1)");
 		goto bad;
 	}
 	*out = o;
@@ -283,9 +290,7 @@ get_str(const cJSON *o, const char *k)
 static int64_t
 get_int(const cJSON *o, const char *k)
 {
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(it) ? (int64_t)it->valuedouble : 0;
+	return wf_json_int(o, k);
 }
 
 static int
@@ -2043,9 +2048,20 @@ int
 wf_pipeline_drop_report(int root, int64_t run_id, cJSON *rep, char *id,
     size_t idlen, char *err, size_t errlen)
 {
+	const cJSON *given = cJSON_GetObjectItemCaseSensitive(rep, "run_id");
 	cJSON *chk = NULL;
+	int64_t gid;
 	char *s;
 
+	/* A run_id of its own must be this run's: refused, not
+	 * replaced. */
+	if (given != NULL && (wf_json_id(given, &gid) == -1 ||
+	    gid != run_id)) {
+		snprintf(err, errlen, "report: run_id must be a run id, "
+		    "this run's (%lld)", (long long)run_id);
+		errno = EINVAL;
+		return -1;
+	}
 	cJSON_DeleteItemFromObject(rep, "run_id");
 	cJSON_AddNumberToObject(rep, "run_id", (double)run_id);
 	/* Checked here too, so that the caller hears of a bad report now,

@@ -4,15 +4,22 @@
  * writes once and closes: nothing of the spool is ever in the room, only
  * the argv and environment the job would have been started with.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "exec.h"
 #include "room.h"
+
+#define ROOM_MAX_AGE_MS 60000 /* older, a room is made anew */
+#define ROOM_HOLD_MS 5000     /* after one that could not be made */
 
 #define ROOM_WORDS_MAX 8192 /* argv or envp entries, each */
 
@@ -252,5 +259,176 @@ out:
 	free(argv);
 	free(envp);
 	free(buf);
+	return rc;
+}
+
+/* The directory a room works in (bwrap's --chdir), or NULL. */
+static const char *
+room_dir(const char *key, size_t keylen)
+{
+	const char *p, *end = key + keylen;
+
+	for (p = key + strlen(key) + 1; p < end; p += strlen(p) + 1)
+		if (strcmp(p, "--chdir") == 0 && p + strlen(p) + 1 < end)
+			return p + strlen(p) + 1;
+	return NULL;
+}
+
+void
+wf_room_slot_init(struct wf_room_slot *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+	rs->infd = rs->outfd = rs->errfd = -1;
+}
+
+static void
+slot_close(struct wf_room_slot *rs)
+{
+	if (rs->infd != -1)
+		close(rs->infd);
+	if (rs->outfd != -1)
+		close(rs->outfd);
+	if (rs->errfd != -1)
+		close(rs->errfd);
+	free(rs->key);
+	rs->key = NULL;
+	rs->pid = 0;
+	rs->infd = rs->outfd = rs->errfd = -1;
+	rs->retiring = 0;
+}
+
+void
+wf_room_slot_retire(struct wf_room_slot *rs)
+{
+	if (rs->pid > 0 && rs->infd != -1) {
+		close(rs->infd);
+		rs->infd = -1;
+		rs->retiring = 1;
+	}
+}
+
+void
+wf_room_slot_want(struct wf_room_slot *rs, char *key, size_t keylen)
+{
+	free(rs->want);
+	rs->want = key;
+	rs->wantlen = keylen;
+}
+
+int
+wf_room_slot_fill(struct wf_room_slot *rs, const char *agent)
+{
+	int64_t now = wf_clock_mono_ms();
+	struct wf_exec_spec spec;
+	const char *stub[3], *cwd, *dir;
+	char **argv, **envp;
+	struct stat st;
+
+	if (rs->pid > 0 || rs->want == NULL || now < rs->hold_until)
+		return 0;
+	stub[0] = agent;
+	stub[1] = "--room";
+	stub[2] = NULL;
+	argv = wf_room_argv(rs->want, rs->wantlen, stub);
+	envp = wf_exec_env(NULL, NULL);
+	if (argv == NULL || envp == NULL) {
+		free(argv);
+		wf_exec_env_free(envp);
+		return 0;
+	}
+	cwd = wf_room_key_cwd(rs->want);
+	memset(&spec, 0, sizeof(spec));
+	spec.argv = (const char *const *)argv;
+	spec.envp = (const char *const *)envp;
+	spec.cwd = cwd[0] != '\0' ? cwd : NULL;
+	spec.infd = &rs->infd;
+	rs->pid = wf_exec_start(&spec, &rs->outfd, &rs->errfd);
+	free(argv);
+	wf_exec_env_free(envp);
+	if (rs->pid == -1) {
+		rs->pid = 0;
+		rs->hold_until = now + ROOM_HOLD_MS;
+		return -1;
+	}
+	rs->key = rs->want;
+	rs->keylen = rs->wantlen;
+	rs->want = NULL;
+	rs->started = now;
+	rs->dev = 0;
+	rs->ino = 0;
+	if ((dir = room_dir(rs->key, rs->keylen)) != NULL &&
+	    stat(dir, &st) == 0) {
+		rs->dev = st.st_dev;
+		rs->ino = st.st_ino;
+	}
+	return 1;
+}
+
+int
+wf_room_slot_take(struct wf_room_slot *rs, const char *key, size_t keylen,
+    const char *const *argv, const char *const *envp, pid_t *pid,
+    int *outfd, int *errfd)
+{
+	const char *dir;
+	struct stat st;
+	char *pack;
+	size_t len;
+	ssize_t n;
+
+	if (rs->pid <= 0 || rs->infd == -1)
+		return 0;
+	if (rs->keylen != keylen || memcmp(rs->key, key, keylen) != 0 ||
+	    wf_clock_mono_ms() - rs->started > ROOM_MAX_AGE_MS ||
+	    ((dir = room_dir(key, keylen)) != NULL &&
+	    (stat(dir, &st) == -1 || st.st_dev != rs->dev ||
+	    st.st_ino != rs->ino))) {
+		wf_room_slot_retire(rs);
+		return 0;
+	}
+	if ((pack = wf_room_pack(argv, envp, &len)) == NULL)
+		return 0;
+	/* One write into an empty pipe of at least WF_ROOM_PACK_MAX: it is
+	 * whole at once, or the room is gone. */
+	n = write(rs->infd, pack, len);
+	free(pack);
+	if (n != (ssize_t)len) {
+		wf_exec_kill(rs->pid, SIGKILL);
+		wf_room_slot_retire(rs);
+		return 0;
+	}
+	*pid = rs->pid;
+	*outfd = rs->outfd;
+	*errfd = rs->errfd;
+	close(rs->infd);
+	free(rs->key);
+	rs->key = NULL;
+	rs->pid = 0;
+	rs->infd = rs->outfd = rs->errfd = -1;
+	rs->failing = 0;
+	return 1;
+}
+
+int
+wf_room_slot_reaped(struct wf_room_slot *rs, pid_t pid, int quiet,
+    char *why, size_t whylen)
+{
+	ssize_t n = -1;
+	int rc = 1;
+
+	if (rs->pid != pid)
+		return 0;
+	why[0] = '\0';
+	if (!rs->retiring && !quiet) {
+		if (!rs->failing) {
+			if (rs->outfd != -1)
+				n = read(rs->outfd, why, whylen - 1);
+			why[n > 0 ? n : 0] = '\0';
+			why[strcspn(why, "\n")] = '\0';
+			rc = 2;
+		}
+		rs->failing = 1;
+		rs->hold_until = wf_clock_mono_ms() + ROOM_HOLD_MS;
+	}
+	slot_close(rs);
 	return rc;
 }

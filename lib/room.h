@@ -16,6 +16,8 @@
 #define WF_ROOM_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 /* The most a job's argv and environment may take, packed: what an empty
  * pipe holds, so that the hand-off is one write that never blocks. */
@@ -52,5 +54,46 @@ int wf_room_unpack(const char *buf, size_t len, char ***argv, char ***envp,
  * err.
  */
 int wf_room_exec(int fd, char *err, size_t errlen);
+
+/*
+ * A lane's slot for one room made ahead (wf-dispatch keeps one a lane).
+ * want names the options of the next room; fill makes it; take hands a
+ * job to it when the job's options are the room's and the room is still
+ * what such a room would be (its working directory the same directory,
+ * made less than a minute ago), else lets it go.
+ */
+struct wf_room_slot {
+	pid_t pid;                   /* 0: none */
+	int infd, outfd, errfd;
+	char *key;                   /* the options it was made with */
+	size_t keylen;
+	dev_t dev;                   /* its working directory's, when made */
+	ino_t ino;
+	char *want;                  /* the options of the next room */
+	size_t wantlen;
+	int retiring, failing;
+	int64_t started, hold_until; /* mono ms */
+};
+
+void wf_room_slot_init(struct wf_room_slot *rs);
+/* The next room is to have these options (key, malloc'd, is taken). */
+void wf_room_slot_want(struct wf_room_slot *rs, char *key, size_t keylen);
+/* Make the room wanted, if there is none and none is held back: bwrap
+ * with its options running agent --room.  1 made, 0 nothing to do, -1
+ * it could not start (held back 5 s). */
+int wf_room_slot_fill(struct wf_room_slot *rs, const char *agent);
+/* Hand the job (argv, envp) with options key to the room: 1 and its pid
+ * and pipes (which the caller now owns), or 0. */
+int wf_room_slot_take(struct wf_room_slot *rs, const char *key,
+    size_t keylen, const char *const *argv, const char *const *envp,
+    pid_t *pid, int *outfd, int *errfd);
+/* Was pid this slot's room?  0 no; 1 yes (its pipes closed); 2 yes,
+ * and it ended before its job though not let go, the first time in a
+ * row: to be said, with the first line it wrote in why ("" none).  Such
+ * a slot makes no room for 5 s. */
+int wf_room_slot_reaped(struct wf_room_slot *rs, pid_t pid, int quiet,
+    char *why, size_t whylen);
+/* Let the room go: its stub exits, running nothing. */
+void wf_room_slot_retire(struct wf_room_slot *rs);
 
 #endif

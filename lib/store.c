@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "json.h"
 #include "spool.h"
 #include "store.h"
 #include "taskdep.h"
@@ -273,23 +274,6 @@ wf_store_field(const struct wf_kind *k, const char *name)
 	return NULL;
 }
 
-/* A refusal of the data, not an I/O failure: errno EINVAL. */
-static int
-invalid(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-invalid(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	errno = EINVAL;
-	return -1;
-}
-
 static int
 is_int(const cJSON *v, double lo, double hi)
 {
@@ -307,7 +291,7 @@ check_value(const struct wf_kind *k, const struct wf_field *f,
 
 	if (cJSON_IsNull(v)) {
 		if (f->flags & WF_FF_REQUIRED)
-			return invalid(err, errlen, "%s: %s is required",
+			return wf_err_invalid(err, errlen, "%s: %s is required",
 			    k->name, f->name);
 		return 0;
 	}
@@ -315,41 +299,51 @@ check_value(const struct wf_kind *k, const struct wf_field *f,
 	case WF_F_STR:
 	case WF_F_TEXT:
 		if (!cJSON_IsString(v))
-			return invalid(err, errlen, "%s: %s must be a string",
+			return wf_err_invalid(err, errlen, "%s: %s must be a string",
 			    k->name, f->name);
 		if (strlen(v->valuestring) > (f->type == WF_F_STR ? 4096 :
 		    65536))
-			return invalid(err, errlen, "%s: %s is too long",
+			return wf_err_invalid(err, errlen, "%s: %s is too long",
+			    k->name, f->name);
+		/* Stored as it came or not at all: every reader of the
+		 * file expects UTF-8 JSON. */
+		if (!wf_json_utf8_ok(v->valuestring, strlen(v->valuestring)))
+			return wf_err_invalid(err, errlen,
+			    "%s: %s is not UTF-8",
 			    k->name, f->name);
 		if ((f->flags & WF_FF_REQUIRED) && v->valuestring[0] == '\0')
-			return invalid(err, errlen, "%s: %s must not be empty",
+			return wf_err_invalid(err, errlen, "%s: %s must not be empty",
 			    k->name, f->name);
 		return 0;
 	case WF_F_INT:
 		if (!is_int(v, -9e15, 9e15))
-			return invalid(err, errlen, "%s: %s must be an integer",
+			return wf_err_invalid(err, errlen, "%s: %s must be an integer",
 			    k->name, f->name);
 		return 0;
 	case WF_F_REF:
 		if (!is_int(v, 1, 9e15))
-			return invalid(err, errlen, "%s: %s must be a %s id",
+			return wf_err_invalid(err, errlen, "%s: %s must be a %s id",
 			    k->name, f->name, f->ref);
 		return 0;
 	case WF_F_BOOL:
 		if (!cJSON_IsBool(v))
-			return invalid(err, errlen,
+			return wf_err_invalid(err, errlen,
 			    "%s: %s must be true or false", k->name, f->name);
 		return 0;
 	case WF_F_STRLIST:
 		if (!cJSON_IsArray(v))
-			return invalid(err, errlen,
+			return wf_err_invalid(err, errlen,
 			    "%s: %s must be an array of strings", k->name,
 			    f->name);
 		cJSON_ArrayForEach(it, v) {
 			if (!cJSON_IsString(it))
-				return invalid(err, errlen,
+				return wf_err_invalid(err, errlen,
 				    "%s: %s must be an array of strings",
 				    k->name, f->name);
+			if (!wf_json_utf8_ok(it->valuestring,
+			    strlen(it->valuestring)))
+				return wf_err_invalid(err, errlen,
+				    "%s: %s is not UTF-8", k->name, f->name);
 		}
 		return 0;
 	case WF_F_ENUM:
@@ -365,13 +359,13 @@ check_value(const struct wf_kind *k, const struct wf_field *f,
 					strlcat(list, "|", sizeof(list));
 				strlcat(list, f->enums[i], sizeof(list));
 			}
-			return invalid(err, errlen, "%s: %s must be one of %s",
+			return wf_err_invalid(err, errlen, "%s: %s must be one of %s",
 			    k->name, f->name, list);
 		}
 	case WF_F_TIME:
 		if (!cJSON_IsString(v) ||
 		    wf_clock_parse_iso(v->valuestring, &ms) == -1)
-			return invalid(err, errlen, "%s: %s must be an ISO "
+			return wf_err_invalid(err, errlen, "%s: %s must be an ISO "
 			    "8601 UTC time", k->name, f->name);
 		return 0;
 	case WF_F_JSON:
@@ -388,13 +382,13 @@ wf_store_check(const struct wf_kind *k, cJSON *obj, int creating,
 	cJSON *it;
 
 	if (!cJSON_IsObject(obj))
-		return invalid(err, errlen, "%s: not a JSON object", k->name);
+		return wf_err_invalid(err, errlen, "%s: not a JSON object", k->name);
 	cJSON_ArrayForEach(it, obj) {
 		if ((f = wf_store_field(k, it->string)) == NULL)
-			return invalid(err, errlen, "%s: unknown field '%.64s'",
+			return wf_err_invalid(err, errlen, "%s: unknown field '%.64s'",
 			    k->name, it->string);
 		if ((f->flags & WF_FF_READONLY) && !trusted)
-			return invalid(err, errlen, "%s: %s is set by wf, "
+			return wf_err_invalid(err, errlen, "%s: %s is set by wf, "
 			    "not by hand", k->name, f->name);
 		if (check_value(k, f, it, err, errlen) == -1)
 			return -1;
@@ -405,7 +399,7 @@ wf_store_check(const struct wf_kind *k, cJSON *obj, int creating,
 		if (cJSON_GetObjectItemCaseSensitive(obj, f->name) != NULL)
 			continue;
 		if (f->flags & WF_FF_REQUIRED)
-			return invalid(err, errlen, "%s: %s is required",
+			return wf_err_invalid(err, errlen, "%s: %s is required",
 			    k->name, f->name);
 		if (f->dflt != NULL)
 			cJSON_AddItemToObject(obj, f->name, cJSON_Parse(f->dflt));
@@ -601,7 +595,7 @@ taken(int root, const struct wf_kind *k, const cJSON *obj, int64_t self,
 			if (cJSON_IsString(o) &&
 			    strcmp(o->valuestring, v->valuestring) == 0 &&
 			    cJSON_IsNumber(oid) && oid->valuedouble != self) {
-				rc = invalid(err, errlen, "%s: %s '%.64s' is "
+				rc = wf_err_invalid(err, errlen, "%s: %s '%.64s' is "
 				    "taken by %s %d", k->name, f->name,
 				    v->valuestring, k->name,
 				    (int)oid->valuedouble);
@@ -650,7 +644,7 @@ refs_exist(int root, const struct wf_kind *k, const cJSON *obj, char *err,
 			/* A reference to nothing is bad data; a failed read
 			 * keeps its errno. */
 			if (errno == ENOENT || errno == EINVAL)
-				return invalid(err, errlen, "%s: %s: %s",
+				return wf_err_invalid(err, errlen, "%s: %s: %s",
 				    k->name, f->name, e2);
 			return wf_err(err, errlen, "%s: %s: %s", k->name,
 			    f->name, e2);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "err.h"
 #include "taskdep.h"
 
 #define LIST_MAX 512 /* a why's list of dependencies, cut beyond */
@@ -19,21 +20,6 @@
 const char *const wf_taskdep_stages[WF_TASKDEP_NSTAGES + 1] = {
 	"NONE", "PM", "DEV", "QA", "SEC", "DOCS", "COMPLETE", NULL,
 };
-
-static int refuse(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-refuse(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	errno = EINVAL;
-	return -1;
-}
 
 static int
 same(const char *a, const char *b)
@@ -146,14 +132,14 @@ cycle(const cJSON *tasks, const cJSON *task, long long pid, char *err,
 	if (rc == 0)
 		return 0;
 	if (rc == -1)
-		return refuse(err, errlen, "blocked_by: a chain longer than "
+		return wf_err_invalid(err, errlen, "blocked_by: a chain longer than "
 		    "%d tasks (or out of memory)", WF_TASKDEP_DEPTH);
 	for (size_t i = 0; i < g.depth; i++) {
 		if (i > 0)
 			strlcat(path, " -> ", sizeof(path));
 		strlcat(path, g.path[i], sizeof(path));
 	}
-	return refuse(err, errlen, "blocked_by: cycle %s", path);
+	return wf_err_invalid(err, errlen, "blocked_by: cycle %s", path);
 }
 
 /* The task_id of an existing task renamed while others wait on it. */
@@ -177,7 +163,7 @@ renamed(const cJSON *tasks, const cJSON *task, long long pid, char *err,
 			continue;
 		cJSON_ArrayForEach(d, cJSON_GetObjectItem(t, "blocked_by")) {
 			if (cJSON_IsString(d) && same(d->valuestring, was))
-				return refuse(err, errlen, "task_id: %.64s "
+				return wf_err_invalid(err, errlen, "task_id: %.64s "
 				    "waits on %.64s; drop that edge first",
 				    wf_json_str(t, "task_id"), was);
 		}
@@ -195,27 +181,27 @@ wf_taskdep_check(const cJSON *tasks, const cJSON *task, char *err,
 	int n = 0;
 
 	if (self == NULL)
-		return refuse(err, errlen, "task: task_id is required");
+		return wf_err_invalid(err, errlen, "task: task_id is required");
 	if (renamed(tasks, task, pid, err, errlen) == -1)
 		return -1;
 	if (deps == NULL || cJSON_IsNull(deps))
 		return 0;
 	if (!cJSON_IsArray(deps))
-		return refuse(err, errlen, "blocked_by: not an array of "
+		return wf_err_invalid(err, errlen, "blocked_by: not an array of "
 		    "task ids");
 	cJSON_ArrayForEach(d, deps) {
 		const cJSON *t;
 
 		if (!cJSON_IsString(d) || d->valuestring[0] == '\0')
-			return refuse(err, errlen, "blocked_by: entry %d is "
+			return wf_err_invalid(err, errlen, "blocked_by: entry %d is "
 			    "not a task id", n + 1);
 		if (++n > WF_TASKDEP_MAX)
-			return refuse(err, errlen, "blocked_by: more than %d "
+			return wf_err_invalid(err, errlen, "blocked_by: more than %d "
 			    "tasks", WF_TASKDEP_MAX);
 		for (e = deps->child; e != d; e = e->next)
 			if (cJSON_IsString(e) &&
 			    strcmp(e->valuestring, d->valuestring) == 0)
-				return refuse(err, errlen, "blocked_by: "
+				return wf_err_invalid(err, errlen, "blocked_by: "
 				    "%.64s is listed twice", d->valuestring);
 		if (strcmp(d->valuestring, self) == 0)
 			continue; /* the cycle search says it */
@@ -223,12 +209,12 @@ wf_taskdep_check(const cJSON *tasks, const cJSON *task, char *err,
 			continue;
 		cJSON_ArrayForEach(t, tasks) {
 			if (same(wf_json_str(t, "task_id"), d->valuestring))
-				return refuse(err, errlen, "blocked_by: %.64s "
+				return wf_err_invalid(err, errlen, "blocked_by: %.64s "
 				    "is a task of project %lld, not of "
 				    "project %lld", d->valuestring,
 				    wf_json_int(t, "project_id"), pid);
 		}
-		return refuse(err, errlen, "blocked_by: no task %.64s in "
+		return wf_err_invalid(err, errlen, "blocked_by: no task %.64s in "
 		    "project %lld", d->valuestring, pid);
 	}
 	return cycle(tasks, task, pid, err, errlen);

@@ -30,7 +30,8 @@ EOF2
 done
 [ $# -gt 0 ] || set -- tests/e2e/dispatch.bats tests/e2e/chain.bats \
     tests/e2e/daemon.bats tests/e2e/pipeline.bats tests/e2e/notify.bats \
-    tests/e2e/httpd.bats tests/e2e/isolation.bats tests/e2e/room.bats
+    tests/e2e/httpd.bats tests/e2e/isolation.bats tests/e2e/room.bats \
+    tests/e2e/diskfull.bats tests/e2e/readers.bats tests/e2e/httpd_hostile.bats
 cd "$top"
 rc=0
 WF_BIN="$V" WF_BINDIR="$B" prove -e '' "$@" || rc=$?

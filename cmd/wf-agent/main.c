@@ -1826,6 +1826,16 @@ main(int argc, char *argv[])
 		await_go();
 	cJSON_AddStringToObject(res, "started_at",
 	    wf_clock_iso(wf_clock_wall_ms(), iso, sizeof(iso)));
+	if (cfgerr[0] == '\0' && j.run_id > 0 && j.type != WF_JT_COMMAND &&
+	    j.type != WF_JT_DEPLOY && wf_pipeline_over_budget(root, j.run_id,
+	    cfgerr, sizeof(cfgerr)) == 1) {
+		/* A run over its token budget asks no model any more: the
+		 * job fails for good, and wf-gate, which sees it end, holds
+		 * the run for a human. */
+		cJSON_AddTrueToObject(res, "permanent");
+		cJSON_AddTrueToObject(cJSON_AddObjectToObject(res,
+		    "result_data"), "over_budget");
+	}
 	if (cfgerr[0] != '\0') {
 		cJSON_AddStringToObject(res, "error_message", cfgerr);
 		rc = -1;

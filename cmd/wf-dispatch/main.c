@@ -36,7 +36,6 @@
 #include "job.h"
 #include "log.h"
 #include "output.h"
-#include "pipeline.h"
 #include "queue.h"
 #include "sched.h"
 #include "room.h"
@@ -88,22 +87,6 @@ struct spare {
 	int64_t started, hold_until; /* mono ms */
 };
 
-/* A sandbox made ahead for its lane's next command job (lib/room.h). */
-struct room {
-	pid_t pid;
-	int infd, outfd, errfd;
-	char *key;                   /* the options it was made with */
-	size_t keylen;
-	dev_t dev;                   /* its working directory's, when made */
-	ino_t ino;
-	char *want;                  /* the last job's options: the next
-	                              * room's */
-	size_t wantlen;
-	int retiring, failing;
-	int64_t started, hold_until; /* mono ms */
-};
-#define ROOM_MAX_AGE_MS 60000 /* older, a room is made anew */
-
 /* A job's record that could not be written yet (a full disk). */
 struct pending {
 	char *text;
@@ -138,7 +121,7 @@ static struct {
 	struct wf_sched *sched;
 	struct run *running[MAX_RUNNING];
 	struct spare spares[WF_LANES_MAX];
-	struct room rooms[WF_LANES_MAX];
+	struct wf_room_slot rooms[WF_LANES_MAX]; /* made ahead */
 	int nrunning;
 	struct deferred *def;
 	size_t ndef, capdef;
@@ -1090,187 +1073,35 @@ spares_stop(void)
  * job with the same options (the same run's or project's tests) starts
  * without waiting for bubblewrap.
  */
-
-/* The directory a room works in (bwrap's --chdir), or NULL. */
-static const char *
-room_dir(const char *key, size_t keylen)
-{
-	const char *p, *end = key + keylen;
-
-	for (p = key + strlen(key) + 1; p < end; p += strlen(p) + 1)
-		if (strcmp(p, "--chdir") == 0 && p + strlen(p) + 1 < end)
-			return p + strlen(p) + 1;
-	return NULL;
-}
-
-static void
-room_close(struct room *rm)
-{
-	if (rm->infd != -1)
-		close(rm->infd);
-	if (rm->outfd != -1)
-		close(rm->outfd);
-	if (rm->errfd != -1)
-		close(rm->errfd);
-	free(rm->key);
-	rm->key = NULL;
-	rm->pid = 0;
-	rm->infd = rm->outfd = rm->errfd = -1;
-	rm->retiring = 0;
-}
-
-/* Closing its stdin lets a room go: its stub exits with nothing run. */
-static void
-room_retire(struct room *rm)
-{
-	if (rm->pid > 0 && rm->infd != -1) {
-		close(rm->infd);
-		rm->infd = -1;
-		rm->retiring = 1;
-	}
-}
-
-/* The next room of lane li is to have these options (key is taken). */
-static void
-room_want(int li, char *key, size_t keylen)
-{
-	struct room *rm = &D.rooms[li];
-
-	free(rm->want);
-	rm->want = key;
-	rm->wantlen = keylen;
-}
-
 static void
 rooms_fill(void)
 {
-	int64_t now = wf_clock_mono_ms();
+	char agent[PATH_MAX];
 
-	for (int i = 0; i < D.cfg.nlanes && !D.draining; i++) {
-		struct room *rm = &D.rooms[i];
-		struct wf_exec_spec spec;
-		const char *stub[3], *cwd, *dir;
-		char agent[PATH_MAX], **argv, **envp;
-		struct stat st;
-
-		if (rm->pid > 0 || rm->want == NULL || now < rm->hold_until ||
-		    !D.cfg.sandbox.on || !D.cfg.sandbox.prestart)
-			continue;
-		agent_path(agent, sizeof(agent));
-		stub[0] = agent;
-		stub[1] = "--room";
-		stub[2] = NULL;
-		argv = wf_room_argv(rm->want, rm->wantlen, stub);
-		envp = wf_exec_env(NULL, NULL);
-		if (argv == NULL || envp == NULL) {
-			free(argv);
-			wf_exec_env_free(envp);
-			continue;
-		}
-		cwd = wf_room_key_cwd(rm->want);
-		memset(&spec, 0, sizeof(spec));
-		spec.argv = (const char *const *)argv;
-		spec.envp = (const char *const *)envp;
-		spec.cwd = cwd[0] != '\0' ? cwd : NULL;
-		spec.infd = &rm->infd;
-		rm->pid = wf_exec_start(&spec, &rm->outfd, &rm->errfd);
-		free(argv);
-		wf_exec_env_free(envp);
-		if (rm->pid == -1) {
-			rm->pid = 0;
-			rm->hold_until = now + 5000;
-			continue;
-		}
-		rm->key = rm->want;
-		rm->keylen = rm->wantlen;
-		rm->want = NULL;
-		rm->started = now;
-		rm->dev = 0;
-		rm->ino = 0;
-		if ((dir = room_dir(rm->key, rm->keylen)) != NULL &&
-		    stat(dir, &st) == 0) {
-			rm->dev = st.st_dev;
-			rm->ino = st.st_ino;
-		}
-	}
+	if (D.draining || !D.cfg.sandbox.on || !D.cfg.sandbox.prestart)
+		return;
+	agent_path(agent, sizeof(agent));
+	for (int i = 0; i < D.cfg.nlanes; i++)
+		(void)wf_room_slot_fill(&D.rooms[i], agent);
 }
 
-/*
- * Hand a job (argv, envp) to lane li's room, if it was made with key and
- * is still what such a room would be: 1 and the room's pid and pipes in
- * r, else 0 (the room, stale or of other options, is let go).
- */
-static int
-room_take(int li, const char *key, size_t keylen, const char *const *argv,
-    const char *const *envp, struct run *r)
-{
-	struct room *rm = &D.rooms[li];
-	const char *dir;
-	struct stat st;
-	char *pack;
-	size_t len;
-	ssize_t n;
-
-	if (rm->pid <= 0 || rm->infd == -1)
-		return 0;
-	if (rm->keylen != keylen || memcmp(rm->key, key, keylen) != 0 ||
-	    wf_clock_mono_ms() - rm->started > ROOM_MAX_AGE_MS ||
-	    ((dir = room_dir(key, keylen)) != NULL &&
-	    (stat(dir, &st) == -1 || st.st_dev != rm->dev ||
-	    st.st_ino != rm->ino))) {
-		room_retire(rm);
-		return 0;
-	}
-	if ((pack = wf_room_pack(argv, envp, &len)) == NULL)
-		return 0;
-	/* One write into an empty pipe of at least WF_ROOM_PACK_MAX: it is
-	 * whole at once, or the room is gone. */
-	n = write(rm->infd, pack, len);
-	free(pack);
-	if (n != (ssize_t)len) {
-		wf_exec_kill(rm->pid, SIGKILL);
-		room_retire(rm);
-		return 0;
-	}
-	r->pid = rm->pid;
-	r->outfd = rm->outfd;
-	r->errfd = rm->errfd;
-	close(rm->infd);
-	free(rm->key);
-	rm->key = NULL;
-	rm->pid = 0;
-	rm->infd = rm->outfd = rm->errfd = -1;
-	rm->failing = 0;
-	return 1;
-}
-
-/* A room died before it got a job: say why once, and make rooms per job
+/* A room died before it got a job: said once, and rooms are made per job
  * for a while rather than in a loop. */
 static int
 room_reaped(pid_t pid)
 {
-	for (int i = 0; i < WF_LANES_MAX; i++) {
-		struct room *rm = &D.rooms[i];
-		char why[256];
-		ssize_t n;
+	char why[256];
+	int rc;
 
-		if (rm->pid != pid)
+	for (int i = 0; i < WF_LANES_MAX; i++) {
+		if ((rc = wf_room_slot_reaped(&D.rooms[i], pid, D.draining, why,
+		    sizeof(why))) == 0)
 			continue;
-		if (!rm->retiring && !D.draining) {
-			n = rm->outfd != -1 ? read(rm->outfd, why,
-			    sizeof(why) - 1) : -1;
-			why[n > 0 ? n : 0] = '\0';
-			why[strcspn(why, "\n")] = '\0';
-			if (!rm->failing)
-				wf_log_warn("the sandbox made ahead on lane %s "
-				    "ended before its job%s%s; making them per "
-				    "job for 5 s", i < D.cfg.nlanes ?
-				    D.cfg.lanes[i].name : "?",
-				    why[0] != '\0' ? ": " : "", why);
-			rm->failing = 1;
-			rm->hold_until = wf_clock_mono_ms() + 5000;
-		}
-		room_close(rm);
+		if (rc == 2)
+			wf_log_warn("the sandbox made ahead on lane %s ended "
+			    "before its job%s%s; making them per job for 5 s",
+			    i < D.cfg.nlanes ? D.cfg.lanes[i].name : "?",
+			    why[0] != '\0' ? ": " : "", why);
 		return 1;
 	}
 	return 0;
@@ -1289,7 +1120,7 @@ static void
 rooms_stop(void)
 {
 	for (int i = 0; i < WF_LANES_MAX; i++)
-		room_retire(&D.rooms[i]);
+		wf_room_slot_retire(&D.rooms[i]);
 }
 
 /*
@@ -1403,9 +1234,10 @@ start_job(struct wf_job *j, int li, int arm)
 		 * next one is made with them, after this job's start. */
 		if (sbrc == 1 && D.cfg.sandbox.prestart &&
 		    (key = wf_room_key(spec.argv, spec.cwd, &keylen)) != NULL &&
-		    envp != NULL && room_take(li, key, keylen, argv,
-		    (const char *const *)envp, r)) {
-			room_want(li, key, keylen);
+		    envp != NULL && wf_room_slot_take(&D.rooms[li], key, keylen,
+		    argv, (const char *const *)envp, &r->pid, &r->outfd,
+		    &r->errfd)) {
+			wf_room_slot_want(&D.rooms[li], key, keylen);
 			key = NULL;
 			begin(r);
 			strlcpy(r->argv0, argv[0], sizeof(r->argv0));
@@ -1500,7 +1332,7 @@ start_job(struct wf_job *j, int li, int arm)
 	strlcpy(r->argv0, spec.argv[0], sizeof(r->argv0));
 	wf_fault("dispatch.started");
 	if (key != NULL) {
-		room_want(li, key, keylen);
+		wf_room_slot_want(&D.rooms[li], key, keylen);
 		key = NULL;
 	}
 started:
@@ -1587,19 +1419,6 @@ claim(const struct wf_sched_ent *e, int arm)
 		fail_now(&j, j.attempt + 1, 1,
 		    "lane '%s' is not configured (add [lane.%s] to wf.ini)",
 		    j.lane, j.lane);
-		wf_job_free(&j);
-		return 0;
-	}
-	/* A run over its token budget starts nothing more: a human
-	 * decides (wf run budget), then retries the job. */
-	if (j.run_id > 0 && wf_pipeline_over_budget(D.root, j.run_id, why,
-	    sizeof(why)) == 1) {
-		char err[256];
-
-		if (wf_pipeline_hold(D.root, &D.cfg.pipeline, j.run_id, why,
-		    err, sizeof(err)) == -1)
-			wf_log_warn("run %lld: %s", (long long)j.run_id, err);
-		fail_now(&j, j.attempt + 1, 1, "%s", why);
 		wf_job_free(&j);
 		return 0;
 	}
@@ -2045,7 +1864,7 @@ static void
 ctl_retry(const char *id)
 {
 	static const char *const dirs[] = { "failed", "cancelled" };
-	char path[NAME_MAX + 32], qtmp[64], qnew[64], why[256], *s;
+	char path[NAME_MAX + 32], why[256];
 	struct wf_job j;
 	int gone;
 
@@ -2067,18 +1886,13 @@ ctl_retry(const char *id)
 		j.result_data = NULL;
 		free(j.error_message);
 		j.error_message = NULL;
-		s = wf_job_format(&j);
-		snprintf(qtmp, sizeof(qtmp), "%s/tmp", wf_spool_qdir(j.priority));
-		snprintf(qnew, sizeof(qnew), "%s/new", wf_spool_qdir(j.priority));
 		/* The queue file is the commit; its old record goes when
 		 * it is claimed (drop_twins) or right now. */
-		if (s != NULL && wf_spool_write(D.root, qtmp, qnew, id, s,
-		    strlen(s), WF_SYNC_FILE | WF_SYNC_DIR) == 0) {
+		if (wf_queue_submit(D.root, &j, 1) == 0) {
 			unlinkat(D.root, path, 0);
-			wf_log_info("%s: retry: back in %s", id, qnew);
+			wf_log_info("%s: retry: back in its queue", id);
 		} else
 			wf_log_warn("retry %s: %s", id, strerror(errno));
-		free(s);
 		wf_job_free(&j);
 		return;
 	}
@@ -2240,24 +2054,11 @@ recover(void)
 				set_error(&j, "interrupted: wf-dispatch stopped "
 				    "while it ran, and its attempts are spent");
 				settle(&j, j.attempt, 1);
-			} else {
-				char *s = wf_job_format(&j);
-				char qtmp[64], qnew[64];
-
-				snprintf(qtmp, sizeof(qtmp), "%s/tmp",
-				    wf_spool_qdir(j.priority));
-				snprintf(qnew, sizeof(qnew), "%s/new",
-				    wf_spool_qdir(j.priority));
-				if (s != NULL && wf_spool_write(D.root, qtmp,
-				    qnew, name, s, strlen(s),
-				    WF_SYNC_FILE) == 0) {
-					dirty(DIR_QUEUE);
-					later_unlink(name);
-				} else
-					wf_log_warn("%s: requeue: %s", name,
-					    strerror(errno));
-				free(s);
-			}
+			} else if (wf_queue_submit(D.root, &j, 1) == 0)
+				later_unlink(name);
+			else
+				wf_log_warn("%s: requeue: %s", name,
+				    strerror(errno));
 		}
 		wf_job_free(&j);
 	}
@@ -2453,7 +2254,7 @@ main(int argc, char *argv[])
 		D.spares[i].infd = D.spares[i].outfd = D.spares[i].errfd =
 		    D.spares[i].relfd = -1;
 	for (int i = 0; i < WF_LANES_MAX; i++)
-		D.rooms[i].infd = D.rooms[i].outfd = D.rooms[i].errfd = -1;
+		wf_room_slot_init(&D.rooms[i]);
 
 	D.cfgpath = wf_home_config(D.cfgpath);
 	if (wf_config_read(&D.cfg, D.cfgpath, err, sizeof(err)) == -1) {

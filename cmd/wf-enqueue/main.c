@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "home.h"
 #include "job.h"
+#include "json.h"
 #include "log.h"
 #include "queue.h"
 #include "spool.h"
@@ -155,6 +156,8 @@ make_job(const char *text, size_t len, const struct flags *f,
 	if (text != NULL) {
 		const char *end;
 
+		if (wf_json_text_ok(text, len, err, errlen) == -1)
+			return -1;
 		o = cJSON_ParseWithLengthOpts(text, len, &end, 0);
 		if (!cJSON_IsObject(o)) {
 			cJSON_Delete(o);

@@ -174,8 +174,8 @@ apply(const char *name, const cJSON *report, const cJSON *gate)
 	unhold();
 	if (applied) {
 		G.applied++;
-		wf_log_debug("report %s applied to run %d", name,
-		    (int)rid->valuedouble);
+		wf_log_debug("report %s applied to run %lld", name,
+		    (long long)rid->valuedouble);
 	} else
 		wf_log_info("report %s was applied before; not again", name);
 	done_with(name);
@@ -652,6 +652,30 @@ deploy_lost(const char *name)
 	wf_job_free(&j);
 }
 
+/*
+ * A run's job that wf-agent refused because the run is over its token
+ * budget: the run waits for a human (wf run budget, then wf queue retry).
+ * Holding it twice is a no-op.
+ */
+static void
+budget_held(const char *name)
+{
+	struct wf_jobref ref;
+	struct wf_job j;
+	char err[512];
+
+	if (wf_queue_locate(G.root, name, &ref) == -1 ||
+	    ref.where != WF_IN_FAILED ||
+	    wf_queue_load(G.root, &ref, &j, err, sizeof(err)) == -1)
+		return;
+	if (j.run_id > 0 && j.error_message != NULL &&
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j.result_data,
+	    "over_budget")) && wf_pipeline_hold(G.root, &G.cfg.pipeline,
+	    j.run_id, j.error_message, err, sizeof(err)) == -1)
+		wf_log_warn("run %lld: %s", (long long)j.run_id, err);
+	wf_job_free(&j);
+}
+
 static void
 job_ended(const char *name, int failed)
 {
@@ -664,8 +688,10 @@ job_ended(const char *name, int failed)
 				verified(i, &ref);
 			return;
 		}
-	if (failed)
+	if (failed) {
 		deploy_lost(name);
+		budget_held(name);
+	}
 }
 
 /* One entry of reports/new, as lib/spool's scan found it. */

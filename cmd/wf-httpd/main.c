@@ -5,6 +5,15 @@
  * whole (method, path, query, Authorization, body) to lib/api, which does
  * all the work through the library the CLI uses.
  *
+ * No client can shut it: sockets are non-blocking, so a slow client holds
+ * a connection, never the loop; connections are bounded in all and per
+ * address ([httpd] connection_limit, per_ip_limit); and each has a
+ * deadline for its request's head, its body and reply, and the next head
+ * of a keep-alive ([httpd] *_timeout).  MHD's own time-out is one of
+ * inactivity, which a client sending a byte a second never meets, so the
+ * deadlines are kept here and a connection past its own is shut down(2),
+ * which MHD sees as the client gone and frees.
+ *
  * The spool rules it keeps: it writes only through the library (entities
  * by whole files renamed into place, runs only by lib/pipeline's
  * transitions, jobs and reports by the maildir protocol, cancel and retry
@@ -19,10 +28,13 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sysexits.h>
@@ -44,15 +56,25 @@
 #define WF_DEFAULT_WEBDIR "/usr/local/share/wf/web"
 #endif
 
-#define CONN_LIMIT 64 /* connections at once */
-#define CONN_TIMEOUT 30 /* seconds a connection may idle */
+#define RUN_MAX_MS 250 /* the longest poll between two MHD_run */
+
+/* A connection's deadline, from its start to MHD's close. */
+struct sock {
+	TAILQ_ENTRY(sock) entry;
+	int fd;
+	int shut;         /* past its deadline: shut down, MHD frees it */
+	int64_t deadline; /* mono us */
+};
+TAILQ_HEAD(socks, sock);
 
 /* What one connection's request has gathered so far. */
 struct conn {
 	char *buf;
 	size_t len, cap;
+	int headed;    /* its head is in: on_request has seen it */
+	int nul;       /* a %00 in its URI, which MHD decodes to a cut */
 	int too_large; /* past WF_API_BODY_MAX: the body is dropped */
-	int bad_host;  /* refused for its Host header */
+	int refused;   /* refused from its head: the body is dropped */
 	int64_t start; /* mono us */
 };
 
@@ -61,8 +83,11 @@ static struct {
 	struct wf_config cfg;
 	struct wf_api api;
 	int root, sfd, stop, verbose;
+	unsigned port; /* bound: a Host's port must be it */
 	unsigned long shown_requests, shown_refused;
-} G = { .root = -1, .sfd = -1 };
+	struct socks socks;
+	unsigned long timed_out;
+} G = { .root = -1, .sfd = -1, .socks = TAILQ_HEAD_INITIALIZER(G.socks) };
 
 static void
 usage(int code)
@@ -232,6 +257,8 @@ host_ok(const char *h)
 {
 	static const char *const names[] = { "127.0.0.1", "localhost",
 		"[::1]", NULL };
+	const char *errstr, *p;
+	long long port;
 	size_t n;
 
 	if (G.api.remote)
@@ -240,26 +267,164 @@ host_ok(const char *h)
 		return 0;
 	for (size_t i = 0; names[i] != NULL; i++) {
 		n = strlen(names[i]);
-		if (strncasecmp(h, names[i], n) == 0 &&
-		    (h[n] == '\0' || h[n] == ':'))
+		if (strncasecmp(h, names[i], n) != 0)
+			continue;
+		/* The whole value: a name, then at most ":PORT" of this
+		 * socket ("127.0.0.1:80@evil" is a name of elsewhere). */
+		if (h[n] == '\0')
 			return 1;
+		p = h + n + 1;
+		if (h[n] != ':' || *p == '\0' ||
+		    p[strspn(p, "0123456789")] != '\0')
+			return 0;
+		port = strtonum(p, 1, 65535, &errstr);
+		return errstr == NULL && port == (long long)G.port;
 	}
 	return 0;
 }
 
 static enum MHD_Result
-refuse_host(struct MHD_Connection *c)
+count_host(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	int *n = cls;
+
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+		(*n)++;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+refuse(struct MHD_Connection *c, int status, const char *why)
 {
 	struct wf_api_reply r;
-	static char body[] = "{\"error\":\"Host: not a name of this "
-	    "machine's loopback (127.0.0.1, localhost, [::1])\"}\n";
+	char body[256];
 
 	memset(&r, 0, sizeof(r));
 	r.fd = -1;
-	r.status = 403;
+	r.status = status;
+	snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", why);
 	r.body = body;
 	r.len = strlen(body);
 	return send_reply(c, &r);
+}
+
+/* The deadline kept for c's socket, NULL if none (out of memory). */
+static struct sock *
+sock_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+static void
+set_deadline(struct MHD_Connection *c, long ms)
+{
+	struct sock *s = sock_of(c);
+
+	if (s != NULL)
+		s->deadline = wf_clock_mono_us() + (int64_t)ms * 1000;
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **ctx,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct sock *s = *ctx;
+
+	(void)cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci == NULL || (s = calloc(1, sizeof(*s))) == NULL)
+			return; /* MHD's inactivity time-out still holds */
+		s->fd = ci->connect_fd;
+		s->deadline = wf_clock_mono_us() +
+		    (int64_t)G.cfg.httpd.head_ms * 1000;
+		TAILQ_INSERT_TAIL(&G.socks, s, entry);
+		*ctx = s;
+	} else if (s != NULL) {
+		TAILQ_REMOVE(&G.socks, s, entry);
+		free(s);
+		*ctx = NULL;
+	}
+}
+
+/*
+ * Shut down the connections past their deadline; MHD, on its next run,
+ * finds each closed by the client and frees it.  The time to the next
+ * deadline in ms, for poll.
+ */
+static int
+sweep(void)
+{
+	struct sock *s;
+	int64_t now = wf_clock_mono_us(), next = INT64_MAX;
+
+	TAILQ_FOREACH(s, &G.socks, entry) {
+		if (s->shut)
+			continue;
+		if (s->deadline <= now) {
+			shutdown(s->fd, SHUT_RDWR);
+			s->shut = 1;
+			G.timed_out++;
+		} else if (s->deadline < next)
+			next = s->deadline;
+	}
+	if (next == INT64_MAX)
+		return -1;
+	return (int)((next - now) / 1000 + 1);
+}
+
+/*
+ * MHD's own errors: each client that times out or goes away is a line,
+ * so a flood of them would flood the journal.  With -v all; else one in
+ * 10 s, with a count of the ones held back.
+ */
+static void __attribute__((format(printf, 2, 0)))
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	static int64_t last;
+	static unsigned long held;
+	int64_t now = wf_clock_mono_us();
+	char msg[256];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	if (!G.verbose && last != 0 && now - last < 10 * 1000000LL) {
+		held++;
+		return;
+	}
+	if (held > 0)
+		wf_log_info("libmicrohttpd: %s (and %lu more in %llds)", msg,
+		    held, (long long)((now - last) / 1000000));
+	else
+		wf_log_info("libmicrohttpd: %s", msg);
+	last = now;
+	held = 0;
+}
+
+/* The raw URI, before MHD decodes it: a %00 there would be a cut path
+ * ("/api/projects/1%00" read as project 1), so it is marked here and
+ * refused. */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct conn *k;
+
+	(void)cls;
+	(void)c;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	k->start = wf_clock_mono_us();
+	k->nul = strstr(uri, "%00") != NULL;
+	return k;
 }
 
 static enum MHD_Result
@@ -276,15 +441,32 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 
 	(void)cls;
 	(void)version;
-	if (k == NULL) {
-		if ((k = calloc(1, sizeof(*k))) == NULL)
-			return MHD_NO;
-		k->start = wf_clock_mono_us();
-		*con_cls = k;
+	if (k == NULL) /* on_uri, which makes it, is out of memory */
+		return MHD_NO;
+	if (!k->headed) {
+		int hosts = 0;
+
+		k->headed = 1;
+		/* The head is in: the body and the reply now have their
+		 * own time. */
+		set_deadline(c, G.cfg.httpd.body_ms);
+		MHD_get_connection_values(c, MHD_HEADER_KIND, count_host,
+		    &hosts);
+		if (hosts > 1) {
+			k->refused = 1;
+			return refuse(c, 400, "Host: more than one");
+		}
 		if (!host_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_HOST))) {
-			k->bad_host = 1;
-			return refuse_host(c);
+			k->refused = 1;
+			return refuse(c, 403, "Host: not a name of this "
+			    "machine's loopback (127.0.0.1, localhost, "
+			    "[::1]) with this port");
+		}
+		if (k->nul) {
+			k->refused = 1; /* refused: its body is dropped */
+			return refuse(c, 400,
+			    "path: %00 (a NUL byte) is not allowed");
 		}
 		/* A body announced over the bound is refused before it is
 		 * read (MHD closes the connection after the reply). */
@@ -296,7 +478,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		}
 		return MHD_YES;
 	}
-	if (k->bad_host) {
+	if (k->refused) {
 		*upload_size = 0; /* a body to a refused request is dropped */
 		return MHD_YES;
 	}
@@ -351,13 +533,44 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct conn *k = *con_cls;
 
 	(void)cls;
-	(void)c;
 	(void)toe;
 	if (k != NULL) {
 		free(k->buf);
 		free(k);
 	}
 	*con_cls = NULL;
+	/* Keep-alive: the next request's head, whole, within idle_ms. */
+	set_deadline(c, G.cfg.httpd.idle_ms);
+}
+
+/* The longest a connection may live without a byte: MHD's time-out. */
+static long
+backstop(void)
+{
+	const struct wf_httpd_conf *h = &G.cfg.httpd;
+	long ms = h->head_ms;
+
+	if (h->body_ms > ms)
+		ms = h->body_ms;
+	return h->idle_ms > ms ? h->idle_ms : ms;
+}
+
+/* Room for connection_limit sockets beside the files a request opens:
+ * the soft limit raised toward the hard one. */
+static void
+nofile(void)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)G.cfg.httpd.conn_limit + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want
+	    ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_cur < want)
+		wf_log_warn("connection_limit %d: only %llu descriptors",
+		    G.cfg.httpd.conn_limit, (unsigned long long)rl.rlim_cur);
 }
 
 static const char *
@@ -501,15 +714,22 @@ main(int argc, char *argv[])
 		wf_log_warn("signalfd: %s", strerror(errno));
 		goto out;
 	}
+	nofile();
 	/* No internal thread: MHD_run from this loop, so that the library
-	 * is only ever called from one thread. */
+	 * is only ever called from one thread.  MHD's inactivity time-out
+	 * backs the deadlines up (a socket it could not note). */
 	d = MHD_start_daemon(
 	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0), 0,
 	    NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
 	    (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)CONN_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-	    NULL, MHD_OPTION_END);
+	    (unsigned)G.cfg.httpd.conn_limit,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)G.cfg.httpd.per_ip_limit,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(backstop() / 1000 + 1),
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
 	if (d == NULL) {
 		wf_log_warn("cannot listen on %s (in use, or not an address "
 			    "of this machine)",
@@ -528,8 +748,9 @@ main(int argc, char *argv[])
 		? (const void *)&((struct sockaddr_in *)&ss)->sin_addr
 		: (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr,
 	    addr, sizeof(addr));
+	G.port = info != NULL ? (unsigned)info->port : 0;
 	wf_log_info("listening on %s%s%s:%u", v6 ? "[" : "", addr,
-	    v6 ? "]" : "", info != NULL ? (unsigned)info->port : 0);
+	    v6 ? "]" : "", G.port);
 	wf_sd_notify("READY=1");
 	wf_log_info("ready: %s (page: %s%s)", wf_home_dir(), webdir(),
 	    G.api.webfd == -1 ? ", missing" : "");
@@ -538,10 +759,17 @@ main(int argc, char *argv[])
 		struct pollfd pfd[2] = { { G.sfd, POLLIN, 0 },
 			{ efd, POLLIN, 0 } };
 		MHD_UNSIGNED_LONG_LONG to;
-		int wait = -1;
+		int wait = sweep();
 
-		if (MHD_get_timeout(d, &to) == MHD_YES)
+		if (MHD_get_timeout(d, &to) == MHD_YES &&
+		    (wait == -1 || to < (MHD_UNSIGNED_LONG_LONG)wait))
 			wait = to > INT_MAX ? INT_MAX : (int)to;
+		/* At connection_limit MHD takes its listening socket out
+		 * of its epoll set and puts it back only on a later run:
+		 * a run at least this often, or the backlog could wait
+		 * for an event that never comes. */
+		if (wait == -1 || wait > RUN_MAX_MS)
+			wait = RUN_MAX_MS;
 		if (poll(pfd, 2, wait) == -1 && errno != EINTR) {
 			wf_log_warn("poll: %s", strerror(errno));
 			goto out;
@@ -550,6 +778,7 @@ main(int argc, char *argv[])
 		if (G.stop)
 			break;
 		MHD_run(d);
+		(void)sweep();
 		status();
 	}
 	wf_sd_notify("STOPPING=1");

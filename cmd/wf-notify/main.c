@@ -34,6 +34,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,6 +53,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "home.h"
+#include "json.h"
 #include "log.h"
 #include "notify.h"
 #include "sdnotify.h"
@@ -194,7 +196,9 @@ get_int(const cJSON *o, const char *k, int64_t dflt)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 
-	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : dflt;
+	/* An event is anyone's drop: nothing out of range is cast. */
+	return cJSON_IsNumber(v) && fabs(v->valuedouble) <= WF_JSON_ID_MAX
+	    ? (int64_t)v->valuedouble : dflt;
 }
 
 static void

@@ -22,6 +22,7 @@
 
 #include "entity.h"
 #include "home.h"
+#include "json.h"
 #include "log.h"
 #include "spool.h"
 #include "store.h"
@@ -490,7 +491,7 @@ add_list(cJSON *flags, const char *name, const char *val)
 static int
 flag_value(const struct wf_field *f, const char *val, cJSON **out)
 {
-	char flag[FLAG_MAX];
+	char flag[FLAG_MAX], why[160];
 	const char *errstr;
 	long long n;
 
@@ -518,6 +519,11 @@ flag_value(const struct wf_field *f, const char *val, cJSON **out)
 		*out = cJSON_CreateBool(strcmp(val, "true") == 0);
 		break;
 	case WF_F_JSON:
+		if (wf_json_text_ok(val, strlen(val), why, sizeof(why)) ==
+		    -1) {
+			wf_log_warn("--%s: %s", flag, why);
+			return EX_USAGE;
+		}
 		if ((*out = cJSON_Parse(val)) == NULL) {
 			wf_log_warn("--%s: not JSON", flag);
 			return EX_USAGE;
@@ -696,7 +702,7 @@ parse(int argc, char *argv[], struct opts *o)
  */
 
 static int
-read_stdin(char **buf)
+read_stdin(char **buf, size_t *lenp)
 {
 	size_t len = 0, cap = 4096, n;
 	char *p;
@@ -717,6 +723,7 @@ read_stdin(char **buf)
 		}
 	}
 	(*buf)[len] = '\0';
+	*lenp = len;
 	return ferror(stdin) ? -1 : 0;
 }
 
@@ -724,19 +731,27 @@ read_stdin(char **buf)
 static int
 read_data(const char *data, cJSON **out)
 {
-	char *buf = NULL;
+	char *buf = NULL, why[160];
+	size_t len;
 
 	if (data == NULL) {
 		*out = cJSON_CreateObject();
 		return *out == NULL ? EX_OSERR : 0;
 	}
 	if (strcmp(data, "-") == 0) {
-		if (read_stdin(&buf) == -1) {
+		if (read_stdin(&buf, &len) == -1) {
 			wf_log_warn("--data: stdin: %s", strerror(errno));
 			free(buf);
 			return EX_IOERR;
 		}
 		data = buf;
+	} else
+		len = strlen(data);
+	if (wf_json_text_ok(data, len, why, sizeof(why)) == -1) {
+		free(buf);
+		*out = NULL;
+		wf_log_warn("--data: %s", why);
+		return EX_DATAERR;
 	}
 	*out = cJSON_Parse(data);
 	free(buf);

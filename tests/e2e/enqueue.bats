@@ -84,6 +84,15 @@ refused() {
 		printf '"]}}'
 	} >"$BATS_TEST_TMPDIR/big.json"
 	refused "oversized" <"$BATS_TEST_TMPDIR/big.json"
+	# refused, not altered: a NUL (escaped or raw), bytes not UTF-8
+	refused "escaped NUL" <<<'{"job_type":"command","request_data":{"argv":["echo","a\u0000b"]}}'
+	[[ "$stderr" == *"argv: a NUL (\u0000) in a string, refused"* ]]
+	printf '{"job_type":"command","request_data":{"argv":["echo","a\0b"]}}' >"$BATS_TEST_TMPDIR/nul.json"
+	refused "raw NUL" <"$BATS_TEST_TMPDIR/nul.json"
+	[[ "$stderr" == *"argv: a NUL byte in a string, refused"* ]]
+	printf '{"job_type":"command","request_data":{"argv":["echo","\377"]}}' >"$BATS_TEST_TMPDIR/bad.json"
+	refused "not UTF-8" <"$BATS_TEST_TMPDIR/bad.json"
+	[[ "$stderr" == *"argv: not UTF-8 in a string, refused"* ]]
 }
 
 @test "wf-enqueue with no spool: exit 78 and a message naming wf init" {

@@ -112,6 +112,18 @@ audit() {
 	[[ "$output" == *"languages must be an array of strings"* ]]
 	run -65 "$B/wf" project create --data 'not json'
 	[[ "$output" == *"--data: not a JSON object"* ]]
+	# refused, never altered: a NUL (escaped, or raw on stdin) and bytes
+	# that are not UTF-8, from --data or a flag
+	run -65 "$B/wf" project create --data '{"name":"y\u0000z"}'
+	[[ "$output" == *"--data: name: a NUL (\u0000) in a string, refused"* ]]
+	run -65 bash -c 'printf "{\"name\":\"y\\0z\"}" | "$1" project create --data -' _ "$B/wf"
+	[[ "$output" == *"--data: name: a NUL byte in a string, refused"* ]]
+	run -65 "$B/wf" project create --data $'{"name":"y\xffz"}'
+	[[ "$output" == *"name: not UTF-8"* ]]
+	run -65 "$B/wf" project create --name $'caf\xe9'
+	[[ "$output" == *"project: name is not UTF-8"* ]]
+	run -65 "$B/wf" bug create --title ok --description $'\xc0\xaf'
+	[[ "$output" == *"description is not UTF-8"* ]]
 	run -64 "$B/wf" project update 1
 	[[ "$output" == *"nothing to change"* ]]
 	# nothing refused was written

@@ -90,23 +90,31 @@ drop() {
 	# its own when it claims it (README), and a file that is not a job
 	# then goes to corrupt/ under that id.
 	printf 'this is not json' | drop '1700000000.M000001 bad name!'
+	# Refused, not altered: a NUL would cut the argument, bytes not
+	# UTF-8 would be stored as they came.
+	printf '{"job_type":"command","request_data":{"argv":["echo","a\\u0000b"]}}' |
+	    drop nul-job
+	printf '{"job_type":"command","request_data":{"argv":["echo","\377"]}}' |
+	    drop utf8-job
 
-	wait_until "$(slow 10)" count_ge corrupt 9
+	wait_until "$(slow 10)" count_ge corrupt 13
 	wait_until 2 test -L "$WF_HOME/corrupt/sym-job"
-	[ "$(find "$WF_HOME/corrupt" -name '*.why' | wc -l)" -eq 5 ]
-	[ "$(find "$WF_HOME/corrupt" ! -name '*.why' ! -type d | wc -l)" -eq 5 ]
+	[ "$(find "$WF_HOME/corrupt" -name '*.why' | wc -l)" -eq 7 ]
+	[ "$(find "$WF_HOME/corrupt" ! -name '*.why' ! -type d | wc -l)" -eq 7 ]
 	c="$WF_HOME/corrupt"
 	grep -qi 'malformed json' "$c/bad-json.why"
 	grep -q 'larger than' "$c/big-job.why"
 	grep -q 'colour: unknown field' "$c/unknown-field.why"
 	grep -qi 'symlink' "$c/sym-job.why"
+	grep -qF 'argv: a NUL (\u0000) in a string, refused' "$c/nul-job.why"
+	grep -q 'argv: not UTF-8 in a string, refused' "$c/utf8-job.why"
 	[ -L "$c/sym-job" ]
 	[ "$(readlink "$c/sym-job")" = "$real" ]
 	cmp "$real" "$real.orig"
 	[ ! -e "$BATS_TEST_TMPDIR/symlink-ran" ]
 	# The bad name: out of the queue, in corrupt/ under a valid name.
 	badwhy=$(cd "$c" && ls *.why | grep -vx -e bad-json.why -e big-job.why \
-	    -e unknown-field.why -e sym-job.why)
+	    -e unknown-field.why -e sym-job.why -e nul-job.why -e utf8-job.why)
 	[ -n "$badwhy" ]
 	grep -qi 'malformed json' "$c/$badwhy"
 	cmp <(printf 'this is not json') "$c/${badwhy%.why}"

@@ -442,6 +442,71 @@ dead() {
 	[ "$(jq -r .status <<<"$output")" = ok ]
 }
 
+@test "refused, not altered: a NUL (\\u0000 or raw), bytes not UTF-8, %00 in a path, an id out of range: a 400 naming the field, nothing stored" {
+	api POST /api/projects/create '{"name":"p1"}'
+	[ "$code" = 201 ]
+	api POST /api/projects/1/tasks/create '{"title":"t","task_id":"T-1"}'
+	[ "$code" = 201 ]
+	api POST /api/projects/1/runs/create '{}'
+	[ "$code" = 201 ]
+	rid=$(jq -r .id <<<"$output")
+	before=$(tree)
+	api POST /api/projects/create '{"name":"ok\u0000evil"}'
+	[ "$code" = 400 ]
+	[ "$(jq -r .error <<<"$output")" = 'name: a NUL (\u0000) in a string, refused' ]
+	# a raw NUL byte
+	printf '{"name":"ok\0evil"}' >"$BATS_TEST_TMPDIR/nul"
+	api POST /api/projects/create "@$BATS_TEST_TMPDIR/nul"
+	[ "$code" = 400 ]
+	[ "$(jq -r .error <<<"$output")" = 'name: a NUL byte in a string, refused' ]
+	printf '{"name":"p2","description":"caf\351"}' >"$BATS_TEST_TMPDIR/latin1"
+	api POST /api/projects/create "@$BATS_TEST_TMPDIR/latin1"
+	[ "$code" = 400 ]
+	[ "$(jq -r .error <<<"$output")" = 'description: not UTF-8 in a string, refused' ]
+	# overlong "/" and a UTF-16 surrogate in UTF-8: not UTF-8 either
+	for bad in '\300\257' '\355\240\200' '\364\220\200\200'; do
+		printf "{\"name\":\"x$bad\"}" >"$BATS_TEST_TMPDIR/bad"
+		api POST /api/projects/create "@$BATS_TEST_TMPDIR/bad"
+		[ "$code" = 400 ]
+	done
+	api PATCH /api/tasks/1/update '{"title":"a\u0000b"}'
+	[ "$code" = 400 ]
+	[[ "$(jq -r .error <<<"$output")" == 'title: a NUL'* ]]
+	for path in /api/projects/1%00 /api/projects/1%00/tasks \
+	    '/api/projects?x=%00'; do
+		api GET "$path"
+		[ "$code" = 400 ]
+		[[ "$output" == *'%00 (a NUL byte)'* ]]
+	done
+	api POST /api/projects/1%00/update '{"name":"p9"}'
+	[ "$code" = 400 ]
+	api POST /api/projects/1/tasks/create '{"title":"t2","priority":1e300}'
+	[ "$code" = 400 ]
+	[[ "$(jq -r .error <<<"$output")" == *priority* ]]
+	api POST /api/projects/create '{"name":"p3","\u0000x":1}'
+	[ "$code" = 400 ]
+	for n in 1e300 -1e300 1.5 9007199254740993; do
+		api POST /api/projects/1/runs/create "{\"task_id\":$n}"
+		[ "$code" = 400 ]
+		[[ "$(jq -r .error <<<"$output")" == "task_id: not an integer"* ]]
+		api POST "/api/runs/$rid/report" "{\"run_id\":$n,\"role\":\"pm\",\"status\":\"pass\"}"
+		[ "$code" = 400 ]
+		[[ "$(jq -r .error <<<"$output")" == *"run_id must be a run id"* ]]
+	done
+	# another run's id is refused, not replaced by the path's
+	api POST "/api/runs/$rid/report" "{\"run_id\":$((rid + 1)),\"role\":\"pm\",\"status\":\"pass\"}"
+	[ "$code" = 400 ]
+	[ "$(tree)" = "$before" ]
+	# and what is UTF-8 goes in and comes out as it went in
+	api POST /api/projects/create '{"name":"caf\u00e9 \u2603 \ud83d\ude00"}'
+	[ "$code" = 201 ]
+	[ "$("$B/wf" project list --json | jq -r '.[1].name')" = "café ☃ 😀" ]
+	# an escaped backslash then "u0000" is text, not a NUL
+	api POST /api/projects/create '{"name":"lit\\u0000"}'
+	[ "$code" = 201 ]
+	[ "$("$B/wf" project list --json | jq -r '.[2].name')" = 'lit\u0000' ]
+}
+
 @test "the page: /ui/ files with their type and CSP, / redirects, no way out of the web dir" {
 	run curl -s -i "$HTTPD_URL/"
 	[[ "$output" == *" 302 "* ]]

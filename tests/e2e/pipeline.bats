@@ -367,7 +367,16 @@ EOF
 	drop bad2 "{\"run_id\":$rid,\"role\":\"pm\",\"status\":\"pass\",\"evil\":1}"
 	drop bad3 "{\"run_id\":$rid,\"role\":\"qa\",\"status\":\"pass\",\"details\":{\"tests_run\":1,\"tests_failed\":0}}"
 	drop bad4 '{"role":"pm","status":"pass"}'
-	for r in bad1 bad2 bad3 bad4; do
+	# refused, not altered: an id out of range, a NUL (escaped and
+	# raw), bytes that are not UTF-8
+	drop bad5 '{"run_id":1e300,"role":"pm","status":"pass"}'
+	drop bad6 "{\"run_id\":$rid.5,\"role\":\"pm\",\"status\":\"pass\"}"
+	drop bad7 "{\"run_id\":$rid,\"role\":\"pm\",\"status\":\"pass\",\"summary\":\"ok\\u0000evil\"}"
+	printf '{"run_id":%s,"role":"pm","status":"pass","summary":"ok\0evil"}' "$rid" >"$WF_HOME/reports/tmp/bad8"
+	mv "$WF_HOME/reports/tmp/bad8" "$WF_HOME/reports/new/bad8"
+	printf '{"run_id":%s,"role":"pm","status":"pass","summary":"ok\377\376"}' "$rid" >"$WF_HOME/reports/tmp/bad9"
+	mv "$WF_HOME/reports/tmp/bad9" "$WF_HOME/reports/new/bad9"
+	for r in bad1 bad2 bad3 bad4 bad5 bad6 bad7 bad8 bad9; do
 		wait_for "$(slow 10)" test -f "$WF_HOME/corrupt/report-$r.why"
 		[ -f "$WF_HOME/corrupt/report-$r" ]
 		[ ! -e "$WF_HOME/reports/new/$r" ]
@@ -379,6 +388,13 @@ EOF
 	grep -q "unknown field 'evil'" "$WF_HOME/corrupt/report-bad2.why"
 	grep -q 'not expected' "$WF_HOME/corrupt/report-bad3.why"
 	grep -q 'run_id' "$WF_HOME/corrupt/report-bad4.why"
+	for r in bad5 bad6; do
+		grep -q 'run_id must be a run id' "$WF_HOME/corrupt/report-$r.why"
+		! grep -q -- '-9223372036854775808' "$WF_HOME/corrupt/report-$r.why"
+	done
+	grep -q 'summary: a NUL (\\u0000) in a string' "$WF_HOME/corrupt/report-bad7.why"
+	grep -q 'summary: a NUL byte in a string' "$WF_HOME/corrupt/report-bad8.why"
+	grep -q 'summary: not UTF-8 in a string' "$WF_HOME/corrupt/report-bad9.why"
 	# nothing of them reached the run
 	state_is "$rid" PM
 	fetch "$rid"

@@ -19,8 +19,9 @@
 # redelivered; the task board by stage (the seed's columns, a task where
 # its run is, what it waits on and why it is blocked) and Add task, on the
 # board and on a project's page, with acceptance criteria and
-# dependencies; a run's handoffs.  The real wf-httpd serves the page and
-# its API.
+# dependencies; a run's handoffs; a feature request typed on the page
+# reaching PM's prompt and its tasks on the board.  The real wf-httpd
+# serves the page and its API.
 
 load helpers
 
@@ -1535,4 +1536,55 @@ ready_run() {
 	[ "$(jq .retries <<<"$output")" = 0 ]
 	grep '"action":"director.settings"' "$WF_HOME/log/audit.jsonl" | tail -1 |
 	    grep -q '"actor":"http:dora"'
+}
+
+@test "a feature request typed on the page reaches PM's prompt (the fake model's log), and PM's tasks appear on the task board, waiting on each other as PM said" {
+	no_model_env
+	local roles="$BATS_TEST_TMPDIR/roles" shop="$BATS_TEST_TMPDIR/shop"
+	local script="$BATS_TEST_TMPDIR/script.json" fakelog="$BATS_TEST_TMPDIR/fake.jsonl"
+	mkdir -p "$roles" "$shop"
+	cp "$BATS_TEST_DIRNAME"/../../etc/roles/*.ini \
+	    "$BATS_TEST_DIRNAME"/../../etc/roles/*.prompt "$roles/"
+	pm='Two tasks.
+
+{"status":"pass","summary":"CSV export planned","details":{"tasks":[{"task_id":"F-1","title":"cart to CSV rows","acceptance_criteria":["one row an item"]},{"task_id":"F-2","title":"an Export button","blocked_by":["F-1"]}]}}'
+	jq -n --arg pm "$pm" '{"You are the PM": {content: $pm}}' >"$script"
+	"$PY" "$BATS_TEST_DIRNAME/../helpers/fake_llm.py" --port 0 \
+	    --portfile "$BATS_TEST_TMPDIR/fake.port" --script "$script" \
+	    --log "$fakelog" 2>>"$BATS_TEST_TMPDIR/fake.err" 3>&- &
+	wait_until 10 test -s "$BATS_TEST_TMPDIR/fake.port"
+	wf_config '[llm]' 'provider = openai' \
+	    "base_url = http://127.0.0.1:$(<"$BATS_TEST_TMPDIR/fake.port")" \
+	    'model = fake' 'timeout = 20' \
+	    '[pipeline]' "roles_dir = $roles" 'auto_retry = false' 'tdd = false'
+	P=$("$B/wf" project create --name shop --repo-path "$shop")
+	TOKEN=$("$B/wf" token add rita)
+	start_dispatch
+	start_gate
+	start_server
+	req='Let users export their cart as CSV.'
+	run cdp "$URL" \
+	    "wait document.querySelector('#conn.ok') && [...document.querySelectorAll('#start-project option')].some((o) => o.value === '$P')" \
+	    "$SETF" \
+	    "eval setf('token', '$TOKEN')" \
+	    "eval setf('start-project', '$P')" \
+	    "eval setf('start-request', '$req')" \
+	    "eval document.getElementById('start-btn').click()" \
+	    "wait $NOTICE.includes('started')" \
+	    "print $NOTICE"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *"with your request for PM."* ]]
+	# PM was asked, with the request in its prompt
+	wait_until "$(slow 30)" grep -q 'export their cart as CSV' "$fakelog"
+	jq -se --arg r "$req" '.[0].body.messages[-1].content | contains("You are the PM") and contains($r)' "$fakelog"
+	# PM's tasks: on the board, F-2 waiting on F-1
+	wait_until "$(slow 30)" test -e "$WF_HOME/state/tasks/2.json"
+	dom=$(dump_dom "$URL")
+	f1=$(between "$dom" 'data-task="F-1"' '</li>')
+	f2=$(between "$dom" 'data-task="F-2"' '</li>')
+	[[ "$f1" == *'<p class="card-title">cart to CSV rows</p>'* ]]
+	[[ "$f2" == *'<p class="card-title">an Export button</p>'* ]]
+	[[ "$f2" == *'data-ready="waiting">waits on F-1'* ]]
+	stop_gate
 }

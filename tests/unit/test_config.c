@@ -510,6 +510,42 @@ test_read(void **state)
 	assert_lane(&c, "gpu", 3, WF_RUN_DIRECT);
 }
 
+/* [httpd]'s bounds on connections and their deadlines. */
+static void
+test_httpd_limits(void **state)
+{
+	static const char *const nok[] = { "connection_limit = 0",
+		"connection_limit = 16385", "per_ip_limit = -1",
+		"head_timeout = 99ms", "body_timeout = 2h", "idle_timeout = x",
+		NULL };
+	struct wf_config c;
+	char text[128], err[512] = "";
+
+	(void)state;
+	wf_config_defaults(&c);
+	assert_int_equal(c.httpd.conn_limit, 1024);
+	assert_int_equal(c.httpd.per_ip_limit, 512);
+	assert_int_equal(c.httpd.head_ms, 10000);
+	assert_int_equal(c.httpd.body_ms, 60000);
+	assert_int_equal(c.httpd.idle_ms, 15000);
+	if (wf_config_parse(&c, "[httpd]\nconnection_limit = 16384\n"
+	    "per_ip_limit = 1\nhead_timeout = 100ms\nbody_timeout = 1h\n"
+	    "idle_timeout = 2\n", err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(c.httpd.conn_limit, 16384);
+	assert_int_equal(c.httpd.per_ip_limit, 1);
+	assert_int_equal(c.httpd.head_ms, 100);
+	assert_int_equal(c.httpd.body_ms, 3600000);
+	assert_int_equal(c.httpd.idle_ms, 2000);
+	for (int i = 0; nok[i] != NULL; i++) {
+		wf_config_defaults(&c);
+		snprintf(text, sizeof(text), "[httpd]\n%s\n", nok[i]);
+		if (wf_config_parse(&c, text, err, sizeof(err)) == 0)
+			fail_msg("accepted %s", nok[i]);
+		assert_non_null(strstr(err, "line 2: "));
+	}
+}
+
 int
 main(void)
 {
@@ -517,6 +553,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_parse_full),
 		cmocka_unit_test(test_parse_limits),
+		cmocka_unit_test(test_httpd_limits),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_checked_ok),
 		cmocka_unit_test(test_parse_error_line_after_syntax_error),
