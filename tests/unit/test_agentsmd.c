@@ -213,5 +213,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bound, setup, teardown),
 	};
 
+	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
