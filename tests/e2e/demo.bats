@@ -70,13 +70,13 @@ state_of() {
 	[[ "$output" == *"wf run advance: run 1: READY_FOR_DEPLOY"* ]]
 	[[ "$output" == *"ok 4 - calc add 3 4 = 7"* ]]
 	# the board, at the end, shows the run ready for deploy and PM's tasks
-	# done, as the run's work is merged
+	# complete, as the run's work is merged (the board by stage)
 	board=${output#*"wf board: project 1 (calc)"}
 	[ "$board" != "$output" ]
 	[[ "$board" == *"READY_FOR_DEPLOY (1)"* ]]
 	[[ "$board" =~ \#1\ +fix-calc\ +p1\ +iter\ 1\ +tokens\ 599/200 ]]
-	[[ "$board" =~ done\ \(2\) ]]
-	[[ "$board" == *"CALC-1 add adds"* ]]
+	[[ "$board" =~ Complete\ \(2\) ]]
+	[[ "$board" == *"CALC-1 add a"* ]]
 	[[ "$board" == *"QUEUE  0 waiting, 0 running"* ]]
 	# the deploy is left to a human: the command is printed, not run
 	[[ "$output" == *"wf run approve-deploy 1"* ]]
