@@ -113,6 +113,7 @@ char **
 wf_sandbox_argv(const char *bwrap, const struct wf_sandbox *sb,
     const char *const *argv)
 {
+	static const char *const tmpfs[] = { "/tmp", "/var/tmp", "/run", NULL };
 	const char *show = NULL;
 	const char *bindir = wf_home_bindir();
 	char **v;
@@ -147,12 +148,10 @@ wf_sandbox_argv(const char *bwrap, const struct wf_sandbox *sb,
 	A("/dev");
 	A("--proc");
 	A("/proc");
-	A("--tmpfs");
-	A("/tmp");
-	A("--tmpfs");
-	A("/var/tmp");
-	A("--tmpfs");
-	A("/run");
+	for (int i = 0; tmpfs[i] != NULL; i++) {
+		A("--tmpfs");
+		A(tmpfs[i]);
+	}
 	for (int i = 0; i < WF_SANDBOX_HIDE_MAX && sb->hide[i] != NULL; i++) {
 		if (stat(sb->hide[i], &st) == -1)
 			continue;
@@ -170,6 +169,10 @@ wf_sandbox_argv(const char *bwrap, const struct wf_sandbox *sb,
 		    bindir[strlen(sb->hide[i])] != '\0')
 			show = bindir;
 	}
+	/* So does a build under a directory the room makes private. */
+	for (int i = 0; bindir != NULL && tmpfs[i] != NULL; i++)
+		if (under(bindir, tmpfs[i]))
+			show = bindir;
 	if (show != NULL) {
 		static char top[4096];
 		char *slash;

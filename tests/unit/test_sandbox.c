@@ -134,6 +134,20 @@ argv_order(void **state)
 	assert_string_equal(v[dd + 3], "make check");
 	free(v);
 
+	/* wf's programs under a directory the room makes private (a build
+	 * in /tmp): their checkout is shown read-only after the tmpfs */
+	setenv("WF_BINDIR", "/tmp/wf-checkout/bin", 1);
+	v = wf_sandbox_argv("/usr/bin/bwrap", &sb, cmd);
+	assert_non_null(v);
+	assert_true(triple(v, "--ro-bind", "/tmp/wf-checkout",
+	    "/tmp/wf-checkout") > triple(v, "--tmpfs", "/tmp", NULL));
+	free(v);
+	setenv("WF_BINDIR", "/usr/lib/wf", 1);
+	v = wf_sandbox_argv("/usr/bin/bwrap", &sb, cmd);
+	assert_int_equal(at(v, "/usr/lib", 0), -1);
+	free(v);
+	unsetenv("WF_BINDIR");
+
 	/* a model's port, or network = yes: the host's network */
 	sb.net = WF_NET_PORT;
 	sb.port = 11434;
