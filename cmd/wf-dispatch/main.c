@@ -291,6 +291,8 @@ commit_turn(void)
 	if (D.dirty != 0 && syncfs(D.root) == -1)
 		wf_log_warn("syncfs: %s", strerror(errno));
 	D.dirty = 0;
+	if (D.nunlinks > 0)
+		wf_fault("dispatch.settled");
 	for (size_t i = 0; i < D.nunlinks; i++) {
 		static const char *const sfx[] = { "", ".result", ".pid" };
 
@@ -1510,6 +1512,7 @@ claim(const struct wf_sched_ent *e, int arm)
 			wf_log_warn("claim %s: %s", src, strerror(errno));
 		return 0;
 	}
+	wf_fault("dispatch.claimed");
 	if (load_job(dst, &j, why, sizeof(why), &gone) == -1) {
 		if (!gone)
 			quarantine(dst, id, why);

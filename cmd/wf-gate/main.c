@@ -28,6 +28,7 @@
 #include "clock.h"
 #include "config.h"
 #include "daemon.h"
+#include "fault.h"
 #include "home.h"
 #include "job.h"
 #include "log.h"
@@ -128,6 +129,7 @@ apply(const char *name, const cJSON *report, const cJSON *gate)
 		    (int)rid->valuedouble);
 	} else
 		wf_log_info("report %s was applied before; not again", name);
+	wf_fault("gate.applied");
 	done_with(name);
 }
 
