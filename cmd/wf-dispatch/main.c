@@ -2093,14 +2093,23 @@ ctl_scan(void)
 	closedir(d);
 }
 
+/*
+ * A job of active/ whose record is written already: it ended (done,
+ * failed, cancelled), or its attempt was settled into deferred/ for a
+ * retry (a job is never in deferred/ and active/ otherwise: it leaves
+ * deferred/ by a rename).  Its active/ file is all that is left to drop;
+ * recovered again, a command job (no result file) would be requeued
+ * beside its deferred/ twin and run once more than it may.
+ */
 static int
 has_twin(const char *id)
 {
-	static const char *const dirs[] = { "done", "failed", "cancelled" };
+	static const char *const dirs[] = { "done", "failed", "cancelled",
+		"deferred" };
 	char path[NAME_MAX + 32];
 	struct stat st;
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dirs[i], id);
 		if (fstatat(D.root, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			return 1;
