@@ -650,3 +650,32 @@ once_each() {
 	jq -e 'has("worktree") and .worktree == null' "$WF_HOME/state/runs/$rid.json"
 	once_each "$rid"
 }
+
+@test "an effect's file left in a tmp/ by a writer killed between its create and its rename does not hold the run: done again, it is written again" {
+	# Found by bench/crash.sh: wf-gate SIGKILLed while it wrote a
+	# transition's event left events/tmp/ID; every redo of the effect
+	# then failed (File exists, O_EXCL) and the run stayed in its state
+	# with no job, for good.
+	start_dispatch
+	WF_FAULT=pipeline.written start_gate
+	rid=$("$B/wf" run create --project-id "$PROJ")
+	wait_until "$(slow 20)" dead "$GATE_PID"
+	wait "$GATE_PID" 2>/dev/null || true
+	GATE_PID=
+	state_is "$rid" DEV
+	# what such a writer leaves: each effect's file, half-written, in tmp/
+	ids=$(jq -r '.effects[] | select(.do == "event" or .do == "job") | .id' \
+	    "$WF_HOME/state/runs/$rid.json")
+	[ -n "$ids" ]
+	for id in $ids; do
+		printf '{"half' >"$WF_HOME/events/tmp/$id"
+		printf '{"half' >"$WF_HOME/queue/2-high/tmp/$id"
+	done
+	start_gate
+	wait_state "$rid" READY_FOR_COMMIT 60
+	once_each "$rid"
+	for id in $ids; do
+		[ ! -e "$WF_HOME/events/tmp/$id" ]
+		[ ! -e "$WF_HOME/queue/2-high/tmp/$id" ]
+	done
+}
