@@ -187,21 +187,28 @@ launch() {
 	PID[$d]=$!
 }
 
+# readies LOG: the "ready:" lines of LOG so far (0 when it has none yet)
+readies() {
+	local n
+	n=$(grep -c 'ready:' "$1" 2>/dev/null) || true
+	echo "${n:-0}"
+}
+
 # start NAME: launch daemon NAME and wait for a new "ready:" line in its
 # log (bounded: 60 s); again when it dies before (it found another one
 # still running, say)
 start() {
 	local d=$1 log=$T/$1.log n end
-	n=$(grep -c 'ready:' "$log" 2>/dev/null) || n=0
+	n=$(readies "$log")
 	end=$(($(now_ms) + 60000))
 	while :; do
 		launch "$d"
-		while [ "$(grep -c 'ready:' "$log" 2>/dev/null)" -le "$n" ]; do
+		while [ "$(readies "$log")" -le "$n" ]; do
 			alive "${PID[$d]}" || break
 			[ "$(now_ms)" -lt "$end" ] || die "wf-$d did not start: $(tail -n 5 "$log")"
 			sleep 0.02
 		done
-		[ "$(grep -c 'ready:' "$log" 2>/dev/null)" -gt "$n" ] && return 0
+		[ "$(readies "$log")" -gt "$n" ] && return 0
 		wait "${PID[$d]}" 2>/dev/null
 		[ "$(now_ms)" -lt "$end" ] || die "wf-$d did not start: $(tail -n 5 "$log")"
 		sleep 0.2
