@@ -294,14 +294,18 @@ jobs_running() {
 	done
 }
 
-pick() { # pick WORD...: one of the words, at random
+# pick WORD...: one of the words, at random, into PICKED (not through a
+# $(...): a subshell's RANDOM is seeded anew, and the run would not be the
+# seed's)
+pick() {
 	shift $((RANDOM % $#))
-	echo "$1"
+	PICKED=$1
 }
 
 kill_one() {
 	local what c
-	what=$(pick dispatch gate notify agent job job)
+	pick dispatch gate notify agent job job
+	what=$PICKED
 	case $what in
 	agent) c=$(agents) ;;
 	job) c=$(jobs_running) ;;
@@ -309,7 +313,8 @@ kill_one() {
 	if [ "$what" = agent ] || [ "$what" = job ]; then
 		if [ -n "$c" ]; then
 			# shellcheck disable=SC2086
-			c=$(pick $c)
+			pick $c
+			c=$PICKED
 			if [ "$what" = job ]; then
 				kill -KILL -- "-$c" 2>/dev/null || kill -KILL "$c" 2>/dev/null
 			else
@@ -318,7 +323,8 @@ kill_one() {
 			KILLED[$what]=$((${KILLED[$what]:-0} + 1))
 			return
 		fi
-		what=$(pick dispatch gate notify) # nothing running: a daemon
+		pick dispatch gate notify # nothing running: a daemon
+		what=$PICKED
 	fi
 	stop_kill "$what"
 	KILLED[$what]=$((${KILLED[$what]:-0} + 1))
