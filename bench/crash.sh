@@ -70,7 +70,7 @@ unset WF_FAULT WF_LLM_PROVIDER WF_LLM_BASE_URL WF_LLM_MODEL WF_LLM_API_KEY \
 export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 
 declare -A PID=()  # daemon name -> pid
-FAKE_PID= RECV_PID= LOAD_PID=
+FAKE_PID='' RECV_PID='' LOAD_PID=''
 
 now_ms() { local t=${EPOCHREALTIME/[.,]/}; echo $((t / 1000)); }
 
@@ -387,7 +387,8 @@ llm_jobs() {
 }
 a_run() { "$WF_BIN/wf" run create --project-id "$PROJ" >>"$T/runs" 2>>"$T/load.err"; }
 an_event() {
-	local f=crash.$(now_ms).$RANDOM
+	local f
+	f=crash.$(now_ms).$RANDOM
 	printf '{"event":"crash.point","timestamp":"2026-01-01T00:00:00.000Z","payload":{"n":%s}}' \
 	    "$RANDOM" >"$H/events/tmp/$f"
 	mv "$H/events/tmp/$f" "$H/events/new/$f"
