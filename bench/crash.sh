@@ -23,13 +23,15 @@
 #   jobs left              files left in active/ or a queue's tmp/
 #   runs stuck             not in a terminal or human-wait state, with no
 #                          job queued, deferred or running for them and no
-#                          effects recorded in the run file
+#                          effects recorded in the run file; or with
+#                          effects still undone when the settling's bound
+#                          is reached
 #   events not delivered   events of events/ with no 2xx delivery of
 #                          their webhook-id at the receiver (repeated
 #                          deliveries are counted apart: at least once)
 #   files in corrupt/      (nothing of this load is corrupt)
 #   fault points missed    chosen points the daemon never died at
-# and exits 0 only when all of them are zero.
+# and exits 0 only when all of them are zero and everything settled.
 #
 # Environment: WF_BIN (programs; default <checkout>/bin), CRASH_KILLS
 # (1000), CRASH_SEED (default: from the clock; printed), CRASH_SETTLE
