@@ -571,6 +571,56 @@ deploy_lost(const char *name)
 	wf_job_free(&j);
 }
 
+/*
+ * A role's agent_run job that failed for good (its attempts spent: its
+ * agent or wf-dispatch killed each time) leaves no report, and its run
+ * would wait in that role's state for a job that is no more.  It is
+ * reported as the role's failure, so that the run goes back to DEV or to
+ * a human as any failure does.  The job's id makes it idempotent, and a
+ * run that moved on meanwhile refuses it.  (A cancelled job is a human's
+ * doing: not reported.)
+ */
+static void
+agent_lost(const char *name)
+{
+	struct wf_jobref ref;
+	struct wf_job j;
+	char err[512], sum[512], rid[WF_NAME_MAX + 8];
+	const cJSON *role;
+	cJSON *r, *d;
+	int applied;
+
+	if (wf_queue_locate(G.root, name, &ref) == -1 ||
+	    ref.where != WF_IN_FAILED ||
+	    wf_queue_load(G.root, &ref, &j, err, sizeof(err)) == -1)
+		return;
+	role = cJSON_GetObjectItemCaseSensitive(j.request_data, "role");
+	if (j.type != WF_JT_AGENT_RUN || j.run_id <= 0 ||
+	    !cJSON_IsString(role)) {
+		wf_job_free(&j);
+		return;
+	}
+	snprintf(sum, sizeof(sum), "%s's job %s ended %s without its report "
+	    "after %d attempt%s: %.300s", role->valuestring, name,
+	    wf_job_status_name(j.status), j.attempt, j.attempt == 1 ? "" : "s",
+	    j.error_message ? j.error_message : "no reason given");
+	r = cJSON_CreateObject();
+	cJSON_AddNumberToObject(r, "run_id", (double)j.run_id);
+	cJSON_AddStringToObject(r, "role", role->valuestring);
+	cJSON_AddStringToObject(r, "status", "fail");
+	cJSON_AddStringToObject(r, "summary", sum);
+	d = cJSON_AddObjectToObject(r, "details");
+	cJSON_AddStringToObject(d, "job_id", name);
+	snprintf(rid, sizeof(rid), "job-%s", name);
+	if (wf_pipeline_report(G.root, &G.cfg.pipeline, j.run_id, r, rid, NULL,
+	    &applied, err, sizeof(err)) == -1)
+		wf_log_debug("agent job %s: %s", name, err);
+	else if (applied)
+		wf_log_info("run %lld: %s", (long long)j.run_id, sum);
+	cJSON_Delete(r);
+	wf_job_free(&j);
+}
+
 static void
 job_ended(const char *name, int failed)
 {
@@ -583,8 +633,10 @@ job_ended(const char *name, int failed)
 				verified(i, &ref);
 			return;
 		}
-	if (failed)
+	if (failed) {
 		deploy_lost(name);
+		agent_lost(name);
+	}
 }
 
 static void
