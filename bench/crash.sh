@@ -20,7 +20,10 @@
 #   jobs beyond attempts   real executions (command jobs append their
 #                          $WF_JOB_ID to a file outside $WF_HOME; llm
 #                          jobs: requests the model got) > max_attempts
-#   jobs left              files left in active/ or a queue's tmp/
+#   jobs left              files left in active/, or in a queue's tmp/
+#                          under a job's id (a file there that no one was
+#                          told of is a killed writer's half-made one:
+#                          counted apart, as it is never a job)
 #   runs stuck             not in a terminal or human-wait state, with no
 #                          job queued, deferred or running for them and no
 #                          effects recorded in the run file; or with
@@ -505,8 +508,16 @@ for w in ids:
     if n > int(w[2]):
         beyond.append(f"{w[0]} ({w[1]}: {n} runs, max_attempts {w[2]})")
 
-left = [f"{d}/{n}" for d in ["active"] + [q for q in qdirs if q.endswith("tmp")]
-        for n in names(d)]
+# A file in a queue's tmp/ is a job left there when its id is known (an
+# enqueued id, or a job somewhere else); one that no one was ever told of
+# is a half-made file of a writer killed before its rename (the maildir
+# protocol's leftover: never a job), counted apart.
+known = {w[0] for w in ids} | {n for n, ds in where.items()
+                               if any(not d.endswith("/tmp") for d in ds)}
+tmps = [(q, n) for q in qdirs if q.endswith("tmp") for n in names(q)]
+left = [f"active/{n}" for n in names("active")] + \
+    [f"{q}/{n}" for q, n in tmps if n in known]
+halfmade = [f"{q}/{n}" for q, n in tmps if n not in known]
 
 # the jobs waiting or running for each run
 busy = set()
@@ -575,6 +586,9 @@ for label, xs in figs:
         print(f"  {x}")
     bad += len(xs)
 print(f"deliveries repeated (at least once allows): {repeats}")
+print(f"half-made files of killed writers in tmp/ (never jobs): {len(halfmade)}")
+for x in halfmade[:10]:
+    print(f"  {x}")
 sys.exit(1 if bad or settled != "yes" else 0)
 EOF
 rc=$?
