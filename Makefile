@@ -143,6 +143,13 @@ bench-llm: all
 bench-sandbox: all
 	WF_BIN=$(CURDIR)/$(B) bench/sandbox.sh
 
+# The kill campaign: a mixed load while daemons, agents and jobs are
+# SIGKILLed at random (CRASH_KILLS, default 1000; CRASH_SEED), then at each
+# chosen point; prints what was lost, run twice or stuck.  Not part of
+# bench (it takes 20 minutes and more); check runs a short one.
+crash: all
+	WF_BIN=$(CURDIR)/$(B) bench/crash.sh
+
 # libFuzzer over every parser of outside bytes (not part of check).
 FUZZ_SECS ?= 60
 fuzz:
@@ -267,7 +274,7 @@ clean:
 valgrind: all
 	scripts/valgrind.sh
 
-.PHONY: lint valgrind all check deps demo demo-queue bench bench-llm bench-sandbox fuzz install uninstall format \
+.PHONY: lint valgrind all check deps demo demo-queue bench bench-llm bench-sandbox crash fuzz install uninstall format \
 	clean tests systemd-units security
 .SECONDARY:
 

@@ -5,9 +5,11 @@
  * and a refused transition changes nothing.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "clock.h"
@@ -762,6 +764,28 @@ begin(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	return 0;
 }
 
+/*
+ * What a writer killed between its create in a tmp/ and its rename left of
+ * an effect's file: the file is named by the effect's id, made for that
+ * effect alone, and the run is locked, so it is a dead try of this very
+ * effect.  Dropped, so that the effect done again can write it (O_EXCL
+ * would refuse it, and the run would wait for good).
+ */
+static void
+tmp_clear(int root, const char *id)
+{
+	char path[WF_NAME_MAX + 40];
+
+	if (id == NULL || !wf_spool_name_ok(id))
+		return;
+	snprintf(path, sizeof(path), "events/tmp/%s", id);
+	unlinkat(root, path, 0);
+	for (int l = 1; l <= 4; l++) {
+		snprintf(path, sizeof(path), "%s/tmp/%s", wf_spool_qdir(l), id);
+		unlinkat(root, path, 0);
+	}
+}
+
 static int
 effect_do(int root, const struct wf_pipeline_conf *c, cJSON *run,
     const cJSON *e, char *err, size_t errlen)
@@ -772,6 +796,9 @@ effect_do(int root, const struct wf_pipeline_conf *c, cJSON *run,
 	if (what == NULL || id == NULL || !wf_spool_name_ok(id))
 		return wf_err(err, errlen, "run %lld: a malformed effect",
 		    (long long)rid);
+	tmp_clear(root, id);
+	if (strcmp(what, "begin") == 0)
+		tmp_clear(root, get_str(e, "event_id"));
 	if (strcmp(what, "audit") == 0) {
 		if (wf_audit_append_once(root, id, get_str(e, "action"), "run",
 		    rid, cJSON_GetObjectItemCaseSensitive(e, "details")) == -1)

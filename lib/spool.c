@@ -251,6 +251,20 @@ wf_spool_write(int root, const char *tmpdir, const char *dstdir,
 		goto toolong;
 	fd = openat(root, tpath,
 	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1 && errno == EEXIST) {
+		/* A file of this name in tmpdir is a dead writer's: one
+		 * killed between its create and its rename.  A name is its
+		 * writer's own (a job's, an event's, a delivery's id, made
+		 * once; written again only by the one that owns it now), so
+		 * it is a try of this very write: dropped, and written anew.
+		 * Refused, every later try of the same id would fail for
+		 * good (found by bench/crash.sh: a record, an effect, a
+		 * delivery that could never be written again). */
+		if (unlinkat(root, tpath, 0) == -1 && errno != ENOENT)
+			return -1;
+		fd = openat(root, tpath,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	}
 	if (fd == -1)
 		return -1;
 	if (write_all(fd, buf, len) == -1)

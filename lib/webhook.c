@@ -213,6 +213,17 @@ wf_webhook_put(int root, const char *dir, const cJSON *d, int flags)
 		errno = ENOMEM;
 		return -1;
 	}
+	/* A file of this name in events/tmp is a dead try of this very
+	 * delivery (its id is its own, and one wf-notify writes it): a
+	 * writer killed between its create and its rename.  Dropped, or
+	 * O_EXCL would refuse the delivery, and its event, for good. */
+	{
+		char tpath[WF_NAME_MAX + 16];
+
+		snprintf(tpath, sizeof(tpath), "events/tmp/%s",
+		    id->valuestring);
+		unlinkat(root, tpath, 0);
+	}
 	rc = wf_spool_write(
 	    root, "events/tmp", dir, id->valuestring, s, strlen(s), flags);
 	free(s);

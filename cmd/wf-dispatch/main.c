@@ -278,6 +278,8 @@ commit_turn(void)
 	if (D.dirty != 0 && syncfs(D.root) == -1)
 		wf_log_warn("syncfs: %s", strerror(errno));
 	D.dirty = 0;
+	if (D.nunlinks > 0)
+		wf_fault("dispatch.settled");
 	for (size_t i = 0; i < D.nunlinks; i++) {
 		static const char *const sfx[] = { "", ".result", ".pid" };
 
@@ -1396,6 +1398,7 @@ claim(const struct wf_sched_ent *e, int arm)
 			wf_log_warn("claim %s: %s", src, strerror(errno));
 		return 0;
 	}
+	wf_fault("dispatch.claimed");
 	if (load_job(dst, &j, why, sizeof(why), &gone) == -1) {
 		if (!gone)
 			quarantine(dst, id, why);
@@ -1950,14 +1953,23 @@ ctl_scan(void)
 	wf_spool_scan(D.root, "ctl/new", "ctl-", ctl_scanned, NULL);
 }
 
+/*
+ * A job of active/ whose record is written already: it ended (done,
+ * failed, cancelled), or its attempt was settled into deferred/ for a
+ * retry (a job is never in deferred/ and active/ otherwise: it leaves
+ * deferred/ by a rename).  Its active/ file is all that is left to drop;
+ * recovered again, a command job (no result file) would be requeued
+ * beside its deferred/ twin and run once more than it may.
+ */
 static int
 has_twin(const char *id)
 {
-	static const char *const dirs[] = { "done", "failed", "cancelled" };
+	static const char *const dirs[] = { "done", "failed", "cancelled",
+		"deferred" };
 	char path[NAME_MAX + 32];
 	struct stat st;
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dirs[i], id);
 		if (fstatat(D.root, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			return 1;

@@ -28,6 +28,7 @@
 #include "clock.h"
 #include "config.h"
 #include "daemon.h"
+#include "fault.h"
 #include "home.h"
 #include "job.h"
 #include "log.h"
@@ -178,6 +179,7 @@ apply(const char *name, const cJSON *report, const cJSON *gate)
 		    (long long)rid->valuedouble);
 	} else
 		wf_log_info("report %s was applied before; not again", name);
+	wf_fault("gate.applied");
 	done_with(name);
 }
 
@@ -657,22 +659,77 @@ deploy_lost(const char *name)
  * budget: the run waits for a human (wf run budget, then wf queue retry).
  * Holding it twice is a no-op.
  */
-static void
+static int
 budget_held(const char *name)
 {
 	struct wf_jobref ref;
 	struct wf_job j;
 	char err[512];
+	int held = 0;
+
+	if (wf_queue_locate(G.root, name, &ref) == -1 ||
+	    ref.where != WF_IN_FAILED ||
+	    wf_queue_load(G.root, &ref, &j, err, sizeof(err)) == -1)
+		return 0;
+	if (j.run_id > 0 && j.error_message != NULL &&
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j.result_data,
+	    "over_budget"))) {
+		held = 1;
+		if (wf_pipeline_hold(G.root, &G.cfg.pipeline, j.run_id,
+		    j.error_message, err, sizeof(err)) == -1)
+			wf_log_warn("run %lld: %s", (long long)j.run_id, err);
+	}
+	wf_job_free(&j);
+	return held;
+}
+
+/*
+ * A role's agent_run job that failed for good (its attempts spent: its
+ * agent or wf-dispatch killed each time) leaves no report, and its run
+ * would wait in that role's state for a job that is no more.  It is
+ * reported as the role's failure, so that the run goes back to DEV or to
+ * a human as any failure does.  The job's id makes it idempotent, and a
+ * run that moved on meanwhile refuses it.  (A cancelled job is a human's
+ * doing: not reported.)
+ */
+static void
+agent_lost(const char *name)
+{
+	struct wf_jobref ref;
+	struct wf_job j;
+	char err[512], sum[512], rid[WF_NAME_MAX + 8];
+	const cJSON *role;
+	cJSON *r, *d;
+	int applied;
 
 	if (wf_queue_locate(G.root, name, &ref) == -1 ||
 	    ref.where != WF_IN_FAILED ||
 	    wf_queue_load(G.root, &ref, &j, err, sizeof(err)) == -1)
 		return;
-	if (j.run_id > 0 && j.error_message != NULL &&
-	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j.result_data,
-	    "over_budget")) && wf_pipeline_hold(G.root, &G.cfg.pipeline,
-	    j.run_id, j.error_message, err, sizeof(err)) == -1)
-		wf_log_warn("run %lld: %s", (long long)j.run_id, err);
+	role = cJSON_GetObjectItemCaseSensitive(j.request_data, "role");
+	if (j.type != WF_JT_AGENT_RUN || j.run_id <= 0 ||
+	    !cJSON_IsString(role)) {
+		wf_job_free(&j);
+		return;
+	}
+	snprintf(sum, sizeof(sum), "%s's job %s ended %s without its report "
+	    "after %d attempt%s: %.300s", role->valuestring, name,
+	    wf_job_status_name(j.status), j.attempt, j.attempt == 1 ? "" : "s",
+	    j.error_message ? j.error_message : "no reason given");
+	r = cJSON_CreateObject();
+	cJSON_AddNumberToObject(r, "run_id", (double)j.run_id);
+	cJSON_AddStringToObject(r, "role", role->valuestring);
+	cJSON_AddStringToObject(r, "status", "fail");
+	cJSON_AddStringToObject(r, "summary", sum);
+	d = cJSON_AddObjectToObject(r, "details");
+	cJSON_AddStringToObject(d, "job_id", name);
+	snprintf(rid, sizeof(rid), "job-%s", name);
+	if (wf_pipeline_report(G.root, &G.cfg.pipeline, j.run_id, r, rid, NULL,
+	    &applied, err, sizeof(err)) == -1)
+		wf_log_debug("agent job %s: %s", name, err);
+	else if (applied)
+		wf_log_info("run %lld: %s", (long long)j.run_id, sum);
+	cJSON_Delete(r);
 	wf_job_free(&j);
 }
 
@@ -690,7 +747,9 @@ job_ended(const char *name, int failed)
 		}
 	if (failed) {
 		deploy_lost(name);
-		budget_held(name);
+		/* Held for its budget, it is not lost. */
+		if (!budget_held(name))
+			agent_lost(name);
 	}
 }
 

@@ -52,6 +52,7 @@
 #include "clock.h"
 #include "config.h"
 #include "daemon.h"
+#include "fault.h"
 #include "home.h"
 #include "json.h"
 #include "log.h"
@@ -474,6 +475,7 @@ take_event(const char *name)
 		cJSON_Delete(made);
 		goto out;
 	}
+	wf_fault("notify.fanout");
 	snprintf(cur, sizeof(cur), "events/cur/%s", name);
 	if (wf_spool_move(G.root, path, cur) == -1 && errno != ENOENT)
 		wf_log_warn("event %s: claim: %s", name, strerror(errno));
@@ -601,6 +603,7 @@ settle(cJSON *d, int64_t wid, int max, const struct wf_notify_result *r)
 		char path[WF_NAME_MAX + 32];
 
 		log_attempt(d, wid, r, "delivered");
+		wf_fault("notify.delivered");
 		snprintf(path, sizeof(path), "events/deferred/%s", id);
 		if (unlinkat(G.root, path, 0) == -1 && errno != ENOENT)
 			wf_log_warn("%s: %s", path, strerror(errno));

@@ -205,3 +205,27 @@ drop() {
 	sleep 0.7
 	[ "$(wc -l <"$ran" 2>/dev/null || echo 0)" -le 1 ]
 }
+
+@test "wf-dispatch killed after a failed attempt's retry was recorded, before its active/ file went (WF_FAULT dispatch.settled): the job runs max_attempts times, no more" {
+	# Found by bench/crash.sh: recovery took the job in active/ (a
+	# command job: no result file) for one that never ended and requeued
+	# it beside its record in deferred/; both copies ran, and the second
+	# dropped the first one's record in failed/: 3 runs of a job of 2.
+	wf_config '[queue]' 'backoff_base = 1' 'backoff_max = 1'
+	ran="$BATS_TEST_TMPDIR/ran"
+	id=$(enqueue -m 2 -- sh -c "echo x >>'$ran'; exit 3")
+	WF_FAULT=dispatch.settled start_dispatch || true
+	wait_until "$(slow 10)" dead "$DISPATCH_PID"
+	wait "$DISPATCH_PID" 2>/dev/null || true
+	DISPATCH_PID=
+	# the retry is recorded, and the job is still in active/
+	[ -e "$WF_HOME/deferred/$id" ]
+	[ -e "$WF_HOME/active/$id" ]
+	start_dispatch
+	wait_until "$(slow 20)" ended "$id" failed
+	[ "$(jget "$WF_HOME/failed/$id" attempt)" -eq 2 ]
+	# a twin would run a second or later: give it its backoff and more
+	sleep 2.5
+	only_in "$id" failed
+	[ "$(wc -l <"$ran")" -eq 2 ]
+}

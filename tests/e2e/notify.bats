@@ -436,3 +436,22 @@ hung_beside() {
 	[ "$(recv_in "$R/hung.jsonl" 'len(r)')" -eq 1 ]
 	[ "$(count events/deferred)" -eq 4 ]
 }
+
+@test "a delivery's file left in events/tmp by a wf-notify killed between its create and its rename does not hold the event back" {
+	# Found by bench/crash.sh: the fan-out of that event failed (File
+	# exists, O_EXCL) at every try, and the event stayed in events/new
+	# undelivered until some later restart, or for good.
+	start_recv
+	webhook all '*' >/dev/null
+	f=$(date +%s).M$RANDOM$RANDOM.test
+	printf '{"half' >"$WF_HOME/events/tmp/$f.w1"
+	printf '{"event":"crash.left","timestamp":"2026-01-01T00:00:00.000Z","payload":{}}' \
+	    >"$WF_HOME/events/tmp/$f"
+	mv "$WF_HOME/events/tmp/$f" "$WF_HOME/events/new/$f"
+	start_notify
+	wait_until "$(slow 10)" lines_ge 1
+	[ "$(recv 'r[0]["headers"]["webhook-id"]')" = "$f.w1" ]
+	[ "$(recv 'json.loads(r[0]["body"])["event"]')" = crash.left ]
+	[ -e "$WF_HOME/events/cur/$f" ]
+	[ ! -e "$WF_HOME/events/tmp/$f.w1" ]
+}

@@ -696,3 +696,77 @@ once_each() {
 	jq -e 'has("worktree") and .worktree == null' "$WF_HOME/state/runs/$rid.json"
 	once_each "$rid"
 }
+
+@test "an effect's file left in a tmp/ by a writer killed between its create and its rename does not hold the run: done again, it is written again" {
+	# Found by bench/crash.sh: wf-gate SIGKILLed while it wrote a
+	# transition's event left events/tmp/ID; every redo of the effect
+	# then failed (File exists, O_EXCL) and the run stayed in its state
+	# with no job, for good.
+	start_dispatch
+	WF_FAULT=pipeline.written start_gate
+	rid=$("$B/wf" run create --project-id "$PROJ")
+	wait_until "$(slow 20)" dead "$GATE_PID"
+	wait "$GATE_PID" 2>/dev/null || true
+	GATE_PID=
+	state_is "$rid" DEV
+	# what such a writer leaves: each effect's file, half-written, in tmp/
+	ids=$(jq -r '.effects[] | select(.do == "event" or .do == "job") | .id' \
+	    "$WF_HOME/state/runs/$rid.json")
+	[ -n "$ids" ]
+	for id in $ids; do
+		printf '{"half' >"$WF_HOME/events/tmp/$id"
+		printf '{"half' >"$WF_HOME/queue/2-high/tmp/$id"
+	done
+	start_gate
+	wait_state "$rid" READY_FOR_COMMIT 60
+	once_each "$rid"
+	for id in $ids; do
+		[ ! -e "$WF_HOME/events/tmp/$id" ]
+		[ ! -e "$WF_HOME/queue/2-high/tmp/$id" ]
+	done
+}
+
+@test "a role's job that fails for good without a report (its agent killed at every attempt) fails the role: the run waits for a human, not for a job that is no more" {
+	# Found by bench/crash.sh: SEC's agent was killed three times, its
+	# job failed ("its attempts are spent"), and the run stayed in SEC
+	# with no job, no effect and no human wait, for good.
+	role dev 'sleep 60'
+	wf_config '[queue]' 'backoff_base = 1' 'backoff_max = 1' 'max_attempts = 2' \
+	    '[pipeline]' "roles_dir = $ROLES" 'auto_retry = false' 'max_iter = 3'
+	start_all
+	rid=$("$B/wf" run create --project-id "$PROJ")
+	wait_state "$rid" DEV
+	for n in 1 2; do
+		# its agent, killed as soon as it runs
+		wait_for "$(slow 20)" dev_running
+		kill -KILL "$(dev_pid)"
+		wait_for "$(slow 20)" dev_gone
+	done
+	wait_for "$(slow 20)" jq -e '.waiting_for_human == true' \
+	    "$WF_HOME/state/runs/$rid.json"
+	state_is "$rid" DEV
+	jq -r .waiting_reason "$WF_HOME/state/runs/$rid.json" |
+	    grep -q 'dev reported fail'
+	jq -r .results.dev.summary "$WF_HOME/state/runs/$rid.json" |
+	    grep -q "dev's job .* without its report after 2 attempts"
+	# applied once, however often the gate sees the job's end
+	stop_gate
+	start_gate
+	sleep 1
+	[ "$(jq '[.history[] | select(.from == "DEV")] | length' \
+	    "$WF_HOME/state/runs/$rid.json")" -le 1 ]
+}
+
+# dev_pid: the pid of the running dev agent_run job (its active/ID.pid)
+dev_pid() {
+	local f p rest
+	for f in "$WF_HOME"/active/*.pid; do
+		[ -f "$f" ] || continue
+		grep -q '"role":"dev"' "${f%.pid}" 2>/dev/null || continue
+		read -r p rest <"$f"
+		[ "${p:-0}" -gt 1 ] && echo "$p" && return 0
+	done
+	return 1
+}
+dev_running() { dev_pid >/dev/null; }
+dev_gone() { ! dev_running; }

@@ -354,6 +354,24 @@ test_write_read(void **state)
 	free(buf);
 	assert_int_equal(count_entries(t->root, "tmp"), 0);
 
+	/* A dead writer's half-made file of the same name in tmp/ (killed
+	 * between its create and its rename) does not refuse the write. */
+	{
+		int fd = openat(t->root, "tmp/again", O_WRONLY | O_CREAT, 0600);
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "{\"half", 6), 6);
+		close(fd);
+	}
+	assert_int_equal(wf_spool_write(t->root, "tmp", "done", "again",
+	    "{}", 2, 0), 0);
+	buf = NULL;
+	assert_int_equal(wf_spool_read(t->root, "done/again", 64, &buf, &len),
+	    0);
+	assert_string_equal(buf, "{}");
+	free(buf);
+	assert_int_equal(count_entries(t->root, "tmp"), 0);
+
 	/* Exactly max bytes is allowed. */
 	buf = NULL;
 	assert_int_equal(wf_spool_read(t->root, path, sizeof(data) - 1, &buf,
