@@ -1,10 +1,10 @@
 #!/bin/sh
 # valgrind.sh: the daemons' end-to-end tests with wf-dispatch, wf-gate,
-# wf-notify and wf-httpd under valgrind's memcheck.  bin-vg/ holds a
-# wrapper for each daemon (and links to the other programs); every daemon a test starts
-# writes its report to $WF_VG_LOGS, and the run fails when one holds an
-# error or a definite leak.  The jobs' wf-agent runs unwrapped: it is
-# not a daemon.
+# wf-notify, wf-httpd and wf-director under valgrind's memcheck.  bin-vg/
+# holds a wrapper for each daemon (and links to the other programs); every
+# daemon a test starts writes its report to $WF_VG_LOGS, and the run fails
+# when one holds an error or a definite leak.  The jobs' wf-agent runs
+# unwrapped: it is not a daemon.
 #   scripts/valgrind.sh [BATS...]   (default: the daemons' tests)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +18,7 @@ for p in "$B"/wf "$B"/wf-*; do
 done
 WF_VG_LOGS=$(mktemp -d "${TMPDIR:-/tmp}/wf-vg.XXXXXX")
 export WF_VG_LOGS
-for d in wf-dispatch wf-gate wf-notify wf-httpd; do
+for d in wf-dispatch wf-gate wf-notify wf-httpd wf-director; do
 	rm -f "$V/$d"
 	cat >"$V/$d" <<EOF2
 #!/bin/sh
@@ -31,7 +31,8 @@ done
 [ $# -gt 0 ] || set -- tests/e2e/dispatch.bats tests/e2e/chain.bats \
     tests/e2e/daemon.bats tests/e2e/pipeline.bats tests/e2e/notify.bats \
     tests/e2e/httpd.bats tests/e2e/isolation.bats tests/e2e/room.bats \
-    tests/e2e/diskfull.bats tests/e2e/readers.bats tests/e2e/httpd_hostile.bats
+    tests/e2e/diskfull.bats tests/e2e/readers.bats tests/e2e/httpd_hostile.bats \
+    tests/e2e/director.bats
 cd "$top"
 rc=0
 WF_BIN="$V" WF_BINDIR="$B" prove -e '' "$@" || rc=$?
