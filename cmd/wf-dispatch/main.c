@@ -429,7 +429,9 @@ pend_retry(void)
 			later_unlink(p->id);
 		free(p->text);
 	}
-	memmove(D.pend, D.pend + done, (D.npend - done) * sizeof(*D.pend));
+	if (done > 0)
+		memmove(D.pend, D.pend + done,
+		    (D.npend - done) * sizeof(*D.pend));
 	D.npend -= done;
 	if (D.npend > 0) {
 		D.pend_next = backoff(&D.pend_ms);
@@ -450,7 +452,9 @@ pend_retry(void)
 			break;
 		free(pa->details);
 	}
-	memmove(D.paud, D.paud + done, (D.npaud - done) * sizeof(*D.paud));
+	if (done > 0)
+		memmove(D.paud, D.paud + done,
+		    (D.npaud - done) * sizeof(*D.paud));
 	D.npaud -= done;
 	if (D.npaud > 0) {
 		D.pend_next = backoff(&D.pend_ms);
